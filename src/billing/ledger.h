@@ -1,0 +1,50 @@
+// The billing ledger: one JSON line per invocation in DATA/billing/YYYY-MM-DD.jsonl.
+// A record is written (write(2)) before its response leaves, and fsync'd in groups by a
+// background thread, so a daemon crash never loses the record of an answered request.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "billing/billing_record.h"
+
+namespace sofaas {
+
+struct LedgerOptions {
+    std::chrono::milliseconds fsync_interval{5};  // 0: records are written, never fsync'd
+};
+
+struct LedgerQuery {
+    std::optional<std::string> function;
+    std::optional<WallTime> since;
+    std::optional<WallTime> until;
+};
+
+class Ledger {
+public:
+    Ledger(std::filesystem::path billing_dir, LedgerOptions options);
+    ~Ledger();  // flushes
+    Ledger(const Ledger&) = delete;
+    Ledger& operator=(const Ledger&) = delete;
+
+    // Thread-safe. Returns once the line is written to the file (not necessarily synced).
+    void append(const BillingRecord& record);
+    // Blocks until everything appended so far is fsync'd.
+    void flush();
+
+    // Reads the ledger files covering the query; torn or corrupt lines are skipped with a
+    // warning (their count in `skipped_lines`), never fatal.
+    std::vector<BillingRecord> query(const LedgerQuery& query, size_t* skipped_lines = nullptr) const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace sofaas

@@ -1,0 +1,62 @@
+// Daemon configuration: config/sofaasd.json, overridden by command-line flags.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace sofaas {
+
+struct Limits {
+    uint32_t max_timeout_s = 300;
+    size_t max_payload_bytes = 6 * 1024 * 1024;  // request and response bodies
+    size_t max_header_bytes = 16 * 1024;
+    uint32_t read_timeout_s = 30;    // whole request (headers and body) must arrive by then
+    uint32_t init_timeout_s = 10;    // dlopen + sofaas_init
+    uint32_t max_memory_mb = 10240;
+    uint32_t max_queue = 1000;       // waiting invocations per function version, beyond max_concurrency
+};
+
+struct FunctionDefaults {
+    uint32_t memory_mb = 128;
+    uint32_t timeout_s = 3;
+    uint32_t max_concurrency = 100;
+    uint32_t min_warm = 0;
+    uint32_t idle_timeout_s = 600;
+};
+
+// Lambda's x86 prices.
+struct Prices {
+    double per_gb_second = 0.0000166667;
+    double per_request = 0.0000002;
+};
+
+struct Config {
+    std::string listen_host = "127.0.0.1";
+    uint16_t listen_port = 8080;
+    std::filesystem::path data_dir = "data";
+    uint32_t io_threads = 2;
+    std::string admin_token;            // empty: SOFAAS_ADMIN_TOKEN, else DATA/admin.token
+    uint32_t shutdown_grace_s = 30;
+    uint32_t ledger_fsync_interval_ms = 5;  // group fsync window; 0 = write but never fsync
+    Limits limits;
+    FunctionDefaults defaults;
+    Prices prices;
+};
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Unknown keys and bad values throw ConfigError naming the key ("limits.max_timeout_s: ...").
+Config parse_config(std::string_view json_text);
+Config load_config(const std::filesystem::path& file);
+
+// "HOST:PORT" -> config.listen_host/listen_port; throws ConfigError.
+void apply_listen(Config& config, std::string_view host_port);
+
+}  // namespace sofaas

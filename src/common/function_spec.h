@@ -1,0 +1,55 @@
+// What a deployed function version is: its settings (spec.json) and where its library lives.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sofaas {
+
+// A custom HTTP route declared at deploy: "GET /items/{id}". Method "ANY" matches all.
+struct Route {
+    std::string method;
+    std::string path;
+    bool operator==(const Route&) const = default;
+};
+
+enum class AuthMode { none, token };
+
+struct FunctionSpec {
+    std::string name;
+    uint32_t version = 0;
+    std::string handler = "sofaas_handler";
+    uint32_t memory_mb = 128;
+    uint32_t timeout_s = 3;
+    std::vector<std::pair<std::string, std::string>> env;
+    std::vector<Route> routes;
+    uint32_t min_warm = 0;
+    uint32_t max_concurrency = 100;
+    AuthMode auth = AuthMode::none;
+    std::string sha256;        // of function.so
+    uint64_t size_bytes = 0;   // of function.so
+    std::string created_at;    // RFC 3339
+};
+
+// A published, immutable version: the spec plus the path of its function.so.
+struct FunctionVersion {
+    FunctionSpec spec;
+    std::filesystem::path library;
+};
+using FunctionVersionPtr = std::shared_ptr<const FunctionVersion>;
+
+// Function names: [A-Za-z0-9_-]{1,64}. Anything else could escape the data directory.
+bool is_valid_function_name(std::string_view name);
+
+std::string_view to_string(AuthMode mode);
+
+// spec.json (de)serialisation. from_json throws std::runtime_error naming the bad field.
+std::string spec_to_json(const FunctionSpec& spec);
+FunctionSpec spec_from_json(std::string_view json);
+
+}  // namespace sofaas

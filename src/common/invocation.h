@@ -1,0 +1,48 @@
+// The vocabulary of one invocation, shared along the request path
+// (gateway -> scheduler -> pool -> billing).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sofaas {
+
+enum class Trigger { http, invoke };
+
+// Billing statuses (DESIGN.md) plus `throttled`, which is answered but never billed.
+enum class InvocationStatus { ok, error, timeout, crash, oom, throttled };
+
+std::string_view to_string(Trigger trigger);
+std::string_view to_string(InvocationStatus status);
+
+// What the client gets when an invocation does not succeed: decided here, in one place.
+struct ErrorResponse {
+    int http_status;         // 502, 504, 429 ...
+    std::string error_type;  // Lambda errorType
+    std::string error_message;
+};
+
+struct InvocationResult {
+    std::string request_id;
+    std::string function;
+    uint32_t version = 0;
+    InvocationStatus status = InvocationStatus::ok;
+    std::string output;         // status ok: the function's output bytes
+    std::string error_type;     // otherwise: Lambda errorType / errorMessage
+    std::string error_message;
+    double duration_ms = 0;
+    uint64_t billed_ms = 0;
+    std::optional<double> init_ms;  // cold start only
+    uint32_t memory_mb = 0;
+    uint32_t max_memory_used_mb = 0;
+
+    // {"errorType","errorMessage"} with its HTTP status; only for status != ok.
+    ErrorResponse error_response() const;
+};
+
+// Lambda's message for a timeout: "Task timed out after 1.00 seconds".
+std::string timeout_message(double timeout_s);
+
+}  // namespace sofaas

@@ -1,0 +1,52 @@
+// The gateway: sofaasd's HTTP/1.1 server. It owns everything HTTP: limits on header and
+// body size and read time, routing (/healthz, /v1 control API, /fn/NAME, custom routes),
+// the bearer-token checks, and the mapping between HTTP and events. Beast stays inside.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace sofaas {
+
+class Registry;
+class Scheduler;
+class Pool;
+class Ledger;
+class FunctionLogStore;
+
+struct GatewayServices {
+    const Config& config;
+    std::string admin_token;
+    Registry& registry;
+    Scheduler& scheduler;
+    Pool& pool;
+    Ledger& ledger;
+    FunctionLogStore& logs;
+};
+
+class Gateway {
+public:
+    Gateway(boost::asio::io_context& io, GatewayServices services);
+    ~Gateway();
+
+    // Binds config.listen_host:listen_port (0 = ephemeral) and starts accepting.
+    // Returns the bound "HOST:PORT". Throws std::system_error when it cannot bind.
+    std::string start();
+    // Stops accepting new connections; open ones finish their current request.
+    void stop_accepting();
+    // Requests being handled right now (shutdown waits for 0).
+    size_t requests_in_progress() const;
+
+private:
+    struct State;
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace sofaas

@@ -1,0 +1,40 @@
+// HTTP <-> event mapping for function endpoints: the Lambda function-URL / API Gateway
+// HTTP API v2 payload, and the response a function's output becomes. Plain types only,
+// so it can be unit-tested and fuzzed without a server.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sofaas {
+
+struct HttpRequestParts {
+    std::string method;
+    std::string target;  // raw path + "?" + query, as received
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string_view body;
+    std::string source_ip;
+    std::string route_key;  // "GET /items/{id}" or "$default"
+    std::map<std::string, std::string> path_parameters;
+    std::string request_id;
+    std::string function;   // for requestContext.apiId / domainPrefix
+};
+
+// The v2 event JSON. Bodies that are not text are base64-encoded (isBase64Encoded true).
+std::string make_http_event(const HttpRequestParts& request);
+
+struct HttpResponseParts {
+    int status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+};
+
+// A JSON object with "statusCode" sets status, headers, cookies and body (base64-decoded
+// when isBase64Encoded); other JSON is a 200 application/json body; anything else is a
+// 200 body as is. A statusCode outside 100..599 is a 502.
+HttpResponseParts map_function_output(std::string_view output);
+
+}  // namespace sofaas

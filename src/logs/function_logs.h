@@ -1,0 +1,54 @@
+// Function logs: what each invocation wrote to stdout/stderr, framed by Lambda-style
+// START / END / REPORT lines, in DATA/logs/NAME/YYYY-MM-DD.jsonl (one JSON object a line:
+// {"time","request_id","version","stream":"stdout|stderr|platform","message"}).
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/invocation.h"
+#include "common/time.h"
+
+namespace sofaas {
+
+struct InvocationLog {
+    const InvocationResult* result;  // request id, function, version, timings, memory
+    WallTime start;
+    std::string_view captured_stdout;
+    std::string_view captured_stderr;
+};
+
+struct LogLine {
+    std::string time;     // RFC 3339
+    std::string request_id;
+    uint32_t version = 0;
+    std::string stream;   // stdout | stderr | platform
+    std::string message;
+};
+
+// "REPORT RequestId: ... Duration: 1.23 ms Billed Duration: 2 ms Memory Size: 128 MB
+//  Max Memory Used: 5 MB[ Init Duration: 0.80 ms]"
+std::string report_line(const InvocationResult& result);
+
+class FunctionLogStore {
+public:
+    explicit FunctionLogStore(std::filesystem::path logs_dir);
+    ~FunctionLogStore();
+
+    // Thread-safe. Writes START, each captured line, END and REPORT.
+    void append(const InvocationLog& log);
+    // The last `count` lines of a function's logs, oldest first.
+    std::vector<LogLine> tail(const std::string& function, size_t count) const;
+    void remove(const std::string& function);
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+std::string to_json(const LogLine& line);
+
+}  // namespace sofaas

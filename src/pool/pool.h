@@ -1,0 +1,86 @@
+// The pool: execution environments (sofaas-worker processes) per function version.
+// It spawns them (cold start), hands idle ones out (warm start), enforces each
+// invocation's deadline by SIGKILL, reaps idle ones, keeps min_warm ready, and kills
+// the workers of retired versions. It does not decide *whether* an invocation may run:
+// that is the scheduler's admission control.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/function_spec.h"
+#include "common/invocation.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace sofaas {
+
+struct PoolOptions {
+    std::filesystem::path worker_binary;        // sofaas-worker
+    std::chrono::milliseconds init_timeout{10'000};
+    std::chrono::seconds idle_timeout{600};     // idle workers beyond min_warm live this long
+    size_t max_log_bytes = 256 * 1024;          // per invocation and stream; the rest is cut
+};
+
+// What happened when one event ran in one execution environment.
+struct Execution {
+    InvocationStatus status = InvocationStatus::ok;  // ok|error|timeout|crash|oom
+    std::string output;
+    std::string error_type;
+    std::string error_message;
+    double duration_ms = 0;                 // handler time (the deadline's, on timeout)
+    std::optional<double> init_ms;          // set when this invocation paid a cold start
+    uint32_t max_memory_used_mb = 0;
+    std::string captured_stdout;            // what the function wrote during this invocation
+    std::string captured_stderr;
+};
+
+struct PoolStats {
+    size_t idle = 0;
+    size_t busy = 0;
+};
+
+class Pool {
+public:
+    Pool(boost::asio::io_context& io, PoolOptions options);
+    ~Pool();
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+
+    // Runs one event in an idle environment of `version`, or in a new one. `done` is
+    // called exactly once, on an io_context thread.
+    void execute(FunctionVersionPtr version, std::string request_id, std::string payload,
+                 std::function<void(Execution)> done);
+
+    // Loads the library in a throwaway worker: nullopt if it is a valid function, else
+    // the reason (not ELF, missing handler, wrong ABI version, init failed or timed out).
+    void trial_load(FunctionVersionPtr version,
+                    std::function<void(std::optional<std::string> error)> done);
+
+    // Keeps at least `version.spec.min_warm` idle environments of this version alive.
+    void keep_warm(FunctionVersionPtr version);
+
+    // No new work goes to this version: idle workers die now, busy ones when done.
+    void retire(const std::string& function, uint32_t version);
+    void retire_all(const std::string& function);
+
+    PoolStats stats(const std::string& function, uint32_t version) const;
+    size_t worker_count() const;
+
+    // Kills every worker (daemon shutdown).
+    void shutdown();
+
+private:
+    struct State;
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace sofaas

@@ -1,0 +1,31 @@
+// Deploy settings as a client sends them (query parameters or X-Sofaas-* headers),
+// validated against the daemon's limits. Every bad value is a 400 with the setting named.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/config.h"
+#include "common/function_spec.h"
+
+namespace sofaas {
+
+// The settings of a new version: FunctionSpec minus what the registry fills in
+// (name, version, sha256, size, created_at).
+using FunctionSettings = FunctionSpec;
+
+class DeploySettingsError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// `params`: (key, value) pairs in arrival order; keys: handler, memory, timeout, env
+// (K=V, repeatable), route ("METHOD /path", repeatable), min_warm, max_concurrency, auth.
+// Unknown keys are errors. Missing keys take `defaults`.
+FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, std::string>>& params,
+                                       const FunctionDefaults& defaults, const Limits& limits);
+
+}  // namespace sofaas

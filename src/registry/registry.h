@@ -1,0 +1,65 @@
+// The registry: functions on disk as immutable numbered versions.
+//
+//   DATA/functions/NAME/versions/N/{function.so,spec.json}
+//   DATA/functions/NAME/latest.json   {"version": N}
+//
+// A deploy is staged (written + fsync'd into a temp directory), checked by the caller
+// (trial load), then published by rename, so no half-written version is ever visible.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/function_spec.h"
+#include "registry/deploy_settings.h"
+
+namespace sofaas {
+
+// A version written to disk but not yet visible.
+struct StagedVersion {
+    std::string function;
+    std::filesystem::path directory;
+    FunctionVersionPtr candidate;  // spec with version 0; library inside `directory`
+};
+
+class Registry {
+public:
+    explicit Registry(std::filesystem::path functions_dir);
+    ~Registry();
+
+    // Reads every function from disk. Broken entries are logged and skipped.
+    size_t load();
+
+    // Throws RegistryError (bad name, disk error).
+    StagedVersion stage(std::string_view function, std::string_view library_bytes,
+                        const FunctionSettings& settings);
+    // Assigns the next version number (strictly increasing per function, even under
+    // concurrent deploys) and makes it $LATEST.
+    FunctionVersionPtr publish(StagedVersion staged);
+    void discard(StagedVersion staged) noexcept;
+
+    FunctionVersionPtr latest(std::string_view function) const;
+    FunctionVersionPtr find(std::string_view function, uint32_t version) const;
+    std::vector<FunctionVersionPtr> list_latest() const;   // sorted by name
+    std::vector<uint32_t> versions(std::string_view function) const;
+    // Removes the function and all its versions; false if it did not exist.
+    bool remove(std::string_view function);
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+class RegistryError : public std::runtime_error {
+public:
+    RegistryError(int http_status, std::string message)
+        : std::runtime_error(std::move(message)), http_status(http_status) {}
+    int http_status;
+};
+
+}  // namespace sofaas

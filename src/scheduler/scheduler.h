@@ -1,0 +1,50 @@
+// The scheduler: admission control and the invocation record.
+// Per function version it lets at most max_concurrency invocations run, queues up to
+// limits.max_queue more, and answers 429 beyond that. Each admitted invocation runs in
+// the pool; its result is written to the ledger and the function's logs *before* the
+// caller's completion runs, so no client ever sees a response without its record.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "common/function_spec.h"
+#include "common/invocation.h"
+
+namespace sofaas {
+
+class Pool;
+class Ledger;
+class FunctionLogStore;
+
+struct InvocationRequest {
+    FunctionVersionPtr version;
+    std::string payload;
+    Trigger trigger = Trigger::invoke;
+    std::string request_id;
+};
+
+class Scheduler {
+public:
+    Scheduler(Pool& pool, Ledger& ledger, FunctionLogStore& logs, const Config& config);
+    ~Scheduler();
+
+    // `done` runs exactly once, on an io thread, after the record is written.
+    void invoke(InvocationRequest request, std::function<void(InvocationResult)> done);
+
+    // A new version became $LATEST (previous = the one it replaces, 0 if none).
+    void activate(FunctionVersionPtr version, uint32_t previous);
+    void remove(const std::string& function);
+
+    // Invocations admitted and not yet completed (shutdown waits for 0).
+    size_t in_flight() const;
+
+private:
+    struct State;
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace sofaas

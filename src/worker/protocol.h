@@ -1,0 +1,68 @@
+// The worker protocol: binary frames over the socket between sofaasd (pool) and one
+// sofaas-worker. One frame = a fixed header + a body of length-prefixed fields; both ends
+// run on the same machine, so integers travel in host byte order.
+//
+//   worker -> daemon  Ready    once, after dlopen + sofaas_init (the cold start)
+//   daemon -> worker  Invoke   one event
+//   worker -> daemon  Result   one per Invoke, in order
+//
+// No JSON on this path: the daemon copies the event in and the output out.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sofaas::protocol {
+
+enum class FrameType : uint32_t { ready = 1, invoke = 2, result = 3 };
+
+struct FrameHeader {
+    uint32_t type;
+    uint32_t body_size;
+};
+inline constexpr size_t header_size = sizeof(FrameHeader);
+// Upper bound on any frame body: payload limit plus room for the other fields.
+inline constexpr uint32_t max_body_size = 64u * 1024 * 1024;
+
+struct Ready {
+    bool ok = true;
+    double init_ms = 0;
+    std::string error_type;     // when !ok: e.g. "Runtime.InitError", "Runtime.HandlerNotFound"
+    std::string error_message;
+};
+
+struct Invoke {
+    std::string request_id;
+    int64_t deadline_unix_ms = 0;  // wall-clock deadline, for remaining_ms()
+    std::string payload;
+};
+
+struct Result {
+    bool ok = true;
+    double duration_ms = 0;         // handler time, measured in the worker
+    uint32_t max_memory_used_kb = 0;  // peak RSS of the worker so far
+    std::string error_type;
+    std::string error_message;
+    std::string output;
+};
+
+// Encoding appends one whole frame (header + body) to `out`.
+void encode(const Ready& frame, std::string& out);
+void encode(const Invoke& frame, std::string& out);
+void encode(const Result& frame, std::string& out);
+
+// Decoding takes a frame body (without header) and returns nullopt if it is malformed.
+std::optional<Ready> decode_ready(std::string_view body);
+std::optional<Invoke> decode_invoke(std::string_view body);
+std::optional<Result> decode_result(std::string_view body);
+
+// Reads the header at the start of `bytes` (at least header_size long).
+FrameHeader read_header(const char* bytes);
+
+// Exit code with which a worker reports that an allocation failed past its memory limit.
+inline constexpr int exit_out_of_memory = 87;
+
+}  // namespace sofaas::protocol
