@@ -1,1 +1,203 @@
-// placeholder: being written
+#include "common/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace sofaas {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(const std::string& key, std::string_view why) {
+    throw ConfigError(key + ": " + std::string(why));
+}
+
+// Reads one JSON object section, erroring on any key nobody asked for, so a typo in the
+// config ("max_timout_s") is reported instead of silently keeping the default.
+class Section {
+public:
+    Section(const json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {
+        if (!object_.is_object()) {
+            fail(prefix_.empty() ? std::string("config") : prefix_, "must be a JSON object");
+        }
+    }
+
+    std::string key(std::string_view name) const {
+        return prefix_.empty() ? std::string(name) : prefix_ + "." + std::string(name);
+    }
+
+    const json* find(std::string_view name) {
+        known_.emplace_back(name);
+        auto it = object_.find(std::string(name));
+        return it == object_.end() ? nullptr : &*it;
+    }
+
+    // Integers within [min, max]; the message names the accepted range.
+    template <typename T>
+    void integer(std::string_view name, T& out, uint64_t min, uint64_t max) {
+        const json* value = find(name);
+        if (!value) return;
+        // nlohmann parses every non-negative integer literal as unsigned.
+        if (!value->is_number_unsigned()) range_error(name, min, max);
+        auto n = value->get<uint64_t>();
+        if (n < min || n > max) range_error(name, min, max);
+        out = static_cast<T>(n);
+    }
+
+    void number(std::string_view name, double& out) {
+        const json* value = find(name);
+        if (!value) return;
+        if (!value->is_number() || value->get<double>() < 0) {
+            fail(key(name), "must be a non-negative number");
+        }
+        out = value->get<double>();
+    }
+
+    void string(std::string_view name, std::string& out, bool allow_empty) {
+        const json* value = find(name);
+        if (!value) return;
+        if (!value->is_string()) fail(key(name), "must be a string");
+        if (!allow_empty && value->get_ref<const std::string&>().empty()) {
+            fail(key(name), "must not be empty");
+        }
+        out = value->get<std::string>();
+    }
+
+    // Call after all reads: anything not asked for is unknown.
+    void reject_unknown() const {
+        for (const auto& [name, _] : object_.items()) {
+            bool known = false;
+            for (const auto& k : known_) known = known || k == name;
+            if (!known) fail(key(name), "unknown key");
+        }
+    }
+
+private:
+    [[noreturn]] void range_error(std::string_view name, uint64_t min, uint64_t max) const {
+        if (max == std::numeric_limits<uint32_t>::max() || max == std::numeric_limits<uint64_t>::max()) {
+            fail(key(name), "must be an integer >= " + std::to_string(min));
+        }
+        fail(key(name), "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+
+    const json& object_;
+    std::string prefix_;
+    std::vector<std::string> known_;
+};
+
+constexpr uint64_t u32_max = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t size_max = std::numeric_limits<uint64_t>::max();
+
+void read_limits(const json& value, Limits& limits) {
+    Section s(value, "limits");
+    s.integer("max_timeout_s", limits.max_timeout_s, 1, 300);
+    s.integer("max_payload_bytes", limits.max_payload_bytes, 1, size_max);
+    s.integer("max_header_bytes", limits.max_header_bytes, 1, size_max);
+    s.integer("read_timeout_s", limits.read_timeout_s, 1, 3600);
+    s.integer("init_timeout_s", limits.init_timeout_s, 1, 3600);
+    s.integer("max_memory_mb", limits.max_memory_mb, 128, u32_max);
+    s.integer("max_queue", limits.max_queue, 0, u32_max);
+    s.reject_unknown();
+}
+
+void read_defaults(const json& value, FunctionDefaults& defaults) {
+    Section s(value, "defaults");
+    s.integer("memory_mb", defaults.memory_mb, 128, u32_max);
+    s.integer("timeout_s", defaults.timeout_s, 1, 300);
+    s.integer("max_concurrency", defaults.max_concurrency, 1, 10000);
+    s.integer("min_warm", defaults.min_warm, 0, 10000);
+    s.integer("idle_timeout_s", defaults.idle_timeout_s, 1, u32_max);
+    s.reject_unknown();
+}
+
+void read_prices(const json& value, Prices& prices) {
+    Section s(value, "prices");
+    s.number("per_gb_second", prices.per_gb_second);
+    s.number("per_request", prices.per_request);
+    s.reject_unknown();
+}
+
+// Cross-field rules that no single key can check.
+void check_consistency(const Config& config) {
+    if (config.defaults.timeout_s > config.limits.max_timeout_s) {
+        fail("defaults.timeout_s", "must not exceed limits.max_timeout_s");
+    }
+    if (config.defaults.memory_mb > config.limits.max_memory_mb) {
+        fail("defaults.memory_mb", "must not exceed limits.max_memory_mb");
+    }
+    if (config.defaults.min_warm > config.defaults.max_concurrency) {
+        fail("defaults.min_warm", "must not exceed defaults.max_concurrency");
+    }
+}
+
+}  // namespace
+
+Config parse_config(std::string_view json_text) {
+    json document;
+    try {
+        document = json::parse(json_text);
+    } catch (const json::parse_error& e) {
+        throw ConfigError(std::string("config: invalid JSON: ") + e.what());
+    }
+
+    Config config;
+    Section s(document, "");
+    if (const json* listen = s.find("listen")) {
+        if (!listen->is_string()) fail("listen", "must be a string \"HOST:PORT\"");
+        try {
+            apply_listen(config, listen->get<std::string>());
+        } catch (const ConfigError& e) {
+            fail("listen", e.what());
+        }
+    }
+    std::string data_dir = config.data_dir.string();
+    s.string("data_dir", data_dir, false);
+    config.data_dir = data_dir;
+    s.integer("io_threads", config.io_threads, 1, 256);
+    s.string("admin_token", config.admin_token, true);
+    s.integer("shutdown_grace_s", config.shutdown_grace_s, 0, 3600);
+    s.integer("ledger_fsync_interval_ms", config.ledger_fsync_interval_ms, 0, 60000);
+    if (const json* v = s.find("limits")) read_limits(*v, config.limits);
+    if (const json* v = s.find("defaults")) read_defaults(*v, config.defaults);
+    if (const json* v = s.find("prices")) read_prices(*v, config.prices);
+    s.reject_unknown();
+    check_consistency(config);
+    return config;
+}
+
+Config load_config(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ConfigError(file.string() + ": cannot open config file");
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw ConfigError(file.string() + ": cannot read config file");
+    try {
+        return parse_config(text.str());
+    } catch (const ConfigError& e) {
+        throw ConfigError(file.string() + ": " + e.what());
+    }
+}
+
+void apply_listen(Config& config, std::string_view host_port) {
+    // rfind: the port is after the last colon ("[::1]:8080" keeps its brackets in the host).
+    auto colon = host_port.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        throw ConfigError("listen address must be HOST:PORT, got \"" + std::string(host_port) + "\"");
+    }
+    std::string_view host = host_port.substr(0, colon);
+    std::string_view port_text = host_port.substr(colon + 1);
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+        throw ConfigError("listen port must be between 0 and 65535, got \"" + std::string(port_text) + "\"");
+    }
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    config.listen_host = std::string(host);
+    config.listen_port = static_cast<uint16_t>(port);
+}
+
+}  // namespace sofaas

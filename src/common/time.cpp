@@ -1,1 +1,143 @@
-// placeholder: being written
+#include "common/time.h"
+
+#include <charconv>
+#include <cstdio>
+
+namespace sofaas {
+namespace {
+
+using namespace std::chrono;
+
+// Parses exactly `width` decimal digits at `pos`; advances pos.
+bool digits(std::string_view text, size_t& pos, size_t width, int& out) {
+    if (pos + width > text.size()) return false;
+    int value = 0;
+    for (size_t i = 0; i < width; ++i) {
+        char c = text[pos + i];
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + (c - '0');
+    }
+    out = value;
+    pos += width;
+    return true;
+}
+
+bool expect(std::string_view text, size_t& pos, char c) {
+    if (pos >= text.size() || text[pos] != c) return false;
+    ++pos;
+    return true;
+}
+
+// Civil-calendar arithmetic from <chrono>: no TZ environment, no locale.
+std::optional<sys_days> parse_date(std::string_view text, size_t& pos) {
+    int y = 0, m = 0, d = 0;
+    if (!digits(text, pos, 4, y) || !expect(text, pos, '-') || !digits(text, pos, 2, m) ||
+        !expect(text, pos, '-') || !digits(text, pos, 2, d)) {
+        return std::nullopt;
+    }
+    year_month_day date{year{y}, month{static_cast<unsigned>(m)}, day{static_cast<unsigned>(d)}};
+    if (!date.ok()) return std::nullopt;
+    return sys_days{date};
+}
+
+std::optional<WallTime> parse_relative(std::string_view text, WallTime now) {
+    if (text.size() < 2) return std::nullopt;
+    char unit = text.back();
+    std::string_view number = text.substr(0, text.size() - 1);
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), n);
+    if (ec != std::errc() || end != number.data() + number.size()) return std::nullopt;
+    uint64_t unit_seconds = 0;
+    switch (unit) {
+        case 's': unit_seconds = 1; break;
+        case 'm': unit_seconds = 60; break;
+        case 'h': unit_seconds = 3600; break;
+        case 'd': unit_seconds = 86400; break;
+        case 'w': unit_seconds = 7 * 86400; break;
+        default: return std::nullopt;
+    }
+    // Beyond ~100 years is a typo, not a query; also keeps the arithmetic far from overflow.
+    if (n > 36500ULL * 86400 / unit_seconds) return std::nullopt;
+    return now - seconds(n * unit_seconds);
+}
+
+std::optional<WallTime> parse_rfc3339(std::string_view text) {
+    size_t pos = 0;
+    auto date = parse_date(text, pos);
+    if (!date) return std::nullopt;
+    if (pos == text.size()) return WallTime(*date);  // date only: midnight UTC
+
+    if (pos >= text.size() || (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ')) return std::nullopt;
+    ++pos;
+    int hh = 0, mm = 0, ss = 0;
+    if (!digits(text, pos, 2, hh) || !expect(text, pos, ':') || !digits(text, pos, 2, mm) ||
+        !expect(text, pos, ':') || !digits(text, pos, 2, ss)) {
+        return std::nullopt;
+    }
+    if (hh > 23 || mm > 59 || ss > 59) return std::nullopt;
+
+    int64_t fraction_us = 0;
+    if (pos < text.size() && text[pos] == '.') {
+        ++pos;
+        size_t first = pos;
+        int64_t scale = 100000;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+            fraction_us += (text[pos] - '0') * scale;  // digits past microseconds are dropped
+            scale /= 10;
+            ++pos;
+        }
+        if (pos == first) return std::nullopt;
+    }
+
+    if (pos >= text.size()) return std::nullopt;  // RFC 3339 requires a zone
+    int offset_minutes = 0;
+    char zone = text[pos++];
+    if (zone == 'Z' || zone == 'z') {
+        // UTC
+    } else if (zone == '+' || zone == '-') {
+        int oh = 0, om = 0;
+        if (!digits(text, pos, 2, oh) || !expect(text, pos, ':') || !digits(text, pos, 2, om)) return std::nullopt;
+        if (oh > 23 || om > 59) return std::nullopt;
+        offset_minutes = (oh * 60 + om) * (zone == '-' ? -1 : 1);
+    } else {
+        return std::nullopt;
+    }
+    if (pos != text.size()) return std::nullopt;
+
+    WallTime local = WallTime(*date) + hours(hh) + minutes(mm) + seconds(ss) + microseconds(fraction_us);
+    return local - minutes(offset_minutes);
+}
+
+}  // namespace
+
+WallTime wall_now() {
+    return time_point_cast<microseconds>(WallClock::now());
+}
+
+std::string format_rfc3339(WallTime t) {
+    auto day = floor<days>(t);
+    year_month_day date{day};
+    hh_mm_ss time{t - day};
+    char text[40];
+    std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", static_cast<int>(date.year()),
+                  static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                  static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+                  static_cast<int>(time.seconds().count()), static_cast<long long>(time.subseconds().count()));
+    return text;
+}
+
+std::string format_date(WallTime t) {
+    year_month_day date{floor<days>(t)};
+    char text[16];
+    std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(date.year()),
+                  static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+    return text;
+}
+
+std::optional<WallTime> parse_time_spec(std::string_view text, WallTime now) {
+    if (text.empty()) return std::nullopt;
+    if (text.size() >= 10 && text[4] == '-') return parse_rfc3339(text);
+    return parse_relative(text, now);
+}
+
+}  // namespace sofaas

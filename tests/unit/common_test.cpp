@@ -1,0 +1,319 @@
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "common/config.h"
+#include "common/function_spec.h"
+#include "common/invocation.h"
+#include "common/request_id.h"
+#include "common/time.h"
+
+using namespace sofaas;
+using namespace std::chrono;
+
+namespace {
+
+std::string config_error(std::string_view json) {
+    try {
+        parse_config(json);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+WallTime utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0, int us = 0) {
+    return WallTime(sys_days{year{y} / month{m} / day{d}}) + hours(hh) + minutes(mm) + seconds(ss) +
+           microseconds(us);
+}
+
+// tests/unit/common_test.cpp -> the repository root, where config/ lives.
+std::filesystem::path source_dir() {
+    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+}
+
+}  // namespace
+
+TEST(ConfigTest, EmptyObjectGivesDefaults) {
+    Config config = parse_config("{}");
+    EXPECT_EQ(config.listen_host, "127.0.0.1");
+    EXPECT_EQ(config.listen_port, 8080);
+    EXPECT_EQ(config.limits.max_timeout_s, 300u);
+    EXPECT_EQ(config.defaults.memory_mb, 128u);
+    EXPECT_DOUBLE_EQ(config.prices.per_request, 0.0000002);
+}
+
+TEST(ConfigTest, ReadsEveryKey) {
+    Config config = parse_config(R"({
+        "listen": "0.0.0.0:9000", "data_dir": "/var/lib/sofaas", "io_threads": 4,
+        "admin_token": "secret", "shutdown_grace_s": 5, "ledger_fsync_interval_ms": 0,
+        "limits": {"max_timeout_s": 60, "max_payload_bytes": 1024, "max_header_bytes": 2048,
+                   "read_timeout_s": 7, "init_timeout_s": 3, "max_memory_mb": 2048, "max_queue": 10},
+        "defaults": {"memory_mb": 256, "timeout_s": 10, "max_concurrency": 4, "min_warm": 1,
+                     "idle_timeout_s": 60},
+        "prices": {"per_gb_second": 0.5, "per_request": 0.25}})");
+    EXPECT_EQ(config.listen_host, "0.0.0.0");
+    EXPECT_EQ(config.listen_port, 9000);
+    EXPECT_EQ(config.data_dir, "/var/lib/sofaas");
+    EXPECT_EQ(config.io_threads, 4u);
+    EXPECT_EQ(config.admin_token, "secret");
+    EXPECT_EQ(config.shutdown_grace_s, 5u);
+    EXPECT_EQ(config.ledger_fsync_interval_ms, 0u);
+    EXPECT_EQ(config.limits.max_timeout_s, 60u);
+    EXPECT_EQ(config.limits.max_payload_bytes, 1024u);
+    EXPECT_EQ(config.limits.max_header_bytes, 2048u);
+    EXPECT_EQ(config.limits.read_timeout_s, 7u);
+    EXPECT_EQ(config.limits.init_timeout_s, 3u);
+    EXPECT_EQ(config.limits.max_memory_mb, 2048u);
+    EXPECT_EQ(config.limits.max_queue, 10u);
+    EXPECT_EQ(config.defaults.memory_mb, 256u);
+    EXPECT_EQ(config.defaults.timeout_s, 10u);
+    EXPECT_EQ(config.defaults.max_concurrency, 4u);
+    EXPECT_EQ(config.defaults.min_warm, 1u);
+    EXPECT_EQ(config.defaults.idle_timeout_s, 60u);
+    EXPECT_DOUBLE_EQ(config.prices.per_gb_second, 0.5);
+    EXPECT_DOUBLE_EQ(config.prices.per_request, 0.25);
+}
+
+TEST(ConfigTest, RejectsUnknownKeyNamingIt) {
+    EXPECT_EQ(config_error(R"({"listen_port": 80})"), "listen_port: unknown key");
+    EXPECT_EQ(config_error(R"({"limits": {"max_timout_s": 80}})"), "limits.max_timout_s: unknown key");
+}
+
+TEST(ConfigTest, RejectsTimeoutAbove300) {
+    EXPECT_EQ(config_error(R"({"limits": {"max_timeout_s": 301}})"),
+              "limits.max_timeout_s: must be between 1 and 300");
+    EXPECT_NE(config_error(R"({"defaults": {"timeout_s": 301}})").find("defaults.timeout_s"), std::string::npos);
+}
+
+TEST(ConfigTest, RejectsWrongTypesNegativesAndZeros) {
+    EXPECT_NE(config_error(R"({"io_threads": "2"})").find("io_threads:"), std::string::npos);
+    EXPECT_NE(config_error(R"({"io_threads": 0})").find("io_threads:"), std::string::npos);
+    EXPECT_NE(config_error(R"({"limits": {"max_queue": -1}})").find("limits.max_queue:"), std::string::npos);
+    EXPECT_NE(config_error(R"({"limits": {"max_payload_bytes": 1.5}})").find("limits.max_payload_bytes:"),
+              std::string::npos);
+    EXPECT_NE(config_error(R"({"prices": {"per_request": -0.1}})").find("prices.per_request:"), std::string::npos);
+    EXPECT_NE(config_error(R"({"data_dir": ""})").find("data_dir:"), std::string::npos);
+    EXPECT_NE(config_error(R"({"limits": []})").find("limits:"), std::string::npos);
+    EXPECT_NE(config_error("[1]").find("config:"), std::string::npos);
+    EXPECT_NE(config_error("{not json").find("invalid JSON"), std::string::npos);
+}
+
+TEST(ConfigTest, RejectsPortOutOfRange) {
+    EXPECT_NE(config_error(R"({"listen": "127.0.0.1:65536"})").find("listen:"), std::string::npos);
+    EXPECT_NE(config_error(R"({"listen": "127.0.0.1"})").find("listen:"), std::string::npos);
+}
+
+TEST(ConfigTest, RejectsDefaultsBeyondLimits) {
+    EXPECT_NE(config_error(R"({"limits": {"max_timeout_s": 10}, "defaults": {"timeout_s": 20}})")
+                  .find("defaults.timeout_s"),
+              std::string::npos);
+    EXPECT_NE(config_error(R"({"defaults": {"min_warm": 5, "max_concurrency": 2}})").find("defaults.min_warm"),
+              std::string::npos);
+}
+
+TEST(ConfigTest, LoadConfigNamesMissingFile) {
+    try {
+        load_config("/nonexistent/sofaasd.json");
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/sofaasd.json"), std::string::npos);
+    }
+}
+
+TEST(ConfigTest, ShippedConfigFileParses) {
+    Config config = load_config(source_dir() / "config" / "sofaasd.json");
+    EXPECT_EQ(config.listen_port, 8080);
+    EXPECT_EQ(config.data_dir, "data");
+}
+
+TEST(ConfigTest, ApplyListenParsesHostAndPort) {
+    Config config;
+    apply_listen(config, "localhost:0");
+    EXPECT_EQ(config.listen_host, "localhost");
+    EXPECT_EQ(config.listen_port, 0);
+    apply_listen(config, "[::1]:65535");
+    EXPECT_EQ(config.listen_host, "::1");
+    EXPECT_EQ(config.listen_port, 65535);
+    EXPECT_THROW(apply_listen(config, ":80"), ConfigError);
+    EXPECT_THROW(apply_listen(config, "host:"), ConfigError);
+    EXPECT_THROW(apply_listen(config, "host:-1"), ConfigError);
+    EXPECT_THROW(apply_listen(config, "host:80x"), ConfigError);
+}
+
+TEST(FunctionSpecTest, ValidatesFunctionNames) {
+    EXPECT_TRUE(is_valid_function_name("hello"));
+    EXPECT_TRUE(is_valid_function_name("My_fn-2"));
+    EXPECT_TRUE(is_valid_function_name(std::string(64, 'a')));
+    EXPECT_FALSE(is_valid_function_name(std::string(65, 'a')));
+    EXPECT_FALSE(is_valid_function_name(""));
+    EXPECT_FALSE(is_valid_function_name(".."));
+    EXPECT_FALSE(is_valid_function_name("a/b"));
+    EXPECT_FALSE(is_valid_function_name("a b"));
+}
+
+TEST(FunctionSpecTest, RoundTripsThroughJson) {
+    FunctionSpec spec;
+    spec.name = "api";
+    spec.version = 7;
+    spec.handler = "handle";
+    spec.memory_mb = 512;
+    spec.timeout_s = 30;
+    spec.env = {{"A", "1"}, {"B", "two"}};
+    spec.routes = {{"GET", "/items/{id}"}, {"ANY", "/x"}};
+    spec.min_warm = 1;
+    spec.max_concurrency = 8;
+    spec.auth = AuthMode::token;
+    spec.sha256 = std::string(64, 'f');
+    spec.size_bytes = 12345;
+    spec.created_at = "2026-11-27T18:43:49.123456Z";
+
+    FunctionSpec back = spec_from_json(spec_to_json(spec));
+    EXPECT_EQ(back.name, spec.name);
+    EXPECT_EQ(back.version, spec.version);
+    EXPECT_EQ(back.handler, spec.handler);
+    EXPECT_EQ(back.memory_mb, spec.memory_mb);
+    EXPECT_EQ(back.timeout_s, spec.timeout_s);
+    EXPECT_EQ(back.env, spec.env);
+    EXPECT_EQ(back.routes, spec.routes);
+    EXPECT_EQ(back.min_warm, spec.min_warm);
+    EXPECT_EQ(back.max_concurrency, spec.max_concurrency);
+    EXPECT_EQ(back.auth, spec.auth);
+    EXPECT_EQ(back.sha256, spec.sha256);
+    EXPECT_EQ(back.size_bytes, spec.size_bytes);
+    EXPECT_EQ(back.created_at, spec.created_at);
+}
+
+TEST(FunctionSpecTest, FromJsonNamesTheBadField) {
+    FunctionSpec spec;
+    spec.name = "f";
+    std::string good = spec_to_json(spec);
+    auto error_of = [](const std::string& json) -> std::string {
+        try {
+            spec_from_json(json);
+        } catch (const std::runtime_error& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    EXPECT_EQ(error_of(good), "no error");
+    std::string bad_memory = std::regex_replace(good, std::regex(R"("memory_mb":128)"), R"("memory_mb":"big")");
+    EXPECT_NE(error_of(bad_memory).find("memory_mb"), std::string::npos);
+    std::string bad_auth = std::regex_replace(good, std::regex(R"("auth":"none")"), R"("auth":"maybe")");
+    EXPECT_NE(error_of(bad_auth).find("auth"), std::string::npos);
+    std::string no_handler = std::regex_replace(good, std::regex(R"("handler":"sofaas_handler",)"), "");
+    EXPECT_NE(error_of(no_handler).find("handler"), std::string::npos);
+    EXPECT_NE(error_of("{").find("invalid JSON"), std::string::npos);
+}
+
+TEST(InvocationTest, NamesEnums) {
+    EXPECT_EQ(to_string(Trigger::http), "http");
+    EXPECT_EQ(to_string(Trigger::invoke), "invoke");
+    EXPECT_EQ(to_string(InvocationStatus::ok), "ok");
+    EXPECT_EQ(to_string(InvocationStatus::oom), "oom");
+    EXPECT_EQ(to_string(InvocationStatus::throttled), "throttled");
+    EXPECT_EQ(to_string(AuthMode::token), "token");
+}
+
+TEST(InvocationTest, TimeoutMessageFollowsLambda) {
+    EXPECT_EQ(timeout_message(1.0), "Task timed out after 1.00 seconds");
+    EXPECT_EQ(timeout_message(300), "Task timed out after 300.00 seconds");
+}
+
+TEST(InvocationTest, ErrorResponseMapsStatusToHttpAndErrorType) {
+    InvocationResult result;
+    result.memory_mb = 128;
+    result.status = InvocationStatus::error;
+    EXPECT_EQ(result.error_response().http_status, 502);
+    EXPECT_EQ(result.error_response().error_type, "FunctionError");
+
+    result.status = InvocationStatus::timeout;
+    result.error_message = timeout_message(1);
+    ErrorResponse timeout = result.error_response();
+    EXPECT_EQ(timeout.http_status, 504);
+    EXPECT_EQ(timeout.error_type, "Sandbox.Timedout");
+    EXPECT_EQ(timeout.error_message, "Task timed out after 1.00 seconds");
+
+    result.error_message.clear();
+    result.status = InvocationStatus::crash;
+    EXPECT_EQ(result.error_response().http_status, 502);
+    EXPECT_EQ(result.error_response().error_type, "Runtime.ExitError");
+
+    result.status = InvocationStatus::oom;
+    EXPECT_EQ(result.error_response().error_type, "Runtime.OutOfMemory");
+    EXPECT_EQ(result.error_response().error_message, "Runtime exited with error: out of memory (memory_mb 128)");
+
+    result.status = InvocationStatus::throttled;
+    EXPECT_EQ(result.error_response().http_status, 429);
+    EXPECT_EQ(result.error_response().error_type, "TooManyRequestsException");
+    EXPECT_EQ(result.error_response().error_message, "Rate Exceeded.");
+}
+
+TEST(InvocationTest, ErrorResponseKeepsTheFunctionsOwnError) {
+    InvocationResult result;
+    result.status = InvocationStatus::error;
+    result.error_type = "ValidationError";
+    result.error_message = "name is required";
+    ErrorResponse response = result.error_response();
+    EXPECT_EQ(response.http_status, 502);
+    EXPECT_EQ(response.error_type, "ValidationError");
+    EXPECT_EQ(response.error_message, "name is required");
+}
+
+TEST(RequestIdTest, IsAUniqueVersion4Uuid) {
+    std::regex uuid("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+    std::set<std::string> seen;
+    for (int i = 0; i < 1000; ++i) {
+        std::string id = new_request_id();
+        EXPECT_TRUE(std::regex_match(id, uuid)) << id;
+        seen.insert(id);
+    }
+    EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(TimeTest, FormatsRfc3339InUtcWithMicroseconds) {
+    EXPECT_EQ(format_rfc3339(utc(2026, 11, 27, 18, 43, 49, 123456)), "2026-11-27T18:43:49.123456Z");
+    EXPECT_EQ(format_rfc3339(utc(2024, 2, 29)), "2024-02-29T00:00:00.000000Z");
+    EXPECT_EQ(format_date(utc(2026, 11, 27, 23, 59, 59, 999999)), "2026-11-27");
+}
+
+TEST(TimeTest, ParsesRfc3339WithAndWithoutFraction) {
+    WallTime now = utc(2030, 1, 1);
+    EXPECT_EQ(parse_time_spec("2026-11-27T18:43:49Z", now), utc(2026, 11, 27, 18, 43, 49));
+    EXPECT_EQ(parse_time_spec("2026-11-27T18:43:49.5Z", now), utc(2026, 11, 27, 18, 43, 49, 500000));
+    EXPECT_EQ(parse_time_spec("2026-11-27T18:43:49.123456Z", now), utc(2026, 11, 27, 18, 43, 49, 123456));
+}
+
+TEST(TimeTest, ParsesOffsets) {
+    WallTime now = utc(2030, 1, 1);
+    EXPECT_EQ(parse_time_spec("2026-11-27T20:43:49+02:00", now), utc(2026, 11, 27, 18, 43, 49));
+    EXPECT_EQ(parse_time_spec("2026-11-27T13:13:49-05:30", now), utc(2026, 11, 27, 18, 43, 49));
+}
+
+TEST(TimeTest, ParsesDateAsMidnightUtc) {
+    EXPECT_EQ(parse_time_spec("2026-11-27", utc(2030, 1, 1)), utc(2026, 11, 27));
+}
+
+TEST(TimeTest, ParsesRelativeTimesBeforeNow) {
+    WallTime now = utc(2026, 11, 27, 12);
+    EXPECT_EQ(parse_time_spec("90s", now), now - seconds(90));
+    EXPECT_EQ(parse_time_spec("15m", now), now - minutes(15));
+    EXPECT_EQ(parse_time_spec("1h", now), now - hours(1));
+    EXPECT_EQ(parse_time_spec("2d", now), now - hours(48));
+    EXPECT_EQ(parse_time_spec("1w", now), now - hours(168));
+}
+
+TEST(TimeTest, FormatAndParseRoundTrip) {
+    WallTime t = utc(2026, 3, 1, 0, 0, 0, 1);
+    EXPECT_EQ(parse_time_spec(format_rfc3339(t), utc(2030, 1, 1)), t);
+}
+
+TEST(TimeTest, RejectsGarbage) {
+    WallTime now = utc(2030, 1, 1);
+    for (const char* bad : {"", "h", "1y", "-1h", "1.5h", "yesterday", "2026-13-01", "2026-02-30",
+                            "2026-11-27T25:00:00Z", "2026-11-27T18:43:49", "2026-11-27T18:43:49.Z",
+                            "2026-11-27T18:43:49Zjunk", "2026-11-27T18:43:49+0200", "99999999999999999999d"}) {
+        EXPECT_EQ(parse_time_spec(bad, now), std::nullopt) << bad;
+    }
+}
