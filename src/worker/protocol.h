@@ -62,6 +62,10 @@ std::optional<Result> decode_result(std::string_view body);
 // Reads the header at the start of `bytes` (at least header_size long).
 FrameHeader read_header(const char* bytes);
 
+// Largest output a function may return (Lambda's 6 MB response limit); the worker answers
+// a larger one with Result{ok=false, "Runtime.ResponseTooLarge"}.
+inline constexpr size_t max_output_bytes = 6u * 1024 * 1024;
+
 // Exit code with which a worker reports that an allocation failed past its memory limit.
 inline constexpr int exit_out_of_memory = 87;
 

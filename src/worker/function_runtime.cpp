@@ -1,0 +1,97 @@
+#include "worker/function_runtime.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "worker/memory_limit.h"
+
+namespace sofaas::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double elapsed_ms(Clock::time_point since) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+}
+
+uint32_t peak_memory_kb() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<uint32_t>(usage.ru_maxrss);  // Linux reports kilobytes
+}
+
+// The daemon reads the stdout/stderr memfds as soon as a Ready or Result frame arrives,
+// so whatever the function left in its stdio buffers must be written out first.
+void flush_function_output() {
+    std::fflush(stdout);
+    std::fflush(stderr);
+}
+
+}  // namespace
+
+FunctionRuntime::FunctionRuntime(const WorkerOptions& options)
+    : options_(options), host_(options) {}
+
+protocol::Ready FunctionRuntime::start() {
+    const auto started = Clock::now();
+    const auto failure = load_and_init();
+    protocol::Ready ready;
+    ready.init_ms = elapsed_ms(started);
+    if (failure) {
+        ready.ok = false;
+        ready.error_type = failure->error_type;
+        ready.error_message = failure->error_message;
+    }
+    return ready;
+}
+
+std::optional<LoadFailure> FunctionRuntime::load_and_init() {
+    auto loaded = load_function(options_.library, options_.handler);
+    if (auto* failure = std::get_if<LoadFailure>(&loaded)) return std::move(*failure);
+    function_ = std::get<FunctionLibrary>(loaded);
+
+    // After dlopen, so the library's own mappings are not charged to the function.
+    if (auto error = apply_memory_limit(options_.memory_mb))
+        return LoadFailure{"Runtime.MemoryLimitError", *error};
+
+    if (!function_.init) return std::nullopt;
+    const int status = function_.init(host_.begin_init());
+    flush_function_output();
+    if (status == SOFAAS_OK && !host_.answer().failed) return std::nullopt;
+    const FunctionAnswer& answer = host_.answer();
+    return LoadFailure{"Runtime.InitError", answer.failed && !answer.error_message.empty()
+                                                ? answer.error_message
+                                                : "sofaas_init returned an error"};
+}
+
+protocol::Result FunctionRuntime::invoke(const protocol::Invoke& event) {
+    const sofaas_context* ctx = host_.begin_invocation(event.request_id, event.deadline_unix_ms);
+    const auto started = Clock::now();
+    const int status = function_.handler(
+        ctx, reinterpret_cast<const uint8_t*>(event.payload.data()), event.payload.size());
+    protocol::Result result;
+    result.duration_ms = elapsed_ms(started);
+    flush_function_output();
+    result.max_memory_used_kb = peak_memory_kb();
+
+    FunctionAnswer& answer = host_.answer();
+    if (answer.failed || status != SOFAAS_OK) {
+        result.ok = false;
+        result.error_type = answer.failed ? answer.error_type : "FunctionError";
+        result.error_message = answer.failed ? answer.error_message : "function returned an error";
+    } else if (answer.oversized_output > 0) {
+        result.ok = false;
+        result.error_type = "Runtime.ResponseTooLarge";
+        result.error_message = "Response payload size (" +
+                               std::to_string(answer.oversized_output) +
+                               " bytes) exceeded maximum allowed payload size (" +
+                               std::to_string(protocol::max_output_bytes) + " bytes).";
+    } else {
+        result.output = std::move(answer.output);
+    }
+    return result;
+}
+
+}  // namespace sofaas::worker

@@ -1,0 +1,55 @@
+#include "worker/memory_limit.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <new>
+
+#include "worker/protocol.h"
+
+namespace sofaas::worker {
+namespace {
+
+// Total virtual size in bytes: the first field of /proc/self/statm, in pages.
+std::optional<uint64_t> current_virtual_size() {
+    const int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    char text[128];
+    const ssize_t size = read(fd, text, sizeof text);
+    close(fd);
+    if (size <= 0) return std::nullopt;
+    uint64_t pages = 0;
+    if (std::from_chars(text, text + size, pages).ec != std::errc{}) return std::nullopt;
+    return pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Runs when operator new cannot allocate. Throwing std::bad_alloc into function code
+// could leave it half-working; ending the process tells the pool exactly what happened.
+void out_of_memory() {
+    _exit(protocol::exit_out_of_memory);
+}
+
+}  // namespace
+
+std::optional<std::string> apply_memory_limit(uint32_t memory_mb) {
+    std::set_new_handler(out_of_memory);
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer reserves terabytes of shadow memory; an address-space cap breaks it.
+    (void)memory_mb;
+    return std::nullopt;
+#else
+    const auto mapped = current_virtual_size();
+    if (!mapped) return std::string("cannot read /proc/self/statm: ") + std::strerror(errno);
+    const rlim_t limit = *mapped + static_cast<rlim_t>(memory_mb) * 1024 * 1024;
+    const rlimit address_space{limit, limit};
+    if (setrlimit(RLIMIT_AS, &address_space) != 0)
+        return std::string("cannot set RLIMIT_AS: ") + std::strerror(errno);
+    return std::nullopt;
+#endif
+}
+
+}  // namespace sofaas::worker

@@ -1,0 +1,55 @@
+#include "worker/worker_options.h"
+
+#include <charconv>
+#include <string_view>
+
+namespace sofaas::worker {
+namespace {
+
+enum Option { library, handler, function, version, memory_mb, parent_pid, option_count };
+
+constexpr std::string_view option_names[option_count] = {
+    "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid"};
+
+template <typename Number>
+bool parse_positive(std::string_view text, Number& value) {
+    const char* end = text.data() + text.size();
+    auto [stop, error] = std::from_chars(text.data(), end, value);
+    return error == std::errc{} && stop == end && value > 0;
+}
+
+std::string bad_value(Option option, std::string_view value) {
+    return "bad value for " + std::string(option_names[option]) + ": '" + std::string(value) +
+           "'";
+}
+
+}  // namespace
+
+std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
+    std::string_view values[option_count];  // empty: not given
+    for (int i = 1; i < argc; i += 2) {
+        const std::string_view name = argv[i];
+        int option = 0;
+        while (option < option_count && option_names[option] != name) ++option;
+        if (option == option_count) return "unknown option '" + std::string(name) + "'";
+        if (i + 1 >= argc || argv[i + 1][0] == '\0')
+            return "missing value for " + std::string(name);
+        values[option] = argv[i + 1];
+    }
+    for (int option = 0; option < option_count; ++option)
+        if (values[option].empty()) return "missing " + std::string(option_names[option]);
+
+    WorkerOptions options;
+    options.library = values[library];
+    options.handler = values[handler];
+    options.function = values[function];
+    if (!parse_positive(values[version], options.version))
+        return bad_value(version, values[version]);
+    if (!parse_positive(values[memory_mb], options.memory_mb))
+        return bad_value(memory_mb, values[memory_mb]);
+    if (!parse_positive(values[parent_pid], options.parent_pid))
+        return bad_value(parent_pid, values[parent_pid]);
+    return options;
+}
+
+}  // namespace sofaas::worker

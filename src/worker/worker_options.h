@@ -1,0 +1,26 @@
+// The sofaas-worker command line, as the pool writes it:
+//   sofaas-worker --library PATH --handler SYMBOL --function NAME --version N
+//                 --memory-mb M --parent-pid PID
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+namespace sofaas::worker {
+
+struct WorkerOptions {
+    std::string library;
+    std::string handler;
+    std::string function;
+    uint32_t version = 0;
+    uint32_t memory_mb = 0;
+    pid_t parent_pid = 0;
+};
+
+// Every option is required; the error names the first one missing or malformed.
+std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv);
+
+}  // namespace sofaas::worker
