@@ -1,1 +1,199 @@
-// placeholder: being written
+#include "cli/http_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <optional>
+
+namespace sofaas {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Responses carry function output (6 MiB by default) and billing records: allow plenty.
+constexpr uint64_t max_response_body = 256ull * 1024 * 1024;
+
+bool iequals(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+struct Endpoint {
+    std::string host;
+    std::string port;
+};
+
+Endpoint parse_endpoint(std::string_view endpoint) {
+    auto bad = [&](std::string_view why) {
+        return HttpClientError("invalid endpoint '" + std::string(endpoint) + "': " + std::string(why) +
+                               " (expected http://HOST:PORT)");
+    };
+    constexpr std::string_view scheme = "http://";
+    if (endpoint.substr(0, scheme.size()) != scheme) {
+        throw bad(endpoint.find("://") == std::string_view::npos ? "missing http://" : "only http:// is supported");
+    }
+    std::string_view rest = endpoint.substr(scheme.size());
+    while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    if (rest.find('/') != std::string_view::npos) throw bad("a path is not allowed");
+    std::string_view host = rest;
+    std::string_view port = "80";
+    if (!rest.empty() && rest.front() == '[') {  // [::1]:8080
+        auto close = rest.find(']');
+        if (close == std::string_view::npos) throw bad("unterminated IPv6 address");
+        host = rest.substr(1, close - 1);
+        std::string_view after = rest.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') throw bad("junk after the address");
+            port = after.substr(1);
+        }
+    } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+        host = rest.substr(0, colon);
+        port = rest.substr(colon + 1);
+    }
+    if (host.empty()) throw bad("missing host");
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+        throw bad("port must be a number from 1 to 65535");
+    }
+    return {std::string(host), std::string(port)};
+}
+
+}  // namespace
+
+std::string HttpResponse::header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+        if (iequals(key, name)) return value;
+    }
+    return {};
+}
+
+// Sync calls cannot time out in Asio; each step runs asynchronously under the
+// tcp_stream's expiry and the io_context is driven until it completes.
+struct HttpClient::Connection {
+    asio::io_context io;
+    beast::tcp_stream stream{io};
+    beast::flat_buffer buffer;
+    bool open = false;
+
+    template <typename Operation>
+    beast::error_code run(Operation&& start) {
+        beast::error_code result = asio::error::would_block;
+        start([&result](beast::error_code ec, auto&&...) { result = ec; });
+        io.restart();
+        io.run();
+        return result;
+    }
+
+    void close() {
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream.close();
+        buffer.clear();
+        open = false;
+    }
+};
+
+HttpClient::HttpClient(std::string endpoint, std::string token)
+    : connection_(std::make_unique<Connection>()), endpoint_(std::move(endpoint)), token_(std::move(token)) {
+    Endpoint parsed = parse_endpoint(endpoint_);
+    host_ = std::move(parsed.host);
+    port_ = std::move(parsed.port);
+}
+
+HttpClient::~HttpClient() = default;
+HttpClient::HttpClient(HttpClient&&) noexcept = default;
+HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
+
+HttpResponse HttpClient::request(std::string_view method, std::string_view target, std::string_view body,
+                                 const HttpHeaders& headers) {
+    http::request<http::string_body> req;
+    req.method_string(method);
+    req.target(target);
+    req.version(11);
+    req.set(http::field::host, host_ + ":" + port_);
+    req.set(http::field::user_agent, "sofaas-cli");
+    if (!token_.empty()) req.set(http::field::authorization, "Bearer " + token_);
+    for (const auto& [name, value] : headers) req.insert(name, value);
+    req.body() = std::string(body);
+    req.prepare_payload();
+
+    Connection& c = *connection_;
+    auto fail = [&](std::string_view step, const beast::error_code& ec) {
+        c.close();
+        std::string why = ec == beast::error::timeout ? "timed out" : ec.message();
+        return HttpClientError(std::string(step) + " " + host_ + ":" + port_ + ": " + why);
+    };
+
+    // A reused keep-alive connection may have been closed by the server while idle: that
+    // shows as an error before any byte of the answer, and deserves one fresh attempt.
+    for (int attempt = 0;; ++attempt) {
+        bool reused = c.open;
+        if (!c.open) {
+            tcp::resolver resolver(c.io);
+            beast::error_code ec;
+            auto addresses = resolver.resolve(host_, port_, ec);
+            if (ec) throw fail("resolve", ec);
+            c.stream.expires_after(timeout_);
+            ec = c.run([&](auto handler) { c.stream.async_connect(addresses, handler); });
+            if (ec) throw fail("connect to", ec);
+            c.open = true;
+        }
+        c.stream.expires_after(timeout_);
+        beast::error_code ec = c.run([&](auto handler) { http::async_write(c.stream, req, handler); });
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(max_response_body);
+        if (!ec) {
+            ec = c.run([&](auto handler) { http::async_read(c.stream, c.buffer, parser, handler); });
+        }
+        if (ec) {
+            bool nothing_received = !parser.got_some();
+            bool server_closed = ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+                                 ec == asio::error::broken_pipe || ec == asio::error::eof;
+            if (reused && attempt == 0 && nothing_received && server_closed) {
+                c.close();
+                continue;
+            }
+            throw fail("request to", ec);
+        }
+        auto response = parser.release();
+        HttpResponse result;
+        result.status = static_cast<int>(response.result_int());
+        for (const auto& field : response) {
+            result.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        }
+        result.body = std::move(response.body());
+        if (!response.keep_alive()) c.close();
+        return result;
+    }
+}
+
+std::string url_encode(std::string_view text) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (unsigned char ch : text) {
+        if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            out += static_cast<char>(ch);
+        } else {
+            out += '%';
+            out += hex[ch >> 4];
+            out += hex[ch & 0xF];
+        }
+    }
+    return out;
+}
+
+}  // namespace sofaas

@@ -2,6 +2,7 @@
 // and the end-to-end tests' too.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -29,20 +30,30 @@ public:
 class HttpClient {
 public:
     // endpoint: "http://HOST:PORT" (no TLS). token: sent as "Authorization: Bearer" if set.
+    // Throws HttpClientError when the endpoint is not of that form.
     HttpClient(std::string endpoint, std::string token);
     ~HttpClient();
+    HttpClient(HttpClient&&) noexcept;
+    HttpClient& operator=(HttpClient&&) noexcept;
 
     // Throws HttpClientError when the server cannot be reached or the answer is not HTTP.
     HttpResponse request(std::string_view method, std::string_view target,
                          std::string_view body = {}, const HttpHeaders& headers = {});
 
+    // Bound on one whole request (connect, send, wait, receive). The default outlasts the
+    // longest invocation the daemon allows (300 s) plus a cold start.
+    void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+
+    const std::string& endpoint() const { return endpoint_; }
+
 private:
     struct Connection;
     std::unique_ptr<Connection> connection_;
-    std::string host_, port_, token_;
+    std::string endpoint_, host_, port_, token_;
+    std::chrono::milliseconds timeout_{std::chrono::seconds(330)};
 };
 
-// Percent-encodes a query parameter value.
+// Percent-encodes a query parameter value (RFC 3986 unreserved characters stay as they are).
 std::string url_encode(std::string_view text);
 
 }  // namespace sofaas

@@ -1,0 +1,163 @@
+#include "support/daemon_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace sofaas::testing {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::filesystem::path bin_dir = SOFAAS_BIN_DIR;
+
+// Test defaults: a quick shutdown and every record synced promptly.
+nlohmann::json test_config() {
+    return {{"shutdown_grace_s", 5}, {"ledger_fsync_interval_ms", 5}};
+}
+
+std::string read_whole(const std::filesystem::path& file, std::streamoff from = 0) {
+    std::ifstream in(file, std::ios::binary);
+    in.seekg(from);
+    std::stringstream contents;
+    contents << in.rdbuf();
+    return contents.str();
+}
+
+// waitpid with a bound; nullopt if the process is still running after `timeout`.
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        int status = 0;
+        pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done == pid) return exit_code_of(status);
+        if (done < 0 && errno != EINTR) return -1;
+        if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+        std::this_thread::sleep_for(10ms);
+    }
+}
+
+}  // namespace
+
+std::filesystem::path function_library(std::string_view name) {
+    return std::filesystem::path(SOFAAS_FUNCTIONS_DIR) / (std::string(name) + ".so");
+}
+
+std::filesystem::path fixture_library(std::string_view name) {
+    return std::filesystem::path(SOFAAS_FIXTURES_DIR) / (std::string(name) + ".so");
+}
+
+DaemonProcess::DaemonProcess(nlohmann::json extra_config)
+    : dir_("sofaasd-test"),
+      data_dir_(dir_ / "data"),
+      config_file_(dir_ / "sofaasd.json"),
+      log_file_(dir_ / "sofaasd.log"),
+      token_("test-admin-token-0123456789") {
+    nlohmann::json config = test_config();
+    config.merge_patch(extra_config);
+    std::ofstream(config_file_) << config.dump(2) << "\n";
+}
+
+DaemonProcess::~DaemonProcess() {
+    if (running()) kill9();
+}
+
+void DaemonProcess::start() {
+    if (running()) throw std::logic_error("DaemonProcess::start: already running");
+    std::error_code ignored;
+    auto log_offset = static_cast<std::streamoff>(std::filesystem::file_size(log_file_, ignored));
+    if (ignored) log_offset = 0;
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    // Both streams go to one file, appended to across restarts so a failure shows all.
+    posix_spawn_file_actions_addopen(&actions, 1, log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+
+    std::filesystem::path program = bin_dir / "sofaasd";
+    std::vector<std::string> argv_strings = {program.string(), "--config", config_file_.string(), "--listen",
+                                             "127.0.0.1:0", "--data-dir", data_dir_.string()};
+    std::vector<char*> argv;
+    for (auto& arg : argv_strings) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_strings = environment_with({{"SOFAAS_ADMIN_TOKEN", token_}});
+    std::vector<char*> envp;
+    for (auto& entry : env_strings) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+
+    int rc = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+        pid_ = -1;
+        throw std::system_error(rc, std::generic_category(), "posix_spawn " + program.string());
+    }
+
+    static const std::regex listening(R"(listening on 127\.0\.0\.1:(\d+))");
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::smatch match;
+        std::string output = read_whole(log_file_, log_offset);
+        if (std::regex_search(output, match, listening)) {
+            port_ = std::stoi(match[1]);
+            return;
+        }
+        if (auto code = wait_for_exit(pid_, 0ms)) {
+            pid_ = -1;
+            throw std::runtime_error("sofaasd exited with code " + std::to_string(*code) +
+                                     " before listening; its log:\n" + log());
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    kill9();
+    throw std::runtime_error("sofaasd did not print 'listening on' within 10 s; its log:\n" + log());
+}
+
+int DaemonProcess::stop() {
+    if (!running()) return 0;
+    ::kill(pid_, SIGTERM);
+    auto code = wait_for_exit(pid_, 20s);
+    if (!code) {
+        ADD_FAILURE() << "sofaasd did not exit within 20 s of SIGTERM; its log:\n" << log();
+        kill9();
+        return -1;
+    }
+    pid_ = -1;
+    if (*code != 0) ADD_FAILURE() << "sofaasd exited with code " << *code << " after SIGTERM; its log:\n" << log();
+    return *code;
+}
+
+void DaemonProcess::kill9() {
+    if (!running()) return;
+    ::kill(pid_, SIGKILL);
+    wait_for_exit(pid_, 10s);
+    pid_ = -1;
+}
+
+void DaemonProcess::restart() {
+    stop();
+    start();
+}
+
+std::string DaemonProcess::endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+std::string DaemonProcess::log() const { return read_whole(log_file_); }
+
+ProcessResult DaemonProcess::cli(const std::vector<std::string>& args, const std::string& input) const {
+    return run_process(bin_dir / "sofaas", args, {{"SOFAAS_ENDPOINT", endpoint()}, {"SOFAAS_TOKEN", token_}}, input);
+}
+
+}  // namespace sofaas::testing

@@ -1,0 +1,198 @@
+#include "cli/args.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace sofaas::cli {
+
+namespace {
+
+const std::vector<FlagSpec> global_flags = {
+    {"endpoint", "URL", "sofaasd address (env SOFAAS_ENDPOINT, default http://127.0.0.1:8080)"},
+    {"token", "TOKEN", "admin token (env SOFAAS_TOKEN, else ./data/admin.token)"},
+    {"help", "", "show help"},
+};
+
+const FlagSpec* find_flag(const std::vector<FlagSpec>& flags, std::string_view name) {
+    auto it = std::find_if(flags.begin(), flags.end(), [&](const FlagSpec& f) { return f.name == name; });
+    return it == flags.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& command_specs() {
+    static const std::vector<CommandSpec> specs = {
+        {"deploy",
+         {"NAME", "FILE.so"},
+         {{"handler", "SYMBOL", "handler symbol (default sofaas_handler)"},
+          {"memory", "MB", "memory limit in MB (default 128)"},
+          {"timeout", "SEC", "deadline in seconds, 1..300 (default 3)"},
+          {"env", "K=V", "environment variable (repeatable)", true},
+          {"route", "'METHOD /path'", "custom HTTP route, e.g. 'GET /items/{id}' (repeatable)", true},
+          {"min-warm", "N", "execution environments kept warm"},
+          {"max-concurrency", "N", "invocations running at once"},
+          {"auth", "none|token", "whether HTTP calls need the admin token"}},
+         "deploy a shared library as a new version of function NAME"},
+        {"invoke",
+         {"NAME"},
+         {{"data", "STRING", "event payload"},
+          {"data-file", "FILE", "read the event payload from FILE (- for stdin)"},
+          {"version", "N", "invoke this version instead of the latest"}},
+         "run function NAME once and print its output"},
+        {"list", {}, {}, "list deployed functions"},
+        {"info", {"NAME"}, {}, "show a function's settings, versions and workers"},
+        {"delete", {"NAME"}, {}, "delete a function and all its versions"},
+        {"logs", {"NAME"}, {{"tail", "N", "number of lines (default 100)"}}, "show a function's recent logs"},
+        {"billing",
+         {},
+         {{"function", "NAME", "only this function"},
+          {"since", "TIME", "from TIME (RFC 3339, a date, or relative: 90s, 15m, 1h, 2d)"},
+          {"until", "TIME", "up to TIME"},
+          {"json", "", "print the server's JSON"},
+          {"records", "", "print the billing records, one JSON object per line"}},
+         "summarize billing records"},
+    };
+    return specs;
+}
+
+const CommandSpec* find_command(std::string_view name) {
+    const auto& specs = command_specs();
+    auto it = std::find_if(specs.begin(), specs.end(), [&](const CommandSpec& s) { return s.name == name; });
+    return it == specs.end() ? nullptr : &*it;
+}
+
+std::optional<std::string> CommandLine::value(const std::string& flag) const {
+    auto it = flags.find(flag);
+    if (it == flags.end() || it->second.empty()) return std::nullopt;
+    return it->second.back();
+}
+
+const std::vector<std::string>& CommandLine::values(const std::string& flag) const {
+    static const std::vector<std::string> none;
+    auto it = flags.find(flag);
+    return it == flags.end() ? none : it->second;
+}
+
+CommandLine parse_command_line(const std::vector<std::string>& args) {
+    CommandLine line;
+    const CommandSpec* spec = nullptr;
+    bool only_positionals = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        bool is_flag = !only_positionals && arg.size() > 2 && arg.rfind("--", 0) == 0;
+        if (arg == "--" && !only_positionals) {
+            only_positionals = true;
+            continue;
+        }
+        if (!is_flag) {
+            if (arg.size() > 1 && arg[0] == '-' && arg != "-" && !only_positionals) {
+                throw UsageError("unknown option '" + arg + "' (options start with --)");
+            }
+            if (!spec) {
+                spec = find_command(arg);
+                if (!spec) throw UsageError("unknown command '" + arg + "' (see sofaas --help)");
+                line.command = arg;
+            } else {
+                line.arguments.push_back(arg);
+            }
+            continue;
+        }
+        std::string name = arg.substr(2);
+        std::optional<std::string> inline_value;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            inline_value = name.substr(eq + 1);
+            name.resize(eq);
+        }
+        const FlagSpec* flag = find_flag(global_flags, name);
+        if (!flag && spec) flag = find_flag(spec->flags, name);
+        if (!flag) {
+            throw UsageError("unknown option '--" + name + "'" + (spec ? " for '" + spec->name + "'" : std::string()) +
+                             " (see sofaas " + (spec ? spec->name + " " : std::string()) + "--help)");
+        }
+        std::string value;
+        if (flag->value_name.empty()) {
+            if (inline_value) throw UsageError("option '--" + name + "' takes no value");
+        } else if (inline_value) {
+            value = *inline_value;
+        } else if (i + 1 < args.size()) {
+            value = args[++i];
+        } else {
+            throw UsageError("option '--" + name + "' needs a value (" + flag->value_name + ")");
+        }
+        if (name == "help") {
+            line.help = true;
+        } else if (name == "endpoint") {
+            line.endpoint = value;
+        } else if (name == "token") {
+            line.token = value;
+        } else {
+            auto& values = line.flags[name];
+            if (!values.empty() && !flag->repeatable) {
+                throw UsageError("option '--" + name + "' given more than once");
+            }
+            values.push_back(value);
+        }
+    }
+    if (line.help) return line;
+    if (!spec) throw UsageError("missing command (see sofaas --help)");
+    if (line.arguments.size() < spec->arguments.size()) {
+        throw UsageError("'" + spec->name + "' needs " + spec->arguments[line.arguments.size()] +
+                         " (usage: " + command_usage(*spec).substr(0, command_usage(*spec).find('\n')) + ")");
+    }
+    if (line.arguments.size() > spec->arguments.size()) {
+        throw UsageError("unexpected argument '" + line.arguments[spec->arguments.size()] + "' for '" +
+                         spec->name + "'");
+    }
+    return line;
+}
+
+unsigned parse_number(std::string_view flag, std::string_view text, unsigned min, unsigned max) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+        throw UsageError("option '--" + std::string(flag) + "' needs a whole number from " + std::to_string(min) +
+                         " to " + std::to_string(max) + ", not '" + std::string(text) + "'");
+    }
+    return value;
+}
+
+namespace {
+
+std::string flag_lines(const std::vector<FlagSpec>& flags) {
+    std::string out;
+    for (const auto& flag : flags) {
+        std::string left = "  --" + flag.name + (flag.value_name.empty() ? "" : " " + flag.value_name);
+        if (left.size() < 30) left.resize(30, ' ');
+        else left += "  ";
+        out += left + flag.help + "\n";
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string command_usage(const CommandSpec& spec) {
+    std::string out = "sofaas " + spec.name;
+    for (const auto& argument : spec.arguments) out += " " + argument;
+    if (!spec.flags.empty()) out += " [options]";
+    out += "\n\n" + spec.summary + "\n";
+    if (!spec.flags.empty()) out += "\noptions:\n" + flag_lines(spec.flags);
+    out += "\nglobal options:\n" + flag_lines(global_flags);
+    return out;
+}
+
+std::string usage() {
+    std::string out =
+        "sofaas: the command line of sofaasd, functions-as-a-service for native code\n\n"
+        "usage: sofaas [--endpoint URL] [--token TOKEN] COMMAND [ARGS] [options]\n\ncommands:\n";
+    for (const auto& spec : command_specs()) {
+        std::string left = "  " + spec.name;
+        left.resize(12, ' ');
+        out += left + spec.summary + "\n";
+    }
+    out += "\nglobal options:\n" + flag_lines(global_flags);
+    out += "\nRun 'sofaas COMMAND --help' for a command's options.\n";
+    return out;
+}
+
+}  // namespace sofaas::cli

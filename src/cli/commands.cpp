@@ -1,0 +1,186 @@
+#include "cli/commands.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <ostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/format.h"
+#include "cli/http_client.h"
+
+namespace sofaas::cli {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr unsigned max_u32 = std::numeric_limits<uint32_t>::max();
+
+std::string read_file(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) throw CommandError("cannot read " + path + ": " + std::strerror(errno));
+    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (file.bad()) throw CommandError("cannot read " + path + ": " + std::strerror(errno));
+    return bytes;
+}
+
+std::string function_path(const CommandLine& line) { return "/v1/functions/" + url_encode(line.arguments.at(0)); }
+
+// Query string from (key, value) pairs, values URL-encoded; "" when there are none.
+std::string query(const std::vector<std::pair<std::string, std::string>>& params) {
+    std::string out;
+    for (const auto& [key, value] : params) out += (out.empty() ? "?" : "&") + key + "=" + url_encode(value);
+    return out;
+}
+
+// Every non-2xx answer becomes one line: the server's errorType and errorMessage.
+HttpResponse checked(HttpResponse response) {
+    if (response.status == 401) throw CommandError("unauthorized: check --token or SOFAAS_TOKEN");
+    if (response.status < 200 || response.status > 299) {
+        throw CommandError(format_server_error(response.status, response.body));
+    }
+    return response;
+}
+
+json parse_body(const HttpResponse& response) {
+    json body = json::parse(response.body, nullptr, false);
+    if (body.is_discarded()) throw CommandError("sofaasd answered with invalid JSON");
+    return body;
+}
+
+void deploy(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    std::string library = read_file(line.arguments.at(1));
+    auto response = checked(client.request("PUT", deploy_target(line), library,
+                                           {{"Content-Type", "application/octet-stream"}}));
+    out << format_deployed(parse_body(response));
+}
+
+void invoke(const CommandLine& line, HttpClient& client, std::ostream& out, std::istream& in) {
+    if (line.has("data") && line.has("data-file")) throw UsageError("use either --data or --data-file, not both");
+    std::string event = line.value("data").value_or("");
+    if (auto file = line.value("data-file")) {
+        if (*file == "-") {
+            event.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        } else {
+            event = read_file(*file);
+        }
+    }
+    std::vector<std::pair<std::string, std::string>> params;
+    if (auto version = line.value("version")) {
+        params.emplace_back("version", std::to_string(parse_number("version", *version, 1, max_u32)));
+    }
+    auto response = checked(client.request("POST", function_path(line) + "/invoke" + query(params), event,
+                                           {{"Content-Type", "application/octet-stream"}}));
+    out.write(response.body.data(), static_cast<std::streamsize>(response.body.size()));
+}
+
+void list(HttpClient& client, std::ostream& out) {
+    out << format_function_list(parse_body(checked(client.request("GET", "/v1/functions"))));
+}
+
+void info(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    out << format_function_info(parse_body(checked(client.request("GET", function_path(line)))));
+}
+
+void remove(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    checked(client.request("DELETE", function_path(line)));
+    out << "deleted " << line.arguments.at(0) << "\n";
+}
+
+void logs(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    std::vector<std::pair<std::string, std::string>> params;
+    if (auto tail = line.value("tail")) {
+        params.emplace_back("tail", std::to_string(parse_number("tail", *tail, 1, max_u32)));
+    }
+    json body = parse_body(checked(client.request("GET", function_path(line) + "/logs" + query(params))));
+    for (const auto& entry : body.value("lines", json::array())) out << format_log_line(entry);
+}
+
+void billing(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    std::vector<std::pair<std::string, std::string>> params;
+    for (const char* key : {"function", "since", "until"}) {
+        if (auto value = line.value(key)) params.emplace_back(key, *value);
+    }
+    if (line.has("records")) params.emplace_back("records", "true");
+    auto response = checked(client.request("GET", "/v1/billing" + query(params)));
+    if (line.has("json")) {
+        out << response.body;
+        if (response.body.empty() || response.body.back() != '\n') out << "\n";
+        return;
+    }
+    json body = parse_body(response);
+    out << (line.has("records") ? format_billing_records(body) : format_billing_summary(body));
+}
+
+std::string trimmed(std::string text) {
+    auto not_space = text.find_last_not_of(" \t\r\n");
+    text.erase(not_space == std::string::npos ? 0 : not_space + 1);
+    return text.substr(std::min(text.size(), text.find_first_not_of(" \t\r\n")));
+}
+
+}  // namespace
+
+ClientSettings resolve_client_settings(const CommandLine& line, const char* endpoint_env, const char* token_env,
+                                       const std::filesystem::path& token_file) {
+    ClientSettings settings;
+    if (line.endpoint) settings.endpoint = *line.endpoint;
+    else if (endpoint_env && *endpoint_env) settings.endpoint = endpoint_env;
+    else settings.endpoint = default_endpoint;
+
+    if (line.token) {
+        settings.token = *line.token;
+    } else if (token_env && *token_env) {
+        settings.token = token_env;
+    } else if (std::ifstream file(token_file); file) {
+        // Best effort: a token file we cannot read simply means no token, and the
+        // daemon's 401 then says what to do.
+        std::stringstream contents;
+        contents << file.rdbuf();
+        settings.token = trimmed(contents.str());
+    }
+    return settings;
+}
+
+std::string deploy_target(const CommandLine& line) {
+    std::vector<std::pair<std::string, std::string>> params;
+    if (auto handler = line.value("handler")) params.emplace_back("handler", *handler);
+    static const std::pair<const char*, const char*> numeric[] = {
+        {"memory", "memory"}, {"timeout", "timeout"}, {"min-warm", "min_warm"}, {"max-concurrency", "max_concurrency"}};
+    // Only the syntax is checked here; the ranges are the daemon's (they come from its config).
+    for (const auto& [flag, key] : numeric) {
+        if (auto value = line.value(flag)) {
+            params.emplace_back(key, std::to_string(parse_number(flag, *value, 0, max_u32)));
+        }
+    }
+    for (const auto& env : line.values("env")) {
+        if (env.find('=') == std::string::npos || env.front() == '=') {
+            throw UsageError("option '--env' needs KEY=VALUE, not '" + env + "'");
+        }
+        params.emplace_back("env", env);
+    }
+    for (const auto& route : line.values("route")) params.emplace_back("route", route);
+    if (auto auth = line.value("auth")) {
+        if (*auth != "none" && *auth != "token") throw UsageError("option '--auth' needs none or token, not '" + *auth + "'");
+        params.emplace_back("auth", *auth);
+    }
+    return function_path(line) + query(params);
+}
+
+void run_command(const CommandLine& line, HttpClient& client, std::ostream& out, std::istream& in) {
+    const std::string& command = line.command;
+    if (command == "deploy") deploy(line, client, out);
+    else if (command == "invoke") invoke(line, client, out, in);
+    else if (command == "list") list(client, out);
+    else if (command == "info") info(line, client, out);
+    else if (command == "delete") remove(line, client, out);
+    else if (command == "logs") logs(line, client, out);
+    else if (command == "billing") billing(line, client, out);
+    else throw UsageError("unknown command '" + command + "'");
+}
+
+}  // namespace sofaas::cli

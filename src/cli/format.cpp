@@ -1,0 +1,157 @@
+#include "cli/format.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+namespace sofaas::cli {
+
+using nlohmann::json;
+
+namespace {
+
+// Fields read defensively: an older or newer daemon may omit one, and a table with a
+// blank cell beats a CLI that throws.
+std::string text(const json& object, const char* key) {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return "";
+    if (it->is_string()) return it->get<std::string>();
+    return it->dump();
+}
+
+std::string fixed(const json& object, const char* key, int decimals) {
+    auto it = object.find(key);
+    if (it == object.end() || !it->is_number()) return "";
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, it->get<double>());
+    return buffer;
+}
+
+std::string routes_text(const json& spec) {
+    auto it = spec.find("routes");
+    if (it == spec.end() || !it->is_array() || it->empty()) return "-";
+    std::string out;
+    for (const auto& route : *it) {
+        if (!out.empty()) out += ", ";
+        out += text(route, "method") + " " + text(route, "path");
+    }
+    return out;
+}
+
+std::vector<std::string> billing_row(const json& row, std::string name) {
+    return {std::move(name),
+            text(row, "invocations"),
+            text(row, "errors"),
+            text(row, "timeouts"),
+            text(row, "cold_starts"),
+            text(row, "billed_ms"),
+            fixed(row, "gb_seconds", 6),
+            fixed(row, "cost_usd", 8)};
+}
+
+}  // namespace
+
+std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+    std::vector<size_t> widths(header.size());
+    auto measure = [&](const std::vector<std::string>& row) {
+        for (size_t i = 0; i < row.size() && i < widths.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    };
+    measure(header);
+    for (const auto& row : rows) measure(row);
+    auto line = [&](const std::vector<std::string>& row) {
+        std::string out;
+        for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+            out += row[i];
+            if (i + 1 < row.size()) out += std::string(widths[i] - row[i].size() + 2, ' ');
+        }
+        return out + "\n";
+    };
+    std::string out = line(header);
+    for (const auto& row : rows) out += line(row);
+    return out;
+}
+
+std::string format_function_list(const json& list) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& spec : list.value("functions", json::array())) {
+        rows.push_back({text(spec, "name"), text(spec, "version"), text(spec, "memory_mb") + " MB",
+                        text(spec, "timeout_s") + " s", routes_text(spec), text(spec, "auth")});
+    }
+    return format_table({"NAME", "VERSION", "MEMORY", "TIMEOUT", "ROUTES", "AUTH"}, rows);
+}
+
+std::string format_function_info(const json& info) {
+    const json spec = info.value("function", json::object());
+    std::string versions;
+    for (const auto& version : info.value("versions", json::array())) {
+        versions += (versions.empty() ? "" : ", ") + version.dump();
+    }
+    std::string env;
+    for (const auto& [key, value] : spec.value("env", json::object()).items()) {
+        env += (env.empty() ? "" : " ") + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    }
+    const json workers = info.value("workers", json::object());
+    std::vector<std::pair<std::string, std::string>> fields = {
+        {"name", text(spec, "name")},
+        {"version", text(spec, "version")},
+        {"versions", versions},
+        {"handler", text(spec, "handler")},
+        {"memory", text(spec, "memory_mb") + " MB"},
+        {"timeout", text(spec, "timeout_s") + " s"},
+        {"env", env.empty() ? "-" : env},
+        {"routes", routes_text(spec)},
+        {"min warm", text(spec, "min_warm")},
+        {"max concurrency", text(spec, "max_concurrency")},
+        {"auth", text(spec, "auth")},
+        {"sha256", text(spec, "sha256")},
+        {"size", text(spec, "size_bytes") + " bytes"},
+        {"created", text(spec, "created_at")},
+        {"workers", text(workers, "idle") + " idle, " + text(workers, "busy") + " busy"},
+    };
+    std::string out;
+    for (const auto& [key, value] : fields) {
+        std::string label = key + ":";
+        label.resize(std::max<size_t>(label.size() + 1, 17), ' ');
+        out += label + value + "\n";
+    }
+    return out;
+}
+
+std::string format_deployed(const json& spec) {
+    return text(spec, "name") + " version " + text(spec, "version") + "\n";
+}
+
+std::string format_log_line(const json& line) {
+    std::string message = text(line, "message");
+    if (text(line, "stream") == "platform") return text(line, "time") + " " + message + "\n";
+    return text(line, "time") + " " + text(line, "request_id") + " " + text(line, "stream") + " " + message + "\n";
+}
+
+std::string format_billing_summary(const json& billing) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& row : billing.value("functions", json::array())) rows.push_back(billing_row(row, text(row, "function")));
+    rows.push_back(billing_row(billing.value("total", json::object()), "TOTAL"));
+    return format_table(
+        {"FUNCTION", "INVOCATIONS", "ERRORS", "TIMEOUTS", "COLD_STARTS", "BILLED_MS", "GB_SECONDS", "COST_USD"}, rows);
+}
+
+std::string format_billing_records(const json& billing) {
+    std::string out;
+    for (const auto& record : billing.value("records", json::array())) out += record.dump() + "\n";
+    return out;
+}
+
+std::string format_server_error(int status, const std::string& body) {
+    json error = json::parse(body, nullptr, false);
+    if (error.is_object() && error.contains("errorType")) {
+        std::string type = text(error, "errorType");
+        std::string message = text(error, "errorMessage");
+        return message.empty() ? type : type + ": " + message;
+    }
+    std::string shown = body.substr(0, 200);
+    while (!shown.empty() && (shown.back() == '\n' || shown.back() == '\r')) shown.pop_back();
+    return "HTTP " + std::to_string(status) + (shown.empty() ? "" : ": " + shown);
+}
+
+}  // namespace sofaas::cli

@@ -1,0 +1,64 @@
+// A real sofaasd for end-to-end tests: started on an ephemeral port with its own data
+// directory (kept across restart()), its log in a file, and the real CLI pointed at it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/http_client.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace sofaas::testing {
+
+// build/functions/NAME.so and build/fixtures/NAME.so.
+std::filesystem::path function_library(std::string_view name);
+std::filesystem::path fixture_library(std::string_view name);
+
+class DaemonProcess {
+public:
+    // `extra_config`: keys of config/sofaasd.json merged over the test defaults, e.g.
+    // {{"limits", {{"max_queue", 0}}}}.
+    explicit DaemonProcess(nlohmann::json extra_config = nlohmann::json::object());
+    ~DaemonProcess();  // kills the daemon if it still runs
+    DaemonProcess(const DaemonProcess&) = delete;
+    DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+    // Spawns sofaasd and waits (up to 10 s) for its "listening on" line. Throws with the
+    // daemon's log if it exits or stays silent.
+    void start();
+    // SIGTERM, then waits (up to 20 s) for the exit; a test failure unless it exits 0.
+    // Returns the exit code.
+    int stop();
+    void kill9();
+    void restart();  // stop() + start() on the same data directory
+    bool running() const { return pid_ > 0; }
+
+    std::string endpoint() const;  // http://127.0.0.1:PORT
+    const std::string& token() const { return token_; }
+    const std::filesystem::path& data_dir() const { return data_dir_; }
+    std::string log() const;
+
+    // A client with the admin token (pass "" for an anonymous one).
+    HttpClient http() const { return HttpClient(endpoint(), token_); }
+    HttpClient http(std::string token) const { return HttpClient(endpoint(), std::move(token)); }
+    // Runs build/bin/sofaas with SOFAAS_ENDPOINT and SOFAAS_TOKEN pointing here.
+    ProcessResult cli(const std::vector<std::string>& args, const std::string& input = {}) const;
+
+private:
+    TempDir dir_;
+    std::filesystem::path data_dir_;
+    std::filesystem::path config_file_;
+    std::filesystem::path log_file_;
+    std::string token_;
+    pid_t pid_ = -1;
+    int port_ = 0;
+};
+
+}  // namespace sofaas::testing
