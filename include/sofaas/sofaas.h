@@ -31,12 +31,14 @@ typedef struct sofaas_context sofaas_context;
 typedef struct sofaas_host {
     /* Sets the invocation's output (copied; may be called again to replace it). */
     void (*respond)(const sofaas_context* ctx, const void* data, size_t len);
-    /* Marks the invocation failed with Lambda's errorType / errorMessage (both copied).
-     * The handler should then return SOFAAS_ERROR. */
+    /* Marks the invocation failed with Lambda's errorType / errorMessage (both copied;
+     * NULL or "" type means "FunctionError"). The handler should then return SOFAAS_ERROR;
+     * once fail() is called the invocation fails whatever the handler returns. */
     void (*fail)(const sofaas_context* ctx, const char* error_type, const char* error_message);
-    /* Writes one line to the function's log (as stderr would, tagged with the request id). */
+    /* Writes one line to the function's log (to stderr, adding the '\n' if missing). */
     void (*log)(const sofaas_context* ctx, const char* message, size_t len);
-    /* Milliseconds left before the deadline (Lambda's getRemainingTimeInMillis). */
+    /* Milliseconds left before the deadline (Lambda's getRemainingTimeInMillis), never
+     * negative; INT64_MAX during sofaas_init, which has no invocation deadline. */
     int64_t (*remaining_ms)(const sofaas_context* ctx);
 } sofaas_host;
 

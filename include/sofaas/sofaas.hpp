@@ -12,7 +12,10 @@
 
 #include <sofaas/sofaas.h>
 
+#include <cxxabi.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -62,6 +65,15 @@ private:
 };
 
 namespace detail {
+// "std::runtime_error" rather than the mangled "St13runtime_error".
+inline std::string type_name(const std::type_info& type) {
+    int status = 0;
+    char* readable = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+    std::string name = status == 0 && readable ? readable : type.name();
+    std::free(readable);
+    return name;
+}
+
 template <typename Handler>
 int invoke(Handler&& handler, const sofaas_context* ctx, const uint8_t* event, size_t len) {
     try {
@@ -72,7 +84,7 @@ int invoke(Handler&& handler, const sofaas_context* ctx, const uint8_t* event, s
         }
         ctx->host->fail(ctx, response.error_type().c_str(), response.error_message().c_str());
     } catch (const std::exception& e) {
-        ctx->host->fail(ctx, typeid(e).name(), e.what());
+        ctx->host->fail(ctx, type_name(typeid(e)).c_str(), e.what());
     } catch (...) {
         ctx->host->fail(ctx, "UnknownException", "a non-standard exception escaped the handler");
     }
