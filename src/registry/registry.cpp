@@ -1,1 +1,383 @@
-// placeholder: being written
+#include "registry/registry.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <shared_mutex>
+#include <sstream>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/request_id.h"
+#include "common/sha256.h"
+#include "common/time.h"
+#include "registry/durable_files.h"
+
+namespace sofaas {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view staging_prefix = ".staging-";
+constexpr std::string_view trash_prefix = ".trash-";
+
+struct FunctionEntry {
+    std::map<uint32_t, FunctionVersionPtr> versions;
+    uint32_t latest = 0;
+
+    FunctionVersionPtr latest_version() const {
+        auto it = versions.find(latest);
+        return it == versions.end() ? nullptr : it->second;
+    }
+};
+
+std::optional<uint32_t> parse_version_name(std::string_view name) {
+    uint32_t version = 0;
+    auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), version);
+    if (name.empty() || ec != std::errc() || end != name.data() + name.size() || version == 0) return std::nullopt;
+    return version;
+}
+
+std::string read_file(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot open " + file.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// The highest version directory on disk, broken ones included: their numbers stay taken.
+uint32_t max_version_on_disk(const fs::path& versions_dir) {
+    uint32_t highest = 0;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(versions_dir, ec)) {
+        if (auto v = parse_version_name(entry.path().filename().string())) highest = std::max(highest, *v);
+    }
+    return highest;
+}
+
+// Two routes collide when a request could match both: same shape (parameter names do not
+// matter) and overlapping methods.
+bool routes_collide(const Route& a, const Route& b) {
+    auto shape = [](const std::string& path) {
+        std::string out;
+        bool in_param = false;
+        for (char c : path) {
+            if (c == '{') in_param = true;
+            if (!in_param) out += c;
+            if (c == '}') {
+                in_param = false;
+                out += "{}";
+            }
+        }
+        return out;
+    };
+    bool methods_overlap = a.method == b.method || a.method == "ANY" || b.method == "ANY";
+    return methods_overlap && shape(a.path) == shape(b.path);
+}
+
+std::optional<FunctionVersion> load_version(const fs::path& dir, std::string_view function, uint32_t number) {
+    FunctionSpec spec = spec_from_json(read_file(dir / "spec.json"));
+    if (spec.name != function) throw std::runtime_error("spec.json names function " + spec.name);
+    if (spec.version != number) throw std::runtime_error("spec.json says version " + std::to_string(spec.version));
+    fs::path library = dir / "function.so";
+    std::error_code ec;
+    auto size = fs::file_size(library, ec);
+    if (ec) throw std::runtime_error("function.so: " + ec.message());
+    if (size != spec.size_bytes) throw std::runtime_error("function.so has the wrong size");
+    return FunctionVersion{std::move(spec), std::move(library)};
+}
+
+}  // namespace
+
+struct Registry::State {
+    fs::path functions_dir;
+
+    mutable std::shared_mutex index_mutex;
+    std::map<std::string, FunctionEntry, std::less<>> index;
+    std::map<std::string, uint32_t, std::less<>> highest_published;  // survives remove()
+
+    std::mutex locks_mutex;
+    std::map<std::string, std::shared_ptr<std::mutex>, std::less<>> function_locks;
+    // Held by publishes that declare routes, so two functions cannot claim one route at once.
+    std::mutex routes_mutex;
+
+    std::shared_ptr<std::mutex> lock_for(std::string_view function) {
+        std::lock_guard lock(locks_mutex);
+        auto& slot = function_locks[std::string(function)];
+        if (!slot) slot = std::make_shared<std::mutex>();
+        return slot;
+    }
+
+    std::optional<FunctionEntry> load_function(const fs::path& dir, const std::string& name);
+    void check_routes_free(const FunctionSpec& spec) const;
+};
+
+std::optional<FunctionEntry> Registry::State::load_function(const fs::path& dir, const std::string& name) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (entry.path().filename().string().starts_with(staging_prefix)) {
+            spdlog::info("registry: removing unfinished deploy {}", entry.path().string());
+            fs::remove_all(entry.path(), ec);
+        }
+    }
+
+    FunctionEntry function;
+    for (const auto& entry : fs::directory_iterator(dir / "versions", ec)) {
+        auto number = parse_version_name(entry.path().filename().string());
+        if (!number) continue;
+        try {
+            auto version = load_version(entry.path(), name, *number);
+            function.versions.emplace(*number, std::make_shared<const FunctionVersion>(std::move(*version)));
+        } catch (const std::exception& e) {
+            spdlog::warn("registry: skipping {}: {}", entry.path().string(), e.what());
+        }
+    }
+    if (function.versions.empty()) {
+        spdlog::warn("registry: skipping function {}: no readable version", name);
+        return std::nullopt;
+    }
+
+    function.latest = function.versions.rbegin()->first;
+    try {
+        auto pointer = nlohmann::json::parse(read_file(dir / "latest.json"));
+        uint32_t latest = pointer.at("version").get<uint32_t>();
+        if (function.versions.count(latest)) {
+            function.latest = latest;
+        } else {
+            spdlog::warn("registry: {}: latest.json points at missing version {}, using {}", name, latest,
+                         function.latest);
+        }
+    } catch (const std::exception& e) {
+        spdlog::warn("registry: {}: unreadable latest.json ({}), using version {}", name, e.what(), function.latest);
+    }
+    return function;
+}
+
+void Registry::State::check_routes_free(const FunctionSpec& spec) const {
+    std::shared_lock lock(index_mutex);
+    for (const auto& [name, entry] : index) {
+        if (name == spec.name) continue;
+        auto other = entry.latest_version();
+        if (!other) continue;
+        for (const Route& mine : spec.routes) {
+            for (const Route& theirs : other->spec.routes) {
+                if (routes_collide(mine, theirs)) {
+                    throw RegistryError(409, "route \"" + mine.method + " " + mine.path +
+                                                 "\" is already declared by function " + name + " (\"" +
+                                                 theirs.method + " " + theirs.path + "\")");
+                }
+            }
+        }
+    }
+}
+
+Registry::Registry(fs::path functions_dir) : state_(std::make_unique<State>()) {
+    state_->functions_dir = std::move(functions_dir);
+}
+
+Registry::~Registry() = default;
+
+size_t Registry::load() {
+    std::error_code ec;
+    fs::create_directories(state_->functions_dir, ec);
+    if (ec) throw RegistryError(500, "cannot create " + state_->functions_dir.string() + ": " + ec.message());
+
+    std::map<std::string, FunctionEntry, std::less<>> index;
+    for (const auto& entry : fs::directory_iterator(state_->functions_dir, ec)) {
+        std::string name = entry.path().filename().string();
+        if (name.starts_with(trash_prefix)) {
+            std::error_code ignored;
+            fs::remove_all(entry.path(), ignored);  // a remove() interrupted by a crash
+            continue;
+        }
+        if (!entry.is_directory() || !is_valid_function_name(name)) {
+            spdlog::warn("registry: ignoring {}: not a function directory", entry.path().string());
+            continue;
+        }
+        if (auto function = state_->load_function(entry.path(), name)) index.emplace(name, std::move(*function));
+    }
+    if (ec) throw RegistryError(500, "cannot read " + state_->functions_dir.string() + ": " + ec.message());
+
+    std::unique_lock lock(state_->index_mutex);
+    state_->index = std::move(index);
+    for (const auto& [name, function] : state_->index) {
+        uint32_t& highest = state_->highest_published[name];
+        highest = std::max(highest, function.versions.rbegin()->first);
+    }
+    return state_->index.size();
+}
+
+StagedVersion Registry::stage(std::string_view function, std::string_view library_bytes,
+                              const FunctionSettings& settings) {
+    if (!is_valid_function_name(function)) {
+        throw RegistryError(400, "invalid function name \"" + std::string(function) + "\" (allowed: [A-Za-z0-9_-]{1,64})");
+    }
+    fs::path function_dir = state_->functions_dir / std::string(function);
+    try {
+        fs::create_directories(function_dir);
+        std::string pattern = (function_dir / (std::string(staging_prefix) + "XXXXXX")).string();
+        if (!::mkdtemp(pattern.data())) {
+            throw std::system_error(errno, std::generic_category(), "cannot create " + pattern);
+        }
+        fs::path directory = pattern;
+
+        FunctionSpec spec = settings;
+        spec.name = std::string(function);
+        spec.version = 0;
+        spec.sha256 = sha256_hex(library_bytes);
+        spec.size_bytes = library_bytes.size();
+        fs::path library = directory / "function.so";
+        write_file_synced(library, library_bytes, 0755);
+        write_file_synced(directory / "spec.json", spec_to_json(spec));
+        fsync_directory(directory);
+
+        auto candidate = std::make_shared<const FunctionVersion>(FunctionVersion{std::move(spec), library});
+        return StagedVersion{std::string(function), std::move(directory), std::move(candidate)};
+    } catch (const std::exception& e) {
+        throw RegistryError(500, std::string("cannot stage deploy: ") + e.what());
+    }
+}
+
+FunctionVersionPtr Registry::publish(StagedVersion staged) {
+    // Whatever goes wrong, the staged directory must not outlive the deploy.
+    struct DiscardOnFailure {
+        Registry* registry;
+        StagedVersion* staged;
+        bool published = false;
+        ~DiscardOnFailure() {
+            if (!published) registry->discard(std::move(*staged));
+        }
+    } guard{this, &staged};
+
+    auto function_lock = state_->lock_for(staged.function);
+    std::lock_guard lock(*function_lock);
+    std::unique_lock<std::mutex> routes_lock;
+    if (!staged.candidate->spec.routes.empty()) {
+        routes_lock = std::unique_lock(state_->routes_mutex);
+        state_->check_routes_free(staged.candidate->spec);
+    }
+
+    fs::path function_dir = state_->functions_dir / staged.function;
+    fs::path versions_dir = function_dir / "versions";
+    FunctionSpec spec = staged.candidate->spec;
+    try {
+        if (!fs::exists(staged.directory)) {
+            throw RegistryError(409, "function " + staged.function + " was deleted during the deploy");
+        }
+        if (fs::create_directories(versions_dir)) fsync_directory(function_dir);
+        uint32_t highest = max_version_on_disk(versions_dir);
+        {
+            std::shared_lock index_lock(state_->index_mutex);
+            auto it = state_->highest_published.find(staged.function);
+            if (it != state_->highest_published.end()) highest = std::max(highest, it->second);
+        }
+        spec.version = highest + 1;
+        spec.created_at = format_rfc3339(wall_now());
+        write_file_synced(staged.directory / "spec.json", spec_to_json(spec));
+        fsync_directory(staged.directory);
+
+        fs::path version_dir = versions_dir / std::to_string(spec.version);
+        fs::rename(staged.directory, version_dir);
+        guard.published = true;  // the version exists now, even if what follows fails
+        fsync_directory(versions_dir);
+        replace_file_atomically(function_dir / "latest.json",
+                                nlohmann::json{{"version", spec.version}}.dump() + "\n");
+
+        auto published = std::make_shared<const FunctionVersion>(FunctionVersion{spec, version_dir / "function.so"});
+        std::unique_lock index_lock(state_->index_mutex);
+        FunctionEntry& entry = state_->index[staged.function];
+        entry.versions[spec.version] = published;
+        entry.latest = spec.version;
+        state_->highest_published[staged.function] = spec.version;
+        spdlog::info("registry: published {} version {} ({} bytes, sha256 {})", spec.name, spec.version,
+                     spec.size_bytes, spec.sha256);
+        return published;
+    } catch (const RegistryError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw RegistryError(500, "cannot publish " + staged.function + ": " + e.what());
+    }
+}
+
+void Registry::discard(StagedVersion staged) noexcept {
+    std::error_code ec;
+    fs::remove_all(staged.directory, ec);
+    if (ec) spdlog::warn("registry: cannot remove {}: {}", staged.directory.string(), ec.message());
+}
+
+FunctionVersionPtr Registry::latest(std::string_view function) const {
+    std::shared_lock lock(state_->index_mutex);
+    auto it = state_->index.find(function);
+    return it == state_->index.end() ? nullptr : it->second.latest_version();
+}
+
+FunctionVersionPtr Registry::find(std::string_view function, uint32_t version) const {
+    std::shared_lock lock(state_->index_mutex);
+    auto it = state_->index.find(function);
+    if (it == state_->index.end()) return nullptr;
+    auto v = it->second.versions.find(version);
+    return v == it->second.versions.end() ? nullptr : v->second;
+}
+
+std::vector<FunctionVersionPtr> Registry::list_latest() const {
+    std::shared_lock lock(state_->index_mutex);
+    std::vector<FunctionVersionPtr> out;
+    out.reserve(state_->index.size());
+    for (const auto& [name, entry] : state_->index) {
+        if (auto latest = entry.latest_version()) out.push_back(std::move(latest));
+    }
+    return out;
+}
+
+std::vector<uint32_t> Registry::versions(std::string_view function) const {
+    std::shared_lock lock(state_->index_mutex);
+    std::vector<uint32_t> out;
+    auto it = state_->index.find(function);
+    if (it == state_->index.end()) return out;
+    for (const auto& [number, _] : it->second.versions) out.push_back(number);
+    return out;
+}
+
+bool Registry::remove(std::string_view function) {
+    if (!is_valid_function_name(function)) return false;
+    auto function_lock = state_->lock_for(function);
+    std::lock_guard lock(*function_lock);
+
+    bool existed = false;
+    {
+        std::unique_lock index_lock(state_->index_mutex);
+        auto it = state_->index.find(function);
+        existed = it != state_->index.end();
+        if (existed) state_->index.erase(it);
+    }
+    // Renamed first so the function disappears in one step; the slow delete happens after,
+    // and a crash in between leaves only a trash directory that load() cleans up.
+    fs::path function_dir = state_->functions_dir / std::string(function);
+    fs::path trash = state_->functions_dir / (std::string(trash_prefix) + std::string(function) + "-" + new_request_id());
+    std::error_code ec;
+    fs::rename(function_dir, trash, ec);
+    if (ec) {
+        if (ec != std::errc::no_such_file_or_directory) {
+            spdlog::error("registry: cannot remove {}: {}", function_dir.string(), ec.message());
+        }
+        return existed;
+    }
+    try {
+        fsync_directory(state_->functions_dir);
+    } catch (const std::exception& e) {
+        spdlog::warn("registry: {}", e.what());
+    }
+    fs::remove_all(trash, ec);
+    if (ec) spdlog::warn("registry: cannot delete {}: {}", trash.string(), ec.message());
+    spdlog::info("registry: removed function {}", function);
+    return true;
+}
+
+}  // namespace sofaas

@@ -7,6 +7,7 @@
 #include "common/function_spec.h"
 #include "common/invocation.h"
 #include "common/request_id.h"
+#include "common/sha256.h"
 #include "common/time.h"
 
 using namespace sofaas;
@@ -316,4 +317,14 @@ TEST(TimeTest, RejectsGarbage) {
                             "2026-11-27T18:43:49Zjunk", "2026-11-27T18:43:49+0200", "99999999999999999999d"}) {
         EXPECT_EQ(parse_time_spec(bad, now), std::nullopt) << bad;
     }
+}
+
+TEST(Sha256Test, MatchesKnownDigests) {
+    EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    // 56 bytes: the padding spills into a second block.
+    EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
+              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }

@@ -1,0 +1,69 @@
+#include "registry/durable_files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+namespace sofaas {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
+    throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+}
+
+class FileDescriptor {
+public:
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    ~FileDescriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+}  // namespace
+
+void write_file_synced(const std::filesystem::path& file, std::string_view bytes, unsigned mode) {
+    FileDescriptor fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    if (fd.get() < 0) fail("cannot create", file);
+    const char* next = bytes.data();
+    size_t left = bytes.size();
+    while (left > 0) {
+        ssize_t written = ::write(fd.get(), next, left);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            fail("cannot write", file);
+        }
+        next += written;
+        left -= static_cast<size_t>(written);
+    }
+    if (::fsync(fd.get()) != 0) fail("cannot fsync", file);
+}
+
+void fsync_directory(const std::filesystem::path& directory) {
+    FileDescriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0) fail("cannot open directory", directory);
+    if (::fsync(fd.get()) != 0) fail("cannot fsync directory", directory);
+}
+
+void replace_file_atomically(const std::filesystem::path& file, std::string_view bytes) {
+    std::filesystem::path temporary = file;
+    temporary += ".tmp-" + std::to_string(::getpid());
+    write_file_synced(temporary, bytes);
+    if (::rename(temporary.c_str(), file.c_str()) != 0) {
+        int saved = errno;
+        ::unlink(temporary.c_str());
+        errno = saved;
+        fail("cannot rename into", file);
+    }
+    fsync_directory(file.parent_path());
+}
+
+}  // namespace sofaas

@@ -1,0 +1,327 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/sha256.h"
+#include "registry/deploy_settings.h"
+#include "registry/registry.h"
+#include "support/temp_dir.h"
+
+using namespace sofaas;
+namespace fs = std::filesystem;
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+namespace {
+
+FunctionSettings parse(const Params& params) {
+    return parse_deploy_settings(params, FunctionDefaults{}, Limits{});
+}
+
+std::string settings_error(const Params& params) {
+    try {
+        parse(params);
+    } catch (const DeploySettingsError& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+std::string read(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+void write(const fs::path& file, std::string_view bytes) {
+    std::ofstream(file, std::ios::binary) << bytes;
+}
+
+FunctionSettings with_routes(std::vector<Route> routes) {
+    FunctionSettings settings;
+    settings.routes = std::move(routes);
+    return settings;
+}
+
+class RegistryTest : public ::testing::Test {
+protected:
+    FunctionVersionPtr deploy(std::string_view name, std::string_view bytes = "\x7f" "ELF library",
+                              const FunctionSettings& settings = {}) {
+        return registry.publish(registry.stage(name, bytes, settings));
+    }
+
+    sofaas::testing::TempDir temp{"sofaas-registry"};
+    fs::path functions = temp / "functions";
+    Registry registry{functions};
+};
+
+}  // namespace
+
+TEST(DeploySettings, AppliesDefaultsWhenEmpty) {
+    FunctionDefaults defaults;
+    defaults.memory_mb = 256;
+    defaults.timeout_s = 9;
+    defaults.max_concurrency = 7;
+    defaults.min_warm = 2;
+    FunctionSettings settings = parse_deploy_settings({}, defaults, Limits{});
+    EXPECT_EQ(settings.handler, "sofaas_handler");
+    EXPECT_EQ(settings.memory_mb, 256u);
+    EXPECT_EQ(settings.timeout_s, 9u);
+    EXPECT_EQ(settings.max_concurrency, 7u);
+    EXPECT_EQ(settings.min_warm, 2u);
+    EXPECT_EQ(settings.auth, AuthMode::none);
+    EXPECT_TRUE(settings.env.empty());
+    EXPECT_TRUE(settings.routes.empty());
+}
+
+TEST(DeploySettings, ParsesEverySetting) {
+    FunctionSettings settings = parse({{"handler", "handle_event"},
+                                       {"memory", "512"},
+                                       {"timeout", "300"},
+                                       {"env", "GREETING=hello=world"},
+                                       {"env", "EMPTY="},
+                                       {"route", "GET /items/{id}"},
+                                       {"route", "ANY /"},
+                                       {"min_warm", "1"},
+                                       {"max_concurrency", "10"},
+                                       {"auth", "token"}});
+    EXPECT_EQ(settings.handler, "handle_event");
+    EXPECT_EQ(settings.memory_mb, 512u);
+    EXPECT_EQ(settings.timeout_s, 300u);
+    EXPECT_EQ(settings.env, (std::vector<std::pair<std::string, std::string>>{{"GREETING", "hello=world"},
+                                                                             {"EMPTY", ""}}));
+    EXPECT_EQ(settings.routes, (std::vector<Route>{{"GET", "/items/{id}"}, {"ANY", "/"}}));
+    EXPECT_EQ(settings.min_warm, 1u);
+    EXPECT_EQ(settings.max_concurrency, 10u);
+    EXPECT_EQ(settings.auth, AuthMode::token);
+}
+
+TEST(DeploySettings, RejectsTimeoutAbove300) {
+    EXPECT_EQ(settings_error({{"timeout", "301"}}), "timeout: must be an integer between 1 and 300, got \"301\"");
+    EXPECT_NE(settings_error({{"timeout", "0"}}).find("timeout:"), std::string::npos);
+    EXPECT_NE(settings_error({{"timeout", "1.5"}}).find("timeout:"), std::string::npos);
+    EXPECT_NE(settings_error({{"timeout", ""}}).find("timeout:"), std::string::npos);
+}
+
+TEST(DeploySettings, RejectsMemoryOutsideLimits) {
+    EXPECT_NE(settings_error({{"memory", "127"}}).find("memory:"), std::string::npos);
+    EXPECT_NE(settings_error({{"memory", "10241"}}).find("memory:"), std::string::npos);
+    EXPECT_NE(settings_error({{"memory", "-128"}}).find("memory:"), std::string::npos);
+    EXPECT_NE(settings_error({{"memory", "99999999999999999999"}}).find("memory:"), std::string::npos);
+}
+
+TEST(DeploySettings, RejectsUnknownKeyNamingIt) {
+    EXPECT_NE(settings_error({{"memroy", "256"}}).find("memroy: unknown setting"), std::string::npos);
+}
+
+TEST(DeploySettings, RejectsHandlerThatIsNotACIdentifier) {
+    EXPECT_NE(settings_error({{"handler", "1abc"}}).find("handler:"), std::string::npos);
+    EXPECT_NE(settings_error({{"handler", "a-b"}}).find("handler:"), std::string::npos);
+    EXPECT_NE(settings_error({{"handler", ""}}).find("handler:"), std::string::npos);
+}
+
+TEST(DeploySettings, RejectsBadAndReservedEnvironment) {
+    EXPECT_NE(settings_error({{"env", "NOVALUE"}}).find("env:"), std::string::npos);
+    EXPECT_NE(settings_error({{"env", "1X=a"}}).find("env:"), std::string::npos);
+    EXPECT_NE(settings_error({{"env", "=a"}}).find("env:"), std::string::npos);
+    EXPECT_NE(settings_error({{"env", "SOFAAS_FUNCTION_NAME=x"}}).find("reserved"), std::string::npos);
+    EXPECT_NE(settings_error({{"env", "A=1"}, {"env", "A=2"}}).find("twice"), std::string::npos);
+}
+
+TEST(DeploySettings, RejectsBadRoutes) {
+    for (const char* bad : {"GET", "FETCH /x", "get /x", "GET x", "GET /a//b", "GET /a/", "GET /a/../b",
+                            "GET /a/./b", "GET /a b", "GET /{}", "GET /{1x}", "GET /{id}/{id}", "GET /caf%C3%A9"}) {
+        EXPECT_NE(settings_error({{"route", bad}}).find("route:"), std::string::npos) << bad;
+    }
+}
+
+TEST(DeploySettings, RejectsRoutesUnderDaemonPaths) {
+    for (const char* reserved : {"GET /fn", "GET /fn/x", "ANY /v1/functions", "GET /healthz"}) {
+        EXPECT_NE(settings_error({{"route", reserved}}).find("reserved"), std::string::npos) << reserved;
+    }
+    EXPECT_EQ(settings_error({{"route", "GET /fnord"}}), "no error");
+    EXPECT_NE(settings_error({{"route", "GET /x"}, {"route", "GET /x"}}).find("twice"), std::string::npos);
+}
+
+TEST(DeploySettings, RejectsMinWarmAboveMaxConcurrency) {
+    EXPECT_NE(settings_error({{"min_warm", "5"}, {"max_concurrency", "2"}}).find("min_warm:"), std::string::npos);
+    EXPECT_NE(settings_error({{"max_concurrency", "0"}}).find("max_concurrency:"), std::string::npos);
+    EXPECT_NE(settings_error({{"max_concurrency", "10001"}}).find("max_concurrency:"), std::string::npos);
+}
+
+TEST(DeploySettings, RejectsUnknownAuthMode) {
+    EXPECT_NE(settings_error({{"auth", "iam"}}).find("auth:"), std::string::npos);
+}
+
+TEST_F(RegistryTest, PublishWritesTheOnDiskLayout) {
+    FunctionSettings settings;
+    settings.memory_mb = 256;
+    auto version = deploy("hello", "library bytes", settings);
+    ASSERT_TRUE(version);
+    EXPECT_EQ(version->spec.name, "hello");
+    EXPECT_EQ(version->spec.version, 1u);
+    EXPECT_EQ(version->spec.memory_mb, 256u);
+    EXPECT_EQ(version->spec.size_bytes, 13u);
+    EXPECT_EQ(version->spec.sha256, sha256_hex("library bytes"));
+    EXPECT_FALSE(version->spec.created_at.empty());
+    EXPECT_EQ(version->library, functions / "hello" / "versions" / "1" / "function.so");
+    EXPECT_EQ(read(version->library), "library bytes");
+    EXPECT_EQ(spec_from_json(read(functions / "hello" / "versions" / "1" / "spec.json")).version, 1u);
+    EXPECT_EQ(read(functions / "hello" / "latest.json"), "{\"version\":1}\n");
+}
+
+TEST_F(RegistryTest, StagedVersionIsInvisibleUntilPublished) {
+    StagedVersion staged = registry.stage("hello", "bytes", {});
+    EXPECT_TRUE(fs::exists(staged.candidate->library));
+    EXPECT_EQ(staged.candidate->spec.version, 0u);
+    EXPECT_EQ(registry.latest("hello"), nullptr);
+    fs::path directory = staged.directory;
+    registry.discard(std::move(staged));
+    EXPECT_FALSE(fs::exists(directory));
+    EXPECT_EQ(registry.latest("hello"), nullptr);
+}
+
+TEST_F(RegistryTest, RejectsInvalidFunctionName) {
+    for (const char* bad : {"", "..", "a/b", "../escape"}) {
+        try {
+            registry.stage(bad, "bytes", {});
+            ADD_FAILURE() << "accepted " << bad;
+        } catch (const RegistryError& e) {
+            EXPECT_EQ(e.http_status, 400);
+        }
+    }
+}
+
+TEST_F(RegistryTest, RedeployMakesANewLatestVersion) {
+    deploy("hello", "v1");
+    deploy("hello", "v2");
+    EXPECT_EQ(registry.latest("hello")->spec.version, 2u);
+    EXPECT_EQ(read(registry.find("hello", 1)->library), "v1");
+    EXPECT_EQ(read(registry.find("hello", 2)->library), "v2");
+    EXPECT_EQ(registry.find("hello", 3), nullptr);
+    EXPECT_EQ(registry.versions("hello"), (std::vector<uint32_t>{1, 2}));
+}
+
+TEST_F(RegistryTest, ConcurrentPublishesGetIncreasingVersions) {
+    constexpr int deploys = 8;
+    std::vector<uint32_t> assigned(deploys);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < deploys; ++i) {
+        threads.emplace_back([&, i] { assigned[i] = deploy("busy", "library " + std::to_string(i))->spec.version; });
+    }
+    for (auto& thread : threads) thread.join();
+    std::set<uint32_t> unique(assigned.begin(), assigned.end());
+    EXPECT_EQ(unique.size(), size_t(deploys));
+    EXPECT_EQ(*unique.begin(), 1u);
+    EXPECT_EQ(*unique.rbegin(), uint32_t(deploys));
+    EXPECT_EQ(registry.latest("busy")->spec.version, uint32_t(deploys));
+}
+
+TEST_F(RegistryTest, ListsLatestSortedByName) {
+    deploy("zeta");
+    deploy("alpha");
+    deploy("alpha");
+    auto all = registry.list_latest();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0]->spec.name, "alpha");
+    EXPECT_EQ(all[0]->spec.version, 2u);
+    EXPECT_EQ(all[1]->spec.name, "zeta");
+}
+
+TEST_F(RegistryTest, ReloadsFromDisk) {
+    FunctionSettings settings;
+    settings.env = {{"K", "V"}};
+    deploy("hello", "v1", settings);
+    deploy("hello", "v2", settings);
+    deploy("other");
+
+    Registry reloaded(functions);
+    EXPECT_EQ(reloaded.load(), 2u);
+    auto latest = reloaded.latest("hello");
+    ASSERT_TRUE(latest);
+    EXPECT_EQ(latest->spec.version, 2u);
+    EXPECT_EQ(latest->spec.env, settings.env);
+    EXPECT_EQ(read(latest->library), "v2");
+    EXPECT_EQ(reloaded.versions("hello"), (std::vector<uint32_t>{1, 2}));
+    EXPECT_EQ(reloaded.publish(reloaded.stage("hello", "v3", {}))->spec.version, 3u);
+}
+
+TEST_F(RegistryTest, LoadSkipsBrokenEntriesAndCleansUnfinishedDeploys) {
+    deploy("good");
+    deploy("good");
+    fs::path good = functions / "good";
+    write(good / "versions" / "2" / "spec.json", "{torn");          // broken version: skipped
+    fs::create_directories(good / ".staging-abc123");                // interrupted deploy
+    fs::create_directories(functions / "empty" / "versions" / "1");  // no spec at all
+    fs::create_directories(functions / ".trash-gone-1");             // interrupted remove
+    write(functions / "stray.txt", "not a function");
+
+    Registry reloaded(functions);
+    EXPECT_EQ(reloaded.load(), 1u);
+    EXPECT_EQ(reloaded.versions("good"), (std::vector<uint32_t>{1}));
+    EXPECT_EQ(reloaded.latest("good")->spec.version, 1u);  // latest.json pointed at the broken one
+    EXPECT_EQ(reloaded.latest("empty"), nullptr);
+    EXPECT_FALSE(fs::exists(good / ".staging-abc123"));
+    EXPECT_FALSE(fs::exists(functions / ".trash-gone-1"));
+    // The broken version's number stays taken.
+    EXPECT_EQ(reloaded.publish(reloaded.stage("good", "new", {}))->spec.version, 3u);
+}
+
+TEST_F(RegistryTest, LoadDetectsLibraryOfWrongSize) {
+    auto version = deploy("hello", "twelve bytes");
+    write(version->library, "short");
+    Registry reloaded(functions);
+    EXPECT_EQ(reloaded.load(), 0u);
+}
+
+TEST_F(RegistryTest, RemoveDeletesEveryVersion) {
+    deploy("hello");
+    deploy("hello");
+    EXPECT_TRUE(registry.remove("hello"));
+    EXPECT_EQ(registry.latest("hello"), nullptr);
+    EXPECT_TRUE(registry.versions("hello").empty());
+    EXPECT_FALSE(fs::exists(functions / "hello"));
+    EXPECT_FALSE(registry.remove("hello"));
+    EXPECT_FALSE(registry.remove("../etc"));
+    Registry reloaded(functions);
+    EXPECT_EQ(reloaded.load(), 0u);
+}
+
+TEST_F(RegistryTest, VersionNumbersAreNotReusedAfterRemoveInTheSameRun) {
+    deploy("hello");
+    deploy("hello");
+    registry.remove("hello");
+    EXPECT_EQ(deploy("hello")->spec.version, 3u);
+}
+
+TEST_F(RegistryTest, RejectsRouteDeclaredByAnotherFunction) {
+    deploy("items", "x", with_routes({{"GET", "/items/{id}"}}));
+    try {
+        deploy("thief", "x", with_routes({{"ANY", "/items/{key}"}}));
+        FAIL() << "expected a conflict";
+    } catch (const RegistryError& e) {
+        EXPECT_EQ(e.http_status, 409);
+        EXPECT_NE(std::string(e.what()).find("items"), std::string::npos);
+    }
+    EXPECT_EQ(registry.latest("thief"), nullptr);
+    EXPECT_FALSE(fs::exists(functions / "thief" / "versions" / "1"));
+    // Other methods on the same path, and the owner's own redeploy, are fine.
+    EXPECT_NO_THROW(deploy("writer", "x", with_routes({{"POST", "/items/{id}"}})));
+    EXPECT_NO_THROW(deploy("items", "x", with_routes({{"GET", "/items/{id}"}})));
+}
+
+TEST_F(RegistryTest, StagedDeployOfARemovedFunctionFailsCleanly) {
+    deploy("hello");
+    StagedVersion staged = registry.stage("hello", "bytes", {});
+    registry.remove("hello");
+    try {
+        registry.publish(std::move(staged));
+        FAIL() << "expected an error";
+    } catch (const RegistryError& e) {
+        EXPECT_EQ(e.http_status, 409);
+    }
+    EXPECT_EQ(registry.latest("hello"), nullptr);
+}
