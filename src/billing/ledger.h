@@ -22,8 +22,8 @@ struct LedgerOptions {
 
 struct LedgerQuery {
     std::optional<std::string> function;
-    std::optional<WallTime> since;
-    std::optional<WallTime> until;
+    std::optional<WallTime> since;  // inclusive, on the record's start
+    std::optional<WallTime> until;  // exclusive
 };
 
 class Ledger {
@@ -33,8 +33,9 @@ public:
     Ledger(const Ledger&) = delete;
     Ledger& operator=(const Ledger&) = delete;
 
-    // Thread-safe. Returns once the line is written to the file (not necessarily synced).
-    void append(const BillingRecord& record);
+    // Thread-safe. Returns once the line is written to the file (not necessarily synced);
+    // false (and logged with the request id) when it could not be written, e.g. disk full.
+    bool append(const BillingRecord& record);
     // Blocks until everything appended so far is fsync'd.
     void flush();
 

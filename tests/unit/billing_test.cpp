@@ -1,0 +1,315 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "billing/billing_record.h"
+#include "billing/ledger.h"
+#include "support/temp_dir.h"
+
+using namespace sofaas;
+using namespace std::chrono;
+namespace fs = std::filesystem;
+
+namespace {
+
+WallTime utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
+    return WallTime(sys_days{year{y} / month{m} / day{d}}) + hours(hh) + minutes(mm) + seconds(ss);
+}
+
+BillingRecord record(std::string function, WallTime start, InvocationStatus status = InvocationStatus::ok,
+                     std::optional<double> init_ms = std::nullopt) {
+    BillingRecord r;
+    r.request_id = "req-" + function + "-" + format_rfc3339(start);
+    r.function = std::move(function);
+    r.version = 3;
+    r.trigger = Trigger::http;
+    r.start = start;
+    r.duration_ms = 12.3456;
+    r.init_ms = init_ms;
+    r.billed_ms = billed_milliseconds(r.duration_ms, init_ms);
+    r.memory_mb = 256;
+    r.max_memory_used_mb = 17;
+    r.status = status;
+    r.cost_usd = cost_usd(Prices{}, r.memory_mb, r.billed_ms);
+    return r;
+}
+
+std::string read(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+void append_raw(const fs::path& file, std::string_view bytes) {
+    std::ofstream(file, std::ios::binary | std::ios::app) << bytes;
+}
+
+class LedgerTest : public ::testing::Test {
+protected:
+    sofaas::testing::TempDir temp{"sofaas-ledger"};
+    fs::path billing = temp / "billing";
+    LedgerOptions options{milliseconds(1)};
+};
+
+}  // namespace
+
+TEST(BillingRecordTest, BillsDurationPlusInitRoundedUpToAMillisecond) {
+    EXPECT_EQ(billed_milliseconds(1.2, std::nullopt), 2u);
+    EXPECT_EQ(billed_milliseconds(1.0, std::nullopt), 1u);
+    EXPECT_EQ(billed_milliseconds(0.0, std::nullopt), 1u);  // never free
+    EXPECT_EQ(billed_milliseconds(0.01, std::nullopt), 1u);
+    EXPECT_EQ(billed_milliseconds(1.5, 0.8), 3u);
+    EXPECT_EQ(billed_milliseconds(100.0, 250.0), 350u);
+}
+
+TEST(BillingRecordTest, CostIsPerRequestPlusGbSeconds) {
+    Prices prices;
+    // 128 MB for 1 s = 0.125 GB-s
+    EXPECT_DOUBLE_EQ(cost_usd(prices, 128, 1000), 0.0000002 + 0.125 * 0.0000166667);
+    EXPECT_DOUBLE_EQ(cost_usd(prices, 1024, 1), 0.0000002 + 0.001 * 0.0000166667);
+    Prices free{0, 0};
+    EXPECT_DOUBLE_EQ(cost_usd(free, 10240, 300000), 0.0);
+}
+
+TEST(BillingRecordTest, JsonLineHasExactlyTheDesignFields) {
+    BillingRecord warm = record("hello", utc(2026, 11, 27, 18, 43, 49) + microseconds(123456));
+    std::string line = to_json_line(warm);
+    ASSERT_EQ(line.back(), '\n');
+    EXPECT_EQ(line.find('\n'), line.size() - 1);
+    auto object = nlohmann::ordered_json::parse(line);
+    std::vector<std::string> keys;
+    for (const auto& [key, _] : object.items()) keys.push_back(key);
+    EXPECT_EQ(keys, (std::vector<std::string>{"request_id", "function", "version", "trigger", "start", "duration_ms",
+                                              "billed_ms", "memory_mb", "max_memory_used_mb", "status", "cost_usd"}));
+    EXPECT_EQ(object["start"], "2026-11-27T18:43:49.123456Z");
+    EXPECT_EQ(object["trigger"], "http");
+    EXPECT_EQ(object["status"], "ok");
+    EXPECT_EQ(object["billed_ms"], 13);
+
+    BillingRecord cold = record("hello", utc(2026, 11, 27), InvocationStatus::ok, 0.8);
+    auto cold_object = nlohmann::json::parse(to_json_line(cold));
+    EXPECT_DOUBLE_EQ(cold_object["init_ms"].get<double>(), 0.8);
+    EXPECT_EQ(record_to_json(cold) + "\n", to_json_line(cold));
+}
+
+TEST(BillingRecordTest, RoundTripsThroughJsonLine) {
+    BillingRecord original = record("api", utc(2026, 1, 2, 3, 4, 5) + microseconds(6), InvocationStatus::timeout, 4.5);
+    auto back = parse_json_line(to_json_line(original));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->request_id, original.request_id);
+    EXPECT_EQ(back->function, original.function);
+    EXPECT_EQ(back->version, original.version);
+    EXPECT_EQ(back->trigger, original.trigger);
+    EXPECT_EQ(back->start, original.start);
+    EXPECT_NEAR(back->duration_ms, original.duration_ms, 0.001);
+    EXPECT_EQ(back->billed_ms, original.billed_ms);
+    EXPECT_EQ(back->memory_mb, original.memory_mb);
+    EXPECT_EQ(back->max_memory_used_mb, original.max_memory_used_mb);
+    EXPECT_EQ(back->init_ms, original.init_ms);
+    EXPECT_EQ(back->status, original.status);
+    EXPECT_DOUBLE_EQ(back->cost_usd, original.cost_usd);
+}
+
+TEST(BillingRecordTest, ParseRejectsEveryTornPrefix) {
+    std::string line = to_json_line(record("hello", utc(2026, 11, 27), InvocationStatus::ok, 1.0));
+    for (size_t length = 0; length + 1 < line.size(); ++length) {
+        EXPECT_EQ(parse_json_line(line.substr(0, length)), std::nullopt) << line.substr(0, length);
+    }
+}
+
+TEST(BillingRecordTest, ParseRejectsCorruptAndIncompleteLines) {
+    auto good = nlohmann::json::parse(to_json_line(record("hello", utc(2026, 11, 27))));
+    auto with = [&](const char* key, nlohmann::json value) {
+        auto copy = good;
+        copy[key] = std::move(value);
+        return copy.dump();
+    };
+    auto without = [&](const char* key) {
+        auto copy = good;
+        copy.erase(key);
+        return copy.dump();
+    };
+    EXPECT_TRUE(parse_json_line(good.dump()));
+    EXPECT_FALSE(parse_json_line(without("request_id")));
+    EXPECT_FALSE(parse_json_line(without("cost_usd")));
+    EXPECT_FALSE(parse_json_line(with("version", "3")));
+    EXPECT_FALSE(parse_json_line(with("billed_ms", -1)));
+    EXPECT_FALSE(parse_json_line(with("status", "throttled")));
+    EXPECT_FALSE(parse_json_line(with("trigger", "cron")));
+    EXPECT_FALSE(parse_json_line(with("start", "1h")));
+    EXPECT_FALSE(parse_json_line(with("start", "2026-11-27")));
+    EXPECT_FALSE(parse_json_line(with("init_ms", "cold")));
+    EXPECT_FALSE(parse_json_line("[1,2,3]"));
+    EXPECT_FALSE(parse_json_line("\x01\x02 garbage"));
+}
+
+TEST(BillingSummaryTest, GroupsByFunctionSortedWithATotal) {
+    WallTime t = utc(2026, 11, 27);
+    std::vector<BillingRecord> records = {
+        record("zeta", t, InvocationStatus::ok, 5.0), record("alpha", t, InvocationStatus::error),
+        record("alpha", t, InvocationStatus::crash),  record("alpha", t, InvocationStatus::oom),
+        record("alpha", t, InvocationStatus::timeout), record("alpha", t, InvocationStatus::ok),
+    };
+    BillingSummary summary = summarize(records);
+    ASSERT_EQ(summary.functions.size(), 2u);
+    const auto& alpha = summary.functions[0];
+    EXPECT_EQ(alpha.function, "alpha");
+    EXPECT_EQ(alpha.invocations, 5u);
+    EXPECT_EQ(alpha.errors, 3u);
+    EXPECT_EQ(alpha.timeouts, 1u);
+    EXPECT_EQ(alpha.cold_starts, 0u);
+    EXPECT_EQ(alpha.billed_ms, 5 * 13u);
+    EXPECT_DOUBLE_EQ(alpha.gb_seconds, 5 * 0.25 * 0.013);
+    const auto& zeta = summary.functions[1];
+    EXPECT_EQ(zeta.function, "zeta");
+    EXPECT_EQ(zeta.cold_starts, 1u);
+    EXPECT_EQ(zeta.billed_ms, 18u);
+    EXPECT_EQ(summary.total.function, "");
+    EXPECT_EQ(summary.total.invocations, 6u);
+    EXPECT_EQ(summary.total.billed_ms, 5 * 13u + 18u);
+    EXPECT_DOUBLE_EQ(summary.total.cost_usd, alpha.cost_usd + zeta.cost_usd);
+}
+
+TEST(BillingSummaryTest, JsonHasFunctionRowsAndTotal) {
+    auto json = nlohmann::json::parse(summary_to_json(summarize({record("hello", utc(2026, 11, 27))})));
+    ASSERT_EQ(json["functions"].size(), 1u);
+    for (const char* key : {"function", "invocations", "errors", "timeouts", "cold_starts", "billed_ms", "gb_seconds",
+                            "cost_usd"}) {
+        EXPECT_TRUE(json["functions"][0].contains(key)) << key;
+        EXPECT_TRUE(json["total"].contains(key)) << key;
+    }
+    EXPECT_EQ(json["functions"][0]["function"], "hello");
+    EXPECT_EQ(json["total"]["invocations"], 1);
+    EXPECT_EQ(nlohmann::json::parse(summary_to_json(summarize({})))["functions"].size(), 0u);
+}
+
+TEST_F(LedgerTest, AppendsOneLineToTheDayFileOfTheRecordsStart) {
+    {
+        Ledger ledger(billing, options);
+        EXPECT_TRUE(ledger.append(record("hello", utc(2026, 11, 27, 23, 59, 59))));
+        EXPECT_TRUE(ledger.append(record("hello", utc(2026, 11, 28, 0, 0, 1))));
+    }
+    std::string day1 = read(billing / "2026-11-27.jsonl");
+    std::string day2 = read(billing / "2026-11-28.jsonl");
+    EXPECT_EQ(std::count(day1.begin(), day1.end(), '\n'), 1);
+    EXPECT_EQ(std::count(day2.begin(), day2.end(), '\n'), 1);
+    EXPECT_EQ(parse_json_line(day1)->start, utc(2026, 11, 27, 23, 59, 59));
+}
+
+TEST_F(LedgerTest, QueryFiltersByFunctionAndStartTime) {
+    Ledger ledger(billing, options);
+    for (int hour : {1, 2, 3}) {
+        ledger.append(record("hello", utc(2026, 11, 27, hour)));
+        ledger.append(record("other", utc(2026, 11, 27, hour)));
+    }
+    ledger.append(record("hello", utc(2026, 11, 29, 1)));
+    EXPECT_EQ(ledger.query({}).size(), 7u);
+
+    LedgerQuery query;
+    query.function = "hello";
+    EXPECT_EQ(ledger.query(query).size(), 4u);
+    query.since = utc(2026, 11, 27, 2);
+    query.until = utc(2026, 11, 27, 3);  // exclusive
+    auto records = ledger.query(query);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].start, utc(2026, 11, 27, 2));
+
+    query = {};
+    query.since = utc(2026, 11, 28);
+    ASSERT_EQ(ledger.query(query).size(), 1u);
+}
+
+TEST_F(LedgerTest, QueryReadsOnlyTheDayFilesThatCanMatch) {
+    Ledger ledger(billing, options);
+    ledger.append(record("hello", utc(2026, 11, 28, 12)));
+    append_raw(billing / "2026-11-20.jsonl", "corrupt line that would be counted\n");
+    LedgerQuery query;
+    query.since = utc(2026, 11, 28);
+    size_t skipped = 99;
+    EXPECT_EQ(ledger.query(query, &skipped).size(), 1u);
+    EXPECT_EQ(skipped, 0u);
+    EXPECT_EQ(ledger.query({}, &skipped).size(), 1u);
+    EXPECT_EQ(skipped, 1u);
+}
+
+TEST_F(LedgerTest, SkipsTornLastLine) {
+    Ledger ledger(billing, options);
+    ledger.append(record("hello", utc(2026, 11, 27, 1)));
+    std::string torn = to_json_line(record("hello", utc(2026, 11, 27, 2)));
+    append_raw(billing / "2026-11-27.jsonl", torn.substr(0, torn.size() / 2));
+    size_t skipped = 0;
+    auto records = ledger.query({}, &skipped);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].start, utc(2026, 11, 27, 1));
+    EXPECT_EQ(skipped, 1u);
+}
+
+TEST_F(LedgerTest, TornLastLineDoesNotCorruptTheNextAppend) {
+    fs::create_directories(billing);
+    std::string earlier = to_json_line(record("hello", utc(2026, 11, 27, 1)));
+    append_raw(billing / "2026-11-27.jsonl", earlier + earlier.substr(0, 40));  // the crash tore line 2
+
+    Ledger ledger(billing, options);  // the restarted daemon
+    ASSERT_TRUE(ledger.append(record("hello", utc(2026, 11, 27, 3))));
+    size_t skipped = 0;
+    auto records = ledger.query({}, &skipped);
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_EQ(records[1].start, utc(2026, 11, 27, 3));
+    EXPECT_EQ(skipped, 1u);
+}
+
+TEST_F(LedgerTest, ConcurrentAppendsNeverInterleave) {
+    constexpr int threads = 8, per_thread = 250;
+    {
+        Ledger ledger(billing, options);
+        std::vector<std::thread> writers;
+        for (int t = 0; t < threads; ++t) {
+            writers.emplace_back([&, t] {
+                for (int i = 0; i < per_thread; ++i) {
+                    BillingRecord r = record("fn" + std::to_string(t), utc(2026, 11, 27, 12));
+                    r.request_id = std::string(200, 'a' + t) + std::to_string(i);  // long lines
+                    ledger.append(r);
+                }
+            });
+        }
+        for (auto& writer : writers) writer.join();
+        ledger.flush();
+    }
+    Ledger reader(billing, options);
+    size_t skipped = 0;
+    auto records = reader.query({}, &skipped);
+    EXPECT_EQ(records.size(), size_t(threads * per_thread));
+    EXPECT_EQ(skipped, 0u);
+}
+
+TEST_F(LedgerTest, FlushReturnsWithEveryRecordReadable) {
+    for (auto interval : {milliseconds(0), milliseconds(1), milliseconds(50)}) {
+        sofaas::testing::TempDir dir{"sofaas-ledger-flush"};
+        Ledger ledger(dir.path(), LedgerOptions{interval});
+        for (int i = 0; i < 10; ++i) ledger.append(record("hello", utc(2026, 11, 27, 1)));
+        ledger.flush();
+        EXPECT_EQ(ledger.query({}).size(), 10u) << interval.count();
+    }
+}
+
+TEST_F(LedgerTest, RecordsSurviveARestart) {
+    {
+        Ledger ledger(billing, options);
+        ledger.append(record("hello", utc(2026, 11, 27, 1)));
+    }
+    Ledger restarted(billing, options);
+    restarted.append(record("hello", utc(2026, 11, 27, 2)));
+    EXPECT_EQ(restarted.query({}).size(), 2u);
+}
+
+TEST_F(LedgerTest, AppendReportsAnUnwritableLedger) {
+    Ledger ledger(billing, options);
+    fs::create_directories(billing / "2026-11-27.jsonl");  // a directory where the file should be
+    EXPECT_FALSE(ledger.append(record("hello", utc(2026, 11, 27, 1))));
+    EXPECT_TRUE(ledger.append(record("hello", utc(2026, 11, 28, 1))));
+}
