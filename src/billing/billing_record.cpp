@@ -86,7 +86,7 @@ double cost_usd(const Prices& prices, uint32_t memory_mb, uint64_t billed_ms) {
 }
 
 std::string record_to_json(const BillingRecord& record) {
-    return record_object(record).dump();
+    return record_object(record).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
 std::string to_json_line(const BillingRecord& record) {

@@ -73,7 +73,8 @@ std::string spec_to_json(const FunctionSpec& spec) {
         {"size_bytes", spec.size_bytes},
         {"created_at", spec.created_at},
     };
-    return object.dump();
+    // Env values come from the client: invalid UTF-8 becomes U+FFFD rather than an exception.
+    return object.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 FunctionSpec spec_from_json(std::string_view text) {

@@ -1,1 +1,231 @@
-// placeholder: being written
+#include "logs/function_logs.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/append_only_file.h"
+#include "common/function_spec.h"
+
+namespace sofaas {
+namespace fs = std::filesystem;
+
+namespace {
+
+// A function that prints without end must not fill the disk through its logs.
+constexpr size_t max_captured_bytes_per_stream = 1024 * 1024;
+constexpr size_t max_open_files = 64;
+
+std::string format_ms(double ms) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f", ms);
+    return text;
+}
+
+// Function output is arbitrary bytes; invalid UTF-8 becomes U+FFFD instead of an exception.
+std::string dump(const nlohmann::json& object) {
+    return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+class LineWriter {
+public:
+    LineWriter(const InvocationResult& result, std::string time) : result_(result), time_(std::move(time)) {}
+
+    void add(std::string_view stream, std::string_view message) {
+        text_ += dump({{"time", time_},
+                       {"request_id", result_.request_id},
+                       {"version", result_.version},
+                       {"stream", stream},
+                       {"message", message}});
+        text_ += '\n';
+    }
+
+    // Split on '\n'; a last line without its newline is still a line.
+    void add_output(std::string_view stream, std::string_view captured) {
+        size_t dropped = 0;
+        if (captured.size() > max_captured_bytes_per_stream) {
+            dropped = captured.size() - max_captured_bytes_per_stream;
+            captured = captured.substr(0, max_captured_bytes_per_stream);
+        }
+        while (!captured.empty()) {
+            size_t end = captured.find('\n');
+            std::string_view line = captured.substr(0, end);
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            add(stream, line);
+            captured = end == std::string_view::npos ? std::string_view{} : captured.substr(end + 1);
+        }
+        if (dropped > 0) add("platform", std::string(stream) + " truncated: " + std::to_string(dropped) + " bytes dropped");
+    }
+
+    void set_time(std::string time) { time_ = std::move(time); }
+    const std::string& text() const { return text_; }
+
+private:
+    const InvocationResult& result_;
+    std::string time_;
+    std::string text_;
+};
+
+// Up to `count` complete lines from the end of `file`, newest first, reading backwards in
+// chunks so a large log file costs only what is asked for.
+std::vector<std::string> last_lines(const fs::path& file, size_t count) {
+    std::vector<std::string> lines;
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return lines;
+    off_t position = ::lseek(fd, 0, SEEK_END);
+    std::string pending;  // bytes after `position` not yet split into lines
+    bool tail_dropped = false;
+    char buffer[64 * 1024];
+    while (position > 0 && lines.size() < count) {
+        size_t chunk = static_cast<size_t>(std::min<off_t>(position, sizeof buffer));
+        position -= static_cast<off_t>(chunk);
+        ssize_t n = ::pread(fd, buffer, chunk, position);
+        if (n != static_cast<ssize_t>(chunk)) break;
+        pending.insert(0, buffer, chunk);
+        if (!tail_dropped) {
+            // A line still being written (or torn by a crash) is not a line yet.
+            size_t last_newline = pending.rfind('\n');
+            if (last_newline == std::string::npos) {
+                pending.clear();
+                continue;
+            }
+            pending.erase(last_newline + 1);
+            tail_dropped = true;
+        }
+        // Every line that starts after a newline inside `pending` is complete.
+        size_t end = pending.size();
+        while (lines.size() < count) {
+            if (end == 0) break;
+            size_t newline = pending.rfind('\n', end - 1);
+            if (newline == std::string::npos) break;
+            if (newline + 1 < end) lines.emplace_back(pending, newline + 1, end - newline - 1);
+            end = newline;
+        }
+        pending.erase(end);
+    }
+    if (position == 0 && !pending.empty() && lines.size() < count) lines.push_back(pending);
+    ::close(fd);
+    return lines;
+}
+
+std::optional<LogLine> parse_log_line(std::string_view text) {
+    auto object = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+    if (!object.is_object()) return std::nullopt;
+    try {
+        return LogLine{object.at("time").get<std::string>(), object.at("request_id").get<std::string>(),
+                       object.at("version").get<uint32_t>(), object.at("stream").get<std::string>(),
+                       object.at("message").get<std::string>()};
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+}
+
+bool is_day_file(const fs::path& file) {
+    return file.extension() == ".jsonl" && file.stem().string().size() == 10;
+}
+
+}  // namespace
+
+std::string report_line(const InvocationResult& result) {
+    std::string line = "REPORT RequestId: " + result.request_id + "\tDuration: " + format_ms(result.duration_ms) +
+                       " ms\tBilled Duration: " + std::to_string(result.billed_ms) +
+                       " ms\tMemory Size: " + std::to_string(result.memory_mb) +
+                       " MB\tMax Memory Used: " + std::to_string(result.max_memory_used_mb) + " MB";
+    if (result.init_ms) line += "\tInit Duration: " + format_ms(*result.init_ms) + " ms";
+    return line;
+}
+
+std::string to_json(const LogLine& line) {
+    return dump({{"time", line.time},
+                 {"request_id", line.request_id},
+                 {"version", line.version},
+                 {"stream", line.stream},
+                 {"message", line.message}});
+}
+
+struct FunctionLogStore::State {
+    fs::path logs_dir;
+    mutable std::mutex mutex;
+    std::map<fs::path, std::shared_ptr<AppendOnlyFile>> open_files;
+
+    AppendOnlyFile& file_for(const fs::path& path) {
+        auto it = open_files.find(path);
+        if (it != open_files.end()) return *it->second;
+        if (open_files.size() >= max_open_files) open_files.clear();  // cheap to reopen
+        return *open_files.emplace(path, std::make_shared<AppendOnlyFile>(path)).first->second;
+    }
+};
+
+FunctionLogStore::FunctionLogStore(fs::path logs_dir) : state_(std::make_unique<State>()) {
+    state_->logs_dir = std::move(logs_dir);
+}
+
+FunctionLogStore::~FunctionLogStore() = default;
+
+void FunctionLogStore::append(const InvocationLog& log) {
+    const InvocationResult& result = *log.result;
+    if (!is_valid_function_name(result.function)) {
+        spdlog::error("logs: request {}: invalid function name, logs dropped", result.request_id);
+        return;
+    }
+    LineWriter writer(result, format_rfc3339(log.start));
+    writer.add("platform", "START RequestId: " + result.request_id + " Version: " + std::to_string(result.version));
+    writer.add_output("stdout", log.captured_stdout);
+    writer.add_output("stderr", log.captured_stderr);
+    auto end = log.start + std::chrono::microseconds(static_cast<int64_t>(result.duration_ms * 1000));
+    writer.set_time(format_rfc3339(end));
+    writer.add("platform", "END RequestId: " + result.request_id);
+    writer.add("platform", report_line(result));
+
+    fs::path file = state_->logs_dir / result.function / (format_date(log.start) + ".jsonl");
+    std::lock_guard lock(state_->mutex);
+    try {
+        state_->file_for(file).append(writer.text());  // one write(2): invocations never interleave
+    } catch (const std::system_error& e) {
+        spdlog::error("logs: request {}: {}", result.request_id, e.what());
+    }
+}
+
+std::vector<LogLine> FunctionLogStore::tail(const std::string& function, size_t count) const {
+    std::vector<LogLine> newest_first;
+    if (!is_valid_function_name(function) || count == 0) return newest_first;
+    std::vector<fs::path> files;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(state_->logs_dir / function, ec)) {
+        if (is_day_file(entry.path())) files.push_back(entry.path());
+    }
+    std::sort(files.rbegin(), files.rend());  // newest day first
+    for (const auto& file : files) {
+        for (const auto& text : last_lines(file, count - newest_first.size())) {
+            if (auto line = parse_log_line(text)) {
+                newest_first.push_back(std::move(*line));
+            } else {
+                spdlog::warn("logs: skipping corrupt line in {}", file.string());
+            }
+        }
+        if (newest_first.size() >= count) break;
+    }
+    return {newest_first.rbegin(), newest_first.rend()};
+}
+
+void FunctionLogStore::remove(const std::string& function) {
+    if (!is_valid_function_name(function)) return;
+    fs::path directory = state_->logs_dir / function;
+    std::lock_guard lock(state_->mutex);
+    for (auto it = state_->open_files.begin(); it != state_->open_files.end();) {
+        it = it->first.parent_path() == directory ? state_->open_files.erase(it) : std::next(it);
+    }
+    std::error_code ec;
+    fs::remove_all(directory, ec);
+    if (ec) spdlog::warn("logs: cannot remove {}: {}", directory.string(), ec.message());
+}
+
+}  // namespace sofaas

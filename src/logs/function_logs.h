@@ -29,8 +29,8 @@ struct LogLine {
     std::string message;
 };
 
-// "REPORT RequestId: ... Duration: 1.23 ms Billed Duration: 2 ms Memory Size: 128 MB
-//  Max Memory Used: 5 MB[ Init Duration: 0.80 ms]"
+// "REPORT RequestId: ...\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB
+//  \tMax Memory Used: 5 MB[\tInit Duration: 0.80 ms]" (tab-separated, as Lambda's)
 std::string report_line(const InvocationResult& result);
 
 class FunctionLogStore {
@@ -38,7 +38,8 @@ public:
     explicit FunctionLogStore(std::filesystem::path logs_dir);
     ~FunctionLogStore();
 
-    // Thread-safe. Writes START, each captured line, END and REPORT.
+    // Thread-safe. Writes START, each captured line, END and REPORT in one write(2).
+    // Failures are logged (with the request id), never thrown: logs are best effort.
     void append(const InvocationLog& log);
     // The last `count` lines of a function's logs, oldest first.
     std::vector<LogLine> tail(const std::string& function, size_t count) const;
