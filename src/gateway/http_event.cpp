@@ -1,0 +1,221 @@
+// The Lambda function-URL (API Gateway HTTP API v2) payload and response mapping, as
+// documented by AWS, so handlers written for Lambda read the same fields here.
+#include "gateway/http_event.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/base64.h"
+#include "gateway/http_message.h"
+#include "gateway/query_string.h"
+#include "gateway/responses.h"
+#include "gateway/utf8.h"
+
+namespace sofaas {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string to_lower(std::string_view text) {
+    std::string out(text);
+    std::ranges::transform(out, out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+}
+
+// Bodies of these media types reach the function as text; everything else as base64.
+bool is_text_media_type(std::string_view content_type) {
+    const std::string type = to_lower(trim(content_type.substr(0, content_type.find(';'))));
+    return type.starts_with("text/") || type == "application/json" || type == "application/xml" ||
+           type == "application/x-www-form-urlencoded" || type.ends_with("+json") ||
+           type.ends_with("+xml");
+}
+
+// Apache common-log time, as requestContext.time: "27/Nov/2026:18:43:49 +0000".
+std::string request_time(std::chrono::system_clock::time_point now) {
+    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    return fmt::format("{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000", utc.tm_mday, months[utc.tm_mon],
+                       utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
+}
+
+void add_cookies(Json& cookies, std::string_view header) {
+    while (!header.empty()) {
+        const size_t separator = header.find(';');
+        const std::string_view cookie = trim(header.substr(0, separator));
+        if (!cookie.empty()) cookies.push_back(cookie);
+        if (separator == std::string_view::npos) break;
+        header.remove_prefix(separator + 1);
+    }
+}
+
+// Joins repeated names with "," in arrival order, as Lambda does.
+Json joined_object(const std::vector<std::pair<std::string, std::string>>& pairs) {
+    Json object = Json::object();
+    for (const auto& [name, value] : pairs) {
+        auto found = object.find(name);
+        if (found == object.end()) {
+            object[name] = value;
+        } else {
+            found->get_ref<std::string&>() += "," + value;
+        }
+    }
+    return object;
+}
+
+HttpResponseParts invalid_response(std::string_view why) {
+    return error_response(502, "Runtime.InvalidResponse",
+                          fmt::format("The function returned an invalid HTTP response: {}", why));
+}
+
+// An HTTP header must not let a function smuggle a second header or response.
+bool is_safe_header(std::string_view name, std::string_view value) {
+    if (name.empty()) return false;
+    const bool name_ok = std::ranges::all_of(name, [](unsigned char c) {
+        return c > 32 && c < 127 && c != ':' && c != '(' && c != ')' && c != ',' && c != ';';
+    });
+    const bool value_ok = std::ranges::none_of(value, [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+    return name_ok && value_ok;
+}
+
+HttpResponseParts raw_output(std::string_view output) {
+    HttpResponseParts response;
+    response.headers.emplace_back("Content-Type", is_valid_utf8(output) ? "text/plain; charset=utf-8"
+                                                                        : "application/octet-stream");
+    response.body = output;
+    return response;
+}
+
+HttpResponseParts json_output(std::string_view output) {
+    HttpResponseParts response;
+    response.headers.emplace_back("Content-Type", "application/json");
+    response.body = output;
+    return response;
+}
+
+}  // namespace
+
+std::string make_http_event(const HttpRequestParts& request) {
+    const auto [raw_path, raw_query] = split_target(request.target);
+
+    Json headers_in;
+    Json cookies = Json::array();
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string content_type, user_agent, host;
+    for (const auto& [name, value] : request.headers) {
+        std::string lower = to_lower(name);
+        // Lambda moves cookies out of the headers into their own array.
+        if (lower == "cookie") {
+            add_cookies(cookies, value);
+            continue;
+        }
+        if (lower == "content-type") content_type = value;
+        if (lower == "user-agent") user_agent = value;
+        if (lower == "host") host = value;
+        headers.emplace_back(std::move(lower), value);
+    }
+
+    const auto now = std::chrono::system_clock::now();
+    Json event;
+    event["version"] = "2.0";
+    event["routeKey"] = request.route_key;
+    event["rawPath"] = raw_path;
+    event["rawQueryString"] = raw_query;
+    if (!cookies.empty()) event["cookies"] = std::move(cookies);
+    event["headers"] = joined_object(headers);
+    if (const auto query = parse_query(raw_query); !query.empty()) {
+        event["queryStringParameters"] = joined_object(query);
+    }
+    if (!request.path_parameters.empty()) event["pathParameters"] = request.path_parameters;
+
+    Json& context = event["requestContext"];
+    context["accountId"] = "anonymous";
+    context["apiId"] = request.function;
+    context["domainName"] = host.empty() ? "localhost" : host;
+    context["domainPrefix"] = request.function;
+    context["http"] = {{"method", request.method},
+                       {"path", raw_path},
+                       {"protocol", "HTTP/1.1"},
+                       {"sourceIp", request.source_ip},
+                       {"userAgent", user_agent}};
+    context["requestId"] = request.request_id;
+    context["routeKey"] = request.route_key;
+    context["stage"] = "$default";
+    context["time"] = request_time(now);
+    context["timeEpoch"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+
+    const bool as_text = is_text_media_type(content_type) && is_valid_utf8(request.body);
+    if (!request.body.empty()) event["body"] = as_text ? std::string(request.body) : base64_encode(request.body);
+    event["isBase64Encoded"] = !request.body.empty() && !as_text;
+    // Header values are not guaranteed UTF-8: replace bad bytes rather than fail the request.
+    return event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+HttpResponseParts map_function_output(std::string_view output) {
+    Json json = Json::parse(output, nullptr, false);
+    if (json.is_discarded()) return raw_output(output);
+    if (!json.is_object() || !json.contains("statusCode")) return json_output(output);
+
+    const Json& status = json["statusCode"];
+    if (!status.is_number_integer() || status.get<int64_t>() < 100 || status.get<int64_t>() > 599) {
+        return invalid_response("statusCode must be an integer from 100 to 599");
+    }
+    HttpResponseParts response;
+    response.status = status.get<int>();
+
+    bool has_content_type = false;
+    if (json.contains("headers")) {
+        const Json& headers = json["headers"];
+        if (!headers.is_object()) return invalid_response("headers must be an object");
+        for (const auto& [name, value] : headers.items()) {
+            if (!value.is_primitive() || value.is_null()) {
+                return invalid_response(fmt::format("header {} must be a string", name));
+            }
+            std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+            if (!is_safe_header(name, text)) return invalid_response(fmt::format("header {} is malformed", name));
+            if (iequals(name, "content-type")) has_content_type = true;
+            response.headers.emplace_back(name, std::move(text));
+        }
+    }
+    if (json.contains("cookies")) {
+        const Json& cookies = json["cookies"];
+        if (!cookies.is_array()) return invalid_response("cookies must be an array of strings");
+        for (const Json& cookie : cookies) {
+            if (!cookie.is_string() || !is_safe_header("Set-Cookie", cookie.get<std::string>())) {
+                return invalid_response("cookies must be an array of strings");
+            }
+            response.headers.emplace_back("Set-Cookie", cookie.get<std::string>());
+        }
+    }
+    if (json.contains("body") && !json["body"].is_null()) {
+        const Json& body = json["body"];
+        response.body = body.is_string() ? body.get<std::string>() : body.dump();
+        const auto base64 = json.find("isBase64Encoded");
+        if (base64 != json.end() && base64->is_boolean() && base64->get<bool>()) {
+            auto decoded = base64_decode(response.body);
+            if (!decoded) return invalid_response("body is not valid base64");
+            response.body = std::move(*decoded);
+        }
+    }
+    if (!has_content_type && !response.body.empty()) {
+        response.headers.emplace_back("Content-Type", "application/json");
+    }
+    return response;
+}
+
+}  // namespace sofaas

@@ -1,11 +1,14 @@
 // Which function serves a request: /fn/NAME[/rest...] and the custom routes functions
-// declared at deploy ("GET /items/{id}"). Immutable; the gateway swaps in a new table
-// after each deploy or delete.
+// declared at deploy ("GET /items/{id}", "ANY /files/{path+}"). Immutable; the gateway
+// swaps in a new table after each deploy or delete (LiveRouteTable).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +26,7 @@ struct RouteMatch {
 class RouteTable {
 public:
     explicit RouteTable(const std::vector<FunctionVersionPtr>& functions);
-    // Custom routes first (literal segments beat {params}), then /fn/NAME.
+    // Custom routes first (literal segments beat {params}, a method beats ANY), then /fn/NAME.
     std::optional<RouteMatch> match(std::string_view method, std::string_view path) const;
 
 private:
@@ -34,6 +37,20 @@ private:
         std::string route_key;
     };
     std::vector<Entry> entries_;
+    std::set<std::string, std::less<>> functions_;
+};
+
+// The table in force. Readers take a snapshot; a deploy or delete rebuilds it.
+class LiveRouteTable {
+public:
+    std::shared_ptr<const RouteTable> snapshot() const;
+    // `list_functions` runs under the lock, so two concurrent rebuilds can never leave
+    // the older listing in force.
+    void rebuild(const std::function<std::vector<FunctionVersionPtr>()>& list_functions);
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const RouteTable> table_ = std::make_shared<RouteTable>(std::vector<FunctionVersionPtr>{});
 };
 
 }  // namespace sofaas

@@ -1,0 +1,156 @@
+// Routing of /v1 and the read-only and delete handlers. Deploy and invoke, which run a
+// function's code, live in deploy.cpp and direct_invoke.cpp.
+#include "gateway/control_api.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "billing/billing_record.h"
+#include "billing/ledger.h"
+#include "common/time.h"
+#include "gateway/auth.h"
+#include "gateway/query_string.h"
+#include "gateway/responses.h"
+#include "logs/function_logs.h"
+#include "pool/pool.h"
+#include "registry/registry.h"
+#include "scheduler/scheduler.h"
+
+namespace sofaas {
+namespace {
+
+constexpr size_t default_log_lines = 100;
+constexpr size_t max_log_lines = 10'000;
+
+std::vector<std::string> path_segments(std::string_view path) {
+    std::vector<std::string> segments;
+    while (!path.empty()) {
+        const size_t slash = path.find('/');
+        const std::string_view segment = path.substr(0, slash);
+        if (!segment.empty()) segments.push_back(percent_decode(segment, false));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return segments;
+}
+
+// Joins JSON texts made elsewhere (spec_to_json, to_json(LogLine)) without re-parsing.
+template <typename Range, typename ToJson>
+std::string json_array(const Range& items, ToJson to_json) {
+    std::string out = "[";
+    for (const auto& item : items) {
+        if (out.size() > 1) out += ',';
+        out += to_json(item);
+    }
+    return out + "]";
+}
+
+HttpResponseParts function_not_found(std::string_view function) {
+    return not_found(fmt::format("Function not found: {}", function));
+}
+
+HttpResponseParts list_functions(HandlerContext& context) {
+    const auto functions = context.services.registry.list_latest();
+    return json_response(200, "{\"functions\":" +
+                                  json_array(functions, [](const FunctionVersionPtr& v) { return spec_to_json(v->spec); }) +
+                                  "}");
+}
+
+HttpResponseParts describe_function(HandlerContext& context, const std::string& function) {
+    const FunctionVersionPtr latest = context.services.registry.latest(function);
+    if (!latest) return function_not_found(function);
+    const PoolStats workers = context.services.pool.stats(function, latest->spec.version);
+    const nlohmann::json versions = context.services.registry.versions(function);
+    return json_response(200, fmt::format(R"({{"function":{},"versions":{},"workers":{{"idle":{},"busy":{}}}}})",
+                                          spec_to_json(latest->spec), versions.dump(), workers.idle,
+                                          workers.busy));
+}
+
+HttpResponseParts delete_function(HandlerContext& context, const std::string& function) {
+    if (!context.services.registry.remove(function)) return function_not_found(function);
+    context.services.scheduler.remove(function);
+    context.services.logs.remove(function);
+    context.refresh_routes();
+    return json_response(200, nlohmann::json{{"deleted", function}}.dump());
+}
+
+HttpResponseParts function_logs(HandlerContext& context, const IncomingRequest& request,
+                                const std::string& function) {
+    if (!context.services.registry.latest(function)) return function_not_found(function);
+    size_t count = default_log_lines;
+    if (const auto tail = find_param(parse_query(request.query()), "tail")) {
+        const auto parsed = parse_unsigned(*tail);
+        if (!parsed) return bad_request("tail must be a number of lines");
+        count = std::min<size_t>(*parsed, max_log_lines);
+    }
+    const auto lines = context.services.logs.tail(function, count);
+    return json_response(200, "{\"lines\":" +
+                                  json_array(lines, [](const LogLine& line) { return to_json(line); }) + "}");
+}
+
+HttpResponseParts billing(HandlerContext& context, const IncomingRequest& request) {
+    const QueryParams params = parse_query(request.query());
+    LedgerQuery query;
+    query.function = find_param(params, "function");
+    const WallTime now = wall_now();
+    for (const auto& [key, bound] : {std::pair{"since", &query.since}, std::pair{"until", &query.until}}) {
+        if (const auto text = find_param(params, key)) {
+            *bound = parse_time_spec(*text, now);
+            if (!*bound) {
+                return bad_request(fmt::format("{} must be RFC 3339 (2026-11-27T18:00:00Z), a date "
+                                               "(2026-11-27) or relative (30m, 1h, 2d): got '{}'",
+                                               key, *text));
+            }
+        }
+    }
+    const auto records = context.services.ledger.query(query);
+    const std::string summary = summary_to_json(summarize(records));
+    const auto with_records = find_param(params, "records");
+    if (!with_records || (*with_records != "true" && *with_records != "1")) return json_response(200, summary);
+
+    nlohmann::json body = nlohmann::json::parse(summary);
+    nlohmann::json& lines = body["records"] = nlohmann::json::array();
+    for (const BillingRecord& record : records) lines.push_back(nlohmann::json::parse(record_to_json(record)));
+    return json_response(200, body.dump());
+}
+
+}  // namespace
+
+boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& context,
+                                                             const IncomingRequest& request) {
+    if (!has_admin_token(request, context.services.admin_token)) co_return unauthorized();
+
+    const std::vector<std::string> path = path_segments(request.path());
+    const std::string& method = request.method;
+    const auto unsupported = [&] { return method_not_allowed(method, request.path()); };
+
+    if (path.size() == 2 && path[1] == "billing") {
+        co_return method == "GET" ? billing(context, request) : unsupported();
+    }
+    if (path.size() < 2 || path[1] != "functions" || path.size() > 4) {
+        co_return not_found(fmt::format("No such API: {} {}", method, request.path()));
+    }
+    if (path.size() == 2) co_return method == "GET" ? list_functions(context) : unsupported();
+
+    const std::string& function = path[2];
+    if (!is_valid_function_name(function)) {
+        co_return bad_request("Function names are 1 to 64 characters of A-Z, a-z, 0-9, _ and -.");
+    }
+    if (path.size() == 3) {
+        if (method == "PUT") co_return co_await deploy_function(context, request, function);
+        if (method == "GET") co_return describe_function(context, function);
+        if (method == "DELETE") co_return delete_function(context, function);
+        co_return unsupported();
+    }
+    if (path[3] == "invoke") {
+        if (method == "POST") co_return co_await invoke_function(context, request, function);
+        co_return unsupported();
+    }
+    if (path[3] == "logs") co_return method == "GET" ? function_logs(context, request, function) : unsupported();
+    co_return not_found(fmt::format("No such API: {} {}", method, request.path()));
+}
+
+}  // namespace sofaas

@@ -1,0 +1,26 @@
+// The control API (/v1/...), as the CLI speaks it. Every route needs the admin token.
+#pragma once
+
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "gateway/handler_context.h"
+#include "gateway/http_event.h"
+#include "gateway/http_message.h"
+
+namespace sofaas {
+
+boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& context,
+                                                             const IncomingRequest& request);
+
+// PUT /v1/functions/NAME (deploy.cpp).
+boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& context,
+                                                          const IncomingRequest& request,
+                                                          const std::string& function);
+// POST /v1/functions/NAME/invoke (direct_invoke.cpp).
+boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& context,
+                                                          const IncomingRequest& request,
+                                                          const std::string& function);
+
+}  // namespace sofaas

@@ -1,0 +1,86 @@
+// PUT /v1/functions/NAME: stage the library, prove it loads in a throwaway worker, and only
+// then publish it. A library that cannot load never becomes a version.
+#include <array>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "common/function_spec.h"
+#include "gateway/awaitable_calls.h"
+#include "gateway/control_api.h"
+#include "gateway/query_string.h"
+#include "gateway/responses.h"
+#include "registry/deploy_settings.h"
+#include "registry/registry.h"
+#include "scheduler/scheduler.h"
+
+namespace sofaas {
+namespace {
+
+// Settings may come as headers instead of query parameters (handy for curl -T).
+constexpr std::array<std::pair<std::string_view, std::string_view>, 8> setting_headers{{
+    {"X-Sofaas-Handler", "handler"},
+    {"X-Sofaas-Memory", "memory"},
+    {"X-Sofaas-Timeout", "timeout"},
+    {"X-Sofaas-Env", "env"},
+    {"X-Sofaas-Route", "route"},
+    {"X-Sofaas-Min-Warm", "min_warm"},
+    {"X-Sofaas-Max-Concurrency", "max_concurrency"},
+    {"X-Sofaas-Auth", "auth"},
+}};
+
+QueryParams deploy_params(const IncomingRequest& request) {
+    QueryParams params = parse_query(request.query());
+    for (const auto& [header, key] : setting_headers) {
+        for (std::string_view value : request.header_values(header)) params.emplace_back(key, value);
+    }
+    return params;
+}
+
+}  // namespace
+
+boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& context,
+                                                          const IncomingRequest& request,
+                                                          const std::string& function) {
+    const GatewayServices& services = context.services;
+    if (request.body.empty()) {
+        co_return invalid_library("The request body is empty: send the function's .so file.");
+    }
+    FunctionSettings settings;
+    try {
+        settings = parse_deploy_settings(deploy_params(request), services.config.defaults,
+                                         services.config.limits);
+    } catch (const DeploySettingsError& error) {
+        co_return bad_request(error.what());
+    }
+
+    std::optional<StagedVersion> staged;
+    try {
+        staged = services.registry.stage(function, request.body, settings);
+    } catch (const RegistryError& error) {
+        spdlog::warn("[{}] deploy of {} not staged: {}", request.request_id, function, error.what());
+        co_return status_error(error.http_status, error.what());
+    }
+
+    if (auto load_error = co_await async_trial_load(services.pool, staged->candidate)) {
+        services.registry.discard(std::move(*staged));
+        spdlog::info("[{}] deploy of {} rejected: {}", request.request_id, function, *load_error);
+        co_return invalid_library(*load_error);
+    }
+
+    const FunctionVersionPtr previous = services.registry.latest(function);
+    FunctionVersionPtr published;
+    try {
+        published = services.registry.publish(std::move(*staged));
+    } catch (const RegistryError& error) {
+        spdlog::error("[{}] deploy of {} not published: {}", request.request_id, function, error.what());
+        co_return status_error(error.http_status, error.what());
+    }
+    services.scheduler.activate(published, previous ? previous->spec.version : 0);
+    context.refresh_routes();
+    spdlog::info("[{}] deployed {} version {} ({} bytes)", request.request_id, function,
+                 published->spec.version, published->spec.size_bytes);
+    co_return json_response(201, spec_to_json(published->spec));
+}
+
+}  // namespace sofaas

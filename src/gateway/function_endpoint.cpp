@@ -1,0 +1,40 @@
+#include "gateway/function_endpoint.h"
+
+#include <fmt/format.h>
+
+#include "gateway/auth.h"
+#include "gateway/awaitable_calls.h"
+#include "gateway/responses.h"
+#include "registry/registry.h"
+#include "scheduler/scheduler.h"
+
+namespace sofaas {
+
+boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContext& context,
+                                                                   const IncomingRequest& request,
+                                                                   RouteMatch route) {
+    // The route table may be a moment older than the registry: the registry decides.
+    const FunctionVersionPtr version = context.services.registry.latest(route.function);
+    if (!version) co_return not_found(fmt::format("Function not found: {}", route.function));
+    if (version->spec.auth == AuthMode::token && !has_admin_token(request, context.services.admin_token)) {
+        co_return unauthorized();
+    }
+
+    HttpRequestParts parts;
+    parts.method = request.method;
+    parts.target = request.target;
+    parts.headers = request.headers;
+    parts.body = request.body;
+    parts.source_ip = request.source_ip;
+    parts.route_key = std::move(route.route_key);
+    parts.path_parameters = std::move(route.path_parameters);
+    parts.request_id = request.request_id;
+    parts.function = route.function;
+
+    InvocationRequest invocation{version, make_http_event(parts), Trigger::http, request.request_id};
+    const InvocationResult result = co_await async_invoke(context.services.scheduler, std::move(invocation));
+    if (result.status != InvocationStatus::ok) co_return invocation_error(result.error_response());
+    co_return map_function_output(result.output);
+}
+
+}  // namespace sofaas

@@ -1,0 +1,78 @@
+#include "gateway/query_string.h"
+
+#include <charconv>
+
+namespace sofaas {
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+}  // namespace
+
+SplitTarget split_target(std::string_view target) {
+    const size_t question = target.find('?');
+    if (question == std::string_view::npos) return {target, {}};
+    return {target.substr(0, question), target.substr(question + 1)};
+}
+
+std::string percent_decode(std::string_view text, bool plus_is_space) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '%' && i + 2 < text.size()) {
+            const int high = hex_value(text[i + 1]);
+            const int low = hex_value(text[i + 2]);
+            if (high >= 0 && low >= 0) {
+                out += static_cast<char>(high * 16 + low);
+                i += 2;
+                continue;
+            }
+        }
+        out += (c == '+' && plus_is_space) ? ' ' : c;
+    }
+    return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
+    std::vector<std::pair<std::string, std::string>> params;
+    while (!query.empty()) {
+        const size_t amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (pair.empty()) continue;
+        const size_t equals = pair.find('=');
+        if (equals == std::string_view::npos) {
+            params.emplace_back(percent_decode(pair, true), std::string{});
+        } else {
+            params.emplace_back(percent_decode(pair.substr(0, equals), true),
+                                percent_decode(pair.substr(equals + 1), true));
+        }
+    }
+    return params;
+}
+
+}  // namespace sofaas
+
+namespace sofaas {
+
+std::optional<std::string> find_param(const QueryParams& params, std::string_view key) {
+    for (const auto& [name, value] : params) {
+        if (name == key) return value;
+    }
+    return std::nullopt;
+}
+
+std::optional<uint32_t> parse_unsigned(std::string_view text) {
+    uint32_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+}  // namespace sofaas

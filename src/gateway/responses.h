@@ -1,0 +1,34 @@
+// Every response the gateway itself writes, named: the one place an HTTP status meets its
+// Lambda errorType. Bodies of errors are {"errorType","errorMessage"}.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/invocation.h"
+#include "gateway/http_event.h"
+
+namespace sofaas {
+
+std::string error_json(std::string_view error_type, std::string_view error_message);
+
+HttpResponseParts json_response(int status, std::string json);
+HttpResponseParts error_response(int status, std::string_view error_type,
+                                 std::string_view error_message);
+// A failed invocation, as common/invocation.h decided it (502, 504, 429 ...).
+HttpResponseParts invocation_error(const ErrorResponse& error);
+// A RegistryError or similar carrying its own status: the errorType follows the status.
+HttpResponseParts status_error(int status, std::string_view error_message);
+
+HttpResponseParts bad_request(std::string_view message);          // 400 InvalidParameterValueException
+HttpResponseParts malformed_request(std::string_view message);    // 400 BadRequestException
+HttpResponseParts invalid_library(std::string_view message);      // 400 InvalidLibraryException
+HttpResponseParts unauthorized();                                 // 401 UnauthorizedException
+HttpResponseParts not_found(std::string_view message);            // 404 ResourceNotFoundException
+HttpResponseParts method_not_allowed(std::string_view method, std::string_view path);  // 405
+HttpResponseParts payload_too_large(size_t limit_bytes);          // 413 RequestTooLargeException
+HttpResponseParts header_too_large(size_t limit_bytes);           // 431 RequestHeaderFieldsTooLargeException
+HttpResponseParts internal_error();                               // 500 ServiceException
+
+}  // namespace sofaas

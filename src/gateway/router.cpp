@@ -1,0 +1,80 @@
+#include "gateway/router.h"
+
+#include <chrono>
+#include <optional>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "gateway/control_api.h"
+#include "gateway/function_endpoint.h"
+#include "gateway/responses.h"
+#include "registry/registry.h"
+
+namespace sofaas {
+namespace {
+
+class InProgress {
+public:
+    explicit InProgress(std::atomic<size_t>& count) : count_(count) { ++count_; }
+    ~InProgress() { --count_; }
+    InProgress(const InProgress&) = delete;
+    InProgress& operator=(const InProgress&) = delete;
+
+private:
+    std::atomic<size_t>& count_;
+};
+
+void log_outcome(const IncomingRequest& request, const HttpResponseParts& response,
+                 std::chrono::steady_clock::duration elapsed) {
+    const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+    const auto level = response.status >= 500 ? spdlog::level::warn
+                       : response.status >= 400 ? spdlog::level::info
+                                                : spdlog::level::debug;
+    spdlog::log(level, "[{}] {} {} -> {} ({:.2f} ms)", request.request_id, request.method, request.path(),
+                response.status, ms);
+}
+
+}  // namespace
+
+void HandlerContext::refresh_routes() {
+    routes.rebuild([this] { return services.registry.list_latest(); });
+}
+
+Router::Router(GatewayServices services) : context_{std::move(services)} { context_.refresh_routes(); }
+
+boost::asio::awaitable<HttpResponseParts> Router::handle(IncomingRequest request) {
+    InProgress in_progress(in_progress_);
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<HttpResponseParts> response;
+    try {
+        response = co_await dispatch(request);
+    } catch (const std::exception& error) {
+        spdlog::error("[{}] {} {} failed: {}", request.request_id, request.method, request.path(), error.what());
+    } catch (...) {
+        spdlog::error("[{}] {} {} failed: unknown exception", request.request_id, request.method, request.path());
+    }
+    if (!response) response = internal_error();
+    log_outcome(request, *response, std::chrono::steady_clock::now() - started);
+    co_return std::move(*response);
+}
+
+boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest& request) {
+    const std::string_view path = request.path();
+    if (path == "/healthz") {
+        if (request.method != "GET" && request.method != "HEAD") co_return method_not_allowed(request.method, path);
+        co_return json_response(200, R"({"status":"ok"})");
+    }
+    if (path == "/v1" || path.starts_with("/v1/")) co_return co_await handle_control_api(context_, request);
+
+    if (auto route = context_.routes.snapshot()->match(request.method, path)) {
+        co_return co_await handle_function_endpoint(context_, request, std::move(*route));
+    }
+    if (path.starts_with("/fn/")) {
+        const std::string_view rest = path.substr(4);
+        co_return not_found(fmt::format("Function not found: {}", rest.substr(0, rest.find('/'))));
+    }
+    co_return not_found(fmt::format("No route for {} {}", request.method, path));
+}
+
+}  // namespace sofaas

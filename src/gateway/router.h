@@ -1,0 +1,39 @@
+// From a parsed request to its response: /healthz, the control API, function endpoints.
+// Never throws: whatever goes wrong inside a handler becomes a logged 500.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "gateway/handler_context.h"
+#include "gateway/http_event.h"
+#include "gateway/http_message.h"
+
+namespace sofaas {
+
+class Router {
+public:
+    explicit Router(GatewayServices services);
+
+    boost::asio::awaitable<HttpResponseParts> handle(IncomingRequest request);
+
+    const Config& config() const { return context_.services.config; }
+    const Limits& limits() const { return context_.services.config.limits; }
+    size_t requests_in_progress() const { return in_progress_.load(); }
+
+    // Shutting down: connections close after their current response instead of waiting
+    // for another request.
+    void begin_draining() { draining_ = true; }
+    bool draining() const { return draining_.load(); }
+
+private:
+    boost::asio::awaitable<HttpResponseParts> dispatch(const IncomingRequest& request);
+
+    HandlerContext context_;
+    std::atomic<size_t> in_progress_{0};
+    std::atomic<bool> draining_{false};
+};
+
+}  // namespace sofaas

@@ -1,0 +1,208 @@
+// One connection = one coroutine that reads top to bottom, after Beast's
+// example/http/server/awaitable: set a deadline, read, handle, write, loop while keep-alive.
+// The limits are enforced here, before a handler sees anything: the whole request must
+// arrive within read_timeout_s (a slowloris client is cut off), headers within
+// max_header_bytes (431) and the body within its limit (413, checked against
+// Content-Length before a byte of the body is read).
+#include "gateway/server.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/request_id.h"
+#include "gateway/responses.h"
+
+namespace sofaas {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+using BeastRequest = http::request<http::string_body>;
+using BeastResponse = http::response<http::string_body>;
+
+// The server frames the message itself; a function must not choose these.
+bool is_framing_header(std::string_view name) {
+    return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
+           iequals(name, "Connection") || iequals(name, "Keep-Alive");
+}
+
+BeastResponse to_beast(HttpResponseParts parts, const std::string& request_id, unsigned version,
+                       bool keep_alive, bool head) {
+    BeastResponse response;
+    response.version(version);
+    response.result(static_cast<unsigned>(parts.status));
+    for (const auto& [name, value] : parts.headers) {
+        if (!is_framing_header(name)) response.insert(name, value);
+    }
+    response.set(http::field::server, "sofaasd");
+    response.set("X-Sofaas-Request-Id", request_id);
+    response.keep_alive(keep_alive);
+    response.content_length(parts.body.size());
+    if (!head) response.body() = std::move(parts.body);
+    return response;
+}
+
+IncomingRequest to_incoming(BeastRequest&& request, const std::string& source_ip, std::string request_id) {
+    IncomingRequest incoming;
+    incoming.method = std::string(request.method_string());
+    incoming.target = std::string(request.target());
+    for (const auto& field : request) incoming.headers.emplace_back(field.name_string(), field.value());
+    incoming.body = std::move(request.body());
+    incoming.source_ip = source_ip;
+    incoming.request_id = std::move(request_id);
+    return incoming;
+}
+
+std::string remote_ip(const tcp::socket& socket) {
+    beast::error_code ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    return ec ? std::string("unknown") : endpoint.address().to_string();
+}
+
+// The client went away or was too slow: nothing useful can be written back.
+bool is_disconnect(const beast::error_code& ec) {
+    return ec == http::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == beast::error::timeout ||
+           ec == asio::error::operation_aborted || ec == http::error::partial_message;
+}
+
+class Connection {
+public:
+    Connection(tcp::socket socket, std::shared_ptr<Router> router)
+        : stream_(std::move(socket)), router_(std::move(router)), source_ip_(remote_ip(stream_.socket())) {}
+
+    asio::awaitable<void> run() {
+        try {
+            while (co_await serve_one_request()) {
+            }
+        } catch (const std::exception& error) {
+            spdlog::error("connection from {} dropped: {}", source_ip_, error.what());
+        }
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+private:
+    // Returns whether the connection stays open for another request.
+    asio::awaitable<bool> serve_one_request() {
+        const Limits& limits = router_->limits();
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(std::min<size_t>(limits.max_header_bytes, UINT32_MAX)));
+        // The largest body any route accepts; narrowed once the target is known.
+        parser.body_limit(std::max(max_library_bytes, limits.max_payload_bytes));
+        stream_.expires_after(std::chrono::seconds(limits.read_timeout_s));
+
+        auto [header_error, header_bytes] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
+        if (header_error) co_return co_await reject(header_error, "reading headers");
+
+        const BeastRequest& header = parser.get();
+        const size_t body_limit = body_limit_for(header.method(), header.target(), limits);
+        if (parser.content_length() && *parser.content_length() > body_limit) {
+            co_return co_await refuse(payload_too_large(body_limit), new_request_id(), "body over the limit");
+        }
+        parser.body_limit(body_limit);
+        if (iequals(header[http::field::expect], "100-continue")) {
+            http::response<http::empty_body> go_on{http::status::continue_, header.version()};
+            auto [continue_error, unused] = co_await http::async_write(stream_, go_on, use_tuple);
+            if (continue_error) co_return false;
+        }
+
+        auto [body_error, body_bytes] = co_await http::async_read(stream_, buffer_, parser, use_tuple);
+        if (body_error) co_return co_await reject(body_error, "reading the body");
+
+        BeastRequest request = parser.release();
+        const bool head = request.method() == http::verb::head;
+        const unsigned version = request.version();
+        const bool keep_alive = request.keep_alive() && !router_->draining();
+        std::string request_id = new_request_id();
+
+        // A handler may wait for an invocation far longer than any read deadline.
+        stream_.expires_never();
+        HttpResponseParts response =
+            co_await router_->handle(to_incoming(std::move(request), source_ip_, request_id));
+
+        co_return co_await write(to_beast(std::move(response), request_id, version, keep_alive, head)) && keep_alive;
+    }
+
+    static size_t body_limit_for(http::verb method, std::string_view target, const Limits& limits) {
+        if (method == http::verb::put && target.starts_with("/v1/functions/")) {
+            return std::max(max_library_bytes, limits.max_payload_bytes);
+        }
+        return limits.max_payload_bytes;
+    }
+
+    // A request that cannot be read: say why when the client can still hear it, then close.
+    asio::awaitable<bool> reject(const beast::error_code& ec, std::string_view while_doing) {
+        if (is_disconnect(ec)) {
+            if (ec == beast::error::timeout) spdlog::info("connection from {} timed out {}", source_ip_, while_doing);
+            co_return false;
+        }
+        const Limits& limits = router_->limits();
+        const std::string request_id = new_request_id();
+        if (ec == http::error::header_limit) {
+            co_return co_await refuse(header_too_large(limits.max_header_bytes), request_id, "headers over the limit");
+        }
+        if (ec == http::error::body_limit) {
+            co_return co_await refuse(payload_too_large(limits.max_payload_bytes), request_id, "body over the limit");
+        }
+        co_return co_await refuse(malformed_request("Malformed HTTP request: " + ec.message()), request_id,
+                                  ec.message());
+    }
+
+    asio::awaitable<bool> refuse(HttpResponseParts response, const std::string& request_id, std::string_view why) {
+        spdlog::info("[{}] refused request from {}: {} -> {}", request_id, source_ip_, why, response.status);
+        co_await write(to_beast(std::move(response), request_id, 11, false, false));
+        co_return false;
+    }
+
+    asio::awaitable<bool> write(BeastResponse response) {
+        stream_.expires_after(std::chrono::seconds(router_->limits().read_timeout_s));
+        auto [ec, bytes] = co_await http::async_write(stream_, response, use_tuple);
+        co_return !ec;
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::shared_ptr<Router> router_;
+    std::string source_ip_;
+};
+
+}  // namespace
+
+asio::awaitable<void> accept_connections(asio::io_context& io, tcp::acceptor& acceptor,
+                                         std::shared_ptr<Router> router) {
+    while (acceptor.is_open()) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), use_tuple);
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+        if (ec) {
+            // Out of descriptors, usually: back off rather than spin on the error.
+            spdlog::warn("accept failed: {}", ec.message());
+            asio::steady_timer pause(io, std::chrono::milliseconds(100));
+            co_await pause.async_wait(asio::use_awaitable);
+            continue;
+        }
+        const auto executor = socket.get_executor();
+        auto connection = std::make_shared<Connection>(tcp::socket(std::move(socket)), router);
+        // The lambda (and so the Connection) lives as long as the coroutine.
+        asio::co_spawn(executor, [connection]() { return connection->run(); }, asio::detached);
+    }
+}
+
+}  // namespace sofaas
