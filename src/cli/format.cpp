@@ -88,7 +88,8 @@ std::string format_function_info(const json& info) {
         versions += (versions.empty() ? "" : ", ") + version.dump();
     }
     std::string env;
-    for (const auto& [key, value] : spec.value("env", json::object()).items()) {
+    const json variables = spec.value("env", json::object());
+    for (const auto& [key, value] : variables.items()) {
         env += (env.empty() ? "" : " ") + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
     }
     const json workers = info.value("workers", json::object());

@@ -160,4 +160,11 @@ ProcessResult DaemonProcess::cli(const std::vector<std::string>& args, const std
     return run_process(bin_dir / "sofaas", args, {{"SOFAAS_ENDPOINT", endpoint()}, {"SOFAAS_TOKEN", token_}}, input);
 }
 
+ProcessResult DaemonProcess::deploy(const std::string& name, const std::filesystem::path& library,
+                                    const std::vector<std::string>& extra_args) const {
+    std::vector<std::string> args = {"deploy", name, library.string()};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    return cli(args);
+}
+
 }  // namespace sofaas::testing

@@ -50,6 +50,9 @@ public:
     HttpClient http(std::string token) const { return HttpClient(endpoint(), std::move(token)); }
     // Runs build/bin/sofaas with SOFAAS_ENDPOINT and SOFAAS_TOKEN pointing here.
     ProcessResult cli(const std::vector<std::string>& args, const std::string& input = {}) const;
+    // `sofaas deploy NAME LIBRARY extra_args...`
+    ProcessResult deploy(const std::string& name, const std::filesystem::path& library,
+                         const std::vector<std::string>& extra_args = {}) const;
 
 private:
     TempDir dir_;

@@ -56,6 +56,10 @@ std::vector<std::string> environment_with(const std::vector<std::pair<std::strin
     return result;
 }
 
+std::ostream& operator<<(std::ostream& out, const ProcessResult& result) {
+    return out << "exit code " << result.exit_code << "\n--- stdout:\n" << result.out << "\n--- stderr:\n" << result.err;
+}
+
 int exit_code_of(int wait_status) {
     if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
     if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,9 @@ struct ProcessResult {
     std::string out;     // what it wrote to stdout
     std::string err;     // what it wrote to stderr
 };
+
+// For assertion messages: the exit code and both streams.
+std::ostream& operator<<(std::ostream& out, const ProcessResult& result);
 
 // Spawns `program args...` with the current environment plus `env` (overriding), feeds
 // `input` to its stdin, and collects stdout and stderr (polled together, so neither pipe

@@ -1,0 +1,195 @@
+// The sofaas CLI without a daemon: argument parsing, settings resolution, formatting.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/format.h"
+#include "cli/http_client.h"
+#include "support/temp_dir.h"
+
+namespace sofaas::cli {
+namespace {
+
+using nlohmann::json;
+
+CommandLine parse(std::vector<std::string> args) { return parse_command_line(args); }
+
+TEST(CliArgs, ParsesDeployWithRepeatableFlags) {
+    auto line = parse({"deploy", "api", "api.so", "--route", "GET /items/{id}", "--route=POST /items", "--memory",
+                       "256", "--env", "A=1", "--env", "B=2"});
+    EXPECT_EQ(line.command, "deploy");
+    EXPECT_EQ(line.arguments, (std::vector<std::string>{"api", "api.so"}));
+    EXPECT_EQ(line.values("route"), (std::vector<std::string>{"GET /items/{id}", "POST /items"}));
+    EXPECT_EQ(line.value("memory"), "256");
+    EXPECT_EQ(line.values("env").size(), 2u);
+}
+
+TEST(CliArgs, GlobalFlagsGoBeforeOrAfterTheCommand) {
+    auto before = parse({"--endpoint", "http://h:1", "--token=t", "list"});
+    EXPECT_EQ(before.endpoint, "http://h:1");
+    EXPECT_EQ(before.token, "t");
+    auto after = parse({"list", "--endpoint=http://h:2"});
+    EXPECT_EQ(after.command, "list");
+    EXPECT_EQ(after.endpoint, "http://h:2");
+}
+
+TEST(CliArgs, HelpNeedsNoArguments) {
+    EXPECT_TRUE(parse({"--help"}).help);
+    auto line = parse({"deploy", "--help"});
+    EXPECT_TRUE(line.help);
+    EXPECT_EQ(line.command, "deploy");
+}
+
+TEST(CliArgs, RejectsUsageMistakes) {
+    EXPECT_THROW(parse({}), UsageError);
+    EXPECT_THROW(parse({"frobnicate"}), UsageError);
+    EXPECT_THROW(parse({"deploy", "hello"}), UsageError);                  // missing FILE.so
+    EXPECT_THROW(parse({"info", "a", "b"}), UsageError);                   // extra argument
+    EXPECT_THROW(parse({"list", "--memory", "5"}), UsageError);            // flag of another command
+    EXPECT_THROW(parse({"invoke", "hello", "--data"}), UsageError);        // missing value
+    EXPECT_THROW(parse({"invoke", "hello", "-d", "x"}), UsageError);       // short options do not exist
+    EXPECT_THROW(parse({"deploy", "a", "a.so", "--memory", "1", "--memory", "2"}), UsageError);
+    EXPECT_THROW(parse({"billing", "--json=yes"}), UsageError);            // a switch takes no value
+}
+
+TEST(CliArgs, UnknownFlagErrorNamesTheFlag) {
+    try {
+        parse({"invoke", "hello", "--bogus"});
+        FAIL() << "no error";
+    } catch (const UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("--bogus"), std::string::npos) << e.what();
+    }
+}
+
+TEST(CliArgs, DoubleDashEndsOptions) {
+    auto line = parse({"info", "--", "--odd"});
+    EXPECT_EQ(line.arguments, (std::vector<std::string>{"--odd"}));
+}
+
+TEST(CliArgs, UsageListsEveryCommand) {
+    std::string text = usage();
+    for (const auto& spec : command_specs()) {
+        EXPECT_NE(text.find("  " + spec.name), std::string::npos) << spec.name;
+        EXPECT_NE(command_usage(spec).find("sofaas " + spec.name), std::string::npos);
+    }
+}
+
+TEST(CliDeploy, TargetCarriesSettingsAsEncodedQuery) {
+    auto line = parse({"deploy", "api", "api.so", "--route", "GET /items/{id}", "--memory", "256", "--env", "K=a b",
+                       "--min-warm", "1", "--auth", "token"});
+    EXPECT_EQ(deploy_target(line),
+              "/v1/functions/api?memory=256&min_warm=1&env=K%3Da%20b&route=GET%20%2Fitems%2F%7Bid%7D&auth=token");
+    EXPECT_EQ(deploy_target(parse({"deploy", "hello", "h.so"})), "/v1/functions/hello");
+}
+
+TEST(CliDeploy, RejectsMalformedSettingsBeforeSending) {
+    EXPECT_THROW(deploy_target(parse({"deploy", "a", "a.so", "--memory", "lots"})), UsageError);
+    EXPECT_THROW(deploy_target(parse({"deploy", "a", "a.so", "--timeout", "-1"})), UsageError);
+    EXPECT_THROW(deploy_target(parse({"deploy", "a", "a.so", "--env", "NOVALUE"})), UsageError);
+    EXPECT_THROW(deploy_target(parse({"deploy", "a", "a.so", "--auth", "maybe"})), UsageError);
+}
+
+TEST(CliSettings, FlagBeatsEnvironmentBeatsTokenFile) {
+    testing::TempDir dir;
+    std::ofstream(dir / "admin.token") << "from-file\n";
+    auto plain = parse({"list"});
+    auto settings = resolve_client_settings(plain, nullptr, nullptr, dir / "admin.token");
+    EXPECT_EQ(settings.endpoint, default_endpoint);
+    EXPECT_EQ(settings.token, "from-file");
+    settings = resolve_client_settings(plain, "http://e:1", "from-env", dir / "admin.token");
+    EXPECT_EQ(settings.endpoint, "http://e:1");
+    EXPECT_EQ(settings.token, "from-env");
+    settings = resolve_client_settings(parse({"list", "--token", "flag", "--endpoint", "http://f:2"}), "http://e:1",
+                                       "from-env", dir / "admin.token");
+    EXPECT_EQ(settings.endpoint, "http://f:2");
+    EXPECT_EQ(settings.token, "flag");
+    EXPECT_EQ(resolve_client_settings(plain, nullptr, nullptr, dir / "missing").token, "");
+}
+
+TEST(CliFormat, TableAlignsColumns) {
+    EXPECT_EQ(format_table({"A", "BB"}, {{"long", "x"}, {"s", "yy"}}), "A     BB\nlong  x\ns     yy\n");
+}
+
+TEST(CliFormat, FunctionListShowsRoutesAndAuth) {
+    json list = {{"functions",
+                  {{{"name", "api"}, {"version", 3}, {"memory_mb", 256}, {"timeout_s", 5}, {"auth", "token"},
+                    {"routes", {{{"method", "GET"}, {"path", "/items/{id}"}}, {{"method", "POST"}, {"path", "/items"}}}}},
+                   {{"name", "hello"}, {"version", 1}, {"memory_mb", 128}, {"timeout_s", 3}, {"auth", "none"},
+                    {"routes", json::array()}}}}};
+    EXPECT_EQ(format_function_list(list),
+              "NAME   VERSION  MEMORY  TIMEOUT  ROUTES                        AUTH\n"
+              "api    3        256 MB  5 s      GET /items/{id}, POST /items  token\n"
+              "hello  1        128 MB  3 s      -                             none\n");
+}
+
+TEST(CliFormat, FunctionInfoShowsVersionsAndWorkers) {
+    json info = {{"function", {{"name", "hello"}, {"version", 2}, {"memory_mb", 128}, {"env", {{"A", "1"}}}}},
+                 {"versions", {1, 2}},
+                 {"workers", {{"idle", 1}, {"busy", 0}}}};
+    std::string text = format_function_info(info);
+    EXPECT_NE(text.find("versions:        1, 2\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("workers:         1 idle, 0 busy\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("env:             A=1\n"), std::string::npos) << text;
+}
+
+TEST(CliFormat, DeployedPrintsNameAndVersion) {
+    EXPECT_EQ(format_deployed({{"name", "hello"}, {"version", 1}}), "hello version 1\n");
+}
+
+TEST(CliFormat, LogLinesFollowLambda) {
+    EXPECT_EQ(format_log_line({{"time", "T"}, {"request_id", "R"}, {"stream", "stdout"}, {"message", "hi"}}),
+              "T R stdout hi\n");
+    EXPECT_EQ(format_log_line({{"time", "T"}, {"request_id", "R"}, {"stream", "platform"},
+                               {"message", "START RequestId: R Version: 1"}}),
+              "T START RequestId: R Version: 1\n");
+}
+
+TEST(CliFormat, BillingSummaryEndsWithTotal) {
+    json row = {{"function", "hello"}, {"invocations", 2}, {"errors", 0}, {"timeouts", 0}, {"cold_starts", 1},
+                {"billed_ms", 3}, {"gb_seconds", 0.000375}, {"cost_usd", 0.00000040625}};
+    json total = row;
+    total["function"] = "";
+    std::string text = format_billing_summary({{"functions", {row}}, {"total", total}});
+    EXPECT_EQ(text.rfind("FUNCTION", 0), 0u) << text;
+    EXPECT_NE(text.find("hello "), std::string::npos);
+    EXPECT_NE(text.find("\nTOTAL "), std::string::npos);
+    EXPECT_NE(text.find("0.000375"), std::string::npos);
+    EXPECT_NE(text.find("0.00000041"), std::string::npos);
+}
+
+TEST(CliFormat, BillingRecordsOnePerLine) {
+    json billing = {{"records", {{{"request_id", "a"}}, {{"request_id", "b"}}}}};
+    EXPECT_EQ(format_billing_records(billing), "{\"request_id\":\"a\"}\n{\"request_id\":\"b\"}\n");
+}
+
+TEST(CliFormat, ServerErrorsShowTypeAndMessage) {
+    EXPECT_EQ(format_server_error(404, R"({"errorType":"ResourceNotFoundException","errorMessage":"no x"})"),
+              "ResourceNotFoundException: no x");
+    EXPECT_EQ(format_server_error(500, "boom\n"), "HTTP 500: boom");
+}
+
+TEST(HttpClient, RejectsMalformedEndpoints) {
+    for (const char* endpoint : {"127.0.0.1:8080", "https://h:1", "http://", "http://h:0", "http://h:99999",
+                                 "http://h:x", "http://h:1/path"}) {
+        EXPECT_THROW(HttpClient(endpoint, ""), HttpClientError) << endpoint;
+    }
+    EXPECT_NO_THROW(HttpClient("http://127.0.0.1:8080/", ""));
+    EXPECT_NO_THROW(HttpClient("http://localhost", ""));
+}
+
+TEST(HttpClient, UnreachableServerIsAnError) {
+    HttpClient client("http://127.0.0.1:1", "");
+    EXPECT_THROW(client.request("GET", "/healthz"), HttpClientError);
+}
+
+TEST(HttpClient, UrlEncodeKeepsOnlyUnreserved) {
+    EXPECT_EQ(url_encode("a-Z_0.~"), "a-Z_0.~");
+    EXPECT_EQ(url_encode("GET /x/{id}?&="), "GET%20%2Fx%2F%7Bid%7D%3F%26%3D");
+    EXPECT_EQ(url_encode(std::string("\xff\x00", 2)), "%FF%00");
+}
+
+}  // namespace
+}  // namespace sofaas::cli
