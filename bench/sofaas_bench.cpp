@@ -1,0 +1,301 @@
+// sofaas-bench: the measurements bench/run.sh cannot make with wrk alone. Each
+// subcommand talks to a running sofaasd (or starts one), prints `key value` lines that
+// run.sh collects into its table, and exits non-zero if the daemon misbehaves.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/http_client.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using sofaas::HttpClient;
+using sofaas::HttpResponse;
+
+
+namespace {
+
+struct Options {
+    std::string endpoint = "http://127.0.0.1:8080";
+    std::string token;
+    std::map<std::string, std::string> values;
+
+    std::string get(const std::string& key, const std::string& fallback) const {
+        auto it = values.find(key);
+        return it == values.end() ? fallback : it->second;
+    }
+    long number(const std::string& key, long fallback) const { return std::stol(get(key, std::to_string(fallback))); }
+};
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double percentile(std::vector<double> samples, double p) {
+    if (samples.empty()) return 0;
+    std::sort(samples.begin(), samples.end());
+    size_t index = static_cast<size_t>(p / 100.0 * static_cast<double>(samples.size() - 1) + 0.5);
+    return samples[std::min(index, samples.size() - 1)];
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+HttpResponse expect(HttpResponse response, int status, const std::string& what) {
+    if (response.status != status) {
+        throw std::runtime_error(what + ": HTTP " + std::to_string(response.status) + " " + response.body);
+    }
+    return response;
+}
+
+void deploy(HttpClient& client, const std::string& name, const std::string& library, const std::string& query) {
+    expect(client.request("PUT", "/v1/functions/" + name + (query.empty() ? "" : "?" + query), library), 201,
+           "deploy " + name);
+}
+
+// Fresh deploys with min_warm 0: the first call of each pays the whole cold start
+// (spawn sofaas-worker, dlopen, init). Deploys happen first so that only calls are timed.
+int cold_start(const Options& options) {
+    long samples = options.number("samples", 200);
+    std::string library = read_file(options.get("library", "build/functions/hello.so"));
+    HttpClient client(options.endpoint, options.token);
+    for (long i = 0; i < samples; ++i) deploy(client, "cold-" + std::to_string(i), library, "min_warm=0");
+    std::vector<double> end_to_end, init;
+    for (long i = 0; i < samples; ++i) {
+        auto start = Clock::now();
+        HttpResponse response = expect(client.request("POST", "/fn/cold-" + std::to_string(i), "bench"), 200, "call");
+        end_to_end.push_back(ms_since(start));
+        std::string init_ms = response.header("X-Sofaas-Init-Ms");
+        if (init_ms.empty()) throw std::runtime_error("first call of cold-" + std::to_string(i) + " was not cold");
+        init.push_back(std::stod(init_ms));
+    }
+    for (long i = 0; i < samples; ++i) client.request("DELETE", "/v1/functions/cold-" + std::to_string(i));
+    std::printf("cold_p50_ms %.3f\ncold_p99_ms %.3f\ninit_p50_ms %.3f\ninit_p99_ms %.3f\n",
+                percentile(end_to_end, 50), percentile(end_to_end, 99), percentile(init, 50), percentile(init, 99));
+    return 0;
+}
+
+// Many clients at once, each on its own connection and thread: returns per-call
+// latencies and the number of calls that did not answer `status`.
+struct Burst {
+    std::vector<double> latencies_ms;
+    long failures = 0;
+    double wall_ms = 0;
+};
+
+Burst run_burst(const Options& options, long count, const std::string& target, const std::string& body, int status) {
+    Burst burst;
+    burst.latencies_ms.assign(static_cast<size_t>(count), 0);
+    std::atomic<long> failures{0};
+    std::atomic<long> ready{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    threads.reserve(static_cast<size_t>(count));
+    for (long i = 0; i < count; ++i) {
+        threads.emplace_back([&, i] {
+            HttpClient client(options.endpoint, options.token);
+            ready.fetch_add(1);
+            while (!go.load()) std::this_thread::yield();
+            auto start = Clock::now();
+            try {
+                if (client.request("POST", target, body).status != status) failures.fetch_add(1);
+            } catch (const std::exception&) {
+                failures.fetch_add(1);
+            }
+            burst.latencies_ms[static_cast<size_t>(i)] = ms_since(start);
+        });
+    }
+    while (ready.load() < count) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto start = Clock::now();
+    go.store(true);
+    for (auto& thread : threads) thread.join();
+    burst.wall_ms = ms_since(start);
+    burst.failures = failures.load();
+    return burst;
+}
+
+int burst(const Options& options) {
+    long count = options.number("count", 1000);
+    long sleep_ms = options.number("sleep-ms", 1000);
+    HttpClient client(options.endpoint, options.token);
+    deploy(client, "burst-sleep", read_file(options.get("library", "build/functions/sleep.so")),
+           "max_concurrency=" + std::to_string(count) + "&timeout=30");
+    Burst result = run_burst(options, count, "/fn/burst-sleep", std::to_string(sleep_ms), 200);
+    client.request("DELETE", "/v1/functions/burst-sleep");
+    std::printf("burst_count %ld\nburst_failures %ld\nburst_wall_ms %.1f\n", count, result.failures, result.wall_ms);
+    return result.failures == 0 ? 0 : 1;
+}
+
+// A function that never returns, timeout 1 s: how long after the deadline the 504 lands.
+int deadline(const Options& options) {
+    long count = options.number("count", 50);
+    long parallel = options.number("parallel", 10);
+    HttpClient client(options.endpoint, options.token);
+    deploy(client, "deadline-spin", read_file(options.get("library", "build/fixtures/spin.so")),
+           "timeout=1&max_concurrency=" + std::to_string(parallel));
+    std::vector<double> late_ms;
+    long failures = 0;
+    for (long done = 0; done < count; done += parallel) {
+        Burst round = run_burst(options, std::min(parallel, count - done), "/fn/deadline-spin", "", 504);
+        failures += round.failures;
+        for (double latency : round.latencies_ms) late_ms.push_back(latency - 1000.0);
+    }
+    client.request("DELETE", "/v1/functions/deadline-spin");
+    std::printf("deadline_late_p50_ms %.2f\ndeadline_late_p99_ms %.2f\ndeadline_failures %ld\n",
+                percentile(late_ms, 50), percentile(late_ms, 99), failures);
+    return failures == 0 ? 0 : 1;
+}
+
+long kib_field(const fs::path& file, const std::string& field) {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+    }
+    return -1;
+}
+
+std::vector<pid_t> children_of(pid_t parent) {
+    std::vector<pid_t> children;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+        std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), {});
+        auto close = text.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(text.substr(close + 2));
+        char state;
+        pid_t ppid;
+        rest >> state >> ppid;
+        if (ppid == parent) children.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    return children;
+}
+
+// Idle warm workers: PSS of one (shared pages are split among the workers that map them,
+// which is what each really costs), and the daemon's RSS while it keeps them all.
+int footprint(const Options& options) {
+    long workers = options.number("workers", 1000);
+    pid_t daemon = static_cast<pid_t>(options.number("daemon-pid", 0));
+    HttpClient client(options.endpoint, options.token);
+    deploy(client, "warm-hello", read_file(options.get("library", "build/functions/hello.so")),
+           "min_warm=" + std::to_string(workers) + "&max_concurrency=" + std::to_string(workers));
+    auto start = Clock::now();
+    std::vector<pid_t> children;
+    while ((children = children_of(daemon)).size() < static_cast<size_t>(workers) && ms_since(start) < 120'000) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::vector<double> pss;
+    for (pid_t child : children) {
+        long kib = kib_field("/proc/" + std::to_string(child) + "/smaps_rollup", "Pss");
+        if (kib >= 0) pss.push_back(static_cast<double>(kib));
+    }
+    long daemon_rss = kib_field("/proc/" + std::to_string(daemon) + "/status", "VmRSS");
+    client.request("DELETE", "/v1/functions/warm-hello");
+    std::printf("warm_workers %zu\nworker_pss_p50_kib %.0f\ndaemon_rss_kib %ld\n", children.size(),
+                percentile(pss, 50), daemon_rss);
+    return children.size() >= static_cast<size_t>(workers) ? 0 : 1;
+}
+
+// Deploys `count` copies of a function (many-functions scenario), `parallel` at a time.
+int deploy_many(const Options& options) {
+    long count = options.number("count", 10000);
+    long parallel = options.number("parallel", 4);
+    std::string library = read_file(options.get("library", "build/functions/hello.so"));
+    std::atomic<long> next{0};
+    std::atomic<long> failures{0};
+    auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (long t = 0; t < parallel; ++t) {
+        threads.emplace_back([&] {
+            HttpClient client(options.endpoint, options.token);
+            for (long i; (i = next.fetch_add(1)) < count;) {
+                try {
+                    deploy(client, "many-" + std::to_string(i), library, "");
+                } catch (const std::exception& e) {
+                    if (failures.fetch_add(1) < 3) std::cerr << e.what() << "\n";
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    std::printf("deployed %ld\ndeploy_failures %ld\ndeploy_wall_s %.1f\n", count - failures.load(), failures.load(),
+                ms_since(start) / 1000.0);
+    return failures.load() == 0 ? 0 : 1;
+}
+
+// Latency of sequential calls to one function over one keep-alive connection.
+int call_latency(const Options& options) {
+    long count = options.number("count", 200);
+    std::string target = options.get("target", "/fn/hello");
+    HttpClient client(options.endpoint, options.token);
+    std::vector<double> latencies;
+    for (long i = 0; i < count; ++i) {
+        auto start = Clock::now();
+        expect(client.request("POST", target, "bench"), 200, "call " + target);
+        latencies.push_back(ms_since(start));
+    }
+    std::printf("call_p50_ms %.3f\ncall_p99_ms %.3f\n", percentile(latencies, 50), percentile(latencies, 99));
+    return 0;
+}
+
+int usage() {
+    std::cerr << "usage: sofaas-bench COMMAND [--endpoint URL] [--token T] [--KEY VALUE]...\n"
+                 "commands: cold-start [--samples N --library SO]\n"
+                 "          burst [--count N --sleep-ms MS --library SO]\n"
+                 "          deadline [--count N --parallel N --library SO]\n"
+                 "          footprint --daemon-pid PID [--workers N --library SO]\n"
+                 "          deploy-many [--count N --parallel N --library SO]\n"
+                 "          call-latency [--target PATH --count N]\n";
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) return usage();
+    std::string command = argv[1];
+    Options options;
+    if (const char* token = std::getenv("SOFAAS_TOKEN")) options.token = token;
+    if (const char* endpoint = std::getenv("SOFAAS_ENDPOINT")) options.endpoint = endpoint;
+    for (int i = 2; i < argc; i += 2) {
+        std::string key = argv[i];
+        if (key.rfind("--", 0) != 0 || i + 1 >= argc) return usage();
+        key = key.substr(2);
+        if (key == "endpoint") options.endpoint = argv[i + 1];
+        else if (key == "token") options.token = argv[i + 1];
+        else options.values[key] = argv[i + 1];
+    }
+    try {
+        if (command == "cold-start") return cold_start(options);
+        if (command == "burst") return burst(options);
+        if (command == "deadline") return deadline(options);
+        if (command == "footprint") return footprint(options);
+        if (command == "deploy-many") return deploy_many(options);
+        if (command == "call-latency") return call_latency(options);
+    } catch (const std::exception& e) {
+        std::cerr << "sofaas-bench " << command << ": " << e.what() << "\n";
+        return 1;
+    }
+    return usage();
+}
