@@ -1,0 +1,257 @@
+#include "gateway/http_event.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/base64.h"
+#include "gateway/query_string.h"
+#include "gateway/utf8.h"
+
+namespace sofaas {
+namespace {
+
+using nlohmann::json;
+
+HttpRequestParts sample_request() {
+    HttpRequestParts request;
+    request.method = "POST";
+    request.target = "/fn/hello/items?a=1&b=x%20y&a=2";
+    request.headers = {{"Host", "localhost:8080"},
+                       {"User-Agent", "curl/8.0"},
+                       {"Content-Type", "application/json"},
+                       {"X-Multi", "one"},
+                       {"x-multi", "two"},
+                       {"Cookie", "session=abc; theme=dark"}};
+    request.body = R"({"hello":"world"})";
+    request.source_ip = "127.0.0.1";
+    request.route_key = "$default";
+    request.request_id = "req-1";
+    request.function = "hello";
+    return request;
+}
+
+TEST(HttpEvent, HasTheV2TopLevelFields) {
+    const json event = json::parse(make_http_event(sample_request()));
+    EXPECT_EQ(event["version"], "2.0");
+    EXPECT_EQ(event["routeKey"], "$default");
+    EXPECT_EQ(event["rawPath"], "/fn/hello/items");
+    EXPECT_EQ(event["rawQueryString"], "a=1&b=x%20y&a=2");
+    EXPECT_EQ(event["body"], R"({"hello":"world"})");
+    EXPECT_EQ(event["isBase64Encoded"], false);
+    EXPECT_FALSE(event.contains("pathParameters"));
+}
+
+TEST(HttpEvent, LowerCasesHeadersAndJoinsRepeatedOnes) {
+    const json event = json::parse(make_http_event(sample_request()));
+    EXPECT_EQ(event["headers"]["x-multi"], "one,two");
+    EXPECT_EQ(event["headers"]["user-agent"], "curl/8.0");
+    EXPECT_FALSE(event["headers"].contains("Host"));
+    EXPECT_FALSE(event["headers"].contains("cookie"));  // moved to "cookies", as Lambda does
+}
+
+TEST(HttpEvent, SplitsCookies) {
+    const json event = json::parse(make_http_event(sample_request()));
+    EXPECT_EQ(event["cookies"], json::array({"session=abc", "theme=dark"}));
+}
+
+TEST(HttpEvent, DecodesQueryParametersAndJoinsRepeatedOnes) {
+    const json event = json::parse(make_http_event(sample_request()));
+    EXPECT_EQ(event["queryStringParameters"]["a"], "1,2");
+    EXPECT_EQ(event["queryStringParameters"]["b"], "x y");
+}
+
+TEST(HttpEvent, OmitsQueryParametersAndCookiesWhenThereAreNone) {
+    HttpRequestParts request = sample_request();
+    request.target = "/fn/hello";
+    request.headers = {{"Host", "example.com"}};
+    const json event = json::parse(make_http_event(request));
+    EXPECT_FALSE(event.contains("queryStringParameters"));
+    EXPECT_FALSE(event.contains("cookies"));
+    EXPECT_EQ(event["rawQueryString"], "");
+}
+
+TEST(HttpEvent, FillsTheRequestContext) {
+    HttpRequestParts request = sample_request();
+    request.route_key = "GET /items/{id}";
+    request.path_parameters = {{"id", "42"}};
+    const json event = json::parse(make_http_event(request));
+    const json& context = event["requestContext"];
+    EXPECT_EQ(context["accountId"], "anonymous");
+    EXPECT_EQ(context["apiId"], "hello");
+    EXPECT_EQ(context["domainName"], "localhost:8080");
+    EXPECT_EQ(context["domainPrefix"], "hello");
+    EXPECT_EQ(context["http"]["method"], "POST");
+    EXPECT_EQ(context["http"]["path"], "/fn/hello/items");
+    EXPECT_EQ(context["http"]["protocol"], "HTTP/1.1");
+    EXPECT_EQ(context["http"]["sourceIp"], "127.0.0.1");
+    EXPECT_EQ(context["http"]["userAgent"], "curl/8.0");
+    EXPECT_EQ(context["requestId"], "req-1");
+    EXPECT_EQ(context["routeKey"], "GET /items/{id}");
+    EXPECT_EQ(context["stage"], "$default");
+    EXPECT_GT(context["timeEpoch"].get<int64_t>(), 1'700'000'000'000);
+    // "27/Nov/2026:18:43:49 +0000"
+    const std::string time = context["time"];
+    ASSERT_EQ(time.size(), 26u);
+    EXPECT_EQ(time.substr(2, 1), "/");
+    EXPECT_EQ(time.substr(20), " +0000");
+    EXPECT_EQ(event["pathParameters"]["id"], "42");
+}
+
+TEST(HttpEvent, Base64EncodesBinaryBodies) {
+    HttpRequestParts request = sample_request();
+    request.headers = {{"Content-Type", "application/octet-stream"}};
+    const std::string bytes("\x00\x01\xff\xfe", 4);
+    request.body = bytes;
+    const json event = json::parse(make_http_event(request));
+    EXPECT_EQ(event["isBase64Encoded"], true);
+    EXPECT_EQ(base64_decode(event["body"].get<std::string>()), bytes);
+}
+
+TEST(HttpEvent, Base64EncodesTextTypesThatAreNotUtf8) {
+    HttpRequestParts request = sample_request();
+    request.headers = {{"Content-Type", "text/plain; charset=latin1"}};
+    request.body = "caf\xe9";
+    const json event = json::parse(make_http_event(request));
+    EXPECT_EQ(event["isBase64Encoded"], true);
+}
+
+TEST(HttpEvent, KeepsStructuredSyntaxSuffixesAsText) {
+    HttpRequestParts request = sample_request();
+    request.headers = {{"content-type", "application/vnd.api+json"}};
+    request.body = R"({"data":[]})";
+    const json event = json::parse(make_http_event(request));
+    EXPECT_EQ(event["isBase64Encoded"], false);
+    EXPECT_EQ(event["body"], R"({"data":[]})");
+}
+
+TEST(HttpEvent, OmitsAnEmptyBody) {
+    HttpRequestParts request = sample_request();
+    request.method = "GET";
+    request.body = {};
+    const json event = json::parse(make_http_event(request));
+    EXPECT_FALSE(event.contains("body"));
+    EXPECT_EQ(event["isBase64Encoded"], false);
+}
+
+std::string header(const HttpResponseParts& response, std::string_view name) {
+    for (const auto& [key, value] : response.headers) {
+        if (key == name) return value;
+    }
+    return "<absent>";
+}
+
+TEST(FunctionOutput, StatusCodeObjectSetsStatusHeadersCookiesAndBody) {
+    const auto response = map_function_output(
+        R"({"statusCode":201,"headers":{"Content-Type":"text/html","X-Count":3},)"
+        R"("cookies":["a=1","b=2; Path=/"],"body":"<p>hi</p>"})");
+    EXPECT_EQ(response.status, 201);
+    EXPECT_EQ(header(response, "Content-Type"), "text/html");
+    EXPECT_EQ(header(response, "X-Count"), "3");
+    EXPECT_EQ(response.body, "<p>hi</p>");
+    std::vector<std::string> cookies;
+    for (const auto& [key, value] : response.headers) {
+        if (key == "Set-Cookie") cookies.push_back(value);
+    }
+    EXPECT_EQ(cookies, (std::vector<std::string>{"a=1", "b=2; Path=/"}));
+}
+
+TEST(FunctionOutput, StatusCodeWithoutBodyHasAnEmptyBody) {
+    const auto response = map_function_output(R"({"statusCode":204})");
+    EXPECT_EQ(response.status, 204);
+    EXPECT_EQ(response.body, "");
+}
+
+TEST(FunctionOutput, DecodesBase64Bodies) {
+    const auto response = map_function_output(
+        R"({"statusCode":200,"headers":{"content-type":"image/png"},"body":")" + base64_encode("\x89PNG") +
+        R"(","isBase64Encoded":true})");
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, "\x89PNG");
+}
+
+TEST(FunctionOutput, BadBase64IsA502) {
+    const auto response = map_function_output(R"({"statusCode":200,"body":"!!!","isBase64Encoded":true})");
+    EXPECT_EQ(response.status, 502);
+}
+
+TEST(FunctionOutput, StatusCodeOutOfRangeOrNotANumberIsA502) {
+    for (const char* output : {R"({"statusCode":99})", R"({"statusCode":600})", R"({"statusCode":"200"})",
+                               R"({"statusCode":200.5})"}) {
+        const auto response = map_function_output(output);
+        EXPECT_EQ(response.status, 502) << output;
+        EXPECT_EQ(json::parse(response.body)["errorType"], "Runtime.InvalidResponse") << output;
+    }
+}
+
+TEST(FunctionOutput, HeadersThatWouldSplitTheResponseAreA502) {
+    const auto response = map_function_output(R"({"statusCode":200,"headers":{"X-Evil":"a\r\nSet-Cookie: x=1"}})");
+    EXPECT_EQ(response.status, 502);
+}
+
+TEST(FunctionOutput, OtherJsonIsA200JsonBody) {
+    for (const char* output : {R"({"message":"hi"})", R"([1,2,3])", R"("text")", "42"}) {
+        const auto response = map_function_output(output);
+        EXPECT_EQ(response.status, 200) << output;
+        EXPECT_EQ(response.body, output);
+        EXPECT_EQ(header(response, "Content-Type"), "application/json") << output;
+    }
+}
+
+TEST(FunctionOutput, PlainTextIsA200TextBody) {
+    const auto response = map_function_output("Hello, world!");
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, "Hello, world!");
+    EXPECT_EQ(header(response, "Content-Type"), "text/plain; charset=utf-8");
+}
+
+TEST(FunctionOutput, BinaryIsA200OctetStreamBody) {
+    const std::string bytes("\xff\x00\xfe", 3);
+    const auto response = map_function_output(bytes);
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, bytes);
+    EXPECT_EQ(header(response, "Content-Type"), "application/octet-stream");
+}
+
+TEST(Base64, RoundTripsEveryLengthModuloThree) {
+    EXPECT_EQ(base64_encode(""), "");
+    EXPECT_EQ(base64_encode("f"), "Zg==");
+    EXPECT_EQ(base64_encode("fo"), "Zm8=");
+    EXPECT_EQ(base64_encode("foo"), "Zm9v");
+    EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+    for (const char* text : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {
+        EXPECT_EQ(base64_decode(base64_encode(text)), text);
+    }
+}
+
+TEST(Base64, RejectsMalformedInput) {
+    EXPECT_FALSE(base64_decode("Zg="));
+    EXPECT_FALSE(base64_decode("Z=g="));
+    EXPECT_FALSE(base64_decode("Zm9v!A=="));
+    EXPECT_FALSE(base64_decode("===="));
+}
+
+TEST(Utf8, AcceptsWellFormedAndRejectsMalformed) {
+    EXPECT_TRUE(is_valid_utf8("plain ascii"));
+    EXPECT_TRUE(is_valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    EXPECT_FALSE(is_valid_utf8("caf\xe9"));          // latin-1
+    EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));         // overlong
+    EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));     // surrogate
+    EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80")); // above U+10FFFF
+    EXPECT_FALSE(is_valid_utf8("\xe2\x82"));         // truncated
+}
+
+TEST(QueryString, ParsesAndDecodesInOrder) {
+    const auto params = parse_query("a=1&b=x+y%21&&flag&a=2");
+    const QueryParams expected{{"a", "1"}, {"b", "x y!"}, {"flag", ""}, {"a", "2"}};
+    EXPECT_EQ(params, expected);
+    EXPECT_EQ(percent_decode("100%", false), "100%");
+    EXPECT_EQ(percent_decode("a+b%2Fc", false), "a+b/c");
+    EXPECT_EQ(parse_unsigned("42"), 42u);
+    EXPECT_FALSE(parse_unsigned("-1"));
+    EXPECT_FALSE(parse_unsigned("4x"));
+    EXPECT_FALSE(parse_unsigned(""));
+}
+
+}  // namespace
+}  // namespace sofaas
