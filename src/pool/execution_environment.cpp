@@ -1,0 +1,355 @@
+#include "pool/execution_environment.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <utility>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/fmt/fmt.h>
+
+#include "common/time.h"
+#include "pool/captured_output.h"
+#include "pool/worker_spawn.h"
+
+namespace sofaas {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+std::variant<ExecutionEnvironment::Ptr, std::string> ExecutionEnvironment::spawn(
+    asio::io_context& io, const std::filesystem::path& worker_binary, Settings settings,
+    FunctionVersionPtr version, ExitObserver on_exit) {
+    SpawnOutcome outcome = spawn_worker(worker_binary, *version);
+    if (!outcome.process) {
+        return std::move(outcome.error);
+    }
+    return std::make_shared<ExecutionEnvironment>(io, std::move(*outcome.process), settings,
+                                                  std::move(version), std::move(on_exit));
+}
+
+ExecutionEnvironment::ExecutionEnvironment(asio::io_context& io, WorkerProcess process, Settings settings,
+                                           FunctionVersionPtr version, ExitObserver on_exit)
+    : strand_(asio::make_strand(io)),
+      settings_(settings),
+      version_(std::move(version)),
+      pid_(process.pid),
+      socket_(strand_),
+      pidfd_(strand_),
+      stdout_capture_(std::move(process.stdout_capture)),
+      stderr_capture_(std::move(process.stderr_capture)),
+      timer_(strand_),
+      on_exit_(std::move(on_exit)) {
+    socket_.assign(asio::local::stream_protocol(), process.socket.release());
+    pidfd_.assign(process.pidfd.release());
+}
+
+ExecutionEnvironment::~ExecutionEnvironment() {
+    // Normally reaped long before; this covers an io_context destroyed with work pending,
+    // which would otherwise leave a zombie (or a live worker) behind.
+    kill_and_wait();
+}
+
+void ExecutionEnvironment::start(std::function<void(Startup)> done) {
+    asio::dispatch(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {
+        self->on_started_ = std::move(done);
+        self->arm_timer(self->settings_.init_timeout);
+        self->read_next_frame();
+    });
+}
+
+void ExecutionEnvironment::invoke(std::string request_id, std::shared_ptr<const std::string> event,
+                                  ExecutionDone done) {
+    asio::dispatch(strand_, [self = shared_from_this(), request_id = std::move(request_id),
+                             event = std::move(event), done = std::move(done)]() mutable {
+        if (self->phase_ != Phase::idle) {
+            done(std::nullopt);
+            return;
+        }
+        self->phase_ = Phase::running;
+        self->on_executed_ = std::move(done);
+
+        const auto timeout = std::chrono::seconds(self->version_->spec.timeout_s);
+        protocol::Invoke frame;
+        frame.request_id = std::move(request_id);
+        frame.deadline_unix_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>((wall_now() + timeout).time_since_epoch()).count();
+        frame.payload = *event;
+        self->outgoing_.clear();
+        protocol::encode(frame, self->outgoing_);
+
+        // The deadline runs from the moment the event is handed to the worker.
+        self->sent_at_ = std::chrono::steady_clock::now();
+        self->arm_timer(timeout);
+        asio::async_write(self->socket_, asio::buffer(self->outgoing_),
+                          asio::bind_executor(self->strand_, [self](error_code ec, size_t) {
+                              if (ec) {
+                                  self->on_connection_lost();
+                              }
+                          }));
+    });
+}
+
+void ExecutionEnvironment::kill() {
+    asio::dispatch(strand_, [self = shared_from_this()] {
+        if (self->phase_ != Phase::dead) {
+            self->die();
+        }
+    });
+}
+
+void ExecutionEnvironment::kill_and_wait() {
+    std::lock_guard lock(exit_mutex_);
+    if (!reaped_) {
+        ::kill(pid_, SIGKILL);
+        reap_locked(true);
+    }
+}
+
+void ExecutionEnvironment::read_next_frame() {
+    asio::async_read(socket_, asio::buffer(header_),
+                     asio::bind_executor(strand_, [self = shared_from_this()](error_code ec, size_t) {
+        if (ec) {
+            self->on_connection_lost();
+            return;
+        }
+        const protocol::FrameHeader header = protocol::read_header(self->header_.data());
+        if (header.body_size > protocol::max_body_size) {
+            self->on_protocol_violation(fmt::format("frame body of {} bytes", header.body_size));
+            return;
+        }
+        self->body_.resize(header.body_size);
+        asio::async_read(self->socket_, asio::buffer(self->body_),
+                         asio::bind_executor(self->strand_, [self, type = header.type](error_code ec, size_t) {
+            if (ec) {
+                self->on_connection_lost();
+                return;
+            }
+            self->on_frame(static_cast<protocol::FrameType>(type));
+        }));
+    }));
+}
+
+void ExecutionEnvironment::on_frame(protocol::FrameType type) {
+    if (phase_ == Phase::dead) {
+        return;  // a frame that was in flight when the worker was killed
+    }
+    if (phase_ == Phase::starting && type == protocol::FrameType::ready) {
+        if (auto ready = protocol::decode_ready(body_)) {
+            on_ready(*ready);
+        } else {
+            on_protocol_violation("unreadable Ready frame");
+        }
+    } else if (phase_ == Phase::running && type == protocol::FrameType::result) {
+        if (auto result = protocol::decode_result(body_)) {
+            on_result(*result);
+        } else {
+            on_protocol_violation("unreadable Result frame");
+        }
+    } else {
+        on_protocol_violation(fmt::format("unexpected frame type {}", static_cast<uint32_t>(type)));
+    }
+}
+
+void ExecutionEnvironment::on_ready(const protocol::Ready& ready) {
+    timer_.cancel();
+    auto done = std::exchange(on_started_, nullptr);
+    Startup startup;
+    startup.init_ms = ready.init_ms;
+    if (ready.ok) {
+        phase_ = Phase::idle;
+        startup.ok = true;
+        read_next_frame();  // while idle, this notices a worker that dies
+    } else {
+        // The worker exits by itself after a failed Ready; killing it just saves the wait.
+        startup.error_type = ready.error_type;
+        startup.error_message = ready.error_message;
+        startup.captured_stdout = drain_capture(stdout_capture_.get(), settings_.max_log_bytes);
+        startup.captured_stderr = drain_capture(stderr_capture_.get(), settings_.max_log_bytes);
+        die();
+    }
+    if (done) {
+        done(std::move(startup));
+    }
+}
+
+void ExecutionEnvironment::on_result(const protocol::Result& result) {
+    timer_.cancel();
+    phase_ = Phase::idle;
+    last_max_memory_mb_ = kb_to_mb_rounded_up(result.max_memory_used_kb);
+
+    Execution execution;
+    execution.status = result.ok ? InvocationStatus::ok : InvocationStatus::error;
+    execution.output = result.output;
+    if (!result.ok) {
+        execution.error_type = result.error_type.empty() ? "FunctionError" : result.error_type;
+        execution.error_message = result.error_message;
+    }
+    execution.duration_ms = result.duration_ms;
+    execution.max_memory_used_mb = last_max_memory_mb_;
+    execution = execution_with_captures(std::move(execution));
+
+    read_next_frame();
+    if (auto done = std::exchange(on_executed_, nullptr)) {
+        done(std::move(execution));
+    }
+}
+
+void ExecutionEnvironment::on_timer(uint64_t sequence) {
+    if (sequence != timer_sequence_) {
+        return;  // fired for an earlier phase
+    }
+    if (phase_ == Phase::starting) {
+        auto done = std::exchange(on_started_, nullptr);
+        die();
+        Startup startup;
+        startup.failure = InvocationStatus::timeout;
+        startup.error_type = "Runtime.InitTimeout";
+        startup.error_message = fmt::format("Init timed out after {:.2f} seconds",
+                                            settings_.init_timeout.count() / 1000.0);
+        startup.captured_stdout = drain_capture(stdout_capture_.get(), settings_.max_log_bytes);
+        startup.captured_stderr = drain_capture(stderr_capture_.get(), settings_.max_log_bytes);
+        if (done) {
+            done(std::move(startup));
+        }
+    } else if (phase_ == Phase::running) {
+        // SIGKILL, not SIGTERM: the function may ignore or handle SIGTERM, and a deadline
+        // must hold whatever the function does. The answer does not wait for the reap.
+        auto done = std::exchange(on_executed_, nullptr);
+        die();
+        const uint32_t timeout_s = version_->spec.timeout_s;
+        Execution execution;
+        execution.status = InvocationStatus::timeout;
+        execution.error_type = "Sandbox.Timedout";
+        execution.error_message = timeout_message(timeout_s);
+        execution.duration_ms = timeout_s * 1000.0;
+        execution.max_memory_used_mb = last_max_memory_mb_;
+        if (done) {
+            done(execution_with_captures(std::move(execution)));
+        }
+    }
+}
+
+void ExecutionEnvironment::on_connection_lost() {
+    if (phase_ != Phase::dead) {
+        die();  // the pending callback is answered once the exit status is known
+    }
+}
+
+void ExecutionEnvironment::on_protocol_violation(std::string reason) {
+    if (phase_ != Phase::dead) {
+        violation_ = std::move(reason);
+        die();
+    }
+}
+
+void ExecutionEnvironment::die() {
+    phase_ = Phase::dead;
+    {
+        std::lock_guard lock(exit_mutex_);
+        if (!reaped_) {
+            ::kill(pid_, SIGKILL);  // once reaped, the pid may belong to someone else
+        }
+    }
+    timer_.cancel();
+    error_code ignored;
+    socket_.close(ignored);
+    await_exit();
+}
+
+void ExecutionEnvironment::await_exit() {
+    pidfd_.async_wait(asio::posix::descriptor_base::wait_read,
+                      asio::bind_executor(strand_, [self = shared_from_this()](error_code ec) {
+        {
+            std::lock_guard lock(self->exit_mutex_);
+            // The pidfd is readable once the process has exited, so this wait is short;
+            // without a usable pidfd, blocking is the only way left not to leave a zombie.
+            if (!self->reap_locked(static_cast<bool>(ec))) {
+                self->await_exit();
+                return;
+            }
+        }
+        self->on_process_exit();
+    }));
+}
+
+bool ExecutionEnvironment::reap_locked(bool block) {
+    if (reaped_) {
+        return true;
+    }
+    int status = 0;
+    struct rusage usage {};
+    pid_t reaped;
+    do {
+        reaped = ::wait4(pid_, &status, block ? 0 : WNOHANG, &usage);
+    } while (reaped < 0 && errno == EINTR);
+    if (reaped == 0) {
+        return false;
+    }
+    reaped_ = true;
+    if (reaped == pid_) {
+        exit_.wait_status = status;
+        exit_.max_rss_kb = usage.ru_maxrss;
+    }
+    return true;
+}
+
+void ExecutionEnvironment::on_process_exit() {
+    error_code ignored;
+    pidfd_.close(ignored);
+
+    ExitDiagnosis diagnosis = diagnose_exit(exit_, version_->spec.memory_mb);
+    if (!violation_.empty()) {
+        diagnosis = {InvocationStatus::crash, "Runtime.ExitError",
+                     "Runtime sent a malformed frame: " + violation_};
+    }
+    if (auto done = std::exchange(on_started_, nullptr)) {
+        Startup startup;
+        startup.failure = diagnosis.status;
+        startup.error_type = diagnosis.error_type;
+        startup.error_message = diagnosis.error_message;
+        startup.captured_stdout = drain_capture(stdout_capture_.get(), settings_.max_log_bytes);
+        startup.captured_stderr = drain_capture(stderr_capture_.get(), settings_.max_log_bytes);
+        done(std::move(startup));
+    }
+    if (auto done = std::exchange(on_executed_, nullptr)) {
+        Execution execution;
+        execution.status = diagnosis.status;
+        execution.error_type = diagnosis.error_type;
+        execution.error_message = diagnosis.error_message;
+        execution.duration_ms = elapsed_ms();
+        execution.max_memory_used_mb =
+            std::max(last_max_memory_mb_, kb_to_mb_rounded_up(static_cast<uint64_t>(exit_.max_rss_kb)));
+        done(execution_with_captures(std::move(execution)));
+    }
+    if (on_exit_) {
+        on_exit_(*this);
+    }
+}
+
+void ExecutionEnvironment::arm_timer(std::chrono::steady_clock::duration after) {
+    const uint64_t sequence = ++timer_sequence_;
+    timer_.expires_after(after);
+    timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this(), sequence](error_code ec) {
+        if (!ec) {
+            self->on_timer(sequence);
+        }
+    }));
+}
+
+Execution ExecutionEnvironment::execution_with_captures(Execution execution) {
+    execution.captured_stdout = drain_capture(stdout_capture_.get(), settings_.max_log_bytes);
+    execution.captured_stderr = drain_capture(stderr_capture_.get(), settings_.max_log_bytes);
+    return execution;
+}
+
+double ExecutionEnvironment::elapsed_ms() const {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent_at_).count();
+}
+
+}  // namespace sofaas

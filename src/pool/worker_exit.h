@@ -1,0 +1,33 @@
+// Why a worker process ended, in the words a Lambda user knows (errorType/errorMessage).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/invocation.h"
+
+namespace sofaas {
+
+// What wait4 reported about a reaped worker.
+struct WorkerExit {
+    int wait_status = 0;
+    long max_rss_kb = 0;  // ru_maxrss: the worker's peak resident memory
+};
+
+struct ExitDiagnosis {
+    InvocationStatus status = InvocationStatus::crash;  // crash or oom
+    std::string error_type;
+    std::string error_message;
+};
+
+// Exit code 87 (allocation failed) or a peak RSS of at least 90% of the limit means the
+// function ran out of memory: a kernel OOM kill arrives as a plain SIGKILL, so the
+// peak is the only evidence. Anything else is a crash, named by signal or exit status.
+ExitDiagnosis diagnose_exit(const WorkerExit& exit, uint32_t memory_mb);
+
+// "segmentation fault (SIGSEGV)"
+std::string describe_signal(int signal_number);
+
+uint32_t kb_to_mb_rounded_up(uint64_t kb);
+
+}  // namespace sofaas

@@ -1,0 +1,204 @@
+#include "pool/worker_spawn.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace sofaas {
+namespace {
+
+// The worker's descriptors, by contract.
+constexpr int worker_stdin = 0;
+constexpr int worker_stdout = 1;
+constexpr int worker_stderr = 2;
+constexpr int worker_socket = 3;
+constexpr int first_unshared_fd = 4;
+
+std::string system_error(const char* what, int error) {
+    return std::string(what) + ": " + std::strerror(error);
+}
+
+// posix_spawn's dup2 actions run in order, so a source descriptor that is itself one of
+// the targets 0..3 could be overwritten before it is duplicated (a daemon started with
+// closed stdio would hand out such numbers). Moving sources above 3 rules that out.
+bool move_above_worker_fds(UniqueFd& fd) {
+    if (fd.get() >= first_unshared_fd) {
+        return true;
+    }
+    int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, first_unshared_fd);
+    if (moved < 0) {
+        return false;
+    }
+    fd.reset(moved);
+    return true;
+}
+
+// A capture file for one output stream. O_APPEND is a property of the open file
+// description, so the worker's fd 1/2 append too: after the daemon truncates the file to
+// 0 the function's next write lands at offset 0 instead of leaving a hole.
+UniqueFd make_capture(const char* name) {
+    UniqueFd fd(::memfd_create(name, MFD_CLOEXEC));
+    if (fd && ::fcntl(fd.get(), F_SETFL, O_APPEND) != 0) {
+        fd.reset();
+    }
+    return fd;
+}
+
+// glibc 2.36 declares pidfd_open without C linkage in <sys/pidfd.h>, so C++ cannot link
+// against it; the system call itself is what we want anyway.
+int open_pidfd(pid_t pid) {
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+std::vector<std::string> worker_arguments(const std::filesystem::path& worker_binary,
+                                          const FunctionVersion& version) {
+    const FunctionSpec& spec = version.spec;
+    return {worker_binary.string(),
+            "--library", version.library.string(),
+            "--handler", spec.handler,
+            "--function", spec.name,
+            "--version", std::to_string(spec.version),
+            "--memory-mb", std::to_string(spec.memory_mb),
+            "--parent-pid", std::to_string(::getpid())};
+}
+
+// The function's own variables first; PATH and LANG only when the function did not set
+// them; the SOFAAS_* variables always describe the real function.
+std::vector<std::string> worker_environment(const FunctionSpec& spec) {
+    std::vector<std::string> env;
+    bool has_path = false;
+    bool has_lang = false;
+    for (const auto& [key, value] : spec.env) {
+        if (key.starts_with("SOFAAS_FUNCTION_")) {
+            continue;
+        }
+        has_path = has_path || key == "PATH";
+        has_lang = has_lang || key == "LANG";
+        env.push_back(key + "=" + value);
+    }
+    if (!has_path) {
+        env.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
+    }
+    if (!has_lang) {
+        env.push_back("LANG=C.UTF-8");
+    }
+    env.push_back("SOFAAS_FUNCTION_NAME=" + spec.name);
+    env.push_back("SOFAAS_FUNCTION_VERSION=" + std::to_string(spec.version));
+    env.push_back("SOFAAS_FUNCTION_MEMORY_MB=" + std::to_string(spec.memory_mb));
+    return env;
+}
+
+std::vector<char*> as_argv(std::vector<std::string>& strings) {
+    std::vector<char*> pointers;
+    for (std::string& s : strings) {
+        pointers.push_back(s.data());
+    }
+    pointers.push_back(nullptr);
+    return pointers;
+}
+
+class SpawnFileActions {
+public:
+    SpawnFileActions() { ::posix_spawn_file_actions_init(&actions_); }
+    ~SpawnFileActions() { ::posix_spawn_file_actions_destroy(&actions_); }
+    posix_spawn_file_actions_t* get() { return &actions_; }
+
+private:
+    posix_spawn_file_actions_t actions_;
+};
+
+class SpawnAttributes {
+public:
+    SpawnAttributes() { ::posix_spawnattr_init(&attributes_); }
+    ~SpawnAttributes() { ::posix_spawnattr_destroy(&attributes_); }
+    posix_spawnattr_t* get() { return &attributes_; }
+
+private:
+    posix_spawnattr_t attributes_;
+};
+
+}  // namespace
+
+SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const FunctionVersion& version) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        return {std::nullopt, system_error("socketpair", errno)};
+    }
+    UniqueFd daemon_end(pair[0]);
+    UniqueFd worker_end(pair[1]);
+    UniqueFd stdout_capture = make_capture("sofaas-stdout");
+    UniqueFd stderr_capture = make_capture("sofaas-stderr");
+    if (!stdout_capture || !stderr_capture) {
+        return {std::nullopt, system_error("memfd_create", errno)};
+    }
+    if (!move_above_worker_fds(worker_end) || !move_above_worker_fds(stdout_capture) ||
+        !move_above_worker_fds(stderr_capture)) {
+        return {std::nullopt, system_error("fcntl(F_DUPFD_CLOEXEC)", errno)};
+    }
+
+    SpawnFileActions actions;
+    ::posix_spawn_file_actions_addopen(actions.get(), worker_stdin, "/dev/null", O_RDONLY, 0);
+    ::posix_spawn_file_actions_adddup2(actions.get(), stdout_capture.get(), worker_stdout);
+    ::posix_spawn_file_actions_adddup2(actions.get(), stderr_capture.get(), worker_stderr);
+    ::posix_spawn_file_actions_adddup2(actions.get(), worker_end.get(), worker_socket);
+    // Asio and libraries open descriptors without CLOEXEC; the worker must hold none of
+    // them (a leaked listening socket or ledger file would outlive the daemon).
+    ::posix_spawn_file_actions_addclosefrom_np(actions.get(), first_unshared_fd);
+
+    // Signal dispositions set to SIG_IGN (SIGPIPE in the daemon) survive exec, and so does
+    // the signal mask: the worker starts from the defaults. Its own process group keeps a
+    // terminal's Ctrl-C for the daemon, which then takes its workers down itself.
+    SpawnAttributes attributes;
+    sigset_t all_signals;
+    sigset_t no_signals;
+    ::sigfillset(&all_signals);
+    ::sigemptyset(&no_signals);
+    ::posix_spawnattr_setsigdefault(attributes.get(), &all_signals);
+    ::posix_spawnattr_setsigmask(attributes.get(), &no_signals);
+    ::posix_spawnattr_setpgroup(attributes.get(), 0);
+    ::posix_spawnattr_setflags(attributes.get(),
+                               POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+
+    std::vector<std::string> arguments = worker_arguments(worker_binary, version);
+    std::vector<std::string> environment = worker_environment(version.spec);
+    std::vector<char*> argv = as_argv(arguments);
+    std::vector<char*> envp = as_argv(environment);
+
+    // The worker sets PR_SET_PDEATHSIG, which fires when the *thread* that spawned it
+    // exits, not the process. Workers are spawned from io threads, which live as long as
+    // the daemon, so that is the daemon's death.
+    pid_t pid = -1;
+    int error = ::posix_spawn(&pid, worker_binary.c_str(), actions.get(), attributes.get(),
+                              argv.data(), envp.data());
+    if (error != 0) {
+        return {std::nullopt, system_error(("cannot start " + worker_binary.string()).c_str(), error)};
+    }
+
+    UniqueFd pidfd(open_pidfd(pid));
+    if (!pidfd) {
+        int open_error = errno;
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return {std::nullopt, system_error("pidfd_open", open_error)};
+    }
+
+    WorkerProcess process;
+    process.pid = pid;
+    process.pidfd = std::move(pidfd);
+    process.socket = std::move(daemon_end);
+    process.stdout_capture = std::move(stdout_capture);
+    process.stderr_capture = std::move(stderr_capture);
+    return {std::move(process), {}};
+}
+
+}  // namespace sofaas

@@ -1,0 +1,364 @@
+// The pool with the real sofaas-worker and the real example functions: cold and warm
+// starts, deadlines, crashes, memory limits, concurrency, retirement, trial loads, and
+// the worker's descriptors and environment.
+#include "pool/pool.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include "support/daemon_process.h"
+#include "support/temp_dir.h"
+
+namespace sofaas {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using testing::fixture_library;
+using testing::function_library;
+
+constexpr auto answer_limit = 60s;  // a hung pool fails the test instead of hanging it
+
+FunctionVersionPtr make_version(const std::string& name, std::filesystem::path library, uint32_t timeout_s = 3,
+                                uint32_t memory_mb = 128) {
+    auto version = std::make_shared<FunctionVersion>();
+    version->spec.name = name;
+    version->spec.version = 1;
+    version->spec.timeout_s = timeout_s;
+    version->spec.memory_mb = memory_mb;
+    version->library = std::move(library);
+    return version;
+}
+
+// Processes whose parent is this test: the workers, running or not yet reaped.
+std::vector<pid_t> child_processes() {
+    std::vector<pid_t> children;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string line;
+        if (!std::getline(stat, line)) continue;
+        // pid (comm) state ppid ...: comm may hold spaces, so parse after the last ')'.
+        std::istringstream rest(line.substr(line.rfind(')') + 1));
+        char state = 0;
+        pid_t parent = 0;
+        rest >> state >> parent;
+        if (parent == ::getpid()) children.push_back(std::stoi(name));
+    }
+    return children;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(20ms);
+    }
+    return true;
+}
+
+class PoolTest : public ::testing::Test {
+protected:
+    PoolTest() : PoolTest(PoolOptions{}) {}
+    explicit PoolTest(PoolOptions options) {
+        options.worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker";
+        pool_ = std::make_unique<Pool>(io_, options);
+        for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    }
+    ~PoolTest() override {
+        pool_.reset();
+        work_.reset();
+        io_.stop();
+        for (auto& thread : threads_) thread.join();
+    }
+
+    Execution run(const FunctionVersionPtr& version, std::string payload = {}) {
+        auto answer = std::make_shared<std::promise<Execution>>();
+        auto future = answer->get_future();
+        pool_->execute(version, "req-" + std::to_string(++requests_), std::move(payload),
+                       [answer](Execution execution) { answer->set_value(std::move(execution)); });
+        if (future.wait_for(answer_limit) != std::future_status::ready) {
+            ADD_FAILURE() << "the pool did not answer within " << answer_limit.count() << " s";
+            return {};
+        }
+        return future.get();
+    }
+
+    std::optional<std::string> trial_load(const FunctionVersionPtr& version) {
+        auto answer = std::make_shared<std::promise<std::optional<std::string>>>();
+        auto future = answer->get_future();
+        pool_->trial_load(version, [answer](std::optional<std::string> error) { answer->set_value(error); });
+        if (future.wait_for(answer_limit) != std::future_status::ready) {
+            ADD_FAILURE() << "trial_load did not answer";
+            return "no answer";
+        }
+        return future.get();
+    }
+
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+    std::unique_ptr<Pool> pool_;
+    std::vector<std::thread> threads_;
+    int requests_ = 0;
+};
+
+TEST_F(PoolTest, ColdStartReportsInitThenWarmStartReusesTheWorker) {
+    const auto hello = make_version("hello", function_library("hello"));
+
+    const Execution cold = run(hello, "pool");
+    EXPECT_EQ(cold.status, InvocationStatus::ok) << cold.error_type << ": " << cold.error_message;
+    EXPECT_EQ(cold.output, "Hello, pool!");
+    ASSERT_TRUE(cold.init_ms.has_value());
+    EXPECT_GE(*cold.init_ms, 0.0);
+    EXPECT_GT(cold.max_memory_used_mb, 0u);
+
+    const Execution warm = run(hello, "again");
+    EXPECT_EQ(warm.status, InvocationStatus::ok);
+    EXPECT_EQ(warm.output, "Hello, again!");
+    EXPECT_FALSE(warm.init_ms.has_value());
+    EXPECT_EQ(pool_->worker_count(), 1u);
+    EXPECT_EQ(child_processes().size(), 1u);
+    const PoolStats stats = pool_->stats("hello", 1);
+    EXPECT_EQ(stats.idle, 1u);
+    EXPECT_EQ(stats.busy, 0u);
+}
+
+TEST_F(PoolTest, FunctionErrorKeepsTheWorker) {
+    const auto sleep = make_version("sleep", function_library("sleep"));
+    const Execution failed = run(sleep, "not a number");
+    EXPECT_EQ(failed.status, InvocationStatus::error);
+    EXPECT_EQ(failed.error_type, "InvalidInput");
+    EXPECT_FALSE(failed.error_message.empty());
+
+    const Execution next = run(sleep, "1");
+    EXPECT_EQ(next.status, InvocationStatus::ok);
+    EXPECT_FALSE(next.init_ms.has_value()) << "a function error must not cost the environment";
+    EXPECT_EQ(pool_->worker_count(), 1u);
+}
+
+TEST_F(PoolTest, DeadlineKillsTheWorkerAndTheNextInvocationGetsAFreshOne) {
+    const auto sleep = make_version("sleep", function_library("sleep"), /*timeout_s=*/1);
+    const auto started = std::chrono::steady_clock::now();
+    const Execution late = run(sleep, "5000");
+    const auto waited = std::chrono::steady_clock::now() - started;
+
+    EXPECT_EQ(late.status, InvocationStatus::timeout);
+    EXPECT_EQ(late.error_type, "Sandbox.Timedout");
+    EXPECT_EQ(late.error_message, "Task timed out after 1.00 seconds");
+    EXPECT_DOUBLE_EQ(late.duration_ms, 1000.0);
+    EXPECT_LT(waited, 4s) << "the deadline must not wait for the function";
+
+    const Execution next = run(sleep, "10");
+    EXPECT_EQ(next.status, InvocationStatus::ok);
+    EXPECT_TRUE(next.init_ms.has_value()) << "a timed-out worker must not be reused";
+    EXPECT_TRUE(eventually([&] { return child_processes().size() == 1; }));
+}
+
+TEST_F(PoolTest, DeadlineStopsAFunctionThatNeverYields) {
+    const auto spin = make_version("spin", fixture_library("spin"), /*timeout_s=*/1);
+    const Execution late = run(spin);
+    EXPECT_EQ(late.status, InvocationStatus::timeout);
+    EXPECT_EQ(late.error_type, "Sandbox.Timedout");
+    EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }));
+}
+
+TEST_F(PoolTest, CrashNamesTheSignalAndThePoolCarriesOn) {
+    const Execution crashed = run(make_version("crash", function_library("crash")));
+    EXPECT_EQ(crashed.status, InvocationStatus::crash);
+    EXPECT_EQ(crashed.error_type, "Runtime.ExitError");
+    EXPECT_NE(crashed.error_message.find("SIGSEGV"), std::string::npos) << crashed.error_message;
+
+    const Execution next = run(make_version("hello", function_library("hello")));
+    EXPECT_EQ(next.status, InvocationStatus::ok);
+    EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 1 && child_processes().size() == 1; }));
+}
+
+TEST_F(PoolTest, ExitStatusIsReported) {
+    const Execution exited = run(make_version("exit3", fixture_library("exit3")));
+    EXPECT_EQ(exited.status, InvocationStatus::crash);
+    EXPECT_EQ(exited.error_message, "Runtime exited with error: exit status 3");
+}
+
+TEST_F(PoolTest, MemoryHogRunsOutOfMemory) {
+    const Execution hog = run(make_version("hog", function_library("hog"), 10, /*memory_mb=*/64));
+    EXPECT_EQ(hog.status, InvocationStatus::oom);
+    EXPECT_EQ(hog.error_type, "Runtime.OutOfMemory");
+    EXPECT_EQ(hog.error_message, "Runtime exited with error: out of memory (memory_mb 64)");
+}
+
+TEST_F(PoolTest, ConcurrentInvocationsRunInSeparateWorkers) {
+    const auto sleep = make_version("sleep", function_library("sleep"));
+    constexpr int invocations = 8;
+    std::vector<std::future<Execution>> answers;
+    const auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < invocations; ++i) {
+        answers.push_back(std::async(std::launch::async, [&] { return run(sleep, "200"); }));
+    }
+    for (auto& answer : answers) {
+        EXPECT_EQ(answer.get().status, InvocationStatus::ok);
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    EXPECT_LT(elapsed, invocations * 200ms * 3 / 4) << "the invocations ran one after another";
+    EXPECT_EQ(pool_->worker_count(), static_cast<size_t>(invocations));
+    EXPECT_EQ(pool_->stats("sleep", 1).idle, static_cast<size_t>(invocations));
+}
+
+TEST_F(PoolTest, RetireKillsIdleWorkers) {
+    const auto hello = make_version("hello", function_library("hello"));
+    ASSERT_EQ(run(hello).status, InvocationStatus::ok);
+    ASSERT_EQ(pool_->stats("hello", 1).idle, 1u);
+
+    pool_->retire("hello", 1);
+    EXPECT_EQ(pool_->stats("hello", 1).idle, 0u);
+    EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0; }));
+    EXPECT_TRUE(child_processes().empty()) << "retired workers must be reaped, not left as zombies";
+
+    const Execution again = run(hello);
+    EXPECT_EQ(again.status, InvocationStatus::ok) << "an explicit invocation of a retired version still runs";
+    EXPECT_TRUE(again.init_ms.has_value());
+}
+
+TEST_F(PoolTest, RetireAllKillsEveryVersion) {
+    auto second = std::make_shared<FunctionVersion>(*make_version("hello", function_library("hello")));
+    second->spec.version = 2;
+    ASSERT_EQ(run(make_version("hello", function_library("hello"))).status, InvocationStatus::ok);
+    ASSERT_EQ(run(second).status, InvocationStatus::ok);
+    ASSERT_EQ(pool_->worker_count(), 2u);
+
+    pool_->retire_all("hello");
+    EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }));
+}
+
+TEST_F(PoolTest, TrialLoadAcceptsAFunctionAndNamesWhatIsWrongWithOthers) {
+    EXPECT_EQ(trial_load(make_version("hello", function_library("hello"))), std::nullopt);
+
+    const auto expect_rejected = [&](const std::filesystem::path& library, const std::string& error_type) {
+        const auto error = trial_load(make_version("bad", library));
+        ASSERT_TRUE(error.has_value()) << library;
+        EXPECT_EQ(error->rfind(error_type + ": ", 0), 0u) << *error;
+    };
+    expect_rejected(fixture_library("no_handler"), "Runtime.HandlerNotFound");
+    expect_rejected(fixture_library("wrong_abi"), "Runtime.InvalidAbi");
+    expect_rejected(fixture_library("init_fails"), "Runtime.InitError");
+
+    testing::TempDir dir("pool-test");
+    std::ofstream(dir / "text.so") << "this is not an ELF file\n";
+    expect_rejected(dir / "text.so", "Runtime.InvalidLibrary");
+
+    EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }));
+}
+
+TEST_F(PoolTest, InitFailureFailsTheInvocation) {
+    const Execution failed = run(make_version("init_fails", fixture_library("init_fails")));
+    EXPECT_EQ(failed.status, InvocationStatus::crash);
+    EXPECT_EQ(failed.error_type, "Runtime.InitError");
+    EXPECT_FALSE(failed.init_ms.has_value());
+}
+
+TEST_F(PoolTest, CapturesWhatEachInvocationWrites) {
+    const auto logger = make_version("logger", function_library("logger"));
+    const Execution first = run(logger, "abc");
+    EXPECT_EQ(first.status, InvocationStatus::ok);
+    EXPECT_NE(first.captured_stdout.find("stdout line from printf (event 3 bytes)"), std::string::npos)
+        << first.captured_stdout;
+    EXPECT_NE(first.captured_stderr.find("stderr line from fprintf"), std::string::npos) << first.captured_stderr;
+
+    const Execution second = run(logger, "abcdef");
+    EXPECT_EQ(second.captured_stdout.find("event 3 bytes"), std::string::npos)
+        << "the first invocation's output must not be reported again";
+    EXPECT_NE(second.captured_stdout.find("event 6 bytes"), std::string::npos) << second.captured_stdout;
+}
+
+TEST_F(PoolTest, WorkerHoldsOnlyItsDescriptorsAndEnvironment) {
+    auto version = std::make_shared<FunctionVersion>(*make_version("hello", function_library("hello")));
+    version->spec.env = {{"GREETING", "hi"}};
+    ASSERT_EQ(run(version).status, InvocationStatus::ok);
+    const auto children = child_processes();
+    ASSERT_EQ(children.size(), 1u);
+    const std::filesystem::path proc = "/proc/" + std::to_string(children.front());
+
+    std::set<std::string> descriptors;
+    for (const auto& entry : std::filesystem::directory_iterator(proc / "fd")) {
+        descriptors.insert(entry.path().filename());
+    }
+    EXPECT_EQ(descriptors, (std::set<std::string>{"0", "1", "2", "3"}));
+    EXPECT_EQ(std::filesystem::read_symlink(proc / "fd/0"), "/dev/null");
+    EXPECT_EQ(std::filesystem::read_symlink(proc / "fd/1").string().rfind("/memfd:", 0), 0u);
+    EXPECT_EQ(std::filesystem::read_symlink(proc / "fd/3").string().rfind("socket:", 0), 0u);
+
+    std::ifstream environ(proc / "environ");
+    std::set<std::string> variables;
+    for (std::string variable; std::getline(environ, variable, '\0');) variables.insert(variable);
+    EXPECT_EQ(variables, (std::set<std::string>{"GREETING=hi", "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
+                                                "SOFAAS_FUNCTION_NAME=hello", "SOFAAS_FUNCTION_VERSION=1",
+                                                "SOFAAS_FUNCTION_MEMORY_MB=128"}));
+}
+
+TEST_F(PoolTest, KeepWarmStartsMinWarmWorkersAhead) {
+    auto version = std::make_shared<FunctionVersion>(*make_version("hello", function_library("hello")));
+    version->spec.min_warm = 2;
+    pool_->keep_warm(version);
+    EXPECT_TRUE(eventually([&] { return pool_->stats("hello", 1).idle == 2; }));
+
+    const Execution first = run(version);
+    EXPECT_EQ(first.status, InvocationStatus::ok);
+    EXPECT_FALSE(first.init_ms.has_value()) << "min_warm workers have paid the cold start already";
+    EXPECT_EQ(pool_->worker_count(), 2u);
+}
+
+TEST_F(PoolTest, ShutdownKillsAndReapsEveryWorker) {
+    auto hello = std::make_shared<FunctionVersion>(*make_version("hello", function_library("hello")));
+    hello->spec.min_warm = 3;
+    pool_->keep_warm(hello);
+    EXPECT_TRUE(eventually([&] { return pool_->stats("hello", 1).idle == 3; }));
+    pool_->shutdown();
+    EXPECT_TRUE(child_processes().empty());
+    EXPECT_EQ(run(hello).status, InvocationStatus::crash) << "a shut-down pool runs nothing";
+}
+
+class PoolIdleTest : public PoolTest {
+protected:
+    static PoolOptions short_idle_timeout() {
+        PoolOptions options;
+        options.idle_timeout = 1s;
+        options.init_timeout = 500ms;
+        return options;
+    }
+    PoolIdleTest() : PoolTest(short_idle_timeout()) {}
+};
+
+TEST_F(PoolIdleTest, IdleWorkersAreReapedAfterTheIdleTimeout) {
+    ASSERT_EQ(run(make_version("hello", function_library("hello"))).status, InvocationStatus::ok);
+    EXPECT_EQ(pool_->worker_count(), 1u);
+    EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }));
+}
+
+TEST_F(PoolIdleTest, InitThatHangsTimesOut) {
+    const auto hangs = make_version("init_hangs", fixture_library("init_hangs"));
+    const auto error = trial_load(hangs);
+    ASSERT_TRUE(error.has_value());
+    EXPECT_EQ(error->rfind("Runtime.InitTimeout: ", 0), 0u) << *error;
+
+    const Execution execution = run(hangs);
+    EXPECT_EQ(execution.status, InvocationStatus::timeout);
+    EXPECT_EQ(execution.error_type, "Runtime.InitTimeout");
+    EXPECT_TRUE(eventually([&] { return child_processes().empty(); }));
+}
+
+}  // namespace
+}  // namespace sofaas
