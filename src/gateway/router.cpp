@@ -14,17 +14,6 @@
 namespace sofaas {
 namespace {
 
-class InProgress {
-public:
-    explicit InProgress(std::atomic<size_t>& count) : count_(count) { ++count_; }
-    ~InProgress() { --count_; }
-    InProgress(const InProgress&) = delete;
-    InProgress& operator=(const InProgress&) = delete;
-
-private:
-    std::atomic<size_t>& count_;
-};
-
 void log_outcome(const IncomingRequest& request, const HttpResponseParts& response,
                  std::chrono::steady_clock::duration elapsed) {
     const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
@@ -44,7 +33,6 @@ void HandlerContext::refresh_routes() {
 Router::Router(GatewayServices services) : context_{std::move(services)} { context_.refresh_routes(); }
 
 boost::asio::awaitable<HttpResponseParts> Router::handle(IncomingRequest request) {
-    InProgress in_progress(in_progress_);
     const auto started = std::chrono::steady_clock::now();
     std::optional<HttpResponseParts> response;
     try {

@@ -17,6 +17,20 @@ class Router {
 public:
     explicit Router(GatewayServices services);
 
+    // Held by a connection from the moment a request is read until its response is
+    // written: shutdown waits for these, not only for the handlers.
+    class RequestInProgress {
+    public:
+        explicit RequestInProgress(std::atomic<size_t>& count) : count_(&count) { ++*count_; }
+        ~RequestInProgress() { --*count_; }
+        RequestInProgress(const RequestInProgress&) = delete;
+        RequestInProgress& operator=(const RequestInProgress&) = delete;
+
+    private:
+        std::atomic<size_t>* count_;
+    };
+    [[nodiscard]] RequestInProgress track_request() { return RequestInProgress(in_progress_); }
+
     boost::asio::awaitable<HttpResponseParts> handle(IncomingRequest request);
 
     const Config& config() const { return context_.services.config; }

@@ -127,6 +127,7 @@ private:
         auto [body_error, body_bytes] = co_await http::async_read(stream_, buffer_, parser, use_tuple);
         if (body_error) co_return co_await reject(body_error, "reading the body");
 
+        const auto in_progress = router_->track_request();
         BeastRequest request = parser.release();
         const bool head = request.method() == http::verb::head;
         const unsigned version = request.version();

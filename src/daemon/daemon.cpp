@@ -1,0 +1,124 @@
+#include "daemon/daemon.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "billing/ledger.h"
+#include "daemon/admin_token.h"
+#include "gateway/gateway.h"
+#include "logs/function_logs.h"
+#include "pool/pool.h"
+#include "registry/registry.h"
+#include "scheduler/scheduler.h"
+
+namespace sofaas {
+namespace {
+
+namespace asio = boost::asio;
+
+// sofaas-worker ships beside sofaasd: no PATH lookup a user could redirect.
+std::filesystem::path find_worker_binary() {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) throw std::runtime_error("cannot locate sofaasd itself (/proc/self/exe): " + ec.message());
+    const auto worker = self.parent_path() / "sofaas-worker";
+    if (::access(worker.c_str(), X_OK) != 0) {
+        throw std::runtime_error("sofaas-worker not found (or not executable) at " + worker.string() +
+                                 ": it must be installed beside sofaasd");
+    }
+    return worker;
+}
+
+PoolOptions pool_options(const Config& config) {
+    PoolOptions options;
+    options.worker_binary = find_worker_binary();
+    options.init_timeout = std::chrono::seconds(config.limits.init_timeout_s);
+    options.idle_timeout = std::chrono::seconds(config.defaults.idle_timeout_s);
+    return options;
+}
+
+struct Services {
+    Registry& registry;
+    Ledger& ledger;
+    Pool& pool;
+    Scheduler& scheduler;
+    Gateway& gateway;
+};
+
+// Answer what was already asked (up to the grace period), then let nothing else in:
+// the ledger is flushed before the workers die and the io threads stop.
+asio::awaitable<void> drain_and_stop(asio::io_context& io, Services services, std::chrono::seconds grace) {
+    services.gateway.stop_accepting();
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto busy = [&] { return services.gateway.requests_in_progress() > 0 || services.scheduler.in_flight() > 0; };
+    while (busy() && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(std::chrono::milliseconds(20));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    if (busy()) {
+        spdlog::warn("shutdown grace of {} s passed with {} requests and {} invocations still running",
+                     grace.count(), services.gateway.requests_in_progress(), services.scheduler.in_flight());
+    }
+    services.ledger.flush();
+    services.pool.shutdown();
+    spdlog::info("sofaasd stopped");
+    io.stop();
+}
+
+}  // namespace
+
+int run_daemon(const Config& config) {
+    std::filesystem::create_directories(config.data_dir);
+    const AdminToken admin_token = resolve_admin_token(config);
+    spdlog::info("admin token from {}", admin_token.source);
+
+    asio::io_context io(static_cast<int>(config.io_threads));
+    Registry registry(config.data_dir / "functions");
+    spdlog::info("registry: {} functions loaded from {}", registry.load(), (config.data_dir / "functions").string());
+    Ledger ledger(config.data_dir / "billing",
+                  LedgerOptions{std::chrono::milliseconds(config.ledger_fsync_interval_ms)});
+    FunctionLogStore logs(config.data_dir / "logs");
+    Pool pool(io, pool_options(config));
+    Scheduler scheduler(pool, ledger, logs, config);
+    Gateway gateway(io, GatewayServices{config, admin_token.value, registry, scheduler, pool, ledger, logs});
+
+    // After a restart, functions with min_warm get their environments back.
+    for (const FunctionVersionPtr& version : registry.list_latest()) scheduler.activate(version, 0);
+
+    const std::string bound = gateway.start();
+    spdlog::info("sofaasd listening on {}", bound);
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        spdlog::info("received {}, draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        asio::co_spawn(io,
+                       drain_and_stop(io, Services{registry, ledger, pool, scheduler, gateway},
+                                      std::chrono::seconds(config.shutdown_grace_s)),
+                       asio::detached);
+    });
+
+    std::vector<std::thread> threads;
+    for (uint32_t i = 1; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (std::thread& thread : threads) thread.join();
+    return 0;
+}
+
+}  // namespace sofaas
