@@ -3,8 +3,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <limits>
 
 #include "worker/protocol.h"

@@ -2,6 +2,8 @@
 // each invocation (context in, handler, output and measurements out).
 #pragma once
 
+#include <optional>
+
 #include "worker/function_host.h"
 #include "worker/function_library.h"
 #include "worker/protocol.h"

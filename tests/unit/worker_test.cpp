@@ -209,23 +209,22 @@ TEST(Worker, ExitInTheHandlerEndsTheWorkerWithItsStatus) {
     EXPECT_EQ(worker.wait_exit(), 3);
 }
 
-TEST(Worker, MalformedFrameEndsTheWorker) {
-    WorkerProcess worker(launch(function_library("echo")));
-    ASSERT_TRUE(worker.ready());
-    std::string ready_frame;
-    protocol::encode(protocol::Ready{}, ready_frame);  // a frame the daemon never sends
-    worker.send_bytes(ready_frame);
-    EXPECT_EQ(worker.wait_exit(), 2);
-}
+TEST(Worker, ProtocolViolationEndsTheWorker) {
+    std::string unexpected_type;  // a Ready: a frame the daemon never sends
+    protocol::encode(protocol::Ready{}, unexpected_type);
+    std::string truncated_body;   // request_id's length runs past the body
+    protocol::encode(protocol::Invoke{"req", 0, "payload"}, truncated_body);
+    truncated_body[protocol::header_size] = 100;
+    const protocol::FrameHeader too_big{static_cast<uint32_t>(protocol::FrameType::invoke),
+                                        protocol::max_body_size + 1};
+    const std::string oversized(reinterpret_cast<const char*>(&too_big), sizeof too_big);
 
-TEST(Worker, TruncatedInvokeBodyEndsTheWorker) {
-    WorkerProcess worker(launch(function_library("echo")));
-    ASSERT_TRUE(worker.ready());
-    std::string frame;
-    protocol::encode(protocol::Invoke{"req", 0, "payload"}, frame);
-    frame[protocol::header_size] = 100;  // request_id length beyond the body
-    worker.send_bytes(frame);
-    EXPECT_EQ(worker.wait_exit(), 2);
+    for (const std::string& frame : {unexpected_type, truncated_body, oversized}) {
+        WorkerProcess worker(launch(function_library("echo")));
+        ASSERT_TRUE(worker.ready());
+        worker.send_bytes(frame);
+        EXPECT_EQ(worker.wait_exit(), 2);
+    }
 }
 
 TEST(Worker, RefusesToRunForAnotherParent) {
