@@ -419,6 +419,10 @@ size_t Pool::worker_count() const {
     return state_->live.size();
 }
 
+asio::io_context& Pool::io_context() const {
+    return state_->io;
+}
+
 void Pool::shutdown() {
     std::vector<EnvironmentPtr> environments;
     {

@@ -73,10 +73,14 @@ public:
     void retire_all(const std::string& function);
 
     PoolStats stats(const std::string& function, uint32_t version) const;
+    // Worker processes alive or not yet reaped, of every version.
     size_t worker_count() const;
 
-    // Kills every worker (daemon shutdown).
+    // Kills and reaps every worker (daemon shutdown); afterwards execute() answers crash.
     void shutdown();
+
+    // The io_context the pool's callbacks run on (the scheduler's queue deadlines share it).
+    boost::asio::io_context& io_context() const;
 
 private:
     struct State;

@@ -1,1 +1,200 @@
-// placeholder: being written
+#include "scheduler/scheduler.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include "pool/pool.h"
+#include "scheduler/invocation_record.h"
+
+namespace sofaas {
+
+namespace asio = boost::asio;
+
+namespace {
+
+using VersionKey = std::pair<std::string, uint32_t>;
+using ResultCallback = std::function<void(InvocationResult)>;
+
+struct Admitted {
+    InvocationRequest request;
+    ResultCallback done;
+};
+
+struct Waiting {
+    Admitted invocation;
+    std::unique_ptr<asio::steady_timer> deadline;  // waiting longer than the function's timeout: 429
+};
+
+// Admission state of one function version.
+struct VersionQueue {
+    size_t running = 0;
+    std::map<uint64_t, Waiting> waiting;  // by arrival number: begin() waited longest
+};
+
+VersionKey key_of(const InvocationRequest& request) {
+    return {request.version->spec.name, request.version->spec.version};
+}
+
+size_t concurrency_limit(const InvocationRequest& request) {
+    return std::max<size_t>(1, request.version->spec.max_concurrency);
+}
+
+bool is_runtime_failure(InvocationStatus status) {
+    return status == InvocationStatus::timeout || status == InvocationStatus::crash ||
+           status == InvocationStatus::oom;
+}
+
+}  // namespace
+
+struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
+    State(Pool& pool_, Ledger& ledger_, FunctionLogStore& logs_, const Config& config_)
+        : pool(pool_), ledger(ledger_), logs(logs_), config(config_), io(pool_.io_context()) {}
+
+    Pool& pool;
+    Ledger& ledger;
+    FunctionLogStore& logs;
+    const Config config;
+    asio::io_context& io;
+
+    mutable std::mutex mutex;  // guards everything below; never held while calling out
+    std::map<VersionKey, VersionQueue> versions;
+    uint64_t arrivals = 0;
+    size_t in_flight = 0;  // running or waiting
+
+    void throttle(const InvocationRequest& request, ResultCallback done, const char* why) {
+        spdlog::warn("[{}] {}:{} throttled: {}", request.request_id, request.version->spec.name,
+                     request.version->spec.version, why);
+        asio::post(io, [done = std::move(done), result = throttled_result(request)]() mutable {
+            done(std::move(result));
+        });
+    }
+
+    void invoke(InvocationRequest request, ResultCallback done) {
+        const VersionKey key = key_of(request);
+        std::unique_lock lock(mutex);
+        VersionQueue& queue = versions[key];
+        if (queue.running < concurrency_limit(request)) {
+            ++queue.running;
+            ++in_flight;
+            lock.unlock();
+            run(Admitted{std::move(request), std::move(done)});
+            return;
+        }
+        if (queue.waiting.size() >= config.limits.max_queue) {
+            lock.unlock();
+            throttle(request, std::move(done), "concurrency limit reached and the queue is full");
+            return;
+        }
+        const uint64_t arrival = ++arrivals;
+        auto deadline = std::make_unique<asio::steady_timer>(io, std::chrono::seconds(request.version->spec.timeout_s));
+        deadline->async_wait([weak = weak_from_this(), key, arrival](boost::system::error_code ec) {
+            auto self = weak.lock();
+            if (!ec && self) {
+                self->give_up_waiting(key, arrival);
+            }
+        });
+        queue.waiting.emplace(arrival, Waiting{Admitted{std::move(request), std::move(done)}, std::move(deadline)});
+        ++in_flight;
+    }
+
+    void give_up_waiting(const VersionKey& key, uint64_t arrival) {
+        std::unique_lock lock(mutex);
+        auto queue = versions.find(key);
+        if (queue == versions.end()) return;
+        auto waiting = queue->second.waiting.find(arrival);
+        if (waiting == queue->second.waiting.end()) return;  // it started meanwhile
+        Admitted invocation = std::move(waiting->second.invocation);
+        queue->second.waiting.erase(waiting);
+        --in_flight;
+        lock.unlock();
+        throttle(invocation.request, std::move(invocation.done), "waited in the queue longer than the timeout");
+    }
+
+    void run(Admitted invocation) {
+        // Billing time starts when the invocation gets its slot, not when it arrived.
+        const WallTime start = wall_now();
+        auto request = std::make_shared<InvocationRequest>(std::move(invocation.request));
+        std::string payload = std::move(request->payload);
+        pool.execute(request->version, request->request_id, std::move(payload),
+                     [self = shared_from_this(), request, start,
+                      done = std::move(invocation.done)](Execution execution) mutable {
+                         self->complete(*request, start, std::move(execution), std::move(done));
+                     });
+    }
+
+    void complete(const InvocationRequest& request, WallTime start, Execution execution, ResultCallback done) {
+        InvocationResult result = result_of(request, execution);
+        if (is_runtime_failure(result.status)) {
+            spdlog::error("[{}] {}:{} {}: {}: {}", result.request_id, result.function, result.version,
+                          to_string(result.status), result.error_type, result.error_message);
+        }
+        // The record and the logs exist before the response can leave.
+        record_invocation(ledger, logs, request, result, start, execution, config.prices);
+        start_next(key_of(request));
+        done(std::move(result));
+        std::lock_guard lock(mutex);
+        --in_flight;
+    }
+
+    // A slot of this version is free: the invocation that waited longest takes it.
+    void start_next(const VersionKey& key) {
+        std::unique_lock lock(mutex);
+        auto found = versions.find(key);
+        if (found == versions.end()) return;
+        VersionQueue& queue = found->second;
+        --queue.running;
+        if (queue.waiting.empty()) {
+            if (queue.running == 0) versions.erase(found);
+            return;
+        }
+        auto oldest = queue.waiting.begin();
+        Admitted next = std::move(oldest->second.invocation);
+        oldest->second.deadline->cancel();
+        queue.waiting.erase(oldest);
+        ++queue.running;
+        lock.unlock();
+        run(std::move(next));
+    }
+};
+
+Scheduler::Scheduler(Pool& pool, Ledger& ledger, FunctionLogStore& logs, const Config& config)
+    : state_(std::make_shared<State>(pool, ledger, logs, config)) {}
+
+Scheduler::~Scheduler() {
+    // Queue deadlines hold the state weakly; cancelling them lets the io_context forget them.
+    std::lock_guard lock(state_->mutex);
+    for (auto& [key, queue] : state_->versions) {
+        for (auto& [arrival, waiting] : queue.waiting) waiting.deadline->cancel();
+    }
+}
+
+void Scheduler::invoke(InvocationRequest request, std::function<void(InvocationResult)> done) {
+    state_->invoke(std::move(request), std::move(done));
+}
+
+void Scheduler::activate(FunctionVersionPtr version, uint32_t previous) {
+    state_->pool.keep_warm(version);
+    if (previous != 0 && previous != version->spec.version) {
+        state_->pool.retire(version->spec.name, previous);
+    }
+}
+
+void Scheduler::remove(const std::string& function) {
+    state_->pool.retire_all(function);
+}
+
+size_t Scheduler::in_flight() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->in_flight;
+}
+
+}  // namespace sofaas

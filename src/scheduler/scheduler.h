@@ -39,7 +39,8 @@ public:
     void activate(FunctionVersionPtr version, uint32_t previous);
     void remove(const std::string& function);
 
-    // Invocations admitted and not yet completed (shutdown waits for 0).
+    // Invocations admitted (running or waiting in a queue) and not yet answered; shutdown
+    // waits for 0.
     size_t in_flight() const;
 
 private:

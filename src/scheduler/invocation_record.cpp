@@ -1,0 +1,73 @@
+#include "scheduler/invocation_record.h"
+
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+#include "billing/billing_record.h"
+#include "billing/ledger.h"
+#include "logs/function_logs.h"
+
+namespace sofaas {
+
+InvocationResult result_of(const InvocationRequest& request, const Execution& execution) {
+    const FunctionSpec& spec = request.version->spec;
+    InvocationResult result;
+    result.request_id = request.request_id;
+    result.function = spec.name;
+    result.version = spec.version;
+    result.status = execution.status;
+    result.output = execution.output;
+    result.error_type = execution.error_type;
+    result.error_message = execution.error_message;
+    result.duration_ms = execution.duration_ms;
+    result.init_ms = execution.init_ms;
+    result.billed_ms = billed_milliseconds(execution.duration_ms, execution.init_ms);
+    result.memory_mb = spec.memory_mb;
+    result.max_memory_used_mb = execution.max_memory_used_mb;
+    return result;
+}
+
+InvocationResult throttled_result(const InvocationRequest& request) {
+    InvocationResult result;
+    result.request_id = request.request_id;
+    result.function = request.version->spec.name;
+    result.version = request.version->spec.version;
+    result.status = InvocationStatus::throttled;
+    result.error_type = "TooManyRequestsException";
+    result.error_message = "Rate Exceeded.";
+    result.memory_mb = request.version->spec.memory_mb;
+    return result;
+}
+
+void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationRequest& request,
+                       const InvocationResult& result, WallTime start, const Execution& execution,
+                       const Prices& prices) {
+    BillingRecord record;
+    record.request_id = result.request_id;
+    record.function = result.function;
+    record.version = result.version;
+    record.trigger = request.trigger;
+    record.start = start;
+    record.duration_ms = result.duration_ms;
+    record.billed_ms = result.billed_ms;
+    record.memory_mb = result.memory_mb;
+    record.max_memory_used_mb = result.max_memory_used_mb;
+    record.init_ms = result.init_ms;
+    record.status = result.status;
+    record.cost_usd = cost_usd(prices, result.memory_mb, result.billed_ms);
+    try {
+        ledger.append(record);
+    } catch (const std::exception& e) {
+        spdlog::error("[{}] billing record for {}:{} not written: {}", result.request_id, result.function,
+                      result.version, e.what());
+    }
+    try {
+        logs.append(InvocationLog{&result, start, execution.captured_stdout, execution.captured_stderr});
+    } catch (const std::exception& e) {
+        spdlog::error("[{}] function log for {}:{} not written: {}", result.request_id, result.function,
+                      result.version, e.what());
+    }
+}
+
+}  // namespace sofaas

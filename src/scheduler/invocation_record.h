@@ -1,0 +1,27 @@
+// Turning what happened in an execution environment into what the client, the bill and
+// the function's log say about it.
+#pragma once
+
+#include "common/config.h"
+#include "common/invocation.h"
+#include "common/time.h"
+#include "pool/pool.h"
+#include "scheduler/scheduler.h"
+
+namespace sofaas {
+
+class Ledger;
+class FunctionLogStore;
+
+InvocationResult result_of(const InvocationRequest& request, const Execution& execution);
+
+// Overload never reaches a worker: no billing record, no log lines.
+InvocationResult throttled_result(const InvocationRequest& request);
+
+// Appends the billing record and the log lines of a finished invocation. Failures are
+// logged (with the request id), never thrown: the client still gets its answer.
+void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationRequest& request,
+                       const InvocationResult& result, WallTime start, const Execution& execution,
+                       const Prices& prices);
+
+}  // namespace sofaas

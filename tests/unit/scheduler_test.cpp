@@ -1,0 +1,236 @@
+// The scheduler over a real pool, ledger and log store: admission control (concurrency
+// limit, FIFO queue, 429), and the record written before the caller hears back.
+#include "scheduler/scheduler.h"
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include "billing/ledger.h"
+#include "logs/function_logs.h"
+#include "pool/pool.h"
+#include "support/daemon_process.h"
+#include "support/temp_dir.h"
+
+namespace sofaas {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using testing::function_library;
+
+constexpr auto answer_limit = 60s;
+
+FunctionVersionPtr sleep_function(uint32_t max_concurrency, uint32_t timeout_s = 3) {
+    auto version = std::make_shared<FunctionVersion>();
+    version->spec.name = "sleep";
+    version->spec.version = 1;
+    version->spec.timeout_s = timeout_s;
+    version->spec.max_concurrency = max_concurrency;
+    version->library = function_library("sleep");
+    return version;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(20ms);
+    }
+    return true;
+}
+
+class SchedulerTest : public ::testing::Test {
+protected:
+    // Ledger and logs live in a temp directory; the queue holds `max_queue` invocations.
+    void start(uint32_t max_queue) {
+        config_.limits.max_queue = max_queue;
+        PoolOptions options;
+        options.worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker";
+        pool_ = std::make_unique<Pool>(io_, options);
+        scheduler_ = std::make_unique<Scheduler>(*pool_, ledger_, logs_, config_);
+        for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    }
+    ~SchedulerTest() override {
+        scheduler_.reset();
+        pool_.reset();
+        work_.reset();
+        io_.stop();
+        for (auto& thread : threads_) thread.join();
+    }
+
+    // Starts an invocation; the future is its result.
+    std::future<InvocationResult> invoke(const FunctionVersionPtr& version, std::string payload,
+                                         std::function<void(const InvocationResult&)> on_done = {}) {
+        auto answer = std::make_shared<std::promise<InvocationResult>>();
+        auto future = answer->get_future();
+        InvocationRequest request{version, std::move(payload), Trigger::invoke, "req-" + std::to_string(++requests_)};
+        scheduler_->invoke(std::move(request), [answer, on_done](InvocationResult result) {
+            if (on_done) on_done(result);
+            answer->set_value(std::move(result));
+        });
+        return future;
+    }
+
+    static InvocationResult wait(std::future<InvocationResult>& future) {
+        if (future.wait_for(answer_limit) != std::future_status::ready) {
+            ADD_FAILURE() << "the scheduler did not answer";
+            return {};
+        }
+        return future.get();
+    }
+
+    std::vector<BillingRecord> records(const std::string& function) const {
+        return ledger_.query(LedgerQuery{function, std::nullopt, std::nullopt});
+    }
+
+    testing::TempDir dir_{"scheduler-test"};
+    Ledger ledger_{dir_ / "billing", LedgerOptions{0ms}};
+    FunctionLogStore logs_{dir_ / "logs"};
+    Config config_;
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+    std::unique_ptr<Pool> pool_;
+    std::unique_ptr<Scheduler> scheduler_;
+    std::vector<std::thread> threads_;
+    int requests_ = 0;
+};
+
+TEST_F(SchedulerTest, RejectsWith429WhenQueueFull) {
+    start(/*max_queue=*/0);
+    const auto sleep = sleep_function(/*max_concurrency=*/1);
+    auto running = invoke(sleep, "300");
+    auto rejected = invoke(sleep, "10");
+
+    const InvocationResult throttled = wait(rejected);
+    EXPECT_EQ(throttled.status, InvocationStatus::throttled);
+    EXPECT_EQ(throttled.request_id, "req-2");
+    const ErrorResponse error = throttled.error_response();
+    EXPECT_EQ(error.http_status, 429);
+    EXPECT_EQ(error.error_type, "TooManyRequestsException");
+    EXPECT_EQ(error.error_message, "Rate Exceeded.");
+
+    const InvocationResult ran = wait(running);
+    EXPECT_EQ(ran.status, InvocationStatus::ok);
+    EXPECT_EQ(ran.output, "slept 300 ms");
+
+    const auto billed = records("sleep");
+    ASSERT_EQ(billed.size(), 1u) << "a throttled invocation is never billed";
+    EXPECT_EQ(billed[0].request_id, "req-1");
+    EXPECT_EQ(scheduler_->in_flight(), 0u);
+}
+
+TEST_F(SchedulerTest, QueuedInvocationsRunInOrderWhenASlotFrees) {
+    start(/*max_queue=*/10);
+    const auto sleep = sleep_function(/*max_concurrency=*/1);
+    std::mutex mutex;
+    std::vector<std::string> finished;
+    std::vector<std::future<InvocationResult>> answers;
+    for (int i = 0; i < 4; ++i) {
+        answers.push_back(invoke(sleep, "50", [&](const InvocationResult& result) {
+            std::lock_guard lock(mutex);
+            finished.push_back(result.request_id);
+        }));
+    }
+    EXPECT_EQ(scheduler_->in_flight(), 4u);
+    for (auto& answer : answers) {
+        EXPECT_EQ(wait(answer).status, InvocationStatus::ok);
+    }
+    EXPECT_EQ(finished, (std::vector<std::string>{"req-1", "req-2", "req-3", "req-4"}));
+    EXPECT_EQ(pool_->worker_count(), 1u) << "one slot means one execution environment";
+
+    const auto billed = records("sleep");
+    ASSERT_EQ(billed.size(), 4u);
+    for (size_t i = 1; i < billed.size(); ++i) {
+        EXPECT_GE(billed[i].start, billed[i - 1].start + std::chrono::milliseconds(50))
+            << "an invocation started before the one ahead of it finished";
+    }
+    EXPECT_TRUE(eventually([&] { return scheduler_->in_flight() == 0; }));
+}
+
+TEST_F(SchedulerTest, RecordIsWrittenBeforeDoneRuns) {
+    start(/*max_queue=*/10);
+    bool billed_before_done = false;
+    bool logged_before_done = false;
+    auto answer = invoke(sleep_function(1), "5", [&](const InvocationResult& result) {
+        for (const BillingRecord& record : records("sleep")) {
+            billed_before_done = billed_before_done || record.request_id == result.request_id;
+        }
+        for (const LogLine& line : logs_.tail("sleep", 100)) {
+            logged_before_done = logged_before_done || (line.request_id == result.request_id &&
+                                                        line.message.rfind("REPORT", 0) == 0);
+        }
+    });
+    const InvocationResult result = wait(answer);
+    EXPECT_EQ(result.status, InvocationStatus::ok);
+    EXPECT_TRUE(billed_before_done);
+    EXPECT_TRUE(logged_before_done);
+
+    const auto billed = records("sleep");
+    ASSERT_EQ(billed.size(), 1u);
+    EXPECT_EQ(billed[0].status, InvocationStatus::ok);
+    EXPECT_TRUE(billed[0].init_ms.has_value()) << "the first invocation paid the cold start";
+    EXPECT_EQ(billed[0].billed_ms, result.billed_ms);
+    EXPECT_GE(result.billed_ms, 5u);
+    EXPECT_GT(billed[0].cost_usd, 0.0);
+    EXPECT_EQ(billed[0].memory_mb, 128u);
+}
+
+TEST_F(SchedulerTest, InvocationThatWaitsLongerThanTheTimeoutIsThrottled) {
+    start(/*max_queue=*/10);
+    const auto sleep = sleep_function(/*max_concurrency=*/1, /*timeout_s=*/1);
+    auto first = invoke(sleep, "5000");   // holds the slot until its 1 s deadline
+    auto second = invoke(sleep, "5000");  // then holds it for another second
+    auto third = invoke(sleep, "10");     // cannot start within 1 s
+
+    EXPECT_EQ(wait(third).status, InvocationStatus::throttled);
+    EXPECT_EQ(wait(first).status, InvocationStatus::timeout);
+    wait(second);
+    for (const BillingRecord& record : records("sleep")) {
+        EXPECT_NE(record.request_id, "req-3") << "a throttled invocation is never billed";
+    }
+}
+
+TEST_F(SchedulerTest, FailuresAreBilledWithTheirStatus) {
+    start(/*max_queue=*/10);
+    auto crash = std::make_shared<FunctionVersion>();
+    crash->spec.name = "crash";
+    crash->spec.version = 1;
+    crash->library = function_library("crash");
+    auto answer = invoke(crash, "");
+    const InvocationResult result = wait(answer);
+    EXPECT_EQ(result.status, InvocationStatus::crash);
+    EXPECT_EQ(result.error_response().http_status, 502);
+
+    const auto billed = records("crash");
+    ASSERT_EQ(billed.size(), 1u);
+    EXPECT_EQ(billed[0].status, InvocationStatus::crash);
+}
+
+TEST_F(SchedulerTest, ActivateKeepsTheNewVersionWarmAndRetiresThePrevious) {
+    start(/*max_queue=*/10);
+    auto first = std::make_shared<FunctionVersion>(*sleep_function(10));
+    first->spec.min_warm = 1;
+    auto second = std::make_shared<FunctionVersion>(*first);
+    second->spec.version = 2;
+
+    scheduler_->activate(first, 0);
+    EXPECT_TRUE(eventually([&] { return pool_->stats("sleep", 1).idle == 1; }));
+    scheduler_->activate(second, 1);
+    EXPECT_EQ(pool_->stats("sleep", 1).idle, 0u);
+    EXPECT_TRUE(eventually([&] { return pool_->stats("sleep", 2).idle == 1 && pool_->worker_count() == 1; }));
+
+    scheduler_->remove("sleep");
+    EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0; }));
+}
+
+}  // namespace
+}  // namespace sofaas
