@@ -1,6 +1,7 @@
 // PUT /v1/functions/NAME: stage the library, prove it loads in a throwaway worker, and only
 // then publish it. A library that cannot load never becomes a version.
 #include <array>
+#include <memory>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -62,13 +63,17 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
         co_return status_error(error.http_status, error.what());
     }
 
-    if (auto load_error = co_await async_trial_load(services.pool, staged->candidate)) {
+    // The staged candidate has no version number yet, and a worker needs one: the trial
+    // runs as the version this deploy will most likely become.
+    const FunctionVersionPtr previous = services.registry.latest(function);
+    auto trial = std::make_shared<FunctionVersion>(*staged->candidate);
+    trial->spec.version = previous ? previous->spec.version + 1 : 1;
+    if (auto load_error = co_await async_trial_load(services.pool, std::move(trial))) {
         services.registry.discard(std::move(*staged));
         spdlog::info("[{}] deploy of {} rejected: {}", request.request_id, function, *load_error);
         co_return invalid_library(*load_error);
     }
 
-    const FunctionVersionPtr previous = services.registry.latest(function);
     FunctionVersionPtr published;
     try {
         published = services.registry.publish(std::move(*staged));

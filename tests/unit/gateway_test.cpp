@@ -1,0 +1,226 @@
+// The gateway in-process, on an ephemeral port, with the real registry, ledger, logs, pool
+// and scheduler in a temporary data directory: what a client sees for good and bad requests.
+#include "gateway/gateway.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "billing/ledger.h"
+#include "cli/http_client.h"
+#include "logs/function_logs.h"
+#include "pool/pool.h"
+#include "registry/registry.h"
+#include "scheduler/scheduler.h"
+#include "support/temp_dir.h"
+
+namespace sofaas {
+namespace {
+
+using nlohmann::json;
+constexpr const char* admin_token = "gateway-test-token";
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream contents;
+    contents << in.rdbuf();
+    return contents.str();
+}
+
+Config small_limits_config(const std::filesystem::path& data_dir) {
+    Config config;
+    config.listen_port = 0;
+    config.data_dir = data_dir;
+    config.limits.max_header_bytes = 1024;
+    config.limits.max_payload_bytes = 1024;
+    config.limits.read_timeout_s = 1;
+    return config;
+}
+
+// Everything sofaasd builds, in the order it builds it.
+struct Daemon {
+    explicit Daemon(const std::filesystem::path& data_dir)
+        : config(small_limits_config(data_dir)),
+          registry(data_dir / "functions"),
+          ledger(data_dir / "billing", LedgerOptions{}),
+          logs(data_dir / "logs"),
+          pool(io, PoolOptions{.worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker"}),
+          scheduler(pool, ledger, logs, config),
+          gateway(io, GatewayServices{config, admin_token, registry, scheduler, pool, ledger, logs}) {
+        const std::string bound = gateway.start();
+        port = std::stoi(bound.substr(bound.rfind(':') + 1));
+        for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
+    }
+    ~Daemon() {
+        gateway.stop_accepting();
+        pool.shutdown();
+        io.stop();
+        for (auto& thread : threads) thread.join();
+    }
+
+    boost::asio::io_context io;
+    Config config;
+    Registry registry;
+    Ledger ledger;
+    FunctionLogStore logs;
+    Pool pool;
+    Scheduler scheduler;
+    Gateway gateway;
+    int port = 0;
+    std::vector<std::thread> threads;
+};
+
+// Raw bytes in, everything the server writes until it closes (or 10 s pass).
+std::string exchange_raw(int port, const std::string& request) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(fd);
+        return "<connect failed>";
+    }
+    timeval timeout{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    std::string answer;
+    char buffer[4096];
+    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<size_t>(n));
+    ::close(fd);
+    return answer;
+}
+
+class GatewayTest : public ::testing::Test {
+protected:
+    HttpClient client(std::string token = admin_token) const {
+        return HttpClient("http://127.0.0.1:" + std::to_string(daemon.port), std::move(token));
+    }
+    HttpResponse deploy(const std::string& name, const std::string& library_name, const std::string& query = "") {
+        const std::string library = read_file(std::filesystem::path(SOFAAS_FUNCTIONS_DIR) / (library_name + ".so"));
+        return client().request("PUT", "/v1/functions/" + name + query, library);
+    }
+
+    testing::TempDir dir{"gateway-test"};
+    Daemon daemon{dir.path()};
+};
+
+TEST_F(GatewayTest, HealthzAnswersWithoutATokenAndEveryResponseHasARequestId) {
+    const auto response = client("").request("GET", "/healthz");
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(json::parse(response.body), json({{"status", "ok"}}));
+    EXPECT_EQ(response.header("X-Sofaas-Request-Id").size(), 36u);
+}
+
+TEST_F(GatewayTest, ControlApiNeedsTheAdminToken) {
+    for (const std::string token : {"", "wrong", "gateway-test-toke", "gateway-test-token-and-more"}) {
+        const auto response = client(token).request("GET", "/v1/functions");
+        EXPECT_EQ(response.status, 401) << token;
+        EXPECT_EQ(json::parse(response.body)["errorType"], "UnauthorizedException");
+    }
+    const auto response = client().request("GET", "/v1/functions");
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(json::parse(response.body), json({{"functions", json::array()}}));
+}
+
+TEST_F(GatewayTest, UnknownFunctionsAre404) {
+    for (const auto& [method, target] : {std::pair{"POST", "/v1/functions/nope/invoke"},
+                                         std::pair{"GET", "/v1/functions/nope"},
+                                         std::pair{"DELETE", "/v1/functions/nope"},
+                                         std::pair{"GET", "/fn/nope/anything"}}) {
+        const auto response = client().request(method, target);
+        EXPECT_EQ(response.status, 404) << target;
+        EXPECT_EQ(json::parse(response.body)["errorType"], "ResourceNotFoundException") << target;
+    }
+}
+
+TEST_F(GatewayTest, BadFunctionNameIs400) {
+    const auto response = client().request("PUT", "/v1/functions/bad.name", "x");
+    EXPECT_EQ(response.status, 400);
+    EXPECT_EQ(json::parse(response.body)["errorType"], "InvalidParameterValueException");
+}
+
+TEST_F(GatewayTest, OversizedHeadersAre431) {
+    const std::string answer = exchange_raw(
+        daemon.port, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2048, 'a') + "\r\n\r\n");
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 431")) << answer;
+}
+
+TEST_F(GatewayTest, OversizedBodyIs413BeforeTheBodyIsSent) {
+    const std::string answer = exchange_raw(
+        daemon.port, "POST /v1/functions/x/invoke HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 413")) << answer;
+    EXPECT_NE(answer.find("RequestTooLargeException"), std::string::npos) << answer;
+}
+
+TEST_F(GatewayTest, MalformedRequestIs400) {
+    const std::string answer = exchange_raw(daemon.port, "THIS IS NOT HTTP\r\n\r\n");
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 400")) << answer;
+    EXPECT_NE(answer.find("X-Sofaas-Request-Id"), std::string::npos) << answer;
+}
+
+TEST_F(GatewayTest, ASlowRequestIsCutOffAtTheReadTimeout) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string answer = exchange_raw(daemon.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    const auto waited = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(answer, "");
+    EXPECT_LT(waited, std::chrono::seconds(8));  // read_timeout_s is 1; 10 would mean never
+}
+
+TEST_F(GatewayTest, ABrokenLibraryIsRejectedAndNeverBecomesAVersion) {
+    const auto response = client().request("PUT", "/v1/functions/broken", "this is not an ELF file");
+    EXPECT_EQ(response.status, 400) << response.body;
+    EXPECT_EQ(json::parse(response.body)["errorType"], "InvalidLibraryException");
+    EXPECT_EQ(client().request("GET", "/v1/functions/broken").status, 404);
+}
+
+TEST_F(GatewayTest, BadDeploySettingIs400) {
+    const auto response = deploy("echo", "echo", "?timeout=301");
+    EXPECT_EQ(response.status, 400) << response.body;
+    EXPECT_EQ(json::parse(response.body)["errorType"], "InvalidParameterValueException");
+}
+
+TEST_F(GatewayTest, DeployInvokeAndCallOverHttp) {
+    const auto deployed = deploy("echo", "echo", "?memory=256");
+    ASSERT_EQ(deployed.status, 201) << deployed.body;
+    const json spec = json::parse(deployed.body);
+    EXPECT_EQ(spec["name"], "echo");
+    EXPECT_EQ(spec["version"], 1);
+    EXPECT_EQ(spec["memory_mb"], 256);
+
+    const auto invoked = client().request("POST", "/v1/functions/echo/invoke", "ping");
+    ASSERT_EQ(invoked.status, 200) << invoked.body;
+    EXPECT_EQ(invoked.body, "ping");
+    EXPECT_EQ(invoked.header("X-Sofaas-Status"), "ok");
+    EXPECT_EQ(invoked.header("X-Sofaas-Version"), "1");
+    EXPECT_FALSE(invoked.header("X-Sofaas-Billed-Ms").empty());
+
+    // echo returns the v2 event itself: a JSON object without statusCode, so a 200 JSON body.
+    const auto called = client("").request("GET", "/fn/echo/some/path?q=1");
+    ASSERT_EQ(called.status, 200) << called.body;
+    const json event = json::parse(called.body);
+    EXPECT_EQ(event["rawPath"], "/fn/echo/some/path");
+    EXPECT_EQ(event["queryStringParameters"]["q"], "1");
+    EXPECT_EQ(event["requestContext"]["requestId"], called.header("X-Sofaas-Request-Id"));
+
+    const auto described = client().request("GET", "/v1/functions/echo");
+    ASSERT_EQ(described.status, 200);
+    EXPECT_EQ(json::parse(described.body)["versions"], json::array({1}));
+
+    EXPECT_EQ(client().request("DELETE", "/v1/functions/echo").status, 200);
+    EXPECT_EQ(client("").request("GET", "/fn/echo").status, 404);
+}
+
+}  // namespace
+}  // namespace sofaas
