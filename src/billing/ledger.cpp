@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/append_only_file.h"
+#include "common/file_io.h"
 
 namespace sofaas {
 namespace fs = std::filesystem;

@@ -7,24 +7,13 @@
 #include <cerrno>
 #include <system_error>
 
+#include "common/file_io.h"
+
 namespace sofaas {
 namespace {
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
     throw std::system_error(errno, std::generic_category(), what + " " + path.string());
-}
-
-void write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
-    // A regular file takes the whole buffer in one write(2) unless the disk is full; the
-    // loop only finishes what a short write left, it never splits lines on purpose.
-    while (!bytes.empty()) {
-        ssize_t written = ::write(fd, bytes.data(), bytes.size());
-        if (written < 0) {
-            if (errno == EINTR) continue;
-            fail("cannot write", path);
-        }
-        bytes.remove_prefix(static_cast<size_t>(written));
-    }
 }
 
 bool ends_with_newline(int fd, const std::filesystem::path& path) {
@@ -64,34 +53,9 @@ void AppendOnlyFile::sync() {
     if (::fdatasync(fd_) != 0) fail("cannot fsync", path_);
     // The file may be new: its directory entry must be durable too, once.
     if (!directory_synced_) {
-        int directory = ::open(path_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (directory < 0) fail("cannot open directory of", path_);
-        int result = ::fsync(directory);
-        ::close(directory);
-        if (result != 0) fail("cannot fsync directory of", path_);
+        fsync_directory(path_.parent_path());
         directory_synced_ = true;
     }
-}
-
-std::string read_whole_file(const std::filesystem::path& file) {
-    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail("cannot open", file);
-    std::string contents;
-    char buffer[65536];
-    while (true) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int saved = errno;
-            ::close(fd);
-            errno = saved;
-            fail("cannot read", file);
-        }
-        if (n == 0) break;
-        contents.append(buffer, static_cast<size_t>(n));
-    }
-    ::close(fd);
-    return contents;
 }
 
 }  // namespace sofaas

@@ -29,7 +29,4 @@ private:
     bool directory_synced_ = false;
 };
 
-// The whole file; throws std::system_error naming the path.
-std::string read_whole_file(const std::filesystem::path& file);
-
 }  // namespace sofaas

@@ -5,19 +5,17 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <map>
 #include <shared_mutex>
-#include <sstream>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/file_io.h"
 #include "common/request_id.h"
 #include "common/sha256.h"
 #include "common/time.h"
-#include "registry/durable_files.h"
 
 namespace sofaas {
 namespace fs = std::filesystem;
@@ -42,14 +40,6 @@ std::optional<uint32_t> parse_version_name(std::string_view name) {
     auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), version);
     if (name.empty() || ec != std::errc() || end != name.data() + name.size() || version == 0) return std::nullopt;
     return version;
-}
-
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open " + file.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 // The highest version directory on disk, broken ones included: their numbers stay taken.
@@ -83,7 +73,7 @@ bool routes_collide(const Route& a, const Route& b) {
 }
 
 std::optional<FunctionVersion> load_version(const fs::path& dir, std::string_view function, uint32_t number) {
-    FunctionSpec spec = spec_from_json(read_file(dir / "spec.json"));
+    FunctionSpec spec = spec_from_json(read_whole_file(dir / "spec.json"));
     if (spec.name != function) throw std::runtime_error("spec.json names function " + spec.name);
     if (spec.version != number) throw std::runtime_error("spec.json says version " + std::to_string(spec.version));
     fs::path library = dir / "function.so";
@@ -146,7 +136,7 @@ std::optional<FunctionEntry> Registry::State::load_function(const fs::path& dir,
 
     function.latest = function.versions.rbegin()->first;
     try {
-        auto pointer = nlohmann::json::parse(read_file(dir / "latest.json"));
+        auto pointer = nlohmann::json::parse(read_whole_file(dir / "latest.json"));
         uint32_t latest = pointer.at("version").get<uint32_t>();
         if (function.versions.count(latest)) {
             function.latest = latest;

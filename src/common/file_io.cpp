@@ -1,4 +1,4 @@
-#include "registry/durable_files.h"
+#include "common/file_io.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -30,20 +30,39 @@ private:
 
 }  // namespace
 
+void write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
+    // A regular file takes the whole buffer in one write(2) unless the disk is full; the
+    // loop only finishes what a short write left, it never splits lines on purpose.
+    while (!bytes.empty()) {
+        ssize_t written = ::write(fd, bytes.data(), bytes.size());
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            fail("cannot write", path);
+        }
+        bytes.remove_prefix(static_cast<size_t>(written));
+    }
+}
+
+std::string read_whole_file(const std::filesystem::path& file) {
+    FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) fail("cannot open", file);
+    std::string contents;
+    char buffer[65536];
+    while (true) {
+        ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail("cannot read", file);
+        }
+        if (n == 0) return contents;
+        contents.append(buffer, static_cast<size_t>(n));
+    }
+}
+
 void write_file_synced(const std::filesystem::path& file, std::string_view bytes, unsigned mode) {
     FileDescriptor fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (fd.get() < 0) fail("cannot create", file);
-    const char* next = bytes.data();
-    size_t left = bytes.size();
-    while (left > 0) {
-        ssize_t written = ::write(fd.get(), next, left);
-        if (written < 0) {
-            if (errno == EINTR) continue;
-            fail("cannot write", file);
-        }
-        next += written;
-        left -= static_cast<size_t>(written);
-    }
+    write_all(fd.get(), bytes, file);
     if (::fsync(fd.get()) != 0) fail("cannot fsync", file);
 }
 
