@@ -69,6 +69,7 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     std::map<VersionKey, VersionQueue> versions;
     uint64_t arrivals = 0;
     size_t in_flight = 0;  // running or waiting
+    bool closed = false;   // the Scheduler (and perhaps the Pool) is gone: start nothing new
 
     void throttle(const InvocationRequest& request, ResultCallback done, const char* why) {
         spdlog::warn("[{}] {}:{} throttled: {}", request.request_id, request.version->spec.name,
@@ -81,6 +82,11 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     void invoke(InvocationRequest request, ResultCallback done) {
         const VersionKey key = key_of(request);
         std::unique_lock lock(mutex);
+        if (closed) {
+            lock.unlock();
+            throttle(request, std::move(done), "the scheduler is shutting down");
+            return;
+        }
         VersionQueue& queue = versions[key];
         if (queue.running < concurrency_limit(request)) {
             ++queue.running;
@@ -149,7 +155,7 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     void start_next(const VersionKey& key) {
         std::unique_lock lock(mutex);
         auto found = versions.find(key);
-        if (found == versions.end()) return;
+        if (found == versions.end() || closed) return;
         VersionQueue& queue = found->second;
         --queue.running;
         if (queue.waiting.empty()) {
@@ -170,10 +176,13 @@ Scheduler::Scheduler(Pool& pool, Ledger& ledger, FunctionLogStore& logs, const C
     : state_(std::make_shared<State>(pool, ledger, logs, config)) {}
 
 Scheduler::~Scheduler() {
-    // Queue deadlines hold the state weakly; cancelling them lets the io_context forget them.
+    // Invocations that finish later are still recorded, but nothing new may reach the pool,
+    // which may be gone too. Waiting ones are dropped: shutdown waits for in_flight() == 0.
     std::lock_guard lock(state_->mutex);
+    state_->closed = true;
     for (auto& [key, queue] : state_->versions) {
-        for (auto& [arrival, waiting] : queue.waiting) waiting.deadline->cancel();
+        state_->in_flight -= queue.waiting.size();
+        queue.waiting.clear();
     }
 }
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -32,6 +33,7 @@ using testing::fixture_library;
 using testing::function_library;
 
 constexpr auto answer_limit = 60s;  // a hung pool fails the test instead of hanging it
+const std::filesystem::path worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker";
 
 FunctionVersionPtr make_version(const std::string& name, std::filesystem::path library, uint32_t timeout_s = 3,
                                 uint32_t memory_mb = 128) {
@@ -45,6 +47,19 @@ FunctionVersionPtr make_version(const std::string& name, std::filesystem::path l
 }
 
 // Processes whose parent is this test: the workers, running or not yet reaped.
+size_t open_descriptors() {
+    return static_cast<size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                                             std::filesystem::directory_iterator()));
+}
+
+// A stand-in for sofaas-worker, to see how the pool copes with a worker gone wrong.
+std::filesystem::path write_script(const testing::TempDir& dir, const std::string& name, const std::string& body) {
+    const auto path = dir / name;
+    std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+    return path;
+}
+
 std::vector<pid_t> child_processes() {
     std::vector<pid_t> children;
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -76,7 +91,7 @@ class PoolTest : public ::testing::Test {
 protected:
     PoolTest() : PoolTest(PoolOptions{}) {}
     explicit PoolTest(PoolOptions options) {
-        options.worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker";
+        options.worker_binary = worker_binary;
         pool_ = std::make_unique<Pool>(io_, options);
         for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
     }
@@ -99,10 +114,11 @@ protected:
         return future.get();
     }
 
-    std::optional<std::string> trial_load(const FunctionVersionPtr& version) {
+    std::optional<std::string> trial_load(const FunctionVersionPtr& version) { return trial_load(*pool_, version); }
+    static std::optional<std::string> trial_load(Pool& pool, const FunctionVersionPtr& version) {
         auto answer = std::make_shared<std::promise<std::optional<std::string>>>();
         auto future = answer->get_future();
-        pool_->trial_load(version, [answer](std::optional<std::string> error) { answer->set_value(error); });
+        pool.trial_load(version, [answer](std::optional<std::string> error) { answer->set_value(error); });
         if (future.wait_for(answer_limit) != std::future_status::ready) {
             ADD_FAILURE() << "trial_load did not answer";
             return "no answer";
@@ -329,6 +345,50 @@ TEST_F(PoolTest, ShutdownKillsAndReapsEveryWorker) {
     pool_->shutdown();
     EXPECT_TRUE(child_processes().empty());
     EXPECT_EQ(run(hello).status, InvocationStatus::crash) << "a shut-down pool runs nothing";
+}
+
+TEST_F(PoolTest, IdleWorkerThatDiesIsReplaced) {
+    const auto hello = make_version("hello", function_library("hello"));
+    ASSERT_EQ(run(hello).status, InvocationStatus::ok);
+    const auto children = child_processes();
+    ASSERT_EQ(children.size(), 1u);
+    ::kill(children.front(), SIGKILL);
+    EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }))
+        << "the death of an idle worker must be noticed and reaped";
+
+    const Execution next = run(hello);
+    EXPECT_EQ(next.status, InvocationStatus::ok);
+    EXPECT_TRUE(next.init_ms.has_value());
+}
+
+TEST_F(PoolTest, DescriptorsAreClosedWhenWorkersDie) {
+    const size_t before = open_descriptors();
+    run(make_version("hello", function_library("hello")));
+    run(make_version("crash", function_library("crash")));
+    run(make_version("spin", fixture_library("spin"), /*timeout_s=*/1));
+    trial_load(make_version("no_handler", fixture_library("no_handler")));
+    EXPECT_GT(open_descriptors(), before);
+    pool_->retire_all("hello");
+    EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && open_descriptors() == before; }))
+        << open_descriptors() << " descriptors open, " << before << " before";
+}
+
+TEST_F(PoolTest, WorkerThatBreaksTheProtocolIsRejected) {
+    testing::TempDir dir("pool-test");
+    const auto hello = make_version("hello", function_library("hello"));
+    const auto rejected_by = [&](const std::filesystem::path& binary) {
+        PoolOptions options;
+        options.worker_binary = binary;
+        Pool pool(io_, options);
+        return trial_load(pool, hello).value_or("accepted");
+    };
+    EXPECT_EQ(rejected_by(write_script(dir, "garbage", "printf 'this is not a frame' >&3; sleep 10"))
+                  .rfind("Runtime.ExitError: Runtime sent a malformed frame", 0),
+              0u);
+    EXPECT_EQ(rejected_by(write_script(dir, "exits", "exit 5")),
+              "Runtime.ExitError: Runtime exited with error: exit status 5");
+    EXPECT_EQ(rejected_by(dir / "missing").rfind("Runtime.Unavailable: cannot start", 0), 0u);
+    EXPECT_TRUE(eventually([&] { return child_processes().empty(); }));
 }
 
 class PoolIdleTest : public PoolTest {

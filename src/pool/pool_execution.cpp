@@ -1,0 +1,140 @@
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "pool/pool_state.h"
+
+namespace sofaas {
+
+namespace asio = boost::asio;
+
+namespace {
+
+Execution failed_execution(InvocationStatus status, std::string error_type, std::string error_message) {
+    Execution execution;
+    execution.status = status;
+    execution.error_type = std::move(error_type);
+    execution.error_message = std::move(error_message);
+    return execution;
+}
+
+Execution failed_start(Startup startup) {
+    Execution execution = failed_execution(startup.failure, std::move(startup.error_type),
+                                           std::move(startup.error_message));
+    execution.captured_stdout = std::move(startup.captured_stdout);
+    execution.captured_stderr = std::move(startup.captured_stderr);
+    return execution;
+}
+
+}  // namespace
+
+void Pool::State::execute(FunctionVersionPtr version, std::string request_id, Event event,
+                          ExecutionCallback done) {
+    const VersionKey key = key_of(*version);
+    EnvironmentPtr environment;
+    uint64_t generation = 0;
+    {
+        std::unique_lock lock(mutex);
+        if (shut_down) {
+            lock.unlock();
+            answer_later(std::move(done), failed_execution(InvocationStatus::crash, "Runtime.Unavailable",
+                                                           "the daemon is shutting down"));
+            return;
+        }
+        VersionPool& pool = versions[key];
+        generation = pool.generation;
+        while (!environment && !pool.idle.empty()) {
+            environment = std::move(pool.idle.back().environment);
+            pool.idle.pop_back();
+            if (!environment->reusable()) {
+                environment.reset();  // died while idle; its exit is being handled
+            }
+        }
+        ++pool.busy;
+    }
+    if (environment) {
+        invoke(std::move(environment), key, generation, std::move(request_id), std::move(event),
+               std::nullopt, std::move(done));
+        return;
+    }
+    asio::post(io, [self = shared_from_this(), version = std::move(version), key, generation,
+                    request_id = std::move(request_id), event = std::move(event),
+                    done = std::move(done)]() mutable {
+        self->cold_start(std::move(version), key, generation, std::move(request_id), std::move(event),
+                         std::move(done));
+    });
+}
+
+void Pool::State::cold_start(FunctionVersionPtr version, VersionKey key, uint64_t generation,
+                             std::string request_id, Event event, ExecutionCallback done) {
+    auto spawned = spawn(version);
+    if (auto* error = std::get_if<std::string>(&spawned)) {
+        spdlog::error("[{}] cannot start a worker for {}:{}: {}", request_id, key.first, key.second, *error);
+        finish(nullptr, key, generation);
+        done(failed_execution(InvocationStatus::crash, "Runtime.Unavailable", "Runtime failed to start: " + *error));
+        return;
+    }
+    EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
+    // Weak captures: the environment holds this callback until Ready, and is itself
+    // alive whenever it calls back.
+    environment->start([self = shared_from_this(), weak = std::weak_ptr(environment), key, generation,
+                        request_id = std::move(request_id), event = std::move(event),
+                        done = std::move(done)](Startup startup) mutable {
+        EnvironmentPtr environment = weak.lock();
+        if (!startup.ok || !environment) {
+            self->finish(environment, key, generation);
+            done(failed_start(std::move(startup)));
+            return;
+        }
+        self->invoke(std::move(environment), key, generation, std::move(request_id), std::move(event),
+                     startup.init_ms, std::move(done));
+    });
+}
+
+void Pool::State::invoke(EnvironmentPtr environment, VersionKey key, uint64_t generation,
+                         std::string request_id, Event event, std::optional<double> init_ms,
+                         ExecutionCallback done) {
+    auto on_executed = [self = shared_from_this(), weak = std::weak_ptr(environment),
+                        version = environment->version(), key, generation, request_id, event, init_ms,
+                        done = std::move(done)](std::optional<Execution> execution) mutable {
+        EnvironmentPtr environment = weak.lock();
+        if (!execution) {
+            // The environment died between the idle list and the event: nothing ran.
+            self->cold_start(version, key, generation, std::move(request_id), std::move(event),
+                             std::move(done));
+            return;
+        }
+        execution->init_ms = init_ms;
+        self->finish(environment, key, generation);
+        done(std::move(*execution));
+    };
+    environment->invoke(request_id, std::move(event), std::move(on_executed));
+}
+
+void Pool::State::finish(const EnvironmentPtr& environment, const VersionKey& key, uint64_t generation) {
+    bool keep = false;
+    {
+        std::lock_guard lock(mutex);
+        auto found = versions.find(key);
+        if (found != versions.end()) {
+            VersionPool& pool = found->second;
+            --pool.busy;
+            keep = environment && environment->reusable() && generation == pool.generation && !shut_down;
+            if (keep) {
+                pool.idle.push_back({environment, std::chrono::steady_clock::now()});
+            }
+        }
+    }
+    if (environment && !keep) {
+        environment->kill();
+    }
+}
+
+void Pool::State::answer_later(ExecutionCallback done, Execution execution) {
+    asio::post(io, [done = std::move(done), execution = std::move(execution)]() mutable {
+        done(std::move(execution));
+    });
+}
+
+}  // namespace sofaas

@@ -1,0 +1,97 @@
+// The pool's shared state (internal to src/pool): the environments of each function
+// version, guarded by one mutex that is never held while calling out.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "pool/execution_environment.h"
+#include "pool/pool.h"
+
+namespace sofaas {
+
+using EnvironmentPtr = ExecutionEnvironment::Ptr;
+using VersionKey = std::pair<std::string, uint32_t>;
+using Event = std::shared_ptr<const std::string>;  // shared: rerun elsewhere when nothing ran
+
+inline VersionKey key_of(const FunctionVersion& version) {
+    return {version.spec.name, version.spec.version};
+}
+
+struct IdleEnvironment {
+    EnvironmentPtr environment;
+    std::chrono::steady_clock::time_point since;
+};
+
+// The environments of one function version.
+struct VersionPool {
+    std::vector<IdleEnvironment> idle;  // back = most recently used, the warmest
+    size_t busy = 0;                    // invocations between execute() and their answer
+    size_t warming = 0;                 // spawned for min_warm, Ready not yet received
+    uint32_t min_warm = 0;
+    FunctionVersionPtr warm_version;    // what keep_warm spawns
+    uint64_t generation = 0;            // bumped by retire: older environments die when done
+    bool warming_failed = false;        // a min_warm spawn failed: no retry until keep_warm
+};
+
+struct Pool::State : std::enable_shared_from_this<Pool::State> {
+    using ExecutionCallback = std::function<void(Execution)>;
+
+    State(boost::asio::io_context& io_context, PoolOptions pool_options)
+        : io(io_context), options(std::move(pool_options)), reaper(io_context) {}
+
+    boost::asio::io_context& io;
+    const PoolOptions options;
+
+    mutable std::mutex mutex;  // guards everything below; never held while calling out
+    boost::asio::steady_timer reaper;
+    std::map<VersionKey, VersionPool> versions;
+    std::unordered_map<const ExecutionEnvironment*, EnvironmentPtr> live;  // not yet reaped
+    bool shut_down = false;
+
+    // pool.cpp: the set of live environments.
+    std::variant<EnvironmentPtr, std::string> spawn(const FunctionVersionPtr& version);
+    // The process is gone: drop every reference the pool holds to it.
+    void forget(const ExecutionEnvironment& environment);
+    void shutdown();
+
+    // pool_execution.cpp: one event, in a warm environment or after a cold start.
+    // Workers are spawned on io threads only (execute posts cold starts): the worker's
+    // PR_SET_PDEATHSIG fires when the *thread* that spawned it exits, and io threads live
+    // as long as the daemon, so a worker dies with the daemon and not before.
+    void execute(FunctionVersionPtr version, std::string request_id, Event event, ExecutionCallback done);
+    void cold_start(FunctionVersionPtr version, VersionKey key, uint64_t generation, std::string request_id,
+                    Event event, ExecutionCallback done);
+    void invoke(EnvironmentPtr environment, VersionKey key, uint64_t generation, std::string request_id,
+                Event event, std::optional<double> init_ms, ExecutionCallback done);
+    // An invocation is over: its environment goes back to the idle list or dies.
+    void finish(const EnvironmentPtr& environment, const VersionKey& key, uint64_t generation);
+    void answer_later(ExecutionCallback done, Execution execution);
+
+    // warm_environments.cpp: min_warm, idle reaping, retirement.
+    void keep_warm(const FunctionVersionPtr& version);
+    void spawn_warm(const FunctionVersionPtr& version, const VersionKey& key, uint64_t generation);
+    void warm_done(const EnvironmentPtr& environment, const VersionKey& key, uint64_t generation, bool ready);
+    void retire(const std::function<bool(const VersionKey&)>& matches);
+    void schedule_reaping();  // mutex held: the timer is shared with shutdown()
+    // Kills environments idle longer than idle_timeout (coldest first, keeping min_warm)
+    // and tops versions back up to min_warm after workers died.
+    void reap_idle();
+    // How many environments a version needs to reach min_warm; counts them as warming.
+    static size_t claim_warm_deficit(VersionPool& pool);
+};
+
+}  // namespace sofaas

@@ -1,0 +1,150 @@
+#include <chrono>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "pool/pool_state.h"
+
+namespace sofaas {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr auto reaping_period = std::chrono::seconds(1);
+}  // namespace
+
+size_t Pool::State::claim_warm_deficit(VersionPool& pool) {
+    const size_t ready_or_coming = pool.idle.size() + pool.warming;
+    const size_t deficit = pool.min_warm > ready_or_coming ? pool.min_warm - ready_or_coming : 0;
+    pool.warming += deficit;
+    return deficit;
+}
+
+void Pool::State::keep_warm(const FunctionVersionPtr& version) {
+    const VersionKey key = key_of(*version);
+    size_t deficit = 0;
+    uint64_t generation = 0;
+    {
+        std::lock_guard lock(mutex);
+        if (shut_down) {
+            return;
+        }
+        VersionPool& pool = versions[key];
+        pool.min_warm = version->spec.min_warm;
+        pool.warm_version = version;
+        pool.warming_failed = false;
+        generation = pool.generation;
+        deficit = claim_warm_deficit(pool);
+    }
+    for (size_t i = 0; i < deficit; ++i) {
+        asio::post(io, [self = shared_from_this(), version, key, generation] {
+            self->spawn_warm(version, key, generation);
+        });
+    }
+}
+
+void Pool::State::spawn_warm(const FunctionVersionPtr& version, const VersionKey& key, uint64_t generation) {
+    auto spawned = spawn(version);
+    if (auto* error = std::get_if<std::string>(&spawned)) {
+        spdlog::warn("cannot keep {}:{} warm: {}", key.first, key.second, *error);
+        warm_done(nullptr, key, generation, false);
+        return;
+    }
+    EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
+    environment->start([self = shared_from_this(), weak = std::weak_ptr(environment), key,
+                        generation](Startup startup) {
+        if (!startup.ok) {
+            spdlog::warn("cannot keep {}:{} warm: {}: {}", key.first, key.second, startup.error_type,
+                         startup.error_message);
+        }
+        self->warm_done(weak.lock(), key, generation, startup.ok);
+    });
+}
+
+void Pool::State::warm_done(const EnvironmentPtr& environment, const VersionKey& key, uint64_t generation,
+                            bool ready) {
+    bool keep = false;
+    {
+        std::lock_guard lock(mutex);
+        auto found = versions.find(key);
+        if (found != versions.end()) {
+            VersionPool& pool = found->second;
+            --pool.warming;
+            pool.warming_failed = pool.warming_failed || !ready;
+            keep = ready && environment && generation == pool.generation && !shut_down;
+            if (keep) {
+                pool.idle.push_back({environment, std::chrono::steady_clock::now()});
+            }
+        }
+    }
+    if (environment && !keep) {
+        environment->kill();
+    }
+}
+
+void Pool::State::retire(const std::function<bool(const VersionKey&)>& matches) {
+    std::vector<IdleEnvironment> retired;
+    {
+        std::lock_guard lock(mutex);
+        for (auto& [key, pool] : versions) {
+            if (matches(key)) {
+                ++pool.generation;
+                pool.min_warm = 0;
+                std::move(pool.idle.begin(), pool.idle.end(), std::back_inserter(retired));
+                pool.idle.clear();
+            }
+        }
+    }
+    for (IdleEnvironment& idle : retired) {
+        idle.environment->kill();
+    }
+}
+
+void Pool::State::schedule_reaping() {
+    reaper.expires_after(reaping_period);
+    reaper.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (!ec && self) {
+            self->reap_idle();
+        }
+    });
+}
+
+void Pool::State::reap_idle() {
+    std::vector<EnvironmentPtr> expired;
+    std::vector<std::tuple<FunctionVersionPtr, VersionKey, uint64_t>> to_warm;
+    {
+        std::lock_guard lock(mutex);
+        if (shut_down) {
+            return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        for (auto it = versions.begin(); it != versions.end();) {
+            VersionPool& pool = it->second;
+            while (pool.idle.size() > pool.min_warm && now - pool.idle.front().since > options.idle_timeout) {
+                expired.push_back(std::move(pool.idle.front().environment));
+                pool.idle.erase(pool.idle.begin());
+            }
+            if (pool.min_warm > 0 && !pool.warming_failed) {
+                const size_t deficit = claim_warm_deficit(pool);
+                for (size_t i = 0; i < deficit; ++i) {
+                    to_warm.emplace_back(pool.warm_version, it->first, pool.generation);
+                }
+            }
+            const bool unused = pool.idle.empty() && pool.busy == 0 && pool.warming == 0 && pool.min_warm == 0;
+            it = unused ? versions.erase(it) : std::next(it);
+        }
+        schedule_reaping();
+    }
+    for (EnvironmentPtr& environment : expired) {
+        environment->kill();
+    }
+    for (const auto& [version, key, generation] : to_warm) {
+        spawn_warm(version, key, generation);
+    }
+}
+
+}  // namespace sofaas
