@@ -152,12 +152,13 @@ HttpResponse HttpClient::request(std::string_view method, std::string_view targe
             c.open = true;
         }
         c.stream.expires_after(timeout_);
-        beast::error_code ec = c.run([&](auto handler) { http::async_write(c.stream, req, handler); });
+        beast::error_code write_error = c.run([&](auto handler) { http::async_write(c.stream, req, handler); });
+        // A server may answer before it has read the whole body (413 for a body over its
+        // limit) and close: the write then fails, but its answer is still worth reading.
         http::response_parser<http::string_body> parser;
         parser.body_limit(max_response_body);
-        if (!ec) {
-            ec = c.run([&](auto handler) { http::async_read(c.stream, c.buffer, parser, handler); });
-        }
+        beast::error_code ec = c.run([&](auto handler) { http::async_read(c.stream, c.buffer, parser, handler); });
+        if (ec && write_error) ec = write_error;
         if (ec) {
             bool nothing_received = !parser.got_some();
             bool server_closed = ec == http::error::end_of_stream || ec == asio::error::connection_reset ||

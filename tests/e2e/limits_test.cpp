@@ -80,7 +80,7 @@ TEST_F(Limits, ExitInsideTheHandlerIsACrash) {
 }
 
 TEST_F(Limits, MemoryHogIsStoppedAtItsLimit) {
-    ASSERT_EQ(daemon().deploy("hog", function_library("hog"), {"--memory", "64", "--timeout", "10"}).exit_code, 0);
+    ASSERT_EQ(daemon().deploy("hog", function_library("hog"), {"--memory", "128", "--timeout", "10"}).exit_code, 0);
     auto response = daemon().http().request("POST", "/v1/functions/hog/invoke", "");
     ASSERT_EQ(response.status, 502) << response.body;
     EXPECT_EQ(error_of(response)["errorType"], "Runtime.OutOfMemory");
@@ -89,7 +89,7 @@ TEST_F(Limits, MemoryHogIsStoppedAtItsLimit) {
     auto records = records_of(daemon(), "hog");
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0]["status"], "oom");
-    EXPECT_EQ(records[0]["memory_mb"], 64);
+    EXPECT_EQ(records[0]["memory_mb"], 128);
 }
 
 // No queue: with one invocation running, the others are refused at once.
