@@ -63,9 +63,10 @@ cat <<TRY
 
 Try this:
   build/bin/sofaas invoke hello --data sofaas
-  curl http://$listen/fn/hello
+  curl -H "Authorization: Bearer \$(cat data/admin.token)" -d curl http://$listen/v1/functions/hello/invoke
   curl http://$listen/items/42
   curl -X POST http://$listen/items -d '{"name":"pen"}'
+  curl http://$listen/fn/echo/any/path?x=1
   build/bin/sofaas invoke sleep --data 5000      # times out after 3 s
   build/bin/sofaas billing
   build/bin/sofaas logs hello
