@@ -1,6 +1,5 @@
 // The bill: one record per invocation with the fields of DESIGN.md, summaries that
 // count what was called, and filters by function and time.
-#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -13,15 +12,6 @@ namespace {
 using nlohmann::json;
 
 class Billing : public DaemonTest {};
-
-std::vector<json> records_of(const DaemonProcess& daemon, const std::string& function) {
-    auto result = daemon.cli({"billing", "--records", "--function", function});
-    EXPECT_EQ(result.exit_code, 0) << result;
-    std::vector<json> records;
-    std::istringstream lines(result.out);
-    for (std::string line; std::getline(lines, line);) records.push_back(json::parse(line));
-    return records;
-}
 
 const json* row_of(const json& billing, const std::string& function) {
     for (const auto& row : billing["functions"]) {
@@ -71,7 +61,7 @@ TEST_F(Billing, OneRecordPerInvocationWithTheDesignFields) {
     ASSERT_EQ(cold.status, 200);
     ASSERT_EQ(warm.status, 200);
 
-    auto records = records_of(daemon(), "recorded");
+    auto records = daemon().billing_records("recorded");
     ASSERT_EQ(records.size(), 2u);
     for (const char* field : {"request_id", "function", "version", "trigger", "start", "duration_ms", "billed_ms",
                               "memory_mb", "max_memory_used_mb", "status", "cost_usd"}) {
@@ -99,7 +89,7 @@ TEST_F(Billing, OneRecordPerInvocationWithTheDesignFields) {
 TEST_F(Billing, HttpCallsAreBilledAsHttp) {
     ASSERT_EQ(daemon().deploy("web", function_library("echo")).exit_code, 0);
     ASSERT_EQ(daemon().http("").request("GET", "/fn/web").status, 200);
-    auto records = records_of(daemon(), "web");
+    auto records = daemon().billing_records("web");
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0]["trigger"], "http");
 }

@@ -1,7 +1,6 @@
 // Limits: a function that runs too long, crashes, or eats its memory fails alone, with
 // Lambda's error names, and the daemon keeps serving; overload is answered with 429.
 #include <atomic>
-#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -18,16 +17,6 @@ class Limits : public DaemonTest {};
 
 json error_of(const HttpResponse& response) { return json::parse(response.body); }
 
-// The billing records of one function, oldest first.
-std::vector<json> records_of(const DaemonProcess& daemon, const std::string& function) {
-    auto result = daemon.cli({"billing", "--records", "--function", function});
-    EXPECT_EQ(result.exit_code, 0) << result;
-    std::vector<json> records;
-    std::istringstream lines(result.out);
-    for (std::string line; std::getline(lines, line);) records.push_back(json::parse(line));
-    return records;
-}
-
 TEST_F(Limits, TimeoutIs504AndTheNextCallSucceeds) {
     ASSERT_EQ(daemon().deploy("slow", function_library("sleep"), {"--timeout", "1"}).exit_code, 0);
     auto http = daemon().http();
@@ -42,7 +31,7 @@ TEST_F(Limits, TimeoutIs504AndTheNextCallSucceeds) {
     EXPECT_EQ(next.exit_code, 0) << next;
     EXPECT_EQ(next.out, "slept 10 ms");
 
-    auto records = records_of(daemon(), "slow");
+    auto records = daemon().billing_records("slow");
     ASSERT_EQ(records.size(), 2u);
     EXPECT_EQ(records[0]["status"], "timeout");
     EXPECT_GE(records[0]["billed_ms"].get<double>(), 1000);
@@ -86,7 +75,7 @@ TEST_F(Limits, MemoryHogIsStoppedAtItsLimit) {
     EXPECT_EQ(error_of(response)["errorType"], "Runtime.OutOfMemory");
     EXPECT_EQ(response.header("X-Sofaas-Status"), "oom");
 
-    auto records = records_of(daemon(), "hog");
+    auto records = daemon().billing_records("hog");
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0]["status"], "oom");
     EXPECT_EQ(records[0]["memory_mb"], 128);
@@ -119,7 +108,7 @@ TEST(LimitsThrottle, OverloadIs429AndNotBilled) {
     EXPECT_GE(ok.load(), 1);
     EXPECT_GE(throttled.load(), 1);
     EXPECT_EQ(other.load(), 0);
-    EXPECT_EQ(records_of(daemon, "single").size(), static_cast<size_t>(ok.load()));
+    EXPECT_EQ(daemon.billing_records("single").size(), static_cast<size_t>(ok.load()));
     EXPECT_EQ(daemon.stop(), 0);
 }
 

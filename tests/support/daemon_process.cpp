@@ -167,4 +167,13 @@ ProcessResult DaemonProcess::deploy(const std::string& name, const std::filesyst
     return cli(args);
 }
 
+std::vector<nlohmann::json> DaemonProcess::billing_records(const std::string& function) const {
+    auto result = cli({"billing", "--records", "--function", function});
+    EXPECT_EQ(result.exit_code, 0) << result;
+    std::vector<nlohmann::json> records;
+    std::istringstream lines(result.out);
+    for (std::string line; std::getline(lines, line);) records.push_back(nlohmann::json::parse(line));
+    return records;
+}
+
 }  // namespace sofaas::testing

@@ -53,6 +53,8 @@ public:
     // `sofaas deploy NAME LIBRARY extra_args...`
     ProcessResult deploy(const std::string& name, const std::filesystem::path& library,
                          const std::vector<std::string>& extra_args = {}) const;
+    // `sofaas billing --records --function NAME`, one JSON object per record, oldest first.
+    std::vector<nlohmann::json> billing_records(const std::string& function) const;
 
 private:
     TempDir dir_;
