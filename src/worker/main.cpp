@@ -17,6 +17,14 @@
 #include "worker/protocol.h"
 #include "worker/worker_options.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+// In sanitizer builds a function's SIGSEGV must still kill the worker by the signal, as
+// the pool reports it ("signal: segmentation fault"), not as an ASan report and exit 1.
+extern "C" const char* __asan_default_options() {
+    return "handle_segv=0";
+}
+#endif
+
 namespace {
 
 using namespace sofaas;
