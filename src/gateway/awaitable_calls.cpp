@@ -31,25 +31,27 @@ auto resume_on_own_executor(Handler&& handler) {
 }  // namespace
 
 boost::asio::awaitable<InvocationResult> async_invoke(Scheduler& scheduler, InvocationRequest request) {
-    co_return co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
-                                                   void(InvocationResult)>(
+    InvocationResult result = co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
+                                                                   void(InvocationResult)>(
         [&scheduler](auto handler, InvocationRequest request) {
             auto resume = resume_on_own_executor(std::move(handler));
             scheduler.invoke(std::move(request),
                              [resume](InvocationResult result) mutable { resume(std::move(result)); });
         },
         boost::asio::use_awaitable, std::move(request));
+    co_return result;
 }
 
 boost::asio::awaitable<std::optional<std::string>> async_trial_load(Pool& pool, FunctionVersionPtr version) {
-    co_return co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
-                                                   void(std::optional<std::string>)>(
+    std::optional<std::string> error = co_await boost::asio::async_initiate<
+        decltype(boost::asio::use_awaitable), void(std::optional<std::string>)>(
         [&pool](auto handler, FunctionVersionPtr version) {
             auto resume = resume_on_own_executor(std::move(handler));
             pool.trial_load(std::move(version),
                             [resume](std::optional<std::string> error) mutable { resume(std::move(error)); });
         },
         boost::asio::use_awaitable, std::move(version));
+    co_return error;
 }
 
 }  // namespace sofaas

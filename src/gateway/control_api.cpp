@@ -140,13 +140,19 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
         co_return bad_request("Function names are 1 to 64 characters of A-Z, a-z, 0-9, _ and -.");
     }
     if (path.size() == 3) {
-        if (method == "PUT") co_return co_await deploy_function(context, request, function);
+        if (method == "PUT") {
+            HttpResponseParts deployed = co_await deploy_function(context, request, function);
+            co_return deployed;
+        }
         if (method == "GET") co_return describe_function(context, function);
         if (method == "DELETE") co_return delete_function(context, function);
         co_return unsupported();
     }
     if (path[3] == "invoke") {
-        if (method == "POST") co_return co_await invoke_function(context, request, function);
+        if (method == "POST") {
+            HttpResponseParts invoked = co_await invoke_function(context, request, function);
+            co_return invoked;
+        }
         co_return unsupported();
     }
     if (path[3] == "logs") co_return method == "GET" ? function_logs(context, request, function) : unsupported();

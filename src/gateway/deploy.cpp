@@ -68,7 +68,8 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
     const FunctionVersionPtr previous = services.registry.latest(function);
     auto trial = std::make_shared<FunctionVersion>(*staged->candidate);
     trial->spec.version = previous ? previous->spec.version + 1 : 1;
-    if (auto load_error = co_await async_trial_load(services.pool, std::move(trial))) {
+    const std::optional<std::string> load_error = co_await async_trial_load(services.pool, std::move(trial));
+    if (load_error) {
         services.registry.discard(std::move(*staged));
         spdlog::info("[{}] deploy of {} rejected: {}", request.request_id, function, *load_error);
         co_return invalid_library(*load_error);

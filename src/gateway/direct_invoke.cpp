@@ -10,18 +10,6 @@
 #include "scheduler/scheduler.h"
 
 namespace sofaas {
-namespace {
-
-void add_invocation_headers(HttpResponseParts& response, const InvocationResult& result) {
-    response.headers.emplace_back("X-Sofaas-Version", std::to_string(result.version));
-    response.headers.emplace_back("X-Sofaas-Status", std::string(to_string(result.status)));
-    response.headers.emplace_back("X-Sofaas-Duration-Ms", fmt::format("{:.2f}", result.duration_ms));
-    response.headers.emplace_back("X-Sofaas-Billed-Ms", std::to_string(result.billed_ms));
-    if (result.init_ms) response.headers.emplace_back("X-Sofaas-Init-Ms", fmt::format("{:.2f}", *result.init_ms));
-}
-
-}  // namespace
-
 boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& context,
                                                           const IncomingRequest& request,
                                                           const std::string& function) {

@@ -33,8 +33,10 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
 
     InvocationRequest invocation{version, make_http_event(parts), Trigger::http, request.request_id};
     const InvocationResult result = co_await async_invoke(context.services.scheduler, std::move(invocation));
-    if (result.status != InvocationStatus::ok) co_return invocation_error(result.error_response());
-    co_return map_function_output(result.output);
+    HttpResponseParts response = result.status == InvocationStatus::ok ? map_function_output(result.output)
+                                                                        : invocation_error(result.error_response());
+    add_invocation_headers(response, result);
+    co_return response;
 }
 
 }  // namespace sofaas

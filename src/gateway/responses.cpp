@@ -33,6 +33,14 @@ HttpResponseParts invocation_error(const ErrorResponse& error) {
     return response;
 }
 
+void add_invocation_headers(HttpResponseParts& response, const InvocationResult& result) {
+    response.headers.emplace_back("X-Sofaas-Version", std::to_string(result.version));
+    response.headers.emplace_back("X-Sofaas-Status", std::string(to_string(result.status)));
+    response.headers.emplace_back("X-Sofaas-Duration-Ms", fmt::format("{:.2f}", result.duration_ms));
+    response.headers.emplace_back("X-Sofaas-Billed-Ms", std::to_string(result.billed_ms));
+    if (result.init_ms) response.headers.emplace_back("X-Sofaas-Init-Ms", fmt::format("{:.2f}", *result.init_ms));
+}
+
 HttpResponseParts status_error(int status, std::string_view error_message) {
     switch (status) {
         case 400: return bad_request(error_message);

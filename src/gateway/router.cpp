@@ -53,10 +53,15 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
         if (request.method != "GET" && request.method != "HEAD") co_return method_not_allowed(request.method, path);
         co_return json_response(200, R"({"status":"ok"})");
     }
-    if (path == "/v1" || path.starts_with("/v1/")) co_return co_await handle_control_api(context_, request);
-
-    if (auto route = context_.routes.snapshot()->match(request.method, path)) {
-        co_return co_await handle_function_endpoint(context_, request, std::move(*route));
+    if (path == "/v1" || path.starts_with("/v1/")) {
+        HttpResponseParts response = co_await handle_control_api(context_, request);
+        co_return response;
+    }
+    std::optional<RouteMatch> route = context_.routes.snapshot()->match(request.method, path);
+    if (route) {
+        RouteMatch match = std::move(*route);
+        HttpResponseParts response = co_await handle_function_endpoint(context_, request, std::move(match));
+        co_return response;
     }
     if (path.starts_with("/fn/")) {
         const std::string_view rest = path.substr(4);

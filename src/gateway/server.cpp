@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -90,7 +91,9 @@ public:
 
     asio::awaitable<void> run() {
         try {
-            while (co_await serve_one_request()) {
+            for (;;) {
+                const bool keep_open = co_await serve_one_request();
+                if (!keep_open) break;
             }
         } catch (const std::exception& error) {
             spdlog::error("connection from {} dropped: {}", source_ip_, error.what());
@@ -100,7 +103,9 @@ public:
     }
 
 private:
-    // Returns whether the connection stays open for another request.
+    // Returns whether the connection stays open for another request. (Every co_await
+    // below is a statement of its own, its arguments named: GCC 12 mishandles temporaries
+    // inside co_await expressions.)
     asio::awaitable<bool> serve_one_request() {
         const Limits& limits = router_->limits();
         http::request_parser<http::string_body> parser;
@@ -110,12 +115,18 @@ private:
         stream_.expires_after(std::chrono::seconds(limits.read_timeout_s));
 
         auto [header_error, header_bytes] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
-        if (header_error) co_return co_await reject(header_error, "reading headers");
+        if (header_error) {
+            std::optional<HttpResponseParts> refusal = refusal_for(header_error, "reading headers");
+            if (refusal) co_await send_refusal(std::move(*refusal));
+            co_return false;
+        }
 
         const BeastRequest& header = parser.get();
         const size_t body_limit = body_limit_for(header.method(), header.target(), limits);
         if (parser.content_length() && *parser.content_length() > body_limit) {
-            co_return co_await refuse(payload_too_large(body_limit), new_request_id(), "body over the limit");
+            HttpResponseParts refusal = payload_too_large(body_limit);
+            co_await send_refusal(std::move(refusal));
+            co_return false;
         }
         parser.body_limit(body_limit);
         if (iequals(header[http::field::expect], "100-continue")) {
@@ -125,7 +136,11 @@ private:
         }
 
         auto [body_error, body_bytes] = co_await http::async_read(stream_, buffer_, parser, use_tuple);
-        if (body_error) co_return co_await reject(body_error, "reading the body");
+        if (body_error) {
+            std::optional<HttpResponseParts> refusal = refusal_for(body_error, "reading the body");
+            if (refusal) co_await send_refusal(std::move(*refusal));
+            co_return false;
+        }
 
         const auto in_progress = router_->track_request();
         BeastRequest request = parser.release();
@@ -133,13 +148,16 @@ private:
         const unsigned version = request.version();
         const bool keep_alive = request.keep_alive() && !router_->draining();
         std::string request_id = new_request_id();
+        IncomingRequest incoming = to_incoming(std::move(request), source_ip_, request_id);
 
         // A handler may wait for an invocation far longer than any read deadline.
         stream_.expires_never();
-        HttpResponseParts response =
-            co_await router_->handle(to_incoming(std::move(request), source_ip_, request_id));
+        HttpResponseParts handled = co_await router_->handle(std::move(incoming));
 
-        co_return co_await write(to_beast(std::move(response), request_id, version, keep_alive, head)) && keep_alive;
+        BeastResponse response = to_beast(std::move(handled), request_id, version, keep_alive, head);
+        stream_.expires_after(std::chrono::seconds(limits.read_timeout_s));
+        auto [write_error, written] = co_await http::async_write(stream_, response, use_tuple);
+        co_return !write_error && keep_alive;
     }
 
     static size_t body_limit_for(http::verb method, std::string_view target, const Limits& limits) {
@@ -149,34 +167,38 @@ private:
         return limits.max_payload_bytes;
     }
 
-    // A request that cannot be read: say why when the client can still hear it, then close.
-    asio::awaitable<bool> reject(const beast::error_code& ec, std::string_view while_doing) {
+    // A request that cannot be read: what to tell the client, nullopt when it is gone.
+    std::optional<HttpResponseParts> refusal_for(const beast::error_code& ec, std::string_view while_doing) const {
         if (is_disconnect(ec)) {
             if (ec == beast::error::timeout) spdlog::info("connection from {} timed out {}", source_ip_, while_doing);
-            co_return false;
+            return std::nullopt;
         }
         const Limits& limits = router_->limits();
+        if (ec == http::error::header_limit) return header_too_large(limits.max_header_bytes);
+        if (ec == http::error::body_limit) return payload_too_large(limits.max_payload_bytes);
+        return malformed_request("Malformed HTTP request: " + ec.message());
+    }
+
+    // Writes the refusal, then closes gracefully: closing a socket with unread input makes
+    // the kernel answer with a reset, which can destroy the refusal before the client reads
+    // it (a client still uploading would see EPIPE instead of 413). So stop writing, then
+    // drop what it still sends (never parsed), bounded in bytes and in time.
+    asio::awaitable<void> send_refusal(HttpResponseParts refusal) {
         const std::string request_id = new_request_id();
-        if (ec == http::error::header_limit) {
-            co_return co_await refuse(header_too_large(limits.max_header_bytes), request_id, "headers over the limit");
-        }
-        if (ec == http::error::body_limit) {
-            co_return co_await refuse(payload_too_large(limits.max_payload_bytes), request_id, "body over the limit");
-        }
-        co_return co_await refuse(malformed_request("Malformed HTTP request: " + ec.message()), request_id,
-                                  ec.message());
-    }
-
-    asio::awaitable<bool> refuse(HttpResponseParts response, const std::string& request_id, std::string_view why) {
-        spdlog::info("[{}] refused request from {}: {} -> {}", request_id, source_ip_, why, response.status);
-        co_await write(to_beast(std::move(response), request_id, 11, false, false));
-        co_return false;
-    }
-
-    asio::awaitable<bool> write(BeastResponse response) {
+        spdlog::info("[{}] refused request from {}: {} {}", request_id, source_ip_, refusal.status, refusal.body);
+        BeastResponse response = to_beast(std::move(refusal), request_id, 11, false, false);
         stream_.expires_after(std::chrono::seconds(router_->limits().read_timeout_s));
-        auto [ec, bytes] = co_await http::async_write(stream_, response, use_tuple);
-        co_return !ec;
+        auto [write_error, written] = co_await http::async_write(stream_, response, use_tuple);
+        if (write_error) co_return;
+
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        std::vector<char> sink(64 * 1024);
+        for (size_t discarded = 0; discarded < max_library_bytes;) {
+            auto [read_error, bytes] = co_await stream_.async_read_some(asio::buffer(sink), use_tuple);
+            if (read_error) break;
+            discarded += bytes;
+        }
     }
 
     beast::tcp_stream stream_;
