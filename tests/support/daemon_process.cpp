@@ -87,17 +87,15 @@ void DaemonProcess::start() {
     // Both streams go to one file, appended to across restarts so a failure shows all.
     posix_spawn_file_actions_addopen(&actions, 1, log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    // The test's own sockets and files must not keep living in the daemon.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
     std::filesystem::path program = bin_dir / "sofaasd";
     std::vector<std::string> argv_strings = {program.string(), "--config", config_file_.string(), "--listen",
                                              "127.0.0.1:0", "--data-dir", data_dir_.string()};
-    std::vector<char*> argv;
-    for (auto& arg : argv_strings) argv.push_back(arg.data());
-    argv.push_back(nullptr);
+    std::vector<char*> argv = c_strings(argv_strings);
     std::vector<std::string> env_strings = environment_with({{"SOFAAS_ADMIN_TOKEN", token_}});
-    std::vector<char*> envp;
-    for (auto& entry : env_strings) envp.push_back(entry.data());
-    envp.push_back(nullptr);
+    std::vector<char*> envp = c_strings(env_strings);
 
     int rc = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);

@@ -60,6 +60,13 @@ std::ostream& operator<<(std::ostream& out, const ProcessResult& result) {
     return out << "exit code " << result.exit_code << "\n--- stdout:\n" << result.out << "\n--- stderr:\n" << result.err;
 }
 
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+    std::vector<char*> pointers;
+    for (auto& text : strings) pointers.push_back(text.data());
+    pointers.push_back(nullptr);
+    return pointers;
+}
+
 int exit_code_of(int wait_status) {
     if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
     if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
@@ -76,15 +83,14 @@ ProcessResult run_process(const std::filesystem::path& program, const std::vecto
     posix_spawn_file_actions_adddup2(&actions, out.write, 1);
     posix_spawn_file_actions_adddup2(&actions, err.write, 2);
 
+    // Only the three pipes: whatever else the test process has open stays out.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+
     std::vector<std::string> argv_strings{program.string()};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : argv_strings) argv.push_back(arg.data());
-    argv.push_back(nullptr);
+    std::vector<char*> argv = c_strings(argv_strings);
     std::vector<std::string> env_strings = environment_with(env);
-    std::vector<char*> envp;
-    for (auto& entry : env_strings) envp.push_back(entry.data());
-    envp.push_back(nullptr);
+    std::vector<char*> envp = c_strings(env_strings);
 
     // The test process ignores SIGPIPE (a child that exits before reading all its input
     // must not kill the test); the child gets the default back.

@@ -31,6 +31,9 @@ ProcessResult run_process(const std::filesystem::path& program, const std::vecto
 // The current environment with `env` applied, as "K=V" strings for execve/posix_spawn.
 std::vector<std::string> environment_with(const std::vector<std::pair<std::string, std::string>>& env);
 
+// Null-terminated pointers into `strings`, as execve/posix_spawn take argv and envp.
+std::vector<char*> c_strings(std::vector<std::string>& strings);
+
 // Exit code of a waitpid() status: the code, or 128 + signal.
 int exit_code_of(int wait_status);
 
