@@ -9,6 +9,7 @@
 #include "cli/format.h"
 #include "cli/http_client.h"
 #include "support/temp_dir.h"
+#include "support/unused_port.h"
 
 namespace sofaas::cli {
 namespace {
@@ -181,7 +182,8 @@ TEST(HttpClient, RejectsMalformedEndpoints) {
 }
 
 TEST(HttpClient, UnreachableServerIsAnError) {
-    HttpClient client("http://127.0.0.1:1", "");
+    testing::UnusedPort nowhere;
+    HttpClient client("http://127.0.0.1:" + std::to_string(nowhere.port()), "");
     EXPECT_THROW(client.request("GET", "/healthz"), HttpClientError);
 }
 
