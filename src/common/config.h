@@ -42,6 +42,9 @@ struct Config {
     std::string admin_token;            // empty: SOFAAS_ADMIN_TOKEN, else DATA/admin.token
     uint32_t shutdown_grace_s = 30;
     uint32_t ledger_fsync_interval_ms = 5;  // group fsync window; 0 = write but never fsync
+    // User that function code runs as when sofaasd runs as root. Empty: "nobody" under a
+    // root daemon (when that user exists); a daemon that is not root keeps its own user.
+    std::string worker_user;
     Limits limits;
     FunctionDefaults defaults;
     Prices prices;

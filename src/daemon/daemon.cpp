@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -44,9 +45,22 @@ std::filesystem::path find_worker_binary() {
     return worker;
 }
 
+// Function code should never run as root: a root daemon's workers drop to worker_user,
+// or to "nobody" when none is configured (see the worker's sandbox.h).
+std::string resolve_worker_user(const Config& config) {
+    if (!config.worker_user.empty() || ::geteuid() != 0) return config.worker_user;
+    if (::getpwnam("nobody") == nullptr) {
+        spdlog::warn("running as root without worker_user and without a user 'nobody': functions run as root");
+        return {};
+    }
+    spdlog::info("running as root: functions run as user 'nobody' (set worker_user to choose another)");
+    return "nobody";
+}
+
 PoolOptions pool_options(const Config& config) {
     PoolOptions options;
     options.worker_binary = find_worker_binary();
+    options.worker_user = resolve_worker_user(config);
     options.init_timeout = std::chrono::seconds(config.limits.init_timeout_s);
     options.idle_timeout = std::chrono::seconds(config.defaults.idle_timeout_s);
     return options;

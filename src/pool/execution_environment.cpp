@@ -25,7 +25,7 @@ using boost::system::error_code;
 std::variant<ExecutionEnvironment::Ptr, std::string> ExecutionEnvironment::spawn(
     asio::io_context& io, const std::filesystem::path& worker_binary, Settings settings,
     FunctionVersionPtr version, ExitObserver on_exit) {
-    SpawnOutcome outcome = spawn_worker(worker_binary, *version);
+    SpawnOutcome outcome = spawn_worker(worker_binary, *version, settings.worker_user);
     if (!outcome.process) {
         return std::move(outcome.error);
     }

@@ -53,6 +53,7 @@ public:
     struct Settings {
         std::chrono::milliseconds init_timeout;
         size_t max_log_bytes;
+        std::string worker_user;
     };
 
     // Spawns the worker; on failure returns the reason.

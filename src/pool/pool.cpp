@@ -13,7 +13,8 @@ namespace sofaas {
 namespace asio = boost::asio;
 
 std::variant<EnvironmentPtr, std::string> Pool::State::spawn(const FunctionVersionPtr& version) {
-    const ExecutionEnvironment::Settings settings{options.init_timeout, options.max_log_bytes};
+    const ExecutionEnvironment::Settings settings{options.init_timeout, options.max_log_bytes,
+                                                  options.worker_user};
     auto spawned = ExecutionEnvironment::spawn(
         io, options.worker_binary, settings, version,
         [weak = weak_from_this()](const ExecutionEnvironment& environment) {

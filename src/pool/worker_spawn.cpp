@@ -61,15 +61,19 @@ int open_pidfd(pid_t pid) {
 }
 
 std::vector<std::string> worker_arguments(const std::filesystem::path& worker_binary,
-                                          const FunctionVersion& version) {
+                                          const FunctionVersion& version, const std::string& worker_user) {
     const FunctionSpec& spec = version.spec;
-    return {worker_binary.string(),
-            "--library", version.library.string(),
-            "--handler", spec.handler,
-            "--function", spec.name,
-            "--version", std::to_string(spec.version),
-            "--memory-mb", std::to_string(spec.memory_mb),
-            "--parent-pid", std::to_string(::getpid())};
+    std::vector<std::string> arguments = {worker_binary.string(),
+                                          "--library", version.library.string(),
+                                          "--handler", spec.handler,
+                                          "--function", spec.name,
+                                          "--version", std::to_string(spec.version),
+                                          "--memory-mb", std::to_string(spec.memory_mb),
+                                          "--parent-pid", std::to_string(::getpid())};
+    if (!worker_user.empty()) {
+        arguments.insert(arguments.end(), {"--user", worker_user});
+    }
+    return arguments;
 }
 
 // The function's own variables first; PATH and LANG only when the function did not set
@@ -129,7 +133,8 @@ private:
 
 }  // namespace
 
-SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const FunctionVersion& version) {
+SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const FunctionVersion& version,
+                          const std::string& worker_user) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
         return {std::nullopt, system_error("socketpair", errno)};
@@ -169,7 +174,7 @@ SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const Func
     ::posix_spawnattr_setflags(attributes.get(),
                                POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
 
-    std::vector<std::string> arguments = worker_arguments(worker_binary, version);
+    std::vector<std::string> arguments = worker_arguments(worker_binary, version, worker_user);
     std::vector<std::string> environment = worker_environment(version.spec);
     std::vector<char*> argv = as_argv(arguments);
     std::vector<char*> envp = as_argv(environment);

@@ -27,6 +27,8 @@ struct SpawnOutcome {
     std::string error;  // why there is no process
 };
 
-SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const FunctionVersion& version);
+// `worker_user` (when not empty) becomes the worker's --user: function code runs as that user.
+SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const FunctionVersion& version,
+                          const std::string& worker_user = {});
 
 }  // namespace sofaas

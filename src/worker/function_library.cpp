@@ -1,9 +1,24 @@
 #include "worker/function_library.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
 
 namespace sofaas::worker {
 namespace {
+
+// dlopen's messages name the path it was given, /proc/self/fd/N: name the library instead.
+std::string dlopen_error(const std::string& loaded_as, const std::string& path) {
+    const char* reason = dlerror();
+    std::string message = reason ? reason : "unknown dlopen error";
+    if (const size_t at = message.find(loaded_as); at != std::string::npos)
+        message.replace(at, loaded_as.size(), path);
+    return "cannot load the library: " + message;
+}
 
 void* find_symbol(void* library, const std::string& name) {
     dlerror();  // a previous failure must not be mistaken for this one
@@ -12,17 +27,29 @@ void* find_symbol(void* library, const std::string& name) {
 
 }  // namespace
 
-std::variant<FunctionLibrary, LoadFailure> load_function(const std::string& path,
+LibraryFile::LibraryFile(LibraryFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+
+LibraryFile::~LibraryFile() {
+    if (fd_ >= 0) close(fd_);
+}
+
+std::variant<LibraryFile, LoadFailure> open_library(const std::string& path) {
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return LoadFailure{"Runtime.InvalidLibrary",
+                           "cannot load the library: " + path + ": " + std::strerror(errno)};
+    return LibraryFile(fd, path);
+}
+
+std::variant<FunctionLibrary, LoadFailure> load_function(const LibraryFile& file,
                                                          const std::string& handler_symbol) {
+    // Through the descriptor opened before the worker dropped its privileges.
     // RTLD_NOW: a missing symbol fails here, at deploy, not in the middle of an invocation.
     // RTLD_LOCAL: the function's symbols never interpose on the runtime's.
-    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!library) {
-        const char* reason = dlerror();
-        return LoadFailure{"Runtime.InvalidLibrary",
-                           std::string("cannot load the library: ") +
-                               (reason ? reason : "unknown dlopen error")};
-    }
+    const std::string loaded_as = "/proc/self/fd/" + std::to_string(file.fd());
+    void* library = dlopen(loaded_as.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!library) return LoadFailure{"Runtime.InvalidLibrary", dlopen_error(loaded_as, file.path())};
 
     auto abi_version = reinterpret_cast<sofaas_abi_version_fn>(
         find_symbol(library, "sofaas_abi_version"));

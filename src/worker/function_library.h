@@ -19,9 +19,28 @@ struct LoadFailure {
     std::string error_message;
 };
 
-// dlopens `path` for the life of the process (it is never closed) and checks its ABI
-// version and handler symbol.
-std::variant<FunctionLibrary, LoadFailure> load_function(const std::string& path,
+// The library file, opened while the worker still has the daemon's privileges: the data
+// directory need not be readable by the user functions run as. Closed once loaded.
+class LibraryFile {
+public:
+    LibraryFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+    LibraryFile(LibraryFile&& other) noexcept;
+    LibraryFile& operator=(LibraryFile&&) = delete;
+    ~LibraryFile();
+
+    int fd() const { return fd_; }
+    const std::string& path() const { return path_; }
+
+private:
+    int fd_;
+    std::string path_;
+};
+
+std::variant<LibraryFile, LoadFailure> open_library(const std::string& path);
+
+// dlopens the library for the life of the process (it is never closed) and checks its ABI
+// version and handler symbol. The library's constructors run here.
+std::variant<FunctionLibrary, LoadFailure> load_function(const LibraryFile& file,
                                                          const std::string& handler_symbol);
 
 }  // namespace sofaas::worker

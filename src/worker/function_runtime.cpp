@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "worker/memory_limit.h"
+#include "worker/sandbox.h"
 
 namespace sofaas::worker {
 namespace {
@@ -48,7 +49,11 @@ protocol::Ready FunctionRuntime::start() {
 }
 
 std::optional<LoadFailure> FunctionRuntime::load_and_init() {
-    auto loaded = load_function(options_.library, options_.handler);
+    auto opened = open_library(options_.library);
+    if (auto* failure = std::get_if<LoadFailure>(&opened)) return std::move(*failure);
+    // Before dlopen: the library's constructors are function code too.
+    if (auto error = enter_sandbox(options_)) return LoadFailure{"Runtime.SandboxError", *error};
+    auto loaded = load_function(std::get<LibraryFile>(opened), options_.handler);
     if (auto* failure = std::get_if<LoadFailure>(&loaded)) return std::move(*failure);
     function_ = std::get<FunctionLibrary>(loaded);
 

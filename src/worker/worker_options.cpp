@@ -6,10 +6,11 @@
 namespace sofaas::worker {
 namespace {
 
-enum Option { library, handler, function, version, memory_mb, parent_pid, option_count };
+enum Option { library, handler, function, version, memory_mb, parent_pid, user, option_count };
 
 constexpr std::string_view option_names[option_count] = {
-    "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid"};
+    "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid", "--user"};
+constexpr Option first_optional = user;
 
 template <typename Number>
 bool parse_positive(std::string_view text, Number& value) {
@@ -36,13 +37,14 @@ std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
             return "missing value for " + std::string(name);
         values[option] = argv[i + 1];
     }
-    for (int option = 0; option < option_count; ++option)
+    for (int option = 0; option < first_optional; ++option)
         if (values[option].empty()) return "missing " + std::string(option_names[option]);
 
     WorkerOptions options;
     options.library = values[library];
     options.handler = values[handler];
     options.function = values[function];
+    options.user = values[user];
     if (!parse_positive(values[version], options.version))
         return bad_value(version, values[version]);
     if (!parse_positive(values[memory_mb], options.memory_mb))

@@ -1,6 +1,6 @@
 // The sofaas-worker command line, as the pool writes it:
 //   sofaas-worker --library PATH --handler SYMBOL --function NAME --version N
-//                 --memory-mb M --parent-pid PID
+//                 --memory-mb M --parent-pid PID [--user NAME]
 #pragma once
 
 #include <sys/types.h>
@@ -18,9 +18,10 @@ struct WorkerOptions {
     uint32_t version = 0;
     uint32_t memory_mb = 0;
     pid_t parent_pid = 0;
+    std::string user;  // empty: keep the daemon's user (see sandbox.h)
 };
 
-// Every option is required; the error names the first one missing or malformed.
+// Every option but --user is required; the error names the first one missing or malformed.
 std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv);
 
 }  // namespace sofaas::worker

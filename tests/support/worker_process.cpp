@@ -81,6 +81,7 @@ WorkerProcess::WorkerProcess(const WorkerLaunch& launch) {
         "--memory-mb", std::to_string(launch.memory_mb),
         "--parent-pid", std::to_string(launch.parent_pid.value_or(getpid())),
     };
+    if (!launch.user.empty()) args.insert(args.end(), {"--user", launch.user});
     std::vector<std::string> env = {
         "PATH=/usr/local/bin:/usr/bin:/bin",
         "LANG=C.UTF-8",

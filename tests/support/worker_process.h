@@ -22,6 +22,7 @@ struct WorkerLaunch {
     uint32_t version = 1;
     uint32_t memory_mb = 128;
     std::optional<pid_t> parent_pid;  // default: this process, as it should be
+    std::string user;                 // --user, when not empty
 };
 
 class WorkerProcess {

@@ -1,8 +1,12 @@
 // sofaas-worker, spoken to frame by frame as the pool does: the cold start's Ready, the
 // Result of each Invoke, and the way a worker ends when its function misbehaves.
 #include <gtest/gtest.h>
+#include <pwd.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -17,6 +21,22 @@ WorkerLaunch launch(const std::filesystem::path& library) {
     WorkerLaunch launch;
     launch.library = library;
     return launch;
+}
+
+// The value of `key` in a "key=value" per line report (sandbox_probe's).
+std::string value_of(const std::string& report, const std::string& key) {
+    const size_t at = report.find(key + "=");
+    if (at == std::string::npos) return "<missing " + key + ">";
+    const size_t begin = at + key.size() + 1;
+    return report.substr(begin, report.find('\n', begin) - begin);
+}
+
+// Running as root, workers drop to "nobody" (as the daemon's default worker_user does);
+// otherwise they keep the test's own user. Empty optional: root without a nobody user.
+std::optional<std::string> worker_user() {
+    if (geteuid() != 0) return std::string();
+    if (getpwnam("nobody") == nullptr) return std::nullopt;
+    return std::string("nobody");
 }
 
 // Starts a worker and expects its cold start to fail with `error_type`.
@@ -245,6 +265,133 @@ TEST(Worker, BadCommandLineIsRefused) {
     EXPECT_FALSE(worker.ready());
     EXPECT_EQ(worker.wait_exit(), 2);
     EXPECT_NE(worker.stderr_text().find("--memory-mb"), std::string::npos);
+}
+
+TEST(WorkerSandbox, IsInPlaceBeforeTheHandlerRuns) {
+    WorkerProcess worker(launch(fixture_library("sandbox_probe")));
+    ASSERT_TRUE(worker.ready());
+    const auto result = worker.invoke("");
+    ASSERT_TRUE(result);
+    const std::string& report = result->output;
+    EXPECT_EQ(value_of(report, "no_new_privs"), "1") << report;
+    EXPECT_EQ(value_of(report, "seccomp"), "2") << report;  // SECCOMP_MODE_FILTER
+    EXPECT_EQ(value_of(report, "pdeathsig"), std::to_string(SIGKILL)) << report;
+    EXPECT_EQ(value_of(report, "core"), "0") << report;
+    EXPECT_EQ(value_of(report, "fsize"), std::to_string(512 * 1024 * 1024)) << report;
+    // At most the sandbox's 1024: lower only if the test itself runs under a lower limit.
+    for (const char* limit : {"nproc", "nofile"}) {
+        const long value = std::stol(value_of(report, limit));
+        EXPECT_GT(value, 0) << limit;
+        EXPECT_LE(value, 1024) << limit;
+    }
+}
+
+TEST(WorkerSandbox, RootWorkerRunsTheFunctionAsTheWorkerUser) {
+    if (geteuid() != 0) GTEST_SKIP() << "only root can switch users";
+    const passwd* nobody = getpwnam("nobody");
+    if (!nobody) GTEST_SKIP() << "no user 'nobody' here";
+    const std::string uid = std::to_string(nobody->pw_uid);
+
+    WorkerLaunch probe = launch(fixture_library("sandbox_probe"));
+    probe.user = "nobody";
+    WorkerProcess worker(probe);
+    const auto ready = worker.ready();
+    ASSERT_TRUE(ready);
+    ASSERT_TRUE(ready->ok) << ready->error_type << ": " << ready->error_message;
+    const std::string report = worker.invoke("")->output;
+    EXPECT_EQ(value_of(report, "uid"), uid) << report;
+    EXPECT_EQ(value_of(report, "euid"), uid) << report;
+    EXPECT_EQ(value_of(report, "suid"), uid) << report;
+    EXPECT_EQ(value_of(report, "gid"), std::to_string(nobody->pw_gid)) << report;
+    EXPECT_EQ(value_of(report, "groups"), "0") << report;
+    // The uid change cleared the parent-death signal: the worker must have set it again.
+    EXPECT_EQ(value_of(report, "pdeathsig"), std::to_string(SIGKILL)) << report;
+}
+
+// The registry writes libraries 0644, but the data directory may be private to root: the
+// worker opens the library before it drops to the worker user.
+TEST(WorkerSandbox, LibraryInADirectoryOnlyRootCanEnterStillLoads) {
+    if (geteuid() != 0) GTEST_SKIP() << "only root can switch users";
+    if (!getpwnam("nobody")) GTEST_SKIP() << "no user 'nobody' here";
+    TempDir dir;
+    const auto private_dir = dir / "private";
+    std::filesystem::create_directory(private_dir);
+    std::filesystem::permissions(private_dir, std::filesystem::perms::owner_all);
+    std::filesystem::copy_file(function_library("hello"), private_dir / "function.so");
+    using std::filesystem::perms;
+    std::filesystem::permissions(private_dir / "function.so",
+                                 perms::owner_read | perms::owner_write | perms::group_read |
+                                     perms::others_read);
+
+    WorkerLaunch hello = launch(private_dir / "function.so");
+    hello.user = "nobody";
+    WorkerProcess worker(hello);
+    const auto ready = worker.ready();
+    ASSERT_TRUE(ready);
+    ASSERT_TRUE(ready->ok) << ready->error_type << ": " << ready->error_message;
+    EXPECT_EQ(worker.invoke("nobody")->output, "Hello, nobody!");
+}
+
+TEST(WorkerSandbox, UnknownWorkerUserIsASandboxError) {
+    WorkerLaunch hello = launch(function_library("hello"));
+    hello.user = "sofaas-no-such-user";
+    const auto ready = failed_cold_start(hello, "Runtime.SandboxError");
+    EXPECT_NE(ready.error_message.find("sofaas-no-such-user"), std::string::npos)
+        << ready.error_message;
+}
+
+TEST(WorkerSandbox, SystemCallsOfNoUseToAFunctionFailWithEperm) {
+    WorkerProcess worker(launch(fixture_library("forbidden_calls")));
+    ASSERT_TRUE(worker.ready());
+    const std::string eperm = "errno=" + std::to_string(EPERM);
+    for (const char* call : {"ptrace", "unshare", "mount", "clone", "personality"}) {
+        const auto result = worker.invoke(call);
+        ASSERT_TRUE(result) << call;
+        EXPECT_EQ(result->output, eperm) << call;
+    }
+    // Reading the personality is harmless and stays allowed.
+    EXPECT_EQ(worker.invoke("personality-query")->output, "errno=0");
+}
+
+TEST(WorkerSandbox, ForkBombEndsWithForkFailing) {
+    const auto user = worker_user();
+    // Root is exempt from RLIMIT_NPROC: without a user to drop to, nothing would stop it.
+    if (!user) GTEST_SKIP() << "running as root without a user 'nobody' to drop to";
+    WorkerLaunch bomb = launch(fixture_library("fork_bomb"));
+    bomb.user = *user;
+    WorkerProcess worker(bomb);
+    const auto ready = worker.ready();
+    ASSERT_TRUE(ready);
+    ASSERT_TRUE(ready->ok) << ready->error_type << ": " << ready->error_message;
+    const auto result = worker.invoke("", std::chrono::seconds(30));
+    ASSERT_TRUE(result);
+    const std::string& report = result->output;
+    EXPECT_EQ(value_of(report, "errno"), std::to_string(EAGAIN)) << report;
+    const long forks = std::stol(value_of(report, "forks"));
+    EXPECT_LT(forks, 1024) << report;
+
+    // The worker serves again, and its children are gone: the next bomb gets as far.
+    const auto again = worker.invoke("", std::chrono::seconds(30));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(value_of(again->output, "errno"), std::to_string(EAGAIN)) << again->output;
+    if (forks > 0) {
+        EXPECT_GT(std::stol(value_of(again->output, "forks")), 0) << again->output;
+    }
+}
+
+TEST(WorkerSandbox, DescriptorsRunOutPastTheLimit) {
+    WorkerProcess worker(launch(fixture_library("many_files")));
+    ASSERT_TRUE(worker.ready());
+    const std::string report = worker.invoke("")->output;
+    EXPECT_EQ(value_of(report, "errno"), std::to_string(EMFILE)) << report;
+    EXPECT_LT(std::stol(value_of(report, "opened")), 1024) << report;
+}
+
+TEST(WorkerSandbox, StackOverflowKillsOnlyTheWorker) {
+    WorkerProcess worker(launch(fixture_library("stack_overflow")));
+    ASSERT_TRUE(worker.ready());
+    EXPECT_FALSE(worker.invoke(""));
+    EXPECT_EQ(worker.wait_exit(), 128 + SIGSEGV);
 }
 
 }  // namespace

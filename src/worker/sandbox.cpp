@@ -1,0 +1,83 @@
+#include "worker/sandbox.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "worker/syscall_filter.h"
+#include "worker/worker_user.h"
+
+namespace sofaas::worker {
+namespace {
+
+struct ProcessLimit {
+    int resource;
+    const char* name;
+    rlim_t value;
+};
+
+// Soft and hard limit alike, so the function cannot raise them again (a worker running
+// as root could: that is one more reason for the worker user).
+constexpr ProcessLimit process_limits[] = {
+    // Bounds a fork bomb: fork() and pthread_create() fail with EAGAIN past it. The kernel
+    // counts the processes and threads of the real uid, not of this worker: every worker
+    // sharing the worker user shares the budget (and without a worker user, so does the
+    // daemon's own user). So the limit cannot be per-function-small without starving
+    // functions that use a few threads once many workers are warm, and it is Lambda's
+    // 1024 processes/threads: a fork bomb stops there, far below the machine's pid_max,
+    // at the price of one function's bomb leaving the others of the same user without
+    // new threads until its worker is killed.
+    {RLIMIT_NPROC, "RLIMIT_NPROC", 1024},
+    // Descriptors: Lambda's 1024. Bounds what one worker can pin in the kernel.
+    {RLIMIT_NOFILE, "RLIMIT_NOFILE", 1024},
+    // No core dumps of function memory (events, secrets from the environment).
+    {RLIMIT_CORE, "RLIMIT_CORE", 0},
+    // Largest file a function can write: Lambda's 512 MB of /tmp. The stdout/stderr memfds
+    // are files too, so this also bounds the memory one invocation's output can take.
+    {RLIMIT_FSIZE, "RLIMIT_FSIZE", 512ull * 1024 * 1024},
+};
+
+std::optional<std::string> apply_process_limits() {
+    for (const ProcessLimit& limit : process_limits) {
+        rlimit current{};
+        getrlimit(limit.resource, &current);
+        // Never above what the daemon was given: raising a hard limit needs privilege.
+        const rlim_t value = std::min(limit.value, current.rlim_max);
+        const rlimit lowered{value, value};
+        if (setrlimit(limit.resource, &lowered) != 0)
+            return std::string("cannot set ") + limit.name + ": " + std::strerror(errno);
+    }
+    // Past RLIMIT_FSIZE a write fails with EFBIG rather than killing the worker with
+    // SIGXFSZ: an error the function can see and report.
+    std::signal(SIGXFSZ, SIG_IGN);
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool stay_with_parent(pid_t parent_pid) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // PDEATHSIG only fires for a parent death after the prctl: check for an earlier one.
+    return getppid() == parent_pid;
+}
+
+std::optional<std::string> enter_sandbox(const WorkerOptions& options) {
+    if (!options.user.empty()) {
+        if (auto error = become_user(options.user)) return error;
+        // Changing credentials clears PR_SET_PDEATHSIG: set it again.
+        if (!stay_with_parent(options.parent_pid)) return "the daemon exited during the cold start";
+    }
+    if (auto error = apply_process_limits()) return error;
+    // No program the function execs gains privileges (setuid binaries, file capabilities);
+    // it is also what lets an unprivileged process install a seccomp filter.
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return std::string("cannot set no_new_privs: ") + std::strerror(errno);
+    return install_syscall_filter();
+}
+
+}  // namespace sofaas::worker

@@ -1,0 +1,29 @@
+// The walls around function code. A worker raises them once, after opening the library
+// file and before the library's own code (its constructors, sofaas_init) first runs, so
+// nothing a function does ever executes outside them:
+//   1. drop to the worker user (--user), when the daemon runs as root;
+//   2. resource limits: processes, descriptors, core dumps, file size;
+//   3. no_new_privs: no exec'd program can gain privileges;
+//   4. a seccomp filter that makes system calls a function has no business making fail
+//      with EPERM.
+// A worker whose sandbox cannot be completed does not run the function: its Ready frame
+// says Runtime.SandboxError.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "worker/worker_options.h"
+
+namespace sofaas::worker {
+
+// The worker must not outlive the daemon: PR_SET_PDEATHSIG(SIGKILL), then a check that
+// the daemon did not die before that. False when the parent is no longer parent_pid.
+bool stay_with_parent(pid_t parent_pid);
+
+// Steps 1 to 4 above, in that order. Returns why the sandbox is incomplete.
+std::optional<std::string> enter_sandbox(const WorkerOptions& options);
+
+}  // namespace sofaas::worker
