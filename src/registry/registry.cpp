@@ -261,7 +261,11 @@ FunctionVersionPtr Registry::publish(StagedVersion staged) {
         if (!fs::exists(staged.directory)) {
             throw RegistryError(409, "function " + staged.function + " was deleted during the deploy");
         }
-        if (fs::create_directories(versions_dir)) fsync_directory(function_dir);
+        if (fs::create_directories(versions_dir)) {
+            // A first deploy: the new directory entries must survive a crash too.
+            fsync_directory(function_dir);
+            fsync_directory(state_->functions_dir);
+        }
         uint32_t highest = max_version_on_disk(versions_dir);
         {
             std::shared_lock index_lock(state_->index_mutex);
