@@ -105,7 +105,13 @@ std::optional<WallTime> parse_rfc3339(std::string_view text) {
     if (pos != text.size()) return std::nullopt;
 
     WallTime local = WallTime(*date) + hours(hh) + minutes(mm) + seconds(ss) + microseconds(fraction_us);
-    return local - minutes(offset_minutes);
+    WallTime utc = local - minutes(offset_minutes);
+    // An offset can carry 0000-01-01 or 9999-12-31 past the four-digit years that
+    // format_rfc3339 (and RFC 3339) can write: found by tests/fuzz/time_spec_fuzz.cpp.
+    if (utc < WallTime(sys_days(year(0) / 1 / 1)) || utc >= WallTime(sys_days(year(10000) / 1 / 1))) {
+        return std::nullopt;
+    }
+    return utc;
 }
 
 }  // namespace

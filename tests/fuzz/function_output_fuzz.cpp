@@ -1,0 +1,21 @@
+// The output-to-HTTP-response mapping (gateway/http_event.h map_function_output): any
+// bytes a function returns. Properties: never an exception, a status the HTTP layer can
+// send, and no header that could split the response.
+#include <string_view>
+
+#include "fuzz_input.h"
+#include "gateway/http_event.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    using namespace sofaas;
+    const auto response =
+        map_function_output(std::string_view(reinterpret_cast<const char*>(data), size));
+    fuzz::check(response.status >= 100 && response.status <= 599, "the status is an HTTP status");
+    for (const auto& [name, value] : response.headers) {
+        fuzz::check(!name.empty(), "header names are not empty");
+        for (const std::string_view text : {std::string_view(name), std::string_view(value)})
+            fuzz::check(text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos,
+                        "no CR, LF or NUL in a header");
+    }
+    return 0;
+}
