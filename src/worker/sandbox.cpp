@@ -31,7 +31,8 @@ constexpr ProcessLimit process_limits[] = {
     // functions that use a few threads once many workers are warm, and it is Lambda's
     // 1024 processes/threads: a fork bomb stops there, far below the machine's pid_max,
     // at the price of one function's bomb leaving the others of the same user without
-    // new threads until its worker is killed.
+    // new threads until its worker is killed. Root ignores this limit altogether, which
+    // is why a root daemon's workers drop to the worker user first.
     {RLIMIT_NPROC, "RLIMIT_NPROC", 1024},
     // Descriptors: Lambda's 1024. Bounds what one worker can pin in the kernel.
     {RLIMIT_NOFILE, "RLIMIT_NOFILE", 1024},
