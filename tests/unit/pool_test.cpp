@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -33,7 +34,10 @@ using testing::fixture_library;
 using testing::function_library;
 
 constexpr auto answer_limit = 60s;  // a hung pool fails the test instead of hanging it
-const std::filesystem::path worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker";
+
+std::filesystem::path worker_binary() {
+    return std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker";
+}
 
 FunctionVersionPtr make_version(const std::string& name, std::filesystem::path library, uint32_t timeout_s = 3,
                                 uint32_t memory_mb = 128) {
@@ -91,7 +95,7 @@ class PoolTest : public ::testing::Test {
 protected:
     PoolTest() : PoolTest(PoolOptions{}) {}
     explicit PoolTest(PoolOptions options) {
-        options.worker_binary = worker_binary;
+        options.worker_binary = worker_binary();
         pool_ = std::make_unique<Pool>(io_, options);
         for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
     }
@@ -102,16 +106,25 @@ protected:
         for (auto& thread : threads_) thread.join();
     }
 
-    Execution run(const FunctionVersionPtr& version, std::string payload = {}) {
+    std::future<Execution> start(const FunctionVersionPtr& version, std::string payload = {}) {
         auto answer = std::make_shared<std::promise<Execution>>();
         auto future = answer->get_future();
         pool_->execute(version, "req-" + std::to_string(++requests_), std::move(payload),
                        [answer](Execution execution) { answer->set_value(std::move(execution)); });
+        return future;
+    }
+
+    static Execution wait(std::future<Execution>& future) {
         if (future.wait_for(answer_limit) != std::future_status::ready) {
             ADD_FAILURE() << "the pool did not answer within " << answer_limit.count() << " s";
             return {};
         }
         return future.get();
+    }
+
+    Execution run(const FunctionVersionPtr& version, std::string payload = {}) {
+        auto future = start(version, std::move(payload));
+        return wait(future);
     }
 
     std::optional<std::string> trial_load(const FunctionVersionPtr& version) { return trial_load(*pool_, version); }
@@ -130,7 +143,7 @@ protected:
     asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
     std::unique_ptr<Pool> pool_;
     std::vector<std::thread> threads_;
-    int requests_ = 0;
+    std::atomic<int> requests_ = 0;
 };
 
 TEST_F(PoolTest, ColdStartReportsInitThenWarmStartReusesTheWorker) {
@@ -220,13 +233,14 @@ TEST_F(PoolTest, MemoryHogRunsOutOfMemory) {
 TEST_F(PoolTest, ConcurrentInvocationsRunInSeparateWorkers) {
     const auto sleep = make_version("sleep", function_library("sleep"));
     constexpr int invocations = 8;
+    // execute() does not block, so all eight are issued before any can finish.
     std::vector<std::future<Execution>> answers;
     const auto started = std::chrono::steady_clock::now();
     for (int i = 0; i < invocations; ++i) {
-        answers.push_back(std::async(std::launch::async, [&] { return run(sleep, "200"); }));
+        answers.push_back(start(sleep, "200"));
     }
     for (auto& answer : answers) {
-        EXPECT_EQ(answer.get().status, InvocationStatus::ok);
+        EXPECT_EQ(wait(answer).status, InvocationStatus::ok);
     }
     const auto elapsed = std::chrono::steady_clock::now() - started;
     EXPECT_LT(elapsed, invocations * 200ms * 3 / 4) << "the invocations ran one after another";
