@@ -25,15 +25,9 @@ namespace {
 constexpr size_t default_log_lines = 100;
 constexpr size_t max_log_lines = 10'000;
 
-std::vector<std::string> path_segments(std::string_view path) {
-    std::vector<std::string> segments;
-    while (!path.empty()) {
-        const size_t slash = path.find('/');
-        const std::string_view segment = path.substr(0, slash);
-        if (!segment.empty()) segments.push_back(percent_decode(segment, false));
-        if (slash == std::string_view::npos) break;
-        path.remove_prefix(slash + 1);
-    }
+std::vector<std::string> decoded_path_segments(std::string_view path) {
+    std::vector<std::string> segments = path_segments(path);
+    for (std::string& segment : segments) segment = percent_decode(segment, false);
     return segments;
 }
 
@@ -123,7 +117,7 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
                                                              const IncomingRequest& request) {
     if (!has_admin_token(request, context.services.admin_token)) co_return unauthorized();
 
-    const std::vector<std::string> path = path_segments(request.path());
+    const std::vector<std::string> path = decoded_path_segments(request.path());
     const std::string& method = request.method;
     const auto unsupported = [&] { return method_not_allowed(method, request.path()); };
 

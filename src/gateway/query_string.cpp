@@ -20,6 +20,18 @@ SplitTarget split_target(std::string_view target) {
     return {target.substr(0, question), target.substr(question + 1)};
 }
 
+std::vector<std::string> path_segments(std::string_view path) {
+    std::vector<std::string> segments;
+    while (!path.empty()) {
+        const size_t slash = path.find('/');
+        const std::string_view segment = path.substr(0, slash);
+        if (!segment.empty()) segments.emplace_back(segment);
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return segments;
+}
+
 std::string percent_decode(std::string_view text, bool plus_is_space) {
     std::string out;
     out.reserve(text.size());

@@ -8,19 +8,6 @@
 namespace sofaas {
 namespace {
 
-// Empty segments are ignored: "/items/" and "/items//" are "/items".
-std::vector<std::string> split_path(std::string_view path) {
-    std::vector<std::string> segments;
-    while (!path.empty()) {
-        const size_t slash = path.find('/');
-        const std::string_view segment = path.substr(0, slash);
-        if (!segment.empty()) segments.emplace_back(segment);
-        if (slash == std::string_view::npos) break;
-        path.remove_prefix(slash + 1);
-    }
-    return segments;
-}
-
 bool is_parameter(std::string_view segment) {
     return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
@@ -82,13 +69,13 @@ RouteTable::RouteTable(const std::vector<FunctionVersionPtr>& functions) {
         functions_.insert(spec.name);
         for (const Route& route : spec.routes) {
             const std::string method = to_upper(route.method);
-            entries_.push_back({method, split_path(route.path), spec.name, method + " " + route.path});
+            entries_.push_back({method, path_segments(route.path), spec.name, method + " " + route.path});
         }
     }
 }
 
 std::optional<RouteMatch> RouteTable::match(std::string_view method, std::string_view path) const {
-    const std::vector<std::string> segments = split_path(path);
+    const std::vector<std::string> segments = path_segments(path);
     const std::string request_method = to_upper(method);
 
     std::optional<RouteMatch> best;
