@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -221,6 +222,7 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
         // SIGKILL, not SIGTERM: the function may ignore or handle SIGTERM, and a deadline
         // must hold whatever the function does. The answer does not wait for the reap.
         auto done = std::exchange(on_executed_, nullptr);
+        const uint32_t peak_mb = kb_to_mb_rounded_up(peak_rss_kb(pid_));
         die();
         const uint32_t timeout_s = version_->spec.timeout_s;
         Execution execution;
@@ -228,7 +230,7 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
         execution.error_type = "Sandbox.Timedout";
         execution.error_message = timeout_message(timeout_s);
         execution.duration_ms = timeout_s * 1000.0;
-        execution.max_memory_used_mb = last_max_memory_mb_;
+        execution.max_memory_used_mb = std::max(last_max_memory_mb_, peak_mb);
         if (done) {
             done(execution_with_captures(std::move(execution)));
         }

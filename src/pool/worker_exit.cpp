@@ -3,7 +3,9 @@
 #include <sys/wait.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "worker/protocol.h"
 
@@ -24,6 +26,17 @@ std::string describe_signal(int signal_number) {
 
 uint32_t kb_to_mb_rounded_up(uint64_t kb) {
     return static_cast<uint32_t>((kb + 1023) / 1024);
+}
+
+uint64_t peak_rss_kb(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+            return std::strtoull(line.c_str() + 6, nullptr, 10);  // "VmHWM:   1234 kB"
+        }
+    }
+    return 0;
 }
 
 ExitDiagnosis diagnose_exit(const WorkerExit& exit, uint32_t memory_mb) {

@@ -1,6 +1,8 @@
 // Why a worker process ended, in the words a Lambda user knows (errorType/errorMessage).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 
@@ -29,5 +31,9 @@ ExitDiagnosis diagnose_exit(const WorkerExit& exit, uint32_t memory_mb);
 std::string describe_signal(int signal_number);
 
 uint32_t kb_to_mb_rounded_up(uint64_t kb);
+
+// Peak resident memory of a live process (VmHWM in /proc/PID/status), 0 when unreadable.
+// A timed-out worker never sends its Result, and its answer does not wait for the reap.
+uint64_t peak_rss_kb(pid_t pid);
 
 }  // namespace sofaas

@@ -190,6 +190,7 @@ TEST_F(PoolTest, DeadlineKillsTheWorkerAndTheNextInvocationGetsAFreshOne) {
     EXPECT_EQ(late.error_type, "Sandbox.Timedout");
     EXPECT_EQ(late.error_message, "Task timed out after 1.00 seconds");
     EXPECT_DOUBLE_EQ(late.duration_ms, 1000.0);
+    EXPECT_GT(late.max_memory_used_mb, 0u) << "measured before the kill";
     EXPECT_LT(waited, 4s) << "the deadline must not wait for the function";
 
     const Execution next = run(sleep, "10");
