@@ -124,15 +124,15 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
     if (path.size() == 2 && path[1] == "billing") {
         co_return method == "GET" ? billing(context, request) : unsupported();
     }
-    if (path.size() < 2 || path[1] != "functions" || path.size() > 4) {
+    if (path.size() < 2 || path[1] != "functions") {
         co_return not_found(fmt::format("No such API: {} {}", method, request.path()));
     }
     if (path.size() == 2) co_return method == "GET" ? list_functions(context) : unsupported();
 
+    // A bad name is a 400 whatever follows it: "/v1/functions/../../etc" names nothing.
     const std::string& function = path[2];
-    if (!is_valid_function_name(function)) {
-        co_return bad_request("Function names are 1 to 64 characters of A-Z, a-z, 0-9, _ and -.");
-    }
+    if (!is_valid_function_name(function)) co_return invalid_function_name(function);
+    if (path.size() > 4) co_return not_found(fmt::format("No such API: {} {}", method, request.path()));
     if (path.size() == 3) {
         if (method == "PUT") {
             HttpResponseParts deployed = co_await deploy_function(context, request, function);

@@ -57,6 +57,12 @@ HttpResponseParts bad_request(std::string_view message) {
     return error_response(400, "InvalidParameterValueException", message);
 }
 
+HttpResponseParts invalid_function_name(std::string_view name) {
+    // The name is not echoed: it may hold anything, NUL and path tricks included.
+    return bad_request(fmt::format("Invalid function name ({} bytes): names are 1 to 64 characters "
+                                   "of A-Z, a-z, 0-9, _ and -.", name.size()));
+}
+
 HttpResponseParts malformed_request(std::string_view message) {
     return error_response(400, "BadRequestException", message);
 }

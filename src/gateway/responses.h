@@ -25,6 +25,7 @@ void add_invocation_headers(HttpResponseParts& response, const InvocationResult&
 HttpResponseParts status_error(int status, std::string_view error_message);
 
 HttpResponseParts bad_request(std::string_view message);          // 400 InvalidParameterValueException
+HttpResponseParts invalid_function_name(std::string_view name);  // 400 InvalidParameterValueException
 HttpResponseParts malformed_request(std::string_view message);    // 400 BadRequestException
 HttpResponseParts invalid_library(std::string_view message);      // 400 InvalidLibraryException
 HttpResponseParts unauthorized();                                 // 401 UnauthorizedException

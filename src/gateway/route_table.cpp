@@ -95,7 +95,7 @@ std::optional<RouteMatch> RouteTable::match(std::string_view method, std::string
     if (best) return best;
 
     if (segments.size() >= 2 && segments[0] == "fn") {
-        const auto function = functions_.find(segments[1]);
+        const auto function = functions_.find(percent_decode(segments[1], false));
         if (function != functions_.end()) return RouteMatch{*function, "$default", {}};
     }
     return std::nullopt;

@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/function_spec.h"
 #include "gateway/control_api.h"
 #include "gateway/function_endpoint.h"
+#include "gateway/query_string.h"
 #include "gateway/responses.h"
 #include "registry/registry.h"
 
@@ -65,7 +67,9 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
     }
     if (path.starts_with("/fn/")) {
         const std::string_view rest = path.substr(4);
-        co_return not_found(fmt::format("Function not found: {}", rest.substr(0, rest.find('/'))));
+        const std::string function = percent_decode(rest.substr(0, rest.find('/')), false);
+        if (!is_valid_function_name(function)) co_return invalid_function_name(function);
+        co_return not_found(fmt::format("Function not found: {}", function));
     }
     co_return not_found(fmt::format("No route for {} {}", request.method, path));
 }

@@ -145,10 +145,15 @@ TEST_F(GatewayTest, UnknownFunctionsAre404) {
     }
 }
 
-TEST_F(GatewayTest, BadFunctionNameIs400) {
-    const auto response = client().request("PUT", "/v1/functions/bad.name", "x");
-    EXPECT_EQ(response.status, 400);
-    EXPECT_EQ(json::parse(response.body)["errorType"], "InvalidParameterValueException");
+TEST_F(GatewayTest, BadFunctionNameIs400WhateverFollowsIt) {
+    for (const auto& [method, target] : {std::pair{"PUT", "/v1/functions/bad.name"},
+                                         std::pair{"GET", "/v1/functions/../../etc/passwd"},
+                                         std::pair{"POST", "/v1/functions/a%2Fb/invoke"},
+                                         std::pair{"GET", "/fn/%2e%2e/etc/passwd"}}) {
+        const auto response = client().request(method, target, "x");
+        EXPECT_EQ(response.status, 400) << target;
+        EXPECT_EQ(json::parse(response.body)["errorType"], "InvalidParameterValueException") << target;
+    }
 }
 
 TEST_F(GatewayTest, OversizedHeadersAre431) {
