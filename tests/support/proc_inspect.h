@@ -1,0 +1,34 @@
+// What /proc says about processes: how the fault tests find sofaasd's pid, count its open
+// descriptors and memory, and look for zombie or orphaned workers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sofaas::testing {
+
+struct ProcessStatus {
+    pid_t pid = 0;
+    pid_t ppid = 0;
+    char state = '?';  // R, S, D, Z, ...
+    std::string comm;  // the name in /proc/PID/stat, at most 15 characters
+    std::string cmdline;  // arguments joined by spaces
+};
+
+// Every process readable in /proc (those that vanish while being read are left out).
+std::vector<ProcessStatus> all_processes();
+std::optional<ProcessStatus> process_status(pid_t pid);
+
+// The first process named `comm` whose command line contains `needle`.
+std::optional<pid_t> find_process(std::string_view comm, std::string_view needle);
+
+size_t open_descriptor_count(pid_t pid);  // entries of /proc/PID/fd
+// "N -> target" for each open descriptor, one a line: what a failed leak check shows.
+std::string describe_descriptors(pid_t pid);
+long resident_kb(pid_t pid);              // VmRSS from /proc/PID/status, -1 if unknown
+
+}  // namespace sofaas::testing
