@@ -1,0 +1,202 @@
+// Crash safety: sofaasd killed with SIGKILL under load comes back on the same data
+// directory with its registry intact, one ledger record per answered invocation, and no
+// worker of the dead daemon left running; a torn ledger line is skipped. Concurrent
+// deploys of one name get distinct, increasing versions and never fail traffic.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/daemon_process.h"
+#include "support/fault_suite.h"
+#include "support/proc_inspect.h"
+
+namespace sofaas::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// Workers of this daemon: their --library lies inside its data directory.
+std::vector<ProcessStatus> workers_of(const DaemonProcess& daemon) {
+    std::vector<ProcessStatus> workers;
+    for (const auto& process : all_processes())
+        if (process.comm == "sofaas-worker" && process.cmdline.find(daemon.data_dir().string()) != std::string::npos)
+            workers.push_back(process);
+    return workers;
+}
+
+// Every ledger record, by request id (`sofaas billing --records` without a filter).
+std::map<std::string, int> ledger_request_ids(const DaemonProcess& daemon) {
+    auto result = daemon.cli({"billing", "--records"});
+    EXPECT_EQ(result.exit_code, 0) << result;
+    std::map<std::string, int> counts;
+    std::istringstream lines(result.out);
+    for (std::string line; std::getline(lines, line);) ++counts[json::parse(line)["request_id"].get<std::string>()];
+    return counts;
+}
+
+std::filesystem::path only_ledger_file(const DaemonProcess& daemon) {
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(daemon.data_dir() / "billing"))
+        if (entry.path().extension() == ".jsonl") files.push_back(entry.path());
+    EXPECT_EQ(files.size(), 1u);
+    return files.empty() ? std::filesystem::path() : files.back();
+}
+
+TEST(CrashSafety, KillNineUnderLoadLosesNoAnsweredInvocation) {
+    DaemonProcess daemon;
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("hello", function_library("hello")).exit_code, 0);
+    ASSERT_EQ(daemon.deploy("echo", function_library("echo")).exit_code, 0);
+    ASSERT_EQ(daemon.deploy("segv", function_library("crash")).exit_code, 0);
+
+    // Callers keep the ids of every invocation they got an answer for (2xx or 5xx).
+    std::mutex mutex;
+    std::vector<std::string> answered;
+    std::atomic<bool> killed{false};
+    std::vector<std::thread> callers;
+    const std::vector<std::string> functions = {"hello", "echo", "hello", "segv"};
+    for (const auto& function : functions) {
+        callers.emplace_back([&, function] {
+            auto http = daemon.http();
+            http.set_timeout(10s);
+            while (!killed) {
+                try {
+                    auto response = http.request("POST", "/v1/functions/" + function + "/invoke", "load");
+                    if (response.status >= 200 && response.status < 600 && response.status != 429) {
+                        std::lock_guard lock(mutex);
+                        answered.push_back(response.header("X-Sofaas-Request-Id"));
+                    }
+                } catch (const std::exception&) {
+                    std::this_thread::sleep_for(10ms);  // the daemon is gone; until told to stop
+                }
+            }
+        });
+    }
+    std::this_thread::sleep_for(1500ms);
+    ASSERT_FALSE(workers_of(daemon).empty()) << "load started no worker";
+    daemon.kill9();
+    killed = true;
+    for (auto& caller : callers) caller.join();
+    ASSERT_GT(answered.size(), 10u);
+
+    // Workers die with their daemon (PR_SET_PDEATHSIG): none may outlive it for long.
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (!workers_of(daemon).empty() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(50ms);
+    auto orphans = workers_of(daemon);
+    EXPECT_TRUE(orphans.empty()) << orphans.size() << " workers outlived the killed daemon, e.g. pid "
+                                 << orphans.front().pid << " " << orphans.front().cmdline;
+
+    daemon.start();
+    auto listed = json::parse(daemon.http().request("GET", "/v1/functions").body);
+    std::set<std::string> names;
+    for (const auto& spec : listed["functions"]) names.insert(spec["name"].get<std::string>());
+    EXPECT_EQ(names, (std::set<std::string>{"echo", "hello", "segv"}));
+    auto hello = daemon.http().request("POST", "/v1/functions/hello/invoke", "again");
+    EXPECT_EQ(hello.status, 200);
+    EXPECT_EQ(hello.body, "Hello, again!");
+    EXPECT_EQ(daemon.http().request("POST", "/v1/functions/echo/invoke", "again").body, "again");
+
+    auto ledger = ledger_request_ids(daemon);
+    int missing = 0, duplicated = 0;
+    for (const auto& id : answered) {
+        auto found = ledger.find(id);
+        if (found == ledger.end()) ++missing;
+        else if (found->second != 1) ++duplicated;
+    }
+    EXPECT_EQ(missing, 0) << "of " << answered.size() << " answered invocations";
+    EXPECT_EQ(duplicated, 0) << "of " << answered.size() << " answered invocations";
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST(CrashSafety, TornLastLedgerLineIsSkippedWithAWarning) {
+    DaemonProcess daemon;
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("hello", function_library("hello")).exit_code, 0);
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(daemon.cli({"invoke", "hello", "--data", "x"}).exit_code, 0);
+    daemon.kill9();
+
+    auto ledger_file = only_ledger_file(daemon);
+    ASSERT_FALSE(ledger_file.empty());
+    std::ofstream(ledger_file, std::ios::app) << R"({"request_id":"torn-record","function":"hello","sta)";
+
+    daemon.start();
+    auto summary = daemon.cli({"billing"});
+    EXPECT_EQ(summary.exit_code, 0) << summary;
+    EXPECT_NE(summary.out.find("hello"), std::string::npos) << summary;
+    EXPECT_EQ(daemon.billing_records("hello").size(), 3u);
+    EXPECT_NE(daemon.log().find("torn"), std::string::npos) << "no warning about the torn line";
+
+    // Records written after the restart start on a line of their own.
+    ASSERT_EQ(daemon.cli({"invoke", "hello", "--data", "y"}).exit_code, 0);
+    auto records = daemon.billing_records("hello");
+    ASSERT_EQ(records.size(), 4u);
+    EXPECT_EQ(ledger_request_ids(daemon).count("torn-record"), 0u);
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST(CrashSafety, ConcurrentDeploysOfOneNameGetDistinctIncreasingVersions) {
+    DaemonProcess daemon;
+    daemon.start();
+    constexpr int deployers = 8;
+    std::mutex mutex;
+    std::vector<int> versions;
+    std::vector<std::string> failures;
+    std::vector<std::thread> threads;
+    for (int i = 0; i < deployers; ++i) {
+        threads.emplace_back([&] {
+            auto result = daemon.deploy("contended", function_library("hello"));
+            std::lock_guard lock(mutex);
+            if (result.exit_code != 0) {
+                failures.push_back(result.err);
+                return;
+            }
+            // "contended version N"
+            versions.push_back(std::stoi(result.out.substr(result.out.rfind(' ') + 1)));
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_TRUE(failures.empty()) << failures.size() << " deploys failed, e.g. " << failures.front();
+    std::set<int> distinct(versions.begin(), versions.end());
+    EXPECT_EQ(distinct.size(), versions.size());
+    EXPECT_EQ(distinct, (std::set<int>{1, 2, 3, 4, 5, 6, 7, 8}));
+
+    auto info = json::parse(daemon.http().request("GET", "/v1/functions/contended").body);
+    EXPECT_EQ(info["function"]["version"], deployers);
+    EXPECT_EQ(info["versions"], json(std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8}));
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST(CrashSafety, DeploysDuringTrafficFailNoRequest) {
+    DaemonProcess daemon;
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("live", function_library("hello")).exit_code, 0);
+    {
+        HealthyTraffic first(daemon, "live"), second(daemon, "live");
+        for (int i = 0; i < fault_suite_size(6, 30); ++i) {
+            auto result = daemon.deploy("live", function_library(i % 2 ? "hello" : "c-hello"));
+            EXPECT_EQ(result.exit_code, 0) << result;
+        }
+        first.stop();
+        second.stop();
+        EXPECT_GT(first.succeeded() + second.succeeded(), 0);
+        EXPECT_EQ(first.failed(), 0) << first.first_failure();
+        EXPECT_EQ(second.failed(), 0) << second.first_failure();
+    }
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
+}  // namespace
+}  // namespace sofaas::testing
