@@ -110,6 +110,47 @@ TEST_F(BadHttp, ChunkedBodyIsAccepted) {
     EXPECT_EQ(response->body, "hello world");
 }
 
+// Request smuggling needs two readings of where a body ends: every ambiguous framing is
+// refused, and the connection closed rather than guessed at.
+TEST_F(BadHttp, AmbiguousOrBrokenFramingIs400) {
+    const size_t billed_before = daemon().billing_records("echo").size();
+    const std::string head = "POST /v1/functions/echo/invoke HTTP/1.1\r\nHost: x\r\n" + auth();
+    const std::vector<std::string> requests = {
+        head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        head + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        head + "Content-Length: -5\r\n\r\nhello",
+        head + "Content-Length: abc\r\n\r\nhello",
+        head + "Content-Length: 99999999999999999999999\r\n\r\nhello",
+        head + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
+        std::string("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Nul: a\0b\r\n\r\n", 46),
+    };
+    for (const auto& request : requests) {
+        SCOPED_TRACE(request);
+        auto connection = connect();
+        ASSERT_TRUE(connection.send(request));
+        auto response = connection.read_response();
+        ASSERT_TRUE(response);
+        EXPECT_EQ(response->status, 400) << response->body;
+        EXPECT_TRUE(connection.wait_closed(2s));
+    }
+    EXPECT_EQ(daemon().billing_records("echo").size(), billed_before) << "a refused request was invoked";
+}
+
+// A chunked body has no declared length: the limit must hold while it streams in.
+TEST_F(BadHttp, ChunkedBodyOverTheLimitIs413) {
+    auto connection = connect();
+    ASSERT_TRUE(connection.send("POST /v1/functions/echo/invoke HTTP/1.1\r\nHost: x\r\n" + auth() +
+                                "Transfer-Encoding: chunked\r\n\r\n"));
+    const std::string chunk = "10000\r\n" + std::string(0x10000, 'c') + "\r\n";
+    for (size_t sent = 0; sent <= 2 * max_payload_bytes; sent += 0x10000)
+        if (!connection.send(chunk)) break;  // refused mid-stream: the answer is waiting
+    auto response = connection.read_response(5s);
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 413);
+    EXPECT_EQ(error_type_of(*response), "RequestTooLargeException");
+}
+
 TEST_F(BadHttp, PipelinedRequestsAreAnsweredInOrder) {
     auto connection = connect();
     std::string requests;

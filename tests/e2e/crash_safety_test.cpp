@@ -121,6 +121,37 @@ TEST(CrashSafety, KillNineUnderLoadLosesNoAnsweredInvocation) {
     EXPECT_EQ(daemon.stop(), 0);
 }
 
+// Killed while a deploy's trial load runs: the staged copy never becomes a function, its
+// trial worker dies too, and the name deploys afresh after the restart.
+TEST(CrashSafety, KillNineDuringDeployLeavesNoHalfFunction) {
+    DaemonProcess daemon;
+    daemon.start();
+    std::thread deployer([&] { daemon.deploy("halfway", fixture_library("init_hangs")); });
+    const auto function_dir = daemon.data_dir() / "functions" / "halfway";
+    auto staged = [&] {
+        std::error_code ignored;
+        for (const auto& entry : std::filesystem::directory_iterator(function_dir, ignored))
+            if (entry.path().filename().string().rfind(".staging", 0) == 0) return true;
+        return false;
+    };
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!(staged() && !workers_of(daemon).empty()) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
+    ASSERT_TRUE(staged()) << "the deploy never staged its library";
+    daemon.kill9();
+    deployer.join();
+
+    daemon.start();
+    EXPECT_EQ(daemon.http().request("GET", "/v1/functions/halfway").status, 404);
+    EXPECT_FALSE(staged()) << "the staged copy outlived the restart";
+    EXPECT_TRUE(workers_of(daemon).empty()) << "the trial worker outlived its daemon";
+    auto redeployed = daemon.deploy("halfway", function_library("hello"));
+    EXPECT_EQ(redeployed.exit_code, 0) << redeployed;
+    EXPECT_EQ(redeployed.out, "halfway version 1\n");
+    EXPECT_EQ(daemon.http().request("POST", "/v1/functions/halfway/invoke", "x").body, "Hello, x!");
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
 TEST(CrashSafety, TornLastLedgerLineIsSkippedWithAWarning) {
     DaemonProcess daemon;
     daemon.start();
