@@ -8,6 +8,8 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -150,6 +152,24 @@ TEST_F(Faults, OutputOverTheResponseLimitIsAClearError) {
     EXPECT_EQ(error_of(too_large)["errorType"], "Runtime.ResponseTooLarge");
     EXPECT_NE(error_of(too_large)["errorMessage"].get<std::string>().find("exceeded maximum"), std::string::npos);
     EXPECT_EQ(invoke("bigout", "5").body, "ooooo");
+}
+
+// Function code shares the worker's process and can write Result frames of its own: what
+// is billed must be what the daemon measured, not what the function claims.
+TEST_F(Faults, ForgedResultFrameCannotUnderbill) {
+    ASSERT_EQ(daemon().deploy("forger", fixture_library("forged_result")).exit_code, 0);
+    auto started = std::chrono::steady_clock::now();
+    invoke("forger", "500");
+    auto waited = std::chrono::steady_clock::now() - started;
+    ASSERT_GE(waited, 500ms);
+    std::vector<json> records;
+    for (int i = 0; i < 20 && records.empty(); ++i) {
+        records = daemon().billing_records("forger");
+        if (records.empty()) std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_GE(records[0]["duration_ms"].get<double>(), 490) << records[0].dump();
+    EXPECT_GE(records[0]["billed_ms"].get<double>(), 490) << records[0].dump();
 }
 
 void expect_invalid_library(const HttpResponse& response, const std::string& message_part) {
