@@ -172,6 +172,19 @@ TEST_F(Faults, ForgedResultFrameCannotUnderbill) {
     EXPECT_GE(records[0]["billed_ms"].get<double>(), 490) << records[0].dump();
 }
 
+// The same for the cold start: a forged Ready frame chooses neither the init time billed
+// nor an absurd figure in the ledger.
+TEST_F(Faults, ForgedReadyFrameCannotChooseTheInitTime) {
+    ASSERT_EQ(daemon().deploy("initforger", fixture_library("forged_init")).exit_code, 0);
+    invoke("initforger", "x");
+    auto records = daemon().billing_records("initforger");
+    ASSERT_EQ(records.size(), 1u);
+    ASSERT_TRUE(records[0].contains("init_ms")) << records[0].dump();
+    EXPECT_GE(records[0]["init_ms"].get<double>(), 290) << records[0].dump();
+    EXPECT_LT(records[0]["init_ms"].get<double>(), 10000) << records[0].dump();
+    EXPECT_GE(records[0]["billed_ms"].get<double>(), 290) << records[0].dump();
+}
+
 void expect_invalid_library(const HttpResponse& response, const std::string& message_part) {
     ASSERT_EQ(response.status, 400) << response.body;
     EXPECT_EQ(error_of(response)["errorType"], "InvalidLibraryException");
