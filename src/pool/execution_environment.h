@@ -117,7 +117,7 @@ private:
     std::array<char, protocol::header_size> header_{};
     std::string body_;
     std::string outgoing_;
-    std::chrono::steady_clock::time_point sent_at_;
+    std::chrono::steady_clock::time_point sent_at_;  // start of the init or of the current event
     std::string violation_;         // set when the worker broke the protocol
     uint32_t last_max_memory_mb_ = 0;
 
