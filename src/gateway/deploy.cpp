@@ -63,12 +63,9 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
         co_return status_error(error.http_status, error.what());
     }
 
-    // The staged candidate has no version number yet, and a worker needs one: the trial
-    // runs as the version this deploy will most likely become.
-    const FunctionVersionPtr previous = services.registry.latest(function);
-    auto trial = std::make_shared<FunctionVersion>(*staged->candidate);
-    trial->spec.version = previous ? previous->spec.version + 1 : 1;
-    const std::optional<std::string> load_error = co_await async_trial_load(services.pool, std::move(trial));
+    // The trial worker sees version 0: the number is only assigned when the version is published.
+    const std::optional<std::string> load_error =
+        co_await async_trial_load(services.pool, staged->candidate);
     if (load_error) {
         services.registry.discard(std::move(*staged));
         spdlog::info("[{}] deploy of {} rejected: {}", request.request_id, function, *load_error);
@@ -76,13 +73,14 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
     }
 
     FunctionVersionPtr published;
+    uint32_t replaced = 0;
     try {
-        published = services.registry.publish(std::move(*staged));
+        published = services.registry.publish(std::move(*staged), &replaced);
     } catch (const RegistryError& error) {
         spdlog::error("[{}] deploy of {} not published: {}", request.request_id, function, error.what());
         co_return status_error(error.http_status, error.what());
     }
-    services.scheduler.activate(published, previous ? previous->spec.version : 0);
+    services.scheduler.activate(published, replaced);
     context.refresh_routes();
     spdlog::info("[{}] deployed {} version {} ({} bytes)", request.request_id, function,
                  published->spec.version, published->spec.size_bytes);

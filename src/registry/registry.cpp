@@ -235,7 +235,7 @@ StagedVersion Registry::stage(std::string_view function, std::string_view librar
     }
 }
 
-FunctionVersionPtr Registry::publish(StagedVersion staged) {
+FunctionVersionPtr Registry::publish(StagedVersion staged, uint32_t* replaced) {
     // Whatever goes wrong, the staged directory must not outlive the deploy.
     struct DiscardOnFailure {
         Registry* registry;
@@ -287,6 +287,7 @@ FunctionVersionPtr Registry::publish(StagedVersion staged) {
         auto published = std::make_shared<const FunctionVersion>(FunctionVersion{spec, version_dir / "function.so"});
         std::unique_lock index_lock(state_->index_mutex);
         FunctionEntry& entry = state_->index[staged.function];
+        if (replaced) *replaced = entry.versions.empty() ? 0 : entry.latest;
         entry.versions[spec.version] = published;
         entry.latest = spec.version;
         state_->highest_published[staged.function] = spec.version;

@@ -39,8 +39,10 @@ public:
     StagedVersion stage(std::string_view function, std::string_view library_bytes,
                         const FunctionSettings& settings);
     // Assigns the next version number (strictly increasing per function, even under
-    // concurrent deploys) and makes it $LATEST.
-    FunctionVersionPtr publish(StagedVersion staged);
+    // concurrent deploys) and makes it $LATEST. `replaced` receives the version that was
+    // $LATEST until now (0 if none), decided under the same lock, so that concurrent
+    // deploys each retire exactly the version they replaced.
+    FunctionVersionPtr publish(StagedVersion staged, uint32_t* replaced = nullptr);
     void discard(StagedVersion staged) noexcept;
 
     FunctionVersionPtr latest(std::string_view function) const;

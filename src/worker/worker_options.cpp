@@ -13,10 +13,10 @@ constexpr std::string_view option_names[option_count] = {
 constexpr Option first_optional = user;
 
 template <typename Number>
-bool parse_positive(std::string_view text, Number& value) {
+bool parse_number(std::string_view text, Number& value, Number minimum) {
     const char* end = text.data() + text.size();
     auto [stop, error] = std::from_chars(text.data(), end, value);
-    return error == std::errc{} && stop == end && value > 0;
+    return error == std::errc{} && stop == end && value >= minimum;
 }
 
 std::string bad_value(Option option, std::string_view value) {
@@ -45,11 +45,12 @@ std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
     options.handler = values[handler];
     options.function = values[function];
     options.user = values[user];
-    if (!parse_positive(values[version], options.version))
+    // Version 0 is a library on trial at deploy: staged, loaded once, not yet published.
+    if (!parse_number(values[version], options.version, 0u))
         return bad_value(version, values[version]);
-    if (!parse_positive(values[memory_mb], options.memory_mb))
+    if (!parse_number(values[memory_mb], options.memory_mb, 1u))
         return bad_value(memory_mb, values[memory_mb]);
-    if (!parse_positive(values[parent_pid], options.parent_pid))
+    if (!parse_number(values[parent_pid], options.parent_pid, 1))
         return bad_value(parent_pid, values[parent_pid]);
     return options;
 }
