@@ -140,7 +140,9 @@ Config parse_config(std::string_view json_text) {
     json document;
     try {
         document = json::parse(json_text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // Not only parse_error: a number too large for a double ("1E534") is out_of_range.
+        // Found by tests/fuzz/config_fuzz.cpp.
         throw ConfigError(std::string("config: invalid JSON: ") + e.what());
     }
 

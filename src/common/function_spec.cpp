@@ -81,7 +81,7 @@ FunctionSpec spec_from_json(std::string_view text) {
     json object;
     try {
         object = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1E534
         throw std::runtime_error(std::string("spec.json: invalid JSON: ") + e.what());
     }
     if (!object.is_object()) throw std::runtime_error("spec.json: must be a JSON object");
