@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_writer.h"
+
 namespace sofaas {
 namespace {
 
@@ -17,24 +19,6 @@ double gb_seconds(uint32_t memory_mb, uint64_t billed_ms) {
 // Durations are measured in microseconds; more digits would only be noise in the ledger.
 double to_microsecond_precision(double ms) {
     return std::round(ms * 1000.0) / 1000.0;
-}
-
-ordered_json record_object(const BillingRecord& record) {
-    ordered_json object = {
-        {"request_id", record.request_id},
-        {"function", record.function},
-        {"version", record.version},
-        {"trigger", to_string(record.trigger)},
-        {"start", format_rfc3339(record.start)},
-        {"duration_ms", to_microsecond_precision(record.duration_ms)},
-        {"billed_ms", record.billed_ms},
-        {"memory_mb", record.memory_mb},
-        {"max_memory_used_mb", record.max_memory_used_mb},
-    };
-    if (record.init_ms) object["init_ms"] = to_microsecond_precision(*record.init_ms);
-    object["status"] = to_string(record.status);
-    object["cost_usd"] = record.cost_usd;
-    return object;
 }
 
 ordered_json row_object(const BillingSummaryRow& row) {
@@ -85,12 +69,35 @@ double cost_usd(const Prices& prices, uint32_t memory_mb, uint64_t billed_ms) {
     return prices.per_request + gb_seconds(memory_mb, billed_ms) * prices.per_gb_second;
 }
 
+// Written on every invocation, before its response: JsonWriter, not a DOM.
+void append_record(std::string& out, const BillingRecord& record) {
+    JsonWriter json(out);
+    json.begin_object()
+        .field("request_id", record.request_id)
+        .field("function", record.function)
+        .field("version", record.version)
+        .field("trigger", to_string(record.trigger))
+        .field("start", format_rfc3339(record.start))
+        .field("duration_ms", to_microsecond_precision(record.duration_ms))
+        .field("billed_ms", record.billed_ms)
+        .field("memory_mb", record.memory_mb)
+        .field("max_memory_used_mb", record.max_memory_used_mb);
+    if (record.init_ms) json.field("init_ms", to_microsecond_precision(*record.init_ms));
+    json.field("status", to_string(record.status)).field("cost_usd", record.cost_usd).end_object();
+}
+
 std::string record_to_json(const BillingRecord& record) {
-    return record_object(record).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+    std::string out;
+    append_record(out, record);
+    return out;
 }
 
 std::string to_json_line(const BillingRecord& record) {
-    return record_to_json(record) + "\n";
+    std::string line;
+    line.reserve(320);
+    append_record(line, record);
+    line += '\n';
+    return line;
 }
 
 std::optional<BillingRecord> parse_json_line(std::string_view line) {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_writer.h"
 #include "gateway/base64.h"
 #include "gateway/http_message.h"
 #include "gateway/query_string.h"
@@ -53,7 +54,9 @@ std::string request_time(std::chrono::system_clock::time_point now) {
                        utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
 }
 
-void add_cookies(Json& cookies, std::string_view header) {
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+void add_cookies(std::vector<std::string_view>& cookies, std::string_view header) {
     while (!header.empty()) {
         const size_t separator = header.find(';');
         const std::string_view cookie = trim(header.substr(0, separator));
@@ -64,17 +67,26 @@ void add_cookies(Json& cookies, std::string_view header) {
 }
 
 // Joins repeated names with "," in arrival order, as Lambda does.
-Json joined_object(const std::vector<std::pair<std::string, std::string>>& pairs) {
-    Json object = Json::object();
-    for (const auto& [name, value] : pairs) {
-        auto found = object.find(name);
-        if (found == object.end()) {
-            object[name] = value;
+Fields joined(Fields pairs) {
+    Fields out;
+    out.reserve(pairs.size());
+    for (auto& [name, value] : pairs) {
+        auto found = std::ranges::find(out, name, &Fields::value_type::first);
+        if (found == out.end()) {
+            out.emplace_back(std::move(name), std::move(value));
         } else {
-            found->get_ref<std::string&>() += "," + value;
+            found->second += ',';
+            found->second += value;
         }
     }
-    return object;
+    return out;
+}
+
+template <typename Pairs>
+void write_object(JsonWriter& json, const Pairs& pairs) {
+    json.begin_object();
+    for (const auto& [name, value] : pairs) json.field(name, value);
+    json.end_object();
 }
 
 HttpResponseParts invalid_response(std::string_view why) {
@@ -109,13 +121,15 @@ HttpResponseParts json_output(std::string_view output) {
 
 }  // namespace
 
+// Built on every request: JsonWriter, not a DOM. Header values are not guaranteed UTF-8:
+// the writer replaces bad bytes rather than fail the request.
 std::string make_http_event(const HttpRequestParts& request) {
     const auto [raw_path, raw_query] = split_target(request.target);
 
-    Json headers_in;
-    Json cookies = Json::array();
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string content_type, user_agent, host;
+    std::vector<std::string_view> cookies;
+    Fields headers;
+    headers.reserve(request.headers.size());
+    std::string_view content_type, user_agent, host;
     for (const auto& [name, value] : request.headers) {
         std::string lower = to_lower(name);
         // Lambda moves cookies out of the headers into their own array.
@@ -130,40 +144,63 @@ std::string make_http_event(const HttpRequestParts& request) {
     }
 
     const auto now = std::chrono::system_clock::now();
-    Json event;
-    event["version"] = "2.0";
-    event["routeKey"] = request.route_key;
-    event["rawPath"] = raw_path;
-    event["rawQueryString"] = raw_query;
-    if (!cookies.empty()) event["cookies"] = std::move(cookies);
-    event["headers"] = joined_object(headers);
-    if (const auto query = parse_query(raw_query); !query.empty()) {
-        event["queryStringParameters"] = joined_object(query);
+    std::string event;
+    event.reserve(768 + request.body.size() * 4 / 3);
+    JsonWriter json(event);
+    json.begin_object()
+        .field("version", "2.0")
+        .field("routeKey", request.route_key)
+        .field("rawPath", raw_path)
+        .field("rawQueryString", raw_query);
+    if (!cookies.empty()) {
+        json.key("cookies").begin_array();
+        for (std::string_view cookie : cookies) json.value(cookie);
+        json.end_array();
     }
-    if (!request.path_parameters.empty()) event["pathParameters"] = request.path_parameters;
+    json.key("headers");
+    write_object(json, joined(std::move(headers)));
+    if (auto query = parse_query(raw_query); !query.empty()) {
+        json.key("queryStringParameters");
+        write_object(json, joined(std::move(query)));
+    }
+    if (!request.path_parameters.empty()) {
+        json.key("pathParameters");
+        write_object(json, request.path_parameters);
+    }
 
-    Json& context = event["requestContext"];
-    context["accountId"] = "anonymous";
-    context["apiId"] = request.function;
-    context["domainName"] = host.empty() ? "localhost" : host;
-    context["domainPrefix"] = request.function;
-    context["http"] = {{"method", request.method},
-                       {"path", raw_path},
-                       {"protocol", "HTTP/1.1"},
-                       {"sourceIp", request.source_ip},
-                       {"userAgent", user_agent}};
-    context["requestId"] = request.request_id;
-    context["routeKey"] = request.route_key;
-    context["stage"] = "$default";
-    context["time"] = request_time(now);
-    context["timeEpoch"] =
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    json.key("requestContext")
+        .begin_object()
+        .field("accountId", "anonymous")
+        .field("apiId", request.function)
+        .field("domainName", host.empty() ? std::string_view("localhost") : host)
+        .field("domainPrefix", request.function)
+        .key("http")
+        .begin_object()
+        .field("method", request.method)
+        .field("path", raw_path)
+        .field("protocol", "HTTP/1.1")
+        .field("sourceIp", request.source_ip)
+        .field("userAgent", user_agent)
+        .end_object()
+        .field("requestId", request.request_id)
+        .field("routeKey", request.route_key)
+        .field("stage", "$default")
+        .field("time", request_time(now))
+        .field("timeEpoch",
+               static_cast<int64_t>(
+                   std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()))
+        .end_object();
 
     const bool as_text = is_text_media_type(content_type) && is_valid_utf8(request.body);
-    if (!request.body.empty()) event["body"] = as_text ? std::string(request.body) : base64_encode(request.body);
-    event["isBase64Encoded"] = !request.body.empty() && !as_text;
-    // Header values are not guaranteed UTF-8: replace bad bytes rather than fail the request.
-    return event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!request.body.empty()) {
+        if (as_text) {
+            json.field("body", request.body);
+        } else {
+            json.field("body", base64_encode(request.body));
+        }
+    }
+    json.field("isBase64Encoded", !request.body.empty() && !as_text).end_object();
+    return event;
 }
 
 HttpResponseParts map_function_output(std::string_view output) {
