@@ -5,15 +5,18 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <system_error>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/append_only_file.h"
 #include "common/function_spec.h"
+#include "common/json_writer.h"
 
 namespace sofaas {
 namespace fs = std::filesystem;
@@ -23,6 +26,7 @@ namespace {
 // A function that prints without end must not fill the disk through its logs.
 constexpr size_t max_captured_bytes_per_stream = 1024 * 1024;
 constexpr size_t max_open_files = 64;
+constexpr auto batch_interval = std::chrono::milliseconds(10);
 
 std::string format_ms(double ms) {
     char text[32];
@@ -39,12 +43,16 @@ class LineWriter {
 public:
     LineWriter(const InvocationResult& result, std::string time) : result_(result), time_(std::move(time)) {}
 
+    // Several lines per invocation: JsonWriter, not a DOM (the same text as to_json).
     void add(std::string_view stream, std::string_view message) {
-        text_ += dump({{"time", time_},
-                       {"request_id", result_.request_id},
-                       {"version", result_.version},
-                       {"stream", stream},
-                       {"message", message}});
+        JsonWriter(text_)
+            .begin_object()
+            .field("time", time_)
+            .field("request_id", result_.request_id)
+            .field("version", result_.version)
+            .field("stream", stream)
+            .field("message", message)
+            .end_object();
         text_ += '\n';
     }
 
@@ -66,7 +74,7 @@ public:
     }
 
     void set_time(std::string time) { time_ = std::move(time); }
-    const std::string& text() const { return text_; }
+    std::string take_text() { return std::move(text_); }
 
 private:
     const InvocationResult& result_;
@@ -151,10 +159,29 @@ std::string to_json(const LogLine& line) {
                  {"message", line.message}});
 }
 
+// Logs are not billing-critical, so their write(2) leaves the request path: append()
+// queues the formatted lines and one background thread writes each file's queued lines in
+// one write(2) per batch. Readers (tail, remove) wait for the queue to drain first.
 struct FunctionLogStore::State {
+    struct Pending {
+        fs::path file;
+        std::string lines;
+        std::string request_id;
+    };
+
     fs::path logs_dir;
-    mutable std::mutex mutex;
-    std::map<fs::path, std::shared_ptr<AppendOnlyFile>> open_files;
+    std::map<fs::path, std::shared_ptr<AppendOnlyFile>> open_files;  // the writer's, or under files_mutex
+    std::mutex files_mutex;
+
+    std::mutex mutex;  // guards everything below
+    std::condition_variable work;     // wakes the writer
+    std::condition_variable written;  // wakes drain()
+    std::vector<Pending> queue;
+    uint64_t queued = 0;
+    uint64_t written_count = 0;
+    bool drain_requested = false;  // a reader waits: write now
+    bool stopping = false;
+    std::thread writer;
 
     AppendOnlyFile& file_for(const fs::path& path) {
         auto it = open_files.find(path);
@@ -162,13 +189,73 @@ struct FunctionLogStore::State {
         if (open_files.size() >= max_open_files) open_files.clear();  // cheap to reopen
         return *open_files.emplace(path, std::make_shared<AppendOnlyFile>(path)).first->second;
     }
+
+    void write_batch(std::vector<Pending>& batch) {
+        // Consecutive invocations of one function share a file: one write(2) for all of them.
+        std::map<fs::path, std::string> by_file;
+        std::map<fs::path, std::string> first_request;  // names the batch in an error
+        for (Pending& pending : batch) {
+            std::string& text = by_file[pending.file];
+            if (text.empty()) {
+                text = std::move(pending.lines);
+                first_request[pending.file] = std::move(pending.request_id);
+            } else {
+                text += pending.lines;
+            }
+        }
+        std::lock_guard lock(files_mutex);
+        for (const auto& [file, text] : by_file) {
+            try {
+                file_for(file).append(text);
+            } catch (const std::system_error& e) {
+                spdlog::error("logs: request {} and later: {}", first_request[file], e.what());
+            }
+        }
+    }
+
+    void run_writer() {
+        std::unique_lock lock(mutex);
+        while (true) {
+            work.wait(lock, [&] { return stopping || !queue.empty(); });
+            if (queue.empty()) break;  // stopping, and nothing left to write
+            // Collect for a moment: one wake-up and one write(2) per file for many
+            // invocations, instead of a wake-up per invocation.
+            work.wait_for(lock, batch_interval, [&] { return stopping || drain_requested; });
+            drain_requested = false;
+            std::vector<Pending> batch;
+            batch.swap(queue);
+            const uint64_t target = queued;
+            lock.unlock();
+            write_batch(batch);
+            lock.lock();
+            written_count = target;
+            written.notify_all();
+        }
+    }
+
+    void drain() {
+        std::unique_lock lock(mutex);
+        const uint64_t target = queued;
+        if (written_count >= target) return;
+        drain_requested = true;
+        work.notify_one();
+        written.wait(lock, [&] { return written_count >= target; });
+    }
 };
 
 FunctionLogStore::FunctionLogStore(fs::path logs_dir) : state_(std::make_unique<State>()) {
     state_->logs_dir = std::move(logs_dir);
+    state_->writer = std::thread([state = state_.get()] { state->run_writer(); });
 }
 
-FunctionLogStore::~FunctionLogStore() = default;
+FunctionLogStore::~FunctionLogStore() {
+    {
+        std::lock_guard lock(state_->mutex);
+        state_->stopping = true;
+    }
+    state_->work.notify_one();
+    state_->writer.join();  // after writing everything queued
+}
 
 void FunctionLogStore::append(const InvocationLog& log) {
     const InvocationResult& result = *log.result;
@@ -186,17 +273,24 @@ void FunctionLogStore::append(const InvocationLog& log) {
     writer.add("platform", report_line(result));
 
     fs::path file = state_->logs_dir / result.function / (format_date(log.start) + ".jsonl");
-    std::lock_guard lock(state_->mutex);
-    try {
-        state_->file_for(file).append(writer.text());  // one write(2): invocations never interleave
-    } catch (const std::system_error& e) {
-        spdlog::error("logs: request {}: {}", result.request_id, e.what());
+    bool was_idle;
+    {
+        std::lock_guard lock(state_->mutex);
+        was_idle = state_->queue.empty();
+        state_->queue.push_back({std::move(file), writer.take_text(), result.request_id});
+        ++state_->queued;
     }
+    if (was_idle) state_->work.notify_one();
+}
+
+void FunctionLogStore::flush() {
+    state_->drain();
 }
 
 std::vector<LogLine> FunctionLogStore::tail(const std::string& function, size_t count) const {
     std::vector<LogLine> newest_first;
     if (!is_valid_function_name(function) || count == 0) return newest_first;
+    state_->drain();  // every answered invocation's lines are in the file
     std::vector<fs::path> files;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(state_->logs_dir / function, ec)) {
@@ -219,7 +313,8 @@ std::vector<LogLine> FunctionLogStore::tail(const std::string& function, size_t 
 void FunctionLogStore::remove(const std::string& function) {
     if (!is_valid_function_name(function)) return;
     fs::path directory = state_->logs_dir / function;
-    std::lock_guard lock(state_->mutex);
+    state_->drain();
+    std::lock_guard lock(state_->files_mutex);
     for (auto it = state_->open_files.begin(); it != state_->open_files.end();) {
         it = it->first.parent_path() == directory ? state_->open_files.erase(it) : std::next(it);
     }

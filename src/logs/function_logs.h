@@ -38,9 +38,14 @@ public:
     explicit FunctionLogStore(std::filesystem::path logs_dir);
     ~FunctionLogStore();
 
-    // Thread-safe. Writes START, each captured line, END and REPORT in one write(2).
-    // Failures are logged (with the request id), never thrown: logs are best effort.
+    // Thread-safe. Queues START, each captured line, END and REPORT for the writer thread,
+    // which writes them (and whatever else is queued for that file) in one write(2), so an
+    // invocation's lines never interleave with another's. Failures are logged (with the
+    // request id), never thrown: logs are best effort. tail() and remove() see every line
+    // appended before they were called.
     void append(const InvocationLog& log);
+    // Returns once every line appended so far is written to its file.
+    void flush();
     // The last `count` lines of a function's logs, oldest first.
     std::vector<LogLine> tail(const std::string& function, size_t count) const;
     void remove(const std::string& function);

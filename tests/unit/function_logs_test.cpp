@@ -82,6 +82,7 @@ TEST_F(FunctionLogsTest, FramesCapturedOutputWithStartEndAndReport) {
 
 TEST_F(FunctionLogsTest, EachLineIsAJsonObject) {
     append(result("req-1"), "say \"hi\"\t\x01 and \xff invalid utf-8\n");
+    store.flush();  // the lines are written by a background thread
     std::ifstream in(logs / "hello" / "2026-11-27.jsonl");
     std::string text;
     int count = 0;
@@ -128,6 +129,7 @@ TEST_F(FunctionLogsTest, TailReadsLargeFilesBackwards) {
 
 TEST_F(FunctionLogsTest, TailSkipsATornLastLine) {
     append(result("req-1"), "ok");
+    store.flush();
     std::ofstream(logs / "hello" / "2026-11-27.jsonl", std::ios::app) << R"({"time":"2026-11-27T12:00:00Z","req)";
     EXPECT_EQ(store.tail("hello", 1)[0].message, report_line(result("req-1")));
     // A new store (a restarted daemon) seals the torn line before appending.
