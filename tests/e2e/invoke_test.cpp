@@ -101,6 +101,12 @@ TEST_F(Invoke, ByFunctionUrlGetsTheHttpEvent) {
     EXPECT_EQ(response.header("X-Sofaas-Request-Id").size(), 36u);
 }
 
+TEST_F(Invoke, HelloOverHttpGreetsTheWorld) {
+    auto response = daemon().http("").request("GET", "/fn/hello");
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.body, "Hello, world!");
+}
+
 TEST_F(Invoke, UnknownFunctionAndVersion) {
     auto http = daemon().http();
     auto missing = http.request("POST", "/v1/functions/nobody/invoke", "x");
