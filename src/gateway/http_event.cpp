@@ -104,6 +104,16 @@ bool is_safe_header(std::string_view name, std::string_view value) {
     return name_ok && value_ok;
 }
 
+// Most plain-text output fails JSON parsing at its first byte, but setting up the parser
+// cost more than the rest of the response mapping: decide from that byte first.
+bool may_start_json(std::string_view output) {
+    const size_t first = output.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return false;
+    const char c = output[first];
+    return c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' ||
+           c == 'n' || c == '\xEF';  // 0xEF: a UTF-8 byte order mark, which the parser skips
+}
+
 HttpResponseParts raw_output(std::string_view output) {
     HttpResponseParts response;
     response.headers.emplace_back("Content-Type", is_valid_utf8(output) ? "text/plain; charset=utf-8"
@@ -204,6 +214,7 @@ std::string make_http_event(const HttpRequestParts& request) {
 }
 
 HttpResponseParts map_function_output(std::string_view output) {
+    if (!may_start_json(output)) return raw_output(output);
     Json json = Json::parse(output, nullptr, false);
     if (json.is_discarded()) return raw_output(output);
     if (!json.is_object() || !json.contains("statusCode")) return json_output(output);
