@@ -106,10 +106,18 @@ void ExecutionEnvironment::kill() {
     });
 }
 
+// SIGKILL, not SIGTERM: a function may catch or ignore SIGTERM, and a deadline must hold.
+// The whole process group goes, so that what the function forked goes too (only a
+// process that left the group with setsid() escapes; see README, Isolation).
+void ExecutionEnvironment::kill_process_group() {
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+}
+
 void ExecutionEnvironment::kill_and_wait() {
     std::lock_guard lock(exit_mutex_);
     if (!reaped_) {
-        ::kill(pid_, SIGKILL);
+        kill_process_group();
         reap_locked(true);
     }
 }
@@ -262,7 +270,7 @@ void ExecutionEnvironment::die() {
     {
         std::lock_guard lock(exit_mutex_);
         if (!reaped_) {
-            ::kill(pid_, SIGKILL);  // once reaped, the pid may belong to someone else
+            kill_process_group();  // once reaped, the pid may belong to someone else
         }
     }
     timer_.cancel();
@@ -290,6 +298,14 @@ void ExecutionEnvironment::await_exit() {
 bool ExecutionEnvironment::reap_locked(bool block) {
     if (reaped_) {
         return true;
+    }
+    // Processes the function forked share the worker's process group (the worker leads
+    // it): they die with it. While the exited worker is not yet reaped its pid, and so the
+    // group id, cannot belong to anyone else, so this is the last safe moment to do it.
+    siginfo_t exited{};
+    if (::waitid(P_PID, static_cast<id_t>(pid_), &exited, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        exited.si_pid == pid_) {
+        ::kill(-pid_, SIGKILL);
     }
     int status = 0;
     struct rusage usage {};

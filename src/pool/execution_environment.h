@@ -93,6 +93,7 @@ private:
     void on_connection_lost();
     void on_protocol_violation(std::string reason);
     void die();
+    void kill_process_group();
     void await_exit();
     void on_process_exit();
     bool reap_locked(bool block);  // exit_mutex_ held; false while still running

@@ -207,6 +207,23 @@ TEST_F(PoolTest, DeadlineStopsAFunctionThatNeverYields) {
     EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }));
 }
 
+TEST_F(PoolTest, DeadlineKillsWhatTheFunctionForked) {
+    const auto forker = make_version("fork_and_spin", fixture_library("fork_and_spin"), /*timeout_s=*/1);
+    const Execution late = run(forker);
+    ASSERT_EQ(late.status, InvocationStatus::timeout);
+    const pid_t child = static_cast<pid_t>(std::stol(late.captured_stdout));
+    ASSERT_GT(child, 0) << late.captured_stdout;
+    // Orphaned, the child belongs to init now, which may be slow to reap it: a zombie is dead.
+    auto running = [child] {
+        std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), {});
+        auto close = text.rfind(')');
+        return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+    };
+    EXPECT_TRUE(eventually([&] { return !running(); }))
+        << "child " << child << " outlived its worker";
+}
+
 TEST_F(PoolTest, CrashNamesTheSignalAndThePoolCarriesOn) {
     const Execution crashed = run(make_version("crash", function_library("crash")));
     EXPECT_EQ(crashed.status, InvocationStatus::crash);
