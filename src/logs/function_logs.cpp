@@ -34,26 +34,27 @@ std::string format_ms(double ms) {
     return text;
 }
 
-// Function output is arbitrary bytes; invalid UTF-8 becomes U+FFFD instead of an exception.
-std::string dump(const nlohmann::json& object) {
-    return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+// One log line and its '\n'. Several per invocation: JsonWriter, not a DOM. Function output
+// is arbitrary bytes: invalid UTF-8 becomes U+FFFD instead of an error.
+void append_log_line(std::string& out, std::string_view time, std::string_view request_id, uint32_t version,
+                     std::string_view stream, std::string_view message) {
+    JsonWriter(out)
+        .begin_object()
+        .field("time", time)
+        .field("request_id", request_id)
+        .field("version", version)
+        .field("stream", stream)
+        .field("message", message)
+        .end_object();
+    out += '\n';
 }
 
 class LineWriter {
 public:
     LineWriter(const InvocationResult& result, std::string time) : result_(result), time_(std::move(time)) {}
 
-    // Several lines per invocation: JsonWriter, not a DOM (the same text as to_json).
     void add(std::string_view stream, std::string_view message) {
-        JsonWriter(text_)
-            .begin_object()
-            .field("time", time_)
-            .field("request_id", result_.request_id)
-            .field("version", result_.version)
-            .field("stream", stream)
-            .field("message", message)
-            .end_object();
-        text_ += '\n';
+        append_log_line(text_, time_, result_.request_id, result_.version, stream, message);
     }
 
     // Split on '\n'; a last line without its newline is still a line.
@@ -152,11 +153,10 @@ std::string report_line(const InvocationResult& result) {
 }
 
 std::string to_json(const LogLine& line) {
-    return dump({{"time", line.time},
-                 {"request_id", line.request_id},
-                 {"version", line.version},
-                 {"stream", line.stream},
-                 {"message", line.message}});
+    std::string text;
+    append_log_line(text, line.time, line.request_id, line.version, line.stream, line.message);
+    text.pop_back();  // the '\n'
+    return text;
 }
 
 // Logs are not billing-critical, so their write(2) leaves the request path: append()
