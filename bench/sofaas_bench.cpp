@@ -138,7 +138,9 @@ int burst(const Options& options) {
     HttpClient client(options.endpoint, options.token);
     deploy(client, "burst-sleep", read_file(options.get("library", "build/functions/sleep.so")),
            "max_concurrency=" + std::to_string(count) + "&timeout=30");
-    Burst result = run_burst(options, count, "/fn/burst-sleep", std::to_string(sleep_ms), 200);
+    // The invoke API hands the body over as the event; a function URL would wrap it in
+    // the HTTP event, which sleep.so does not read.
+    Burst result = run_burst(options, count, "/v1/functions/burst-sleep/invoke", std::to_string(sleep_ms), 200);
     client.request("DELETE", "/v1/functions/burst-sleep");
     std::printf("burst_count %ld\nburst_failures %ld\nburst_wall_ms %.1f\n", count, result.failures, result.wall_ms);
     return result.failures == 0 ? 0 : 1;
