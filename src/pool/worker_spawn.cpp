@@ -4,11 +4,13 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -23,6 +25,8 @@ constexpr int worker_stdout = 1;
 constexpr int worker_stderr = 2;
 constexpr int worker_socket = 3;
 constexpr int first_unshared_fd = 4;
+// Workers run this much nicer than the daemon (CFS weight about 1/3 at +5).
+constexpr int worker_nice_offset = 5;
 
 std::string system_error(const char* what, int error) {
     return std::string(what) + ": " + std::strerror(error);
@@ -188,6 +192,11 @@ SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const Func
     if (error != 0) {
         return {std::nullopt, system_error(("cannot start " + worker_binary.string()).c_str(), error)};
     }
+
+    // Function code runs below the daemon: a deadline's SIGKILL and its 504, and every
+    // other request, must not queue for a CPU behind functions that spin. Best effort.
+    const int daemon_nice = ::getpriority(PRIO_PROCESS, 0);
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), std::min(daemon_nice + worker_nice_offset, 19));
 
     UniqueFd pidfd(open_pidfd(pid));
     if (!pidfd) {
