@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include "support/daemon_process.h"
+#include "support/eventually.h"
 #include "support/temp_dir.h"
 
 namespace sofaas {
@@ -30,6 +31,7 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using testing::eventually;
 using testing::fixture_library;
 using testing::function_library;
 
@@ -80,15 +82,6 @@ std::vector<pid_t> child_processes() {
         if (parent == ::getpid()) children.push_back(std::stoi(name));
     }
     return children;
-}
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > until) return false;
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
 }
 
 class PoolTest : public ::testing::Test {

@@ -18,6 +18,7 @@
 #include "logs/function_logs.h"
 #include "pool/pool.h"
 #include "support/daemon_process.h"
+#include "support/eventually.h"
 #include "support/temp_dir.h"
 
 namespace sofaas {
@@ -25,6 +26,7 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using testing::eventually;
 using testing::function_library;
 
 constexpr auto answer_limit = 60s;
@@ -37,15 +39,6 @@ FunctionVersionPtr sleep_function(uint32_t max_concurrency, uint32_t timeout_s =
     version->spec.max_concurrency = max_concurrency;
     version->library = function_library("sleep");
     return version;
-}
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > until) return false;
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
 }
 
 class SchedulerTest : public ::testing::Test {
