@@ -5,7 +5,6 @@
 
 #include <sys/types.h>
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -115,8 +114,8 @@ private:
 
     std::atomic<Phase> phase_{Phase::starting};
     uint64_t timer_sequence_ = 0;  // a timer that fired for an earlier phase is ignored
-    std::array<char, protocol::header_size> header_{};
-    std::string body_;
+    std::string incoming_;  // bytes from the worker not yet cut into frames
+    std::string body_;      // the body of the frame being handled
     std::string outgoing_;
     std::chrono::steady_clock::time_point sent_at_;  // start of the init or of the current event
     std::string violation_;         // set when the worker broke the protocol
