@@ -1,7 +1,11 @@
 // Faulty functions: each one fails alone, with Lambda's error names, while a healthy
 // function called in a loop meanwhile sees no failed request. Libraries that cannot serve
 // are refused at deploy. (Leak checks after many crashes: crash_leaks_test.cpp.)
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -143,6 +147,33 @@ TEST_F(Faults, StdoutFloodIsCappedInTheLog) {
     EXPECT_TRUE(cut_noted);
     // The next invocation's log starts afresh: the flood did not stay behind in the capture.
     ASSERT_EQ(invoke("flood", "0").status, 200);
+}
+
+TEST_F(Faults, StackOverflowIsACrash) {
+    ASSERT_EQ(daemon().deploy("deep", fixture_library("stack_overflow")).exit_code, 0);
+    expect_crash(invoke("deep"), "SIGSEGV");
+}
+
+// The bomb stops at the worker's process limit (fork fails with EAGAIN), the function
+// answers, and everything it forked is gone with its children's killer: the next bomb
+// gets as far again.
+TEST_F(Faults, ForkBombIsBoundedByTheProcessLimit) {
+    // Root ignores RLIMIT_NPROC; a root daemon's workers drop to 'nobody' (the default
+    // worker_user), and a non-root daemon's workers would share its own budget.
+    if (geteuid() != 0 || !getpwnam("nobody")) GTEST_SKIP() << "needs a root daemon and a user 'nobody'";
+    ASSERT_EQ(daemon().deploy("bomb", fixture_library("fork_bomb"), {"--timeout", "60"}).exit_code, 0);
+    for (int round = 0; round < 2; ++round) {
+        auto http = daemon().http();
+        http.set_timeout(90s);
+        auto response = http.request("POST", "/v1/functions/bomb/invoke");
+        ASSERT_EQ(response.status, 200) << response.body;
+        EXPECT_NE(response.body.find("errno=" + std::to_string(EAGAIN) + "\n"), std::string::npos) << response.body;
+        const auto forks_at = response.body.find("forks=");
+        ASSERT_NE(forks_at, std::string::npos) << response.body;
+        const long forks = std::stol(response.body.substr(forks_at + 6));
+        EXPECT_GT(forks, 0) << response.body;
+        EXPECT_LT(forks, 1024) << response.body;
+    }
 }
 
 TEST_F(Faults, OutputOverTheResponseLimitIsAClearError) {
