@@ -1,11 +1,18 @@
 #include "worker/syscall_filter.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <variant>
+#include <vector>
 
 namespace sofaas::worker {
 namespace {
@@ -87,9 +94,26 @@ std::optional<std::string> add_rules(scmp_filter_ctx filter) {
     return std::nullopt;
 }
 
-}  // namespace
+using Program = std::vector<sock_filter>;
 
-std::optional<std::string> install_syscall_filter() {
+// The program as libseccomp would load it, read back through a memfd.
+std::variant<Program, std::string> export_program(scmp_filter_ctx filter) {
+    const int fd = memfd_create("sofaas-seccomp", MFD_CLOEXEC);
+    if (fd < 0) return failed("memfd_create", -errno);
+    Program program;
+    int result = seccomp_export_bpf(filter, fd);
+    const off_t size = result == 0 ? lseek(fd, 0, SEEK_END) : 0;
+    if (result == 0 && (size <= 0 || size % sizeof(sock_filter) != 0)) result = -EINVAL;
+    if (result == 0) {
+        program.resize(static_cast<size_t>(size) / sizeof(sock_filter));
+        if (pread(fd, program.data(), static_cast<size_t>(size), 0) != size) result = -EIO;
+    }
+    close(fd);
+    if (result != 0) return failed("seccomp_export_bpf", result);
+    return program;
+}
+
+std::variant<Program, std::string> compile() {
     Filter filter(seccomp_init(SCMP_ACT_ALLOW), &seccomp_release);
     if (!filter) return std::string("cannot install the seccomp filter: seccomp_init failed");
     // Report the kernel's own errno (say, EINVAL from a kernel without seccomp filters)
@@ -103,9 +127,29 @@ std::optional<std::string> install_syscall_filter() {
                                             SCMP_ACT_ERRNO(EPERM));
         result != 0)
         return failed("setting the unknown-architecture action", result);
-    if (auto error = add_rules(filter.get())) return error;
-    if (const int result = seccomp_load(filter.get()); result != 0)
-        return failed("seccomp_load", result);
+    if (auto error = add_rules(filter.get())) return *error;
+    return export_program(filter.get());
+}
+
+// One per process: prepared in the zygote before it forks, or by the worker itself.
+std::optional<std::variant<Program, std::string>> compiled;
+
+}  // namespace
+
+std::optional<std::string> prepare_syscall_filter() {
+    if (!compiled) compiled = compile();
+    if (const auto* error = std::get_if<std::string>(&*compiled)) return *error;
+    return std::nullopt;
+}
+
+std::optional<std::string> install_syscall_filter() {
+    if (auto error = prepare_syscall_filter()) return error;
+    Program& program = std::get<Program>(*compiled);
+    const sock_fprog loaded{static_cast<unsigned short>(program.size()), program.data()};
+    // What seccomp_load does with the default attributes: no flags (no TSYNC: the worker
+    // is single-threaded when it enters the sandbox).
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &loaded) != 0)
+        return failed("seccomp(SECCOMP_SET_MODE_FILTER)", -errno);
     return std::nullopt;
 }
 
