@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <variant>
 
 namespace sofaas::worker {
 namespace {
@@ -24,16 +25,38 @@ bool is_only(uid_t uid, gid_t gid) {
            effective_gid == gid && saved_gid == gid;
 }
 
-}  // namespace
+struct Ids {
+    uid_t uid;
+    gid_t gid;
+};
 
-std::optional<std::string> become_user(const std::string& name) {
+struct LookedUp {
+    std::string name;
+    std::variant<Ids, std::string> ids;  // or why there are none
+};
+
+// The last lookup, inherited by the workers the zygote forks.
+std::optional<LookedUp> looked_up;
+
+std::variant<Ids, std::string> ids_of(const std::string& name) {
     errno = 0;
     const passwd* entry = getpwnam(name.c_str());
     if (!entry)
         return "cannot run as user '" + name + "': " +
                (errno != 0 ? std::strerror(errno) : "no such user");
-    const uid_t uid = entry->pw_uid;
-    const gid_t gid = entry->pw_gid;
+    return Ids{entry->pw_uid, entry->pw_gid};
+}
+
+}  // namespace
+
+void look_up_user(const std::string& name) {
+    looked_up = LookedUp{name, ids_of(name)};
+}
+
+std::optional<std::string> become_user(const std::string& name) {
+    if (!looked_up || looked_up->name != name) look_up_user(name);
+    if (const auto* error = std::get_if<std::string>(&looked_up->ids)) return *error;
+    const auto [uid, gid] = std::get<Ids>(looked_up->ids);
     if (is_only(uid, gid) && getgroups(0, nullptr) == 0) return std::nullopt;
 
     // Groups first and the uid last: once the uid is gone, so is the right to change the

@@ -6,6 +6,10 @@
 
 namespace sofaas::worker {
 
+// Looks `name` up in the user database now (NSS, possibly slow) and keeps the answer for
+// become_user(name): the zygote looks the worker user up once for every worker it forks.
+void look_up_user(const std::string& name);
+
 // Becomes `name` for good: no supplementary groups, real, effective and saved ids all
 // that user's, and no way back to the previous ones. Nothing to do when the worker already
 // is that user; otherwise it needs root. Returns why the switch failed.
