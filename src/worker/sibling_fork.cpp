@@ -1,0 +1,36 @@
+#include "worker/sibling_fork.h"
+
+#include <dlfcn.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+namespace sofaas::worker {
+
+std::variant<SiblingFork, std::string> SiblingFork::prepare() {
+    // glibc describes struct pthread's fields for libthread_db (the debugger's view of
+    // threads): {size in bits, count, offset}. It is the one published record of where
+    // the tid lives, whatever the glibc version.
+    const auto* field = static_cast<const uint32_t*>(dlsym(RTLD_DEFAULT, "_thread_db_pthread_tid"));
+    if (!field) return std::string("glibc does not describe its thread structure (_thread_db_pthread_tid)");
+    auto* cached_tid = reinterpret_cast<pid_t*>(reinterpret_cast<char*>(pthread_self()) + field[2]);
+    if (field[0] != 8 * sizeof(pid_t) || field[1] != 1 || *cached_tid != gettid())
+        return std::string("glibc's cached thread id is not where _thread_db_pthread_tid says");
+    return SiblingFork(cached_tid);
+}
+
+pid_t SiblingFork::fork() const {
+    // clone3, not clone: its arguments are laid out the same way on every architecture.
+    clone_args arguments{};
+    arguments.flags = CLONE_PARENT | CLONE_CHILD_SETTID;
+    // With CLONE_PARENT the child's exit signal is the zygote's own (SIGCHLD, as it was
+    // posix_spawned); clone3 refuses to be given one.
+    arguments.exit_signal = 0;
+    arguments.child_tid = reinterpret_cast<uintptr_t>(cached_tid_);
+    return static_cast<pid_t>(syscall(SYS_clone3, &arguments, sizeof arguments));
+}
+
+}  // namespace sofaas::worker

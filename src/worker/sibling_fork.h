@@ -1,0 +1,32 @@
+// How the zygote forks a worker that is the DAEMON's child, not its own: clone with
+// CLONE_PARENT. The daemon then waits for it (pidfd, waitid), classifies its exit and
+// kills its process group exactly as for a worker it exec'd itself.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <variant>
+
+namespace sofaas::worker {
+
+class SiblingFork {
+public:
+    // Finds where glibc keeps this thread's id, or says why a fork without glibc's fork()
+    // would leave the child with a wrong one. Call in the process that will fork.
+    static std::variant<SiblingFork, std::string> prepare();
+
+    // Like fork(): 0 in the child, the child's pid in the caller, -1 with errno set.
+    // Only in a single-threaded process: no atfork handlers run, no lock is reset.
+    pid_t fork() const;
+
+private:
+    explicit SiblingFork(pid_t* cached_tid) : cached_tid_(cached_tid) {}
+    // glibc's own copy of the calling thread's id (struct pthread's tid). fork() has the
+    // kernel write the child's id there (CLONE_CHILD_SETTID), as glibc's fork() does:
+    // with the zygote's id left in it, the worker's recursive, error-checking and PI
+    // mutexes and pthread_kill to its main thread would name the wrong thread.
+    pid_t* cached_tid_;
+};
+
+}  // namespace sofaas::worker

@@ -1,0 +1,55 @@
+#include "worker/worker_session.h"
+
+#include <string>
+
+#include "worker/frame_channel.h"
+#include "worker/function_runtime.h"
+#include "worker/protocol.h"
+#include "worker/sandbox.h"
+
+namespace sofaas::worker {
+namespace {
+
+constexpr int daemon_fd = 3;
+constexpr int exit_daemon_gone = 1;
+
+template <typename Frame>
+bool send_frame(FrameChannel& channel, const Frame& frame, std::string& buffer) {
+    buffer.clear();
+    protocol::encode(frame, buffer);
+    return channel.write(buffer);
+}
+
+int serve(FrameChannel& channel, FunctionRuntime& runtime) {
+    std::string outgoing;  // reused: a Result can be megabytes
+    for (;;) {
+        protocol::FrameHeader header;
+        std::string_view body;
+        switch (channel.read(header, body)) {
+        case FrameChannel::ReadStatus::frame: break;
+        case FrameChannel::ReadStatus::closed: return 0;
+        case FrameChannel::ReadStatus::broken: return exit_bad_usage;
+        }
+        if (header.type != static_cast<uint32_t>(protocol::FrameType::invoke))
+            return exit_bad_usage;
+        const auto event = protocol::decode_invoke(body);
+        if (!event) return exit_bad_usage;
+        if (!send_frame(channel, runtime.invoke(*event), outgoing)) return exit_daemon_gone;
+    }
+}
+
+}  // namespace
+
+int run_worker(const WorkerOptions& options) {
+    if (!stay_with_parent(options.parent_pid)) return exit_orphaned;
+
+    FrameChannel channel(daemon_fd);
+    FunctionRuntime runtime(options);
+    std::string outgoing;
+    const protocol::Ready ready = runtime.start();
+    if (!send_frame(channel, ready, outgoing)) return exit_daemon_gone;
+    if (!ready.ok) return 0;
+    return serve(channel, runtime);
+}
+
+}  // namespace sofaas::worker

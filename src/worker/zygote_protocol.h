@@ -1,0 +1,58 @@
+// The zygote protocol: how the pool asks the zygote (`sofaas-worker --zygote`) for a
+// worker. One SOCK_SEQPACKET message each way, over a socketpair private to the two:
+//
+//   zygote -> daemon  hello         once: `ready_hello`, or why it cannot serve
+//   daemon -> zygote  SpawnRequest  with 3 descriptors (SCM_RIGHTS): the worker's socket
+//                                   end, its stdout memfd and its stderr memfd
+//   zygote -> daemon  SpawnReply    the worker's pid, or the errno of the failed fork
+//
+// A request carries exactly what posix_spawn would be given (command line, environment)
+// plus the nice value the daemon would set, so a forked worker cannot differ from an
+// exec'd one in anything the daemon decides.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sofaas::zygote {
+
+struct SpawnRequest {
+    std::vector<std::string> arguments;    // argv, argv[0] included
+    std::vector<std::string> environment;  // "KEY=value"
+    int32_t nice = 0;                      // absolute nice value of the worker
+};
+
+struct SpawnReply {
+    pid_t pid = -1;  // > 0: the worker, a child of the daemon
+    int error = 0;   // errno of the failed fork when pid <= 0
+};
+
+inline constexpr std::string_view ready_hello = "ready";
+
+// In this order: fd 3, fd 1 and fd 2 of the worker.
+inline constexpr size_t request_descriptors = 3;
+// Larger than any request the daemon sends (a function's environment is small); a larger
+// message is refused by the kernel at send time (EMSGSIZE) and the daemon falls back.
+inline constexpr size_t max_message_bytes = 256 * 1024;
+
+std::string encode(const SpawnRequest& request);
+std::string encode(const SpawnReply& reply);
+std::optional<SpawnRequest> decode_spawn_request(std::string_view message);
+std::optional<SpawnReply> decode_spawn_reply(std::string_view message);
+
+// Sends one message with `fd_count` descriptors attached. Never raises SIGPIPE.
+// Returns 0 or the errno.
+int send_message(int socket, std::string_view message, const int* fds = nullptr, size_t fd_count = 0);
+
+enum class Received { message, closed, broken };
+// Receives one whole message; the descriptors that came with it are close-on-exec and
+// owned by the caller, even when the message is reported broken (truncated).
+Received receive_message(int socket, std::string& message, std::vector<int>& fds);
+
+}  // namespace sofaas::zygote
