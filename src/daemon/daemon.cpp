@@ -23,6 +23,7 @@
 #include "daemon/admin_token.h"
 #include "gateway/gateway.h"
 #include "logs/function_logs.h"
+#include "pool/child_processes.h"
 #include "pool/pool.h"
 #include "registry/registry.h"
 #include "scheduler/scheduler.h"
@@ -101,6 +102,13 @@ int run_daemon(const Config& config) {
     std::filesystem::create_directories(config.data_dir);
     const AdminToken admin_token = resolve_admin_token(config);
     spdlog::info("admin token from {}", admin_token.source);
+
+    // A process a function forks and detaches (setsid, double fork) outlives its worker:
+    // as a subreaper the daemon inherits it, and the pool kills it (pool/child_processes.h).
+    if (auto error = ChildProcesses::of_this_process().adopt_orphans()) {
+        spdlog::warn("cannot adopt orphaned processes ({}): what a function detaches may outlive its worker",
+                     *error);
+    }
 
     asio::io_context io(static_cast<int>(config.io_threads));
     Registry registry(config.data_dir / "functions");

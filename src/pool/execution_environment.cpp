@@ -16,6 +16,7 @@
 
 #include "common/time.h"
 #include "pool/captured_output.h"
+#include "pool/child_processes.h"
 #include "pool/worker_spawn.h"
 
 namespace sofaas {
@@ -113,8 +114,9 @@ void ExecutionEnvironment::kill() {
 }
 
 // SIGKILL, not SIGTERM: a function may catch or ignore SIGTERM, and a deadline must hold.
-// The whole process group goes, so that what the function forked goes too (only a
-// process that left the group with setsid() escapes; see README, Isolation).
+// The whole process group goes, so that what the function forked goes too. A process
+// that left the group (setsid) becomes the daemon's child when the worker dies, and the
+// pool kills it then (child_processes.h).
 void ExecutionEnvironment::kill_process_group() {
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
@@ -331,6 +333,7 @@ bool ExecutionEnvironment::reap_locked(bool block) {
         return false;
     }
     reaped_ = true;
+    ChildProcesses::of_this_process().reaped(pid_);
     if (reaped == pid_) {
         exit_.wait_status = status;
         exit_.max_rss_kb = usage.ru_maxrss;

@@ -1,11 +1,14 @@
 #include "pool/pool.h"
 
+#include <chrono>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "pool/child_processes.h"
 #include "pool/pool_state.h"
 
 namespace sofaas {
@@ -35,13 +38,22 @@ std::variant<EnvironmentPtr, std::string> Pool::State::spawn(const FunctionVersi
 }
 
 void Pool::State::forget(const ExecutionEnvironment& environment) {
-    std::lock_guard lock(mutex);
-    live.erase(&environment);
-    auto found = versions.find(key_of(*environment.version()));
-    if (found != versions.end()) {
-        std::erase_if(found->second.idle,
-                      [&](const IdleEnvironment& idle) { return idle.environment.get() == &environment; });
+    {
+        std::lock_guard lock(mutex);
+        live.erase(&environment);
+        auto found = versions.find(key_of(*environment.version()));
+        if (found != versions.end()) {
+            std::erase_if(found->second.idle,
+                          [&](const IdleEnvironment& idle) { return idle.environment.get() == &environment; });
+        }
     }
+    kill_escapees();
+}
+
+// The processes a dead worker's function left outside its process group (setsid) are the
+// daemon's children now (it is a child subreaper): they go as soon as the worker has.
+size_t Pool::State::kill_escapees() {
+    return ChildProcesses::of_this_process().kill_strangers();
 }
 
 void Pool::State::shutdown() {
@@ -60,6 +72,11 @@ void Pool::State::shutdown() {
     // In-flight invocations are answered (as crashes) when their io threads see the death.
     for (EnvironmentPtr& environment : environments) {
         environment->kill_and_wait();
+    }
+    // SIGKILL takes a moment to land: wait, briefly, for the escapees to be reaped too.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (kill_escapees() > 0 && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
 }
 

@@ -64,8 +64,11 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
 
     // pool.cpp: the set of live environments.
     std::variant<EnvironmentPtr, std::string> spawn(const FunctionVersionPtr& version);
-    // The process is gone: drop every reference the pool holds to it.
+    // The process is gone: drop every reference the pool holds to it, and kill its escapees.
     void forget(const ExecutionEnvironment& environment);
+    // Kills (and reaps) the daemon's children that are no worker (child_processes.h);
+    // returns how many were seen.
+    size_t kill_escapees();
     void shutdown();
 
     // pool_execution.cpp: one event, in a warm environment or after a cold start.

@@ -109,6 +109,8 @@ void Pool::State::schedule_reaping() {
         auto self = weak.lock();
         if (!ec && self) {
             self->reap_idle();
+            // Also catches what escaped a worker that is still alive (a double fork).
+            self->kill_escapees();
         }
     });
 }

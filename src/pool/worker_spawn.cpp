@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "pool/child_processes.h"
+
 namespace sofaas {
 namespace {
 
@@ -186,9 +188,15 @@ SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const Func
     // The worker sets PR_SET_PDEATHSIG, which fires when the *thread* that spawned it
     // exits, not the process. Workers are spawned from io threads, which live as long as
     // the daemon, so that is the daemon's death.
+    ChildProcesses& children = ChildProcesses::of_this_process();
     pid_t pid = -1;
-    int error = ::posix_spawn(&pid, worker_binary.c_str(), actions.get(), attributes.get(),
-                              argv.data(), envp.data());
+    int error = 0;
+    {
+        ChildProcesses::Birth birth = children.expect_birth();
+        error = ::posix_spawn(&pid, worker_binary.c_str(), actions.get(), attributes.get(), argv.data(),
+                              envp.data());
+        if (error == 0) birth.born(pid);
+    }
     if (error != 0) {
         return {std::nullopt, system_error(("cannot start " + worker_binary.string()).c_str(), error)};
     }
@@ -203,6 +211,7 @@ SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const Func
         int open_error = errno;
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
+        children.reaped(pid);
         return {std::nullopt, system_error("pidfd_open", open_error)};
     }
 

@@ -1,0 +1,139 @@
+// Processes a function detaches from its worker (setsid, a double fork) live at most as
+// long as that worker: they die after a deadline, a delete, a new version and the
+// daemon's shutdown. One that is orphaned into a session of its own dies at once, even
+// while its worker stays warm. (tests/fixtures/escape.c leaves them behind.)
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/daemon_test.h"
+#include "support/eventually.h"
+#include "support/proc_inspect.h"
+
+namespace sofaas::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// Longer than the pool's sweep period (1 s): what survives this was not taken for an escapee.
+constexpr auto longer_than_a_sweep = 2500ms;
+constexpr auto death_limit = 5s;
+
+bool running(pid_t pid) {
+    const auto status = process_status(pid);
+    return status && status->state != 'Z';
+}
+
+// Dead and reaped: no zombie left behind either.
+bool gone(pid_t pid) {
+    return !process_status(pid).has_value();
+}
+
+bool gone_soon(pid_t pid) {
+    return eventually([pid] { return gone(pid); }, death_limit);
+}
+
+class EscapedProcesses : public DaemonTest {
+protected:
+    static HttpResponse invoke(const std::string& function, const std::string& event) {
+        return daemon().http().request("POST", "/v1/functions/" + function + "/invoke", event);
+    }
+
+    static pid_t invoke_and_escape(const std::string& function, const std::string& how) {
+        const auto response = invoke(function, how);
+        EXPECT_EQ(response.status, 200) << response.body;
+        return response.status == 200 ? static_cast<pid_t>(std::stol(response.body)) : -1;
+    }
+
+    // The "escaped PID" line the fixture printed, from the function's log.
+    static pid_t escaped_pid_in_log(const std::string& function) {
+        pid_t pid = -1;
+        eventually([&] {
+            const auto logs = daemon().http().request("GET", "/v1/functions/" + function + "/logs?tail=100");
+            if (logs.status != 200) return false;
+            const json document = json::parse(logs.body);
+            for (const auto& line : document["lines"]) {
+                const auto message = line["message"].get<std::string>();
+                if (message.starts_with("escaped ")) pid = static_cast<pid_t>(std::stol(message.substr(8)));
+            }
+            return pid > 0;
+        });
+        return pid;
+    }
+};
+
+TEST_F(EscapedProcesses, DeadlineKillsAChildThatLeftTheWorkersSession) {
+    ASSERT_EQ(daemon().deploy("deadline-escape", fixture_library("escape"), {"--timeout", "1"}).exit_code, 0);
+    const auto response = invoke("deadline-escape", "child spin");
+    ASSERT_EQ(response.status, 504) << response.body;
+    const pid_t escaped = escaped_pid_in_log("deadline-escape");
+    ASSERT_GT(escaped, 0) << "no 'escaped PID' line in the function's log";
+    EXPECT_TRUE(gone_soon(escaped)) << "process " << escaped << " outlived its timed-out worker";
+}
+
+// A child in a session of its own stays the worker's child: it lives as long as the warm
+// worker does, and dies when the function is deleted.
+TEST_F(EscapedProcesses, DeleteKillsAChildThatLeftTheWorkersSession) {
+    ASSERT_EQ(daemon().deploy("delete-escape", fixture_library("escape")).exit_code, 0);
+    const pid_t escaped = invoke_and_escape("delete-escape", "child");
+    ASSERT_GT(escaped, 0);
+    std::this_thread::sleep_for(longer_than_a_sweep);
+    EXPECT_TRUE(running(escaped)) << "the worker is warm: its child may live";
+
+    ASSERT_EQ(daemon().http().request("DELETE", "/v1/functions/delete-escape").status, 200);
+    EXPECT_TRUE(gone_soon(escaped)) << "process " << escaped << " outlived its deleted function";
+}
+
+// Orphaned by a double fork into a session of its own, a process is the daemon's child at
+// once and belongs to no worker: it is killed within a sweep, and the worker stays warm.
+TEST_F(EscapedProcesses, AnOrphanInASessionOfItsOwnDiesWhileTheWorkerStaysWarm) {
+    ASSERT_EQ(daemon().deploy("orphan-escape", fixture_library("escape")).exit_code, 0);
+    const pid_t escaped = invoke_and_escape("orphan-escape", "orphan");
+    ASSERT_GT(escaped, 0);
+    EXPECT_TRUE(gone_soon(escaped)) << "orphan " << escaped << " was not killed";
+
+    const auto again = invoke("orphan-escape", "orphan");
+    EXPECT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(again.header("X-Sofaas-Init-Ms"), "") << "the worker did not stay warm";
+}
+
+// Orphaned but still in the worker's process group, a background process lives as long as
+// the worker and dies with its group when a new version retires it.
+TEST_F(EscapedProcesses, ABackgroundProcessDiesWhenANewVersionRetiresItsWorker) {
+    ASSERT_EQ(daemon().deploy("background-escape", fixture_library("escape")).exit_code, 0);
+    const pid_t background = invoke_and_escape("background-escape", "background");
+    ASSERT_GT(background, 0);
+    std::this_thread::sleep_for(longer_than_a_sweep);
+    EXPECT_TRUE(running(background)) << "its worker is warm: it may live";
+
+    ASSERT_EQ(daemon().deploy("background-escape", fixture_library("escape")).exit_code, 0);
+    EXPECT_TRUE(gone_soon(background)) << "process " << background << " outlived its retired worker";
+}
+
+TEST(EscapedProcessesAtShutdown, StoppingTheDaemonKillsThemAll) {
+    DaemonProcess daemon;
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("shutdown-escape", fixture_library("escape")).exit_code, 0);
+    auto http = daemon.http();
+    std::vector<pid_t> escaped;
+    for (const char* how : {"child", "background"}) {
+        const auto response = http.request("POST", "/v1/functions/shutdown-escape/invoke", how);
+        ASSERT_EQ(response.status, 200) << how << ": " << response.body;
+        escaped.push_back(static_cast<pid_t>(std::stol(response.body)));
+    }
+    ASSERT_EQ(daemon.stop(), 0);
+    for (const pid_t pid : escaped) {
+        EXPECT_TRUE(eventually([pid] { return !running(pid); }, death_limit))
+            << "process " << pid << " outlived the daemon";
+    }
+}
+
+}  // namespace
+}  // namespace sofaas::testing
