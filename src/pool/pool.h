@@ -27,7 +27,8 @@ struct PoolOptions {
     std::filesystem::path worker_binary;        // sofaas-worker
     std::chrono::milliseconds init_timeout{10'000};
     std::chrono::seconds idle_timeout{600};     // idle workers beyond min_warm live this long
-    size_t max_log_bytes = 256 * 1024;          // per invocation and stream; the rest is cut
+    size_t max_log_bytes = 256 * 1024;          // per invocation and stream (at most the capture
+                                                // capacity, captured_output.h); the rest is cut
     std::string worker_user;                    // sofaas-worker --user; empty: the daemon's user
 };
 

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
@@ -16,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "pool/captured_output.h"
 #include "pool/child_processes.h"
 
 namespace sofaas {
@@ -47,17 +47,6 @@ bool move_above_worker_fds(UniqueFd& fd) {
     }
     fd.reset(moved);
     return true;
-}
-
-// A capture file for one output stream. O_APPEND is a property of the open file
-// description, so the worker's fd 1/2 append too: after the daemon truncates the file to
-// 0 the function's next write lands at offset 0 instead of leaving a hole.
-UniqueFd make_capture(const char* name) {
-    UniqueFd fd(::memfd_create(name, MFD_CLOEXEC));
-    if (fd && ::fcntl(fd.get(), F_SETFL, O_APPEND) != 0) {
-        fd.reset();
-    }
-    return fd;
 }
 
 // glibc 2.36 declares pidfd_open without C linkage in <sys/pidfd.h>, so C++ cannot link
@@ -147,8 +136,8 @@ SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const Func
     }
     UniqueFd daemon_end(pair[0]);
     UniqueFd worker_end(pair[1]);
-    UniqueFd stdout_capture = make_capture("sofaas-stdout");
-    UniqueFd stderr_capture = make_capture("sofaas-stderr");
+    UniqueFd stdout_capture = create_capture("sofaas-stdout");
+    UniqueFd stderr_capture = create_capture("sofaas-stderr");
     if (!stdout_capture || !stderr_capture) {
         return {std::nullopt, system_error("memfd_create", errno)};
     }

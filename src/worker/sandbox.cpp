@@ -38,8 +38,8 @@ constexpr ProcessLimit process_limits[] = {
     {RLIMIT_NOFILE, "RLIMIT_NOFILE", 1024},
     // No core dumps of function memory (events, secrets from the environment).
     {RLIMIT_CORE, "RLIMIT_CORE", 0},
-    // Largest file a function can write: Lambda's 512 MB of /tmp. The stdout/stderr memfds
-    // are files too, so this also bounds the memory one invocation's output can take.
+    // Largest file a function can write: Lambda's 512 MB of /tmp. (The stdout/stderr
+    // memfds have a much smaller bound of their own: pool/captured_output.h.)
     {RLIMIT_FSIZE, "RLIMIT_FSIZE", 512ull * 1024 * 1024},
 };
 
