@@ -31,6 +31,9 @@ ErrorResponse InvocationResult::error_response() const {
         return std::pair{error_type.empty() ? std::string(default_type) : error_type,
                          error_message.empty() ? std::string(default_message) : error_message};
     };
+    if (error_type == host_fault_error_type) {
+        return {500, error_type, error_message};
+    }
     switch (status) {
         case InvocationStatus::ok:
         case InvocationStatus::error: {

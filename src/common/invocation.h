@@ -17,9 +17,14 @@ enum class InvocationStatus { ok, error, timeout, crash, oom, throttled };
 std::string_view to_string(Trigger trigger);
 std::string_view to_string(InvocationStatus status);
 
+// The errorType of a failure that is the host's, not the function's: its worker or sandbox
+// could not be set up. Answered 500, as Lambda answers its own faults, never 502: nothing
+// is wrong with the function, and nothing it can change fixes it.
+inline constexpr std::string_view host_fault_error_type = "ServiceException";
+
 // What the client gets when an invocation does not succeed: decided here, in one place.
 struct ErrorResponse {
-    int http_status;         // 502, 504, 429 ...
+    int http_status;         // 502, 504, 429, 500 ...
     std::string error_type;  // Lambda errorType
     std::string error_message;
 };

@@ -42,16 +42,17 @@ boost::asio::awaitable<InvocationResult> async_invoke(Scheduler& scheduler, Invo
     co_return result;
 }
 
-boost::asio::awaitable<std::optional<std::string>> async_trial_load(Pool& pool, FunctionVersionPtr version) {
-    std::optional<std::string> error = co_await boost::asio::async_initiate<
-        decltype(boost::asio::use_awaitable), void(std::optional<std::string>)>(
+boost::asio::awaitable<std::optional<TrialLoadFailure>> async_trial_load(Pool& pool, FunctionVersionPtr version) {
+    std::optional<TrialLoadFailure> failure = co_await boost::asio::async_initiate<
+        decltype(boost::asio::use_awaitable), void(std::optional<TrialLoadFailure>)>(
         [&pool](auto handler, FunctionVersionPtr version) {
             auto resume = resume_on_own_executor(std::move(handler));
-            pool.trial_load(std::move(version),
-                            [resume](std::optional<std::string> error) mutable { resume(std::move(error)); });
+            pool.trial_load(std::move(version), [resume](std::optional<TrialLoadFailure> failure) mutable {
+                resume(std::move(failure));
+            });
         },
         boost::asio::use_awaitable, std::move(version));
-    co_return error;
+    co_return failure;
 }
 
 }  // namespace sofaas

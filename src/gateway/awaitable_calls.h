@@ -10,15 +10,15 @@
 
 #include "common/function_spec.h"
 #include "common/invocation.h"
+#include "pool/pool.h"
 
 namespace sofaas {
 
 class Scheduler;
-class Pool;
 struct InvocationRequest;
 
 boost::asio::awaitable<InvocationResult> async_invoke(Scheduler& scheduler, InvocationRequest request);
 // nullopt when the library loads; else why it does not.
-boost::asio::awaitable<std::optional<std::string>> async_trial_load(Pool& pool, FunctionVersionPtr version);
+boost::asio::awaitable<std::optional<TrialLoadFailure>> async_trial_load(Pool& pool, FunctionVersionPtr version);
 
 }  // namespace sofaas

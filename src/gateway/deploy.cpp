@@ -64,12 +64,18 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
     }
 
     // The trial worker sees version 0: the number is only assigned when the version is published.
-    const std::optional<std::string> load_error =
+    const std::optional<TrialLoadFailure> load_failure =
         co_await async_trial_load(services.pool, staged->candidate);
-    if (load_error) {
+    if (load_failure) {
         services.registry.discard(std::move(*staged));
-        spdlog::info("[{}] deploy of {} rejected: {}", request.request_id, function, *load_error);
-        co_return invalid_library(*load_error);
+        if (load_failure->host_fault()) {
+            // The library was never tried: refusing it as invalid would blame the wrong party.
+            spdlog::error("[{}] deploy of {} failed: {}", request.request_id, function, load_failure->error_message);
+            co_return host_fault(load_failure->error_message);
+        }
+        const std::string reason = load_failure->error_type + ": " + load_failure->error_message;
+        spdlog::info("[{}] deploy of {} rejected: {}", request.request_id, function, reason);
+        co_return invalid_library(reason);
     }
 
     FunctionVersionPtr published;

@@ -95,6 +95,10 @@ HttpResponseParts header_too_large(size_t limit_bytes) {
                           fmt::format("Request headers must be smaller than {} bytes.", limit_bytes));
 }
 
+HttpResponseParts host_fault(std::string_view message) {
+    return error_response(500, host_fault_error_type, message);
+}
+
 HttpResponseParts internal_error() {
     return error_response(500, "ServiceException",
                           "The service encountered an internal error; see the daemon log.");

@@ -34,5 +34,6 @@ HttpResponseParts method_not_allowed(std::string_view method, std::string_view p
 HttpResponseParts payload_too_large(size_t limit_bytes);          // 413 RequestTooLargeException
 HttpResponseParts header_too_large(size_t limit_bytes);           // 431 RequestHeaderFieldsTooLargeException
 HttpResponseParts internal_error();                               // 500 ServiceException
+HttpResponseParts host_fault(std::string_view message);           // 500 ServiceException
 
 }  // namespace sofaas

@@ -198,6 +198,7 @@ void ExecutionEnvironment::on_ready(const protocol::Ready& ready) {
         // The worker exits by itself after a failed Ready; killing it just saves the wait.
         startup.error_type = ready.error_type;
         startup.error_message = ready.error_message;
+        startup.host_fault = ready.error_type == protocol::sandbox_error_type;
         startup.captured_stdout = drain_capture(stdout_capture_.get(), settings_.max_log_bytes);
         startup.captured_stderr = drain_capture(stderr_capture_.get(), settings_.max_log_bytes);
         die();

@@ -37,6 +37,7 @@ struct Startup {
     InvocationStatus failure = InvocationStatus::crash;  // timeout when init ran out of time
     std::string error_type;
     std::string error_message;
+    bool host_fault = false;      // the worker's sandbox could not be set up: not the library's fault
     std::string captured_stdout;  // what init wrote, on failure (on success the first
     std::string captured_stderr;  // invocation reports it)
 };

@@ -96,11 +96,11 @@ void Pool::execute(FunctionVersionPtr version, std::string request_id, std::stri
                     std::make_shared<const std::string>(std::move(payload)), std::move(done));
 }
 
-void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::optional<std::string>)> done) {
+void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::optional<TrialLoadFailure>)> done) {
     asio::post(state_->io, [state = state_, version = std::move(version), done = std::move(done)]() mutable {
         auto spawned = state->spawn(version);
         if (auto* error = std::get_if<std::string>(&spawned)) {
-            done("Runtime.Unavailable: " + *error);
+            done(TrialLoadFailure{std::string(host_fault_error_type), "The host could not start a worker: " + *error});
             return;
         }
         EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
@@ -110,8 +110,11 @@ void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::option
             }
             if (startup.ok) {
                 done(std::nullopt);
+            } else if (startup.host_fault) {
+                done(TrialLoadFailure{std::string(host_fault_error_type),
+                                      "The host could not start the function's sandbox: " + startup.error_message});
             } else {
-                done(startup.error_type + ": " + startup.error_message);
+                done(TrialLoadFailure{std::move(startup.error_type), std::move(startup.error_message)});
             }
         });
     });

@@ -45,6 +45,13 @@ struct Execution {
     std::string captured_stderr;
 };
 
+// Why a library failed its trial load.
+struct TrialLoadFailure {
+    std::string error_type;  // Runtime.InvalidLibrary, Runtime.InitError, ... or, when the
+    std::string error_message;  // host could not start a worker or its sandbox, ServiceException
+    bool host_fault() const { return error_type == host_fault_error_type; }
+};
+
 struct PoolStats {
     size_t idle = 0;
     size_t busy = 0;
@@ -63,9 +70,9 @@ public:
                  std::function<void(Execution)> done);
 
     // Loads the library in a throwaway worker: nullopt if it is a valid function, else
-    // the reason (not ELF, missing handler, wrong ABI version, init failed or timed out).
-    void trial_load(FunctionVersionPtr version,
-                    std::function<void(std::optional<std::string> error)> done);
+    // the reason (not ELF, missing handler, wrong ABI version, init failed or timed out,
+    // or a host fault: no worker or sandbox could be started, so nothing was learnt).
+    void trial_load(FunctionVersionPtr version, std::function<void(std::optional<TrialLoadFailure>)> done);
 
     // Keeps at least `version.spec.min_warm` idle environments of this version alive.
     void keep_warm(FunctionVersionPtr version);

@@ -19,6 +19,15 @@ Execution failed_execution(InvocationStatus status, std::string error_type, std:
     return execution;
 }
 
+// The function never ran, and not by its fault: the client is told so, the operator is
+// told why (the daemon log), and a caller of the function is told nothing about the host.
+Execution host_fault(const std::string& request_id, const VersionKey& key, const std::string& what,
+                     const std::string& reason) {
+    spdlog::error("[{}] {}:{}: the host could not start {}: {}", request_id, key.first, key.second, what, reason);
+    return failed_execution(InvocationStatus::crash, std::string(host_fault_error_type),
+                            "The host could not start " + what + "; see the daemon log.");
+}
+
 Execution failed_start(Startup startup) {
     Execution execution = failed_execution(startup.failure, std::move(startup.error_type),
                                            std::move(startup.error_message));
@@ -70,9 +79,8 @@ void Pool::State::cold_start(FunctionVersionPtr version, VersionKey key, uint64_
                              std::string request_id, Event event, ExecutionCallback done) {
     auto spawned = spawn(version);
     if (auto* error = std::get_if<std::string>(&spawned)) {
-        spdlog::error("[{}] cannot start a worker for {}:{}: {}", request_id, key.first, key.second, *error);
         finish(nullptr, key, generation);
-        done(failed_execution(InvocationStatus::crash, "Runtime.Unavailable", "Runtime failed to start: " + *error));
+        done(host_fault(request_id, key, "a worker", *error));
         return;
     }
     EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
@@ -84,7 +92,8 @@ void Pool::State::cold_start(FunctionVersionPtr version, VersionKey key, uint64_
         EnvironmentPtr environment = weak.lock();
         if (!startup.ok || !environment) {
             self->finish(environment, key, generation);
-            done(failed_start(std::move(startup)));
+            done(startup.host_fault ? host_fault(request_id, key, "the function's sandbox", startup.error_message)
+                                    : failed_start(std::move(startup)));
             return;
         }
         self->invoke(std::move(environment), key, generation, std::move(request_id), std::move(event),

@@ -52,7 +52,7 @@ std::optional<LoadFailure> FunctionRuntime::load_and_init() {
     auto opened = open_library(options_.library);
     if (auto* failure = std::get_if<LoadFailure>(&opened)) return std::move(*failure);
     // Before dlopen: the library's constructors are function code too.
-    if (auto error = enter_sandbox(options_)) return LoadFailure{"Runtime.SandboxError", *error};
+    if (auto error = enter_sandbox(options_)) return LoadFailure{std::string(protocol::sandbox_error_type), *error};
     auto loaded = load_function(std::get<LibraryFile>(opened), options_.handler);
     if (auto* failure = std::get_if<LoadFailure>(&loaded)) return std::move(*failure);
     function_ = std::get<FunctionLibrary>(loaded);

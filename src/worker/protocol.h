@@ -66,6 +66,10 @@ FrameHeader read_header(const char* bytes);
 // a larger one with Result{ok=false, "Runtime.ResponseTooLarge"}.
 inline constexpr size_t max_output_bytes = 6u * 1024 * 1024;
 
+// Ready.error_type of a worker whose sandbox could not be set up (sandbox.h): the host's
+// fault, not the library's.
+inline constexpr std::string_view sandbox_error_type = "Runtime.SandboxError";
+
 // Exit code with which a worker reports that an allocation failed past its memory limit.
 inline constexpr int exit_out_of_memory = 87;
 

@@ -222,6 +222,18 @@ TEST(InvocationTest, TimeoutMessageFollowsLambda) {
     EXPECT_EQ(timeout_message(300), "Task timed out after 300.00 seconds");
 }
 
+// The worker or its sandbox could not be set up: the host's fault, a 500 like Lambda's own.
+TEST(InvocationTest, HostFaultIsA500NotAFunctionError) {
+    InvocationResult result;
+    result.status = InvocationStatus::crash;
+    result.error_type = std::string(host_fault_error_type);
+    result.error_message = "The host could not start the function's sandbox; see the daemon log.";
+    const ErrorResponse response = result.error_response();
+    EXPECT_EQ(response.http_status, 500);
+    EXPECT_EQ(response.error_type, "ServiceException");
+    EXPECT_EQ(response.error_message, result.error_message);
+}
+
 TEST(InvocationTest, ErrorResponseMapsStatusToHttpAndErrorType) {
     InvocationResult result;
     result.memory_mb = 128;

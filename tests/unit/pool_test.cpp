@@ -124,7 +124,10 @@ protected:
     static std::optional<std::string> trial_load(Pool& pool, const FunctionVersionPtr& version) {
         auto answer = std::make_shared<std::promise<std::optional<std::string>>>();
         auto future = answer->get_future();
-        pool.trial_load(version, [answer](std::optional<std::string> error) { answer->set_value(error); });
+        pool.trial_load(version, [answer](std::optional<TrialLoadFailure> failure) {
+            answer->set_value(failure ? std::optional(failure->error_type + ": " + failure->error_message)
+                                      : std::nullopt);
+        });
         if (future.wait_for(answer_limit) != std::future_status::ready) {
             ADD_FAILURE() << "trial_load did not answer";
             return "no answer";
@@ -415,7 +418,7 @@ TEST_F(PoolTest, WorkerThatBreaksTheProtocolIsRejected) {
               0u);
     EXPECT_EQ(rejected_by(write_script(dir, "exits", "exit 5")),
               "Runtime.ExitError: Runtime exited with error: exit status 5");
-    EXPECT_EQ(rejected_by(dir / "missing").rfind("Runtime.Unavailable: cannot start", 0), 0u);
+    EXPECT_EQ(rejected_by(dir / "missing").rfind("ServiceException: The host could not start a worker: ", 0), 0u);
     EXPECT_TRUE(eventually([&] { return child_processes().empty(); }));
 }
 
@@ -446,6 +449,45 @@ TEST_F(PoolIdleTest, InitThatHangsTimesOut) {
     EXPECT_EQ(execution.status, InvocationStatus::timeout);
     EXPECT_EQ(execution.error_type, "Runtime.InitTimeout");
     EXPECT_TRUE(eventually([&] { return child_processes().empty(); }));
+}
+
+// A worker user that does not exist is the host's configuration at fault, not the
+// library: the trial load and the invocation both say ServiceException, and an invocation's
+// caller learns nothing about the host (that goes to the daemon log).
+TEST(PoolHostFaults, ASandboxThatCannotBeSetUpIsNotBlamedOnTheLibrary) {
+    asio::io_context io;
+    auto work = asio::make_work_guard(io);
+    std::thread thread([&io] { io.run(); });
+    [&] {  // the ASSERTs return from here, so the thread is always joined
+        PoolOptions options;
+        options.worker_binary = worker_binary();
+        options.worker_user = "sofaas-no-such-user";
+        Pool pool(io, options);
+        const auto hello = make_version("hello", function_library("hello"));
+
+        auto loaded = std::make_shared<std::promise<std::optional<TrialLoadFailure>>>();
+        pool.trial_load(hello, [loaded](std::optional<TrialLoadFailure> failure) { loaded->set_value(failure); });
+        auto load = loaded->get_future();
+        ASSERT_EQ(load.wait_for(answer_limit), std::future_status::ready);
+        const auto failure = load.get();
+        ASSERT_TRUE(failure.has_value());
+        EXPECT_TRUE(failure->host_fault()) << failure->error_type;
+        EXPECT_EQ(failure->error_type, "ServiceException");
+        EXPECT_NE(failure->error_message.find("sofaas-no-such-user"), std::string::npos) << failure->error_message;
+
+        auto executed = std::make_shared<std::promise<Execution>>();
+        pool.execute(hello, "req-host-fault", "", [executed](Execution execution) {
+            executed->set_value(std::move(execution));
+        });
+        auto execution_future = executed->get_future();
+        ASSERT_EQ(execution_future.wait_for(answer_limit), std::future_status::ready);
+        const Execution execution = execution_future.get();
+        EXPECT_EQ(execution.status, InvocationStatus::crash);
+        EXPECT_EQ(execution.error_type, "ServiceException");
+        EXPECT_EQ(execution.error_message, "The host could not start the function's sandbox; see the daemon log.");
+    }();
+    work.reset();
+    thread.join();
 }
 
 }  // namespace
