@@ -17,6 +17,7 @@
 #include "common/time.h"
 #include "pool/captured_output.h"
 #include "pool/child_processes.h"
+#include "pool/worker_launcher.h"
 #include "pool/worker_spawn.h"
 
 namespace sofaas {
@@ -31,9 +32,9 @@ constexpr size_t read_chunk_bytes = 16 * 1024;
 }  // namespace
 
 std::variant<ExecutionEnvironment::Ptr, std::string> ExecutionEnvironment::spawn(
-    asio::io_context& io, const std::filesystem::path& worker_binary, Settings settings,
-    FunctionVersionPtr version, ExitObserver on_exit) {
-    SpawnOutcome outcome = spawn_worker(worker_binary, *version, settings.worker_user);
+    asio::io_context& io, WorkerLauncher& launcher, Settings settings, FunctionVersionPtr version,
+    ExitObserver on_exit) {
+    SpawnOutcome outcome = launcher.launch(*version);
     if (!outcome.process) {
         return std::move(outcome.error);
     }

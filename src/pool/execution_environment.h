@@ -29,6 +29,7 @@
 namespace sofaas {
 
 struct WorkerProcess;
+class WorkerLauncher;
 
 // The outcome of a cold start: the worker's Ready frame, or why there was none.
 struct Startup {
@@ -53,12 +54,10 @@ public:
     struct Settings {
         std::chrono::milliseconds init_timeout;
         size_t max_log_bytes;
-        std::string worker_user;
     };
 
-    // Spawns the worker; on failure returns the reason.
-    static std::variant<Ptr, std::string> spawn(boost::asio::io_context& io,
-                                                const std::filesystem::path& worker_binary,
+    // Starts the worker; on failure returns the reason.
+    static std::variant<Ptr, std::string> spawn(boost::asio::io_context& io, WorkerLauncher& launcher,
                                                 Settings settings, FunctionVersionPtr version,
                                                 ExitObserver on_exit);
     ExecutionEnvironment(boost::asio::io_context& io, WorkerProcess process, Settings settings,

@@ -16,10 +16,9 @@ namespace sofaas {
 namespace asio = boost::asio;
 
 std::variant<EnvironmentPtr, std::string> Pool::State::spawn(const FunctionVersionPtr& version) {
-    const ExecutionEnvironment::Settings settings{options.init_timeout, options.max_log_bytes,
-                                                  options.worker_user};
+    const ExecutionEnvironment::Settings settings{options.init_timeout, options.max_log_bytes};
     auto spawned = ExecutionEnvironment::spawn(
-        io, options.worker_binary, settings, version,
+        io, launcher, settings, version,
         [weak = weak_from_this()](const ExecutionEnvironment& environment) {
             if (auto self = weak.lock()) {
                 self->forget(environment);
@@ -73,6 +72,7 @@ void Pool::State::shutdown() {
     for (EnvironmentPtr& environment : environments) {
         environment->kill_and_wait();
     }
+    launcher.shutdown();
     // SIGKILL takes a moment to land: wait, briefly, for the escapees to be reaped too.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (kill_escapees() > 0 && std::chrono::steady_clock::now() < give_up) {

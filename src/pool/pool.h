@@ -30,6 +30,10 @@ struct PoolOptions {
     size_t max_log_bytes = 256 * 1024;          // per invocation and stream (at most the capture
                                                 // capacity, captured_output.h); the rest is cut
     std::string worker_user;                    // sofaas-worker --user; empty: the daemon's user
+    // Cold starts fork from a zygote (pool/worker_launcher.h) instead of exec'ing
+    // sofaas-worker. Started by the Pool's constructor, on the calling thread, which must
+    // live as long as the pool (the zygote dies with it).
+    bool zygote = false;
 };
 
 // What happened when one event ran in one execution environment.

@@ -20,6 +20,7 @@
 
 #include "pool/execution_environment.h"
 #include "pool/pool.h"
+#include "pool/worker_launcher.h"
 
 namespace sofaas {
 
@@ -51,10 +52,14 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     using ExecutionCallback = std::function<void(Execution)>;
 
     State(boost::asio::io_context& io_context, PoolOptions pool_options)
-        : io(io_context), options(std::move(pool_options)), reaper(io_context) {}
+        : io(io_context),
+          options(std::move(pool_options)),
+          launcher(options.worker_binary, options.worker_user, options.zygote),
+          reaper(io_context) {}
 
     boost::asio::io_context& io;
     const PoolOptions options;
+    WorkerLauncher launcher;
 
     mutable std::mutex mutex;  // guards everything below; never held while calling out
     boost::asio::steady_timer reaper;

@@ -128,29 +128,38 @@ private:
 
 }  // namespace
 
-SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const FunctionVersion& version,
-                          const std::string& worker_user) {
+WorkerCommand worker_command(const std::filesystem::path& worker_binary, const FunctionVersion& version,
+                             const std::string& worker_user) {
+    // Function code runs below the daemon: a deadline's SIGKILL and its 504, and every
+    // other request, must not queue for a CPU behind functions that spin.
+    const int daemon_nice = ::getpriority(PRIO_PROCESS, 0);
+    return {worker_arguments(worker_binary, version, worker_user), worker_environment(version.spec),
+            std::min(daemon_nice + worker_nice_offset, 19)};
+}
+
+std::variant<WorkerChannels, std::string> open_worker_channels() {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-        return {std::nullopt, system_error("socketpair", errno)};
+        return system_error("socketpair", errno);
     }
-    UniqueFd daemon_end(pair[0]);
-    UniqueFd worker_end(pair[1]);
-    UniqueFd stdout_capture = create_capture("sofaas-stdout");
-    UniqueFd stderr_capture = create_capture("sofaas-stderr");
-    if (!stdout_capture || !stderr_capture) {
-        return {std::nullopt, system_error("memfd_create", errno)};
+    WorkerChannels channels{UniqueFd(pair[0]), UniqueFd(pair[1]), create_capture("sofaas-stdout"),
+                            create_capture("sofaas-stderr")};
+    if (!channels.stdout_capture || !channels.stderr_capture) {
+        return system_error("memfd_create", errno);
     }
-    if (!move_above_worker_fds(worker_end) || !move_above_worker_fds(stdout_capture) ||
-        !move_above_worker_fds(stderr_capture)) {
-        return {std::nullopt, system_error("fcntl(F_DUPFD_CLOEXEC)", errno)};
+    if (!move_above_worker_fds(channels.worker_end) || !move_above_worker_fds(channels.stdout_capture) ||
+        !move_above_worker_fds(channels.stderr_capture)) {
+        return system_error("fcntl(F_DUPFD_CLOEXEC)", errno);
     }
+    return channels;
+}
 
+SpawnOutcome spawn_worker(WorkerCommand command, WorkerChannels channels) {
     SpawnFileActions actions;
     ::posix_spawn_file_actions_addopen(actions.get(), worker_stdin, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_adddup2(actions.get(), stdout_capture.get(), worker_stdout);
-    ::posix_spawn_file_actions_adddup2(actions.get(), stderr_capture.get(), worker_stderr);
-    ::posix_spawn_file_actions_adddup2(actions.get(), worker_end.get(), worker_socket);
+    ::posix_spawn_file_actions_adddup2(actions.get(), channels.stdout_capture.get(), worker_stdout);
+    ::posix_spawn_file_actions_adddup2(actions.get(), channels.stderr_capture.get(), worker_stderr);
+    ::posix_spawn_file_actions_adddup2(actions.get(), channels.worker_end.get(), worker_socket);
     // Asio and libraries open descriptors without CLOEXEC; the worker must hold none of
     // them (a leaked listening socket or ledger file would outlive the daemon).
     ::posix_spawn_file_actions_addclosefrom_np(actions.get(), first_unshared_fd);
@@ -169,10 +178,8 @@ SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const Func
     ::posix_spawnattr_setflags(attributes.get(),
                                POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
 
-    std::vector<std::string> arguments = worker_arguments(worker_binary, version, worker_user);
-    std::vector<std::string> environment = worker_environment(version.spec);
-    std::vector<char*> argv = as_argv(arguments);
-    std::vector<char*> envp = as_argv(environment);
+    std::vector<char*> argv = as_argv(command.arguments);
+    std::vector<char*> envp = as_argv(command.environment);
 
     // The worker sets PR_SET_PDEATHSIG, which fires when the *thread* that spawned it
     // exits, not the process. Workers are spawned from io threads, which live as long as
@@ -182,34 +189,33 @@ SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const Func
     int error = 0;
     {
         ChildProcesses::Birth birth = children.expect_birth();
-        error = ::posix_spawn(&pid, worker_binary.c_str(), actions.get(), attributes.get(), argv.data(),
-                              envp.data());
+        error = ::posix_spawn(&pid, argv.front(), actions.get(), attributes.get(), argv.data(), envp.data());
         if (error == 0) birth.born(pid);
     }
     if (error != 0) {
-        return {std::nullopt, system_error(("cannot start " + worker_binary.string()).c_str(), error)};
+        return {std::nullopt, system_error(("cannot start " + command.arguments.front()).c_str(), error)};
     }
+    // Best effort.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), command.nice);
+    return adopt_worker(pid, std::move(channels));
+}
 
-    // Function code runs below the daemon: a deadline's SIGKILL and its 504, and every
-    // other request, must not queue for a CPU behind functions that spin. Best effort.
-    const int daemon_nice = ::getpriority(PRIO_PROCESS, 0);
-    ::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), std::min(daemon_nice + worker_nice_offset, 19));
-
+SpawnOutcome adopt_worker(pid_t pid, WorkerChannels channels) {
     UniqueFd pidfd(open_pidfd(pid));
     if (!pidfd) {
         int open_error = errno;
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
-        children.reaped(pid);
+        ChildProcesses::of_this_process().reaped(pid);
         return {std::nullopt, system_error("pidfd_open", open_error)};
     }
 
     WorkerProcess process;
     process.pid = pid;
     process.pidfd = std::move(pidfd);
-    process.socket = std::move(daemon_end);
-    process.stdout_capture = std::move(stdout_capture);
-    process.stderr_capture = std::move(stderr_capture);
+    process.socket = std::move(channels.daemon_end);
+    process.stdout_capture = std::move(channels.stdout_capture);
+    process.stderr_capture = std::move(channels.stderr_capture);
     return {std::move(process), {}};
 }
 

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "common/function_spec.h"
 #include "pool/unique_fd.h"
@@ -27,8 +29,33 @@ struct SpawnOutcome {
     std::string error;  // why there is no process
 };
 
+// What a worker is started with, whoever starts it (posix_spawn or the zygote).
+struct WorkerCommand {
+    std::vector<std::string> arguments;    // argv; argv[0] is the worker binary
+    std::vector<std::string> environment;  // "KEY=value"
+    int nice = 0;                          // absolute: the daemon's own plus 5
+};
+
 // `worker_user` (when not empty) becomes the worker's --user: function code runs as that user.
-SpawnOutcome spawn_worker(const std::filesystem::path& worker_binary, const FunctionVersion& version,
-                          const std::string& worker_user = {});
+WorkerCommand worker_command(const std::filesystem::path& worker_binary, const FunctionVersion& version,
+                             const std::string& worker_user = {});
+
+// A worker's descriptors before it exists: the worker gets worker_end as fd 3 and the
+// captures as fds 1 and 2; the daemon keeps daemon_end and the captures.
+struct WorkerChannels {
+    UniqueFd daemon_end;
+    UniqueFd worker_end;
+    UniqueFd stdout_capture;
+    UniqueFd stderr_capture;
+};
+std::variant<WorkerChannels, std::string> open_worker_channels();
+
+// posix_spawn and exec of the worker binary.
+SpawnOutcome spawn_worker(WorkerCommand command, WorkerChannels channels);
+
+// `pid`, a child of this process started by someone else (the zygote), now runs as the
+// worker: its pidfd and the daemon's ends of its channels. The child is killed and
+// reaped if it cannot be watched.
+SpawnOutcome adopt_worker(pid_t pid, WorkerChannels channels);
 
 }  // namespace sofaas

@@ -1,6 +1,7 @@
 // The pool with the real sofaas-worker and the real example functions: cold and warm
 // starts, deadlines, crashes, memory limits, concurrency, retirement, trial loads, and
-// the worker's descriptors and environment.
+// the worker's descriptors and environment. Every test runs twice: workers exec'd with
+// posix_spawn, and workers forked by the zygote.
 #include "pool/pool.h"
 
 #include <signal.h>
@@ -66,6 +67,13 @@ std::filesystem::path write_script(const testing::TempDir& dir, const std::strin
     return path;
 }
 
+// The zygote is a child of this test too, but never a worker.
+bool is_zygote(const std::filesystem::path& proc) {
+    std::ifstream cmdline(proc / "cmdline");
+    std::string arguments((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    return arguments.find(std::string("--zygote\0", 9)) != std::string::npos;
+}
+
 std::vector<pid_t> child_processes() {
     std::vector<pid_t> children;
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -79,16 +87,18 @@ std::vector<pid_t> child_processes() {
         char state = 0;
         pid_t parent = 0;
         rest >> state >> parent;
-        if (parent == ::getpid()) children.push_back(std::stoi(name));
+        if (parent == ::getpid() && !is_zygote(entry.path())) children.push_back(std::stoi(name));
     }
     return children;
 }
 
-class PoolTest : public ::testing::Test {
+// The parameter: whether cold starts fork from the zygote.
+class PoolTest : public ::testing::TestWithParam<bool> {
 protected:
     PoolTest() : PoolTest(PoolOptions{}) {}
     explicit PoolTest(PoolOptions options) {
         options.worker_binary = worker_binary();
+        options.zygote = GetParam();
         pool_ = std::make_unique<Pool>(io_, options);
         for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
     }
@@ -142,7 +152,7 @@ protected:
     std::atomic<int> requests_ = 0;
 };
 
-TEST_F(PoolTest, ColdStartReportsInitThenWarmStartReusesTheWorker) {
+TEST_P(PoolTest, ColdStartReportsInitThenWarmStartReusesTheWorker) {
     const auto hello = make_version("hello", function_library("hello"));
 
     const Execution cold = run(hello, "pool");
@@ -163,7 +173,7 @@ TEST_F(PoolTest, ColdStartReportsInitThenWarmStartReusesTheWorker) {
     EXPECT_EQ(stats.busy, 0u);
 }
 
-TEST_F(PoolTest, FunctionErrorKeepsTheWorker) {
+TEST_P(PoolTest, FunctionErrorKeepsTheWorker) {
     const auto sleep = make_version("sleep", function_library("sleep"));
     const Execution failed = run(sleep, "not a number");
     EXPECT_EQ(failed.status, InvocationStatus::error);
@@ -176,7 +186,7 @@ TEST_F(PoolTest, FunctionErrorKeepsTheWorker) {
     EXPECT_EQ(pool_->worker_count(), 1u);
 }
 
-TEST_F(PoolTest, DeadlineKillsTheWorkerAndTheNextInvocationGetsAFreshOne) {
+TEST_P(PoolTest, DeadlineKillsTheWorkerAndTheNextInvocationGetsAFreshOne) {
     const auto sleep = make_version("sleep", function_library("sleep"), /*timeout_s=*/1);
     const auto started = std::chrono::steady_clock::now();
     const Execution late = run(sleep, "5000");
@@ -195,7 +205,7 @@ TEST_F(PoolTest, DeadlineKillsTheWorkerAndTheNextInvocationGetsAFreshOne) {
     EXPECT_TRUE(eventually([&] { return child_processes().size() == 1; }));
 }
 
-TEST_F(PoolTest, DeadlineStopsAFunctionThatNeverYields) {
+TEST_P(PoolTest, DeadlineStopsAFunctionThatNeverYields) {
     const auto spin = make_version("spin", fixture_library("spin"), /*timeout_s=*/1);
     const Execution late = run(spin);
     EXPECT_EQ(late.status, InvocationStatus::timeout);
@@ -203,7 +213,7 @@ TEST_F(PoolTest, DeadlineStopsAFunctionThatNeverYields) {
     EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }));
 }
 
-TEST_F(PoolTest, DeadlineKillsWhatTheFunctionForked) {
+TEST_P(PoolTest, DeadlineKillsWhatTheFunctionForked) {
     const auto forker = make_version("fork_and_spin", fixture_library("fork_and_spin"), /*timeout_s=*/1);
     const Execution late = run(forker);
     ASSERT_EQ(late.status, InvocationStatus::timeout);
@@ -220,7 +230,7 @@ TEST_F(PoolTest, DeadlineKillsWhatTheFunctionForked) {
         << "child " << child << " outlived its worker";
 }
 
-TEST_F(PoolTest, CrashNamesTheSignalAndThePoolCarriesOn) {
+TEST_P(PoolTest, CrashNamesTheSignalAndThePoolCarriesOn) {
     const Execution crashed = run(make_version("crash", function_library("crash")));
     EXPECT_EQ(crashed.status, InvocationStatus::crash);
     EXPECT_EQ(crashed.error_type, "Runtime.ExitError");
@@ -231,13 +241,13 @@ TEST_F(PoolTest, CrashNamesTheSignalAndThePoolCarriesOn) {
     EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 1 && child_processes().size() == 1; }));
 }
 
-TEST_F(PoolTest, ExitStatusIsReported) {
+TEST_P(PoolTest, ExitStatusIsReported) {
     const Execution exited = run(make_version("exit3", fixture_library("exit3")));
     EXPECT_EQ(exited.status, InvocationStatus::crash);
     EXPECT_EQ(exited.error_message, "Runtime exited with error: exit status 3");
 }
 
-TEST_F(PoolTest, MemoryHogRunsOutOfMemory) {
+TEST_P(PoolTest, MemoryHogRunsOutOfMemory) {
 #if defined(__SANITIZE_ADDRESS__)
     GTEST_SKIP() << "ASan's operator new does not call the new_handler, so the hog runs into its deadline";
 #endif
@@ -247,7 +257,7 @@ TEST_F(PoolTest, MemoryHogRunsOutOfMemory) {
     EXPECT_EQ(hog.error_message, "Runtime exited with error: out of memory (memory_mb 64)");
 }
 
-TEST_F(PoolTest, ConcurrentInvocationsRunInSeparateWorkers) {
+TEST_P(PoolTest, ConcurrentInvocationsRunInSeparateWorkers) {
     const auto sleep = make_version("sleep", function_library("sleep"));
     constexpr int invocations = 8;
     // execute() does not block, so all eight are issued before any can finish.
@@ -265,7 +275,7 @@ TEST_F(PoolTest, ConcurrentInvocationsRunInSeparateWorkers) {
     EXPECT_EQ(pool_->stats("sleep", 1).idle, static_cast<size_t>(invocations));
 }
 
-TEST_F(PoolTest, RetireKillsIdleWorkers) {
+TEST_P(PoolTest, RetireKillsIdleWorkers) {
     const auto hello = make_version("hello", function_library("hello"));
     ASSERT_EQ(run(hello).status, InvocationStatus::ok);
     ASSERT_EQ(pool_->stats("hello", 1).idle, 1u);
@@ -280,7 +290,7 @@ TEST_F(PoolTest, RetireKillsIdleWorkers) {
     EXPECT_TRUE(again.init_ms.has_value());
 }
 
-TEST_F(PoolTest, RetireAllKillsEveryVersion) {
+TEST_P(PoolTest, RetireAllKillsEveryVersion) {
     auto second = std::make_shared<FunctionVersion>(*make_version("hello", function_library("hello")));
     second->spec.version = 2;
     ASSERT_EQ(run(make_version("hello", function_library("hello"))).status, InvocationStatus::ok);
@@ -291,7 +301,7 @@ TEST_F(PoolTest, RetireAllKillsEveryVersion) {
     EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }));
 }
 
-TEST_F(PoolTest, TrialLoadAcceptsAFunctionAndNamesWhatIsWrongWithOthers) {
+TEST_P(PoolTest, TrialLoadAcceptsAFunctionAndNamesWhatIsWrongWithOthers) {
     EXPECT_EQ(trial_load(make_version("hello", function_library("hello"))), std::nullopt);
 
     const auto expect_rejected = [&](const std::filesystem::path& library, const std::string& error_type) {
@@ -310,14 +320,14 @@ TEST_F(PoolTest, TrialLoadAcceptsAFunctionAndNamesWhatIsWrongWithOthers) {
     EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }));
 }
 
-TEST_F(PoolTest, InitFailureFailsTheInvocation) {
+TEST_P(PoolTest, InitFailureFailsTheInvocation) {
     const Execution failed = run(make_version("init_fails", fixture_library("init_fails")));
     EXPECT_EQ(failed.status, InvocationStatus::crash);
     EXPECT_EQ(failed.error_type, "Runtime.InitError");
     EXPECT_FALSE(failed.init_ms.has_value());
 }
 
-TEST_F(PoolTest, CapturesWhatEachInvocationWrites) {
+TEST_P(PoolTest, CapturesWhatEachInvocationWrites) {
     const auto logger = make_version("logger", function_library("logger"));
     const Execution first = run(logger, "abc");
     EXPECT_EQ(first.status, InvocationStatus::ok);
@@ -331,7 +341,7 @@ TEST_F(PoolTest, CapturesWhatEachInvocationWrites) {
     EXPECT_NE(second.captured_stdout.find("event 6 bytes"), std::string::npos) << second.captured_stdout;
 }
 
-TEST_F(PoolTest, WorkerHoldsOnlyItsDescriptorsAndEnvironment) {
+TEST_P(PoolTest, WorkerHoldsOnlyItsDescriptorsAndEnvironment) {
     auto version = std::make_shared<FunctionVersion>(*make_version("hello", function_library("hello")));
     version->spec.env = {{"GREETING", "hi"}};
     ASSERT_EQ(run(version).status, InvocationStatus::ok);
@@ -356,7 +366,7 @@ TEST_F(PoolTest, WorkerHoldsOnlyItsDescriptorsAndEnvironment) {
                                                 "SOFAAS_FUNCTION_MEMORY_MB=128"}));
 }
 
-TEST_F(PoolTest, KeepWarmStartsMinWarmWorkersAhead) {
+TEST_P(PoolTest, KeepWarmStartsMinWarmWorkersAhead) {
     auto version = std::make_shared<FunctionVersion>(*make_version("hello", function_library("hello")));
     version->spec.min_warm = 2;
     pool_->keep_warm(version);
@@ -368,7 +378,7 @@ TEST_F(PoolTest, KeepWarmStartsMinWarmWorkersAhead) {
     EXPECT_EQ(pool_->worker_count(), 2u);
 }
 
-TEST_F(PoolTest, ShutdownKillsAndReapsEveryWorker) {
+TEST_P(PoolTest, ShutdownKillsAndReapsEveryWorker) {
     auto hello = std::make_shared<FunctionVersion>(*make_version("hello", function_library("hello")));
     hello->spec.min_warm = 3;
     pool_->keep_warm(hello);
@@ -378,7 +388,7 @@ TEST_F(PoolTest, ShutdownKillsAndReapsEveryWorker) {
     EXPECT_EQ(run(hello).status, InvocationStatus::crash) << "a shut-down pool runs nothing";
 }
 
-TEST_F(PoolTest, IdleWorkerThatDiesIsReplaced) {
+TEST_P(PoolTest, IdleWorkerThatDiesIsReplaced) {
     const auto hello = make_version("hello", function_library("hello"));
     ASSERT_EQ(run(hello).status, InvocationStatus::ok);
     const auto children = child_processes();
@@ -392,7 +402,7 @@ TEST_F(PoolTest, IdleWorkerThatDiesIsReplaced) {
     EXPECT_TRUE(next.init_ms.has_value());
 }
 
-TEST_F(PoolTest, DescriptorsAreClosedWhenWorkersDie) {
+TEST_P(PoolTest, DescriptorsAreClosedWhenWorkersDie) {
     const size_t before = open_descriptors();
     run(make_version("hello", function_library("hello")));
     run(make_version("crash", function_library("crash")));
@@ -404,12 +414,13 @@ TEST_F(PoolTest, DescriptorsAreClosedWhenWorkersDie) {
         << open_descriptors() << " descriptors open, " << before << " before";
 }
 
-TEST_F(PoolTest, WorkerThatBreaksTheProtocolIsRejected) {
+TEST_P(PoolTest, WorkerThatBreaksTheProtocolIsRejected) {
     testing::TempDir dir("pool-test");
     const auto hello = make_version("hello", function_library("hello"));
     const auto rejected_by = [&](const std::filesystem::path& binary) {
         PoolOptions options;
         options.worker_binary = binary;
+        options.zygote = GetParam();  // a zygote that breaks the protocol is not used either
         Pool pool(io_, options);
         return trial_load(pool, hello).value_or("accepted");
     };
@@ -433,13 +444,13 @@ protected:
     PoolIdleTest() : PoolTest(short_idle_timeout()) {}
 };
 
-TEST_F(PoolIdleTest, IdleWorkersAreReapedAfterTheIdleTimeout) {
+TEST_P(PoolIdleTest, IdleWorkersAreReapedAfterTheIdleTimeout) {
     ASSERT_EQ(run(make_version("hello", function_library("hello"))).status, InvocationStatus::ok);
     EXPECT_EQ(pool_->worker_count(), 1u);
     EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }));
 }
 
-TEST_F(PoolIdleTest, InitThatHangsTimesOut) {
+TEST_P(PoolIdleTest, InitThatHangsTimesOut) {
     const auto hangs = make_version("init_hangs", fixture_library("init_hangs"));
     const auto error = trial_load(hangs);
     ASSERT_TRUE(error.has_value());
@@ -450,6 +461,12 @@ TEST_F(PoolIdleTest, InitThatHangsTimesOut) {
     EXPECT_EQ(execution.error_type, "Runtime.InitTimeout");
     EXPECT_TRUE(eventually([&] { return child_processes().empty(); }));
 }
+
+std::string launcher_name(const ::testing::TestParamInfo<bool>& info) {
+    return info.param ? "Zygote" : "PosixSpawn";
+}
+INSTANTIATE_TEST_SUITE_P(Launchers, PoolTest, ::testing::Bool(), launcher_name);
+INSTANTIATE_TEST_SUITE_P(Launchers, PoolIdleTest, ::testing::Bool(), launcher_name);
 
 // A worker user that does not exist is the host's configuration at fault, not the
 // library: the trial load and the invocation both say ServiceException, and an invocation's

@@ -1,0 +1,50 @@
+// How the pool starts a worker: forked by the zygote (zygote_process.h) when one runs,
+// else posix_spawn of sofaas-worker (worker_spawn.h). Either way the worker is the
+// daemon's child under the same contract (descriptors, environment, process group, nice,
+// command line as /proc shows it), so the rest of the pool never knows which it got.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/function_spec.h"
+#include "pool/worker_spawn.h"
+
+namespace sofaas {
+
+class Zygote;
+
+class WorkerLauncher {
+public:
+    // With `use_zygote`, starts the zygote now, from the calling thread: it must live as
+    // long as the daemon (PR_SET_PDEATHSIG fires when the spawning thread exits).
+    WorkerLauncher(std::filesystem::path worker_binary, std::string worker_user, bool use_zygote);
+    ~WorkerLauncher();
+    WorkerLauncher(const WorkerLauncher&) = delete;
+    WorkerLauncher& operator=(const WorkerLauncher&) = delete;
+
+    // Thread-safe. Call from threads that live as long as the daemon (io threads).
+    SpawnOutcome launch(const FunctionVersion& version);
+
+    // The zygote's pid while it serves.
+    std::optional<pid_t> zygote_pid() const;
+
+    // Kills the zygote; later launches use posix_spawn.
+    void shutdown();
+
+private:
+    bool start_zygote();  // mutex_ held
+
+    const std::filesystem::path worker_binary_;
+    const std::string worker_user_;
+    mutable std::mutex mutex_;  // one zygote request at a time
+    std::unique_ptr<Zygote> zygote_;
+    bool may_restart_;  // a zygote that dies is restarted once, then posix_spawn it is
+};
+
+}  // namespace sofaas

@@ -1,0 +1,171 @@
+#include "pool/zygote_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "pool/child_processes.h"
+#include "worker/zygote_protocol.h"
+
+namespace sofaas {
+namespace {
+
+// Preparing takes the zygote a few milliseconds; a loaded machine (or a sanitizer build)
+// can stretch that a lot, and the daemon waits only once, at startup.
+constexpr int hello_timeout_ms = 10'000;
+// A fork is a fraction of a millisecond. A zygote silent for this long is stuck (stopped,
+// or starved): it is killed, and the worker is started the other way.
+constexpr int reply_timeout_ms = 2'000;
+
+constexpr int zygote_socket_fd = 3;
+
+std::string system_error(const char* what, int error) {
+    return std::string(what) + ": " + std::strerror(error);
+}
+
+enum class Wait { ready, timeout, error };
+Wait wait_readable(int fd, int timeout_ms) {
+    pollfd watched{fd, POLLIN, 0};
+    int ready;
+    do {
+        ready = ::poll(&watched, 1, timeout_ms);
+    } while (ready < 0 && errno == EINTR);
+    if (ready == 0) return Wait::timeout;
+    return ready > 0 ? Wait::ready : Wait::error;
+}
+
+void kill_and_reap(pid_t pid) {
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    ChildProcesses::of_this_process().reaped(pid);
+}
+
+std::vector<char*> as_argv(std::vector<std::string>& strings) {
+    std::vector<char*> pointers;
+    for (std::string& string : strings) pointers.push_back(string.data());
+    pointers.push_back(nullptr);
+    return pointers;
+}
+
+// The zygote's own contract: fd 0 and 1 /dev/null, fd 2 the daemon's stderr (where a
+// zygote that cannot parse its command line says so), fd 3 its socket, nothing else; an
+// empty environment (each worker gets its function's); default signal handling; its own
+// process group, so that a terminal's Ctrl-C reaches only the daemon.
+std::variant<pid_t, std::string> spawn_zygote(const std::filesystem::path& worker_binary,
+                                              const std::string& worker_user, int zygote_end) {
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    ::posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    ::posix_spawn_file_actions_adddup2(&actions, zygote_end, zygote_socket_fd);
+    ::posix_spawn_file_actions_addclosefrom_np(&actions, zygote_socket_fd + 1);
+
+    posix_spawnattr_t attributes;
+    ::posix_spawnattr_init(&attributes);
+    sigset_t all_signals;
+    sigset_t no_signals;
+    ::sigfillset(&all_signals);
+    ::sigemptyset(&no_signals);
+    ::posix_spawnattr_setsigdefault(&attributes, &all_signals);
+    ::posix_spawnattr_setsigmask(&attributes, &no_signals);
+    ::posix_spawnattr_setpgroup(&attributes, 0);
+    ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+
+    std::vector<std::string> arguments = {worker_binary.string(), "--zygote", "--parent-pid",
+                                          std::to_string(::getpid())};
+    if (!worker_user.empty()) arguments.insert(arguments.end(), {"--user", worker_user});
+    std::vector<std::string> environment;
+    std::vector<char*> argv = as_argv(arguments);
+    std::vector<char*> envp = as_argv(environment);
+
+    pid_t pid = -1;
+    int error = 0;
+    {
+        ChildProcesses::Birth birth = ChildProcesses::of_this_process().expect_birth();
+        error = ::posix_spawn(&pid, worker_binary.c_str(), &actions, &attributes, argv.data(), envp.data());
+        if (error == 0) birth.born(pid);
+    }
+    ::posix_spawnattr_destroy(&attributes);
+    ::posix_spawn_file_actions_destroy(&actions);
+    if (error != 0) return system_error(("cannot start " + worker_binary.string() + " --zygote").c_str(), error);
+    return pid;
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<Zygote>, std::string> Zygote::start(const std::filesystem::path& worker_binary,
+                                                                const std::string& worker_user) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+        return system_error("socketpair", errno);
+    }
+    UniqueFd daemon_end(pair[0]);
+    UniqueFd zygote_end(pair[1]);
+    // posix_spawn's dup2 onto fd 3 must not find its source among 0..3.
+    if (zygote_end.get() <= zygote_socket_fd) {
+        zygote_end.reset(::fcntl(zygote_end.get(), F_DUPFD_CLOEXEC, zygote_socket_fd + 1));
+        if (!zygote_end) return system_error("fcntl(F_DUPFD_CLOEXEC)", errno);
+    }
+    auto spawned = spawn_zygote(worker_binary, worker_user, zygote_end.get());
+    if (auto* error = std::get_if<std::string>(&spawned)) return std::move(*error);
+    zygote_end.reset();
+    std::unique_ptr<Zygote> zygote(new Zygote(std::get<pid_t>(spawned), std::move(daemon_end)));
+
+    // Its hello says it is ready, or why it cannot serve.
+    std::string hello;
+    std::vector<int> no_fds;
+    if (wait_readable(zygote->socket_.get(), hello_timeout_ms) != Wait::ready) {
+        return std::string("the zygote did not get ready in time");
+    }
+    const auto received = zygote::receive_message(zygote->socket_.get(), hello, no_fds);
+    for (const int fd : no_fds) ::close(fd);
+    if (received != zygote::Received::message) return std::string("the zygote exited before it was ready");
+    if (hello != zygote::ready_hello) return "the zygote cannot serve: " + hello;
+    return zygote;
+}
+
+Zygote::~Zygote() {
+    // Its workers are the daemon's children: they do not notice.
+    kill_and_reap(pid_);
+}
+
+Zygote::Fork Zygote::fork_worker(const WorkerCommand& command, WorkerChannels channels) {
+    const std::string request = zygote::encode(zygote::SpawnRequest{command.arguments, command.environment, command.nice});
+    const int fds[zygote::request_descriptors] = {channels.worker_end.get(), channels.stdout_capture.get(),
+                                                  channels.stderr_capture.get()};
+    ChildProcesses::Birth birth = ChildProcesses::of_this_process().expect_birth();
+    if (const int error = zygote::send_message(socket_.get(), request, fds, zygote::request_descriptors); error != 0) {
+        // EMSGSIZE: this request is too large for the socket; the zygote is fine.
+        return {std::nullopt, system_error("zygote request", error), error != EMSGSIZE};
+    }
+    std::string message;
+    std::vector<int> no_fds;
+    const Wait waited = wait_readable(socket_.get(), reply_timeout_ms);
+    const auto received = waited == Wait::ready ? zygote::receive_message(socket_.get(), message, no_fds)
+                                                : zygote::Received::broken;
+    for (const int fd : no_fds) ::close(fd);
+    const auto reply = received == zygote::Received::message ? zygote::decode_spawn_reply(message) : std::nullopt;
+    if (!reply) {
+        return {std::nullopt, waited == Wait::timeout ? "the zygote did not answer" : "the zygote is gone", true};
+    }
+    if (reply->pid <= 0) return {std::nullopt, system_error("zygote fork", reply->error), false};
+    birth.born(reply->pid);
+    // The worker makes itself a process group leader first thing; doing it from here too
+    // means the group exists when this returns, as after posix_spawn.
+    ::setpgid(reply->pid, reply->pid);
+
+    SpawnOutcome adopted = adopt_worker(reply->pid, std::move(channels));
+    return {std::move(adopted.process), std::move(adopted.error), false};
+}
+
+}  // namespace sofaas

@@ -1,0 +1,268 @@
+// The zygote (sofaas-worker --zygote) and the launcher that uses it: a forked worker keeps
+// the worker contract exactly as an exec'd one does (descriptors, environment, command
+// line, process group, nice, parent), speaks the protocol, and its exit is this process's
+// to classify; a zygote that dies is restarted once, then workers are exec'd.
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "pool/worker_launcher.h"
+#include "pool/worker_spawn.h"
+#include "pool/zygote_process.h"
+#include "support/daemon_process.h"
+#include "worker/protocol.h"
+
+namespace sofaas {
+namespace {
+
+using testing::fixture_library;
+using testing::function_library;
+
+std::filesystem::path worker_binary() {
+    return std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker";
+}
+
+FunctionVersion make_version(const std::string& name, std::filesystem::path library,
+                             std::vector<std::pair<std::string, std::string>> env = {}) {
+    FunctionVersion version;
+    version.spec.name = name;
+    version.spec.version = 3;
+    version.spec.timeout_s = 3;
+    version.spec.memory_mb = 128;
+    version.spec.env = std::move(env);
+    version.library = std::move(library);
+    return version;
+}
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream file(path);
+    return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+std::vector<std::string> split_nul(const std::string& text) {
+    std::vector<std::string> parts;
+    std::istringstream stream(text);
+    for (std::string part; std::getline(stream, part, '\0');) parts.push_back(part);
+    return parts;
+}
+
+struct ProcStat {
+    char state = '?';
+    pid_t parent = 0;
+    pid_t group = 0;
+    long nice = 0;
+};
+
+// /proc/PID/stat fields 3, 4, 5 and 19 (proc(5)), read after comm's closing ')'.
+ProcStat proc_stat(pid_t pid) {
+    const std::string line = read_text("/proc/" + std::to_string(pid) + "/stat");
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    ProcStat stat;
+    std::string skip;
+    fields >> stat.state >> stat.parent >> stat.group;
+    for (int field = 6; field < 19; ++field) fields >> skip;
+    fields >> stat.nice;
+    return stat;
+}
+
+// One frame from the worker: its type and body; nullopt after 10 s or at EOF.
+std::optional<std::pair<uint32_t, std::string>> read_frame(int socket) {
+    std::string bytes;
+    char chunk[4096];
+    for (;;) {
+        if (bytes.size() >= protocol::header_size) {
+            const auto header = protocol::read_header(bytes.data());
+            if (bytes.size() >= protocol::header_size + header.body_size)
+                return std::pair{header.type, bytes.substr(protocol::header_size, header.body_size)};
+        }
+        pollfd readable{socket, POLLIN, 0};
+        if (::poll(&readable, 1, 10'000) != 1) return std::nullopt;
+        const ssize_t got = ::recv(socket, chunk, sizeof chunk, 0);
+        if (got <= 0) return std::nullopt;
+        bytes.append(chunk, static_cast<size_t>(got));
+    }
+}
+
+std::optional<protocol::Ready> ready_of(const WorkerProcess& worker) {
+    auto frame = read_frame(worker.socket.get());
+    if (!frame || frame->first != static_cast<uint32_t>(protocol::FrameType::ready)) return std::nullopt;
+    return protocol::decode_ready(frame->second);
+}
+
+std::optional<protocol::Result> invoke(const WorkerProcess& worker, const std::string& payload) {
+    std::string frame;
+    protocol::encode(protocol::Invoke{"req-zygote", 0, payload}, frame);
+    if (::send(worker.socket.get(), frame.data(), frame.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(frame.size()))
+        return std::nullopt;
+    auto reply = read_frame(worker.socket.get());
+    if (!reply || reply->first != static_cast<uint32_t>(protocol::FrameType::result)) return std::nullopt;
+    return protocol::decode_result(reply->second);
+}
+
+int wait_status(pid_t pid) {
+    int status = 0;
+    EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+std::unique_ptr<Zygote> start_zygote() {
+    auto started = Zygote::start(worker_binary(), "");
+    if (auto* error = std::get_if<std::string>(&started)) {
+        ADD_FAILURE() << "the zygote did not start: " << *error;
+        return nullptr;
+    }
+    return std::move(std::get<std::unique_ptr<Zygote>>(started));
+}
+
+std::optional<WorkerProcess> fork_from(Zygote& zygote, const WorkerCommand& command) {
+    auto channels = open_worker_channels();
+    if (auto* error = std::get_if<std::string>(&channels)) {
+        ADD_FAILURE() << *error;
+        return std::nullopt;
+    }
+    Zygote::Fork fork = zygote.fork_worker(command, std::move(std::get<WorkerChannels>(channels)));
+    EXPECT_TRUE(fork.process) << fork.error;
+    EXPECT_FALSE(fork.broken);
+    return std::move(fork.process);
+}
+
+TEST(Zygote, ForkedWorkerKeepsTheWorkerContract) {
+    auto zygote = start_zygote();
+    ASSERT_TRUE(zygote);
+    const auto version = make_version("greeter", function_library("hello"), {{"GREETING", "hi"}});
+    const WorkerCommand command = worker_command(worker_binary(), version);
+    auto worker = fork_from(*zygote, command);
+    ASSERT_TRUE(worker);
+    const auto ready = ready_of(*worker);
+    ASSERT_TRUE(ready);
+    EXPECT_TRUE(ready->ok) << ready->error_type << ": " << ready->error_message;
+
+    // Once Ready, everything the worker set up itself is in place.
+    const std::filesystem::path proc = "/proc/" + std::to_string(worker->pid);
+    const ProcStat stat = proc_stat(worker->pid);
+    EXPECT_EQ(stat.parent, ::getpid()) << "the worker must be the caller's child, not the zygote's";
+    EXPECT_EQ(stat.group, worker->pid) << "the worker leads its own process group";
+    EXPECT_EQ(stat.nice, command.nice);
+
+    std::set<std::string> descriptors;
+    for (const auto& entry : std::filesystem::directory_iterator(proc / "fd"))
+        descriptors.insert(entry.path().filename());
+    EXPECT_EQ(descriptors, (std::set<std::string>{"0", "1", "2", "3"}));
+    EXPECT_EQ(std::filesystem::read_symlink(proc / "fd/0"), "/dev/null");
+    EXPECT_EQ(std::filesystem::read_symlink(proc / "fd/1").string().rfind("/memfd:sofaas-stdout", 0), 0u);
+    EXPECT_EQ(std::filesystem::read_symlink(proc / "fd/2").string().rfind("/memfd:sofaas-stderr", 0), 0u);
+    EXPECT_EQ(std::filesystem::read_symlink(proc / "fd/3").string().rfind("socket:", 0), 0u);
+
+    // Exactly what posix_spawn would have been given.
+    EXPECT_EQ(split_nul(read_text(proc / "environ")), command.environment);
+    EXPECT_EQ(split_nul(read_text(proc / "cmdline")), command.arguments);
+
+    const auto result = invoke(*worker, "zygote");
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->output, "Hello, zygote!");
+    worker->socket.reset();
+    const int status = wait_status(worker->pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+}
+
+TEST(Zygote, ForkedWorkerRunsTheFunctionInsideTheSandbox) {
+    auto zygote = start_zygote();
+    ASSERT_TRUE(zygote);
+    // The filter was compiled in the zygote; the worker installs it (and the rest) itself.
+    auto worker = fork_from(*zygote, worker_command(worker_binary(), make_version("probe", fixture_library("sandbox_probe"))));
+    ASSERT_TRUE(worker);
+    const auto ready = ready_of(*worker);
+    ASSERT_TRUE(ready && ready->ok);
+    const auto result = invoke(*worker, "");
+    ASSERT_TRUE(result);
+    for (const char* line : {"no_new_privs=1\n", "seccomp=2\n", "pdeathsig=9\n", "core=0\n"})
+        EXPECT_NE(result->output.find(line), std::string::npos) << line << " in\n" << result->output;
+    ::kill(worker->pid, SIGKILL);
+    wait_status(worker->pid);
+}
+
+TEST(Zygote, CrashOfAForkedWorkerIsTheCallersToSee) {
+    auto zygote = start_zygote();
+    ASSERT_TRUE(zygote);
+    auto worker = fork_from(*zygote, worker_command(worker_binary(), make_version("crash", function_library("crash"))));
+    ASSERT_TRUE(worker);
+    ASSERT_TRUE(ready_of(*worker));
+    EXPECT_FALSE(invoke(*worker, "boom"));
+    const int status = wait_status(worker->pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) << "wait status " << status;
+}
+
+TEST(Zygote, WorkersOutliveTheZygote) {
+    auto zygote = start_zygote();
+    ASSERT_TRUE(zygote);
+    auto worker = fork_from(*zygote, worker_command(worker_binary(), make_version("hello", function_library("hello"))));
+    ASSERT_TRUE(worker);
+    zygote.reset();  // SIGKILL and reaped
+    ASSERT_TRUE(ready_of(*worker));
+    const auto result = invoke(*worker, "orphan");
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->output, "Hello, orphan!");
+    ::kill(worker->pid, SIGKILL);
+    wait_status(worker->pid);
+}
+
+TEST(WorkerLauncher, RestartsADeadZygoteOnceThenExecsWorkers) {
+    WorkerLauncher launcher(worker_binary(), "", /*use_zygote=*/true);
+    const auto hello = make_version("hello", function_library("hello"));
+    const auto launch_and_greet = [&] {
+        SpawnOutcome outcome = launcher.launch(hello);
+        EXPECT_TRUE(outcome.process) << outcome.error;
+        if (!outcome.process) return;
+        EXPECT_TRUE(ready_of(*outcome.process));
+        const auto result = invoke(*outcome.process, "again");
+        EXPECT_TRUE(result && result->output == "Hello, again!");
+        outcome.process->socket.reset();
+        wait_status(outcome.process->pid);
+    };
+
+    const auto first = launcher.zygote_pid();
+    ASSERT_TRUE(first);
+    ::kill(*first, SIGKILL);
+    launch_and_greet();  // the dead zygote is noticed: this worker is exec'd
+    launch_and_greet();  // from a second zygote
+    const auto second = launcher.zygote_pid();
+    ASSERT_TRUE(second);
+    EXPECT_NE(*second, *first);
+
+    ::kill(*second, SIGKILL);
+    launch_and_greet();
+    launch_and_greet();
+    EXPECT_FALSE(launcher.zygote_pid()) << "a zygote is restarted only once";
+}
+
+TEST(WorkerLauncher, LoaderVariablesGetAnExecdWorker) {
+    WorkerLauncher launcher(worker_binary(), "", /*use_zygote=*/true);
+    ASSERT_TRUE(launcher.zygote_pid());
+    // The dynamic loader reads LD_PRELOAD at exec only: a forked worker would ignore it.
+    const auto preloaded = fixture_library("probe");
+    SpawnOutcome outcome =
+        launcher.launch(make_version("hello", function_library("hello"), {{"LD_PRELOAD", preloaded.string()}}));
+    ASSERT_TRUE(outcome.process) << outcome.error;
+    ASSERT_TRUE(ready_of(*outcome.process));
+    const std::string maps = read_text("/proc/" + std::to_string(outcome.process->pid) + "/maps");
+    EXPECT_NE(maps.find(preloaded.string()), std::string::npos) << "LD_PRELOAD had no effect";
+    outcome.process->socket.reset();
+    wait_status(outcome.process->pid);
+}
+
+}  // namespace
+}  // namespace sofaas
