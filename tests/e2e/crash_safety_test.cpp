@@ -1,6 +1,6 @@
 // Crash safety: sofaasd killed with SIGKILL under load comes back on the same data
 // directory with its registry intact, one ledger record per answered invocation, and no
-// worker of the dead daemon left running; a torn ledger line is skipped. Concurrent
+// worker (nor the zygote) of the dead daemon left running; a torn ledger line is skipped. Concurrent
 // deploys of one name get distinct, increasing versions and never fail traffic.
 #include <atomic>
 #include <chrono>
@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -34,6 +35,20 @@ std::vector<ProcessStatus> workers_of(const DaemonProcess& daemon) {
         if (process.comm == "sofaas-worker" && process.cmdline.find(daemon.data_dir().string()) != std::string::npos)
             workers.push_back(process);
     return workers;
+}
+
+// The daemon's zygote (sofaas-worker --zygote): the one process its workers fork from.
+std::optional<ProcessStatus> zygote_of(pid_t daemon_pid) {
+    for (const auto& process : all_processes())
+        if (process.ppid == daemon_pid && process.comm == "sofaas-worker" &&
+            process.cmdline.find(" --zygote ") != std::string::npos)
+            return process;
+    return std::nullopt;
+}
+
+bool still_runs(const ProcessStatus& process) {
+    const auto now = process_status(process.pid);
+    return now && now->state != 'Z' && now->comm == process.comm && now->cmdline == process.cmdline;
 }
 
 // Every ledger record, by request id (`sofaas billing --records` without a filter).
@@ -86,18 +101,24 @@ TEST(CrashSafety, KillNineUnderLoadLosesNoAnsweredInvocation) {
     }
     std::this_thread::sleep_for(1500ms);
     ASSERT_FALSE(workers_of(daemon).empty()) << "load started no worker";
+    const auto daemon_pid = find_process("sofaasd", daemon.data_dir().string());
+    ASSERT_TRUE(daemon_pid);
+    const auto zygote = zygote_of(*daemon_pid);
+    ASSERT_TRUE(zygote) << "the daemon runs no zygote";
     daemon.kill9();
     killed = true;
     for (auto& caller : callers) caller.join();
     ASSERT_GT(answered.size(), 10u);
 
-    // Workers die with their daemon (PR_SET_PDEATHSIG): none may outlive it for long.
+    // Workers and the zygote die with their daemon (PR_SET_PDEATHSIG): none may outlive it
+    // for long.
     auto deadline = std::chrono::steady_clock::now() + 3s;
-    while (!workers_of(daemon).empty() && std::chrono::steady_clock::now() < deadline)
+    while ((!workers_of(daemon).empty() || still_runs(*zygote)) && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(50ms);
     auto orphans = workers_of(daemon);
     EXPECT_TRUE(orphans.empty()) << orphans.size() << " workers outlived the killed daemon, e.g. pid "
                                  << orphans.front().pid << " " << orphans.front().cmdline;
+    EXPECT_FALSE(still_runs(*zygote)) << "the zygote " << zygote->pid << " outlived the killed daemon";
 
     daemon.start();
     auto listed = json::parse(daemon.http().request("GET", "/v1/functions").body);
