@@ -184,6 +184,14 @@ long kib_field(const fs::path& file, const std::string& field) {
     return -1;
 }
 
+// The zygote is the daemon's child too, but no worker.
+bool is_zygote(const fs::path& proc) {
+    std::ifstream cmdline(proc / "cmdline");
+    std::string arguments((std::istreambuf_iterator<char>(cmdline)), {});
+    return arguments.find(std::string("--zygote\0", 9)) != std::string::npos;
+}
+
+// The daemon's workers.
 std::vector<pid_t> children_of(pid_t parent) {
     std::vector<pid_t> children;
     for (const auto& entry : fs::directory_iterator("/proc")) {
@@ -197,7 +205,7 @@ std::vector<pid_t> children_of(pid_t parent) {
         char state;
         pid_t ppid;
         rest >> state >> ppid;
-        if (ppid == parent) children.push_back(static_cast<pid_t>(std::stol(name)));
+        if (ppid == parent && !is_zygote(entry.path())) children.push_back(static_cast<pid_t>(std::stol(name)));
     }
     return children;
 }
