@@ -156,6 +156,7 @@ size_t ChildProcesses::kill_strangers() {
         births_in_flight_.empty() ? std::numeric_limits<uint64_t>::max() : *births_in_flight_.begin();
     std::unordered_map<pid_t, uint64_t> suspects;
     size_t strangers = 0;
+    std::vector<pid_t> killed;
     for (const pid_t pid : children) {
         if (known_.contains(pid)) continue;
         auto seen = suspects_.find(pid);
@@ -173,7 +174,7 @@ size_t ChildProcesses::kill_strangers() {
             continue;
         }
         if (known_.contains(stat->process_group)) continue;  // dies with that worker's group
-        spdlog::warn("killing process {}: it outlived the worker it came from", pid);
+        killed.push_back(pid);
         ::kill(pid, SIGKILL);
         // What it forked into its own group goes too. Only the group it leads: any other
         // group id might be someone else's (the daemon's own, even).
@@ -181,6 +182,11 @@ size_t ChildProcesses::kill_strangers() {
         ::waitpid(pid, nullptr, WNOHANG);  // usually still dying: the next sweep reaps it
     }
     suspects_ = std::move(suspects);
+    // One line per sweep: a function that forked a thousand processes is one event.
+    if (!killed.empty()) {
+        spdlog::warn("killed {} process(es) left behind by functions' workers, e.g. pid {}", killed.size(),
+                     killed.front());
+    }
     return strangers;
 }
 
