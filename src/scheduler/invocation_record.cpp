@@ -9,6 +9,16 @@
 #include "logs/function_logs.h"
 
 namespace sofaas {
+namespace {
+
+// A host fault (no worker, no sandbox) is sofaas failing, not the function: it is
+// recorded like every answered invocation, but charges nothing (Lambda does not bill its
+// service errors either).
+bool is_billable(const InvocationResult& result) {
+    return result.error_type != host_fault_error_type;
+}
+
+}  // namespace
 
 InvocationResult result_of(const InvocationRequest& request, const Execution& execution) {
     const FunctionSpec& spec = request.version->spec;
@@ -22,7 +32,7 @@ InvocationResult result_of(const InvocationRequest& request, const Execution& ex
     result.error_message = execution.error_message;
     result.duration_ms = execution.duration_ms;
     result.init_ms = execution.init_ms;
-    result.billed_ms = billed_milliseconds(execution.duration_ms, execution.init_ms);
+    result.billed_ms = is_billable(result) ? billed_milliseconds(execution.duration_ms, execution.init_ms) : 0;
     result.memory_mb = spec.memory_mb;
     result.max_memory_used_mb = execution.max_memory_used_mb;
     return result;
@@ -55,7 +65,7 @@ void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationR
     record.max_memory_used_mb = result.max_memory_used_mb;
     record.init_ms = result.init_ms;
     record.status = result.status;
-    record.cost_usd = cost_usd(prices, result.memory_mb, result.billed_ms);
+    record.cost_usd = is_billable(result) ? cost_usd(prices, result.memory_mb, result.billed_ms) : 0.0;
     try {
         ledger.append(record);
     } catch (const std::exception& e) {

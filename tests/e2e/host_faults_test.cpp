@@ -48,6 +48,14 @@ TEST(HostFaults, InvokeIsA500WhenTheSandboxCannotBeSetUp) {
     EXPECT_NE(broken.log().find("[" + request_id + "] hello:1: the host could not start the function's sandbox: "),
               std::string::npos)
         << broken.log();
+
+    // Recorded, as every answered invocation is, but not charged: the fault is the host's.
+    EXPECT_EQ(response.header("X-Sofaas-Billed-Ms"), "0");
+    const auto records = broken.billing_records("hello");
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0]["request_id"], request_id);
+    EXPECT_EQ(records[0]["billed_ms"], 0);
+    EXPECT_EQ(records[0]["cost_usd"], 0.0);
 }
 
 }  // namespace
