@@ -37,6 +37,13 @@ std::string read_whole(const std::filesystem::path& file, std::streamoff from = 
     return contents.str();
 }
 
+// DATA/admin.token as the daemon wrote it: the token and a newline.
+std::string read_generated_token(const std::filesystem::path& data_dir) {
+    std::string token = read_whole(data_dir / "admin.token");
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+    return token;
+}
+
 // waitpid with a bound; nullopt if the process is still running after `timeout`.
 std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -94,7 +101,7 @@ void DaemonProcess::start() {
     std::vector<std::string> argv_strings = {program.string(), "--config", config_file_.string(), "--listen",
                                              "127.0.0.1:0", "--data-dir", data_dir_.string()};
     std::vector<char*> argv = c_strings(argv_strings);
-    std::vector<std::string> env_strings = environment_with({{"SOFAAS_ADMIN_TOKEN", token_}});
+    std::vector<std::string> env_strings = environment_with({{"SOFAAS_ADMIN_TOKEN", generated_token_ ? "" : token_}});
     std::vector<char*> envp = c_strings(env_strings);
 
     int rc = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), envp.data());
@@ -111,6 +118,7 @@ void DaemonProcess::start() {
         std::string output = read_whole(log_file_, log_offset);
         if (std::regex_search(output, match, listening)) {
             port_ = std::stoi(match[1]);
+            if (generated_token_) token_ = read_generated_token(data_dir_);
             return;
         }
         if (auto code = wait_for_exit(pid_, 0ms)) {

@@ -38,6 +38,9 @@ public:
     int stop();
     void kill9();
     void restart();  // stop() + start() on the same data directory
+    // Before the first start(): no SOFAAS_ADMIN_TOKEN, so the daemon generates
+    // DATA/admin.token; start() then reads token() from that file.
+    void use_generated_token() { generated_token_ = true; }
     bool running() const { return pid_ > 0; }
 
     std::string endpoint() const;  // http://127.0.0.1:PORT
@@ -62,6 +65,7 @@ private:
     std::filesystem::path config_file_;
     std::filesystem::path log_file_;
     std::string token_;
+    bool generated_token_ = false;
     pid_t pid_ = -1;
     int port_ = 0;
 };
