@@ -23,7 +23,7 @@ if ((${#missing[@]})); then apt-get install -y "${missing[@]}"; fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSOFAAS_BUILD_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions sofaas_fixtures sofaas-bench >/dev/null
+cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions sofaas_fixtures sofaas-bench handoff-floor >/dev/null
 BENCH="$BUILD/bin/sofaas-bench"
 
 WORK=$(mktemp -d /tmp/sofaas-bench.XXXXXX)
@@ -128,6 +128,10 @@ read -r R[fn_rps] R[fn_p50] R[fn_p99] < <(wrk_point "$SOFAAS_ENDPOINT/fn/hello")
 read -r R[invoke_rps] R[invoke_p50] R[invoke_p99] < <(wrk_point "$SOFAAS_ENDPOINT/v1/functions/hello/invoke" "$WORK/invoke.lua")
 read -r R[nginx_rps] R[nginx_p50] R[nginx_p99] < <(wrk_point "http://127.0.0.1:$NGINX_PORT/")
 read -r R[proxy_rps] R[proxy_p50] R[proxy_p99] < <(wrk_point "http://127.0.0.1:$PROXY_PORT/")
+# Where the warm path's time goes: sofaasd's HTTP path alone (no function), and one
+# process hand-off per request alone (no HTTP), each at the same concurrency.
+read -r R[healthz_rps] R[healthz_p50] R[healthz_p99] < <(wrk_point "$SOFAAS_ENDPOINT/healthz")
+collect < <("$BUILD/bin/handoff-floor" $CONNECTIONS "${DURATION%s}")
 collect < <("$BENCH" call-latency --target /fn/hello --count 500 | sed 's/^call_/hello_call_/')
 
 echo "== 3: cold start ($COLD_SAMPLES fresh deploys, min_warm 0)" >&2
@@ -179,6 +183,9 @@ table() {
         "$(check "${R[fn_rps]} >= 0.5 * ${R[nginx_rps]}")"
     row "1. warm /fn/hello req/s" "${R[fn_rps]}" "nginx two-hop ${R[proxy_rps]}" "$(ratio "${R[fn_rps]}" "${R[proxy_rps]}") (≥ 1.0)" \
         "$(check "${R[fn_rps]} >= ${R[proxy_rps]}")"
+    row "1. sofaasd HTTP path alone (/healthz) req/s" "${R[healthz_rps]}" "nginx two-hop ${R[proxy_rps]}" "$(ratio "${R[healthz_rps]}" "${R[proxy_rps]}")" ""
+    row "1. hand-off floor: $CONNECTIONS processes over socketpairs, round trips/s" "${R[floor_rps]}" \
+        "CPU us per round trip: dispatcher ${R[floor_dispatcher_us]}, workers ${R[floor_workers_us]}" "" ""
     row "1. control-API invoke req/s" "${R[invoke_rps]}" "nginx two-hop ${R[proxy_rps]}" "$(ratio "${R[invoke_rps]}" "${R[proxy_rps]}")" ""
     row "2. p50 / p99 ms (32 conns)" "${R[fn_p50]} / ${R[fn_p99]}" "nginx ${R[nginx_p50]} / ${R[nginx_p99]}, two-hop ${R[proxy_p50]} / ${R[proxy_p99]}" \
         "p99 ≤ 2 ms" "$(check "${R[fn_p99]} <= 2")"
