@@ -250,6 +250,9 @@ TEST(WorkerLauncher, RestartsADeadZygoteOnceThenExecsWorkers) {
 }
 
 TEST(WorkerLauncher, LoaderVariablesGetAnExecdWorker) {
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "ASan's runtime refuses to start after an LD_PRELOADed library that is not itself";
+#endif
     WorkerLauncher launcher(worker_binary(), "", /*use_zygote=*/true);
     ASSERT_TRUE(launcher.zygote_pid());
     // The dynamic loader reads LD_PRELOAD at exec only: a forked worker would ignore it.
