@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace sofaas::zygote {
 namespace {
@@ -116,8 +117,11 @@ int send_message(int socket, std::string_view message, const int* fds, size_t fd
 }
 
 Received receive_message(int socket, std::string& message, std::vector<int>& fds) {
-    message.resize(max_message_bytes);
-    iovec part{message.data(), message.size()};
+    // Not zero-filled, and not kept between calls: in the zygote, a large buffer written
+    // again after a fork would leave every worker forked before with its own private
+    // copy of it (copy-on-write), some 256 KiB each.
+    const std::unique_ptr<char[]> buffer(new char[max_message_bytes]);
+    iovec part{buffer.get(), max_message_bytes};
     msghdr header{};
     header.msg_iov = &part;
     header.msg_iovlen = 1;
@@ -139,7 +143,7 @@ Received receive_message(int socket, std::string& message, std::vector<int>& fds
         }
     }
     if (got < 0) return Received::broken;
-    message.resize(static_cast<size_t>(got));
+    message.assign(buffer.get(), static_cast<size_t>(got));
     if (got == 0 && fds.empty()) return Received::closed;
     if (header.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return Received::broken;
     return Received::message;
