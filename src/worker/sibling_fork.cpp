@@ -6,7 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 
 namespace sofaas::worker {
 
@@ -19,7 +21,11 @@ std::variant<SiblingFork, std::string> SiblingFork::prepare() {
     auto* cached_tid = reinterpret_cast<pid_t*>(reinterpret_cast<char*>(pthread_self()) + field[2]);
     if (field[0] != 8 * sizeof(pid_t) || field[1] != 1 || *cached_tid != gettid())
         return std::string("glibc's cached thread id is not where _thread_db_pthread_tid says");
-    return SiblingFork(cached_tid);
+    void* robust_list = nullptr;
+    size_t robust_list_size = 0;
+    if (syscall(SYS_get_robust_list, 0, &robust_list, &robust_list_size) != 0)
+        return std::string("cannot read this thread's robust futex list: ") + std::strerror(errno);
+    return SiblingFork(cached_tid, robust_list, robust_list_size);
 }
 
 pid_t SiblingFork::fork() const {
@@ -30,7 +36,9 @@ pid_t SiblingFork::fork() const {
     // posix_spawned); clone3 refuses to be given one.
     arguments.exit_signal = 0;
     arguments.child_tid = reinterpret_cast<uintptr_t>(cached_tid_);
-    return static_cast<pid_t>(syscall(SYS_clone3, &arguments, sizeof arguments));
+    const auto pid = static_cast<pid_t>(syscall(SYS_clone3, &arguments, sizeof arguments));
+    if (pid == 0 && robust_list_ != nullptr) syscall(SYS_set_robust_list, robust_list_, robust_list_size_);
+    return pid;
 }
 
 }  // namespace sofaas::worker

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
 #include <variant>
 
@@ -21,12 +22,18 @@ public:
     pid_t fork() const;
 
 private:
-    explicit SiblingFork(pid_t* cached_tid) : cached_tid_(cached_tid) {}
+    SiblingFork(pid_t* cached_tid, void* robust_list, size_t robust_list_size)
+        : cached_tid_(cached_tid), robust_list_(robust_list), robust_list_size_(robust_list_size) {}
     // glibc's own copy of the calling thread's id (struct pthread's tid). fork() has the
     // kernel write the child's id there (CLONE_CHILD_SETTID), as glibc's fork() does:
     // with the zygote's id left in it, the worker's recursive, error-checking and PI
     // mutexes and pthread_kill to its main thread would name the wrong thread.
     pid_t* cached_tid_;
+    // The thread's robust futex list, which the kernel forgets in a forked child and
+    // glibc's fork() registers again: without it, a robust mutex the worker holds when it
+    // dies would not be marked owner-dead for the processes sharing it.
+    void* robust_list_;
+    size_t robust_list_size_;
 };
 
 }  // namespace sofaas::worker
