@@ -179,6 +179,22 @@ TEST(Zygote, ForkedWorkerKeepsTheWorkerContract) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
 }
 
+TEST(Zygote, FunctionSeesExactlyItsOwnEnvironment) {
+    auto zygote = start_zygote();
+    ASSERT_TRUE(zygote);
+    const auto version = make_version("environment", fixture_library("environment"), {{"GREETING", "hi"}});
+    const WorkerCommand command = worker_command(worker_binary(), version);
+    auto worker = fork_from(*zygote, command);
+    ASSERT_TRUE(worker);
+    ASSERT_TRUE(ready_of(*worker));
+    const auto result = invoke(*worker, "GREETING\nSOFAAS_FUNCTION_NAME\nHOME");
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->output, "count=" + std::to_string(command.environment.size()) +
+                                  "\nGREETING=hi\nSOFAAS_FUNCTION_NAME=environment\nHOME unset\n");
+    ::kill(worker->pid, SIGKILL);
+    wait_status(worker->pid);
+}
+
 TEST(Zygote, ForkedWorkerRunsTheFunctionInsideTheSandbox) {
     auto zygote = start_zygote();
     ASSERT_TRUE(zygote);
