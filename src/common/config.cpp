@@ -57,6 +57,13 @@ public:
         out = value->get<double>();
     }
 
+    void boolean(std::string_view name, bool& out) {
+        const json* value = find(name);
+        if (!value) return;
+        if (!value->is_boolean()) fail(key(name), "must be true or false");
+        out = value->get<bool>();
+    }
+
     void string(std::string_view name, std::string& out, bool allow_empty) {
         const json* value = find(name);
         if (!value) return;
@@ -164,6 +171,7 @@ Config parse_config(std::string_view json_text) {
     s.integer("shutdown_grace_s", config.shutdown_grace_s, 0, 3600);
     s.integer("ledger_fsync_interval_ms", config.ledger_fsync_interval_ms, 0, 60000);
     s.string("worker_user", config.worker_user, true);
+    s.boolean("zygote", config.zygote);
     if (const json* v = s.find("limits")) read_limits(*v, config.limits);
     if (const json* v = s.find("defaults")) read_defaults(*v, config.defaults);
     if (const json* v = s.find("prices")) read_prices(*v, config.prices);

@@ -65,7 +65,7 @@ PoolOptions pool_options(const Config& config) {
     options.init_timeout = std::chrono::seconds(config.limits.init_timeout_s);
     options.idle_timeout = std::chrono::seconds(config.defaults.idle_timeout_s);
     // Started with the Pool, on the main thread: it lives as long as the daemon.
-    options.zygote = true;
+    options.zygote = config.zygote;
     return options;
 }
 
