@@ -92,7 +92,11 @@ void close_all(const std::vector<int>& fds) {
     setpriority(PRIO_PROCESS, 0, request.nice);  // best effort, as in the daemon
     // The zygote is not dumpable (see run_zygote); an exec'd worker starts dumpable.
     prctl(PR_SET_DUMPABLE, 1);
-    image.present(request.arguments, request.environment);
+    // Without it the function would see the zygote's (empty) environment: no worker then.
+    if (auto error = image.present(request.arguments, request.environment)) {
+        std::fprintf(stderr, "sofaas-worker: %s\n", error->c_str());
+        _exit(exit_bad_usage);
+    }
 
     std::vector<char*> argv;
     for (const std::string& argument : request.arguments) argv.push_back(const_cast<char*>(argument.c_str()));
