@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
@@ -17,6 +16,7 @@
 
 #include "pool/captured_output.h"
 #include "pool/child_processes.h"
+#include "pool/child_spawn.h"
 
 namespace sofaas {
 namespace {
@@ -29,10 +29,6 @@ constexpr int worker_socket = 3;
 constexpr int first_unshared_fd = 4;
 // Workers run this much nicer than the daemon (CFS weight about 1/3 at +5).
 constexpr int worker_nice_offset = 5;
-
-std::string system_error(const char* what, int error) {
-    return std::string(what) + ": " + std::strerror(error);
-}
 
 // posix_spawn's dup2 actions run in order, so a source descriptor that is itself one of
 // the targets 0..3 could be overwritten before it is duplicated (a daemon started with
@@ -97,35 +93,6 @@ std::vector<std::string> worker_environment(const FunctionSpec& spec) {
     return env;
 }
 
-std::vector<char*> as_argv(std::vector<std::string>& strings) {
-    std::vector<char*> pointers;
-    for (std::string& s : strings) {
-        pointers.push_back(s.data());
-    }
-    pointers.push_back(nullptr);
-    return pointers;
-}
-
-class SpawnFileActions {
-public:
-    SpawnFileActions() { ::posix_spawn_file_actions_init(&actions_); }
-    ~SpawnFileActions() { ::posix_spawn_file_actions_destroy(&actions_); }
-    posix_spawn_file_actions_t* get() { return &actions_; }
-
-private:
-    posix_spawn_file_actions_t actions_;
-};
-
-class SpawnAttributes {
-public:
-    SpawnAttributes() { ::posix_spawnattr_init(&attributes_); }
-    ~SpawnAttributes() { ::posix_spawnattr_destroy(&attributes_); }
-    posix_spawnattr_t* get() { return &attributes_; }
-
-private:
-    posix_spawnattr_t attributes_;
-};
-
 }  // namespace
 
 WorkerCommand worker_command(const std::filesystem::path& worker_binary, const FunctionVersion& version,
@@ -164,37 +131,13 @@ SpawnOutcome spawn_worker(WorkerCommand command, WorkerChannels channels) {
     // them (a leaked listening socket or ledger file would outlive the daemon).
     ::posix_spawn_file_actions_addclosefrom_np(actions.get(), first_unshared_fd);
 
-    // Signal dispositions set to SIG_IGN (SIGPIPE in the daemon) survive exec, and so does
-    // the signal mask: the worker starts from the defaults. Its own process group keeps a
-    // terminal's Ctrl-C for the daemon, which then takes its workers down itself.
-    SpawnAttributes attributes;
-    sigset_t all_signals;
-    sigset_t no_signals;
-    ::sigfillset(&all_signals);
-    ::sigemptyset(&no_signals);
-    ::posix_spawnattr_setsigdefault(attributes.get(), &all_signals);
-    ::posix_spawnattr_setsigmask(attributes.get(), &no_signals);
-    ::posix_spawnattr_setpgroup(attributes.get(), 0);
-    ::posix_spawnattr_setflags(attributes.get(),
-                               POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
-
-    std::vector<char*> argv = as_argv(command.arguments);
-    std::vector<char*> envp = as_argv(command.environment);
-
     // The worker sets PR_SET_PDEATHSIG, which fires when the *thread* that spawned it
     // exits, not the process. Workers are spawned from io threads, which live as long as
     // the daemon, so that is the daemon's death.
-    ChildProcesses& children = ChildProcesses::of_this_process();
-    pid_t pid = -1;
-    int error = 0;
-    {
-        ChildProcesses::Birth birth = children.expect_birth();
-        error = ::posix_spawn(&pid, argv.front(), actions.get(), attributes.get(), argv.data(), envp.data());
-        if (error == 0) birth.born(pid);
-    }
-    if (error != 0) {
-        return {std::nullopt, system_error(("cannot start " + command.arguments.front()).c_str(), error)};
-    }
+    const std::string binary = command.arguments.front();
+    const SpawnedChild spawned = spawn_child(std::move(command.arguments), std::move(command.environment), actions);
+    if (spawned.error != 0) return {std::nullopt, system_error("cannot start " + binary, spawned.error)};
+    const pid_t pid = spawned.pid;
     // Best effort.
     ::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), command.nice);
     return adopt_worker(pid, std::move(channels));

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "pool/child_processes.h"
+#include "pool/child_spawn.h"
 #include "worker/zygote_protocol.h"
 
 namespace sofaas {
@@ -27,10 +27,6 @@ constexpr int hello_timeout_ms = 10'000;
 constexpr int reply_timeout_ms = 2'000;
 
 constexpr int zygote_socket_fd = 3;
-
-std::string system_error(const char* what, int error) {
-    return std::string(what) + ": " + std::strerror(error);
-}
 
 enum class Wait { ready, timeout, error };
 Wait wait_readable(int fd, int timeout_ms) {
@@ -50,55 +46,24 @@ void kill_and_reap(pid_t pid) {
     ChildProcesses::of_this_process().reaped(pid);
 }
 
-std::vector<char*> as_argv(std::vector<std::string>& strings) {
-    std::vector<char*> pointers;
-    for (std::string& string : strings) pointers.push_back(string.data());
-    pointers.push_back(nullptr);
-    return pointers;
-}
-
 // The zygote's own contract: fd 0 and 1 /dev/null, fd 2 the daemon's stderr (where a
 // zygote that cannot parse its command line says so), fd 3 its socket, nothing else; an
-// empty environment (each worker gets its function's); default signal handling; its own
-// process group, so that a terminal's Ctrl-C reaches only the daemon.
+// empty environment (each worker gets its function's); the rest as for every child
+// (child_spawn.h).
 std::variant<pid_t, std::string> spawn_zygote(const std::filesystem::path& worker_binary,
                                               const std::string& worker_user, int zygote_end) {
-    posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    ::posix_spawn_file_actions_adddup2(&actions, zygote_end, zygote_socket_fd);
-    ::posix_spawn_file_actions_addclosefrom_np(&actions, zygote_socket_fd + 1);
-
-    posix_spawnattr_t attributes;
-    ::posix_spawnattr_init(&attributes);
-    sigset_t all_signals;
-    sigset_t no_signals;
-    ::sigfillset(&all_signals);
-    ::sigemptyset(&no_signals);
-    ::posix_spawnattr_setsigdefault(&attributes, &all_signals);
-    ::posix_spawnattr_setsigmask(&attributes, &no_signals);
-    ::posix_spawnattr_setpgroup(&attributes, 0);
-    ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+    SpawnFileActions actions;
+    ::posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0);
+    ::posix_spawn_file_actions_addopen(actions.get(), 1, "/dev/null", O_WRONLY, 0);
+    ::posix_spawn_file_actions_adddup2(actions.get(), zygote_end, zygote_socket_fd);
+    ::posix_spawn_file_actions_addclosefrom_np(actions.get(), zygote_socket_fd + 1);
 
     std::vector<std::string> arguments = {worker_binary.string(), "--zygote", "--parent-pid",
                                           std::to_string(::getpid())};
     if (!worker_user.empty()) arguments.insert(arguments.end(), {"--user", worker_user});
-    std::vector<std::string> environment;
-    std::vector<char*> argv = as_argv(arguments);
-    std::vector<char*> envp = as_argv(environment);
-
-    pid_t pid = -1;
-    int error = 0;
-    {
-        ChildProcesses::Birth birth = ChildProcesses::of_this_process().expect_birth();
-        error = ::posix_spawn(&pid, worker_binary.c_str(), &actions, &attributes, argv.data(), envp.data());
-        if (error == 0) birth.born(pid);
-    }
-    ::posix_spawnattr_destroy(&attributes);
-    ::posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) return system_error(("cannot start " + worker_binary.string() + " --zygote").c_str(), error);
-    return pid;
+    const SpawnedChild spawned = spawn_child(std::move(arguments), {}, actions);
+    if (spawned.error != 0) return system_error("cannot start " + worker_binary.string() + " --zygote", spawned.error);
+    return spawned.pid;
 }
 
 }  // namespace
