@@ -1,6 +1,9 @@
 #include "worker/worker_options.h"
 
+#include <algorithm>
 #include <charconv>
+#include <initializer_list>
+#include <optional>
 #include <string_view>
 
 namespace sofaas::worker {
@@ -10,7 +13,6 @@ enum Option { library, handler, function, version, memory_mb, parent_pid, user, 
 
 constexpr std::string_view option_names[option_count] = {
     "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid", "--user"};
-constexpr Option first_optional = user;
 
 template <typename Number>
 bool parse_number(std::string_view text, Number& value, Number minimum) {
@@ -24,21 +26,34 @@ std::string bad_value(Option option, std::string_view value) {
            "'";
 }
 
-}  // namespace
+using OptionValues = std::string_view[option_count];  // empty: not given
 
-std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
-    std::string_view values[option_count];  // empty: not given
-    for (int i = 1; i < argc; i += 2) {
+// "--name value" pairs from argv[first] on, each one of `accepted`, into `values`;
+// `required` must all be there. Returns what is wrong with the command line.
+std::optional<std::string> read_options(int argc, char** argv, int first, std::initializer_list<Option> accepted,
+                                        std::initializer_list<Option> required, OptionValues& values) {
+    for (int i = first; i < argc; i += 2) {
         const std::string_view name = argv[i];
         int option = 0;
         while (option < option_count && option_names[option] != name) ++option;
-        if (option == option_count) return "unknown option '" + std::string(name) + "'";
+        if (option == option_count || std::find(accepted.begin(), accepted.end(), option) == accepted.end())
+            return "unknown option '" + std::string(name) + "'";
         if (i + 1 >= argc || argv[i + 1][0] == '\0')
             return "missing value for " + std::string(name);
         values[option] = argv[i + 1];
     }
-    for (int option = 0; option < first_optional; ++option)
+    for (const Option option : required)
         if (values[option].empty()) return "missing " + std::string(option_names[option]);
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
+    OptionValues values;
+    if (auto error = read_options(argc, argv, 1, {library, handler, function, version, memory_mb, parent_pid, user},
+                                  {library, handler, function, version, memory_mb, parent_pid}, values))
+        return std::move(*error);
 
     WorkerOptions options;
     options.library = values[library];
@@ -50,6 +65,17 @@ std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
         return bad_value(version, values[version]);
     if (!parse_number(values[memory_mb], options.memory_mb, 1u))
         return bad_value(memory_mb, values[memory_mb]);
+    if (!parse_number(values[parent_pid], options.parent_pid, 1))
+        return bad_value(parent_pid, values[parent_pid]);
+    return options;
+}
+
+// argv[1] is --zygote.
+std::variant<ZygoteOptions, std::string> parse_zygote_options(int argc, char** argv) {
+    OptionValues values;
+    if (auto error = read_options(argc, argv, 2, {parent_pid, user}, {parent_pid}, values)) return std::move(*error);
+    ZygoteOptions options;
+    options.user = values[user];
     if (!parse_number(values[parent_pid], options.parent_pid, 1))
         return bad_value(parent_pid, values[parent_pid]);
     return options;

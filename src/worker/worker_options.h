@@ -24,4 +24,11 @@ struct WorkerOptions {
 // Every option but --user is required; the error names the first one missing or malformed.
 std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv);
 
+// The zygote's command line (zygote.h): sofaas-worker --zygote --parent-pid PID [--user NAME]
+struct ZygoteOptions {
+    pid_t parent_pid = 0;
+    std::string user;
+};
+std::variant<ZygoteOptions, std::string> parse_zygote_options(int argc, char** argv);
+
 }  // namespace sofaas::worker

@@ -6,11 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -28,31 +26,6 @@ namespace {
 
 constexpr int daemon_socket = 3;
 constexpr int first_unshared_fd = 4;
-
-struct ZygoteOptions {
-    pid_t parent_pid = 0;
-    std::string user;
-};
-
-std::variant<ZygoteOptions, std::string> parse_zygote_options(int argc, char** argv) {
-    ZygoteOptions options;
-    for (int i = 2; i < argc; i += 2) {
-        const std::string_view name = argv[i];
-        if (i + 1 >= argc) return "missing value for " + std::string(name);
-        const std::string_view value = argv[i + 1];
-        if (name == "--parent-pid") {
-            const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), options.parent_pid);
-            if (error != std::errc{} || end != value.data() + value.size() || options.parent_pid < 1)
-                return "bad value for --parent-pid: '" + std::string(value) + "'";
-        } else if (name == "--user") {
-            options.user = value;
-        } else {
-            return "unknown option '" + std::string(name) + "'";
-        }
-    }
-    if (options.parent_pid == 0) return std::string("missing --parent-pid");
-    return options;
-}
 
 struct Preparation {
     SiblingFork fork;
