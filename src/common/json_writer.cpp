@@ -134,16 +134,17 @@ JsonWriter& JsonWriter::value(bool flag) {
 }
 
 JsonWriter& JsonWriter::value(int64_t number) {
-    separate();
-    char text[24];
-    out_.append(text, std::to_chars(text, text + sizeof text, number).ptr);
-    after_value_ = true;
-    return *this;
+    return integer(number);
 }
 
 JsonWriter& JsonWriter::value(uint64_t number) {
+    return integer(number);
+}
+
+template <typename Integer>
+JsonWriter& JsonWriter::integer(Integer number) {
     separate();
-    char text[24];
+    char text[24];  // the longest 64-bit integer, sign included, is 20 characters
     out_.append(text, std::to_chars(text, text + sizeof text, number).ptr);
     after_value_ = true;
     return *this;

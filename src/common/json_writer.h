@@ -39,6 +39,8 @@ public:
     }
 
 private:
+    template <typename Integer>
+    JsonWriter& integer(Integer number);
     void separate();
 
     std::string& out_;
