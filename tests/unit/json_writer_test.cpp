@@ -29,7 +29,7 @@ TEST(JsonWriter, ReplacesInvalidUtf8WithReplacementCharacter) {
     for (std::string_view text : {"a\x80z", "a\xE2\x82z", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "end\xC3"}) {
         const std::string out = written(text);
         EXPECT_NE(out.find("\xEF\xBF\xBD"), std::string::npos) << out;
-        EXPECT_NO_THROW((void)nlohmann::json::parse(out)) << out;
+        EXPECT_TRUE(nlohmann::json::accept(out)) << out;
     }
     EXPECT_EQ(written("a\x80z"), "\"a\xEF\xBF\xBDz\"");
 }
