@@ -26,11 +26,6 @@ using namespace std::chrono_literals;
 constexpr auto longer_than_a_sweep = 2500ms;
 constexpr auto death_limit = 5s;
 
-bool running(pid_t pid) {
-    const auto status = process_status(pid);
-    return status && status->state != 'Z';
-}
-
 // Dead and reaped: no zombie left behind either.
 bool gone(pid_t pid) {
     return !process_status(pid).has_value();
@@ -85,7 +80,7 @@ TEST_F(EscapedProcesses, DeleteKillsAChildThatLeftTheWorkersSession) {
     const pid_t escaped = invoke_and_escape("delete-escape", "child");
     ASSERT_GT(escaped, 0);
     std::this_thread::sleep_for(longer_than_a_sweep);
-    EXPECT_TRUE(running(escaped)) << "the worker is warm: its child may live";
+    EXPECT_TRUE(is_running(escaped)) << "the worker is warm: its child may live";
 
     ASSERT_EQ(daemon().http().request("DELETE", "/v1/functions/delete-escape").status, 200);
     EXPECT_TRUE(gone_soon(escaped)) << "process " << escaped << " outlived its deleted function";
@@ -111,7 +106,7 @@ TEST_F(EscapedProcesses, ABackgroundProcessDiesWhenANewVersionRetiresItsWorker) 
     const pid_t background = invoke_and_escape("background-escape", "background");
     ASSERT_GT(background, 0);
     std::this_thread::sleep_for(longer_than_a_sweep);
-    EXPECT_TRUE(running(background)) << "its worker is warm: it may live";
+    EXPECT_TRUE(is_running(background)) << "its worker is warm: it may live";
 
     ASSERT_EQ(daemon().deploy("background-escape", fixture_library("escape")).exit_code, 0);
     EXPECT_TRUE(gone_soon(background)) << "process " << background << " outlived its retired worker";
@@ -130,7 +125,7 @@ TEST(EscapedProcessesAtShutdown, StoppingTheDaemonKillsThemAll) {
     }
     ASSERT_EQ(daemon.stop(), 0);
     for (const pid_t pid : escaped) {
-        EXPECT_TRUE(eventually([pid] { return !running(pid); }, death_limit))
+        EXPECT_TRUE(eventually([pid] { return !is_running(pid); }, death_limit))
             << "process " << pid << " outlived the daemon";
     }
 }

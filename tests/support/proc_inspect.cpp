@@ -37,6 +37,11 @@ std::optional<ProcessStatus> process_status(pid_t pid) {
     return status;
 }
 
+bool is_running(pid_t pid) {
+    const auto status = process_status(pid);
+    return status && status->state != 'Z';
+}
+
 std::vector<ProcessStatus> all_processes() {
     std::vector<ProcessStatus> processes;
     std::error_code ignored;

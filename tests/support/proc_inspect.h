@@ -22,6 +22,8 @@ struct ProcessStatus {
 // Every process readable in /proc (those that vanish while being read are left out).
 std::vector<ProcessStatus> all_processes();
 std::optional<ProcessStatus> process_status(pid_t pid);
+// Alive: there, and not a zombie.
+bool is_running(pid_t pid);
 
 // The first process named `comm` whose command line contains `needle`.
 std::optional<pid_t> find_process(std::string_view comm, std::string_view needle);

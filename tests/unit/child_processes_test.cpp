@@ -7,17 +7,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "support/eventually.h"
+#include "support/proc_inspect.h"
 
 namespace sofaas {
 namespace {
 
 using testing::eventually;
+using testing::is_running;
 
 [[noreturn]] void wait_forever() {
     for (;;) ::pause();
@@ -27,15 +28,6 @@ pid_t fork_waiting_child() {
     const pid_t pid = ::fork();
     if (pid == 0) wait_forever();
     return pid;
-}
-
-// Alive, and neither a zombie nor gone: /proc/PID/stat's state after the command name.
-bool running(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) return false;
-    const size_t close = line.rfind(')');
-    return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
 
 // Neither running nor a zombie of this process: somebody waited for it.
@@ -71,7 +63,7 @@ TEST(ChildProcesses, KillsNothingBeforeAdoptingOrphans) {
     const pid_t child = fork_waiting_child();
     ASSERT_GT(child, 0);
     EXPECT_EQ(children.kill_strangers(), 0u);
-    EXPECT_TRUE(running(child));
+    EXPECT_TRUE(is_running(child));
     kill_and_reap(child);
 }
 
@@ -89,7 +81,7 @@ TEST_F(ChildProcessesTest, LeavesAKnownChildAlone) {
     ASSERT_GT(worker, 0);
     birth.born(worker);
     EXPECT_EQ(children_.kill_strangers(), 0u);
-    EXPECT_TRUE(running(worker));
+    EXPECT_TRUE(is_running(worker));
 
     // Once reaped and forgotten, its pid means nothing to the registry.
     kill_and_reap(worker);
@@ -106,7 +98,7 @@ TEST_F(ChildProcessesTest, AChildSeenDuringABirthWaitsForItsEnd) {
         unnamed = fork_waiting_child();
         ASSERT_GT(unnamed, 0);
         EXPECT_EQ(children_.kill_strangers(), 0u);
-        EXPECT_TRUE(running(unnamed));
+        EXPECT_TRUE(is_running(unnamed));
     }
     EXPECT_TRUE(swept_away(children_, unnamed));
 }
@@ -144,7 +136,7 @@ TEST_F(ChildProcessesTest, SparesAStrangerInAKnownChildsGroupUntilThatChildIsGon
     ASSERT_TRUE(eventually([&] { return ::getpgid(member) == leader; }));
 
     EXPECT_EQ(children_.kill_strangers(), 1u);
-    EXPECT_TRUE(running(member));
+    EXPECT_TRUE(is_running(member));
 
     kill_and_reap(leader);
     children_.reaped(leader);
@@ -174,7 +166,7 @@ TEST_F(ChildProcessesTest, AdoptsAndKillsAnOrphanedGrandchild) {
 
     ASSERT_GT(grandchild, 0);
     EXPECT_TRUE(swept_away(children_, grandchild)) << "grandchild " << grandchild << " was not adopted";
-    EXPECT_FALSE(running(grandchild));
+    EXPECT_FALSE(is_running(grandchild));
 }
 
 }  // namespace
