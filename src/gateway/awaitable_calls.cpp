@@ -1,10 +1,12 @@
 #include "gateway/awaitable_calls.h"
 
+#include <atomic>
 #include <memory>
 #include <utility>
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -15,17 +17,32 @@ namespace sofaas {
 namespace {
 
 // The callbacks are std::function (copyable) and the coroutine's completion handler is
-// move-only, so the handler rides in a shared_ptr. The completion is posted to the
-// handler's executor: the callback may run on another thread than the connection's.
+// move-only, so the handler rides in a shared_ptr. The callback may run on another thread
+// than the connection's: the completion is dispatched to the handler's executor (its
+// strand), which resumes the coroutine right there when the strand is free, instead of
+// queueing it and waking another io thread. Only a callback that runs before the
+// initiating call has returned is posted: resuming the coroutine inside its own
+// initiation is not allowed.
 template <typename Handler>
-auto resume_on_own_executor(Handler&& handler) {
-    auto shared = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
-    return [shared](auto value) {
-        auto executor = boost::asio::get_associated_executor(*shared);
-        boost::asio::post(executor, [shared, value = std::move(value)]() mutable {
-            std::move (*shared)(std::move(value));
-        });
-    };
+struct Resumption {
+    explicit Resumption(Handler&& handler) : handler(std::move(handler)) {}
+    Handler handler;
+    std::atomic<bool> initiated{false};
+};
+
+template <typename Handler, typename Start>
+void start_and_resume(Handler&& handler, Start&& start) {
+    auto shared = std::make_shared<Resumption<std::decay_t<Handler>>>(std::forward<Handler>(handler));
+    start([shared](auto value) {
+        auto executor = boost::asio::get_associated_executor(shared->handler);
+        auto resume = [shared, value = std::move(value)]() mutable { std::move(shared->handler)(std::move(value)); };
+        if (shared->initiated.load(std::memory_order_acquire)) {
+            boost::asio::dispatch(executor, std::move(resume));
+        } else {
+            boost::asio::post(executor, std::move(resume));
+        }
+    });
+    shared->initiated.store(true, std::memory_order_release);
 }
 
 }  // namespace
@@ -34,9 +51,10 @@ boost::asio::awaitable<InvocationResult> async_invoke(Scheduler& scheduler, Invo
     InvocationResult result = co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
                                                                    void(InvocationResult)>(
         [&scheduler](auto handler, InvocationRequest request) {
-            auto resume = resume_on_own_executor(std::move(handler));
-            scheduler.invoke(std::move(request),
-                             [resume](InvocationResult result) mutable { resume(std::move(result)); });
+            start_and_resume(std::move(handler), [&](auto resume) {
+                scheduler.invoke(std::move(request),
+                                 [resume](InvocationResult result) mutable { resume(std::move(result)); });
+            });
         },
         boost::asio::use_awaitable, std::move(request));
     co_return result;
@@ -46,9 +64,10 @@ boost::asio::awaitable<std::optional<TrialLoadFailure>> async_trial_load(Pool& p
     std::optional<TrialLoadFailure> failure = co_await boost::asio::async_initiate<
         decltype(boost::asio::use_awaitable), void(std::optional<TrialLoadFailure>)>(
         [&pool](auto handler, FunctionVersionPtr version) {
-            auto resume = resume_on_own_executor(std::move(handler));
-            pool.trial_load(std::move(version), [resume](std::optional<TrialLoadFailure> failure) mutable {
-                resume(std::move(failure));
+            start_and_resume(std::move(handler), [&](auto resume) {
+                pool.trial_load(std::move(version), [resume](std::optional<TrialLoadFailure> failure) mutable {
+                    resume(std::move(failure));
+                });
             });
         },
         boost::asio::use_awaitable, std::move(version));
