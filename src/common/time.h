@@ -15,6 +15,7 @@ WallTime wall_now();
 
 // RFC 3339 in UTC with microseconds: 2026-11-27T18:43:49.123456Z
 std::string format_rfc3339(WallTime t);
+void append_rfc3339(std::string& out, WallTime t);
 // UTC date of t: 2026-11-27 (names of ledger and log files)
 std::string format_date(WallTime t);
 

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/number_text.h"
+
 namespace sofaas {
 
 std::string error_json(std::string_view error_type, std::string_view error_message) {
@@ -36,9 +38,9 @@ HttpResponseParts invocation_error(const ErrorResponse& error) {
 void add_invocation_headers(HttpResponseParts& response, const InvocationResult& result) {
     response.headers.emplace_back("X-Sofaas-Version", std::to_string(result.version));
     response.headers.emplace_back("X-Sofaas-Status", std::string(to_string(result.status)));
-    response.headers.emplace_back("X-Sofaas-Duration-Ms", fmt::format("{:.2f}", result.duration_ms));
+    response.headers.emplace_back("X-Sofaas-Duration-Ms", format_fixed(result.duration_ms, 2));
     response.headers.emplace_back("X-Sofaas-Billed-Ms", std::to_string(result.billed_ms));
-    if (result.init_ms) response.headers.emplace_back("X-Sofaas-Init-Ms", fmt::format("{:.2f}", *result.init_ms));
+    if (result.init_ms) response.headers.emplace_back("X-Sofaas-Init-Ms", format_fixed(*result.init_ms, 2));
 }
 
 HttpResponseParts status_error(int status, std::string_view error_message) {

@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <regex>
 #include <set>
 
 #include "common/config.h"
 #include "common/function_spec.h"
 #include "common/invocation.h"
+#include "common/number_text.h"
 #include "common/request_id.h"
 #include "common/sha256.h"
 #include "common/time.h"
@@ -292,6 +294,24 @@ TEST(TimeTest, FormatsRfc3339InUtcWithMicroseconds) {
     EXPECT_EQ(format_rfc3339(utc(2026, 11, 27, 18, 43, 49, 123456)), "2026-11-27T18:43:49.123456Z");
     EXPECT_EQ(format_rfc3339(utc(2024, 2, 29)), "2024-02-29T00:00:00.000000Z");
     EXPECT_EQ(format_date(utc(2026, 11, 27, 23, 59, 59, 999999)), "2026-11-27");
+    EXPECT_EQ(format_rfc3339(utc(9999, 12, 31, 23, 59, 59, 999999)), "9999-12-31T23:59:59.999999Z");
+    EXPECT_EQ(format_rfc3339(utc(1, 1, 1, 0, 0, 0, 7)), "0001-01-01T00:00:00.000007Z");
+    std::string appended = "start=";
+    append_rfc3339(appended, utc(2026, 1, 2, 3, 4, 5, 60));
+    EXPECT_EQ(appended, "start=2026-01-02T03:04:05.000060Z");
+}
+
+TEST(NumberTextTest, FixedDecimalsMatchPrintf) {
+    for (double value : {0.0, 0.005, 0.015, 1.005, 2.675, 12.345678, 999.995, 1e9 + 0.125, -3.14159, 1e300}) {
+        for (int decimals : {0, 2, 3}) {
+            char expected[512];
+            std::snprintf(expected, sizeof expected, "%.*f", decimals, value);
+            EXPECT_EQ(format_fixed(value, decimals), expected) << value << " " << decimals;
+        }
+    }
+    std::string text = "took ";
+    append_fixed(text, 1.5, 2);
+    EXPECT_EQ(text, "took 1.50");
 }
 
 TEST(TimeTest, ParsesRfc3339WithAndWithoutFraction) {
