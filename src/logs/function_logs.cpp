@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -17,6 +17,7 @@
 #include "common/append_only_file.h"
 #include "common/function_spec.h"
 #include "common/json_writer.h"
+#include "common/number_text.h"
 
 namespace sofaas {
 namespace fs = std::filesystem;
@@ -27,12 +28,6 @@ namespace {
 constexpr size_t max_captured_bytes_per_stream = 1024 * 1024;
 constexpr size_t max_open_files = 64;
 constexpr auto batch_interval = std::chrono::milliseconds(10);
-
-std::string format_ms(double ms) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.2f", ms);
-    return text;
-}
 
 // One log line and its '\n'. Several per invocation: JsonWriter, not a DOM. Function output
 // is arbitrary bytes: invalid UTF-8 becomes U+FFFD instead of an error.
@@ -49,12 +44,52 @@ void append_log_line(std::string& out, std::string_view time, std::string_view r
     out += '\n';
 }
 
+// An invocation's log, as queued by append() for the writer thread, which formats it: the
+// io thread that answers the request only copies these fields.
+struct InvocationEntry {
+    std::string function;
+    std::string request_id;
+    uint32_t version = 0;
+    WallTime start;
+    double duration_ms = 0;
+    uint64_t billed_ms = 0;
+    uint32_t memory_mb = 0;
+    uint32_t max_memory_used_mb = 0;
+    std::optional<double> init_ms;
+    std::string captured_stdout;
+    std::string captured_stderr;
+};
+
+void append_report_line(std::string& out, const InvocationEntry& entry) {
+    out += "REPORT RequestId: ";
+    out += entry.request_id;
+    out += "\tDuration: ";
+    append_fixed(out, entry.duration_ms, 2);
+    out += " ms\tBilled Duration: ";
+    out += std::to_string(entry.billed_ms);
+    out += " ms\tMemory Size: ";
+    out += std::to_string(entry.memory_mb);
+    out += " MB\tMax Memory Used: ";
+    out += std::to_string(entry.max_memory_used_mb);
+    out += " MB";
+    if (entry.init_ms) {
+        out += "\tInit Duration: ";
+        append_fixed(out, *entry.init_ms, 2);
+        out += " ms";
+    }
+}
+
 class LineWriter {
 public:
-    LineWriter(const InvocationResult& result, std::string time) : result_(result), time_(std::move(time)) {}
+    LineWriter(std::string& out, const InvocationEntry& entry) : out_(out), entry_(entry) {}
+
+    void set_time(WallTime time) {
+        time_.clear();
+        append_rfc3339(time_, time);
+    }
 
     void add(std::string_view stream, std::string_view message) {
-        append_log_line(text_, time_, result_.request_id, result_.version, stream, message);
+        append_log_line(out_, time_, entry_.request_id, entry_.version, stream, message);
     }
 
     // Split on '\n'; a last line without its newline is still a line.
@@ -74,14 +109,41 @@ public:
         if (dropped > 0) add("platform", std::string(stream) + " truncated: " + std::to_string(dropped) + " bytes dropped");
     }
 
-    void set_time(std::string time) { time_ = std::move(time); }
-    std::string take_text() { return std::move(text_); }
-
 private:
-    const InvocationResult& result_;
+    std::string& out_;
+    const InvocationEntry& entry_;
     std::string time_;
-    std::string text_;
 };
+
+// START, each captured line, END and REPORT.
+void append_invocation_lines(std::string& out, const InvocationEntry& entry) {
+    LineWriter writer(out, entry);
+    writer.set_time(entry.start);
+    std::string message = "START RequestId: " + entry.request_id + " Version: " + std::to_string(entry.version);
+    writer.add("platform", message);
+    writer.add_output("stdout", entry.captured_stdout);
+    writer.add_output("stderr", entry.captured_stderr);
+    writer.set_time(entry.start + std::chrono::microseconds(static_cast<int64_t>(entry.duration_ms * 1000)));
+    message = "END RequestId: " + entry.request_id;
+    writer.add("platform", message);
+    message.clear();
+    append_report_line(message, entry);
+    writer.add("platform", message);
+}
+
+InvocationEntry entry_of(const InvocationResult& result, WallTime start) {
+    InvocationEntry entry;
+    entry.function = result.function;
+    entry.request_id = result.request_id;
+    entry.version = result.version;
+    entry.start = start;
+    entry.duration_ms = result.duration_ms;
+    entry.billed_ms = result.billed_ms;
+    entry.memory_mb = result.memory_mb;
+    entry.max_memory_used_mb = result.max_memory_used_mb;
+    entry.init_ms = result.init_ms;
+    return entry;
+}
 
 // Up to `count` complete lines from the end of `file`, newest first, reading backwards in
 // chunks so a large log file costs only what is asked for.
@@ -144,11 +206,8 @@ bool is_day_file(const fs::path& file) {
 }  // namespace
 
 std::string report_line(const InvocationResult& result) {
-    std::string line = "REPORT RequestId: " + result.request_id + "\tDuration: " + format_ms(result.duration_ms) +
-                       " ms\tBilled Duration: " + std::to_string(result.billed_ms) +
-                       " ms\tMemory Size: " + std::to_string(result.memory_mb) +
-                       " MB\tMax Memory Used: " + std::to_string(result.max_memory_used_mb) + " MB";
-    if (result.init_ms) line += "\tInit Duration: " + format_ms(*result.init_ms) + " ms";
+    std::string line;
+    append_report_line(line, entry_of(result, WallTime{}));
     return line;
 }
 
@@ -159,15 +218,11 @@ std::string to_json(const LogLine& line) {
     return text;
 }
 
-// Logs are not billing-critical, so their write(2) leaves the request path: append()
-// queues the formatted lines and one background thread writes each file's queued lines in
-// one write(2) per batch. Readers (tail, remove) wait for the queue to drain first.
+// Logs are not billing-critical, so their formatting and write(2) leave the request path:
+// append() queues the invocation's fields and one background thread formats them and
+// writes each file's queued lines in one write(2) per batch. Readers (tail, remove) wait
+// for the queue to drain first.
 struct FunctionLogStore::State {
-    struct Pending {
-        fs::path file;
-        std::string lines;
-        std::string request_id;
-    };
 
     fs::path logs_dir;
     std::map<fs::path, std::shared_ptr<AppendOnlyFile>> open_files;  // the writer's, or under files_mutex
@@ -176,7 +231,7 @@ struct FunctionLogStore::State {
     std::mutex mutex;  // guards everything below
     std::condition_variable work;     // wakes the writer
     std::condition_variable written;  // wakes drain()
-    std::vector<Pending> queue;
+    std::vector<InvocationEntry> queue;
     uint64_t queued = 0;
     uint64_t written_count = 0;
     bool drain_requested = false;  // a reader waits: write now
@@ -190,25 +245,24 @@ struct FunctionLogStore::State {
         return *open_files.emplace(path, std::make_shared<AppendOnlyFile>(path)).first->second;
     }
 
-    void write_batch(std::vector<Pending>& batch) {
+    void write_batch(const std::vector<InvocationEntry>& batch) {
         // Consecutive invocations of one function share a file: one write(2) for all of them.
-        std::map<fs::path, std::string> by_file;
-        std::map<fs::path, std::string> first_request;  // names the batch in an error
-        for (Pending& pending : batch) {
-            std::string& text = by_file[pending.file];
-            if (text.empty()) {
-                text = std::move(pending.lines);
-                first_request[pending.file] = std::move(pending.request_id);
-            } else {
-                text += pending.lines;
-            }
+        struct FileText {
+            std::string text;
+            std::string first_request;  // names the batch in an error
+        };
+        std::map<std::pair<std::string, std::string>, FileText> by_file;  // (function, day)
+        for (const InvocationEntry& entry : batch) {
+            FileText& file = by_file[{entry.function, format_date(entry.start)}];
+            if (file.text.empty()) file.first_request = entry.request_id;
+            append_invocation_lines(file.text, entry);
         }
         std::lock_guard lock(files_mutex);
-        for (const auto& [file, text] : by_file) {
+        for (const auto& [key, file] : by_file) {
             try {
-                file_for(file).append(text);
+                file_for(logs_dir / key.first / (key.second + ".jsonl")).append(file.text);
             } catch (const std::system_error& e) {
-                spdlog::error("logs: request {} and later: {}", first_request[file], e.what());
+                spdlog::error("logs: request {} and later: {}", file.first_request, e.what());
             }
         }
     }
@@ -222,7 +276,7 @@ struct FunctionLogStore::State {
             // invocations, instead of a wake-up per invocation.
             work.wait_for(lock, batch_interval, [&] { return stopping || drain_requested; });
             drain_requested = false;
-            std::vector<Pending> batch;
+            std::vector<InvocationEntry> batch;
             batch.swap(queue);
             const uint64_t target = queued;
             lock.unlock();
@@ -263,21 +317,14 @@ void FunctionLogStore::append(const InvocationLog& log) {
         spdlog::error("logs: request {}: invalid function name, logs dropped", result.request_id);
         return;
     }
-    LineWriter writer(result, format_rfc3339(log.start));
-    writer.add("platform", "START RequestId: " + result.request_id + " Version: " + std::to_string(result.version));
-    writer.add_output("stdout", log.captured_stdout);
-    writer.add_output("stderr", log.captured_stderr);
-    auto end = log.start + std::chrono::microseconds(static_cast<int64_t>(result.duration_ms * 1000));
-    writer.set_time(format_rfc3339(end));
-    writer.add("platform", "END RequestId: " + result.request_id);
-    writer.add("platform", report_line(result));
-
-    fs::path file = state_->logs_dir / result.function / (format_date(log.start) + ".jsonl");
+    InvocationEntry entry = entry_of(result, log.start);
+    entry.captured_stdout = log.captured_stdout;
+    entry.captured_stderr = log.captured_stderr;
     bool was_idle;
     {
         std::lock_guard lock(state_->mutex);
         was_idle = state_->queue.empty();
-        state_->queue.push_back({std::move(file), writer.take_text(), result.request_id});
+        state_->queue.push_back(std::move(entry));
         ++state_->queued;
     }
     if (was_idle) state_->work.notify_one();

@@ -123,7 +123,9 @@ TEST_F(FunctionLogsTest, TailReadsLargeFilesBackwards) {
     EXPECT_EQ(lines.back().request_id, "req-299");
     EXPECT_EQ(lines.front().message, report_line(result("req-199")));
     for (const auto& line : lines) {
-        if (line.stream == "stdout") EXPECT_EQ(line.message, big);
+        if (line.stream == "stdout") {
+            EXPECT_EQ(line.message, big);
+        }
     }
 }
 
