@@ -7,22 +7,26 @@
 #include "gateway/server.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <optional>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/request_id.h"
+#include "gateway/response_head.h"
 #include "gateway/responses.h"
 
 namespace sofaas {
@@ -36,29 +40,6 @@ using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 using BeastRequest = http::request<http::string_body>;
-using BeastResponse = http::response<http::string_body>;
-
-// The server frames the message itself; a function must not choose these.
-bool is_framing_header(std::string_view name) {
-    return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
-           iequals(name, "Connection") || iequals(name, "Keep-Alive");
-}
-
-BeastResponse to_beast(HttpResponseParts parts, const std::string& request_id, unsigned version,
-                       bool keep_alive, bool head) {
-    BeastResponse response;
-    response.version(version);
-    response.result(static_cast<unsigned>(parts.status));
-    for (const auto& [name, value] : parts.headers) {
-        if (!is_framing_header(name)) response.insert(name, value);
-    }
-    response.set(http::field::server, "sofaasd");
-    response.set("X-Sofaas-Request-Id", request_id);
-    response.keep_alive(keep_alive);
-    response.content_length(parts.body.size());
-    if (!head) response.body() = std::move(parts.body);
-    return response;
-}
 
 IncomingRequest to_incoming(BeastRequest&& request, const std::string& source_ip, std::string request_id) {
     IncomingRequest incoming;
@@ -130,9 +111,11 @@ private:
         }
         parser.body_limit(body_limit);
         if (iequals(header[http::field::expect], "100-continue")) {
-            http::response<http::empty_body> go_on{http::status::continue_, header.version()};
-            auto [continue_error, unused] = co_await http::async_write(stream_, go_on, use_tuple);
-            if (continue_error) co_return false;
+            response_head_.clear();
+            append_continue_head(response_head_, header.version());
+            const std::string_view no_body;
+            const bool continued = co_await write_head_and_body(no_body);
+            if (!continued) co_return false;
         }
 
         auto [body_error, body_bytes] = co_await http::async_read(stream_, buffer_, parser, use_tuple);
@@ -154,10 +137,21 @@ private:
         stream_.expires_never();
         HttpResponseParts handled = co_await router_->handle(std::move(incoming));
 
-        BeastResponse response = to_beast(std::move(handled), request_id, version, keep_alive, head);
+        const ResponseFraming framing{.http_version = version, .keep_alive = keep_alive};
+        response_head_.clear();
+        append_response_head(response_head_, handled, request_id, framing);
+        const std::string_view body = head ? std::string_view() : std::string_view(handled.body);
         stream_.expires_after(std::chrono::seconds(limits.read_timeout_s));
-        auto [write_error, written] = co_await http::async_write(stream_, response, use_tuple);
-        co_return !write_error && keep_alive;
+        const bool written = co_await write_head_and_body(body);
+        co_return written && keep_alive;
+    }
+
+    // response_head_ and `body` in one gathered write (one sendmsg when the socket takes it
+    // all): the body is not copied. False when the client is gone or too slow.
+    asio::awaitable<bool> write_head_and_body(std::string_view body) {
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(response_head_), asio::buffer(body)};
+        auto [write_error, written] = co_await asio::async_write(stream_, buffers, use_tuple);
+        co_return !write_error;
     }
 
     static size_t body_limit_for(http::verb method, std::string_view target, const Limits& limits) {
@@ -186,10 +180,13 @@ private:
     asio::awaitable<void> send_refusal(HttpResponseParts refusal) {
         const std::string request_id = new_request_id();
         spdlog::info("[{}] refused request from {}: {} {}", request_id, source_ip_, refusal.status, refusal.body);
-        BeastResponse response = to_beast(std::move(refusal), request_id, 11, false, false);
+        const ResponseFraming framing{.http_version = 11, .keep_alive = false};
+        response_head_.clear();
+        append_response_head(response_head_, refusal, request_id, framing);
+        const std::string_view body = refusal.body;
         stream_.expires_after(std::chrono::seconds(router_->limits().read_timeout_s));
-        auto [write_error, written] = co_await http::async_write(stream_, response, use_tuple);
-        if (write_error) co_return;
+        const bool written = co_await write_head_and_body(body);
+        if (!written) co_return;
 
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -203,6 +200,7 @@ private:
 
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
+    std::string response_head_;  // the response head being written, reused: no allocation per response
     std::shared_ptr<Router> router_;
     std::string source_ip_;
 };

@@ -1,10 +1,13 @@
 // The output-to-HTTP-response mapping (gateway/http_event.h map_function_output): any
 // bytes a function returns. Properties: never an exception, a status the HTTP layer can
-// send, and no header that could split the response.
+// send, no header that could split the response, and a written head (gateway/response_head.h)
+// whose only blank line is its end.
+#include <string>
 #include <string_view>
 
 #include "fuzz_input.h"
 #include "gateway/http_event.h"
+#include "gateway/response_head.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace sofaas;
@@ -17,5 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             fuzz::check(text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos,
                         "no CR, LF or NUL in a header");
     }
+    std::string head;
+    append_response_head(head, response, "request-id", ResponseFraming{});
+    fuzz::check(head.find("\r\n\r\n") == head.size() - 4, "the head ends at its only blank line");
     return 0;
 }

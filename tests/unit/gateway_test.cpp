@@ -123,6 +123,38 @@ TEST_F(GatewayTest, HealthzAnswersWithoutATokenAndEveryResponseHasARequestId) {
     EXPECT_EQ(response.header("X-Sofaas-Request-Id").size(), 36u);
 }
 
+// What a client reads, byte for byte, with the request id (new each time) as "ID".
+std::string with_request_id_hidden(std::string answer) {
+    const std::string field = "\r\nX-Sofaas-Request-Id: ";
+    const size_t id = answer.find(field);
+    if (id != std::string::npos) answer.replace(id + field.size(), 36, "ID");
+    return answer;
+}
+
+TEST_F(GatewayTest, ResponseOnTheWire) {
+    EXPECT_EQ(with_request_id_hidden(exchange_raw(daemon.port, "GET /healthz HTTP/1.0\r\n\r\n")),
+              "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nServer: sofaasd\r\n"
+              "X-Sofaas-Request-Id: ID\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}");
+    EXPECT_EQ(with_request_id_hidden(exchange_raw(daemon.port, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")),
+              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nServer: sofaasd\r\n"
+              "X-Sofaas-Request-Id: ID\r\nConnection: close\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}");
+}
+
+TEST_F(GatewayTest, HeadGetsTheHeadOfAGetAndNoBody) {
+    EXPECT_EQ(with_request_id_hidden(exchange_raw(daemon.port, "HEAD /healthz HTTP/1.0\r\n\r\n")),
+              "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nServer: sofaasd\r\n"
+              "X-Sofaas-Request-Id: ID\r\nContent-Length: 15\r\n\r\n");
+}
+
+TEST_F(GatewayTest, ExpectContinueGetsAnInterimResponseBeforeTheAnswer) {
+    const std::string answer = exchange_raw(daemon.port,
+                                            "POST /v1/functions/nope/invoke HTTP/1.1\r\nHost: x\r\n"
+                                            "Authorization: Bearer " + std::string(admin_token) + "\r\n"
+                                            "Expect: 100-continue\r\nConnection: close\r\n"
+                                            "Content-Length: 1\r\n\r\nx");
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\n")) << answer;
+}
+
 TEST_F(GatewayTest, ControlApiNeedsTheAdminToken) {
     for (const std::string token : {"", "wrong", "gateway-test-toke", "gateway-test-token-and-more"}) {
         const auto response = client(token).request("GET", "/v1/functions");
@@ -171,8 +203,9 @@ TEST_F(GatewayTest, OversizedBodyIs413BeforeTheBodyIsSent) {
 
 TEST_F(GatewayTest, MalformedRequestIs400) {
     const std::string answer = exchange_raw(daemon.port, "THIS IS NOT HTTP\r\n\r\n");
-    EXPECT_TRUE(answer.starts_with("HTTP/1.1 400")) << answer;
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << answer;
     EXPECT_NE(answer.find("X-Sofaas-Request-Id"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("\r\nConnection: close\r\nContent-Length: "), std::string::npos) << answer;
 }
 
 TEST_F(GatewayTest, ASlowRequestIsCutOffAtTheReadTimeout) {
