@@ -220,8 +220,9 @@ HttpResponseParts map_function_output(std::string_view output) {
     if (!json.is_object() || !json.contains("statusCode")) return json_output(output);
 
     const Json& status = json["statusCode"];
-    if (!status.is_number_integer() || status.get<int64_t>() < 100 || status.get<int64_t>() > 599) {
-        return invalid_response("statusCode must be an integer from 100 to 599");
+    // 1xx are interim answers: as the final one, the client would wait for another.
+    if (!status.is_number_integer() || status.get<int64_t>() < 200 || status.get<int64_t>() > 599) {
+        return invalid_response("statusCode must be an integer from 200 to 599");
     }
     HttpResponseParts response;
     response.status = status.get<int>();

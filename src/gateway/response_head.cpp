@@ -143,9 +143,16 @@ void append_response_head(std::string& out, const HttpResponseParts& response, s
     const bool http_1_0 = framing.http_version < 11;
     if (http_1_0 && framing.keep_alive) append_header(out, "Connection", "keep-alive");
     if (!http_1_0 && !framing.keep_alive) append_header(out, "Connection", "close");
-    out += "Content-Length: ";
-    append_decimal(out, response.body.size());
-    out += "\r\n\r\n";
+    if (has_body(response.status)) {
+        out += "Content-Length: ";
+        append_decimal(out, response.body.size());
+        out += "\r\n";
+    }
+    out += "\r\n";
+}
+
+bool has_body(int status) {
+    return status != 204 && status != 304;
 }
 
 void append_continue_head(std::string& out, unsigned http_version) {

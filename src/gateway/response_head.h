@@ -17,12 +17,16 @@ struct ResponseFraming {
 
 // Appends to `out` (cleared by the caller, and reused so a connection does not allocate
 // per response). The head says Content-Length: response.body.size() whether or not the
-// body follows (for HEAD it does not). The function's own framing headers (Content-Length,
+// body follows (for HEAD it does not), except for 204 and 304, which have no body. The function's own framing headers (Content-Length,
 // Transfer-Encoding, Connection, Keep-Alive), Server and X-Sofaas-Request-Id are replaced
 // by the server's; a header with CR, LF or NUL in it is dropped, so no header can split the
 // response. Throws std::invalid_argument for a status outside 100..999.
 void append_response_head(std::string& out, const HttpResponseParts& response, std::string_view request_id,
                           ResponseFraming framing);
+
+// False for the statuses that never carry a body (204 No Content, 304 Not Modified): the
+// server sends neither a body nor a Content-Length with them.
+bool has_body(int status);
 
 // "HTTP/1.1 100 Continue" and the blank line: the interim answer to Expect: 100-continue.
 void append_continue_head(std::string& out, unsigned http_version);

@@ -110,7 +110,8 @@ private:
             co_return false;
         }
         parser.body_limit(body_limit);
-        if (iequals(header[http::field::expect], "100-continue")) {
+        // HTTP/1.0 clients do not know interim responses (RFC 9110, 10.1.1).
+        if (header.version() >= 11 && iequals(header[http::field::expect], "100-continue")) {
             response_head_.clear();
             append_continue_head(response_head_, header.version());
             const std::string_view no_body;
@@ -128,7 +129,7 @@ private:
         const auto in_progress = router_->track_request();
         BeastRequest request = parser.release();
         const bool head = request.method() == http::verb::head;
-        const unsigned version = request.version();
+        const unsigned version = request.version();  // 10 or 11: Beast's parser refuses others
         const bool keep_alive = request.keep_alive() && !router_->draining();
         std::string request_id = new_request_id();
         IncomingRequest incoming = to_incoming(std::move(request), source_ip_, request_id);
@@ -140,7 +141,8 @@ private:
         const ResponseFraming framing{.http_version = version, .keep_alive = keep_alive};
         response_head_.clear();
         append_response_head(response_head_, handled, request_id, framing);
-        const std::string_view body = head ? std::string_view() : std::string_view(handled.body);
+        const bool send_body = !head && has_body(handled.status);
+        const std::string_view body = send_body ? std::string_view(handled.body) : std::string_view();
         stream_.expires_after(std::chrono::seconds(limits.read_timeout_s));
         const bool written = co_await write_head_and_body(body);
         co_return written && keep_alive;
@@ -192,7 +194,8 @@ private:
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         std::vector<char> sink(64 * 1024);
         for (size_t discarded = 0; discarded < max_library_bytes;) {
-            auto [read_error, bytes] = co_await stream_.async_read_some(asio::buffer(sink), use_tuple);
+            const asio::mutable_buffer into = asio::buffer(sink);
+            auto [read_error, bytes] = co_await stream_.async_read_some(into, use_tuple);
             if (read_error) break;
             discarded += bytes;
         }

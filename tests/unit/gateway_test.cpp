@@ -155,6 +155,22 @@ TEST_F(GatewayTest, ExpectContinueGetsAnInterimResponseBeforeTheAnswer) {
     EXPECT_TRUE(answer.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\n")) << answer;
 }
 
+TEST_F(GatewayTest, Http10ClientGetsNoInterimResponse) {
+    const std::string answer = exchange_raw(daemon.port,
+                                            "POST /v1/functions/nope/invoke HTTP/1.0\r\nHost: x\r\n"
+                                            "Authorization: Bearer " + std::string(admin_token) + "\r\n"
+                                            "Expect: 100-continue\r\nContent-Length: 1\r\n\r\nx");
+    EXPECT_TRUE(answer.starts_with("HTTP/1.0 404 Not Found\r\n")) << answer;
+}
+
+// Only HTTP/1.0 and 1.1 are spoken: the answer never echoes another version.
+TEST_F(GatewayTest, AnotherHttpVersionIs400) {
+    for (const char* version : {"HTTP/1.9", "HTTP/2.0", "HTTP/0.9"}) {
+        const std::string answer = exchange_raw(daemon.port, std::string("GET /healthz ") + version + "\r\n\r\n");
+        EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << version << ": " << answer;
+    }
+}
+
 TEST_F(GatewayTest, ControlApiNeedsTheAdminToken) {
     for (const std::string token : {"", "wrong", "gateway-test-toke", "gateway-test-token-and-more"}) {
         const auto response = client(token).request("GET", "/v1/functions");

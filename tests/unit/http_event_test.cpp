@@ -176,8 +176,9 @@ TEST(FunctionOutput, BadBase64IsA502) {
 }
 
 TEST(FunctionOutput, StatusCodeOutOfRangeOrNotANumberIsA502) {
-    for (const char* output : {R"({"statusCode":99})", R"({"statusCode":600})", R"({"statusCode":"200"})",
-                               R"({"statusCode":200.5})"}) {
+    // 1xx included: as a final answer the client would wait for another response.
+    for (const char* output : {R"({"statusCode":99})", R"({"statusCode":100})", R"({"statusCode":199})",
+                               R"({"statusCode":600})", R"({"statusCode":"200"})", R"({"statusCode":200.5})"}) {
         const auto response = map_function_output(output);
         EXPECT_EQ(response.status, 502) << output;
         EXPECT_EQ(json::parse(response.body)["errorType"], "Runtime.InvalidResponse") << output;

@@ -67,11 +67,17 @@ TEST(ResponseHead, ErrorResponseWithItsJsonBody) {
               "\r\n");
 }
 
-// 204, 304 and 1xx keep a Content-Length, as they had with Beast's content_length().
-TEST(ResponseHead, EveryStatusDeclaresItsBodyLength) {
-    EXPECT_EQ(head_of({204, {}, ""}),
-              "HTTP/1.1 204 No Content\r\nServer: sofaasd\r\nX-Sofaas-Request-Id: req-1\r\nContent-Length: 0\r\n\r\n");
-    EXPECT_TRUE(head_of({304, {}, ""}).ends_with("Content-Length: 0\r\n\r\n"));
+// 204 and 304 never have a body (RFC 9110 15.3.5, 15.4.5): no Content-Length either, even
+// when the function returned a body (the server does not send it).
+TEST(ResponseHead, NoContentAndNotModifiedDeclareNoBody) {
+    EXPECT_EQ(head_of({204, {}, "ignored"}),
+              "HTTP/1.1 204 No Content\r\nServer: sofaasd\r\nX-Sofaas-Request-Id: req-1\r\n\r\n");
+    EXPECT_EQ(head_of({304, {{"ETag", "\"v1\""}}, "ignored"}),
+              "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nServer: sofaasd\r\nX-Sofaas-Request-Id: req-1\r\n\r\n");
+    EXPECT_FALSE(has_body(204));
+    EXPECT_FALSE(has_body(304));
+    EXPECT_TRUE(has_body(200));
+    EXPECT_TRUE(head_of({205, {}, ""}).ends_with("Content-Length: 0\r\n\r\n"));
 }
 
 TEST(ResponseHead, OddStatusesKeepBeastsReasonOrHaveNone) {
