@@ -15,7 +15,11 @@ namespace sofaas {
 
 namespace asio = boost::asio;
 
-std::variant<EnvironmentPtr, std::string> Pool::State::spawn(const FunctionVersionPtr& version) {
+Pool::State::Spawned Pool::State::spawn(const FunctionVersionPtr& version) {
+    {
+        std::lock_guard lock(mutex);
+        if (shut_down) return std::string("the pool is shut down");
+    }
     const ExecutionEnvironment::Settings settings{options.init_timeout, options.max_log_bytes};
     auto spawned = ExecutionEnvironment::spawn(
         io, launcher, settings, version,
@@ -34,6 +38,15 @@ std::variant<EnvironmentPtr, std::string> Pool::State::spawn(const FunctionVersi
         live.emplace(environment->get(), *environment);
     }
     return spawned;
+}
+
+void Pool::State::spawn_then(FunctionVersionPtr version, std::function<void(Spawned)> then) {
+    asio::post(spawner, [self = shared_from_this(), version = std::move(version), then = std::move(then)]() mutable {
+        Spawned spawned = self->spawn(version);
+        asio::post(self->io, [spawned = std::move(spawned), then = std::move(then)]() mutable {
+            then(std::move(spawned));
+        });
+    });
 }
 
 void Pool::State::forget(const ExecutionEnvironment& environment) {
@@ -72,6 +85,8 @@ void Pool::State::shutdown() {
     for (EnvironmentPtr& environment : environments) {
         environment->kill_and_wait();
     }
+    // Spawns still queued see shut_down and start nothing; one under way kills its worker.
+    spawner.join();
     launcher.shutdown();
     // SIGKILL takes a moment to land: wait, briefly, for the escapees to be reaped too.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -97,8 +112,7 @@ void Pool::execute(FunctionVersionPtr version, std::string request_id, std::stri
 }
 
 void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::optional<TrialLoadFailure>)> done) {
-    asio::post(state_->io, [state = state_, version = std::move(version), done = std::move(done)]() mutable {
-        auto spawned = state->spawn(version);
+    state_->spawn_then(std::move(version), [done = std::move(done)](State::Spawned spawned) mutable {
         if (auto* error = std::get_if<std::string>(&spawned)) {
             done(TrialLoadFailure{std::string(host_fault_error_type), "The host could not start a worker: " + *error});
             return;

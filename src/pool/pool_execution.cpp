@@ -67,23 +67,26 @@ void Pool::State::execute(FunctionVersionPtr version, std::string request_id, Ev
                std::nullopt, std::move(done));
         return;
     }
-    asio::post(io, [self = shared_from_this(), version = std::move(version), key, generation,
-                    request_id = std::move(request_id), event = std::move(event),
-                    done = std::move(done)]() mutable {
-        self->cold_start(std::move(version), key, generation, std::move(request_id), std::move(event),
-                         std::move(done));
-    });
+    cold_start(std::move(version), key, generation, std::move(request_id), std::move(event), std::move(done));
 }
 
 void Pool::State::cold_start(FunctionVersionPtr version, VersionKey key, uint64_t generation,
                              std::string request_id, Event event, ExecutionCallback done) {
-    auto spawned = spawn(version);
-    if (auto* error = std::get_if<std::string>(&spawned)) {
-        finish(nullptr, key, generation);
-        done(host_fault(request_id, key, "a worker", *error));
-        return;
-    }
-    EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
+    spawn_then(version, [self = shared_from_this(), key, generation, request_id = std::move(request_id),
+                         event = std::move(event), done = std::move(done)](Spawned spawned) mutable {
+        if (auto* error = std::get_if<std::string>(&spawned)) {
+            self->finish(nullptr, key, generation);
+            done(host_fault(request_id, key, "a worker", *error));
+            return;
+        }
+        EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
+        self->start_and_invoke(std::move(environment), key, generation, std::move(request_id), std::move(event),
+                               std::move(done));
+    });
+}
+
+void Pool::State::start_and_invoke(EnvironmentPtr environment, VersionKey key, uint64_t generation,
+                                   std::string request_id, Event event, ExecutionCallback done) {
     // Weak captures: the environment holds this callback until Ready, and is itself
     // alive whenever it calls back.
     environment->start([self = shared_from_this(), weak = std::weak_ptr(environment), key, generation,

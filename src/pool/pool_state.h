@@ -17,6 +17,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "pool/execution_environment.h"
 #include "pool/pool.h"
@@ -50,6 +51,7 @@ struct VersionPool {
 
 struct Pool::State : std::enable_shared_from_this<Pool::State> {
     using ExecutionCallback = std::function<void(Execution)>;
+    using Spawned = std::variant<EnvironmentPtr, std::string>;  // the environment, or why not
 
     State(boost::asio::io_context& io_context, PoolOptions pool_options)
         : io(io_context),
@@ -60,6 +62,12 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     boost::asio::io_context& io;
     const PoolOptions options;
     WorkerLauncher launcher;
+    // Starting a worker blocks (posix_spawn, or a round trip to the zygote, which waits for
+    // a CPU like everyone else): it happens here, never on an io thread, so a burst of cold
+    // starts or min_warm refills cannot hold up answers and deadlines. Two threads: two
+    // posix_spawns at a time, as with two io threads before. They live as long as the pool,
+    // and the workers' PR_SET_PDEATHSIG fires when the thread that spawned them exits.
+    boost::asio::thread_pool spawner{2};
 
     mutable std::mutex mutex;  // guards everything below; never held while calling out
     boost::asio::steady_timer reaper;
@@ -67,8 +75,10 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     std::unordered_map<const ExecutionEnvironment*, EnvironmentPtr> live;  // not yet reaped
     bool shut_down = false;
 
-    // pool.cpp: the set of live environments.
-    std::variant<EnvironmentPtr, std::string> spawn(const FunctionVersionPtr& version);
+    // pool.cpp: the set of live environments. spawn() blocks; spawn_then() runs it on the
+    // spawner and `then` on an io thread.
+    Spawned spawn(const FunctionVersionPtr& version);
+    void spawn_then(FunctionVersionPtr version, std::function<void(Spawned)> then);
     // The process is gone: drop every reference the pool holds to it, and kill its escapees.
     void forget(const ExecutionEnvironment& environment);
     // Kills (and reaps) the daemon's children that are no worker (child_processes.h);
@@ -77,12 +87,11 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     void shutdown();
 
     // pool_execution.cpp: one event, in a warm environment or after a cold start.
-    // Workers are spawned on io threads only (execute posts cold starts): the worker's
-    // PR_SET_PDEATHSIG fires when the *thread* that spawned it exits, and io threads live
-    // as long as the daemon, so a worker dies with the daemon and not before.
     void execute(FunctionVersionPtr version, std::string request_id, Event event, ExecutionCallback done);
     void cold_start(FunctionVersionPtr version, VersionKey key, uint64_t generation, std::string request_id,
                     Event event, ExecutionCallback done);
+    void start_and_invoke(EnvironmentPtr environment, VersionKey key, uint64_t generation, std::string request_id,
+                          Event event, ExecutionCallback done);
     void invoke(EnvironmentPtr environment, VersionKey key, uint64_t generation, std::string request_id,
                 Event event, std::optional<double> init_ms, ExecutionCallback done);
     // An invocation is over: its environment goes back to the idle list or dies.

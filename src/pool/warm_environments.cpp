@@ -3,14 +3,11 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "pool/pool_state.h"
 
 namespace sofaas {
-
-namespace asio = boost::asio;
 
 namespace {
 constexpr auto reaping_period = std::chrono::seconds(1);
@@ -40,27 +37,25 @@ void Pool::State::keep_warm(const FunctionVersionPtr& version) {
         deficit = claim_warm_deficit(pool);
     }
     for (size_t i = 0; i < deficit; ++i) {
-        asio::post(io, [self = shared_from_this(), version, key, generation] {
-            self->spawn_warm(version, key, generation);
-        });
+        spawn_warm(version, key, generation);
     }
 }
 
 void Pool::State::spawn_warm(const FunctionVersionPtr& version, const VersionKey& key, uint64_t generation) {
-    auto spawned = spawn(version);
-    if (auto* error = std::get_if<std::string>(&spawned)) {
-        spdlog::warn("cannot keep {}:{} warm: {}", key.first, key.second, *error);
-        warm_done(nullptr, key, generation, false);
-        return;
-    }
-    EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
-    environment->start([self = shared_from_this(), weak = std::weak_ptr(environment), key,
-                        generation](Startup startup) {
-        if (!startup.ok) {
-            spdlog::warn("cannot keep {}:{} warm: {}: {}", key.first, key.second, startup.error_type,
-                         startup.error_message);
+    spawn_then(version, [self = shared_from_this(), key, generation](Spawned spawned) {
+        if (auto* error = std::get_if<std::string>(&spawned)) {
+            spdlog::warn("cannot keep {}:{} warm: {}", key.first, key.second, *error);
+            self->warm_done(nullptr, key, generation, false);
+            return;
         }
-        self->warm_done(weak.lock(), key, generation, startup.ok);
+        EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
+        environment->start([self, weak = std::weak_ptr(environment), key, generation](Startup startup) {
+            if (!startup.ok) {
+                spdlog::warn("cannot keep {}:{} warm: {}: {}", key.first, key.second, startup.error_type,
+                             startup.error_message);
+            }
+            self->warm_done(weak.lock(), key, generation, startup.ok);
+        });
     });
 }
 
