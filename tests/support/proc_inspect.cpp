@@ -79,11 +79,24 @@ std::string describe_descriptors(pid_t pid) {
     return listing;
 }
 
-long resident_kb(pid_t pid) {
+namespace {
+
+// The number after `field` in /proc/PID/status, -1 if it is not there.
+long status_number(pid_t pid, std::string_view field) {
     std::istringstream lines(read_file("/proc/" + std::to_string(pid) + "/status"));
     for (std::string line; std::getline(lines, line);)
-        if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+        if (line.starts_with(field)) return std::strtol(line.c_str() + field.size(), nullptr, 10);
     return -1;
+}
+
+}  // namespace
+
+long resident_kb(pid_t pid) {
+    return status_number(pid, "VmRSS:");
+}
+
+long voluntary_switches(pid_t pid) {
+    return status_number(pid, "voluntary_ctxt_switches:");
 }
 
 }  // namespace sofaas::testing

@@ -32,5 +32,8 @@ size_t open_descriptor_count(pid_t pid);  // entries of /proc/PID/fd
 // "N -> target" for each open descriptor, one a line: what a failed leak check shows.
 std::string describe_descriptors(pid_t pid);
 long resident_kb(pid_t pid);              // VmRSS from /proc/PID/status, -1 if unknown
+// How often the process's main thread has gone to sleep (voluntary_ctxt_switches in
+// /proc/PID/status), -1 if unknown.
+long voluntary_switches(pid_t pid);
 
 }  // namespace sofaas::testing

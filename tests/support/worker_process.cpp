@@ -120,9 +120,18 @@ std::optional<protocol::Ready> WorkerProcess::ready() {
 std::optional<protocol::Result> WorkerProcess::invoke(const std::string& payload,
                                                       std::chrono::milliseconds timeout,
                                                       const std::string& request_id) {
+    send_invoke(payload, timeout, request_id);
+    return next_result();
+}
+
+void WorkerProcess::send_invoke(const std::string& payload, std::chrono::milliseconds timeout,
+                                const std::string& request_id) {
     std::string frame;
     protocol::encode(protocol::Invoke{request_id, unix_ms_in(timeout), payload}, frame);
     send_bytes(frame);
+}
+
+std::optional<protocol::Result> WorkerProcess::next_result() {
     const auto body = read_body(protocol::FrameType::result);
     if (!body) return std::nullopt;
     return protocol::decode_result(*body);

@@ -40,6 +40,14 @@ public:
         const std::string& payload, std::chrono::milliseconds timeout = std::chrono::seconds(3),
         const std::string& request_id = "req-test-1");
 
+    // The two halves of invoke(), for tests that act between them: the Invoke frame, and
+    // the next Result (waiting up to 10 s).
+    void send_invoke(const std::string& payload, std::chrono::milliseconds timeout = std::chrono::seconds(3),
+                     const std::string& request_id = "req-test-1");
+    std::optional<protocol::Result> next_result();
+
+    pid_t pid() const { return pid_; }
+
     // Raw bytes on the socket, for protocol violations.
     void send_bytes(const std::string& bytes);
     // Closes the daemon's end of the socket (the worker sees EOF).

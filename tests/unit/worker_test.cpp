@@ -5,12 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "support/daemon_process.h"
+#include "support/proc_inspect.h"
 #include "support/temp_dir.h"
 #include "support/worker_process.h"
 
@@ -78,6 +81,30 @@ TEST(Worker, WarmWorkerServesInvocationsInOrder) {
         EXPECT_EQ(result->output, "Hello, caller " + std::to_string(i) + "!");
     }
     EXPECT_EQ(worker.invoke("")->output, "Hello, world!");
+}
+
+// Between invocations a worker sleeps once, waiting for the next frame. Blocked in a
+// unix-socket read() it would also be woken, for nothing, each time the daemon reads its
+// Result (that frees send space and wakes the socket's whole wait queue): a second
+// context switch per call on a machine that has few to spare. Here the Result is read only
+// once the worker has gone back to sleep, which is when that wake-up happened.
+TEST(Worker, SleepsOncePerInvocation) {
+    WorkerProcess worker(launch(function_library("hello")));
+    ASSERT_TRUE(worker.ready());
+    ASSERT_TRUE(worker.invoke("warm-up"));
+    constexpr int calls = 40;
+    const long before = voluntary_switches(worker.pid());
+    for (int i = 0; i < calls; ++i) {
+        worker.send_invoke("caller");
+        std::this_thread::sleep_for(std::chrono::milliseconds(3));  // it answers and sleeps
+        const auto result = worker.next_result();
+        ASSERT_TRUE(result);
+        EXPECT_EQ(result->output, "Hello, caller!");
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a wake-up would land now
+    }
+    const long switches = voluntary_switches(worker.pid()) - before;
+    ASSERT_GE(before, 0);
+    EXPECT_LT(switches, calls * 3 / 2) << switches << " sleeps in " << calls << " calls";
 }
 
 TEST(Worker, EchoRoundTripsEveryByteValue) {
