@@ -171,6 +171,14 @@ Config parse_config(std::string_view json_text) {
     s.integer("shutdown_grace_s", config.shutdown_grace_s, 0, 3600);
     s.integer("ledger_fsync_interval_ms", config.ledger_fsync_interval_ms, 0, 60000);
     s.string("worker_user", config.worker_user, true);
+    if (const json* range = s.find("worker_uids")) {
+        if (!range->is_string()) fail("worker_uids", "must be a string \"FIRST-LAST\"");
+        try {
+            config.worker_uids = parse_uid_range(range->get<std::string>());
+        } catch (const ConfigError& e) {
+            fail("worker_uids", e.what());
+        }
+    }
     s.boolean("zygote", config.zygote);
     if (const json* v = s.find("limits")) read_limits(*v, config.limits);
     if (const json* v = s.find("defaults")) read_defaults(*v, config.defaults);
@@ -191,6 +199,29 @@ Config load_config(const std::filesystem::path& file) {
     } catch (const ConfigError& e) {
         throw ConfigError(file.string() + ": " + e.what());
     }
+}
+
+UidRange parse_uid_range(std::string_view text) {
+    const auto invalid = [&] {
+        return ConfigError("a uid range is \"FIRST-LAST\" with user ids from 1 to 4294967294, got \"" +
+                           std::string(text) + "\"");
+    };
+    const auto number = [&](std::string_view digits) {
+        uint64_t value = 0;
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() || value == 0 ||
+            value >= UINT32_MAX) {
+            throw invalid();
+        }
+        return static_cast<uid_t>(value);
+    };
+    const size_t dash = text.find('-');
+    if (dash == std::string_view::npos) throw invalid();
+    const UidRange range{number(text.substr(0, dash)), number(text.substr(dash + 1))};
+    if (range.first > range.last) {
+        throw ConfigError("the uid range \"" + std::string(text) + "\" ends before it starts");
+    }
+    return range;
 }
 
 void apply_listen(Config& config, std::string_view host_port) {

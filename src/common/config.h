@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/uid_range.h"
+
 namespace sofaas {
 
 struct Limits {
@@ -34,6 +36,12 @@ struct Prices {
     double per_request = 0.0000002;
 };
 
+// Ids in the range systemd leaves unused (1879048192-2147483647), far from real users.
+constexpr UidRange default_worker_uids{1'900'000'000, 1'900'999'999};
+
+// "FIRST-LAST", both user ids above 0 and below 4294967295, FIRST <= LAST. Throws ConfigError.
+UidRange parse_uid_range(std::string_view text);
+
 struct Config {
     std::string listen_host = "127.0.0.1";
     uint16_t listen_port = 8080;
@@ -42,9 +50,12 @@ struct Config {
     std::string admin_token;            // empty: SOFAAS_ADMIN_TOKEN, else DATA/admin.token
     uint32_t shutdown_grace_s = 30;
     uint32_t ledger_fsync_interval_ms = 5;  // group fsync window; 0 = write but never fsync
-    // User that function code runs as when sofaasd runs as root. Empty: "nobody" under a
-    // root daemon (when that user exists); a daemon that is not root keeps its own user.
+    // Under a root daemon each worker runs as a uid of its own from worker_uids (no user
+    // database entry needed), so functions cannot signal each other's workers or share a
+    // process limit; unless worker_user names one user for all of them. A daemon that is
+    // not root keeps its own user for its workers.
     std::string worker_user;
+    UidRange worker_uids = default_worker_uids;
     // Cold starts fork from a zygote (a prepared sofaas-worker) instead of exec'ing one:
     // ~3 ms faster, but every worker shares the zygote's address-space layout (ASLR).
     bool zygote = true;

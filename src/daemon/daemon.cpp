@@ -1,6 +1,5 @@
 #include "daemon/daemon.h"
 
-#include <pwd.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -46,22 +45,29 @@ std::filesystem::path find_worker_binary() {
     return worker;
 }
 
-// Function code should never run as root: a root daemon's workers drop to worker_user,
-// or to "nobody" when none is configured (see the worker's sandbox.h).
-std::string resolve_worker_user(const Config& config) {
-    if (!config.worker_user.empty() || ::geteuid() != 0) return config.worker_user;
-    if (::getpwnam("nobody") == nullptr) {
-        spdlog::warn("running as root without worker_user and without a user 'nobody': functions run as root");
-        return {};
+// Function code never runs as root: a root daemon gives each worker a uid of its own from
+// worker_uids, or, when worker_user names one, runs them all as that user. A daemon that
+// is not root cannot switch users: its workers keep its own.
+void choose_worker_users(const Config& config, PoolOptions& options) {
+    if (::geteuid() != 0) {
+        options.worker_user = config.worker_user;
+        return;
     }
-    spdlog::info("running as root: functions run as user 'nobody' (set worker_user to choose another)");
-    return "nobody";
+    if (!config.worker_user.empty()) {
+        spdlog::info("running as root: functions run as user '{}' (all of them: one can signal another's workers)",
+                     config.worker_user);
+        options.worker_user = config.worker_user;
+        return;
+    }
+    spdlog::info("running as root: each worker runs as a uid of its own from {}-{}", config.worker_uids.first,
+                 config.worker_uids.last);
+    options.worker_uids = config.worker_uids;
 }
 
 PoolOptions pool_options(const Config& config) {
     PoolOptions options;
     options.worker_binary = find_worker_binary();
-    options.worker_user = resolve_worker_user(config);
+    choose_worker_users(config, options);
     options.init_timeout = std::chrono::seconds(config.limits.init_timeout_s);
     options.idle_timeout = std::chrono::seconds(config.defaults.idle_timeout_s);
     // Started with the Pool, on the main thread: it lives as long as the daemon.

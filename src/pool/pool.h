@@ -16,6 +16,7 @@
 
 #include "common/function_spec.h"
 #include "common/invocation.h"
+#include "common/uid_range.h"
 
 namespace boost::asio {
 class io_context;
@@ -30,6 +31,8 @@ struct PoolOptions {
     size_t max_log_bytes = 256 * 1024;          // per invocation and stream (at most the capture
                                                 // capacity, captured_output.h); the rest is cut
     std::string worker_user;                    // sofaas-worker --user; empty: the daemon's user
+    std::optional<UidRange> worker_uids;        // set: each worker a uid of its own from this
+                                                // range (worker_uids.h); worker_user unused
     // Cold starts fork from a zygote (pool/worker_launcher.h) instead of exec'ing
     // sofaas-worker. Started by the Pool's constructor, on the calling thread, which must
     // live as long as the pool (the zygote dies with it).

@@ -56,7 +56,7 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     State(boost::asio::io_context& io_context, PoolOptions pool_options)
         : io(io_context),
           options(std::move(pool_options)),
-          launcher(options.worker_binary, options.worker_user, options.zygote),
+          launcher(options.worker_binary, options.worker_user, options.zygote, options.worker_uids),
           reaper(io_context) {}
 
     boost::asio::io_context& io;

@@ -23,8 +23,12 @@ bool needs_exec(const FunctionSpec& spec) {
 
 }  // namespace
 
-WorkerLauncher::WorkerLauncher(std::filesystem::path worker_binary, std::string worker_user, bool use_zygote)
-    : worker_binary_(std::move(worker_binary)), worker_user_(std::move(worker_user)), may_restart_(use_zygote) {
+WorkerLauncher::WorkerLauncher(std::filesystem::path worker_binary, std::string worker_user, bool use_zygote,
+                               std::optional<UidRange> worker_uids)
+    : worker_binary_(std::move(worker_binary)),
+      worker_user_(worker_uids ? std::string() : std::move(worker_user)),
+      may_restart_(use_zygote),
+      uids_(worker_uids ? std::make_unique<WorkerUids>(*worker_uids) : nullptr) {
     if (use_zygote) {
         std::lock_guard lock(mutex_);
         may_restart_ = start_zygote();
@@ -47,7 +51,34 @@ bool WorkerLauncher::start_zygote() {
 }
 
 SpawnOutcome WorkerLauncher::launch(const FunctionVersion& version) {
-    WorkerCommand command = worker_command(worker_binary_, version, worker_user_);
+    if (!uids_) return launch_as(version, worker_user_);
+    const std::optional<uid_t> uid = uids_->acquire();
+    if (!uid) return {std::nullopt, "every uid of the worker uid range is in use"};
+    SpawnOutcome outcome = launch_as(version, "#" + std::to_string(*uid));
+    if (outcome.process) {
+        std::lock_guard lock(owners_mutex_);
+        owners_[outcome.process->pid] = *uid;
+    } else {
+        uids_->release(*uid);
+    }
+    return outcome;
+}
+
+void WorkerLauncher::worker_exited(pid_t pid) {
+    if (!uids_) return;
+    std::optional<uid_t> uid;
+    {
+        std::lock_guard lock(owners_mutex_);
+        const auto owner = owners_.find(pid);
+        if (owner == owners_.end()) return;
+        uid = owner->second;
+        owners_.erase(owner);
+    }
+    uids_->release(*uid);
+}
+
+SpawnOutcome WorkerLauncher::launch_as(const FunctionVersion& version, const std::string& user) {
+    WorkerCommand command = worker_command(worker_binary_, version, user);
     auto opened = open_worker_channels();
     if (auto* error = std::get_if<std::string>(&opened)) return {std::nullopt, std::move(*error)};
     WorkerChannels& channels = std::get<WorkerChannels>(opened);

@@ -11,9 +11,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "common/function_spec.h"
 #include "pool/worker_spawn.h"
+#include "pool/worker_uids.h"
 
 namespace sofaas {
 
@@ -22,14 +24,20 @@ class Zygote;
 class WorkerLauncher {
 public:
     // With `use_zygote`, starts the zygote now, from the calling thread: it must live as
-    // long as the daemon (PR_SET_PDEATHSIG fires when the spawning thread exits).
-    WorkerLauncher(std::filesystem::path worker_binary, std::string worker_user, bool use_zygote);
+    // long as the daemon (PR_SET_PDEATHSIG fires when the spawning thread exits). With
+    // `worker_uids`, each worker runs as a uid of its own from that range (worker_uids.h)
+    // and `worker_user` is not used.
+    WorkerLauncher(std::filesystem::path worker_binary, std::string worker_user, bool use_zygote,
+                   std::optional<UidRange> worker_uids = std::nullopt);
     ~WorkerLauncher();
     WorkerLauncher(const WorkerLauncher&) = delete;
     WorkerLauncher& operator=(const WorkerLauncher&) = delete;
 
-    // Thread-safe. Call from threads that live as long as the daemon (io threads).
+    // Thread-safe. Call from threads that live as long as the daemon (the pool's spawner
+    // threads): a posix_spawn'd worker's PR_SET_PDEATHSIG fires when its spawning thread exits.
     SpawnOutcome launch(const FunctionVersion& version);
+    // A worker launched here has been reaped: its uid (if it had its own) may be reused.
+    void worker_exited(pid_t pid);
 
     // The zygote's pid while it serves.
     std::optional<pid_t> zygote_pid() const;
@@ -39,12 +47,16 @@ public:
 
 private:
     bool start_zygote();  // mutex_ held
+    SpawnOutcome launch_as(const FunctionVersion& version, const std::string& user);
 
     const std::filesystem::path worker_binary_;
     const std::string worker_user_;
     mutable std::mutex mutex_;  // one zygote request at a time
     std::unique_ptr<Zygote> zygote_;
     bool may_restart_;  // a zygote that dies is restarted once, then posix_spawn it is
+    std::unique_ptr<WorkerUids> uids_;
+    std::mutex owners_mutex_;
+    std::unordered_map<pid_t, uid_t> owners_;  // live workers with a uid of their own
 };
 
 }  // namespace sofaas

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <variant>
 
@@ -39,6 +40,16 @@ struct LookedUp {
 std::optional<LookedUp> looked_up;
 
 std::variant<Ids, std::string> ids_of(const std::string& name) {
+    // "#UID": a user with no name, uid and gid both UID (a daemon's per-worker user).
+    if (!name.empty() && name.front() == '#') {
+        uid_t uid = 0;
+        const char* digits = name.c_str() + 1;
+        const char* end = name.c_str() + name.size();
+        const auto [stop, error] = std::from_chars(digits, end, uid);
+        if (error != std::errc() || stop != end || uid == 0 || uid == static_cast<uid_t>(-1))
+            return "cannot run as user '" + name + "': not a valid uid";
+        return Ids{uid, static_cast<gid_t>(uid)};
+    }
     errno = 0;
     const passwd* entry = getpwnam(name.c_str());
     if (!entry)

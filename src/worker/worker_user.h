@@ -11,7 +11,8 @@ namespace sofaas::worker {
 void look_up_user(const std::string& name);
 
 // Becomes `name` for good: no supplementary groups, real, effective and saved ids all
-// that user's, and no way back to the previous ones. Nothing to do when the worker already
+// that user's, and no way back to the previous ones. "#UID" names no one in the user
+// database: uid and gid both UID (how a daemon gives each worker a user of its own). Nothing to do when the worker already
 // is that user; otherwise it needs root. Returns why the switch failed.
 std::optional<std::string> become_user(const std::string& name);
 

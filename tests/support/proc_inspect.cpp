@@ -99,4 +99,8 @@ long voluntary_switches(pid_t pid) {
     return status_number(pid, "voluntary_ctxt_switches:");
 }
 
+long process_uid(pid_t pid) {
+    return status_number(pid, "Uid:");
+}
+
 }  // namespace sofaas::testing

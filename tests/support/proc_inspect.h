@@ -35,5 +35,6 @@ long resident_kb(pid_t pid);              // VmRSS from /proc/PID/status, -1 if 
 // How often the process's main thread has gone to sleep (voluntary_ctxt_switches in
 // /proc/PID/status), -1 if unknown.
 long voluntary_switches(pid_t pid);
+long process_uid(pid_t pid);              // real uid (the first of Uid: in /proc/PID/status), -1 if unknown
 
 }  // namespace sofaas::testing

@@ -290,6 +290,20 @@ TEST(RequestIdTest, IsAUniqueVersion4Uuid) {
     EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(ConfigTest, WorkerUidsIsARangeOfUserIds) {
+    EXPECT_EQ(parse_config("{}").worker_uids.first, default_worker_uids.first);
+    const Config config = parse_config(R"({"worker_uids": "200000-265535"})");
+    EXPECT_EQ(config.worker_uids.first, 200000u);
+    EXPECT_EQ(config.worker_uids.last, 265535u);
+    EXPECT_EQ(parse_uid_range("7-7").last, 7u);
+    for (const char* bad : {"", "-", "5", "5-", "-5", "0-10", "10-5", "1-4294967295", "a-b", "1 - 2", "1-2-3",
+                            "99999999999-99999999999"}) {
+        EXPECT_THROW(parse_uid_range(bad), ConfigError) << bad;
+    }
+    EXPECT_THROW(parse_config(R"({"worker_uids": 5})"), ConfigError);
+    EXPECT_THROW(parse_config(R"({"worker_uids": "10-5"})"), ConfigError);
+}
+
 TEST(TimeTest, FormatsRfc3339InUtcWithMicroseconds) {
     EXPECT_EQ(format_rfc3339(utc(2026, 11, 27, 18, 43, 49, 123456)), "2026-11-27T18:43:49.123456Z");
     EXPECT_EQ(format_rfc3339(utc(2024, 2, 29)), "2024-02-29T00:00:00.000000Z");

@@ -23,6 +23,7 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include "pool/worker_uids.h"
 #include "support/daemon_process.h"
 #include "support/eventually.h"
 #include "support/temp_dir.h"
@@ -505,6 +506,38 @@ TEST(PoolHostFaults, ASandboxThatCannotBeSetUpIsNotBlamedOnTheLibrary) {
     }();
     work.reset();
     thread.join();
+}
+
+// Each live worker a uid no other live worker has; one given back is taken again only
+// after the rest of the range.
+TEST(WorkerUidsTest, DistinctRoundRobinAndBoundedByTheRange) {
+    WorkerUids uids(UidRange{1000, 1003});
+    std::set<uid_t> taken;
+    for (int i = 0; i < 4; ++i) {
+        const auto uid = uids.acquire();
+        ASSERT_TRUE(uid);
+        EXPECT_GE(*uid, 1000u);
+        EXPECT_LE(*uid, 1003u);
+        taken.insert(*uid);
+    }
+    EXPECT_EQ(taken.size(), 4u);
+    EXPECT_FALSE(uids.acquire()) << "every uid is in use";
+
+    uids.release(1001);
+    EXPECT_EQ(uids.acquire(), 1001u);  // the only free one
+    uids.release(1000);
+    uids.release(1002);
+    EXPECT_EQ(uids.acquire(), 1002u) << "1000 was given back first, but the turn is past it";
+    EXPECT_EQ(uids.acquire(), 1000u);
+    EXPECT_FALSE(uids.acquire());
+}
+
+TEST(WorkerUidsTest, ARangeOfOneAndTheTopOfTheIdSpace) {
+    WorkerUids one(UidRange{4294967294u, 4294967294u});
+    EXPECT_EQ(one.acquire(), 4294967294u);
+    EXPECT_FALSE(one.acquire());
+    one.release(4294967294u);
+    EXPECT_EQ(one.acquire(), 4294967294u);
 }
 
 }  // namespace

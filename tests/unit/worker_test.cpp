@@ -313,19 +313,26 @@ TEST(WorkerSandbox, IsInPlaceBeforeTheHandlerRuns) {
     }
 }
 
+// What tests/fixtures/sandbox_probe.c reports about itself when its worker runs as `user`.
+std::string sandbox_report_as(const std::string& user) {
+    WorkerLaunch probe = launch(fixture_library("sandbox_probe"));
+    probe.user = user;
+    WorkerProcess worker(probe);
+    const auto ready = worker.ready();
+    EXPECT_TRUE(ready && ready->ok) << (ready ? ready->error_type + ": " + ready->error_message : "no Ready");
+    if (!ready || !ready->ok) return {};
+    const auto result = worker.invoke("");
+    EXPECT_TRUE(result);
+    return result ? result->output : std::string();
+}
+
 TEST(WorkerSandbox, RootWorkerRunsTheFunctionAsTheWorkerUser) {
     if (geteuid() != 0) GTEST_SKIP() << "only root can switch users";
     const passwd* nobody = getpwnam("nobody");
     if (!nobody) GTEST_SKIP() << "no user 'nobody' here";
     const std::string uid = std::to_string(nobody->pw_uid);
 
-    WorkerLaunch probe = launch(fixture_library("sandbox_probe"));
-    probe.user = "nobody";
-    WorkerProcess worker(probe);
-    const auto ready = worker.ready();
-    ASSERT_TRUE(ready);
-    ASSERT_TRUE(ready->ok) << ready->error_type << ": " << ready->error_message;
-    const std::string report = worker.invoke("")->output;
+    const std::string report = sandbox_report_as("nobody");
     EXPECT_EQ(value_of(report, "uid"), uid) << report;
     EXPECT_EQ(value_of(report, "euid"), uid) << report;
     EXPECT_EQ(value_of(report, "suid"), uid) << report;
@@ -333,6 +340,26 @@ TEST(WorkerSandbox, RootWorkerRunsTheFunctionAsTheWorkerUser) {
     EXPECT_EQ(value_of(report, "groups"), "0") << report;
     // The uid change cleared the parent-death signal: the worker must have set it again.
     EXPECT_EQ(value_of(report, "pdeathsig"), std::to_string(SIGKILL)) << report;
+}
+
+// "#UID" is how the daemon gives a worker a user of its own: no user database entry, uid
+// and gid both UID. Anything else after '#' is refused before the function loads.
+TEST(WorkerSandbox, NumericUserNeedsNoNameAndIsTheGroupToo) {
+    if (geteuid() != 0) GTEST_SKIP() << "only root can switch users";
+    const std::string report = sandbox_report_as("#1900123456");
+    for (const char* id : {"uid", "euid", "suid", "gid"}) EXPECT_EQ(value_of(report, id), "1900123456") << report;
+    EXPECT_EQ(value_of(report, "groups"), "0") << report;
+
+    for (const char* bad : {"#", "#0", "#-5", "#12x", "#4294967295", "#99999999999"}) {
+        WorkerLaunch refused = launch(fixture_library("sandbox_probe"));
+        refused.user = bad;
+        WorkerProcess refused_worker(refused);
+        const auto refusal = refused_worker.ready();
+        ASSERT_TRUE(refusal) << bad;
+        EXPECT_FALSE(refusal->ok) << bad;
+        EXPECT_NE(refusal->error_message.find("not a valid uid"), std::string::npos)
+            << bad << ": " << refusal->error_message;
+    }
 }
 
 // The registry writes libraries 0644, but the data directory may be private to root: the

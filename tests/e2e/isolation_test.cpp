@@ -1,0 +1,115 @@
+// Functions are kept apart from each other, not only from the host. Under a root daemon
+// each worker runs as a uid of its own, so what a function may do to "its user's"
+// processes (kill(-1), RLIMIT_NPROC) reaches no other worker. A worker_user shared by all
+// workers is the opt-out, and the last test shows what it costs.
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/config.h"
+#include "support/daemon_process.h"
+#include "support/eventually.h"
+#include "support/proc_inspect.h"
+
+namespace sofaas::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The live workers of `function` (version 1), children of the daemon.
+std::vector<pid_t> workers_of(const DaemonProcess& daemon, const std::string& function) {
+    std::vector<pid_t> workers;
+    const auto daemon_pid = find_process("sofaasd", daemon.data_dir().string());
+    if (!daemon_pid) return workers;
+    for (const auto& process : all_processes()) {
+        if (process.ppid == *daemon_pid && process.comm == "sofaas-worker" && process.state != 'Z' &&
+            process.cmdline.find(" --function " + function + " --version 1 ") != std::string::npos) {
+            workers.push_back(process.pid);
+        }
+    }
+    return workers;
+}
+
+// Deploys `victim` (hello, two warm workers) and `attacker` (kill(-1, SIGKILL)); returns
+// the victim's workers once both are up.
+std::vector<pid_t> deploy_victim_and_attacker(const DaemonProcess& daemon) {
+    EXPECT_EQ(daemon.deploy("victim", function_library("hello"), {"--min-warm", "2"}).exit_code, 0);
+    EXPECT_EQ(daemon.deploy("attacker", fixture_library("kill_everyone")).exit_code, 0);
+    std::vector<pid_t> victims;
+    EXPECT_TRUE(eventually([&] {
+        victims = workers_of(daemon, "victim");
+        return victims.size() == 2;
+    }));
+    return victims;
+}
+
+class FunctionIsolation : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "workers switch users only under a root daemon";
+    }
+};
+
+TEST_F(FunctionIsolation, EveryWorkerRunsAsAUidOfItsOwn) {
+    DaemonProcess daemon;
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("hello", function_library("hello"), {"--min-warm", "3"}).exit_code, 0);
+    ASSERT_EQ(daemon.deploy("echo", function_library("echo"), {"--min-warm", "2"}).exit_code, 0);
+    std::vector<pid_t> workers;
+    ASSERT_TRUE(eventually([&] {
+        workers = workers_of(daemon, "hello");
+        const auto echoes = workers_of(daemon, "echo");
+        workers.insert(workers.end(), echoes.begin(), echoes.end());
+        return workers.size() == 5;
+    }));
+    std::set<long> uids;
+    for (const pid_t worker : workers) {
+        const long uid = process_uid(worker);
+        EXPECT_GE(uid, static_cast<long>(default_worker_uids.first)) << worker;
+        EXPECT_LE(uid, static_cast<long>(default_worker_uids.last)) << worker;
+        uids.insert(uid);
+    }
+    EXPECT_EQ(uids.size(), workers.size()) << "two workers share a uid";
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST_F(FunctionIsolation, KillingEveryoneItMaySignalReachesNoOtherWorker) {
+    DaemonProcess daemon;
+    daemon.start();
+    const std::vector<pid_t> victims = deploy_victim_and_attacker(daemon);
+    ASSERT_EQ(victims.size(), 2u);
+
+    const auto attack = daemon.http().request("POST", "/v1/functions/attacker/invoke", "");
+    EXPECT_EQ(attack.body, "errno=0");
+    std::this_thread::sleep_for(300ms);  // a SIGKILL would have landed by now
+    for (const pid_t victim : victims) EXPECT_TRUE(is_running(victim)) << victim;
+    const auto call = daemon.http().request("POST", "/v1/functions/victim/invoke", "still here");
+    EXPECT_EQ(call.body, "Hello, still here!");
+    EXPECT_EQ(call.header("X-Sofaas-Init-Ms"), "") << "the call needed a cold start";
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
+// The opt-out: one worker_user for all. The same attack then kills the other function's
+// workers, which is why it is not the default.
+TEST_F(FunctionIsolation, ASharedWorkerUserLetsOneFunctionKillAnothersWorkers) {
+    DaemonProcess daemon(nlohmann::json{{"worker_user", "nobody"}});
+    daemon.start();
+    const std::vector<pid_t> victims = deploy_victim_and_attacker(daemon);
+    ASSERT_EQ(victims.size(), 2u);
+
+    const auto attack = daemon.http().request("POST", "/v1/functions/attacker/invoke", "");
+    EXPECT_EQ(attack.body, "errno=0");
+    for (const pid_t victim : victims) EXPECT_TRUE(eventually([&] { return !is_running(victim); })) << victim;
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
+}  // namespace
+}  // namespace sofaas::testing
