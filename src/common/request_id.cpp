@@ -1,8 +1,8 @@
 #include "common/request_id.h"
 
 #include <cstdint>
-#include <cstdio>
 #include <random>
+#include <string>
 
 namespace sofaas {
 
@@ -17,10 +17,22 @@ std::string new_request_id() {
     uint64_t low = engine();
     high = (high & ~0xF000ULL) | 0x4000ULL;                     // version 4
     low = (low & ~(0xC000ULL << 48)) | (0x8000ULL << 48);       // RFC 4122 variant
-    char text[37];
-    std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(high >> 32),
-                  static_cast<unsigned>((high >> 16) & 0xFFFF), static_cast<unsigned>(high & 0xFFFF),
-                  static_cast<unsigned>(low >> 48), static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFULL));
+    // 8-4-4-4-12 hex digits: the 128 bits in order, dashes between the groups.
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string text(36, '-');
+    size_t at = 0;
+    const auto put = [&](uint64_t bits, int digits) {
+        for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) text[at++] = hex[(bits >> shift) & 0xF];
+    };
+    put(high >> 32, 8);
+    ++at;
+    put(high >> 16, 4);
+    ++at;
+    put(high, 4);
+    ++at;
+    put(low >> 48, 4);
+    ++at;
+    put(low, 12);
     return text;
 }
 
