@@ -48,6 +48,7 @@ ExecutionEnvironment::ExecutionEnvironment(asio::io_context& io, WorkerProcess p
       settings_(settings),
       version_(std::move(version)),
       pid_(process.pid),
+      own_uid_(process.own_uid),
       socket_(strand_),
       pidfd_(strand_),
       stdout_capture_(std::move(process.stdout_capture)),

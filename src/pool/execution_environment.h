@@ -79,6 +79,7 @@ public:
 
     bool reusable() const { return phase_ == Phase::idle; }
     pid_t pid() const { return pid_; }
+    std::optional<uid_t> own_uid() const { return own_uid_; }
     const FunctionVersionPtr& version() const { return version_; }
 
 private:
@@ -105,6 +106,7 @@ private:
     Settings settings_;
     FunctionVersionPtr version_;
     pid_t pid_;
+    std::optional<uid_t> own_uid_;
     boost::asio::local::stream_protocol::socket socket_;
     boost::asio::posix::stream_descriptor pidfd_;
     UniqueFd stdout_capture_;

@@ -60,7 +60,7 @@ void Pool::State::forget(const ExecutionEnvironment& environment) {
         }
     }
     kill_escapees();
-    launcher.worker_exited(environment.pid());
+    if (const auto uid = environment.own_uid()) launcher.release_uid(*uid);
 }
 
 // The processes a dead worker's function left outside its process group (setsid) are the

@@ -54,27 +54,19 @@ SpawnOutcome WorkerLauncher::launch(const FunctionVersion& version) {
     if (!uids_) return launch_as(version, worker_user_);
     const std::optional<uid_t> uid = uids_->acquire();
     if (!uid) return {std::nullopt, "every uid of the worker uid range is in use"};
-    SpawnOutcome outcome = launch_as(version, "#" + std::to_string(*uid));
+    std::string user = "#";  // sofaas-worker's form for a uid without a name
+    user += std::to_string(*uid);
+    SpawnOutcome outcome = launch_as(version, user);
     if (outcome.process) {
-        std::lock_guard lock(owners_mutex_);
-        owners_[outcome.process->pid] = *uid;
+        outcome.process->own_uid = uid;
     } else {
         uids_->release(*uid);
     }
     return outcome;
 }
 
-void WorkerLauncher::worker_exited(pid_t pid) {
-    if (!uids_) return;
-    std::optional<uid_t> uid;
-    {
-        std::lock_guard lock(owners_mutex_);
-        const auto owner = owners_.find(pid);
-        if (owner == owners_.end()) return;
-        uid = owner->second;
-        owners_.erase(owner);
-    }
-    uids_->release(*uid);
+void WorkerLauncher::release_uid(uid_t uid) {
+    if (uids_) uids_->release(uid);
 }
 
 SpawnOutcome WorkerLauncher::launch_as(const FunctionVersion& version, const std::string& user) {

@@ -11,7 +11,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "common/function_spec.h"
 #include "pool/worker_spawn.h"
@@ -36,8 +35,9 @@ public:
     // Thread-safe. Call from threads that live as long as the daemon (the pool's spawner
     // threads): a posix_spawn'd worker's PR_SET_PDEATHSIG fires when its spawning thread exits.
     SpawnOutcome launch(const FunctionVersion& version);
-    // A worker launched here has been reaped: its uid (if it had its own) may be reused.
-    void worker_exited(pid_t pid);
+    // A worker that had `uid` to itself (WorkerProcess::own_uid) is gone: the uid may be
+    // handed out again.
+    void release_uid(uid_t uid);
 
     // The zygote's pid while it serves.
     std::optional<pid_t> zygote_pid() const;
@@ -55,8 +55,6 @@ private:
     std::unique_ptr<Zygote> zygote_;
     bool may_restart_;  // a zygote that dies is restarted once, then posix_spawn it is
     std::unique_ptr<WorkerUids> uids_;
-    std::mutex owners_mutex_;
-    std::unordered_map<pid_t, uid_t> owners_;  // live workers with a uid of their own
 };
 
 }  // namespace sofaas

@@ -18,6 +18,7 @@ namespace sofaas {
 
 struct WorkerProcess {
     pid_t pid = -1;
+    std::optional<uid_t> own_uid;  // the uid it has to itself (worker_uids.h), if any
     UniqueFd pidfd;           // becomes readable when the process exits
     UniqueFd socket;          // the daemon's end of the worker's fd 3
     UniqueFd stdout_capture;  // memfd behind the worker's fd 1
