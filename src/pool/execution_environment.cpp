@@ -29,6 +29,14 @@ namespace {
 // What one read asks for when no larger frame is known to be coming: room for a typical
 // Result (and its output) in one recv.
 constexpr size_t read_chunk_bytes = 16 * 1024;
+
+// A warm environment keeps its buffers between invocations, but one 6 MiB event or result
+// must not leave 6 MiB behind in every environment that ever saw one.
+constexpr size_t kept_buffer_bytes = 64 * 1024;
+
+void release_if_large(std::string& buffer) {
+    if (buffer.empty() && buffer.capacity() > kept_buffer_bytes) std::string().swap(buffer);
+}
 }  // namespace
 
 std::variant<ExecutionEnvironment::Ptr, std::string> ExecutionEnvironment::spawn(
@@ -83,23 +91,31 @@ void ExecutionEnvironment::invoke(std::string request_id, std::shared_ptr<const 
             done(std::nullopt);
             return;
         }
+        if (self->writing_) {
+            // Its Result came before it had read the whole previous event: no worker does
+            // that on its own, and a second write must not interleave with the first.
+            self->on_protocol_violation("a Result arrived before its event was read");
+            done(std::nullopt);
+            return;
+        }
         self->phase_ = Phase::running;
         self->on_executed_ = std::move(done);
 
         const auto timeout = std::chrono::seconds(self->version_->spec.timeout_s);
-        protocol::Invoke frame;
-        frame.request_id = std::move(request_id);
-        frame.deadline_unix_ms =
+        const int64_t deadline_unix_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>((wall_now() + timeout).time_since_epoch()).count();
-        frame.payload = *event;
-        self->outgoing_.clear();
-        protocol::encode(frame, self->outgoing_);
+        // The frame belongs to its write, not to the environment: it lives exactly as long
+        // as the write needs it, and a 6 MiB event is not kept after it has been sent.
+        auto frame = std::make_shared<std::string>();
+        protocol::encode_invoke(request_id, deadline_unix_ms, *event, *frame);
 
         // The deadline runs from the moment the event is handed to the worker.
         self->sent_at_ = std::chrono::steady_clock::now();
         self->arm_timer(timeout);
-        asio::async_write(self->socket_, asio::buffer(self->outgoing_),
-                          asio::bind_executor(self->strand_, [self](error_code ec, size_t) {
+        self->writing_ = true;
+        asio::async_write(self->socket_, asio::buffer(*frame),
+                          asio::bind_executor(self->strand_, [self, frame](error_code ec, size_t) {
+                              self->writing_ = false;
                               if (ec) {
                                   self->on_connection_lost();
                               }
@@ -150,6 +166,10 @@ void ExecutionEnvironment::read_next_frame() {
             return;
         }
     }
+    // No read is pending here, so the buffers may be given back.
+    body_.clear();
+    release_if_large(body_);
+    release_if_large(incoming_);
     const size_t have = incoming_.size();
     const size_t chunk = std::max(wanted - std::min(wanted, have), read_chunk_bytes);
     incoming_.resize(have + chunk);

@@ -118,7 +118,7 @@ private:
     uint64_t timer_sequence_ = 0;  // a timer that fired for an earlier phase is ignored
     std::string incoming_;  // bytes from the worker not yet cut into frames
     std::string body_;      // the body of the frame being handled
-    std::string outgoing_;
+    bool writing_ = false;  // an event is still being written to the worker
     std::chrono::steady_clock::time_point sent_at_;  // start of the init or of the current event
     std::string violation_;         // set when the worker broke the protocol
     uint32_t last_max_memory_mb_ = 0;

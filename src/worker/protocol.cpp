@@ -101,10 +101,15 @@ void encode(const Ready& frame, std::string& out) {
 }
 
 void encode(const Invoke& frame, std::string& out) {
+    encode_invoke(frame.request_id, frame.deadline_unix_ms, frame.payload, out);
+}
+
+void encode_invoke(std::string_view request_id, int64_t deadline_unix_ms, std::string_view payload,
+                   std::string& out) {
     BodyWriter body(out, FrameType::invoke);
-    body.string(frame.request_id);
-    body.i64(frame.deadline_unix_ms);
-    body.string(frame.payload);
+    body.string(request_id);
+    body.i64(deadline_unix_ms);
+    body.string(payload);
 }
 
 void encode(const Result& frame, std::string& out) {

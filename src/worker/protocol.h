@@ -52,6 +52,10 @@ struct Result {
 // Encoding appends one whole frame (header + body) to `out`.
 void encode(const Ready& frame, std::string& out);
 void encode(const Invoke& frame, std::string& out);
+// The same frame from its parts: the daemon encodes an event it shares with a retry
+// elsewhere without copying it into an Invoke first (events go up to 6 MiB).
+void encode_invoke(std::string_view request_id, int64_t deadline_unix_ms, std::string_view payload,
+                   std::string& out);
 void encode(const Result& frame, std::string& out);
 
 // Decoding takes a frame body (without header) and returns nullopt if it is malformed.
