@@ -81,7 +81,8 @@ public:
     // or a host fault: no worker or sandbox could be started, so nothing was learnt).
     void trial_load(FunctionVersionPtr version, std::function<void(std::optional<TrialLoadFailure>)> done);
 
-    // Keeps at least `version.spec.min_warm` idle environments of this version alive.
+    // Keeps at least `version.spec.min_warm` environments of this version alive, busy or
+    // idle: those that die (deadline, crash) are replaced.
     void keep_warm(FunctionVersionPtr version);
 
     // No new work goes to this version: idle workers die now, busy ones when done.

@@ -14,7 +14,9 @@ constexpr auto reaping_period = std::chrono::seconds(1);
 }  // namespace
 
 size_t Pool::State::claim_warm_deficit(VersionPool& pool) {
-    const size_t ready_or_coming = pool.idle.size() + pool.warming;
+    // Busy environments count: min_warm is how many exist, as provisioned concurrency, not
+    // how many spares stand by beside those serving traffic.
+    const size_t ready_or_coming = pool.idle.size() + pool.warming + pool.busy;
     const size_t deficit = pool.min_warm > ready_or_coming ? pool.min_warm - ready_or_coming : 0;
     pool.warming += deficit;
     return deficit;

@@ -379,6 +379,23 @@ TEST_P(PoolTest, KeepWarmStartsMinWarmWorkersAhead) {
     EXPECT_EQ(pool_->worker_count(), 2u);
 }
 
+// min_warm counts the environments that exist, busy ones too: under load the pool does
+// not start spares beside them (the reaper tops up once a second).
+TEST_P(PoolTest, MinWarmCountsBusyEnvironments) {
+    auto version = std::make_shared<FunctionVersion>(*make_version("sleep", function_library("sleep")));
+    version->spec.min_warm = 2;
+    pool_->keep_warm(version);
+    ASSERT_TRUE(eventually([&] { return pool_->stats("sleep", 1).idle == 2; }));
+    auto first = start(version, "2500");
+    auto second = start(version, "2500");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1800));  // past a reaper tick
+    EXPECT_EQ(pool_->stats("sleep", 1).busy, 2u);
+    EXPECT_EQ(pool_->worker_count(), 2u) << "spares were started beside the busy environments";
+    EXPECT_EQ(wait(first).status, InvocationStatus::ok);
+    EXPECT_EQ(wait(second).status, InvocationStatus::ok);
+    EXPECT_EQ(pool_->stats("sleep", 1).idle, 2u);
+}
+
 TEST_P(PoolTest, ShutdownKillsAndReapsEveryWorker) {
     auto hello = std::make_shared<FunctionVersion>(*make_version("hello", function_library("hello")));
     hello->spec.min_warm = 3;
