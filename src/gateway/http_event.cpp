@@ -94,16 +94,6 @@ HttpResponseParts invalid_response(std::string_view why) {
                           fmt::format("The function returned an invalid HTTP response: {}", why));
 }
 
-// An HTTP header must not let a function smuggle a second header or response.
-bool is_safe_header(std::string_view name, std::string_view value) {
-    if (name.empty()) return false;
-    const bool name_ok = std::ranges::all_of(name, [](unsigned char c) {
-        return c > 32 && c < 127 && c != ':' && c != '(' && c != ')' && c != ',' && c != ';';
-    });
-    const bool value_ok = std::ranges::none_of(value, [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-    return name_ok && value_ok;
-}
-
 // Most plain-text output fails JSON parsing at its first byte, but setting up the parser
 // cost more than the rest of the response mapping: decide from that byte first.
 bool may_start_json(std::string_view output) {

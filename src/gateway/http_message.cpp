@@ -13,6 +13,15 @@ bool iequals(std::string_view a, std::string_view b) {
     });
 }
 
+bool is_safe_header(std::string_view name, std::string_view value) {
+    if (name.empty()) return false;
+    const bool name_ok = std::ranges::all_of(name, [](unsigned char c) {
+        return c > 32 && c < 127 && c != ':' && c != '(' && c != ')' && c != ',' && c != ';';
+    });
+    const bool value_ok = std::ranges::none_of(value, [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+    return name_ok && value_ok;
+}
+
 std::string_view IncomingRequest::path() const { return split_target(target).path; }
 
 std::string_view IncomingRequest::query() const { return split_target(target).query; }

@@ -29,4 +29,9 @@ struct IncomingRequest {
 
 bool iequals(std::string_view a, std::string_view b);
 
+// A header that cannot smuggle a second header or response into the one it is written in:
+// a name of visible characters other than the separators ':', '(', ')', ',' and ';', and
+// no CR, LF or NUL in the value.
+bool is_safe_header(std::string_view name, std::string_view value);
+
 }  // namespace sofaas

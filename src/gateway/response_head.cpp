@@ -86,14 +86,6 @@ bool is_set_by_server(std::string_view name) {
            iequals(name, "Keep-Alive") || iequals(name, "Server") || iequals(name, "X-Sofaas-Request-Id");
 }
 
-// http_event.cpp already refuses such function output; this keeps any other caller from
-// writing a second response (or a header of its choosing) into this one.
-bool is_writable_header(std::string_view name, std::string_view value) {
-    constexpr std::string_view cr_lf_nul("\r\n\0", 3);
-    return !name.empty() && name.find_first_of(cr_lf_nul) == std::string_view::npos &&
-           value.find_first_of(cr_lf_nul) == std::string_view::npos;
-}
-
 // Whitespace around a value is not part of it (RFC 9110 5.5); Beast trimmed it too.
 std::string_view trim_whitespace(std::string_view value) {
     const size_t first = value.find_first_not_of(" \t");
@@ -134,7 +126,9 @@ void append_response_head(std::string& out, const HttpResponseParts& response, s
                           ResponseFraming framing) {
     append_status_line(out, framing.http_version, response.status);
     for (const auto& [name, value] : response.headers) {
-        if (is_set_by_server(name) || !is_writable_header(name, value)) continue;
+        // http_event.cpp already refuses such function output; this keeps any other caller
+        // from writing a second response (or a header of its choosing) into this one.
+        if (is_set_by_server(name) || !is_safe_header(name, value)) continue;
         append_header(out, name, trim_whitespace(value));
     }
     append_header(out, "Server", "sofaasd");

@@ -110,6 +110,7 @@ TEST(ResponseHead, HeaderThatCouldSplitTheResponseIsDropped) {
                                       {"X-Lf", "a\nb"},
                                       {"X-Nul", std::string("a\0b", 3)},
                                       {"X-Name\r\nInjected", "v"},
+                                      {"X-Name: injected", "v"},
                                       {"", "nameless"},
                                       {"X-Kept", "yes"}},
                                      ""};
