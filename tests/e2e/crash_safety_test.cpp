@@ -28,15 +28,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// Workers of this daemon: their --library lies inside its data directory.
-std::vector<ProcessStatus> workers_of(const DaemonProcess& daemon) {
-    std::vector<ProcessStatus> workers;
-    for (const auto& process : all_processes())
-        if (process.comm == "sofaas-worker" && process.cmdline.find(daemon.data_dir().string()) != std::string::npos)
-            workers.push_back(process);
-    return workers;
-}
-
 // The daemon's zygote (sofaas-worker --zygote): the one process its workers fork from.
 std::optional<ProcessStatus> zygote_of(pid_t daemon_pid) {
     for (const auto& process : all_processes())
@@ -100,7 +91,7 @@ TEST(CrashSafety, KillNineUnderLoadLosesNoAnsweredInvocation) {
         });
     }
     std::this_thread::sleep_for(1500ms);
-    ASSERT_FALSE(workers_of(daemon).empty()) << "load started no worker";
+    ASSERT_FALSE(worker_processes(daemon).empty()) << "load started no worker";
     const auto daemon_pid = find_process("sofaasd", daemon.data_dir().string());
     ASSERT_TRUE(daemon_pid);
     const auto zygote = zygote_of(*daemon_pid);
@@ -113,9 +104,9 @@ TEST(CrashSafety, KillNineUnderLoadLosesNoAnsweredInvocation) {
     // Workers and the zygote die with their daemon (PR_SET_PDEATHSIG): none may outlive it
     // for long.
     auto deadline = std::chrono::steady_clock::now() + 3s;
-    while ((!workers_of(daemon).empty() || still_runs(*zygote)) && std::chrono::steady_clock::now() < deadline)
+    while ((!worker_processes(daemon).empty() || still_runs(*zygote)) && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(50ms);
-    auto orphans = workers_of(daemon);
+    auto orphans = worker_processes(daemon);
     EXPECT_TRUE(orphans.empty()) << orphans.size() << " workers outlived the killed daemon, e.g. pid "
                                  << orphans.front().pid << " " << orphans.front().cmdline;
     EXPECT_FALSE(still_runs(*zygote)) << "the zygote " << zygote->pid << " outlived the killed daemon";
@@ -156,7 +147,7 @@ TEST(CrashSafety, KillNineDuringDeployLeavesNoHalfFunction) {
         return false;
     };
     auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!(staged() && !workers_of(daemon).empty()) && std::chrono::steady_clock::now() < deadline)
+    while (!(staged() && !worker_processes(daemon).empty()) && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(20ms);
     ASSERT_TRUE(staged()) << "the deploy never staged its library";
     daemon.kill9();
@@ -165,7 +156,7 @@ TEST(CrashSafety, KillNineDuringDeployLeavesNoHalfFunction) {
     daemon.start();
     EXPECT_EQ(daemon.http().request("GET", "/v1/functions/halfway").status, 404);
     EXPECT_FALSE(staged()) << "the staged copy outlived the restart";
-    EXPECT_TRUE(workers_of(daemon).empty()) << "the trial worker outlived its daemon";
+    EXPECT_TRUE(worker_processes(daemon).empty()) << "the trial worker outlived its daemon";
     auto redeployed = daemon.deploy("halfway", function_library("hello"));
     EXPECT_EQ(redeployed.exit_code, 0) << redeployed;
     EXPECT_EQ(redeployed.out, "halfway version 1\n");

@@ -24,14 +24,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The live workers of `function` (version 1), children of the daemon.
+// The live workers of `function` (version 1).
 std::vector<pid_t> workers_of(const DaemonProcess& daemon, const std::string& function) {
     std::vector<pid_t> workers;
-    const auto daemon_pid = find_process("sofaasd", daemon.data_dir().string());
-    if (!daemon_pid) return workers;
-    for (const auto& process : all_processes()) {
-        if (process.ppid == *daemon_pid && process.comm == "sofaas-worker" && process.state != 'Z' &&
-            process.cmdline.find(" --function " + function + " --version 1 ") != std::string::npos) {
+    for (const auto& process : worker_processes(daemon)) {
+        if (process.state != 'Z' && process.cmdline.find(" --function " + function + " --version 1 ") != std::string::npos) {
             workers.push_back(process.pid);
         }
     }

@@ -67,6 +67,14 @@ std::filesystem::path fixture_library(std::string_view name) {
     return std::filesystem::path(SOFAAS_FIXTURES_DIR) / (std::string(name) + ".so");
 }
 
+std::vector<ProcessStatus> worker_processes(const DaemonProcess& daemon) {
+    std::vector<ProcessStatus> workers;
+    for (const auto& process : all_processes())
+        if (process.comm == "sofaas-worker" && process.cmdline.find(daemon.data_dir().string()) != std::string::npos)
+            workers.push_back(process);
+    return workers;
+}
+
 DaemonProcess::DaemonProcess(nlohmann::json extra_config)
     : dir_("sofaasd-test"),
       data_dir_(dir_ / "data"),

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/http_client.h"
+#include "support/proc_inspect.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -69,5 +70,9 @@ private:
     pid_t pid_ = -1;
     int port_ = 0;
 };
+
+// The sofaas-worker processes serving `daemon`: their --library lies in its data directory
+// (the zygote's command line names none). Zombies and orphans of a killed daemon included.
+std::vector<ProcessStatus> worker_processes(const DaemonProcess& daemon);
 
 }  // namespace sofaas::testing
