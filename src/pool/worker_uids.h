@@ -27,6 +27,8 @@ public:
     void release(uid_t uid);
 
 private:
+    uid_t after(uid_t uid) const;  // the next uid of the range, round robin
+
     const UidRange range_;
     std::mutex mutex_;
     uid_t next_;
