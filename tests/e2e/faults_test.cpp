@@ -50,7 +50,9 @@ protected:
     void TearDown() override {
         traffic_->stop();
         // A test that skipped itself at once gave the traffic no time to succeed.
-        if (!IsSkipped()) EXPECT_GT(traffic_->succeeded(), 0);
+        if (!IsSkipped()) {
+            EXPECT_GT(traffic_->succeeded(), 0);
+        }
         EXPECT_EQ(traffic_->failed(), 0) << "first failure: " << traffic_->first_failure();
         auto health = daemon_->http().request("GET", "/healthz");
         EXPECT_EQ(health.status, 200);
