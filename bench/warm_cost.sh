@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The warm path's cost per request, the measure bench/NOTES.md quotes for each change:
+# a fresh Release sofaasd, `hello` with 32 warm workers, a 1 s wrk warm-up, then
+# `wrk -t1 -c32 --latency` for DURATION. Prints req/s, p50/p99, and CPU microseconds per
+# request of sofaasd and of its workers (schedstat) and of the whole machine (/proc/stat),
+# and sofaasd's
+# context switches per request. Compare runs made back to back, alternating: the machine
+# is shared.
+#
+#   bench/warm_cost.sh [DURATION=5s] [CONFIG_JSON_FIELDS]     e.g. '"io_threads": 1'
+# Uses build-release/ (bench/run.sh builds it).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD="$ROOT/build-release"
+DURATION=${1:-5s}
+WORK=$(mktemp -d /tmp/sofaas-warm-cost.XXXXXX)
+echo "{${2:-}}" >"$WORK/config.json"
+SOFAAS_ADMIN_TOKEN=warm-cost "$BUILD/bin/sofaasd" --config "$WORK/config.json" --listen 127.0.0.1:0 \
+    --data-dir "$WORK/data" 2>"$WORK/sofaasd.log" &
+DAEMON=$!
+trap 'kill -TERM $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null; rm -rf "$WORK"' EXIT
+address=""
+for _ in $(seq 1 500); do
+    address=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/sofaasd.log" | cut -d' ' -f3) || true
+    [[ -n "$address" ]] && break
+    sleep 0.01
+done
+[[ -n "$address" ]] || { cat "$WORK/sofaasd.log"; exit 1; }
+curl -sf -X PUT -H "Authorization: Bearer warm-cost" --data-binary @"$BUILD/functions/hello.so" \
+    "http://$address/v1/functions/hello?min_warm=32" >/dev/null
+wrk -t1 -c32 -d1s "http://$address/fn/hello" >/dev/null
+sleep 0.3
+
+# Time on CPU in ns, from schedstat (exact; the tick-sampled utime/stime miss workers that
+# run a few microseconds at a time). sofaasd: every thread. A worker is one thread, and its
+# task directory is not listable once it runs as a user of its own: its /proc/PID/schedstat.
+cpu_ns() {
+    local file ns rest total=0
+    for file in "$@"; do
+        [[ -r $file ]] && read -r ns rest <"$file" 2>/dev/null && total=$((total + ns))
+    done
+    echo $total
+}
+switches() {
+    local file total=0
+    for file in /proc/"$DAEMON"/task/*/status; do
+        total=$((total + $(awk '/ctxt_switches/ {n += $2} END {print n + 0}' "$file" 2>/dev/null || echo 0)))
+    done
+    echo $total
+}
+machine() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+
+# Workers are sofaasd's children; one started during the run counts from 0.
+declare -A worker_start
+for pid in $(pgrep -P "$DAEMON"); do worker_start[$pid]=$(cpu_ns /proc/"$pid"/schedstat); done
+d0=$(cpu_ns /proc/"$DAEMON"/task/*/schedstat); s0=$(switches); m0=$(machine)
+out=$(wrk -t1 -c32 -d"$DURATION" --latency "http://$address/fn/hello")
+d1=$(cpu_ns /proc/"$DAEMON"/task/*/schedstat); s1=$(switches); m1=$(machine)
+workers_ns=0
+for pid in $(pgrep -P "$DAEMON"); do
+    workers_ns=$((workers_ns + $(cpu_ns /proc/"$pid"/schedstat) - ${worker_start[$pid]:-0}))
+done
+
+requests=$(awk '/requests in/ {print $1}' <<<"$out")
+us_per_request() { echo $(( ($1) / 1000 / requests )); }
+ticks_us_per_request() { echo $(( ($1) * 1000000 / $(getconf CLK_TCK) / requests )); }
+echo "req_per_s $(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+echo "latency_p50 $(awk '$1 == "50%" {print $2}' <<<"$out")"
+echo "latency_p99 $(awk '$1 == "99%" {print $2}' <<<"$out")"
+echo "sofaasd_us_per_request $(us_per_request "d1 - d0")"
+echo "workers_us_per_request $(us_per_request "workers_ns")"
+echo "machine_us_per_request $(ticks_us_per_request "m1 - m0")"
+echo "sofaasd_switches_per_request $(awk -v n=$((s1 - s0)) -v r="$requests" 'BEGIN {printf "%.2f", n / r}')"
