@@ -23,13 +23,14 @@ if ((${#missing[@]})); then apt-get install -y "${missing[@]}"; fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSOFAAS_BUILD_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions sofaas_fixtures sofaas-bench handoff-floor >/dev/null
+cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions sofaas_fixtures sofaas-bench handoff-floor gateway-floor >/dev/null
 BENCH="$BUILD/bin/sofaas-bench"
 
 WORK=$(mktemp -d /tmp/sofaas-bench.XXXXXX)
 export SOFAAS_TOKEN=bench-token-$RANDOM$RANDOM
-DAEMON_PID="" NGINX_PID=""
+DAEMON_PID="" NGINX_PID="" FLOOR_PID=""
 cleanup() {
+    [[ -n "$FLOOR_PID" ]] && kill -TERM "$FLOOR_PID" 2>/dev/null && wait "$FLOOR_PID" 2>/dev/null
     [[ -n "$DAEMON_PID" ]] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
     [[ -n "$NGINX_PID" ]] && kill -TERM "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
     rm -rf "$WORK"
@@ -132,6 +133,14 @@ read -r R[proxy_rps] R[proxy_p50] R[proxy_p99] < <(wrk_point "http://127.0.0.1:$
 # process hand-off per request alone (no HTTP), each at the same concurrency.
 read -r R[healthz_rps] R[healthz_p50] R[healthz_p99] < <(wrk_point "$SOFAAS_ENDPOINT/healthz")
 collect < <("$BUILD/bin/handoff-floor" $CONNECTIONS "${DURATION%s}")
+# The floor of the whole warm path: HTTP plus one process hand-off per request, in C with
+# epoll and nothing else (bench/gateway_floor.c). Run while sofaasd idles.
+"$BUILD/bin/gateway-floor" "$(nproc)" >"$WORK/gateway-floor.out" &
+FLOOR_PID=$!
+for _ in $(seq 1 200); do [[ -s "$WORK/gateway-floor.out" ]] && break; sleep 0.01; done
+read -r R[gwfloor_rps] R[gwfloor_p50] R[gwfloor_p99] < <(wrk_point "http://127.0.0.1:$(awk '{print $2}' "$WORK/gateway-floor.out")/")
+kill -TERM "$FLOOR_PID" && wait "$FLOOR_PID" 2>/dev/null || true
+FLOOR_PID=""
 collect < <("$BENCH" call-latency --target /fn/hello --count 500 | sed 's/^call_/hello_call_/')
 
 echo "== 3: cold start ($COLD_SAMPLES fresh deploys, min_warm 0)" >&2
@@ -187,6 +196,8 @@ table() {
     row "1. sofaasd HTTP path alone (/healthz) req/s" "${R[healthz_rps]}" "nginx two-hop ${R[proxy_rps]}" "$(ratio "${R[healthz_rps]}" "${R[proxy_rps]}")" ""
     row "1. hand-off floor: $CONNECTIONS processes over socketpairs, round trips/s" "${R[floor_rps]}" \
         "CPU us per round trip: dispatcher ${R[floor_dispatcher_us]}, workers ${R[floor_workers_us]}" "" ""
+    row "1. gateway floor: HTTP + one process hand-off, plain C, req/s" "${R[gwfloor_rps]}" "nginx direct ${R[nginx_rps]}, two-hop ${R[proxy_rps]}" \
+        "$(ratio "${R[gwfloor_rps]}" "${R[nginx_rps]}") / $(ratio "${R[gwfloor_rps]}" "${R[proxy_rps]}"); sofaas $(ratio "${R[fn_rps]}" "${R[gwfloor_rps]}") of it" ""
     row "1. control-API invoke req/s" "${R[invoke_rps]}" "nginx two-hop ${R[proxy_rps]}" "$(ratio "${R[invoke_rps]}" "${R[proxy_rps]}")" ""
     row "2. p50 / p99 ms (32 conns)" "${R[fn_p50]} / ${R[fn_p99]}" "nginx ${R[nginx_p50]} / ${R[nginx_p99]}, two-hop ${R[proxy_p50]} / ${R[proxy_p99]}" \
         "p99 ≤ 2 ms" "$(check "${R[fn_p99]} <= 2")"

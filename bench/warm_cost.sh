@@ -8,6 +8,7 @@
 # is shared.
 #
 #   bench/warm_cost.sh [DURATION=5s] [CONFIG_JSON_FIELDS]     e.g. '"io_threads": 1'
+# WARM_COST_PATH=/healthz measures another path. WARM_COST_PERF=FILE also records a perf profile of sofaasd (call graphs) into FILE.
 # Uses build-release/ (bench/run.sh builds it).
 set -euo pipefail
 
@@ -55,7 +56,14 @@ machine() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 declare -A worker_start
 for pid in $(pgrep -P "$DAEMON"); do worker_start[$pid]=$(cpu_ns /proc/"$pid"/schedstat); done
 d0=$(cpu_ns /proc/"$DAEMON"/task/*/schedstat); s0=$(switches); m0=$(machine)
-out=$(wrk -t1 -c32 -d"$DURATION" --latency "http://$address/fn/hello")
+if [[ -n "${WARM_COST_PERF:-}" ]]; then
+    # Profile sofaasd during the run: WARM_COST_PERF=perf.data bench/warm_cost.sh
+    perf record -q -g -e cpu-clock -p "$DAEMON" -o "$WARM_COST_PERF" 2>/dev/null &
+    PERF=$!
+    sleep 0.2
+fi
+out=$(wrk -t1 -c32 -d"$DURATION" --latency "http://$address${WARM_COST_PATH:-/fn/hello}")
+if [[ -n "${WARM_COST_PERF:-}" ]]; then kill -INT $PERF; wait $PERF || true; fi
 d1=$(cpu_ns /proc/"$DAEMON"/task/*/schedstat); s1=$(switches); m1=$(machine)
 workers_ns=0
 for pid in $(pgrep -P "$DAEMON"); do
