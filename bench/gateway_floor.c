@@ -5,10 +5,14 @@
  * end of the head, has no JSON, no ledger, no deadline, no function, and no library code
  * between epoll and the sockets. One thread per core, each with its own epoll and its own
  * SO_REUSEPORT listener; each connection gets its own worker when it first sends a request.
+ * With LEDGER_FILE it also does the one thing the design requires of every call besides
+ * the hand-off: a billing line written (write(2), O_APPEND) before the response, with a
+ * thread that fdatasyncs the file every 5 ms, as sofaasd's ledger does.
  * Prints "listening PORT" and serves until SIGTERM.
- *   gateway-floor [THREADS=2] */
+ *   gateway-floor [THREADS=2] [LEDGER_FILE] */
 #define _GNU_SOURCE
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <signal.h>
@@ -31,6 +35,22 @@ struct connection {
 };
 
 static int listen_port = 0;
+static int ledger = -1;
+/* About the size of a sofaas billing record. */
+static const char record[] =
+    "{\"request_id\":\"0123456789abcdef0123456789abcdef\",\"function\":\"hello\",\"version\":1,"
+    "\"trigger\":\"http\",\"start\":\"2026-11-28T03:00:00.000000Z\",\"end\":\"2026-11-28T03:00:00.000042Z\","
+    "\"duration_ms\":0.042,\"billed_ms\":1,\"memory_mb\":128,\"max_memory_used_mb\":2,\"init_ms\":0,"
+    "\"status\":\"success\",\"cost\":0.0000000021,\"tenant\":\"default\"}\n";
+
+static void* sync_ledger(void* unused) {
+    (void)unused;
+    for (;;) {
+        usleep(5000);
+        fdatasync(ledger);
+    }
+    return NULL;
+}
 
 static int open_listener(int port) {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -110,6 +130,7 @@ static void* serve(void* listener_fd) {
                     close_connection(epoll, c, closed, &closed_count);
                     continue;
                 }
+                if (ledger >= 0 && write(ledger, record, sizeof record - 1) < 0) perror("ledger");
                 send(c->client, response, sizeof response - 1, MSG_NOSIGNAL);
                 continue;
             }
@@ -139,9 +160,17 @@ int main(int argc, char** argv) {
     int listeners[64];
     listeners[0] = open_listener(0);
     for (int i = 1; i < threads && i < 64; ++i) listeners[i] = open_listener(listen_port);
+    pthread_t thread;
+    if (argc > 2) {
+        ledger = open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (ledger < 0) {
+            perror(argv[2]);
+            return 1;
+        }
+        pthread_create(&thread, NULL, sync_ledger, NULL);
+    }
     printf("listening %d\n", listen_port);
     fflush(stdout);
-    pthread_t thread;
     for (int i = 1; i < threads && i < 64; ++i) pthread_create(&thread, NULL, serve, (void*)(long)listeners[i]);
     serve((void*)(long)listeners[0]);
     return 0;

@@ -134,13 +134,20 @@ read -r R[proxy_rps] R[proxy_p50] R[proxy_p99] < <(wrk_point "http://127.0.0.1:$
 read -r R[healthz_rps] R[healthz_p50] R[healthz_p99] < <(wrk_point "$SOFAAS_ENDPOINT/healthz")
 collect < <("$BUILD/bin/handoff-floor" $CONNECTIONS "${DURATION%s}")
 # The floor of the whole warm path: HTTP plus one process hand-off per request, in C with
-# epoll and nothing else (bench/gateway_floor.c). Run while sofaasd idles.
-"$BUILD/bin/gateway-floor" "$(nproc)" >"$WORK/gateway-floor.out" &
-FLOOR_PID=$!
-for _ in $(seq 1 200); do [[ -s "$WORK/gateway-floor.out" ]] && break; sleep 0.01; done
-read -r R[gwfloor_rps] R[gwfloor_p50] R[gwfloor_p99] < <(wrk_point "http://127.0.0.1:$(awk '{print $2}' "$WORK/gateway-floor.out")/")
-kill -TERM "$FLOOR_PID" && wait "$FLOOR_PID" 2>/dev/null || true
-FLOOR_PID=""
+# epoll and nothing else (bench/gateway_floor.c); then the same with a billing line written
+# before each response. Run while sofaasd idles.
+gateway_floor() { # KEY [LEDGER_FILE]
+    "$BUILD/bin/gateway-floor" "$(nproc)" ${2:+"$2"} >"$WORK/gateway-floor.out" &
+    FLOOR_PID=$!
+    for _ in $(seq 1 200); do [[ -s "$WORK/gateway-floor.out" ]] && break; sleep 0.01; done
+    read -r R[$1_rps] R[$1_p50] R[$1_p99] < <(wrk_point "http://127.0.0.1:$(awk '{print $2}' "$WORK/gateway-floor.out")/")
+    kill -TERM "$FLOOR_PID" && wait "$FLOOR_PID" 2>/dev/null || true
+    FLOOR_PID=""
+    : >"$WORK/gateway-floor.out"
+}
+gateway_floor gwfloor
+gateway_floor gwledger "$WORK/gateway-floor.jsonl"
+rm -f "$WORK/gateway-floor.jsonl"
 collect < <("$BENCH" call-latency --target /fn/hello --count 500 | sed 's/^call_/hello_call_/')
 
 echo "== 3: cold start ($COLD_SAMPLES fresh deploys, min_warm 0)" >&2
@@ -198,6 +205,8 @@ table() {
         "CPU us per round trip: dispatcher ${R[floor_dispatcher_us]}, workers ${R[floor_workers_us]}" "" ""
     row "1. gateway floor: HTTP + one process hand-off, plain C, req/s" "${R[gwfloor_rps]}" "nginx direct ${R[nginx_rps]}, two-hop ${R[proxy_rps]}" \
         "$(ratio "${R[gwfloor_rps]}" "${R[nginx_rps]}") / $(ratio "${R[gwfloor_rps]}" "${R[proxy_rps]}"); sofaas $(ratio "${R[fn_rps]}" "${R[gwfloor_rps]}") of it" ""
+    row "1. the same plus a billing line written before each response, req/s" "${R[gwledger_rps]}" "nginx direct ${R[nginx_rps]}, two-hop ${R[proxy_rps]}" \
+        "$(ratio "${R[gwledger_rps]}" "${R[nginx_rps]}") / $(ratio "${R[gwledger_rps]}" "${R[proxy_rps]}"); sofaas $(ratio "${R[fn_rps]}" "${R[gwledger_rps]}") of it" ""
     row "1. control-API invoke req/s" "${R[invoke_rps]}" "nginx two-hop ${R[proxy_rps]}" "$(ratio "${R[invoke_rps]}" "${R[proxy_rps]}")" ""
     row "2. p50 / p99 ms (32 conns)" "${R[fn_p50]} / ${R[fn_p99]}" "nginx ${R[nginx_p50]} / ${R[nginx_p99]}, two-hop ${R[proxy_p50]} / ${R[proxy_p99]}" \
         "p99 ≤ 2 ms" "$(check "${R[fn_p99]} <= 2")"

@@ -8,16 +8,16 @@
 # is shared.
 #
 #   bench/warm_cost.sh [DURATION=5s] [CONFIG_JSON_FIELDS]     e.g. '"io_threads": 1'
-# WARM_COST_PATH=/healthz measures another path. WARM_COST_PERF=FILE also records a perf profile of sofaasd (call graphs) into FILE.
+# SOFAASD=PATH runs another sofaasd binary (an A/B pair). WARM_COST_PATH=/healthz measures another path. WARM_COST_PERF=FILE also records a perf profile of sofaasd (call graphs) into FILE.
 # Uses build-release/ (bench/run.sh builds it).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build-release"
 DURATION=${1:-5s}
-WORK=$(mktemp -d /tmp/sofaas-warm-cost.XXXXXX)
+WORK=$(mktemp -d "${WARM_COST_TMP:-/tmp}/sofaas-warm-cost.XXXXXX")
 echo "{${2:-}}" >"$WORK/config.json"
-SOFAAS_ADMIN_TOKEN=warm-cost "$BUILD/bin/sofaasd" --config "$WORK/config.json" --listen 127.0.0.1:0 \
+SOFAAS_ADMIN_TOKEN=warm-cost "${SOFAASD:-$BUILD/bin/sofaasd}" --config "$WORK/config.json" --listen 127.0.0.1:0 \
     --data-dir "$WORK/data" 2>"$WORK/sofaasd.log" &
 DAEMON=$!
 trap 'kill -TERM $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -58,7 +58,7 @@ for pid in $(pgrep -P "$DAEMON"); do worker_start[$pid]=$(cpu_ns /proc/"$pid"/sc
 d0=$(cpu_ns /proc/"$DAEMON"/task/*/schedstat); s0=$(switches); m0=$(machine)
 if [[ -n "${WARM_COST_PERF:-}" ]]; then
     # Profile sofaasd during the run: WARM_COST_PERF=perf.data bench/warm_cost.sh
-    perf record -q -g -e cpu-clock -p "$DAEMON" -o "$WARM_COST_PERF" 2>/dev/null &
+    perf record -q ${WARM_COST_PERF_ARGS:--g -e cpu-clock} -p "$DAEMON" -o "$WARM_COST_PERF" 2>/dev/null &
     PERF=$!
     sleep 0.2
 fi
