@@ -23,7 +23,7 @@ if ((${#missing[@]})); then apt-get install -y "${missing[@]}"; fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSOFAAS_BUILD_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions sofaas_fixtures sofaas-bench handoff-floor gateway-floor >/dev/null
+cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions sofaas_fixtures sofaas-bench handoff-floor gateway-floor fork-floor >/dev/null
 BENCH="$BUILD/bin/sofaas-bench"
 
 WORK=$(mktemp -d /tmp/sofaas-bench.XXXXXX)
@@ -151,7 +151,9 @@ rm -f "$WORK/gateway-floor.jsonl"
 collect < <("$BENCH" call-latency --target /fn/hello --count 500 | sed 's/^call_/hello_call_/')
 
 echo "== 3: cold start ($COLD_SAMPLES fresh deploys, min_warm 0)" >&2
+collect < <("$BUILD/bin/fork-floor" $COLD_SAMPLES | sed 's/^fork_/fork_before_/')
 collect < <("$BENCH" cold-start --samples $COLD_SAMPLES --library "$BUILD/functions/hello.so")
+collect < <("$BUILD/bin/fork-floor" $COLD_SAMPLES | sed 's/^fork_/fork_after_/')
 
 echo "== 5: burst ($BURST concurrent sleep 1000 ms)" >&2
 collect < <("$BENCH" burst --count $BURST --sleep-ms 1000 --library "$BUILD/functions/sleep.so")
@@ -213,6 +215,8 @@ table() {
     row "2. single-connection call p50 / p99 ms" "${R[hello_call_p50_ms]} / ${R[hello_call_p99_ms]}" "" "" ""
     row "3. cold start e2e p50 / p99 ms" "${R[cold_p50_ms]} / ${R[cold_p99_ms]}" "AWS Lambda ~100+ ms (documented)" "p50 ≤ 3, p99 ≤ 10" \
         "$(check "${R[cold_p50_ms]} <= 3 && ${R[cold_p99_ms]} <= 10")"
+    row "3. fork floor, before / after: fork + one byte back, p50 / p99 ms" \
+        "${R[fork_before_p50_ms]} / ${R[fork_before_p99_ms]}; ${R[fork_after_p50_ms]} / ${R[fork_after_p99_ms]}" "" "" ""
     row "3. init_ms from ledger p50 / p99" "${R[init_p50_ms]} / ${R[init_p99_ms]}" "" "" ""
     row "4. idle warm worker PSS KiB (p50)" "${R[worker_pss_p50_kib]}" "" "≤ 2048" "$(check "${R[worker_pss_p50_kib]} <= 2048")"
     row "4. daemon RSS KiB with ${R[warm_workers]} warm workers" "${R[daemon_rss_kib]}" "" "" ""

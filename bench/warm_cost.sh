@@ -13,7 +13,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD="$ROOT/build-release"
+BUILD="${WARM_COST_BUILD:-$ROOT/build-release}"
 DURATION=${1:-5s}
 WORK=$(mktemp -d "${WARM_COST_TMP:-/tmp}/sofaas-warm-cost.XXXXXX")
 echo "{${2:-}}" >"$WORK/config.json"
