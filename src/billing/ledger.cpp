@@ -120,18 +120,25 @@ Ledger::~Ledger() {
     if (state_->syncer.joinable()) state_->syncer.join();
 }
 
+// The write itself is outside the lock: O_APPEND keeps concurrent lines whole, and a
+// write(2) can wait on the page the syncer's fsync is writing back; holding the lock
+// through it would stop every other io thread's append behind that one.
 bool Ledger::append(const BillingRecord& record) {
-    std::string line = to_json_line(record);
-    std::lock_guard lock(state_->mutex);
+    const std::string line = to_json_line(record);
+    const std::string date = format_date(record.start);
     try {
-        auto file = state_->file_for(format_date(record.start));
+        std::shared_ptr<AppendOnlyFile> file;
+        {
+            std::lock_guard lock(state_->mutex);
+            file = state_->file_for(date);
+        }
         file->append(line);
+        std::lock_guard lock(state_->mutex);
         ++state_->appended;
-        if (state_->syncer.joinable()) {
-            if (std::find(state_->dirty.begin(), state_->dirty.end(), file) == state_->dirty.end()) {
-                state_->dirty.push_back(std::move(file));
-                state_->work.notify_one();
-            }
+        if (state_->syncer.joinable() &&
+            std::find(state_->dirty.begin(), state_->dirty.end(), file) == state_->dirty.end()) {
+            state_->dirty.push_back(std::move(file));
+            state_->work.notify_one();
         }
         return true;
     } catch (const std::system_error& e) {
