@@ -1,6 +1,7 @@
 #include "scheduler/invocation_record.h"
 
 #include <exception>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -20,16 +21,16 @@ bool is_billable(const InvocationResult& result) {
 
 }  // namespace
 
-InvocationResult result_of(const InvocationRequest& request, const Execution& execution) {
+InvocationResult result_of(const InvocationRequest& request, Execution&& execution) {
     const FunctionSpec& spec = request.version->spec;
     InvocationResult result;
     result.request_id = request.request_id;
     result.function = spec.name;
     result.version = spec.version;
     result.status = execution.status;
-    result.output = execution.output;
-    result.error_type = execution.error_type;
-    result.error_message = execution.error_message;
+    result.output = std::move(execution.output);
+    result.error_type = std::move(execution.error_type);
+    result.error_message = std::move(execution.error_message);
     result.duration_ms = execution.duration_ms;
     result.init_ms = execution.init_ms;
     result.billed_ms = is_billable(result) ? billed_milliseconds(execution.duration_ms, execution.init_ms) : 0;
@@ -51,8 +52,8 @@ InvocationResult throttled_result(const InvocationRequest& request) {
 }
 
 void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationRequest& request,
-                       const InvocationResult& result, WallTime start, const Execution& execution,
-                       const Prices& prices) {
+                       const InvocationResult& result, WallTime start, std::string_view captured_stdout,
+                       std::string_view captured_stderr, const Prices& prices) {
     BillingRecord record;
     record.request_id = result.request_id;
     record.function = result.function;
@@ -73,7 +74,7 @@ void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationR
                       result.version, e.what());
     }
     try {
-        logs.append(InvocationLog{&result, start, execution.captured_stdout, execution.captured_stderr});
+        logs.append(InvocationLog{&result, start, captured_stdout, captured_stderr});
     } catch (const std::exception& e) {
         spdlog::error("[{}] function log for {}:{} not written: {}", result.request_id, result.function,
                       result.version, e.what());

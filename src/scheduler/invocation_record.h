@@ -2,6 +2,8 @@
 // the function's log say about it.
 #pragma once
 
+#include <string_view>
+
 #include "common/config.h"
 #include "common/invocation.h"
 #include "common/time.h"
@@ -13,7 +15,9 @@ namespace sofaas {
 class Ledger;
 class FunctionLogStore;
 
-InvocationResult result_of(const InvocationRequest& request, const Execution& execution);
+// Takes the execution's output and error text (an output can be 6 MiB: it is moved, not
+// copied).
+InvocationResult result_of(const InvocationRequest& request, Execution&& execution);
 
 // Overload never reaches a worker: no billing record, no log lines.
 InvocationResult throttled_result(const InvocationRequest& request);
@@ -21,7 +25,7 @@ InvocationResult throttled_result(const InvocationRequest& request);
 // Appends the billing record and the log lines of a finished invocation. Failures are
 // logged (with the request id), never thrown: the client still gets its answer.
 void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationRequest& request,
-                       const InvocationResult& result, WallTime start, const Execution& execution,
-                       const Prices& prices);
+                       const InvocationResult& result, WallTime start, std::string_view captured_stdout,
+                       std::string_view captured_stderr, const Prices& prices);
 
 }  // namespace sofaas

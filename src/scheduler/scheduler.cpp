@@ -138,13 +138,15 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     }
 
     void complete(const InvocationRequest& request, WallTime start, Execution execution, ResultCallback done) {
-        InvocationResult result = result_of(request, execution);
+        const std::string captured_stdout = std::move(execution.captured_stdout);
+        const std::string captured_stderr = std::move(execution.captured_stderr);
+        InvocationResult result = result_of(request, std::move(execution));
         if (is_runtime_failure(result.status)) {
             spdlog::error("[{}] {}:{} {}: {}: {}", result.request_id, result.function, result.version,
                           to_string(result.status), result.error_type, result.error_message);
         }
         // The record and the logs exist before the response can leave.
-        record_invocation(ledger, logs, request, result, start, execution, config.prices);
+        record_invocation(ledger, logs, request, result, start, captured_stdout, captured_stderr, config.prices);
         start_next(key_of(request));
         done(std::move(result));
         std::lock_guard lock(mutex);
