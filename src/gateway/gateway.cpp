@@ -19,10 +19,14 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 struct Gateway::State {
-    State(asio::io_context& io, GatewayServices services)
-        : io(io), router(std::make_shared<Router>(std::move(services))), acceptor(asio::make_strand(io)) {}
+    State(std::vector<asio::io_context*> io_contexts, GatewayServices services)
+        : contexts(std::move(io_contexts)),
+          io(*contexts.front()),
+          router(std::make_shared<Router>(std::move(services))),
+          acceptor(asio::make_strand(io)) {}
 
-    asio::io_context& io;
+    const std::vector<asio::io_context*> contexts;  // connections are spread over these
+    asio::io_context& io;                          // the first: the acceptor's
     std::shared_ptr<Router> router;
     // On a strand: stop_accepting() closes it from whatever thread calls it.
     tcp::acceptor acceptor;
@@ -52,7 +56,10 @@ std::string to_host_port(const tcp::endpoint& endpoint) {
 }  // namespace
 
 Gateway::Gateway(asio::io_context& io, GatewayServices services)
-    : state_(std::make_shared<State>(io, std::move(services))) {}
+    : Gateway(std::vector<asio::io_context*>{&io}, std::move(services)) {}
+
+Gateway::Gateway(std::vector<asio::io_context*> contexts, GatewayServices services)
+    : state_(std::make_shared<State>(std::move(contexts), std::move(services))) {}
 
 Gateway::~Gateway() { stop_accepting(); }
 
@@ -72,7 +79,7 @@ std::string Gateway::start() {
     // The lambda holds the state: the acceptor outlives the accept loop.
     asio::co_spawn(
         acceptor.get_executor(),
-        [state = state_]() { return accept_connections(state->io, state->acceptor, state->router); },
+        [state = state_]() { return accept_connections(state->contexts, state->acceptor, state->router); },
         asio::detached);
     return bound;
 }

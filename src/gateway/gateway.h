@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 
@@ -34,6 +35,8 @@ struct GatewayServices {
 class Gateway {
 public:
     Gateway(boost::asio::io_context& io, GatewayServices services);
+    // Accepts on the first context and spreads connections over all of them, in turn.
+    Gateway(std::vector<boost::asio::io_context*> contexts, GatewayServices services);
     ~Gateway();
 
     // Binds config.listen_host:listen_port (0 = ephemeral) and starts accepting.

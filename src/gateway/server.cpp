@@ -210,9 +210,10 @@ private:
 
 }  // namespace
 
-asio::awaitable<void> accept_connections(asio::io_context& io, tcp::acceptor& acceptor,
+asio::awaitable<void> accept_connections(std::vector<asio::io_context*> contexts, tcp::acceptor& acceptor,
                                          std::shared_ptr<Router> router) {
-    while (acceptor.is_open()) {
+    for (size_t accepted = 0; acceptor.is_open(); ++accepted) {
+        asio::io_context& io = *contexts[accepted % contexts.size()];
         auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), use_tuple);
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
         if (ec) {

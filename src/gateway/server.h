@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,8 +16,9 @@ class io_context;
 namespace sofaas {
 
 // Accepts until `acceptor` is closed. Each connection runs as its own coroutine on its
-// own strand of `io`.
-boost::asio::awaitable<void> accept_connections(boost::asio::io_context& io,
+// own strand of one of `contexts` (never empty), taken in turn: with one io_context per
+// io thread, a connection and the environments it starts stay on one thread.
+boost::asio::awaitable<void> accept_connections(std::vector<boost::asio::io_context*> contexts,
                                                 boost::asio::ip::tcp::acceptor& acceptor,
                                                 std::shared_ptr<Router> router);
 

@@ -52,7 +52,8 @@ std::variant<ExecutionEnvironment::Ptr, std::string> ExecutionEnvironment::spawn
 
 ExecutionEnvironment::ExecutionEnvironment(asio::io_context& io, WorkerProcess process, Settings settings,
                                            FunctionVersionPtr version, ExitObserver on_exit)
-    : strand_(asio::make_strand(io)),
+    : context_(io),
+      strand_(asio::make_strand(io)),
       settings_(settings),
       version_(std::move(version)),
       pid_(process.pid),

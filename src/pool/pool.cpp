@@ -15,14 +15,14 @@ namespace sofaas {
 
 namespace asio = boost::asio;
 
-Pool::State::Spawned Pool::State::spawn(const FunctionVersionPtr& version) {
+Pool::State::Spawned Pool::State::spawn(const FunctionVersionPtr& version, asio::io_context& context) {
     {
         std::lock_guard lock(mutex);
         if (shut_down) return std::string("the pool is shut down");
     }
     const ExecutionEnvironment::Settings settings{options.init_timeout, options.max_log_bytes};
     auto spawned = ExecutionEnvironment::spawn(
-        io, launcher, settings, version,
+        context, launcher, settings, version,
         [weak = weak_from_this()](const ExecutionEnvironment& environment) {
             if (auto self = weak.lock()) {
                 self->forget(environment);
@@ -40,13 +40,26 @@ Pool::State::Spawned Pool::State::spawn(const FunctionVersionPtr& version) {
     return spawned;
 }
 
-void Pool::State::spawn_then(FunctionVersionPtr version, std::function<void(Spawned)> then) {
-    asio::post(spawner, [self = shared_from_this(), version = std::move(version), then = std::move(then)]() mutable {
-        Spawned spawned = self->spawn(version);
-        asio::post(self->io, [spawned = std::move(spawned), then = std::move(then)]() mutable {
+void Pool::State::spawn_then(FunctionVersionPtr version, asio::io_context& context,
+                             std::function<void(Spawned)> then) {
+    asio::post(spawner, [self = shared_from_this(), &context, version = std::move(version),
+                         then = std::move(then)]() mutable {
+        Spawned spawned = self->spawn(version, context);
+        asio::post(context, [spawned = std::move(spawned), then = std::move(then)]() mutable {
             then(std::move(spawned));
         });
     });
+}
+
+asio::io_context& Pool::State::calling_context() {
+    for (asio::io_context* context : contexts) {
+        if (context->get_executor().running_in_this_thread()) return *context;
+    }
+    return context_in_turn();
+}
+
+asio::io_context& Pool::State::context_in_turn() {
+    return *contexts[next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
 }
 
 void Pool::State::forget(const ExecutionEnvironment& environment) {
@@ -96,8 +109,10 @@ void Pool::State::shutdown() {
     }
 }
 
-Pool::Pool(asio::io_context& io, PoolOptions options)
-    : state_(std::make_shared<State>(io, std::move(options))) {
+Pool::Pool(asio::io_context& io, PoolOptions options) : Pool(std::vector<asio::io_context*>{&io}, std::move(options)) {}
+
+Pool::Pool(std::vector<asio::io_context*> contexts, PoolOptions options)
+    : state_(std::make_shared<State>(std::move(contexts), std::move(options))) {
     std::lock_guard lock(state_->mutex);
     state_->schedule_reaping();
 }
@@ -113,7 +128,8 @@ void Pool::execute(FunctionVersionPtr version, std::string request_id, std::stri
 }
 
 void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::optional<TrialLoadFailure>)> done) {
-    state_->spawn_then(std::move(version), [done = std::move(done)](State::Spawned spawned) mutable {
+    asio::io_context& context = state_->calling_context();
+    state_->spawn_then(std::move(version), context, [done = std::move(done)](State::Spawned spawned) mutable {
         if (auto* error = std::get_if<std::string>(&spawned)) {
             done(TrialLoadFailure{std::string(host_fault_error_type), "The host could not start a worker: " + *error});
             return;

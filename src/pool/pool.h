@@ -67,6 +67,11 @@ struct PoolStats {
 class Pool {
 public:
     Pool(boost::asio::io_context& io, PoolOptions options);
+    // One io_context per io thread (the daemon's): an environment lives on one of them. A
+    // cold start happens on the caller's context and an invocation prefers an idle
+    // environment of the caller's, so a request's work stays on one thread; min_warm
+    // environments are spread over all. The first context runs the pool's own timers.
+    Pool(std::vector<boost::asio::io_context*> contexts, PoolOptions options);
     ~Pool();
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
@@ -96,7 +101,7 @@ public:
     // Kills and reaps every worker (daemon shutdown); afterwards execute() answers crash.
     void shutdown();
 
-    // The io_context the pool's callbacks run on (the scheduler's queue deadlines share it).
+    // The pool's first io_context (the scheduler's queue deadlines share it).
     boost::asio::io_context& io_context() const;
 
 private:

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include <boost/asio/post.hpp>
@@ -41,6 +43,7 @@ Execution failed_start(Startup startup) {
 void Pool::State::execute(FunctionVersionPtr version, std::string request_id, Event event,
                           ExecutionCallback done) {
     const VersionKey key = key_of(*version);
+    const asio::io_context* here = &calling_context();
     EnvironmentPtr environment;
     uint64_t generation = 0;
     {
@@ -54,8 +57,13 @@ void Pool::State::execute(FunctionVersionPtr version, std::string request_id, Ev
         VersionPool& pool = versions[key];
         generation = pool.generation;
         while (!environment && !pool.idle.empty()) {
-            environment = std::move(pool.idle.back().environment);
-            pool.idle.pop_back();
+            // The warmest idle environment on the caller's io thread, else the warmest of
+            // all: the invocation then costs no hand-off between threads.
+            auto local = std::find_if(pool.idle.rbegin(), pool.idle.rend(),
+                                      [&](const IdleEnvironment& idle) { return idle.context == here; });
+            auto chosen = local == pool.idle.rend() ? std::prev(pool.idle.end()) : std::prev(local.base());
+            environment = std::move(chosen->environment);
+            pool.idle.erase(chosen);
             if (!environment->reusable()) {
                 environment.reset();  // died while idle; its exit is being handled
             }
@@ -72,7 +80,7 @@ void Pool::State::execute(FunctionVersionPtr version, std::string request_id, Ev
 
 void Pool::State::cold_start(FunctionVersionPtr version, VersionKey key, uint64_t generation,
                              std::string request_id, Event event, ExecutionCallback done) {
-    spawn_then(version, [self = shared_from_this(), key, generation, request_id = std::move(request_id),
+    spawn_then(version, calling_context(), [self = shared_from_this(), key, generation, request_id = std::move(request_id),
                          event = std::move(event), done = std::move(done)](Spawned spawned) mutable {
         if (auto* error = std::get_if<std::string>(&spawned)) {
             self->finish(nullptr, key, generation);
@@ -134,7 +142,7 @@ void Pool::State::finish(const EnvironmentPtr& environment, const VersionKey& ke
             --pool.busy;
             keep = environment && environment->reusable() && generation == pool.generation && !shut_down;
             if (keep) {
-                pool.idle.push_back({environment, std::chrono::steady_clock::now()});
+                pool.idle.push_back({environment, &environment->context(), std::chrono::steady_clock::now()});
             }
         }
     }

@@ -2,6 +2,7 @@
 // version, guarded by one mutex that is never held while calling out.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -35,6 +36,7 @@ inline VersionKey key_of(const FunctionVersion& version) {
 
 struct IdleEnvironment {
     EnvironmentPtr environment;
+    const boost::asio::io_context* context;  // the one the environment lives on
     std::chrono::steady_clock::time_point since;
 };
 
@@ -53,13 +55,16 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     using ExecutionCallback = std::function<void(Execution)>;
     using Spawned = std::variant<EnvironmentPtr, std::string>;  // the environment, or why not
 
-    State(boost::asio::io_context& io_context, PoolOptions pool_options)
-        : io(io_context),
+    State(std::vector<boost::asio::io_context*> io_contexts, PoolOptions pool_options)
+        : contexts(std::move(io_contexts)),
+          io(*contexts.front()),
           options(std::move(pool_options)),
           launcher(options.worker_binary, options.worker_user, options.zygote, options.worker_uids),
-          reaper(io_context) {}
+          reaper(io) {}
 
-    boost::asio::io_context& io;
+    const std::vector<boost::asio::io_context*> contexts;  // never empty
+    boost::asio::io_context& io;  // the first: the reaper's
+    std::atomic<size_t> next_context = 0;
     const PoolOptions options;
     WorkerLauncher launcher;
     // Starting a worker blocks (posix_spawn, or a round trip to the zygote, which waits for
@@ -76,9 +81,12 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     bool shut_down = false;
 
     // pool.cpp: the set of live environments. spawn() blocks; spawn_then() runs it on the
-    // spawner and `then` on an io thread.
-    Spawned spawn(const FunctionVersionPtr& version);
-    void spawn_then(FunctionVersionPtr version, std::function<void(Spawned)> then);
+    // spawner and `then` on the new environment's io_context.
+    Spawned spawn(const FunctionVersionPtr& version, boost::asio::io_context& context);
+    void spawn_then(FunctionVersionPtr version, boost::asio::io_context& context, std::function<void(Spawned)> then);
+    // The io_context of the calling io thread; from any other thread, the next in turn.
+    boost::asio::io_context& calling_context();
+    boost::asio::io_context& context_in_turn();
     // The process is gone: drop every reference the pool holds to it, and kill its escapees.
     void forget(const ExecutionEnvironment& environment);
     // Kills (and reaps) the daemon's children that are no worker (child_processes.h);

@@ -44,7 +44,7 @@ void Pool::State::keep_warm(const FunctionVersionPtr& version) {
 }
 
 void Pool::State::spawn_warm(const FunctionVersionPtr& version, const VersionKey& key, uint64_t generation) {
-    spawn_then(version, [self = shared_from_this(), key, generation](Spawned spawned) {
+    spawn_then(version, context_in_turn(), [self = shared_from_this(), key, generation](Spawned spawned) {
         if (auto* error = std::get_if<std::string>(&spawned)) {
             spdlog::warn("cannot keep {}:{} warm: {}", key.first, key.second, *error);
             self->warm_done(nullptr, key, generation, false);
@@ -73,7 +73,7 @@ void Pool::State::warm_done(const EnvironmentPtr& environment, const VersionKey&
             pool.warming_failed = pool.warming_failed || !ready;
             keep = ready && environment && generation == pool.generation && !shut_down;
             if (keep) {
-                pool.idle.push_back({environment, std::chrono::steady_clock::now()});
+                pool.idle.push_back({environment, &environment->context(), std::chrono::steady_clock::now()});
             }
         }
     }

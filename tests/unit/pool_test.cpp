@@ -21,6 +21,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
 #include "pool/worker_uids.h"
@@ -523,6 +524,70 @@ TEST(PoolHostFaults, ASandboxThatCannotBeSetUpIsNotBlamedOnTheLibrary) {
     }();
     work.reset();
     thread.join();
+}
+
+// With one io_context per io thread (the daemon's), an invocation runs in an environment
+// of the calling thread's context when one is idle, and a cold start happens there; only
+// when none is idle there does it take one from another thread.
+TEST(PoolContexts, AnInvocationStaysOnTheCallersIoThread) {
+    asio::io_context first_io(1), second_io(1);
+    auto first_work = asio::make_work_guard(first_io);
+    auto second_work = asio::make_work_guard(second_io);
+    std::thread first_thread([&] { first_io.run(); });
+    std::thread second_thread([&] { second_io.run(); });
+    const auto first_id = first_thread.get_id();
+    const auto second_id = second_thread.get_id();
+    [&] {  // the ASSERTs return from here, so the threads are always joined
+        PoolOptions options;
+        options.worker_binary = worker_binary();
+        Pool pool(std::vector<asio::io_context*>{&first_io, &second_io}, options);
+        auto hello = std::make_shared<FunctionVersion>(*make_version("hello", function_library("hello")));
+
+        struct Answer {
+            Execution execution;
+            std::thread::id answered_on;
+        };
+        // Calls the pool from `from`'s thread; returns the answer and the thread it came on.
+        const auto call_from = [&](asio::io_context& from) {
+            auto answer = std::make_shared<std::promise<Answer>>();
+            asio::post(from, [&pool, hello, answer] {
+                pool.execute(hello, "req", "", [answer](Execution execution) {
+                    answer->set_value(Answer{std::move(execution), std::this_thread::get_id()});
+                });
+            });
+            auto future = answer->get_future();
+            if (future.wait_for(answer_limit) != std::future_status::ready) {
+                ADD_FAILURE() << "no answer";
+                return Answer{};
+            }
+            return future.get();
+        };
+
+        const Answer cold = call_from(second_io);
+        ASSERT_EQ(cold.execution.status, InvocationStatus::ok);
+        EXPECT_TRUE(cold.execution.init_ms.has_value());
+        EXPECT_EQ(cold.answered_on, second_id) << "the cold start did not happen on the caller's thread";
+
+        const Answer borrowed = call_from(first_io);
+        EXPECT_FALSE(borrowed.execution.init_ms.has_value()) << "an idle environment elsewhere beats a cold start";
+        EXPECT_EQ(borrowed.answered_on, second_id);
+
+        hello->spec.min_warm = 2;  // one more, on the first context (spread in turn)
+        pool.keep_warm(hello);
+        ASSERT_TRUE(eventually([&] { return pool.stats("hello", 1).idle == 2; }));
+        for (int i = 0; i < 3; ++i) {
+            const Answer local = call_from(first_io);
+            EXPECT_FALSE(local.execution.init_ms.has_value());
+            EXPECT_EQ(local.answered_on, first_id) << "call " << i << " left the caller's thread";
+            const Answer other = call_from(second_io);
+            EXPECT_EQ(other.answered_on, second_id) << "call " << i << " left the caller's thread";
+        }
+        EXPECT_EQ(pool.worker_count(), 2u);
+    }();
+    first_work.reset();
+    second_work.reset();
+    first_thread.join();
+    second_thread.join();
 }
 
 // Each live worker a uid no other live worker has; one given back is taken again only
