@@ -197,7 +197,7 @@ void ExecutionEnvironment::on_frame(protocol::FrameType type) {
         }
     } else if (phase_ == Phase::running && type == protocol::FrameType::result) {
         if (auto result = protocol::decode_result(body_)) {
-            on_result(*result);
+            on_result(std::move(*result));
         } else {
             on_protocol_violation("unreadable Result frame");
         }
@@ -231,17 +231,17 @@ void ExecutionEnvironment::on_ready(const protocol::Ready& ready) {
     }
 }
 
-void ExecutionEnvironment::on_result(const protocol::Result& result) {
+void ExecutionEnvironment::on_result(protocol::Result result) {
     timer_.cancel();
     phase_ = Phase::idle;
     last_max_memory_mb_ = kb_to_mb_rounded_up(result.max_memory_used_kb);
 
     Execution execution;
     execution.status = result.ok ? InvocationStatus::ok : InvocationStatus::error;
-    execution.output = result.output;
+    execution.output = std::move(result.output);  // up to 6 MiB: moved, not copied
     if (!result.ok) {
-        execution.error_type = result.error_type.empty() ? "FunctionError" : result.error_type;
-        execution.error_message = result.error_message;
+        execution.error_type = result.error_type.empty() ? "FunctionError" : std::move(result.error_type);
+        execution.error_message = std::move(result.error_message);
     }
     // Billed on the daemon's clock: the function runs inside the worker and can write a
     // Result frame of its own to fd 3 claiming any duration (tests/fixtures/forged_result.c).

@@ -89,7 +89,7 @@ private:
     void read_next_frame();
     void on_frame(protocol::FrameType type);
     void on_ready(const protocol::Ready& ready);
-    void on_result(const protocol::Result& result);
+    void on_result(protocol::Result result);
     void on_timer(uint64_t sequence);
     void on_connection_lost();
     void on_protocol_violation(std::string reason);
