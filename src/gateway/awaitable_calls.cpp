@@ -18,9 +18,10 @@ namespace {
 
 // The callbacks are std::function (copyable) and the coroutine's completion handler is
 // move-only, so the handler rides in a shared_ptr. The callback may run on another thread
-// than the connection's: the completion is dispatched to the handler's executor (its
-// strand), which resumes the coroutine right there when the strand is free, instead of
-// queueing it and waking another io thread. Only a callback that runs before the
+// than the connection's: the completion is dispatched to the handler's executor, which
+// resumes the coroutine right there when called on the connection's own io thread (the
+// usual case: the pool prefers environments of the caller's thread), and queues it there
+// otherwise. Only a callback that runs before the
 // initiating call has returned is posted: resuming the coroutine inside its own
 // initiation is not allowed.
 template <typename Handler>

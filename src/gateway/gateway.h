@@ -34,6 +34,7 @@ struct GatewayServices {
 
 class Gateway {
 public:
+    // Each io_context must be run by exactly one thread (server.h).
     Gateway(boost::asio::io_context& io, GatewayServices services);
     // Accepts on the first context and spreads connections over all of them, in turn.
     Gateway(std::vector<boost::asio::io_context*> contexts, GatewayServices services);

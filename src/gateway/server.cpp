@@ -18,7 +18,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -214,7 +213,7 @@ asio::awaitable<void> accept_connections(std::vector<asio::io_context*> contexts
                                          std::shared_ptr<Router> router) {
     for (size_t accepted = 0; acceptor.is_open(); ++accepted) {
         asio::io_context& io = *contexts[accepted % contexts.size()];
-        auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), use_tuple);
+        auto [ec, socket] = co_await acceptor.async_accept(io, use_tuple);
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
         if (ec) {
             // Out of descriptors, usually: back off rather than spin on the error.

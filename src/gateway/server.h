@@ -15,9 +15,10 @@ class io_context;
 
 namespace sofaas {
 
-// Accepts until `acceptor` is closed. Each connection runs as its own coroutine on its
-// own strand of one of `contexts` (never empty), taken in turn: with one io_context per
-// io thread, a connection and the environments it starts stay on one thread.
+// Accepts until `acceptor` is closed. Each connection runs as its own coroutine on one of
+// `contexts` (never empty), taken in turn; each must be run by exactly one thread (no
+// strand guards a connection), and a connection and the environments it starts then stay
+// on that thread.
 boost::asio::awaitable<void> accept_connections(std::vector<boost::asio::io_context*> contexts,
                                                 boost::asio::ip::tcp::acceptor& acceptor,
                                                 std::shared_ptr<Router> router);

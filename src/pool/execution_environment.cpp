@@ -53,16 +53,16 @@ std::variant<ExecutionEnvironment::Ptr, std::string> ExecutionEnvironment::spawn
 ExecutionEnvironment::ExecutionEnvironment(asio::io_context& io, WorkerProcess process, Settings settings,
                                            FunctionVersionPtr version, ExitObserver on_exit)
     : context_(io),
-      strand_(asio::make_strand(io)),
+      executor_(io.get_executor()),
       settings_(settings),
       version_(std::move(version)),
       pid_(process.pid),
       own_uid_(process.own_uid),
-      socket_(strand_),
-      pidfd_(strand_),
+      socket_(executor_),
+      pidfd_(executor_),
       stdout_capture_(std::move(process.stdout_capture)),
       stderr_capture_(std::move(process.stderr_capture)),
-      timer_(strand_),
+      timer_(executor_),
       on_exit_(std::move(on_exit)) {
     socket_.assign(asio::local::stream_protocol(), process.socket.release());
     pidfd_.assign(process.pidfd.release());
@@ -75,7 +75,7 @@ ExecutionEnvironment::~ExecutionEnvironment() {
 }
 
 void ExecutionEnvironment::start(std::function<void(Startup)> done) {
-    asio::dispatch(strand_, [self = shared_from_this(), done = std::move(done)]() mutable {
+    asio::dispatch(executor_, [self = shared_from_this(), done = std::move(done)]() mutable {
         self->on_started_ = std::move(done);
         // The cold start is timed here too, for the same reason as an invocation's duration.
         self->sent_at_ = std::chrono::steady_clock::now();
@@ -86,7 +86,7 @@ void ExecutionEnvironment::start(std::function<void(Startup)> done) {
 
 void ExecutionEnvironment::invoke(std::string request_id, std::shared_ptr<const std::string> event,
                                   ExecutionDone done) {
-    asio::dispatch(strand_, [self = shared_from_this(), request_id = std::move(request_id),
+    asio::dispatch(executor_, [self = shared_from_this(), request_id = std::move(request_id),
                              event = std::move(event), done = std::move(done)]() mutable {
         if (self->phase_ != Phase::idle) {
             done(std::nullopt);
@@ -115,7 +115,7 @@ void ExecutionEnvironment::invoke(std::string request_id, std::shared_ptr<const 
         self->arm_timer(timeout);
         self->writing_ = true;
         asio::async_write(self->socket_, asio::buffer(*frame),
-                          asio::bind_executor(self->strand_, [self, frame](error_code ec, size_t) {
+                          asio::bind_executor(self->executor_, [self, frame](error_code ec, size_t) {
                               self->writing_ = false;
                               if (ec) {
                                   self->on_connection_lost();
@@ -125,7 +125,7 @@ void ExecutionEnvironment::invoke(std::string request_id, std::shared_ptr<const 
 }
 
 void ExecutionEnvironment::kill() {
-    asio::dispatch(strand_, [self = shared_from_this()] {
+    asio::dispatch(executor_, [self = shared_from_this()] {
         if (self->phase_ != Phase::dead) {
             self->die();
         }
@@ -175,7 +175,7 @@ void ExecutionEnvironment::read_next_frame() {
     const size_t chunk = std::max(wanted - std::min(wanted, have), read_chunk_bytes);
     incoming_.resize(have + chunk);
     socket_.async_read_some(asio::buffer(incoming_.data() + have, chunk),
-                            asio::bind_executor(strand_, [self = shared_from_this(), have](error_code ec, size_t n) {
+                            asio::bind_executor(executor_, [self = shared_from_this(), have](error_code ec, size_t n) {
         self->incoming_.resize(have + (ec ? 0 : n));
         if (ec) {
             self->on_connection_lost();
@@ -321,7 +321,7 @@ void ExecutionEnvironment::die() {
 
 void ExecutionEnvironment::await_exit() {
     pidfd_.async_wait(asio::posix::descriptor_base::wait_read,
-                      asio::bind_executor(strand_, [self = shared_from_this()](error_code ec) {
+                      asio::bind_executor(executor_, [self = shared_from_this()](error_code ec) {
         {
             std::lock_guard lock(self->exit_mutex_);
             // The pidfd is readable once the process has exited, so this wait is short;
@@ -401,7 +401,7 @@ void ExecutionEnvironment::on_process_exit() {
 void ExecutionEnvironment::arm_timer(std::chrono::steady_clock::duration after) {
     const uint64_t sequence = ++timer_sequence_;
     timer_.expires_after(after);
-    timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this(), sequence](error_code ec) {
+    timer_.async_wait(asio::bind_executor(executor_, [self = shared_from_this(), sequence](error_code ec) {
         if (!ec) {
             self->on_timer(sequence);
         }

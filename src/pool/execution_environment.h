@@ -1,5 +1,6 @@
 // One execution environment: one sofaas-worker process, the daemon side of its protocol
-// socket, its capture memfds and its deadline. Everything it does runs on its own strand,
+// socket, its capture memfds and its deadline. Everything it does runs on its io_context,
+// which one thread runs (the daemon's contract for every io_context: no strands needed),
 // so a Result, a deadline expiry and the worker's death never race each other.
 #pragma once
 
@@ -19,7 +20,6 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "pool/pool.h"
 #include "pool/unique_fd.h"
@@ -46,7 +46,7 @@ struct Startup {
 class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnvironment> {
 public:
     using Ptr = std::shared_ptr<ExecutionEnvironment>;
-    // Runs once, on the environment's strand, after the process has been reaped.
+    // Runs once, on the environment's io_context, after the process has been reaped.
     using ExitObserver = std::function<void(const ExecutionEnvironment&)>;
     // An Execution, or nullopt when the environment was already dead and nothing ran.
     using ExecutionDone = std::function<void(std::optional<Execution>)>;
@@ -104,7 +104,7 @@ private:
     double elapsed_ms() const;
 
     boost::asio::io_context& context_;
-    boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+    boost::asio::io_context::executor_type executor_;
     Settings settings_;
     FunctionVersionPtr version_;
     pid_t pid_;
@@ -128,7 +128,7 @@ private:
     std::function<void(Startup)> on_started_;  // pending until Ready or death
     ExecutionDone on_executed_;                // pending until Result, deadline or death
 
-    std::mutex exit_mutex_;  // reap() may run on the strand and in kill_and_wait()
+    std::mutex exit_mutex_;  // reap() may run on the io thread and in kill_and_wait()
     bool reaped_ = false;
     WorkerExit exit_;
 };

@@ -60,7 +60,7 @@ struct Daemon {
           gateway(io, GatewayServices{config, admin_token, registry, scheduler, pool, ledger, logs}) {
         const std::string bound = gateway.start();
         port = std::stoi(bound.substr(bound.rfind(':') + 1));
-        for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
+        threads.emplace_back([this] { io.run(); });  // one thread per io_context, as the daemon runs it
     }
     ~Daemon() {
         gateway.stop_accepting();

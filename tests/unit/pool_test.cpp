@@ -102,7 +102,7 @@ protected:
         options.worker_binary = worker_binary();
         options.zygote = GetParam();
         pool_ = std::make_unique<Pool>(io_, options);
-        for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+        threads_.emplace_back([this] { io_.run(); });  // one thread per io_context, as the daemon runs it
     }
     ~PoolTest() override {
         pool_.reset();

@@ -50,7 +50,7 @@ protected:
         options.worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker";
         pool_ = std::make_unique<Pool>(io_, options);
         scheduler_ = std::make_unique<Scheduler>(*pool_, ledger_, logs_, config_);
-        for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+        threads_.emplace_back([this] { io_.run(); });  // one thread per io_context, as the daemon runs it
     }
     ~SchedulerTest() override {
         scheduler_.reset();
