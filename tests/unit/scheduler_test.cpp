@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -175,6 +176,31 @@ TEST_F(SchedulerTest, RecordIsWrittenBeforeDoneRuns) {
     EXPECT_GE(result.billed_ms, 5u);
     EXPECT_GT(billed[0].cost_usd, 0.0);
     EXPECT_EQ(billed[0].memory_mb, 128u);
+}
+
+// Invocations that finish together share one ledger write: each caller still hears back
+// only once its own record is in the ledger, and every record is there exactly once.
+TEST_F(SchedulerTest, RecordsOfInvocationsThatFinishTogetherAreWrittenBeforeAnyAnswer) {
+    start(/*max_queue=*/10);
+    constexpr int invocations = 12;
+    std::mutex mutex;
+    int billed_before_done = 0;
+    std::vector<std::future<InvocationResult>> answers;
+    for (int i = 0; i < invocations; ++i) {
+        answers.push_back(invoke(sleep_function(invocations), "20", [&](const InvocationResult& result) {
+            bool billed = false;
+            for (const BillingRecord& record : records("sleep")) billed = billed || record.request_id == result.request_id;
+            std::lock_guard lock(mutex);
+            billed_before_done += billed ? 1 : 0;
+        }));
+    }
+    for (auto& answer : answers) EXPECT_EQ(wait(answer).status, InvocationStatus::ok);
+    EXPECT_EQ(billed_before_done, invocations);
+    const auto billed = records("sleep");
+    EXPECT_EQ(billed.size(), static_cast<size_t>(invocations));
+    std::set<std::string> request_ids;
+    for (const BillingRecord& record : billed) request_ids.insert(record.request_id);
+    EXPECT_EQ(request_ids.size(), static_cast<size_t>(invocations));
 }
 
 TEST_F(SchedulerTest, InvocationThatWaitsLongerThanTheTimeoutIsThrottled) {
