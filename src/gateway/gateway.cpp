@@ -8,6 +8,7 @@
 #include <boost/asio/strand.hpp>
 #include <fmt/format.h>
 
+#include <stdexcept>
 #include <system_error>
 
 #include "gateway/router.h"
@@ -58,8 +59,10 @@ std::string to_host_port(const tcp::endpoint& endpoint) {
 Gateway::Gateway(asio::io_context& io, GatewayServices services)
     : Gateway(std::vector<asio::io_context*>{&io}, std::move(services)) {}
 
-Gateway::Gateway(std::vector<asio::io_context*> contexts, GatewayServices services)
-    : state_(std::make_shared<State>(std::move(contexts), std::move(services))) {}
+Gateway::Gateway(std::vector<asio::io_context*> contexts, GatewayServices services) {
+    if (contexts.empty()) throw std::invalid_argument("a gateway needs at least one io_context");
+    state_ = std::make_shared<State>(std::move(contexts), std::move(services));
+}
 
 Gateway::~Gateway() { stop_accepting(); }
 

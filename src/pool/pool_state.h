@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -56,11 +57,16 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     using Spawned = std::variant<EnvironmentPtr, std::string>;  // the environment, or why not
 
     State(std::vector<boost::asio::io_context*> io_contexts, PoolOptions pool_options)
-        : contexts(std::move(io_contexts)),
+        : contexts(non_empty(std::move(io_contexts))),
           io(*contexts.front()),
           options(std::move(pool_options)),
           launcher(options.worker_binary, options.worker_user, options.zygote, options.worker_uids),
           reaper(io) {}
+
+    static std::vector<boost::asio::io_context*> non_empty(std::vector<boost::asio::io_context*> contexts) {
+        if (contexts.empty()) throw std::invalid_argument("a pool needs at least one io_context");
+        return contexts;
+    }
 
     const std::vector<boost::asio::io_context*> contexts;  // never empty
     boost::asio::io_context& io;  // the first: the reaper's

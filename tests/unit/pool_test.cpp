@@ -15,6 +15,7 @@
 #include <iterator>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -524,6 +525,12 @@ TEST(PoolHostFaults, ASandboxThatCannotBeSetUpIsNotBlamedOnTheLibrary) {
     }();
     work.reset();
     thread.join();
+}
+
+TEST(PoolContexts, APoolWithoutAnIoContextIsRefused) {
+    PoolOptions options;
+    options.worker_binary = worker_binary();
+    EXPECT_THROW(Pool(std::vector<asio::io_context*>{}, options), std::invalid_argument);
 }
 
 // With one io_context per io thread (the daemon's), an invocation runs in an environment
