@@ -52,8 +52,7 @@ std::variant<ExecutionEnvironment::Ptr, std::string> ExecutionEnvironment::spawn
 
 ExecutionEnvironment::ExecutionEnvironment(asio::io_context& io, WorkerProcess process, Settings settings,
                                            FunctionVersionPtr version, ExitObserver on_exit)
-    : context_(io),
-      executor_(io.get_executor()),
+    : executor_(io.get_executor()),
       settings_(settings),
       version_(std::move(version)),
       pid_(process.pid),

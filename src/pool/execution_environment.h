@@ -81,7 +81,7 @@ public:
     pid_t pid() const { return pid_; }
     std::optional<uid_t> own_uid() const { return own_uid_; }
     const FunctionVersionPtr& version() const { return version_; }
-    const boost::asio::io_context& context() const { return context_; }  // where it lives
+    const boost::asio::io_context& context() const { return executor_.context(); }  // where it lives
 
 private:
     enum class Phase { starting, idle, running, dead };
@@ -103,7 +103,6 @@ private:
     Execution execution_with_captures(Execution execution);
     double elapsed_ms() const;
 
-    boost::asio::io_context& context_;
     boost::asio::io_context::executor_type executor_;
     Settings settings_;
     FunctionVersionPtr version_;

@@ -69,10 +69,10 @@ public:
     Pool(boost::asio::io_context& io, PoolOptions options);
     // One io_context per io thread (the daemon's): an environment lives on one of them.
     // Each io_context must be run by exactly one thread: an environment's handlers rely
-    // on that instead of a strand. A
-    // cold start happens on the caller's context and an invocation prefers an idle
-    // environment of the caller's, so a request's work stays on one thread; min_warm
-    // environments are spread over all. The first context runs the pool's own timers.
+    // on that instead of a strand. A cold start happens on the caller's context and an
+    // invocation prefers an idle environment of the caller's, so a request's work stays
+    // on one thread; min_warm environments are spread over all. The first context runs
+    // the pool's own timers. Throws std::invalid_argument when `contexts` is empty.
     Pool(std::vector<boost::asio::io_context*> contexts, PoolOptions options);
     ~Pool();
     Pool(const Pool&) = delete;

@@ -60,7 +60,7 @@ void Pool::State::execute(FunctionVersionPtr version, std::string request_id, Ev
             // The warmest idle environment on the caller's io thread, else the warmest of
             // all: the invocation then costs no hand-off between threads.
             auto local = std::find_if(pool.idle.rbegin(), pool.idle.rend(),
-                                      [&](const IdleEnvironment& idle) { return idle.context == here; });
+                                      [&](const IdleEnvironment& idle) { return &idle.environment->context() == here; });
             auto chosen = local == pool.idle.rend() ? std::prev(pool.idle.end()) : std::prev(local.base());
             environment = std::move(chosen->environment);
             pool.idle.erase(chosen);
@@ -80,8 +80,9 @@ void Pool::State::execute(FunctionVersionPtr version, std::string request_id, Ev
 
 void Pool::State::cold_start(FunctionVersionPtr version, VersionKey key, uint64_t generation,
                              std::string request_id, Event event, ExecutionCallback done) {
-    spawn_then(version, calling_context(), [self = shared_from_this(), key, generation, request_id = std::move(request_id),
-                         event = std::move(event), done = std::move(done)](Spawned spawned) mutable {
+    spawn_then(version, calling_context(),
+               [self = shared_from_this(), key, generation, request_id = std::move(request_id),
+                event = std::move(event), done = std::move(done)](Spawned spawned) mutable {
         if (auto* error = std::get_if<std::string>(&spawned)) {
             self->finish(nullptr, key, generation);
             done(host_fault(request_id, key, "a worker", *error));
@@ -142,7 +143,7 @@ void Pool::State::finish(const EnvironmentPtr& environment, const VersionKey& ke
             --pool.busy;
             keep = environment && environment->reusable() && generation == pool.generation && !shut_down;
             if (keep) {
-                pool.idle.push_back({environment, &environment->context(), std::chrono::steady_clock::now()});
+                pool.idle.push_back({environment, std::chrono::steady_clock::now()});
             }
         }
     }

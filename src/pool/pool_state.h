@@ -37,7 +37,6 @@ inline VersionKey key_of(const FunctionVersion& version) {
 
 struct IdleEnvironment {
     EnvironmentPtr environment;
-    const boost::asio::io_context* context;  // the one the environment lives on
     std::chrono::steady_clock::time_point since;
 };
 

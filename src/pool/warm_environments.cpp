@@ -73,7 +73,7 @@ void Pool::State::warm_done(const EnvironmentPtr& environment, const VersionKey&
             pool.warming_failed = pool.warming_failed || !ready;
             keep = ready && environment && generation == pool.generation && !shut_down;
             if (keep) {
-                pool.idle.push_back({environment, &environment->context(), std::chrono::steady_clock::now()});
+                pool.idle.push_back({environment, std::chrono::steady_clock::now()});
             }
         }
     }
