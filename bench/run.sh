@@ -27,41 +27,17 @@ cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions sofaa
 BENCH="$BUILD/bin/sofaas-bench"
 
 WORK=$(mktemp -d /tmp/sofaas-bench.XXXXXX)
-export SOFAAS_TOKEN=bench-token-$RANDOM$RANDOM
-DAEMON_PID="" NGINX_PID="" FLOOR_PID=""
+source "$ROOT/bench/daemon.sh"
+NGINX_PID="" FLOOR_PID=""
 cleanup() {
     [[ -n "$FLOOR_PID" ]] && kill -TERM "$FLOOR_PID" 2>/dev/null && wait "$FLOOR_PID" 2>/dev/null
-    [[ -n "$DAEMON_PID" ]] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+    stop_all_sofaasd
     [[ -n "$NGINX_PID" ]] && kill -TERM "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# --- sofaasd -----------------------------------------------------------------------
-# start_sofaasd CONFIG_JSON DATA_DIR: starts it on an ephemeral port; sets DAEMON_PID,
-# SOFAAS_ENDPOINT and STARTUP_MS (spawn to "listening on").
-start_sofaasd() {
-    echo "$1" >"$WORK/sofaasd.json"
-    : >"$WORK/sofaasd.log"
-    local start=$(date +%s%N)
-    SOFAAS_ADMIN_TOKEN=$SOFAAS_TOKEN "$BUILD/bin/sofaasd" --config "$WORK/sofaasd.json" \
-        --listen 127.0.0.1:0 --data-dir "$2" 2>"$WORK/sofaasd.log" &
-    DAEMON_PID=$!
-    local address=""
-    for _ in $(seq 1 3000); do
-        address=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/sofaasd.log" | head -1 | cut -d' ' -f3) || true
-        [[ -n "$address" ]] && break
-        kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$WORK/sofaasd.log"; exit 1; }
-        sleep 0.005
-    done
-    [[ -n "$address" ]] || { echo "sofaasd did not start"; cat "$WORK/sofaasd.log"; exit 1; }
-    STARTUP_MS=$((($(date +%s%N) - start) / 1000000))
-    export SOFAAS_ENDPOINT="http://$address"
-}
-stop_sofaasd() {
-    kill -TERM "$DAEMON_PID" && wait "$DAEMON_PID" || true
-    DAEMON_PID=""
-}
+# --- sofaasd (bench/daemon.sh) ---------------------------------------------------------
 deploy() { # NAME LIBRARY [QUERY]
     curl -sf -X PUT -H "Authorization: Bearer $SOFAAS_TOKEN" --data-binary @"$2" \
         "$SOFAAS_ENDPOINT/v1/functions/$1?${3:-}" >/dev/null
@@ -163,7 +139,7 @@ collect < <("$BENCH" deadline --workers warm --count $DEADLINE_SAMPLES --library
 collect < <("$BENCH" deadline --workers cold --count $DEADLINE_SAMPLES --library "$BUILD/fixtures/spin.so")
 
 echo "== 4: warm footprint ($WARM_WORKERS idle hello workers)" >&2
-collect < <("$BENCH" footprint --workers $WARM_WORKERS --daemon-pid "$DAEMON_PID" --library "$BUILD/functions/hello.so")
+collect < <("$BENCH" footprint --workers $WARM_WORKERS --daemon-pid "$SOFAASD_PID" --library "$BUILD/functions/hello.so")
 stop_sofaasd
 
 echo "== 8: billing cost (group fsync on vs off, alternating, median of $RUNS each)" >&2
@@ -192,9 +168,9 @@ collect < <("$BENCH" deploy-many --count $MANY --library "$BUILD/functions/hello
 deploy hello "$BUILD/functions/hello.so"
 stop_sofaasd
 start_sofaasd '{}' "$WORK/many"
-R[many_start_ms]=$STARTUP_MS
+R[many_start_ms]=$SOFAASD_STARTUP_MS
 sleep 1
-R[many_rss_kib]=$(rss_kib "$DAEMON_PID")
+R[many_rss_kib]=$(rss_kib "$SOFAASD_PID")
 collect < <("$BENCH" call-latency --target "/fn/many-$((MANY / 2))" --count 500 | sed 's/^call_/many_call_/')
 stop_sofaasd
 

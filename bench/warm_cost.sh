@@ -8,28 +8,24 @@
 # is shared.
 #
 #   bench/warm_cost.sh [DURATION=5s] [CONFIG_JSON_FIELDS]     e.g. '"io_threads": 1'
-# SOFAASD=PATH runs another sofaasd binary (an A/B pair). WARM_COST_PATH=/healthz measures another path. WARM_COST_PERF=FILE also records a perf profile of sofaasd (call graphs) into FILE.
+# SOFAASD=PATH runs another sofaasd binary (an A/B pair); WARM_COST_BUILD=DIR another
+# build; WARM_COST_TMP=DIR puts the data directory elsewhere (e.g. /dev/shm);
+# WARM_COST_PATH=/healthz measures another path; WARM_COST_PERF=FILE also records a perf
+# profile of sofaasd into FILE (perf record options in WARM_COST_PERF_ARGS, default -g
+# -e cpu-clock); WARM_COST_SYSCALLS=1 also prints sofaasd's system calls per request
+# (perf stat; it slows the run, so its req/s is not comparable).
 # Uses build-release/ (bench/run.sh builds it).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="${WARM_COST_BUILD:-$ROOT/build-release}"
 DURATION=${1:-5s}
-WORK=$(mktemp -d "${WARM_COST_TMP:-/tmp}/sofaas-warm-cost.XXXXXX")
-echo "{${2:-}}" >"$WORK/config.json"
-SOFAAS_ADMIN_TOKEN=warm-cost "${SOFAASD:-$BUILD/bin/sofaasd}" --config "$WORK/config.json" --listen 127.0.0.1:0 \
-    --data-dir "$WORK/data" 2>"$WORK/sofaasd.log" &
-DAEMON=$!
-trap 'kill -TERM $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null; rm -rf "$WORK"' EXIT
-address=""
-for _ in $(seq 1 500); do
-    address=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/sofaasd.log" | cut -d' ' -f3) || true
-    [[ -n "$address" ]] && break
-    sleep 0.01
-done
-[[ -n "$address" ]] || { cat "$WORK/sofaasd.log"; exit 1; }
-curl -sf -X PUT -H "Authorization: Bearer warm-cost" --data-binary @"$BUILD/functions/hello.so" \
-    "http://$address/v1/functions/hello?min_warm=32" >/dev/null
+BENCH_TMP=${WARM_COST_TMP:-/tmp}
+source "$ROOT/bench/daemon.sh"
+trap stop_all_sofaasd EXIT
+start_sofaasd "{${2:-}}"
+DAEMON=$SOFAASD_PID address=$SOFAASD_ADDRESS
+deploy_hello 32
 wrk -t1 -c32 -d1s "http://$address/fn/hello" >/dev/null
 sleep 0.3
 
@@ -62,7 +58,13 @@ if [[ -n "${WARM_COST_PERF:-}" ]]; then
     PERF=$!
     sleep 0.2
 fi
+if [[ -n "${WARM_COST_SYSCALLS:-}" ]]; then
+    perf stat -e 'raw_syscalls:sys_enter' -e 'syscalls:sys_enter_*' -p "$DAEMON" -o "$SOFAASD_WORK/syscalls" 2>/dev/null &
+    STAT=$!
+    sleep 0.2
+fi
 out=$(wrk -t1 -c32 -d"$DURATION" --latency "http://$address${WARM_COST_PATH:-/fn/hello}")
+if [[ -n "${WARM_COST_SYSCALLS:-}" ]]; then kill -INT $STAT; wait $STAT || true; fi
 if [[ -n "${WARM_COST_PERF:-}" ]]; then kill -INT $PERF; wait $PERF || true; fi
 d1=$(cpu_ns /proc/"$DAEMON"/task/*/schedstat); s1=$(switches); m1=$(machine)
 workers_ns=0
@@ -80,3 +82,8 @@ echo "sofaasd_us_per_request $(us_per_request "d1 - d0")"
 echo "workers_us_per_request $(us_per_request "workers_ns")"
 echo "machine_us_per_request $(ticks_us_per_request "m1 - m0")"
 echo "sofaasd_switches_per_request $(awk -v n=$((s1 - s0)) -v r="$requests" 'BEGIN {printf "%.2f", n / r}')"
+if [[ -n "${WARM_COST_SYSCALLS:-}" ]]; then
+    # Every system call sofaasd made at least once per 20 requests, per request.
+    awk -v n="$requests" '$1 ~ /^[0-9,]+$/ { gsub(",", "", $1); if ($1 > n / 20) printf "syscalls_%s %.2f\n", $2, $1 / n }' \
+        "$SOFAASD_WORK/syscalls" | sed 's/syscalls:sys_enter_//; s/raw_syscalls:sys_enter/all/' | sort -k2 -rn
+fi

@@ -1,0 +1,54 @@
+# Sourced by the bench scripts: sofaasd daemons on ephemeral loopback ports, each with a
+# temp directory of its own (config, log, and the data directory unless one is given).
+# The caller stops them: `trap stop_all_sofaasd EXIT` (or call it from its own trap).
+#
+#   start_sofaasd CONFIG_JSON [DATA_DIR]   sets SOFAASD_PID, SOFAASD_ADDRESS (HOST:PORT),
+#       SOFAASD_WORK, SOFAASD_STARTUP_MS (spawn to "listening on") and exports
+#       SOFAAS_ENDPOINT (what sofaas-bench and the CLI read); exits the script if the
+#       daemon dies or does not listen within 15 s
+#   stop_sofaasd [PID...]                  SIGTERM and wait; default the last started
+#   stop_all_sofaasd                       every daemon started, and their temp directories
+#   deploy_hello MIN_WARM                  hello.so as "hello", to the last daemon started
+# Uses $BUILD (a Release build directory); SOFAASD=PATH runs another sofaasd binary (an
+# A/B pair); temp directories go under ${BENCH_TMP:-/tmp}.
+
+export SOFAAS_TOKEN=${SOFAAS_TOKEN:-bench-token-$RANDOM$RANDOM}
+_sofaasd_pids=() _sofaasd_dirs=()
+
+start_sofaasd() {
+    SOFAASD_WORK=$(mktemp -d "${BENCH_TMP:-/tmp}/sofaas-bench.XXXXXX")
+    _sofaasd_dirs+=("$SOFAASD_WORK")
+    echo "$1" >"$SOFAASD_WORK/config.json"
+    local log="$SOFAASD_WORK/sofaasd.log" start
+    start=$(date +%s%N)
+    # stdout to /dev/null: a daemon holding the caller's stdout would keep a $(...) waiting.
+    SOFAAS_ADMIN_TOKEN=$SOFAAS_TOKEN "${SOFAASD:-$BUILD/bin/sofaasd}" --config "$SOFAASD_WORK/config.json" \
+        --listen 127.0.0.1:0 --data-dir "${2:-$SOFAASD_WORK/data}" 2>"$log" >/dev/null &
+    SOFAASD_PID=$!
+    _sofaasd_pids+=("$SOFAASD_PID")
+    SOFAASD_ADDRESS=""
+    for _ in $(seq 1 3000); do
+        SOFAASD_ADDRESS=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$log" | head -1 | cut -d' ' -f3) || true
+        [[ -n "$SOFAASD_ADDRESS" ]] && break
+        kill -0 "$SOFAASD_PID" 2>/dev/null || { cat "$log" >&2; exit 1; }
+        sleep 0.005
+    done
+    [[ -n "$SOFAASD_ADDRESS" ]] || { echo "sofaasd did not start" >&2; cat "$log" >&2; exit 1; }
+    SOFAASD_STARTUP_MS=$((($(date +%s%N) - start) / 1000000))
+    export SOFAAS_ENDPOINT="http://$SOFAASD_ADDRESS"
+}
+
+stop_sofaasd() {
+    local pid
+    for pid in "${@:-$SOFAASD_PID}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+}
+
+stop_all_sofaasd() {
+    stop_sofaasd "${_sofaasd_pids[@]}"
+    rm -rf "${_sofaasd_dirs[@]}"
+}
+
+deploy_hello() {
+    curl -sf -X PUT -H "Authorization: Bearer $SOFAAS_TOKEN" --data-binary @"$BUILD/functions/hello.so" \
+        "$SOFAAS_ENDPOINT/v1/functions/hello?min_warm=$1" >/dev/null
+}
