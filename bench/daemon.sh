@@ -9,6 +9,8 @@
 #   stop_sofaasd [PID...]                  SIGTERM and wait; default the last started
 #   stop_all_sofaasd                       every daemon started, and their temp directories
 #   deploy_hello MIN_WARM                  hello.so as "hello", to the last daemon started
+#   ledger_durable_p99_ms LOG              from a stopped daemon's log: p99 of how long its
+#       billing records waited to reach the disk (empty with fsync off)
 # Uses $BUILD (a Release build directory); SOFAASD=PATH runs another sofaasd binary (an
 # A/B pair); temp directories go under ${BENCH_TMP:-/tmp}.
 
@@ -51,4 +53,8 @@ stop_all_sofaasd() {
 deploy_hello() {
     curl -sf -X PUT -H "Authorization: Bearer $SOFAAS_TOKEN" --data-binary @"$BUILD/functions/hello.so" \
         "$SOFAAS_ENDPOINT/v1/functions/hello?min_warm=$1" >/dev/null
+}
+
+ledger_durable_p99_ms() {
+    { grep -o 'on disk within p50 [0-9.]* ms, p99 [0-9.]* ms' "$1" || true; } | awk '{print $8}' | tail -1
 }

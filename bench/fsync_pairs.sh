@@ -1,33 +1,42 @@
 #!/usr/bin/env bash
-# The billing-cost scenario (8) alone, for more pairs than bench/run.sh takes: PAIRS times
-# a fresh daemon with the ledger's group fsync every INTERVAL_MS, then one with fsync off,
-# each with `hello` (min_warm 2) under `wrk -t1 -c32 -d10s`. Prints each pair's req/s and
-# ratio, then the median "on" over the median "off".
+# The billing-cost scenario (8) alone, for more rounds than bench/run.sh takes, and for
+# several fsync intervals: the price of each durability window. Each round starts, in
+# turn, a fresh daemon per interval in INTERVALS_MS and one with fsync off (0), each with
+# `hello` (min_warm 2) under `wrk -t1 -c32 -d10s`, so a busy spell of the shared machine
+# falls on every mode. Prints each run's req/s and, from the daemon's shutdown line, how
+# long its billing records waited to reach the disk (p99 over its group fsyncs); then per
+# interval the median req/s over the median with fsync off, and the median of those p99s.
 #
-#   bench/fsync_pairs.sh [PAIRS=6] [INTERVAL_MS=5]
+#   bench/fsync_pairs.sh [ROUNDS=6] [INTERVALS_MS="5 10"]
 # Uses build-release/ (bench/run.sh builds it).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build-release"
-PAIRS=${1:-6} INTERVAL_MS=${2:-5}
+ROUNDS=${1:-6} INTERVALS=(${2:-5 10})
 source "$ROOT/bench/daemon.sh"
 trap stop_all_sofaasd EXIT
 
-measure() { # FSYNC_INTERVAL_MS: sets RPS (not a $(...): the daemon must stay this shell's to clean up)
+measure() { # FSYNC_INTERVAL_MS: sets RPS and DURABLE_P99 (not $(...): the daemon must stay this shell's to clean up)
     start_sofaasd "{\"ledger_fsync_interval_ms\": $1}"
     deploy_hello 2
     RPS=$(wrk -t1 -c32 -d10s "$SOFAAS_ENDPOINT/fn/hello" | awk '/Requests\/sec/ {print $2}')
     stop_sofaasd
+    DURABLE_P99=$(ledger_durable_p99_ms "$SOFAASD_WORK/sofaasd.log")
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 
-on=() off=()
-for _ in $(seq 1 "$PAIRS"); do
-    measure "$INTERVAL_MS"
-    on+=("$RPS")
-    measure 0
-    off+=("$RPS")
-    echo "on ${on[-1]} off ${off[-1]} ratio $(awk -v a="${on[-1]}" -v b="${off[-1]}" 'BEGIN {printf "%.3f", a / b}')"
+declare -A rps=() p99=()
+for _ in $(seq 1 "$ROUNDS"); do
+    for interval in "${INTERVALS[@]}" 0; do
+        measure "$interval"
+        rps[$interval]+=" $RPS"
+        p99[$interval]+=" ${DURABLE_P99:-0}"
+        echo "interval_ms $interval req_per_s $RPS durable_p99_ms ${DURABLE_P99:--}"
+    done
 done
-echo "median_on $(median "${on[@]}") median_off $(median "${off[@]}") ratio $(awk -v a="$(median "${on[@]}")" -v b="$(median "${off[@]}")" 'BEGIN {printf "%.3f", a / b}')"
+off=$(median ${rps[0]})
+for interval in "${INTERVALS[@]}"; do
+    on=$(median ${rps[$interval]})
+    echo "interval_ms $interval median_req_per_s $on off $off ratio $(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.3f", a / b}') durable_p99_ms $(median ${p99[$interval]})"
+done

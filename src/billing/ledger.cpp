@@ -1,6 +1,7 @@
 #include "billing/ledger.h"
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -16,6 +17,47 @@ namespace sofaas {
 namespace fs = std::filesystem;
 
 namespace {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// A group whose records waited this long to reach the disk is worth a warning: the disk,
+// not the fsync interval, decides how much an outage of the machine could lose.
+constexpr std::chrono::milliseconds slow_group_fsync{1000};
+
+// Waits to reach the disk, in 0.1 ms buckets up to 1 s (the last bucket takes the rest).
+class LagHistogram {
+public:
+    void add(std::chrono::steady_clock::duration lag) {
+        const double ms = std::chrono::duration<double, std::milli>(lag).count();
+        buckets_[std::min(buckets_.size() - 1, static_cast<size_t>(ms * 10))]++;
+        ++count_;
+        max_ms_ = std::max(max_ms_, ms);
+    }
+    LedgerDurability summary() const {
+        LedgerDurability result;
+        result.group_fsyncs = count_;
+        result.max_ms = max_ms_;
+        result.p50_ms = quantile(0.50);
+        result.p99_ms = quantile(0.99);
+        return result;
+    }
+
+private:
+    double quantile(double q) const {
+        if (count_ == 0) return 0;
+        const uint64_t rank = std::max<uint64_t>(1, static_cast<uint64_t>(q * static_cast<double>(count_) + 0.5));
+        uint64_t seen = 0;
+        for (size_t i = 0; i < buckets_.size(); ++i) {
+            seen += buckets_[i];
+            if (seen >= rank) return std::min(max_ms_, static_cast<double>(i + 1) / 10);  // the bucket's upper edge
+        }
+        return max_ms_;
+    }
+
+    std::array<uint64_t, 10001> buckets_{};
+    uint64_t count_ = 0;
+    double max_ms_ = 0;
+};
 
 // Older day files are closed once this many are open; a record whose start is days old
 // (a long invocation across midnight) simply reopens its file.
@@ -57,6 +99,8 @@ struct Ledger::State {
     std::vector<std::shared_ptr<AppendOnlyFile>> dirty;
     uint64_t appended = 0;       // lines written so far
     uint64_t synced_count = 0;   // lines known to be on disk
+    SteadyTime first_unsynced_write{};  // of the lines in `dirty` files; set when dirty fills
+    LagHistogram lags;
     bool flush_requested = false;
     bool stopping = false;
     std::thread syncer;
@@ -86,6 +130,7 @@ void Ledger::State::run_syncer() {
         std::vector<std::shared_ptr<AppendOnlyFile>> batch;
         batch.swap(dirty);
         uint64_t target = appended;
+        const SteadyTime group_start = first_unsynced_write;
         flush_requested = false;
         lock.unlock();
         for (const auto& file : batch) {
@@ -95,7 +140,13 @@ void Ledger::State::run_syncer() {
                 spdlog::error("ledger: {}", e.what());
             }
         }
+        const auto lag = std::chrono::steady_clock::now() - group_start;
+        if (!batch.empty() && lag > slow_group_fsync) {
+            spdlog::warn("ledger: billing records waited {} ms to reach the disk (fsync interval {} ms)",
+                         std::chrono::duration_cast<std::chrono::milliseconds>(lag).count(), options.fsync_interval.count());
+        }
         lock.lock();
+        if (!batch.empty()) lags.add(lag);
         synced_count = std::max(synced_count, target);
         synced.notify_all();
     }
@@ -137,6 +188,7 @@ bool Ledger::append(const BillingRecord& record) {
         ++state_->appended;
         if (state_->syncer.joinable() &&
             std::find(state_->dirty.begin(), state_->dirty.end(), file) == state_->dirty.end()) {
+            if (state_->dirty.empty()) state_->first_unsynced_write = std::chrono::steady_clock::now();
             state_->dirty.push_back(std::move(file));
             state_->work.notify_one();
         }
@@ -155,6 +207,11 @@ void Ledger::flush() {
     state_->flush_requested = true;
     state_->work.notify_one();
     state_->synced.wait(lock, [&] { return state_->synced_count >= target; });
+}
+
+LedgerDurability Ledger::durability() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->lags.summary();
 }
 
 std::vector<BillingRecord> Ledger::query(const LedgerQuery& query, size_t* skipped_lines) const {

@@ -20,6 +20,16 @@ struct LedgerOptions {
     std::chrono::milliseconds fsync_interval{5};  // 0: records are written, never fsync'd
 };
 
+// How long records waited to be durable: for each group fsync, the time from the group's
+// first write(2) to the end of its fsync (the longest any record of the group waited).
+// The price of a shorter fsync_interval is throughput (bench/NOTES.md); this is what it buys.
+struct LedgerDurability {
+    uint64_t group_fsyncs = 0;
+    double p50_ms = 0;  // quantiles to 0.1 ms
+    double p99_ms = 0;
+    double max_ms = 0;
+};
+
 struct LedgerQuery {
     std::optional<std::string> function;
     std::optional<WallTime> since;  // inclusive, on the record's start
@@ -38,6 +48,7 @@ public:
     bool append(const BillingRecord& record);
     // Blocks until everything appended so far is fsync'd.
     void flush();
+    LedgerDurability durability() const;
 
     // Reads the ledger files covering the query; torn or corrupt lines are skipped with a
     // warning (their count in `skipped_lines`), never fatal.

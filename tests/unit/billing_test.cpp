@@ -8,6 +8,7 @@
 
 #include "billing/billing_record.h"
 #include "billing/ledger.h"
+#include "support/eventually.h"
 #include "support/temp_dir.h"
 
 using namespace sofaas;
@@ -295,6 +296,37 @@ TEST_F(LedgerTest, FlushReturnsWithEveryRecordReadable) {
         ledger.flush();
         EXPECT_EQ(ledger.query({}).size(), 10u) << interval.count();
     }
+}
+
+TEST_F(LedgerTest, DurabilityMeasuresTheWaitFromAGroupsFirstWriteToItsFsync) {
+    Ledger ledger(billing, LedgerOptions{milliseconds(30)});
+    EXPECT_EQ(ledger.durability().group_fsyncs, 0u);
+    for (int i = 0; i < 5; ++i) ledger.append(record("hello", utc(2026, 11, 27, 1)));
+    // Nobody flushes: the syncer waits out the whole window, so the group waited at least that.
+    ASSERT_TRUE(sofaas::testing::eventually([&] { return ledger.durability().group_fsyncs > 0; }));
+    LedgerDurability durability = ledger.durability();
+    EXPECT_EQ(durability.group_fsyncs, 1u);
+    EXPECT_GE(durability.max_ms, 30.0);
+    EXPECT_GE(durability.p50_ms, 30.0);
+    EXPECT_LE(durability.p50_ms, durability.p99_ms);
+    EXPECT_LE(durability.p99_ms, durability.max_ms);
+    EXPECT_LT(durability.max_ms, 10000.0);  // measured from the group's first write, not from long before
+}
+
+TEST_F(LedgerTest, AFlushEndsTheWindowEarlyAndCountsAsAGroup) {
+    Ledger ledger(billing, LedgerOptions{milliseconds(60000)});
+    ledger.append(record("hello", utc(2026, 11, 27, 1)));
+    ledger.flush();
+    LedgerDurability durability = ledger.durability();
+    EXPECT_EQ(durability.group_fsyncs, 1u);
+    EXPECT_LT(durability.max_ms, 60000.0);
+}
+
+TEST_F(LedgerTest, WithFsyncOffNothingIsCounted) {
+    Ledger ledger(billing, LedgerOptions{milliseconds(0)});
+    ledger.append(record("hello", utc(2026, 11, 27, 1)));
+    ledger.flush();
+    EXPECT_EQ(ledger.durability().group_fsyncs, 0u);
 }
 
 TEST_F(LedgerTest, RecordsSurviveARestart) {
