@@ -11,6 +11,7 @@
 #   deploy_hello MIN_WARM                  hello.so as "hello", to the last daemon started
 #   ledger_durable_p99_ms LOG              from a stopped daemon's log: p99 of how long its
 #       billing records waited to reach the disk (empty with fsync off)
+#   ledger_fsync_window_ms LOG             the same line's fsync window
 # Uses $BUILD (a Release build directory); SOFAASD=PATH runs another sofaasd binary (an
 # A/B pair); temp directories go under ${BENCH_TMP:-/tmp}.
 
@@ -57,4 +58,8 @@ deploy_hello() {
 
 ledger_durable_p99_ms() {
     { grep -o 'on disk within p50 [0-9.]* ms, p99 [0-9.]* ms' "$1" || true; } | awk '{print $8}' | tail -1
+}
+
+ledger_fsync_window_ms() {
+    { grep -o 'group fsyncs, [0-9]* ms window' "$1" || true; } | awk '{print $3}' | tail -1
 }

@@ -7,13 +7,13 @@
 # long its billing records waited to reach the disk (p99 over its group fsyncs); then per
 # interval the median req/s over the median with fsync off, and the median of those p99s.
 #
-#   bench/fsync_pairs.sh [ROUNDS=6] [INTERVALS_MS="5 10"]
+#   bench/fsync_pairs.sh [ROUNDS=6] [INTERVALS_MS="5 10 20"]
 # Uses build-release/ (bench/run.sh builds it).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build-release"
-ROUNDS=${1:-6} INTERVALS=(${2:-5 10})
+ROUNDS=${1:-6} INTERVALS=(${2:-5 10 20})
 source "$ROOT/bench/daemon.sh"
 trap stop_all_sofaasd EXIT
 

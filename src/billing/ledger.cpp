@@ -211,7 +211,9 @@ void Ledger::flush() {
 
 LedgerDurability Ledger::durability() const {
     std::lock_guard lock(state_->mutex);
-    return state_->lags.summary();
+    LedgerDurability durability = state_->lags.summary();
+    durability.fsync_interval = state_->options.fsync_interval;
+    return durability;
 }
 
 std::vector<BillingRecord> Ledger::query(const LedgerQuery& query, size_t* skipped_lines) const {

@@ -17,13 +17,17 @@
 namespace sofaas {
 
 struct LedgerOptions {
-    std::chrono::milliseconds fsync_interval{5};  // 0: records are written, never fsync'd
+    // 0: records are written, never fsync'd. Each group fsync costs the daemon about the
+    // same however few records it holds, so the window is the price: on 2 cores under full
+    // load, 5 ms cost ~10% of the warm throughput, 10 ms ~5%, 20 ms ~3.5% (bench/NOTES.md).
+    std::chrono::milliseconds fsync_interval{20};
 };
 
 // How long records waited to be durable: for each group fsync, the time from the group's
 // first write(2) to the end of its fsync (the longest any record of the group waited).
 // The price of a shorter fsync_interval is throughput (bench/NOTES.md); this is what it buys.
 struct LedgerDurability {
+    std::chrono::milliseconds fsync_interval{0};  // the window, as configured
     uint64_t group_fsyncs = 0;
     double p50_ms = 0;  // quantiles to 0.1 ms
     double p99_ms = 0;

@@ -49,7 +49,7 @@ struct Config {
     uint32_t io_threads = 2;
     std::string admin_token;            // empty: SOFAAS_ADMIN_TOKEN, else DATA/admin.token
     uint32_t shutdown_grace_s = 30;
-    uint32_t ledger_fsync_interval_ms = 5;  // group fsync window; 0 = write but never fsync
+    uint32_t ledger_fsync_interval_ms = 20;  // group fsync window; 0 = write but never fsync (see ledger.h)
     // Under a root daemon each worker runs as a uid of its own from worker_uids (no user
     // database entry needed), so functions cannot signal each other's workers or share a
     // process limit; unless worker_user names one user for all of them. A daemon that is

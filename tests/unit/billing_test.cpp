@@ -305,6 +305,7 @@ TEST_F(LedgerTest, DurabilityMeasuresTheWaitFromAGroupsFirstWriteToItsFsync) {
     // Nobody flushes: the syncer waits out the whole window, so the group waited at least that.
     ASSERT_TRUE(sofaas::testing::eventually([&] { return ledger.durability().group_fsyncs > 0; }));
     LedgerDurability durability = ledger.durability();
+    EXPECT_EQ(durability.fsync_interval, milliseconds(30));
     EXPECT_EQ(durability.group_fsyncs, 1u);
     EXPECT_GE(durability.max_ms, 30.0);
     EXPECT_GE(durability.p50_ms, 30.0);
