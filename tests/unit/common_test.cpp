@@ -132,6 +132,12 @@ TEST(ConfigTest, ShippedConfigFileParses) {
     Config config = load_config(source_dir() / "config" / "sofaasd.json");
     EXPECT_EQ(config.listen_port, 8080);
     EXPECT_EQ(config.data_dir, "data");
+    // The file documents the defaults (README's configuration section shows it).
+    const Config defaults;
+    EXPECT_EQ(config.io_threads, defaults.io_threads);
+    EXPECT_EQ(config.shutdown_grace_s, defaults.shutdown_grace_s);
+    EXPECT_EQ(config.ledger_fsync_interval_ms, defaults.ledger_fsync_interval_ms);
+    EXPECT_EQ(config.zygote, defaults.zygote);
 }
 
 TEST(ConfigTest, ApplyListenParsesHostAndPort) {
