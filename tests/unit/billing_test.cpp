@@ -5,6 +5,8 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "billing/billing_record.h"
 #include "billing/ledger.h"
@@ -321,6 +323,21 @@ TEST_F(LedgerTest, AFlushEndsTheWindowEarlyAndCountsAsAGroup) {
     LedgerDurability durability = ledger.durability();
     EXPECT_EQ(durability.group_fsyncs, 1u);
     EXPECT_LT(durability.max_ms, 60000.0);
+}
+
+TEST_F(LedgerTest, AWindowLongerThanTheSlowFsyncWarningIsNoWarning) {
+    std::ostringstream log;
+    const auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+    {
+        Ledger ledger(billing, LedgerOptions{milliseconds(1100)});
+        ledger.append(record("hello", utc(2026, 11, 27, 1)));
+        EXPECT_TRUE(sofaas::testing::eventually([&] { return ledger.durability().group_fsyncs > 0; }));
+        EXPECT_GE(ledger.durability().max_ms, 1100.0);
+    }
+    spdlog::set_default_logger(previous);
+    EXPECT_EQ(log.str().find("to reach the disk"), std::string::npos) << log.str();
 }
 
 TEST_F(LedgerTest, WithFsyncOffNothingIsCounted) {
