@@ -471,7 +471,7 @@ TEST_P(PoolTest, WorkerThatBreaksTheProtocolIsRejected) {
         Pool pool(io_, options);
         return trial_load(pool, hello).value_or("accepted");
     };
-    EXPECT_EQ(rejected_by(write_script(dir, "garbage", "printf 'this is not a frame' >&3; sleep 10"))
+    EXPECT_EQ(rejected_by(write_script(dir, "garbage", "printf 'this is not a frame' >&3; exec sleep 10"))
                   .rfind("Runtime.ExitError: Runtime sent a malformed frame", 0),
               0u);
     EXPECT_EQ(rejected_by(write_script(dir, "exits", "exit 5")),
