@@ -4,8 +4,10 @@
 # warm-up), and `floor` stands for bench/gateway_floor.c with its billing line, the
 # reference. Each gets `wrk -t1 -c32 -d10s --latency`; prints req/s, p50 and p99 per run.
 #
-#   bench/latency_pairs.sh ROUNDS CONFIG_JSON|floor ...
+#   bench/latency_pairs.sh ROUNDS CONFIG_JSON|floor|SOFAASD_PATH@CONFIG_JSON ...
 #   e.g. bench/latency_pairs.sh 3 floor '{}' '{"io_threads": 1}' '{"ledger_fsync_interval_ms": 0}'
+# SOFAASD_PATH@CONFIG_JSON runs another sofaasd binary (with its sofaas-worker beside it),
+# for an A/B pair of builds: bench/latency_pairs.sh 3 '{}' /tmp/patched/sofaasd@'{}'
 # Uses build-release/ (bench/run.sh builds it).
 set -euo pipefail
 
@@ -36,7 +38,8 @@ for _ in $(seq 1 "$ROUNDS"); do
             FLOOR_PID=""
             rm -f "$FLOOR_DIR/ledger.jsonl" "$FLOOR_DIR/out"
         else
-            start_sofaasd "$config"
+            SOFAASD="" && [[ $config == *@* ]] && SOFAASD=${config%%@*}
+            start_sofaasd "${config#*@}"
             deploy_hello 2
             wrk -t1 -c32 -d1s "$SOFAAS_ENDPOINT/fn/hello" >/dev/null
             echo "$config $(latency "$SOFAAS_ENDPOINT/fn/hello")"

@@ -1,9 +1,11 @@
 #include "common/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -143,6 +145,14 @@ void check_consistency(const Config& config) {
 
 }  // namespace
 
+uint32_t auto_io_threads() {
+    return std::max(1u, std::thread::hardware_concurrency() / 2);
+}
+
+uint32_t io_thread_count(const Config& config) {
+    return config.io_threads.value_or(auto_io_threads());
+}
+
 Config parse_config(std::string_view json_text) {
     json document;
     try {
@@ -166,7 +176,12 @@ Config parse_config(std::string_view json_text) {
     std::string data_dir = config.data_dir.string();
     s.string("data_dir", data_dir, false);
     config.data_dir = data_dir;
-    s.integer("io_threads", config.io_threads, 1, 256);
+    if (const json* threads = s.find("io_threads"); threads && !(threads->is_string() && *threads == "auto")) {
+        if (!threads->is_number_unsigned() || threads->get<uint64_t>() < 1 || threads->get<uint64_t>() > 256) {
+            fail("io_threads", "must be \"auto\" or between 1 and 256");
+        }
+        config.io_threads = threads->get<uint32_t>();
+    }
     s.string("admin_token", config.admin_token, true);
     s.integer("shutdown_grace_s", config.shutdown_grace_s, 0, 3600);
     s.integer("ledger_fsync_interval_ms", config.ledger_fsync_interval_ms, 0, 60000);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,7 +47,8 @@ struct Config {
     std::string listen_host = "127.0.0.1";
     uint16_t listen_port = 8080;
     std::filesystem::path data_dir = "data";
-    uint32_t io_threads = 2;
+    // Event loops, one thread each; nullopt ("auto"): auto_io_threads().
+    std::optional<uint32_t> io_threads;
     std::string admin_token;            // empty: SOFAAS_ADMIN_TOKEN, else DATA/admin.token
     uint32_t shutdown_grace_s = 30;
     uint32_t ledger_fsync_interval_ms = 20;  // group fsync window; 0 = write but never fsync (see ledger.h)
@@ -68,6 +70,13 @@ class ConfigError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// Half the cores, at least one: every invocation also runs in a worker, and an io thread
+// per core would compete with function code for every core. On 2 cores, one io thread
+// had a p99 of 1.1-1.5 ms at 32 connections against 2.2-2.9 ms with two, at 11-15% fewer
+// calls of a function that does nothing (bench/NOTES.md, sixth look).
+uint32_t auto_io_threads();
+uint32_t io_thread_count(const Config& config);
 
 // Unknown keys and bad values throw ConfigError naming the key ("limits.max_timeout_s: ...").
 Config parse_config(std::string_view json_text);

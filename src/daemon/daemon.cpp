@@ -141,7 +141,8 @@ int run_daemon(const Config& config) {
     std::vector<std::unique_ptr<asio::io_context>> loops;
     std::vector<asio::io_context*> contexts;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
-    for (uint32_t i = 0; i < config.io_threads; ++i) {
+    const uint32_t io_threads = io_thread_count(config);
+    for (uint32_t i = 0; i < io_threads; ++i) {
         loops.push_back(std::make_unique<asio::io_context>(1));
         contexts.push_back(loops.back().get());
         keep_running.push_back(asio::make_work_guard(*loops.back()));
@@ -160,7 +161,8 @@ int run_daemon(const Config& config) {
     for (const FunctionVersionPtr& version : registry.list_latest()) scheduler.activate(version, 0);
 
     const std::string bound = gateway.start();
-    spdlog::info("sofaasd listening on {}", bound);
+    spdlog::info("sofaasd listening on {} ({} io thread{}{})", bound, io_threads, io_threads == 1 ? "" : "s",
+                 config.io_threads ? "" : ", auto: half the cores");
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {

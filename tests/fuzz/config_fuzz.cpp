@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 "the default timeout is allowed by the limits");
     fuzz::check(config.defaults.memory_mb <= config.limits.max_memory_mb,
                 "the default memory is allowed by the limits");
-    fuzz::check(config.io_threads >= 1, "at least one io thread");
+    fuzz::check(io_thread_count(config) >= 1 && io_thread_count(config) <= 256, "between 1 and 256 io threads");
     fuzz::check(!config.data_dir.empty(), "a data directory");
     return 0;
 }

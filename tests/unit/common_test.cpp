@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "common/config.h"
 #include "common/function_spec.h"
@@ -90,6 +91,19 @@ TEST(ConfigTest, RejectsTimeoutAbove300) {
     EXPECT_EQ(config_error(R"({"limits": {"max_timeout_s": 301}})"),
               "limits.max_timeout_s: must be between 1 and 300");
     EXPECT_NE(config_error(R"({"defaults": {"timeout_s": 301}})").find("defaults.timeout_s"), std::string::npos);
+}
+
+TEST(ConfigTest, IoThreadsAreHalfTheCoresUnlessCounted) {
+    const uint32_t cores = std::thread::hardware_concurrency();
+    EXPECT_EQ(auto_io_threads(), cores >= 2 ? cores / 2 : 1u);
+    const Config by_default = parse_config("{}");
+    EXPECT_FALSE(by_default.io_threads.has_value());
+    EXPECT_EQ(io_thread_count(by_default), auto_io_threads());
+    const Config automatic = parse_config(R"({"io_threads": "auto"})");
+    EXPECT_FALSE(automatic.io_threads.has_value());
+    EXPECT_EQ(io_thread_count(parse_config(R"({"io_threads": 3})")), 3u);
+    EXPECT_EQ(config_error(R"({"io_threads": "Auto"})"), "io_threads: must be \"auto\" or between 1 and 256");
+    EXPECT_EQ(config_error(R"({"io_threads": 257})"), "io_threads: must be \"auto\" or between 1 and 256");
 }
 
 TEST(ConfigTest, RejectsWrongTypesNegativesAndZeros) {
