@@ -1,6 +1,10 @@
 // Invoking: by the CLI, by the control API and by the function URL (/fn/NAME), with the
 // headers that tell what happened.
+#include <atomic>
 #include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -124,6 +128,33 @@ TEST_F(Invoke, PayloadOverTheLimitIs413) {
     // The daemon still serves after refusing it.
     auto after = daemon().http().request("POST", "/v1/functions/echo/invoke", "small");
     EXPECT_EQ(after.status, 200);
+}
+
+// The default on this machine may be one io thread ("auto": half the cores); connections
+// spread over several loops, each with environments of its own, answer the same way.
+TEST(InvokeOnSeveralIoThreads, ConcurrentConnectionsAreEachAnsweredAndBilledOnce) {
+    DaemonProcess daemon(json{{"io_threads", 3}});
+    daemon.start();
+    EXPECT_NE(daemon.log().find("(3 io threads)"), std::string::npos) << daemon.log();
+    ASSERT_EQ(daemon.deploy("echo", function_library("echo")).exit_code, 0);
+
+    constexpr int connections = 6, calls_per_connection = 20;
+    std::atomic<int> right_answers = 0;
+    std::vector<std::thread> callers;
+    for (int c = 0; c < connections; ++c) {
+        callers.emplace_back([&, c] {
+            auto http = daemon.http();
+            for (int i = 0; i < calls_per_connection; ++i) {
+                const std::string payload = "connection " + std::to_string(c) + " call " + std::to_string(i);
+                const auto response = http.request("POST", "/v1/functions/echo/invoke", payload);
+                if (response.status == 200 && response.body == payload) ++right_answers;
+            }
+        });
+    }
+    for (auto& caller : callers) caller.join();
+    EXPECT_EQ(right_answers, connections * calls_per_connection);
+    EXPECT_EQ(daemon.billing_records("echo").size(), size_t{connections * calls_per_connection});
+    EXPECT_EQ(daemon.stop(), 0);
 }
 
 }  // namespace
