@@ -32,8 +32,8 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     parts.function = route.function;
 
     InvocationRequest invocation{version, make_http_event(parts), Trigger::http, request.request_id};
-    const InvocationResult result = co_await async_invoke(context.services.scheduler, std::move(invocation));
-    HttpResponseParts response = result.status == InvocationStatus::ok ? map_function_output(result.output)
+    InvocationResult result = co_await async_invoke(context.services.scheduler, std::move(invocation));
+    HttpResponseParts response = result.status == InvocationStatus::ok ? map_function_output(std::move(result.output))
                                                                         : invocation_error(result.error_response());
     add_invocation_headers(response, result);
     co_return response;

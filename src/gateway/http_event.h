@@ -35,6 +35,6 @@ struct HttpResponseParts {
 // A JSON object with "statusCode" sets status, headers, cookies and body (base64-decoded
 // when isBase64Encoded); other JSON is a 200 application/json body; anything else is a
 // 200 body as is. A statusCode outside 100..599 is a 502.
-HttpResponseParts map_function_output(std::string_view output);
+HttpResponseParts map_function_output(std::string output);
 
 }  // namespace sofaas
