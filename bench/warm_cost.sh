@@ -13,7 +13,9 @@
 # WARM_COST_PATH=/healthz measures another path; WARM_COST_PERF=FILE also records a perf
 # profile of sofaasd into FILE (perf record options in WARM_COST_PERF_ARGS, default -g
 # -e cpu-clock); WARM_COST_SYSCALLS=1 also prints sofaasd's system calls per request
-# (perf stat; it slows the run, so its req/s is not comparable).
+# (perf stat; it slows the run, so its req/s is not comparable); WARM_COST_MALLOCS=1 also
+# prints sofaasd's malloc calls per request (perf stat on a uprobe on glibc's malloc, which
+# it adds once; slower still).
 # Uses build-release/ (bench/run.sh builds it).
 set -euo pipefail
 
@@ -63,8 +65,16 @@ if [[ -n "${WARM_COST_SYSCALLS:-}" ]]; then
     STAT=$!
     sleep 0.2
 fi
+if [[ -n "${WARM_COST_MALLOCS:-}" ]]; then
+    libc=$(ldd "${SOFAASD:-$BUILD/bin/sofaasd}" | awk '/libc\.so/ {print $3}')
+    perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc ' || perf probe -q -x "$libc" malloc
+    perf stat -x, -e probe_libc:malloc -p "$DAEMON" -o "$SOFAASD_WORK/mallocs" 2>/dev/null &
+    MALLOCS=$!
+    sleep 0.2
+fi
 out=$(wrk -t1 -c32 -d"$DURATION" --latency "http://$address${WARM_COST_PATH:-/fn/hello}")
 if [[ -n "${WARM_COST_SYSCALLS:-}" ]]; then kill -INT $STAT; wait $STAT || true; fi
+if [[ -n "${WARM_COST_MALLOCS:-}" ]]; then kill -INT $MALLOCS; wait $MALLOCS || true; fi
 if [[ -n "${WARM_COST_PERF:-}" ]]; then kill -INT $PERF; wait $PERF || true; fi
 d1=$(cpu_ns /proc/"$DAEMON"/task/*/schedstat); s1=$(switches); m1=$(machine)
 workers_ns=0
@@ -86,4 +96,7 @@ if [[ -n "${WARM_COST_SYSCALLS:-}" ]]; then
     # Every system call sofaasd made at least once per 20 requests, per request.
     awk -v n="$requests" '$1 ~ /^[0-9,]+$/ { gsub(",", "", $1); if ($1 > n / 20) printf "syscalls_%s %.2f\n", $2, $1 / n }' \
         "$SOFAASD_WORK/syscalls" | sed 's/syscalls:sys_enter_//; s/raw_syscalls:sys_enter/all/' | sort -k2 -rn
+fi
+if [[ -n "${WARM_COST_MALLOCS:-}" ]]; then
+    awk -F, -v n="$requests" '/probe_libc:malloc/ {printf "sofaasd_mallocs_per_request %.2f\n", $1 / n}' "$SOFAASD_WORK/mallocs"
 fi
