@@ -71,13 +71,17 @@ double cost_usd(const Prices& prices, uint32_t memory_mb, uint64_t billed_ms) {
 
 // Written on every invocation, before its response: JsonWriter, not a DOM.
 void append_record(std::string& out, const BillingRecord& record) {
+    // One buffer per thread for the timestamp: no allocation per record once it has grown.
+    thread_local std::string start;
+    start.clear();
+    append_rfc3339(start, record.start);
     JsonWriter json(out);
     json.begin_object()
         .field("request_id", record.request_id)
         .field("function", record.function)
         .field("version", record.version)
         .field("trigger", to_string(record.trigger))
-        .field("start", format_rfc3339(record.start))
+        .field("start", start)
         .field("duration_ms", to_microsecond_precision(record.duration_ms))
         .field("billed_ms", record.billed_ms)
         .field("memory_mb", record.memory_mb)

@@ -26,8 +26,8 @@ constexpr size_t default_log_lines = 100;
 constexpr size_t max_log_lines = 10'000;
 
 std::vector<std::string> decoded_path_segments(std::string_view path) {
-    std::vector<std::string> segments = path_segments(path);
-    for (std::string& segment : segments) segment = percent_decode(segment, false);
+    std::vector<std::string> segments;
+    for (const std::string_view segment : path_segments(path)) segments.push_back(percent_decode(segment, false));
     return segments;
 }
 

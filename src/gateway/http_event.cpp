@@ -3,6 +3,7 @@
 #include "gateway/http_event.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <chrono>
 #include <ctime>
@@ -43,15 +44,19 @@ bool is_text_media_type(std::string_view content_type) {
            type.ends_with("+xml");
 }
 
-// Apache common-log time, as requestContext.time: "27/Nov/2026:18:43:49 +0000".
-std::string request_time(std::chrono::system_clock::time_point now) {
+// Apache common-log time, as requestContext.time: "27/Nov/2026:18:43:49 +0000". Written
+// into `text`, as it is made on every request.
+using RequestTimeText = std::array<char, 32>;
+std::string_view request_time(std::chrono::system_clock::time_point now, RequestTimeText& text) {
     static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
     std::tm utc{};
     gmtime_r(&seconds, &utc);
-    return fmt::format("{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000", utc.tm_mday, months[utc.tm_mon],
-                       utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
+    const auto written = fmt::format_to_n(text.data(), text.size(), "{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000",
+                                          utc.tm_mday, months[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour,
+                                          utc.tm_min, utc.tm_sec);
+    return {text.data(), std::min(written.size, text.size())};
 }
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
@@ -151,6 +156,7 @@ std::string make_http_event(const HttpRequestParts& request) {
     }
 
     const auto now = std::chrono::system_clock::now();
+    RequestTimeText time_text;
     std::string event;
     event.reserve(768 + request.body.size() * 4 / 3);
     JsonWriter json(event);
@@ -192,7 +198,7 @@ std::string make_http_event(const HttpRequestParts& request) {
         .field("requestId", request.request_id)
         .field("routeKey", request.route_key)
         .field("stage", "$default")
-        .field("time", request_time(now))
+        .field("time", request_time(now, time_text))
         .field("timeEpoch",
                static_cast<int64_t>(
                    std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()))

@@ -20,8 +20,9 @@ SplitTarget split_target(std::string_view target) {
     return {target.substr(0, question), target.substr(question + 1)};
 }
 
-std::vector<std::string> path_segments(std::string_view path) {
-    std::vector<std::string> segments;
+std::vector<std::string_view> path_segments(std::string_view path) {
+    std::vector<std::string_view> segments;
+    segments.reserve(4);  // one allocation for the usual depth, as every request is routed
     while (!path.empty()) {
         const size_t slash = path.find('/');
         const std::string_view segment = path.substr(0, slash);

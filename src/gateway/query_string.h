@@ -17,8 +17,9 @@ struct SplitTarget {
 };
 SplitTarget split_target(std::string_view target);
 
-// "/a//b/" -> a, b (raw). Empty segments are ignored: "/items/" is "/items".
-std::vector<std::string> path_segments(std::string_view path);
+// "/a//b/" -> a, b (raw, views into `path`). Empty segments are ignored: "/items/" is
+// "/items".
+std::vector<std::string_view> path_segments(std::string_view path);
 
 // %XX sequences decoded; a malformed sequence is kept as is. `plus_is_space` for query
 // strings (application/x-www-form-urlencoded), not for paths.

@@ -33,7 +33,7 @@ std::string to_upper(std::string_view text) {
 using Specificity = std::vector<int>;
 
 std::optional<Specificity> match_segments(const std::vector<std::string>& pattern,
-                                          const std::vector<std::string>& path,
+                                          const std::vector<std::string_view>& path,
                                           std::map<std::string, std::string>& parameters) {
     Specificity specificity;
     for (size_t i = 0; i < pattern.size(); ++i) {
@@ -41,7 +41,10 @@ std::optional<Specificity> match_segments(const std::vector<std::string>& patter
         if (is_greedy(segment) && i + 1 == pattern.size()) {
             if (i >= path.size()) return std::nullopt;
             std::string rest;
-            for (size_t j = i; j < path.size(); ++j) rest += (j == i ? "" : "/") + path[j];
+            for (size_t j = i; j < path.size(); ++j) {
+                if (j > i) rest += '/';
+                rest += path[j];
+            }
             parameters[parameter_name(segment)] = percent_decode(rest, false);
             specificity.push_back(0);
             return specificity;
@@ -69,13 +72,14 @@ RouteTable::RouteTable(const std::vector<FunctionVersionPtr>& functions) {
         functions_.insert(spec.name);
         for (const Route& route : spec.routes) {
             const std::string method = to_upper(route.method);
-            entries_.push_back({method, path_segments(route.path), spec.name, method + " " + route.path});
+            const std::vector<std::string_view> segments = path_segments(route.path);
+            entries_.push_back({method, {segments.begin(), segments.end()}, spec.name, method + " " + route.path});
         }
     }
 }
 
 std::optional<RouteMatch> RouteTable::match(std::string_view method, std::string_view path) const {
-    const std::vector<std::string> segments = path_segments(path);
+    const std::vector<std::string_view> segments = path_segments(path);
     const std::string request_method = to_upper(method);
 
     std::optional<RouteMatch> best;
