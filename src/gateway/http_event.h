@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,16 +12,19 @@
 
 namespace sofaas {
 
+// Views into the request being answered (it outlives make_http_event), so building the
+// event copies nothing first.
 struct HttpRequestParts {
-    std::string method;
-    std::string target;  // raw path + "?" + query, as received
-    std::vector<std::pair<std::string, std::string>> headers;
+    using Header = std::pair<std::string, std::string>;
+    std::string_view method;
+    std::string_view target;  // raw path + "?" + query, as received
+    std::span<const Header> headers;
     std::string_view body;
-    std::string source_ip;
+    std::string_view source_ip;
     std::string route_key;  // "GET /items/{id}" or "$default"
     std::map<std::string, std::string> path_parameters;
-    std::string request_id;
-    std::string function;   // for requestContext.apiId / domainPrefix
+    std::string_view request_id;
+    std::string_view function;  // for requestContext.apiId / domainPrefix
 };
 
 // The v2 event JSON. Bodies that are not text are base64-encoded (isBase64Encoded true).

@@ -3,6 +3,9 @@
 //   METHOD\n TARGET\n (NAME: VALUE\n)* \n BODY
 // Properties: the event is always a JSON object a function can parse, and the body
 // reaches the function unchanged (as text, or base64 that decodes to it).
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "fuzz_input.h"
@@ -17,6 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     HttpRequestParts request;
     request.method = input.line();
     request.target = input.line();
+    std::vector<HttpRequestParts::Header> headers;
     while (!input.empty()) {
         const std::string_view header = input.line();
         if (header.empty()) break;
@@ -24,8 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const std::string_view name = header.substr(0, colon);
         const std::string_view value =
             colon == std::string_view::npos ? std::string_view() : header.substr(colon + 1);
-        request.headers.emplace_back(std::string(name), std::string(value));
+        headers.emplace_back(std::string(name), std::string(value));
     }
+    request.headers = headers;
     request.body = input.rest();
     request.source_ip = "127.0.0.1";
     request.route_key = "$default";

@@ -17,12 +17,13 @@ HttpRequestParts sample_request() {
     HttpRequestParts request;
     request.method = "POST";
     request.target = "/fn/hello/items?a=1&b=x%20y&a=2";
-    request.headers = {{"Host", "localhost:8080"},
-                       {"User-Agent", "curl/8.0"},
-                       {"Content-Type", "application/json"},
-                       {"X-Multi", "one"},
-                       {"x-multi", "two"},
-                       {"Cookie", "session=abc; theme=dark"}};
+    static const std::vector<HttpRequestParts::Header> headers = {{"Host", "localhost:8080"},
+                                                                  {"User-Agent", "curl/8.0"},
+                                                                  {"Content-Type", "application/json"},
+                                                                  {"X-Multi", "one"},
+                                                                  {"x-multi", "two"},
+                                                                  {"Cookie", "session=abc; theme=dark"}};
+    request.headers = headers;
     request.body = R"({"hello":"world"})";
     request.source_ip = "127.0.0.1";
     request.route_key = "$default";
@@ -64,7 +65,8 @@ TEST(HttpEvent, DecodesQueryParametersAndJoinsRepeatedOnes) {
 TEST(HttpEvent, OmitsQueryParametersAndCookiesWhenThereAreNone) {
     HttpRequestParts request = sample_request();
     request.target = "/fn/hello";
-    request.headers = {{"Host", "example.com"}};
+    const std::vector<HttpRequestParts::Header> headers = {{"Host", "example.com"}};
+    request.headers = headers;
     const json event = json::parse(make_http_event(request));
     EXPECT_FALSE(event.contains("queryStringParameters"));
     EXPECT_FALSE(event.contains("cookies"));
@@ -100,7 +102,8 @@ TEST(HttpEvent, FillsTheRequestContext) {
 
 TEST(HttpEvent, Base64EncodesBinaryBodies) {
     HttpRequestParts request = sample_request();
-    request.headers = {{"Content-Type", "application/octet-stream"}};
+    const std::vector<HttpRequestParts::Header> headers = {{"Content-Type", "application/octet-stream"}};
+    request.headers = headers;
     const std::string bytes("\x00\x01\xff\xfe", 4);
     request.body = bytes;
     const json event = json::parse(make_http_event(request));
@@ -110,7 +113,8 @@ TEST(HttpEvent, Base64EncodesBinaryBodies) {
 
 TEST(HttpEvent, Base64EncodesTextTypesThatAreNotUtf8) {
     HttpRequestParts request = sample_request();
-    request.headers = {{"Content-Type", "text/plain; charset=latin1"}};
+    const std::vector<HttpRequestParts::Header> headers = {{"Content-Type", "text/plain; charset=latin1"}};
+    request.headers = headers;
     request.body = "caf\xe9";
     const json event = json::parse(make_http_event(request));
     EXPECT_EQ(event["isBase64Encoded"], true);
@@ -118,7 +122,8 @@ TEST(HttpEvent, Base64EncodesTextTypesThatAreNotUtf8) {
 
 TEST(HttpEvent, KeepsStructuredSyntaxSuffixesAsText) {
     HttpRequestParts request = sample_request();
-    request.headers = {{"content-type", "application/vnd.api+json"}};
+    const std::vector<HttpRequestParts::Header> headers = {{"content-type", "application/vnd.api+json"}};
+    request.headers = headers;
     request.body = R"({"data":[]})";
     const json event = json::parse(make_http_event(request));
     EXPECT_EQ(event["isBase64Encoded"], false);
