@@ -1,6 +1,7 @@
 #include "gateway/awaitable_calls.h"
 
 #include <atomic>
+#include <exception>
 #include <memory>
 #include <utility>
 
@@ -8,6 +9,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pool/pool.h"
@@ -73,6 +75,25 @@ boost::asio::awaitable<std::optional<TrialLoadFailure>> async_trial_load(Pool& p
         },
         boost::asio::use_awaitable, std::move(version));
     co_return failure;
+}
+
+// A completion whose first argument is an exception_ptr: use_awaitable rethrows it.
+boost::asio::awaitable<void> run_blocking(boost::asio::thread_pool& blocking, std::function<void()> work) {
+    co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(std::exception_ptr)>(
+        [&blocking](auto handler, std::function<void()> work) {
+            start_and_resume(std::move(handler), [&](auto resume) {
+                boost::asio::post(blocking, [work = std::move(work), resume]() mutable {
+                    std::exception_ptr thrown;
+                    try {
+                        work();
+                    } catch (...) {
+                        thrown = std::current_exception();
+                    }
+                    resume(thrown);
+                });
+            });
+        },
+        boost::asio::use_awaitable, std::move(work));
 }
 
 }  // namespace sofaas

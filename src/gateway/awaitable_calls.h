@@ -3,10 +3,15 @@
 // its own connection's executor.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
+
+namespace boost::asio {
+class thread_pool;
+}
 
 #include "common/function_spec.h"
 #include "common/invocation.h"
@@ -20,5 +25,8 @@ struct InvocationRequest;
 boost::asio::awaitable<InvocationResult> async_invoke(Scheduler& scheduler, InvocationRequest request);
 // nullopt when the library loads; else why it does not.
 boost::asio::awaitable<std::optional<TrialLoadFailure>> async_trial_load(Pool& pool, FunctionVersionPtr version);
+// Runs `work` on `blocking` and resumes on the caller's executor; what `work` throws is
+// rethrown here.
+boost::asio::awaitable<void> run_blocking(boost::asio::thread_pool& blocking, std::function<void()> work);
 
 }  // namespace sofaas

@@ -55,9 +55,12 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
         co_return bad_request(error.what());
     }
 
+    // The registry's writes and fsyncs run off the io thread (HandlerContext::disk_work): a
+    // 64 MiB library must not hold up the calls on this thread meanwhile.
     std::optional<StagedVersion> staged;
     try {
-        staged = services.registry.stage(function, request.body, settings);
+        co_await run_blocking(context.disk_work,
+                              [&] { staged = services.registry.stage(function, request.body, settings); });
     } catch (const RegistryError& error) {
         spdlog::warn("[{}] deploy of {} not staged: {}", request.request_id, function, error.what());
         co_return status_error(error.http_status, error.what());
@@ -67,7 +70,7 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
     const std::optional<TrialLoadFailure> load_failure =
         co_await async_trial_load(services.pool, staged->candidate);
     if (load_failure) {
-        services.registry.discard(std::move(*staged));
+        co_await run_blocking(context.disk_work, [&] { services.registry.discard(std::move(*staged)); });
         if (load_failure->host_fault()) {
             // The library was never tried: refusing it as invalid would blame the wrong party.
             spdlog::error("[{}] deploy of {} failed: {}", request.request_id, function, load_failure->error_message);
@@ -81,7 +84,8 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
     FunctionVersionPtr published;
     uint32_t replaced = 0;
     try {
-        published = services.registry.publish(std::move(*staged), &replaced);
+        co_await run_blocking(context.disk_work,
+                              [&] { published = services.registry.publish(std::move(*staged), &replaced); });
     } catch (const RegistryError& error) {
         spdlog::error("[{}] deploy of {} not published: {}", request.request_id, function, error.what());
         co_return status_error(error.http_status, error.what());

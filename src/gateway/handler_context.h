@@ -3,6 +3,8 @@
 
 #include <cstddef>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "gateway/gateway.h"
 #include "gateway/route_table.h"
 
@@ -14,6 +16,10 @@ inline constexpr size_t max_library_bytes = 64 * 1024 * 1024;
 struct HandlerContext {
     GatewayServices services;
     LiveRouteTable routes;
+    // For work that blocks on the disk (a deploy writes, hashes and fsyncs up to 64 MiB):
+    // run there (run_blocking, awaitable_calls.h), the io thread goes on serving the other
+    // connections. One thread: deploys are rare, and the registry orders them anyway.
+    boost::asio::thread_pool disk_work{1};
 
     // After a deploy or delete: the next request sees the new routes.
     void refresh_routes();
