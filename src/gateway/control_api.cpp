@@ -12,6 +12,7 @@
 #include "billing/ledger.h"
 #include "common/time.h"
 #include "gateway/auth.h"
+#include "gateway/awaitable_calls.h"
 #include "gateway/query_string.h"
 #include "gateway/responses.h"
 #include "logs/function_logs.h"
@@ -111,6 +112,15 @@ HttpResponseParts billing(HandlerContext& context, const IncomingRequest& reques
     return json_response(200, body.dump());
 }
 
+// For handlers that read files of any size (the whole ledger, a function's log): on the
+// disk-work thread, so that the calls on this io thread are answered meanwhile.
+template <typename Read>
+boost::asio::awaitable<HttpResponseParts> read_off_the_io_thread(HandlerContext& context, Read read) {
+    HttpResponseParts response;
+    co_await run_blocking(context.disk_work, [&] { response = read(); });
+    co_return response;
+}
+
 }  // namespace
 
 boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& context,
@@ -122,7 +132,9 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
     const auto unsupported = [&] { return method_not_allowed(method, request.path()); };
 
     if (path.size() == 2 && path[1] == "billing") {
-        co_return method == "GET" ? billing(context, request) : unsupported();
+        if (method != "GET") co_return unsupported();
+        HttpResponseParts answer = co_await read_off_the_io_thread(context, [&] { return billing(context, request); });
+        co_return answer;
     }
     if (path.size() < 2 || path[1] != "functions") {
         co_return not_found(fmt::format("No such API: {} {}", method, request.path()));
@@ -149,7 +161,12 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
         }
         co_return unsupported();
     }
-    if (path[3] == "logs") co_return method == "GET" ? function_logs(context, request, function) : unsupported();
+    if (path[3] == "logs") {
+        if (method != "GET") co_return unsupported();
+        HttpResponseParts answer =
+            co_await read_off_the_io_thread(context, [&] { return function_logs(context, request, function); });
+        co_return answer;
+    }
     co_return not_found(fmt::format("No such API: {} {}", method, request.path()));
 }
 
