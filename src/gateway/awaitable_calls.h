@@ -9,13 +9,13 @@
 
 #include <boost/asio/awaitable.hpp>
 
-namespace boost::asio {
-class thread_pool;
-}
-
 #include "common/function_spec.h"
 #include "common/invocation.h"
 #include "pool/pool.h"
+
+namespace boost::asio {
+class thread_pool;
+}
 
 namespace sofaas {
 

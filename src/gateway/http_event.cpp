@@ -109,9 +109,9 @@ bool may_start_json(std::string_view output) {
            c == 'n' || c == '\xEF';  // 0xEF: a UTF-8 byte order mark, which the parser skips
 }
 
-// Room for the X-Sofaas-* headers every invocation adds (add_invocation_headers), so the
-// vector is allocated once per response.
-constexpr size_t invocation_header_room = 6;
+// Room for Content-Type and the headers every invocation adds (add_invocation_headers),
+// so the vector is allocated once per response.
+constexpr size_t invocation_header_room = 1 + invocation_header_count;
 
 // The output becomes the body as it is: moved, never copied (it may be 6 MiB).
 HttpResponseParts raw_output(std::string output) {

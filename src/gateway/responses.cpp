@@ -36,7 +36,7 @@ HttpResponseParts invocation_error(const ErrorResponse& error) {
 }
 
 void add_invocation_headers(HttpResponseParts& response, const InvocationResult& result) {
-    response.headers.reserve(response.headers.size() + 5);
+    response.headers.reserve(response.headers.size() + invocation_header_count);
     response.headers.emplace_back("X-Sofaas-Version", std::to_string(result.version));
     response.headers.emplace_back("X-Sofaas-Status", std::string(to_string(result.status)));
     response.headers.emplace_back("X-Sofaas-Duration-Ms", format_fixed(result.duration_ms, 2));

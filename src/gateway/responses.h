@@ -19,7 +19,8 @@ HttpResponseParts error_response(int status, std::string_view error_type,
 // A failed invocation, as common/invocation.h decided it (502, 504, 429 ...).
 HttpResponseParts invocation_error(const ErrorResponse& error);
 // What Lambda's REPORT line says, as X-Sofaas-Version/-Status/-Duration-Ms/-Billed-Ms
-// (and -Init-Ms on a cold start).
+// (and -Init-Ms on a cold start): at most invocation_header_count headers.
+inline constexpr size_t invocation_header_count = 5;
 void add_invocation_headers(HttpResponseParts& response, const InvocationResult& result);
 // A RegistryError or similar carrying its own status: the errorType follows the status.
 HttpResponseParts status_error(int status, std::string_view error_message);
