@@ -90,13 +90,14 @@ private:
         const Limits& limits = router_->limits();
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(std::min<size_t>(limits.max_header_bytes, UINT32_MAX)));
-        // The largest body any route accepts; narrowed once the target is known.
-        parser.body_limit(std::max(max_library_bytes, limits.max_payload_bytes));
+        // No limit while the headers are read: the one that applies depends on the target,
+        // and a Content-Length over it is refused below, naming that limit.
+        parser.body_limit(boost::none);
         stream_.expires_after(std::chrono::seconds(limits.read_timeout_s));
 
         auto [header_error, header_bytes] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
         if (header_error) {
-            std::optional<HttpResponseParts> refusal = refusal_for(header_error, "reading headers");
+            std::optional<HttpResponseParts> refusal = refusal_for(header_error, "reading headers", limits.max_payload_bytes);
             if (refusal) co_await send_refusal(std::move(*refusal));
             co_return false;
         }
@@ -120,7 +121,7 @@ private:
 
         auto [body_error, body_bytes] = co_await http::async_read(stream_, buffer_, parser, use_tuple);
         if (body_error) {
-            std::optional<HttpResponseParts> refusal = refusal_for(body_error, "reading the body");
+            std::optional<HttpResponseParts> refusal = refusal_for(body_error, "reading the body", body_limit);
             if (refusal) co_await send_refusal(std::move(*refusal));
             co_return false;
         }
@@ -163,14 +164,15 @@ private:
     }
 
     // A request that cannot be read: what to tell the client, nullopt when it is gone.
-    std::optional<HttpResponseParts> refusal_for(const beast::error_code& ec, std::string_view while_doing) const {
+    std::optional<HttpResponseParts> refusal_for(const beast::error_code& ec, std::string_view while_doing,
+                                                 size_t body_limit) const {
         if (is_disconnect(ec)) {
             if (ec == beast::error::timeout) spdlog::info("connection from {} timed out {}", source_ip_, while_doing);
             return std::nullopt;
         }
         const Limits& limits = router_->limits();
         if (ec == http::error::header_limit) return header_too_large(limits.max_header_bytes);
-        if (ec == http::error::body_limit) return payload_too_large(limits.max_payload_bytes);
+        if (ec == http::error::body_limit) return payload_too_large(body_limit);
         return malformed_request("Malformed HTTP request: " + ec.message());
     }
 

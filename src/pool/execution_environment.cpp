@@ -283,7 +283,7 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
         execution.status = InvocationStatus::timeout;
         execution.error_type = "Sandbox.Timedout";
         execution.error_message = timeout_message(timeout_s);
-        execution.duration_ms = timeout_s * 1000.0;
+        execution.duration_ms = elapsed_ms();  // measured: a late timer must show in the bill
         execution.max_memory_used_mb = std::max(last_max_memory_mb_, peak_mb);
         if (done) {
             done(execution_with_captures(std::move(execution)));

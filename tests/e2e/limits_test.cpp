@@ -35,6 +35,7 @@ TEST_F(Limits, TimeoutIs504AndTheNextCallSucceeds) {
     ASSERT_EQ(records.size(), 2u);
     EXPECT_EQ(records[0]["status"], "timeout");
     EXPECT_GE(records[0]["billed_ms"].get<double>(), 1000);
+    EXPECT_LT(records[0]["billed_ms"].get<double>(), 1500) << "the time it ran, not twice the timeout";
 }
 
 TEST_F(Limits, BusyLoopIsStoppedAtTheDeadline) {
@@ -108,8 +109,8 @@ TEST(LimitsThrottle, OverloadIs429AndNotBilled) {
         });
     }
     for (auto& thread : threads) thread.join();
-    EXPECT_GE(ok.load(), 1);
-    EXPECT_GE(throttled.load(), 1);
+    EXPECT_EQ(ok.load(), 1);  // all six arrive while the first sleeps its second
+    EXPECT_EQ(throttled.load(), callers - 1);
     EXPECT_EQ(other.load(), 0);
     EXPECT_EQ(daemon.billing_records("single").size(), static_cast<size_t>(ok.load()));
     EXPECT_EQ(daemon.stop(), 0);

@@ -109,7 +109,9 @@ void DaemonProcess::start() {
     std::vector<std::string> argv_strings = {program.string(), "--config", config_file_.string(), "--listen",
                                              "127.0.0.1:0", "--data-dir", data_dir_.string()};
     std::vector<char*> argv = c_strings(argv_strings);
-    std::vector<std::string> env_strings = environment_with({{"SOFAAS_ADMIN_TOKEN", generated_token_ ? "" : token_}});
+    auto environment = environment_;
+    environment.emplace_back("SOFAAS_ADMIN_TOKEN", generated_token_ ? "" : token_);
+    std::vector<std::string> env_strings = environment_with(environment);
     std::vector<char*> envp = c_strings(env_strings);
 
     int rc = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), envp.data());

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -42,6 +43,10 @@ public:
     // Before the first start(): no SOFAAS_ADMIN_TOKEN, so the daemon generates
     // DATA/admin.token; start() then reads token() from that file.
     void use_generated_token() { generated_token_ = true; }
+    // Before start(): a variable sofaasd's environment gets on top of the test's.
+    void set_environment(std::string name, std::string value) {
+        environment_.emplace_back(std::move(name), std::move(value));
+    }
     bool running() const { return pid_ > 0; }
 
     std::string endpoint() const;  // http://127.0.0.1:PORT
@@ -67,6 +72,7 @@ private:
     std::filesystem::path log_file_;
     std::string token_;
     bool generated_token_ = false;
+    std::vector<std::pair<std::string, std::string>> environment_;
     pid_t pid_ = -1;
     int port_ = 0;
 };
