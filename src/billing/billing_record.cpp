@@ -39,7 +39,7 @@ std::optional<Trigger> parse_trigger(std::string_view text) {
 // Throttled requests are never billed, so a ledger line never says "throttled".
 std::optional<InvocationStatus> parse_billed_status(std::string_view text) {
     for (InvocationStatus s : {InvocationStatus::ok, InvocationStatus::error, InvocationStatus::timeout,
-                               InvocationStatus::crash, InvocationStatus::oom}) {
+                               InvocationStatus::crash, InvocationStatus::oom, InvocationStatus::host_fault}) {
         if (to_string(s) == text) return s;
     }
     return std::nullopt;

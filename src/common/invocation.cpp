@@ -19,6 +19,7 @@ std::string_view to_string(InvocationStatus status) {
         case InvocationStatus::timeout: return "timeout";
         case InvocationStatus::crash: return "crash";
         case InvocationStatus::oom: return "oom";
+        case InvocationStatus::host_fault: return "host_fault";
         case InvocationStatus::throttled: return "throttled";
     }
     return "error";
@@ -31,10 +32,11 @@ ErrorResponse InvocationResult::error_response() const {
         return std::pair{error_type.empty() ? std::string(default_type) : error_type,
                          error_message.empty() ? std::string(default_message) : error_message};
     };
-    if (error_type == host_fault_error_type) {
-        return {500, error_type, error_message};
-    }
     switch (status) {
+        case InvocationStatus::host_fault: {
+            auto [type, message] = pick(host_fault_error_type, "The host could not run the function");
+            return {500, type, message};
+        }
         case InvocationStatus::ok:
         case InvocationStatus::error: {
             auto [type, message] = pick("FunctionError", "The function returned an error");

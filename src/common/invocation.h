@@ -12,14 +12,17 @@ namespace sofaas {
 enum class Trigger { http, invoke };
 
 // Billing statuses (DESIGN.md) plus `throttled`, which is answered but never billed.
-enum class InvocationStatus { ok, error, timeout, crash, oom, throttled };
+// `host_fault` is sofaas failing, not the function (no worker or sandbox could be set up,
+// the daemon is shutting down): only the pool sets it, from what it observed itself, never
+// from bytes a worker sent. It is recorded at no cost and answered 500.
+enum class InvocationStatus { ok, error, timeout, crash, oom, host_fault, throttled };
 
 std::string_view to_string(Trigger trigger);
 std::string_view to_string(InvocationStatus status);
 
-// The errorType of a failure that is the host's, not the function's: its worker or sandbox
-// could not be set up. Answered 500, as Lambda answers its own faults, never 502: nothing
-// is wrong with the function, and nothing it can change fixes it.
+// The errorType of a host fault. Answered 500, as Lambda answers its own faults, never
+// 502: nothing is wrong with the function, and nothing it can change fixes it. A function
+// may name its own errors so too; only InvocationStatus::host_fault makes one the host's.
 inline constexpr std::string_view host_fault_error_type = "ServiceException";
 
 // What the client gets when an invocation does not succeed: decided here, in one place.

@@ -71,7 +71,7 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
         co_await async_trial_load(services.pool, staged->candidate);
     if (load_failure) {
         co_await run_blocking(context.disk_work, [&] { services.registry.discard(std::move(*staged)); });
-        if (load_failure->host_fault()) {
+        if (load_failure->host_fault) {
             // The library was never tried: refusing it as invalid would blame the wrong party.
             spdlog::error("[{}] deploy of {} failed: {}", request.request_id, function, load_failure->error_message);
             co_return host_fault(load_failure->error_message);

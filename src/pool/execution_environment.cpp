@@ -188,7 +188,10 @@ void ExecutionEnvironment::on_frame(protocol::FrameType type) {
     if (phase_ == Phase::dead) {
         return;  // a frame that was in flight when the worker was killed
     }
-    if (phase_ == Phase::starting && type == protocol::FrameType::ready) {
+    if (phase_ == Phase::starting && type == protocol::FrameType::sandboxed && !sandbox_entered_) {
+        sandbox_entered_ = true;
+        read_next_frame();
+    } else if (phase_ == Phase::starting && type == protocol::FrameType::ready) {
         if (auto ready = protocol::decode_ready(body_)) {
             on_ready(*ready);
         } else {
@@ -220,7 +223,9 @@ void ExecutionEnvironment::on_ready(const protocol::Ready& ready) {
         // The worker exits by itself after a failed Ready; killing it just saves the wait.
         startup.error_type = ready.error_type;
         startup.error_message = ready.error_message;
-        startup.host_fault = ready.error_type == protocol::sandbox_error_type;
+        // Only a worker that has not yet said its sandbox is in place is believed: after
+        // that, function code holds the socket and can send any Ready it likes.
+        startup.host_fault = !sandbox_entered_ && ready.error_type == protocol::sandbox_error_type;
         startup.captured_stdout = drain_capture(stdout_capture_.get(), settings_.max_log_bytes);
         startup.captured_stderr = drain_capture(stderr_capture_.get(), settings_.max_log_bytes);
         die();
@@ -264,6 +269,7 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
         die();
         Startup startup;
         startup.failure = InvocationStatus::timeout;
+        startup.host_fault = !sandbox_entered_;  // stuck before any function code was loaded
         startup.error_type = "Runtime.InitTimeout";
         startup.error_message = fmt::format("Init timed out after {:.2f} seconds",
                                             settings_.init_timeout.count() / 1000.0);
@@ -376,6 +382,7 @@ void ExecutionEnvironment::on_process_exit() {
     if (auto done = std::exchange(on_started_, nullptr)) {
         Startup startup;
         startup.failure = diagnosis.status;
+        startup.host_fault = !sandbox_entered_;  // died before any function code was loaded
         startup.error_type = diagnosis.error_type;
         startup.error_message = diagnosis.error_message;
         startup.captured_stdout = drain_capture(stdout_capture_.get(), settings_.max_log_bytes);

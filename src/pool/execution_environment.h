@@ -38,7 +38,9 @@ struct Startup {
     InvocationStatus failure = InvocationStatus::crash;  // timeout when init ran out of time
     std::string error_type;
     std::string error_message;
-    bool host_fault = false;      // the worker's sandbox could not be set up: not the library's fault
+    // The worker failed before its sandbox was in place, so before any function code ran:
+    // not the library's fault. Decided by the environment from the frames' order.
+    bool host_fault = false;
     std::string captured_stdout;  // what init wrote, on failure (on success the first
     std::string captured_stderr;  // invocation reports it)
 };
@@ -122,6 +124,7 @@ private:
     bool writing_ = false;  // an event is still being written to the worker
     std::chrono::steady_clock::time_point sent_at_;  // start of the init or of the current event
     std::string violation_;         // set when the worker broke the protocol
+    bool sandbox_entered_ = false;  // the worker's Sandboxed frame arrived: function code may run
     uint32_t last_max_memory_mb_ = 0;
 
     std::function<void(Startup)> on_started_;  // pending until Ready or death

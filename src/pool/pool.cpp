@@ -131,7 +131,8 @@ void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::option
     asio::io_context& context = state_->calling_context();
     state_->spawn_then(std::move(version), context, [done = std::move(done)](State::Spawned spawned) mutable {
         if (auto* error = std::get_if<std::string>(&spawned)) {
-            done(TrialLoadFailure{std::string(host_fault_error_type), "The host could not start a worker: " + *error});
+            done(TrialLoadFailure{std::string(host_fault_error_type), "The host could not start a worker: " + *error,
+                                  true});
             return;
         }
         EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
@@ -143,7 +144,8 @@ void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::option
                 done(std::nullopt);
             } else if (startup.host_fault) {
                 done(TrialLoadFailure{std::string(host_fault_error_type),
-                                      "The host could not start the function's sandbox: " + startup.error_message});
+                                      "The host could not start the function's sandbox: " + startup.error_message,
+                                      true});
             } else {
                 done(TrialLoadFailure{std::move(startup.error_type), std::move(startup.error_message)});
             }

@@ -54,9 +54,12 @@ struct Execution {
 
 // Why a library failed its trial load.
 struct TrialLoadFailure {
-    std::string error_type;  // Runtime.InvalidLibrary, Runtime.InitError, ... or, when the
-    std::string error_message;  // host could not start a worker or its sandbox, ServiceException
-    bool host_fault() const { return error_type == host_fault_error_type; }
+    std::string error_type;  // Runtime.InvalidLibrary, Runtime.InitError, ...
+    std::string error_message;
+    // The host could not start a worker or its sandbox, so the library was never tried.
+    // Set by the pool from what it observed, never from what the worker said after its
+    // sandbox was in place (execution_environment.h).
+    bool host_fault = false;
 };
 
 struct PoolStats {

@@ -26,7 +26,7 @@ Execution failed_execution(InvocationStatus status, std::string error_type, std:
 Execution host_fault(const std::string& request_id, const VersionKey& key, const std::string& what,
                      const std::string& reason) {
     spdlog::error("[{}] {}:{}: the host could not start {}: {}", request_id, key.first, key.second, what, reason);
-    return failed_execution(InvocationStatus::crash, std::string(host_fault_error_type),
+    return failed_execution(InvocationStatus::host_fault, std::string(host_fault_error_type),
                             "The host could not start " + what + "; see the daemon log.");
 }
 
@@ -50,7 +50,7 @@ void Pool::State::execute(FunctionVersionPtr version, std::string request_id, Ev
         std::unique_lock lock(mutex);
         if (shut_down) {
             lock.unlock();
-            answer_later(std::move(done), failed_execution(InvocationStatus::crash, "Runtime.Unavailable",
+            answer_later(std::move(done), failed_execution(InvocationStatus::host_fault, "Runtime.Unavailable",
                                                            "the daemon is shutting down"));
             return;
         }

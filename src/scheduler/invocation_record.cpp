@@ -16,7 +16,7 @@ namespace {
 // recorded like every answered invocation, but charges nothing (Lambda does not bill its
 // service errors either).
 bool is_billable(const InvocationResult& result) {
-    return result.error_type != host_fault_error_type;
+    return result.status != InvocationStatus::host_fault;
 }
 
 }  // namespace

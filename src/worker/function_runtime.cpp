@@ -35,25 +35,43 @@ void flush_function_output() {
 FunctionRuntime::FunctionRuntime(const WorkerOptions& options)
     : options_(options), host_(options) {}
 
-protocol::Ready FunctionRuntime::start() {
-    const auto started = Clock::now();
-    const auto failure = load_and_init();
+namespace {
+protocol::Ready ready_after(std::optional<LoadFailure> failure, Clock::time_point started) {
     protocol::Ready ready;
     ready.init_ms = elapsed_ms(started);
     if (failure) {
         ready.ok = false;
-        ready.error_type = failure->error_type;
-        ready.error_message = failure->error_message;
+        ready.error_type = std::move(failure->error_type);
+        ready.error_message = std::move(failure->error_message);
     }
     return ready;
 }
+}  // namespace
 
-std::optional<LoadFailure> FunctionRuntime::load_and_init() {
+std::optional<protocol::Ready> FunctionRuntime::prepare() {
+    const auto started = Clock::now();
+    auto failure = open_and_enter_sandbox();
+    if (!failure) return std::nullopt;
+    return ready_after(std::move(failure), started);
+}
+
+protocol::Ready FunctionRuntime::start() {
+    const auto started = Clock::now();
+    return ready_after(load_and_init(), started);
+}
+
+std::optional<LoadFailure> FunctionRuntime::open_and_enter_sandbox() {
     auto opened = open_library(options_.library);
     if (auto* failure = std::get_if<LoadFailure>(&opened)) return std::move(*failure);
+    library_file_.emplace(std::get<LibraryFile>(std::move(opened)));
     // Before dlopen: the library's constructors are function code too.
     if (auto error = enter_sandbox(options_)) return LoadFailure{std::string(protocol::sandbox_error_type), *error};
-    auto loaded = load_function(std::get<LibraryFile>(opened), options_.handler);
+    return std::nullopt;
+}
+
+std::optional<LoadFailure> FunctionRuntime::load_and_init() {
+    auto loaded = load_function(*library_file_, options_.handler);
+    library_file_.reset();  // the function must not inherit the descriptor
     if (auto* failure = std::get_if<LoadFailure>(&loaded)) return std::move(*failure);
     function_ = std::get<FunctionLibrary>(loaded);
 

@@ -15,17 +15,25 @@ class FunctionRuntime {
 public:
     explicit FunctionRuntime(const WorkerOptions& options);
 
-    // The cold start. Ready.ok=false says why this environment cannot serve.
+    // The host's part of the cold start: opens the library file and enters the sandbox.
+    // Nothing of the function's has been loaded yet, so a failure here is the host's (or
+    // the file's) and the daemon may believe it. nullopt when the sandbox is in place.
+    std::optional<protocol::Ready> prepare();
+
+    // The function's part, after prepare(): load and init. Ready.ok=false says why this
+    // environment cannot serve.
     protocol::Ready start();
 
     // Runs the handler once; only valid after start() returned ok.
     protocol::Result invoke(const protocol::Invoke& event);
 
 private:
+    std::optional<LoadFailure> open_and_enter_sandbox();
     std::optional<LoadFailure> load_and_init();
 
     const WorkerOptions& options_;
     FunctionHost host_;
+    std::optional<LibraryFile> library_file_;  // opened by prepare(), before the sandbox
     FunctionLibrary function_;
 };
 

@@ -100,6 +100,10 @@ void encode(const Ready& frame, std::string& out) {
     body.string(frame.error_message);
 }
 
+void encode_sandboxed(std::string& out) {
+    BodyWriter body(out, FrameType::sandboxed);
+}
+
 void encode(const Invoke& frame, std::string& out) {
     encode_invoke(frame.request_id, frame.deadline_unix_ms, frame.payload, out);
 }

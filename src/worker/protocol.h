@@ -2,6 +2,8 @@
 // sofaas-worker. One frame = a fixed header + a body of length-prefixed fields; both ends
 // run on the same machine, so integers travel in host byte order.
 //
+//   worker -> daemon  Sandboxed once, when the sandbox is in place, before any byte of
+//                               the function's is loaded (no frame before it can be forged)
 //   worker -> daemon  Ready    once, after dlopen + sofaas_init (the cold start)
 //   daemon -> worker  Invoke   one event
 //   worker -> daemon  Result   one per Invoke, in order
@@ -17,7 +19,7 @@
 
 namespace sofaas::protocol {
 
-enum class FrameType : uint32_t { ready = 1, invoke = 2, result = 3 };
+enum class FrameType : uint32_t { ready = 1, invoke = 2, result = 3, sandboxed = 4 };
 
 struct FrameHeader {
     uint32_t type;
@@ -57,6 +59,7 @@ void encode(const Invoke& frame, std::string& out);
 void encode_invoke(std::string_view request_id, int64_t deadline_unix_ms, std::string_view payload,
                    std::string& out);
 void encode(const Result& frame, std::string& out);
+void encode_sandboxed(std::string& out);  // a frame without a body
 
 // Decoding takes a frame body (without header) and returns nullopt if it is malformed.
 std::optional<Ready> decode_ready(std::string_view body);

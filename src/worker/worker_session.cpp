@@ -46,6 +46,15 @@ int run_worker(const WorkerOptions& options) {
     FrameChannel channel(daemon_fd);
     FunctionRuntime runtime(options);
     std::string outgoing;
+    if (auto failure = runtime.prepare()) {
+        send_frame(channel, *failure, outgoing);
+        return 0;
+    }
+    // From here on function code may run and may write frames of its own to the socket:
+    // the daemon believes no claim of a host fault after this one.
+    outgoing.clear();
+    protocol::encode_sandboxed(outgoing);
+    if (!channel.write(outgoing)) return exit_daemon_gone;
     const protocol::Ready ready = runtime.start();
     if (!send_frame(channel, ready, outgoing)) return exit_daemon_gone;
     if (!ready.ok) return 0;

@@ -112,7 +112,11 @@ WorkerProcess::~WorkerProcess() {
 }
 
 std::optional<protocol::Ready> WorkerProcess::ready() {
-    const auto body = read_body(protocol::FrameType::ready);
+    auto body = read_body(protocol::FrameType::sandboxed, protocol::FrameType::ready);
+    if (body && body->empty() && last_type_ == protocol::FrameType::sandboxed) {
+        sandboxed_ = true;
+        body = read_body(protocol::FrameType::ready);
+    }
     if (!body) return std::nullopt;
     return protocol::decode_ready(*body);
 }
@@ -169,12 +173,15 @@ int WorkerProcess::wait_exit() {
 std::string WorkerProcess::stdout_text() const { return read_all(stdout_fd_); }
 std::string WorkerProcess::stderr_text() const { return read_all(stderr_fd_); }
 
-std::optional<std::string> WorkerProcess::read_body(protocol::FrameType type) {
+std::optional<std::string> WorkerProcess::read_body(protocol::FrameType type,
+                                                 std::optional<protocol::FrameType> or_type) {
     char header_bytes[protocol::header_size];
     if (!read_exactly(header_bytes, sizeof header_bytes)) return std::nullopt;
     const protocol::FrameHeader header = protocol::read_header(header_bytes);
-    if (header.type != static_cast<uint32_t>(type) || header.body_size > protocol::max_body_size)
-        return std::nullopt;
+    const bool expected = header.type == static_cast<uint32_t>(type) ||
+                          (or_type && header.type == static_cast<uint32_t>(*or_type));
+    if (!expected || header.body_size > protocol::max_body_size) return std::nullopt;
+    last_type_ = static_cast<protocol::FrameType>(header.type);
     std::string body(header.body_size, '\0');
     if (!read_exactly(body.data(), body.size())) return std::nullopt;
     return body;

@@ -32,8 +32,11 @@ public:
     WorkerProcess(const WorkerProcess&) = delete;
     WorkerProcess& operator=(const WorkerProcess&) = delete;
 
-    // The Ready frame; nullopt if the worker closed the socket or stayed silent for 10 s.
+    // The Ready frame, after the Sandboxed frame that precedes it when the sandbox was set
+    // up; nullopt if the worker closed the socket or stayed silent for 10 s.
     std::optional<protocol::Ready> ready();
+    // Whether ready() saw the Sandboxed frame.
+    bool sandboxed() const { return sandboxed_; }
 
     // Sends one Invoke (deadline `timeout` from now) and waits up to 10 s for its Result.
     std::optional<protocol::Result> invoke(
@@ -61,9 +64,14 @@ public:
     std::string stderr_text() const;
 
 private:
-    // The next frame of `type`, nullopt on EOF, timeout or an unexpected frame type.
-    std::optional<std::string> read_body(protocol::FrameType type);
+    // The next frame of `type` (or `or_type`), nullopt on EOF, timeout or an unexpected
+    // frame type.
+    std::optional<std::string> read_body(protocol::FrameType type,
+                                         std::optional<protocol::FrameType> or_type = std::nullopt);
     bool read_exactly(char* into, size_t size);
+
+    protocol::FrameType last_type_ = protocol::FrameType::ready;
+    bool sandboxed_ = false;
 
     pid_t pid_ = -1;
     int socket_ = -1;

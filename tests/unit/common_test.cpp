@@ -250,13 +250,22 @@ TEST(InvocationTest, TimeoutMessageFollowsLambda) {
 // The worker or its sandbox could not be set up: the host's fault, a 500 like Lambda's own.
 TEST(InvocationTest, HostFaultIsA500NotAFunctionError) {
     InvocationResult result;
-    result.status = InvocationStatus::crash;
+    result.status = InvocationStatus::host_fault;
     result.error_type = std::string(host_fault_error_type);
     result.error_message = "The host could not start the function's sandbox; see the daemon log.";
     const ErrorResponse response = result.error_response();
     EXPECT_EQ(response.http_status, 500);
     EXPECT_EQ(response.error_type, "ServiceException");
     EXPECT_EQ(response.error_message, result.error_message);
+}
+
+// Only the status makes a failure the host's: a function may name its error anything.
+TEST(InvocationTest, AFunctionErrorNamedServiceExceptionIsA502) {
+    InvocationResult result;
+    result.status = InvocationStatus::error;
+    result.error_type = std::string(host_fault_error_type);
+    result.error_message = "not my fault";
+    EXPECT_EQ(result.error_response().http_status, 502);
 }
 
 TEST(InvocationTest, ErrorResponseMapsStatusToHttpAndErrorType) {

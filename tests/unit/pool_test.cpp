@@ -218,7 +218,8 @@ TEST_P(PoolTest, DeadlineKillsTheWorkerAndTheNextInvocationGetsAFreshOne) {
     EXPECT_EQ(late.status, InvocationStatus::timeout);
     EXPECT_EQ(late.error_type, "Sandbox.Timedout");
     EXPECT_EQ(late.error_message, "Task timed out after 1.00 seconds");
-    EXPECT_DOUBLE_EQ(late.duration_ms, 1000.0);
+    EXPECT_GE(late.duration_ms, 1000.0) << "measured from the event's hand-off to the kill";
+    EXPECT_LT(late.duration_ms, 1500.0);
     EXPECT_GT(late.max_memory_used_mb, 0u) << "measured before the kill";
     EXPECT_LT(waited, 4s) << "the deadline must not wait for the function";
 
@@ -425,7 +426,7 @@ TEST_P(PoolTest, ShutdownKillsAndReapsEveryWorker) {
     EXPECT_TRUE(eventually([&] { return pool_->stats("hello", 1).idle == 3; }));
     pool_->shutdown();
     EXPECT_TRUE(child_processes().empty());
-    EXPECT_EQ(run(hello).status, InvocationStatus::crash) << "a shut-down pool runs nothing";
+    EXPECT_EQ(run(hello).status, InvocationStatus::host_fault) << "a shut-down pool runs nothing";
 }
 
 TEST_P(PoolTest, IdleWorkerThatDiesIsReplaced) {
@@ -471,11 +472,22 @@ TEST_P(PoolTest, WorkerThatBreaksTheProtocolIsRejected) {
         Pool pool(io_, options);
         return trial_load(pool, hello).value_or("accepted");
     };
-    EXPECT_EQ(rejected_by(write_script(dir, "garbage", "printf 'this is not a frame' >&3; exec sleep 10"))
+    // After its Sandboxed frame (type 4, no body) a worker runs function code: what goes
+    // wrong then is the library's. Before it, nothing of the function's has run: the host's.
+    const std::string sandboxed = "printf '\\004\\000\\000\\000\\000\\000\\000\\000' >&3; ";
+    EXPECT_EQ(rejected_by(write_script(dir, "garbage", sandboxed + "printf 'this is not a frame' >&3; exec sleep 10"))
                   .rfind("Runtime.ExitError: Runtime sent a malformed frame", 0),
               0u);
-    EXPECT_EQ(rejected_by(write_script(dir, "exits", "exit 5")),
+    EXPECT_EQ(rejected_by(write_script(dir, "exits", sandboxed + "exit 5")),
               "Runtime.ExitError: Runtime exited with error: exit status 5");
+    EXPECT_EQ(rejected_by(write_script(dir, "exits-early", "exit 5")),
+              "ServiceException: The host could not start the function's sandbox: Runtime exited with error: exit "
+              "status 5");
+    EXPECT_EQ(rejected_by(write_script(dir, "garbage-early", "printf 'this is not a frame' >&3; exec sleep 10"))
+                  .rfind("ServiceException: The host could not start the function's sandbox: Runtime sent a malformed "
+                         "frame",
+                         0),
+              0u);
     EXPECT_EQ(rejected_by(dir / "missing").rfind("ServiceException: The host could not start a worker: ", 0), 0u);
     EXPECT_TRUE(eventually([&] { return child_processes().empty(); }));
 }
@@ -535,7 +547,7 @@ TEST(PoolHostFaults, ASandboxThatCannotBeSetUpIsNotBlamedOnTheLibrary) {
         ASSERT_EQ(load.wait_for(answer_limit), std::future_status::ready);
         const auto failure = load.get();
         ASSERT_TRUE(failure.has_value());
-        EXPECT_TRUE(failure->host_fault()) << failure->error_type;
+        EXPECT_TRUE(failure->host_fault) << failure->error_type;
         EXPECT_EQ(failure->error_type, "ServiceException");
         EXPECT_NE(failure->error_message.find("sofaas-no-such-user"), std::string::npos) << failure->error_message;
 
@@ -546,7 +558,7 @@ TEST(PoolHostFaults, ASandboxThatCannotBeSetUpIsNotBlamedOnTheLibrary) {
         auto execution_future = executed->get_future();
         ASSERT_EQ(execution_future.wait_for(answer_limit), std::future_status::ready);
         const Execution execution = execution_future.get();
-        EXPECT_EQ(execution.status, InvocationStatus::crash);
+        EXPECT_EQ(execution.status, InvocationStatus::host_fault);
         EXPECT_EQ(execution.error_type, "ServiceException");
         EXPECT_EQ(execution.error_message, "The host could not start the function's sandbox; see the daemon log.");
     }();

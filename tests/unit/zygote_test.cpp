@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -79,19 +80,22 @@ ProcStat proc_stat(pid_t pid) {
     return stat;
 }
 
-// One frame from the worker: its type and body; nullopt after 10 s or at EOF.
+// One frame from the worker: its type and body; nullopt after 10 s or at EOF. Reads no
+// byte past the frame: the next one may already be waiting behind it.
 std::optional<std::pair<uint32_t, std::string>> read_frame(int socket) {
     std::string bytes;
     char chunk[4096];
     for (;;) {
+        size_t wanted = protocol::header_size;
         if (bytes.size() >= protocol::header_size) {
             const auto header = protocol::read_header(bytes.data());
             if (bytes.size() >= protocol::header_size + header.body_size)
                 return std::pair{header.type, bytes.substr(protocol::header_size, header.body_size)};
+            wanted = protocol::header_size + header.body_size;
         }
         pollfd readable{socket, POLLIN, 0};
         if (::poll(&readable, 1, 10'000) != 1) return std::nullopt;
-        const ssize_t got = ::recv(socket, chunk, sizeof chunk, 0);
+        const ssize_t got = ::recv(socket, chunk, std::min(sizeof chunk, wanted - bytes.size()), 0);
         if (got <= 0) return std::nullopt;
         bytes.append(chunk, static_cast<size_t>(got));
     }
@@ -99,6 +103,8 @@ std::optional<std::pair<uint32_t, std::string>> read_frame(int socket) {
 
 std::optional<protocol::Ready> ready_of(const WorkerProcess& worker) {
     auto frame = read_frame(worker.socket.get());
+    // A worker whose sandbox is in place says so first.
+    if (frame && frame->first == static_cast<uint32_t>(protocol::FrameType::sandboxed)) frame = read_frame(worker.socket.get());
     if (!frame || frame->first != static_cast<uint32_t>(protocol::FrameType::ready)) return std::nullopt;
     return protocol::decode_ready(frame->second);
 }
