@@ -31,7 +31,7 @@ const std::vector<CommandSpec>& command_specs() {
           {"route", "'METHOD /path'", "custom HTTP route, e.g. 'GET /items/{id}' (repeatable)", true},
           {"min-warm", "N", "execution environments kept warm"},
           {"max-concurrency", "N", "invocations running at once"},
-          {"auth", "none|token", "whether HTTP calls need the admin token"}},
+          {"auth", "none|key", "whether HTTP calls need an API key that may invoke it"}},
          "deploy a shared library as a new version of function NAME"},
         {"invoke",
          {"NAME"},
@@ -51,6 +51,14 @@ const std::vector<CommandSpec>& command_specs() {
           {"json", "", "print the server's JSON"},
           {"records", "", "print the billing records, one JSON object per line"}},
          "summarize billing records"},
+        {"keys create",
+         {"NAME"},
+         {{"scope", "admin|invoke", "what the key may do (default invoke)"},
+          {"function", "NAME", "an invoke key for this function only (repeatable; default: every function)", true},
+          {"json", "", "print the key as JSON"}},
+         "create an API key; its secret is printed once"},
+        {"keys list", {}, {{"json", "", "print the server's JSON"}}, "list API keys (never their secrets)"},
+        {"keys delete", {"NAME"}, {}, "delete an API key"},
     };
     return specs;
 }
@@ -90,8 +98,12 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
             }
             if (!spec) {
                 spec = find_command(arg);
+                // Commands of two words ("keys create"): the group, then the action.
+                if (!spec && i + 1 < args.size()) {
+                    if ((spec = find_command(arg + " " + args[i + 1]))) ++i;
+                }
                 if (!spec) throw UsageError("unknown command '" + arg + "' (see sofaas --help)");
-                line.command = arg;
+                line.command = spec->name;
             } else {
                 line.arguments.push_back(arg);
             }
@@ -187,7 +199,7 @@ std::string usage() {
         "usage: sofaas [--endpoint URL] [--token TOKEN] COMMAND [ARGS] [options]\n\ncommands:\n";
     for (const auto& spec : command_specs()) {
         std::string left = "  " + spec.name;
-        left.resize(12, ' ');
+        left.resize(std::max<size_t>(left.size() + 2, 15), ' ');
         out += left + spec.summary + "\n";
     }
     out += "\nglobal options:\n" + flag_lines(global_flags);

@@ -117,6 +117,32 @@ void billing(const CommandLine& line, HttpClient& client, std::ostream& out) {
     out << (line.has("records") ? format_billing_records(body) : format_billing_summary(body));
 }
 
+void print_json(const HttpResponse& response, std::ostream& out) {
+    out << response.body;
+    if (response.body.empty() || response.body.back() != '\n') out << "\n";
+}
+
+void create_key(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    json request = {{"name", line.arguments.at(0)}, {"scope", line.value("scope").value_or("invoke")},
+                    {"functions", line.values("function")}};
+    if (request["scope"] != "admin" && request["scope"] != "invoke")
+        throw UsageError("option '--scope' needs admin or invoke, not '" + request["scope"].get<std::string>() + "'");
+    auto response = checked(client.request("POST", "/v1/keys", request.dump(), {{"Content-Type", "application/json"}}));
+    if (line.has("json")) print_json(response, out);
+    else out << format_created_key(parse_body(response));
+}
+
+void list_keys(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    auto response = checked(client.request("GET", "/v1/keys"));
+    if (line.has("json")) print_json(response, out);
+    else out << format_key_list(parse_body(response));
+}
+
+void delete_key(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    checked(client.request("DELETE", "/v1/keys/" + url_encode(line.arguments.at(0))));
+    out << "deleted key " << line.arguments.at(0) << "\n";
+}
+
 std::string trimmed(std::string text) {
     auto not_space = text.find_last_not_of(" \t\r\n");
     text.erase(not_space == std::string::npos ? 0 : not_space + 1);
@@ -165,7 +191,7 @@ std::string deploy_target(const CommandLine& line) {
     }
     for (const auto& route : line.values("route")) params.emplace_back("route", route);
     if (auto auth = line.value("auth")) {
-        if (*auth != "none" && *auth != "token") throw UsageError("option '--auth' needs none or token, not '" + *auth + "'");
+        if (*auth != "none" && *auth != "key") throw UsageError("option '--auth' needs none or key, not '" + *auth + "'");
         params.emplace_back("auth", *auth);
     }
     return function_path(line) + query(params);
@@ -180,6 +206,9 @@ void run_command(const CommandLine& line, HttpClient& client, std::ostream& out,
     else if (command == "delete") remove(line, client, out);
     else if (command == "logs") logs(line, client, out);
     else if (command == "billing") billing(line, client, out);
+    else if (command == "keys create") create_key(line, client, out);
+    else if (command == "keys list") list_keys(line, client, out);
+    else if (command == "keys delete") delete_key(line, client, out);
     else throw UsageError("unknown command '" + command + "'");
 }
 

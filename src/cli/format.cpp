@@ -110,6 +110,10 @@ std::string format_function_info(const json& info) {
         {"created", text(spec, "created_at")},
         {"workers", text(workers, "idle") + " idle, " + text(workers, "busy") + " busy"},
     };
+    return format_fields(fields);
+}
+
+std::string format_fields(const std::vector<std::pair<std::string, std::string>>& fields) {
     std::string out;
     for (const auto& [key, value] : fields) {
         std::string label = key + ":";
@@ -117,6 +121,35 @@ std::string format_function_info(const json& info) {
         out += label + value + "\n";
     }
     return out;
+}
+
+namespace {
+std::string functions_text(const json& key) {
+    std::string functions;
+    for (const auto& function : key.value("functions", json::array())) {
+        functions += (functions.empty() ? "" : ", ") + (function.is_string() ? function.get<std::string>() : function.dump());
+    }
+    return functions.empty() ? (text(key, "scope") == "admin" ? "-" : "every function") : functions;
+}
+}  // namespace
+
+std::string format_created_key(const json& key) {
+    return format_fields({{"name", text(key, "name")},
+                          {"scope", text(key, "scope")},
+                          {"functions", functions_text(key)},
+                          {"access key id", text(key, "access_key_id")},
+                          {"secret", text(key, "secret_access_key")}}) +
+           "The secret is shown only now. Present the key as SOFAAS_TOKEN=" + text(key, "access_key_id") +
+           ":SECRET\n(HTTP: Authorization: Bearer ACCESS_KEY_ID:SECRET).\n";
+}
+
+std::string format_key_list(const json& list) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& key : list.value("keys", json::array())) {
+        rows.push_back({text(key, "name"), text(key, "access_key_id"), text(key, "scope"), functions_text(key),
+                        text(key, "created")});
+    }
+    return format_table({"NAME", "ACCESS_KEY_ID", "SCOPE", "FUNCTIONS", "CREATED"}, rows);
 }
 
 std::string format_deployed(const json& spec) {

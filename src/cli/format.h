@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -16,6 +17,12 @@ std::string format_table(const std::vector<std::string>& header,
 std::string format_function_list(const nlohmann::json& list);
 // GET /v1/functions/NAME: settings, versions and workers as "key: value" lines.
 std::string format_function_info(const nlohmann::json& info);
+// "key: value" lines, the values aligned.
+std::string format_fields(const std::vector<std::pair<std::string, std::string>>& fields);
+// POST /v1/keys: the new key with its secret, and how to use it.
+std::string format_created_key(const nlohmann::json& key);
+// GET /v1/keys: NAME ACCESS_KEY_ID SCOPE FUNCTIONS CREATED.
+std::string format_key_list(const nlohmann::json& list);
 // PUT /v1/functions/NAME: "NAME version N".
 std::string format_deployed(const nlohmann::json& spec);
 // One line of GET /v1/functions/NAME/logs: "TIME REQUEST_ID STREAM MESSAGE" for the

@@ -72,10 +72,10 @@ void fsync_directory(const std::filesystem::path& directory) {
     if (::fsync(fd.get()) != 0) fail("cannot fsync directory", directory);
 }
 
-void replace_file_atomically(const std::filesystem::path& file, std::string_view bytes) {
+void replace_file_atomically(const std::filesystem::path& file, std::string_view bytes, unsigned mode) {
     std::filesystem::path temporary = file;
     temporary += ".tmp-" + std::to_string(::getpid());
-    write_file_synced(temporary, bytes);
+    write_file_synced(temporary, bytes, mode);
     if (::rename(temporary.c_str(), file.c_str()) != 0) {
         int saved = errno;
         ::unlink(temporary.c_str());

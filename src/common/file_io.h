@@ -17,6 +17,6 @@ std::string read_whole_file(const std::filesystem::path& file);
 void write_file_synced(const std::filesystem::path& file, std::string_view bytes, unsigned mode = 0644);
 void fsync_directory(const std::filesystem::path& directory);
 // Writes `file` via a temporary sibling + fsync + rename + directory fsync.
-void replace_file_atomically(const std::filesystem::path& file, std::string_view bytes);
+void replace_file_atomically(const std::filesystem::path& file, std::string_view bytes, unsigned mode = 0644);
 
 }  // namespace sofaas

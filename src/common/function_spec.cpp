@@ -50,7 +50,7 @@ bool is_valid_function_name(std::string_view name) {
 }
 
 std::string_view to_string(AuthMode mode) {
-    return mode == AuthMode::token ? "token" : "none";
+    return mode == AuthMode::key ? "key" : "none";
 }
 
 std::string spec_to_json(const FunctionSpec& spec) {
@@ -113,10 +113,10 @@ FunctionSpec spec_from_json(std::string_view text) {
     std::string auth = string_field(object, "auth");
     if (auth == "none") {
         spec.auth = AuthMode::none;
-    } else if (auth == "token") {
-        spec.auth = AuthMode::token;
+    } else if (auth == "key" || auth == "token") {  // "token": versions deployed before API keys
+        spec.auth = AuthMode::key;
     } else {
-        bad_field("auth", "must be \"none\" or \"token\"");
+        bad_field("auth", "must be \"none\" or \"key\"");
     }
     spec.sha256 = string_field(object, "sha256");
     spec.size_bytes = unsigned_field(object, "size_bytes", UINT64_MAX);

@@ -18,7 +18,9 @@ struct Route {
     bool operator==(const Route&) const = default;
 };
 
-enum class AuthMode { none, token };
+// Who may call a function's HTTP endpoints: anyone, or a caller with an API key that may
+// invoke it (or the admin token); the credential never reaches the function.
+enum class AuthMode { none, key };
 
 struct FunctionSpec {
     std::string name;

@@ -22,6 +22,7 @@
 
 #include "billing/ledger.h"
 #include "daemon/admin_token.h"
+#include "keys/api_keys.h"
 #include "gateway/gateway.h"
 #include "logs/function_logs.h"
 #include "pool/child_processes.h"
@@ -123,6 +124,7 @@ int run_daemon(const Config& config) {
     std::filesystem::create_directories(config.data_dir);
     const AdminToken admin_token = resolve_admin_token(config);
     spdlog::info("admin token from {}", admin_token.source);
+    KeyStore keys(config.data_dir / "keys.json");
 
     // A process a function forks and detaches (setsid, double fork) outlives its worker:
     // as a subreaper the daemon inherits it, and the pool kills it (pool/child_processes.h).
@@ -155,7 +157,7 @@ int run_daemon(const Config& config) {
     FunctionLogStore logs(config.data_dir / "logs");
     Pool pool(contexts, pool_options(config));
     Scheduler scheduler(pool, ledger, logs, config);
-    Gateway gateway(contexts, GatewayServices{config, admin_token.value, registry, scheduler, pool, ledger, logs});
+    Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs});
 
     // After a restart, functions with min_warm get their environments back.
     for (const FunctionVersionPtr& version : registry.list_latest()) scheduler.activate(version, 0);

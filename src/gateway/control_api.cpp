@@ -125,12 +125,22 @@ boost::asio::awaitable<HttpResponseParts> read_off_the_io_thread(HandlerContext&
 
 boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& context,
                                                              const IncomingRequest& request) {
-    if (!has_admin_token(request, context.services.admin_token)) co_return unauthorized();
+    const Caller caller = identify_caller(request, context.services.admin_token, context.services.keys);
+    if (!caller.known()) co_return unauthorized();
 
     const std::vector<std::string> path = decoded_path_segments(request.path());
     const std::string& method = request.method;
     const auto unsupported = [&] { return method_not_allowed(method, request.path()); };
 
+    // An invoke key may call the functions it names; everything else is an admin's.
+    const bool invocation = path.size() == 4 && path[1] == "functions" && path[3] == "invoke" && method == "POST";
+    if (invocation && !caller.may_invoke(path[2])) co_return forbidden("This key may not invoke " + path[2]);
+    if (!invocation && !caller.is_admin()) co_return forbidden("This key may only invoke functions");
+
+    if (path.size() >= 2 && path[1] == "keys") {
+        HttpResponseParts answer = co_await handle_keys_api(context, request, path);
+        co_return answer;
+    }
     if (path.size() == 2 && path[1] == "billing") {
         if (method != "GET") co_return unsupported();
         HttpResponseParts answer = co_await read_off_the_io_thread(context, [&] { return billing(context, request); });

@@ -1,7 +1,9 @@
-// The control API (/v1/...), as the CLI speaks it. Every route needs the admin token.
+// The control API (/v1/...), as the CLI speaks it. Every route needs the admin token or an
+// admin key, except invoking a function, which an invoke key that may invoke it can do.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -13,6 +15,10 @@ namespace sofaas {
 
 boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& context,
                                                              const IncomingRequest& request);
+
+// /v1/keys and /v1/keys/NAME (keys_api.cpp); `path` is the decoded segments.
+boost::asio::awaitable<HttpResponseParts> handle_keys_api(HandlerContext& context, const IncomingRequest& request,
+                                                          const std::vector<std::string>& path);
 
 // PUT /v1/functions/NAME (deploy.cpp).
 boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& context,

@@ -16,14 +16,23 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     // The route table may be a moment older than the registry: the registry decides.
     const FunctionVersionPtr version = context.services.registry.latest(route.function);
     if (!version) co_return not_found(fmt::format("Function not found: {}", route.function));
-    if (version->spec.auth == AuthMode::token && !has_admin_token(request, context.services.admin_token)) {
-        co_return unauthorized();
+    const Caller caller = identify_caller(request, context.services.admin_token, context.services.keys);
+    if (version->spec.auth == AuthMode::key) {
+        if (!caller.known()) co_return unauthorized();
+        if (!caller.may_invoke(route.function)) co_return forbidden("This key may not invoke " + route.function);
     }
 
     HttpRequestParts parts;
     parts.method = request.method;
     parts.target = request.target;
     parts.headers = request.headers;
+    // A sofaas credential is for sofaas: the function never sees it, whatever its auth.
+    std::vector<HttpRequestParts::Header> without_credential;
+    if (caller.known() || version->spec.auth == AuthMode::key) {
+        for (const auto& header : request.headers)
+            if (!iequals(header.first, "Authorization")) without_credential.push_back(header);
+        parts.headers = without_credential;
+    }
     parts.body = request.body;
     parts.source_ip = request.source_ip;
     parts.route_key = std::move(route.route_key);

@@ -21,10 +21,12 @@ class Scheduler;
 class Pool;
 class Ledger;
 class FunctionLogStore;
+class KeyStore;
 
 struct GatewayServices {
     const Config& config;
     std::string admin_token;
+    KeyStore& keys;
     Registry& registry;
     Scheduler& scheduler;
     Pool& pool;

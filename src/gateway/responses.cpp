@@ -79,6 +79,10 @@ HttpResponseParts unauthorized() {
                           "Missing or invalid Authorization: Bearer token.");
 }
 
+HttpResponseParts forbidden(std::string_view message) {
+    return error_response(403, "AccessDeniedException", message);
+}
+
 HttpResponseParts not_found(std::string_view message) {
     return error_response(404, "ResourceNotFoundException", message);
 }

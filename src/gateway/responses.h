@@ -30,6 +30,7 @@ HttpResponseParts invalid_function_name(std::string_view name);  // 400 InvalidP
 HttpResponseParts malformed_request(std::string_view message);    // 400 BadRequestException
 HttpResponseParts invalid_library(std::string_view message);      // 400 InvalidLibraryException
 HttpResponseParts unauthorized();                                 // 401 UnauthorizedException
+HttpResponseParts forbidden(std::string_view message);            // 403 AccessDeniedException
 HttpResponseParts not_found(std::string_view message);            // 404 ResourceNotFoundException
 HttpResponseParts method_not_allowed(std::string_view method, std::string_view path);  // 405
 HttpResponseParts payload_too_large(size_t limit_bytes);          // 413 RequestTooLargeException

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/function_spec.h"
+#include "gateway/auth.h"
 #include "gateway/control_api.h"
 #include "gateway/function_endpoint.h"
 #include "gateway/query_string.h"
@@ -47,6 +48,24 @@ boost::asio::awaitable<HttpResponseParts> Router::handle(IncomingRequest request
     if (!response) response = internal_error();
     log_outcome(request, *response, std::chrono::steady_clock::now() - started);
     co_return std::move(*response);
+}
+
+std::optional<HttpResponseParts> Router::refusal_before_body(std::string_view method, std::string_view target,
+                                                            std::optional<std::string_view> authorization) const {
+    const std::string_view path = target.substr(0, target.find('?'));
+    const GatewayServices& services = context_.services;
+    if (path == "/v1" || path.starts_with("/v1/")) {
+        if (!identify_caller(authorization, services.admin_token, services.keys).known()) return unauthorized();
+        return std::nullopt;
+    }
+    const std::optional<RouteMatch> route = context_.routes.snapshot()->match(method, path);
+    if (!route) return std::nullopt;
+    const FunctionVersionPtr version = services.registry.latest(route->function);
+    if (version && version->spec.auth == AuthMode::key &&
+        !identify_caller(authorization, services.admin_token, services.keys).may_invoke(route->function)) {
+        return unauthorized();
+    }
+    return std::nullopt;
 }
 
 boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest& request) {

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstddef>
+#include <optional>
+#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -32,6 +34,11 @@ public:
     [[nodiscard]] RequestInProgress track_request() { return RequestInProgress(in_progress_); }
 
     boost::asio::awaitable<HttpResponseParts> handle(IncomingRequest request);
+
+    // Before a body is asked for (Expect: 100-continue): the refusal a request without a
+    // credential that could be admitted gets anyway, so that no body is uploaded for it.
+    std::optional<HttpResponseParts> refusal_before_body(std::string_view method, std::string_view target,
+                                                         std::optional<std::string_view> authorization) const;
 
     const Config& config() const { return context_.services.config; }
     const Limits& limits() const { return context_.services.config.limits; }

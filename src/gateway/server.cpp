@@ -112,6 +112,14 @@ private:
         parser.body_limit(body_limit);
         // HTTP/1.0 clients do not know interim responses (RFC 9110, 10.1.1).
         if (header.version() >= 11 && iequals(header[http::field::expect], "100-continue")) {
+            const auto authorization = header.find(http::field::authorization);
+            std::optional<HttpResponseParts> refusal = router_->refusal_before_body(
+                std::string_view(header.method_string()), std::string_view(header.target()),
+                authorization == header.end() ? std::nullopt : std::optional<std::string_view>(authorization->value()));
+            if (refusal) {
+                co_await send_refusal(std::move(*refusal));
+                co_return false;
+            }
             response_head_.clear();
             append_continue_head(response_head_, header.version());
             const std::string_view no_body;

@@ -132,10 +132,12 @@ FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, 
         } else if (key == "auth") {
             if (value == "none") {
                 settings.auth = AuthMode::none;
+            } else if (value == "key") {
+                settings.auth = AuthMode::key;
             } else if (value == "token") {
-                settings.auth = AuthMode::token;
+                bad("auth", "\"token\" is now \"key\": callers present an API key (or the admin token)");
             } else {
-                bad("auth", "must be \"none\" or \"token\", got \"" + value + "\"");
+                bad("auth", "must be \"none\" or \"key\", got \"" + value + "\"");
             }
         } else {
             bad(key, "unknown setting (handler, memory, timeout, env, route, min_warm, max_concurrency, auth)");

@@ -36,7 +36,7 @@ TEST_F(Deploy, PrintsNameAndVersion) {
 TEST_F(Deploy, ListAndInfoShowSettings) {
     auto deployed = daemon().deploy("catalog", function_library("http-api"),
                                     {"--route", "GET /catalog/{id}", "--memory", "256", "--timeout", "5", "--env",
-                                     "STAGE=test", "--auth", "token"});
+                                     "STAGE=test", "--auth", "key"});
     ASSERT_EQ(deployed.exit_code, 0) << deployed;
 
     auto list = daemon().cli({"list"});
@@ -50,7 +50,7 @@ TEST_F(Deploy, ListAndInfoShowSettings) {
     ASSERT_EQ(info.exit_code, 0) << info;
     EXPECT_NE(info.out.find("timeout:         5 s"), std::string::npos) << info.out;
     EXPECT_NE(info.out.find("env:             STAGE=test"), std::string::npos) << info.out;
-    EXPECT_NE(info.out.find("auth:            token"), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("auth:            key"), std::string::npos) << info.out;
     EXPECT_NE(info.out.find("versions:        1\n"), std::string::npos) << info.out;
 
     auto http = daemon().http();

@@ -80,9 +80,9 @@ TEST(CliArgs, UsageListsEveryCommand) {
 
 TEST(CliDeploy, TargetCarriesSettingsAsEncodedQuery) {
     auto line = parse({"deploy", "api", "api.so", "--route", "GET /items/{id}", "--memory", "256", "--env", "K=a b",
-                       "--min-warm", "1", "--auth", "token"});
+                       "--min-warm", "1", "--auth", "key"});
     EXPECT_EQ(deploy_target(line),
-              "/v1/functions/api?memory=256&min_warm=1&env=K%3Da%20b&route=GET%20%2Fitems%2F%7Bid%7D&auth=token");
+              "/v1/functions/api?memory=256&min_warm=1&env=K%3Da%20b&route=GET%20%2Fitems%2F%7Bid%7D&auth=key");
     EXPECT_EQ(deploy_target(parse({"deploy", "hello", "h.so"})), "/v1/functions/hello");
 }
 
@@ -116,13 +116,13 @@ TEST(CliFormat, TableAlignsColumns) {
 
 TEST(CliFormat, FunctionListShowsRoutesAndAuth) {
     json list = {{"functions",
-                  {{{"name", "api"}, {"version", 3}, {"memory_mb", 256}, {"timeout_s", 5}, {"auth", "token"},
+                  {{{"name", "api"}, {"version", 3}, {"memory_mb", 256}, {"timeout_s", 5}, {"auth", "key"},
                     {"routes", {{{"method", "GET"}, {"path", "/items/{id}"}}, {{"method", "POST"}, {"path", "/items"}}}}},
                    {{"name", "hello"}, {"version", 1}, {"memory_mb", 128}, {"timeout_s", 3}, {"auth", "none"},
                     {"routes", json::array()}}}}};
     EXPECT_EQ(format_function_list(list),
               "NAME   VERSION  MEMORY  TIMEOUT  ROUTES                        AUTH\n"
-              "api    3        256 MB  5 s      GET /items/{id}, POST /items  token\n"
+              "api    3        256 MB  5 s      GET /items/{id}, POST /items  key\n"
               "hello  1        128 MB  3 s      -                             none\n");
 }
 

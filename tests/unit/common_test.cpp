@@ -190,7 +190,7 @@ TEST(FunctionSpecTest, RoundTripsThroughJson) {
     spec.routes = {{"GET", "/items/{id}"}, {"ANY", "/x"}};
     spec.min_warm = 1;
     spec.max_concurrency = 8;
-    spec.auth = AuthMode::token;
+    spec.auth = AuthMode::key;
     spec.sha256 = std::string(64, 'f');
     spec.size_bytes = 12345;
     spec.created_at = "2026-11-27T18:43:49.123456Z";
@@ -239,7 +239,7 @@ TEST(InvocationTest, NamesEnums) {
     EXPECT_EQ(to_string(InvocationStatus::ok), "ok");
     EXPECT_EQ(to_string(InvocationStatus::oom), "oom");
     EXPECT_EQ(to_string(InvocationStatus::throttled), "throttled");
-    EXPECT_EQ(to_string(AuthMode::token), "token");
+    EXPECT_EQ(to_string(AuthMode::key), "key");
 }
 
 TEST(InvocationTest, TimeoutMessageFollowsLambda) {

@@ -19,6 +19,7 @@
 
 #include "billing/ledger.h"
 #include "cli/http_client.h"
+#include "keys/api_keys.h"
 #include "logs/function_logs.h"
 #include "pool/pool.h"
 #include "registry/registry.h"
@@ -52,12 +53,13 @@ Config small_limits_config(const std::filesystem::path& data_dir) {
 struct Daemon {
     explicit Daemon(const std::filesystem::path& data_dir)
         : config(small_limits_config(data_dir)),
+          keys(data_dir / "keys.json"),
           registry(data_dir / "functions"),
           ledger(data_dir / "billing", LedgerOptions{}),
           logs(data_dir / "logs"),
           pool(io, PoolOptions{.worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker"}),
           scheduler(pool, ledger, logs, config),
-          gateway(io, GatewayServices{config, admin_token, registry, scheduler, pool, ledger, logs}) {
+          gateway(io, GatewayServices{config, admin_token, keys, registry, scheduler, pool, ledger, logs}) {
         const std::string bound = gateway.start();
         port = std::stoi(bound.substr(bound.rfind(':') + 1));
         threads.emplace_back([this] { io.run(); });  // one thread per io_context, as the daemon runs it
@@ -71,6 +73,7 @@ struct Daemon {
 
     boost::asio::io_context io;
     Config config;
+    KeyStore keys;
     Registry registry;
     Ledger ledger;
     FunctionLogStore logs;

@@ -87,7 +87,7 @@ TEST(DeploySettings, ParsesEverySetting) {
                                        {"route", "ANY /"},
                                        {"min_warm", "1"},
                                        {"max_concurrency", "10"},
-                                       {"auth", "token"}});
+                                       {"auth", "key"}});
     EXPECT_EQ(settings.handler, "handle_event");
     EXPECT_EQ(settings.memory_mb, 512u);
     EXPECT_EQ(settings.timeout_s, 300u);
@@ -96,7 +96,7 @@ TEST(DeploySettings, ParsesEverySetting) {
     EXPECT_EQ(settings.routes, (std::vector<Route>{{"GET", "/items/{id}"}, {"ANY", "/"}}));
     EXPECT_EQ(settings.min_warm, 1u);
     EXPECT_EQ(settings.max_concurrency, 10u);
-    EXPECT_EQ(settings.auth, AuthMode::token);
+    EXPECT_EQ(settings.auth, AuthMode::key);
 }
 
 TEST(DeploySettings, RejectsTimeoutAbove300) {

@@ -1,0 +1,224 @@
+#include "keys/api_keys.h"
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <mutex>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "common/file_io.h"
+#include "common/function_spec.h"
+
+namespace sofaas {
+namespace {
+
+using nlohmann::json;
+
+// AWS access key ids are 20 upper-case characters; ours start with SOFA so that a leaked
+// one is recognisable in a log or a repository scan.
+constexpr std::string_view id_prefix = "SOFA";
+constexpr std::string_view id_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+constexpr size_t id_random_chars = 16;
+constexpr std::string_view secret_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+constexpr size_t secret_chars = 40;  // 238 bits
+
+void fill_random(unsigned char* bytes, size_t size) {
+    while (size > 0) {
+        const ssize_t got = ::getrandom(bytes, size, 0);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            throw std::system_error(errno, std::generic_category(), "getrandom");
+        }
+        bytes += got;
+        size -= static_cast<size_t>(got);
+    }
+}
+
+// Uniform over the alphabet: bytes that would bias it are drawn again.
+std::string random_text(std::string_view alphabet, size_t length) {
+    const unsigned limit = 256 - 256 % alphabet.size();
+    std::string text;
+    unsigned char bytes[64];
+    while (text.size() < length) {
+        fill_random(bytes, sizeof bytes);
+        for (unsigned char byte : bytes) {
+            if (byte < limit && text.size() < length) text += alphabet[byte % alphabet.size()];
+        }
+    }
+    return text;
+}
+
+struct StoredKey {
+    ApiKey key;
+    std::string secret;
+};
+
+json to_json(const StoredKey& stored) {
+    return {{"name", stored.key.name},
+            {"access_key_id", stored.key.access_key_id},
+            {"secret_access_key", stored.secret},
+            {"scope", to_string(stored.key.scope)},
+            {"functions", stored.key.functions},
+            {"created", format_rfc3339(stored.key.created)}};
+}
+
+StoredKey from_json(const json& object) {
+    StoredKey stored;
+    stored.key.name = object.at("name").get<std::string>();
+    stored.key.access_key_id = object.at("access_key_id").get<std::string>();
+    stored.secret = object.at("secret_access_key").get<std::string>();
+    const auto scope = parse_key_scope(object.at("scope").get<std::string>());
+    if (!scope) throw std::runtime_error("key " + stored.key.name + " has an unknown scope");
+    stored.key.scope = *scope;
+    stored.key.functions = object.at("functions").get<std::vector<std::string>>();
+    const auto created = parse_time_spec(object.at("created").get<std::string>(), wall_now());
+    stored.key.created = created.value_or(WallTime{});
+    return stored;
+}
+
+}  // namespace
+
+std::string_view to_string(KeyScope scope) {
+    return scope == KeyScope::admin ? "admin" : "invoke";
+}
+
+std::optional<KeyScope> parse_key_scope(std::string_view text) {
+    if (text == "admin") return KeyScope::admin;
+    if (text == "invoke") return KeyScope::invoke;
+    return std::nullopt;
+}
+
+bool ApiKey::may_invoke(std::string_view function) const {
+    if (scope == KeyScope::admin || functions.empty()) return true;
+    return std::find(functions.begin(), functions.end(), function) != functions.end();
+}
+
+bool secrets_equal(std::string_view given, std::string_view expected) {
+    // Every byte of `expected` is visited whatever `given` holds: no early exit.
+    unsigned difference = given.size() == expected.size() ? 0 : 1;
+    for (size_t i = 0; i < expected.size(); ++i) {
+        const unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+        difference |= g ^ static_cast<unsigned char>(expected[i]);
+    }
+    return difference == 0;
+}
+
+struct KeyStore::State {
+    std::filesystem::path file;
+    mutable std::mutex mutex;
+    std::map<std::string, StoredKey, std::less<>> by_id;
+
+    const StoredKey* named(std::string_view name) const {
+        for (const auto& [id, stored] : by_id)
+            if (stored.key.name == name) return &stored;
+        return nullptr;
+    }
+
+    // Called with the mutex held; the file is replaced whole, so a crash leaves the old
+    // set of keys or the new one.
+    void save() const {
+        json keys = json::array();
+        for (const auto& [id, stored] : by_id) keys.push_back(to_json(stored));
+        replace_file_atomically(file, json{{"keys", keys}}.dump(2) + "\n", 0600);
+    }
+};
+
+KeyStore::KeyStore(std::filesystem::path file) : state_(std::make_unique<State>()) {
+    state_->file = std::move(file);
+    std::error_code missing;
+    if (!std::filesystem::exists(state_->file, missing)) return;
+    const json contents = json::parse(read_whole_file(state_->file), nullptr, false);
+    if (!contents.is_object() || !contents.contains("keys") || !contents["keys"].is_array())
+        throw std::runtime_error(state_->file.string() + " is not a key file");
+    try {
+        for (const auto& object : contents["keys"]) {
+            StoredKey stored = from_json(object);
+            state_->by_id.emplace(stored.key.access_key_id, std::move(stored));
+        }
+    } catch (const json::exception& error) {
+        throw std::runtime_error(state_->file.string() + ": " + error.what());
+    }
+}
+
+KeyStore::~KeyStore() = default;
+
+CreatedKey KeyStore::create(const std::string& name, KeyScope scope, std::vector<std::string> functions) {
+    // Key names follow the rule of function names: they appear in paths and logs.
+    if (!is_valid_function_name(name))
+        throw KeyError(KeyError::Kind::invalid, "Key names are 1-64 characters of A-Z a-z 0-9 _ -, not '" + name + "'");
+    if (scope == KeyScope::admin && !functions.empty())
+        throw KeyError(KeyError::Kind::invalid, "An admin key reaches every function; --function is for invoke keys");
+    for (const auto& function : functions) {
+        if (!is_valid_function_name(function))
+            throw KeyError(KeyError::Kind::invalid, "Not a function name: '" + function + "'");
+    }
+    std::sort(functions.begin(), functions.end());
+    functions.erase(std::unique(functions.begin(), functions.end()), functions.end());
+
+    StoredKey stored;
+    stored.key.name = name;
+    stored.key.scope = scope;
+    stored.key.functions = std::move(functions);
+    stored.key.created = wall_now();
+    stored.secret = random_text(secret_alphabet, secret_chars);
+
+    std::lock_guard lock(state_->mutex);
+    if (state_->named(name)) throw KeyError(KeyError::Kind::exists, "A key named '" + name + "' exists");
+    do {
+        stored.key.access_key_id = std::string(id_prefix) + random_text(id_alphabet, id_random_chars);
+    } while (state_->by_id.count(stored.key.access_key_id));
+    const std::string id = stored.key.access_key_id;
+    state_->by_id.emplace(id, stored);
+    try {
+        state_->save();
+    } catch (...) {
+        state_->by_id.erase(id);
+        throw;
+    }
+    return {stored.key, stored.secret};
+}
+
+void KeyStore::remove(const std::string& name) {
+    std::lock_guard lock(state_->mutex);
+    const StoredKey* stored = state_->named(name);
+    if (!stored) throw KeyError(KeyError::Kind::not_found, "No key named '" + name + "'");
+    StoredKey removed = *stored;
+    state_->by_id.erase(removed.key.access_key_id);
+    try {
+        state_->save();
+    } catch (...) {
+        state_->by_id.emplace(removed.key.access_key_id, std::move(removed));
+        throw;
+    }
+}
+
+std::vector<ApiKey> KeyStore::list() const {
+    std::vector<ApiKey> keys;
+    {
+        std::lock_guard lock(state_->mutex);
+        for (const auto& [id, stored] : state_->by_id) keys.push_back(stored.key);
+    }
+    std::sort(keys.begin(), keys.end(), [](const ApiKey& a, const ApiKey& b) { return a.name < b.name; });
+    return keys;
+}
+
+std::optional<ApiKey> KeyStore::verify(std::string_view access_key_id, std::string_view secret) const {
+    std::lock_guard lock(state_->mutex);
+    auto found = state_->by_id.find(access_key_id);
+    // The id is public; only the secret is compared in constant time.
+    if (found == state_->by_id.end() || !secrets_equal(secret, found->second.secret)) return std::nullopt;
+    return found->second.key;
+}
+
+std::optional<CreatedKey> KeyStore::find(std::string_view access_key_id) const {
+    std::lock_guard lock(state_->mutex);
+    auto found = state_->by_id.find(access_key_id);
+    if (found == state_->by_id.end()) return std::nullopt;
+    return CreatedKey{found->second.key, found->second.secret};
+}
+
+}  // namespace sofaas
