@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <string>
 
-#include "pool/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace sofaas {
 

@@ -22,7 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "pool/pool.h"
-#include "pool/unique_fd.h"
+#include "common/unique_fd.h"
 #include "pool/worker_exit.h"
 #include "worker/protocol.h"
 

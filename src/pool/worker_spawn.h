@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/function_spec.h"
-#include "pool/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace sofaas {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <variant>
 
-#include "pool/unique_fd.h"
+#include "common/unique_fd.h"
 #include "pool/worker_spawn.h"
 
 namespace sofaas {

@@ -1,5 +1,6 @@
-// A file descriptor that closes itself: worker sockets, capture memfds and pidfds must
-// never outlive the execution environment that owns them, or workers would inherit them.
+// A file descriptor that closes itself: worker sockets, capture memfds, pidfds and cgroup
+// files must never outlive the execution environment that owns them, or workers would
+// inherit them.
 #pragma once
 
 #include <unistd.h>

@@ -1,0 +1,155 @@
+#include "cgroup/cgroup_v1.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
+#include "cgroup/control_file.h"
+
+namespace sofaas::cgroup {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One cgroup's directory in each hierarchy; controllers mounted together share one.
+struct Directories {
+    fs::path memory;
+    fs::path pids;
+    fs::path freezer;
+    fs::path cpuacct;
+    std::vector<fs::path> distinct;  // each hierarchy once, memory's first
+};
+
+Directories directories_of(const Layout& parents, const std::string& name) {
+    Directories directories{parents.memory / name, parents.pids / name, parents.freezer / name,
+                            parents.cpuacct / name, {}};
+    for (const fs::path& directory :
+         {directories.memory, directories.pids, directories.freezer, directories.cpuacct}) {
+        if (std::find(directories.distinct.begin(), directories.distinct.end(), directory) ==
+            directories.distinct.end())
+            directories.distinct.push_back(directory);
+    }
+    return directories;
+}
+
+class V1Cgroup final : public EnvironmentCgroup {
+public:
+    explicit V1Cgroup(Directories directories)
+        : directories_(std::move(directories)),
+          peak_(open_control(directories_.memory / "memory.max_usage_in_bytes", O_RDONLY)),
+          oom_control_(open_control(directories_.memory / "memory.oom_control", O_RDONLY)),
+          cpu_usage_(open_control(directories_.cpuacct / "cpuacct.usage", O_RDONLY)),
+          tasks_(open_control(directories_.pids / "pids.current", O_RDONLY)),
+          freezer_state_(open_control(directories_.freezer / "freezer.state", O_WRONLY)) {}
+
+    // What every invocation reads could not be opened.
+    bool incomplete() const { return !peak_ || !oom_control_ || !cpu_usage_ || !tasks_ || !freezer_state_; }
+
+    Version version() const override { return Version::v1; }
+
+    Placement placement() const override {
+        Placement placement;
+        for (const fs::path& directory : directories_.distinct) {
+            UniqueFd procs = open_control(directory / "cgroup.procs", O_WRONLY);
+            if (!procs) return {};
+            placement.procs_files.push_back(std::move(procs));
+        }
+        return placement;
+    }
+
+    std::optional<Usage> usage() const override {
+        const auto peak = read_control(peak_.get());
+        const auto cpu = read_control(cpu_usage_.get());
+        const auto oom = read_control(oom_control_.get());
+        const auto tasks = read_control(tasks_.get());
+        if (!peak || !cpu || !oom || !tasks) return std::nullopt;
+        Usage usage;
+        usage.peak_memory_bytes = parse_number(*peak).value_or(0);
+        usage.cpu_ns = parse_number(*cpu).value_or(0);
+        usage.oom_kills = keyed_value(*oom, "oom_kill").value_or(0);
+        usage.tasks = parse_number(*tasks).value_or(0);
+        return usage;
+    }
+
+    bool freeze() override { return write_control(freezer_state_.get(), "FROZEN"); }
+    bool thaw() override { return write_control(freezer_state_.get(), "THAWED"); }
+
+    // A frozen v1 task acts on a SIGKILL only once thawed.
+    void kill() override { thaw(); }
+
+    bool remove() override {
+        const fs::path procs = directories_.freezer / "cgroup.procs";
+        if (!listed_processes(procs).empty()) {
+            // Frozen, none of them can fork while the list is read and killed; thawed, the
+            // SIGKILLs land. One that was still running when listed is caught next time.
+            freeze();
+            for (const pid_t pid : listed_processes(procs)) ::kill(pid, SIGKILL);
+            thaw();
+        }
+        bool removed = true;
+        for (const fs::path& directory : directories_.distinct) removed = remove_directory(directory) && removed;
+        return removed;
+    }
+
+    std::string path() const override { return directories_.memory.string(); }
+
+private:
+    Directories directories_;
+    UniqueFd peak_;
+    UniqueFd oom_control_;
+    UniqueFd cpu_usage_;
+    UniqueFd tasks_;
+    UniqueFd freezer_state_;
+};
+
+std::optional<std::string> write_limits(const Directories& directories, const Limits& limits) {
+    const std::string memory = std::to_string(limits.memory_bytes);
+    if (auto error = write_control(directories.memory / "memory.limit_in_bytes", memory)) return error;
+    // memory + swap: with swap accounting, set to the same size, swap adds nothing. Without
+    // it, swappiness 0 keeps the cgroup's memory out of swap.
+    const fs::path memory_and_swap = directories.memory / "memory.memsw.limit_in_bytes";
+    if (auto error = fs::exists(memory_and_swap) ? write_control(memory_and_swap, memory)
+                                                 : write_control(directories.memory / "memory.swappiness", "0"))
+        return error;
+    return write_control(directories.pids / "pids.max", std::to_string(limits.max_tasks));
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> set_up_v1(const Layout& parents, const std::string& name,
+                                                                       const Limits& limits) {
+    Directories directories = directories_of(parents, name);
+    if (auto error = write_limits(directories, limits)) return std::move(*error);
+    auto cgroup = std::make_unique<V1Cgroup>(std::move(directories));
+    if (cgroup->incomplete()) return "cannot open the accounting files of " + cgroup->path();
+    return cgroup;
+}
+
+std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> create_v1(const Layout& parents, const std::string& name,
+                                                                       const Limits& limits) {
+    const Directories directories = directories_of(parents, name);
+    std::vector<fs::path> created;
+    const auto undo = [&] {
+        for (const fs::path& directory : created) remove_directory(directory);
+    };
+    for (const fs::path& directory : directories.distinct) {
+        if (auto error = make_directory(directory)) {
+            undo();
+            return std::move(*error);
+        }
+        created.push_back(directory);
+    }
+    auto cgroup = set_up_v1(parents, name, limits);
+    if (std::holds_alternative<std::string>(cgroup)) undo();
+    return cgroup;
+}
+
+std::unique_ptr<EnvironmentCgroup> existing_v1(const Layout& parents, const std::string& name) {
+    return std::make_unique<V1Cgroup>(directories_of(parents, name));
+}
+
+}  // namespace sofaas::cgroup

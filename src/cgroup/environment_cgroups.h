@@ -1,0 +1,54 @@
+// The cgroups of this daemon's execution environments: `sofaas-PID` below the daemon's own
+// cgroup, one `env-N` in it per environment. cgroup v2 puts `sofaas-PID` beside the
+// daemon's cgroup instead when that one holds processes (the daemon's own): v2 delegates
+// controllers only to cgroups whose parent holds none.
+//
+// Creating an environment's cgroup blocks (a few mkdirs and writes: spawner threads do
+// it); dropping one never does: a background thread kills what is left in it and removes
+// it, retrying while its processes die.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "cgroup/environment_cgroup.h"
+#include "cgroup/layout.h"
+
+namespace sofaas::cgroup {
+
+class Janitor;
+
+// Destroying the pointer hands the cgroup to the janitor.
+struct Retire {
+    std::weak_ptr<Janitor> janitor;
+    void operator()(EnvironmentCgroup* cgroup) const;
+};
+using EnvironmentCgroupPtr = std::unique_ptr<EnvironmentCgroup, Retire>;
+
+class EnvironmentCgroups {
+public:
+    // Creates `sofaas-PID` in each hierarchy of `layout`, first removing those of daemons
+    // that are gone (and killing what they left in them). Returns why it cannot.
+    static std::variant<std::shared_ptr<EnvironmentCgroups>, std::string> create(const Layout& layout);
+    // Removes every environment cgroup still retiring (waiting a moment for their
+    // processes to die), then its own directories.
+    ~EnvironmentCgroups();
+    EnvironmentCgroups(const EnvironmentCgroups&) = delete;
+    EnvironmentCgroups& operator=(const EnvironmentCgroups&) = delete;
+
+    Version version() const { return tree_.version; }
+    // `sofaas-PID` (v1: in the memory hierarchy), for the log.
+    std::string path() const { return tree_.memory.string(); }
+
+    // A new environment's cgroup with `limits`. Thread-safe; blocks.
+    std::variant<EnvironmentCgroupPtr, std::string> create_environment(const Limits& limits);
+
+private:
+    EnvironmentCgroups(Layout tree, std::shared_ptr<Janitor> janitor);
+
+    const Layout tree_;  // the layout's directories, each with sofaas-PID appended
+    std::shared_ptr<Janitor> janitor_;
+};
+
+}  // namespace sofaas::cgroup
