@@ -195,6 +195,10 @@ Config parse_config(std::string_view json_text) {
         }
     }
     s.boolean("zygote", config.zygote);
+    if (const json* cgroups = s.find("cgroups")) {
+        if (!cgroups->is_string() || (*cgroups != "auto" && *cgroups != "off")) fail("cgroups", "must be \"auto\" or \"off\"");
+        config.cgroups = *cgroups == "auto";
+    }
     if (const json* v = s.find("limits")) read_limits(*v, config.limits);
     if (const json* v = s.find("defaults")) read_defaults(*v, config.defaults);
     if (const json* v = s.find("prices")) read_prices(*v, config.prices);

@@ -61,6 +61,9 @@ struct Config {
     // Cold starts fork from a zygote (a prepared sofaas-worker) instead of exec'ing one:
     // ~3 ms faster, but every worker shares the zygote's address-space layout (ASLR).
     bool zygote = true;
+    // "auto": under a root daemon each execution environment gets a cgroup of its own
+    // (v2, else v1) where the host has one; "off": never (rlimits of the worker only).
+    bool cgroups = true;
     Limits limits;
     FunctionDefaults defaults;
     Prices prices;

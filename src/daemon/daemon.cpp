@@ -21,6 +21,8 @@
 #include <spdlog/spdlog.h>
 
 #include "billing/ledger.h"
+#include "cgroup/environment_cgroups.h"
+#include "cgroup/layout.h"
 #include "daemon/admin_token.h"
 #include "keys/api_keys.h"
 #include "gateway/gateway.h"
@@ -67,6 +69,31 @@ void choose_worker_users(const Config& config, PoolOptions& options) {
     options.worker_uids = config.worker_uids;
 }
 
+// A root daemon gives each execution environment a cgroup of its own where the host has
+// cgroups (v2, else v1), below its own cgroup. Without one, the worker's rlimits are all
+// there is, and the log says once what that gives up.
+std::shared_ptr<cgroup::EnvironmentCgroups> environment_cgroups(const Config& config) {
+    const auto without = [](const std::string& why) {
+        spdlog::warn("execution environments run without cgroups ({}): a function's memory limit covers only its "
+                     "worker's address space (RLIMIT_AS; shared memory and child processes are not counted), "
+                     "its processes count per user (RLIMIT_NPROC), an idle environment is not frozen (a "
+                     "thread left running computes unbilled), its CPU time is not measured, and only its "
+                     "process group and the orphans sofaasd adopts are killed with it",
+                     why);
+        return nullptr;
+    };
+    if (!config.cgroups) return without("\"cgroups\": \"off\"");
+    if (::geteuid() != 0) return without("sofaasd is not root");
+    auto layout = cgroup::find_layout();
+    if (auto* error = std::get_if<std::string>(&layout)) return without(*error);
+    auto created = cgroup::EnvironmentCgroups::create(std::get<cgroup::Layout>(layout));
+    if (auto* error = std::get_if<std::string>(&created)) return without(*error);
+    auto cgroups = std::get<std::shared_ptr<cgroup::EnvironmentCgroups>>(std::move(created));
+    spdlog::info("each execution environment gets a cgroup {} of its own, in {}", to_string(cgroups->version()),
+                 cgroups->path());
+    return cgroups;
+}
+
 PoolOptions pool_options(const Config& config) {
     PoolOptions options;
     options.worker_binary = find_worker_binary();
@@ -75,6 +102,7 @@ PoolOptions pool_options(const Config& config) {
     options.idle_timeout = std::chrono::seconds(config.defaults.idle_timeout_s);
     // Started with the Pool, on the main thread: it lives as long as the daemon.
     options.zygote = config.zygote;
+    options.cgroups = environment_cgroups(config);
     return options;
 }
 

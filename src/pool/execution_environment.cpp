@@ -37,6 +37,10 @@ constexpr size_t kept_buffer_bytes = 64 * 1024;
 void release_if_large(std::string& buffer) {
     if (buffer.empty() && buffer.capacity() > kept_buffer_bytes) std::string().swap(buffer);
 }
+
+uint32_t bytes_to_mb_rounded_up(uint64_t bytes) {
+    return kb_to_mb_rounded_up((bytes + 1023) / 1024);
+}
 }  // namespace
 
 std::variant<ExecutionEnvironment::Ptr, std::string> ExecutionEnvironment::spawn(
@@ -62,7 +66,8 @@ ExecutionEnvironment::ExecutionEnvironment(asio::io_context& io, WorkerProcess p
       stdout_capture_(std::move(process.stdout_capture)),
       stderr_capture_(std::move(process.stderr_capture)),
       timer_(executor_),
-      on_exit_(std::move(on_exit)) {
+      on_exit_(std::move(on_exit)),
+      cgroup_(std::move(process.cgroup)) {
     socket_.assign(asio::local::stream_protocol(), process.socket.release());
     pidfd_.assign(process.pidfd.release());
 }
@@ -109,6 +114,11 @@ void ExecutionEnvironment::invoke(std::string request_id, std::shared_ptr<const 
         auto frame = std::make_shared<std::string>();
         protocol::encode_invoke(request_id, deadline_unix_ms, *event, *frame);
 
+        if (self->frozen_) {
+            // Before the event is written: a frozen worker would not read it.
+            self->cgroup_->thaw();
+            self->frozen_ = false;
+        }
         // The deadline runs from the moment the event is handed to the worker.
         self->sent_at_ = std::chrono::steady_clock::now();
         self->arm_timer(timeout);
@@ -132,12 +142,14 @@ void ExecutionEnvironment::kill() {
 }
 
 // SIGKILL, not SIGTERM: a function may catch or ignore SIGTERM, and a deadline must hold.
-// The whole process group goes, so that what the function forked goes too. A process
-// that left the group (setsid) becomes the daemon's child when the worker dies, and the
-// pool kills it then (child_processes.h).
+// The whole process group goes, so that what the function forked goes too, and with a
+// cgroup everything in it, whatever left the group. Without one, a process that left the
+// group (setsid) becomes the daemon's child when the worker dies, and the pool kills it
+// then (child_processes.h).
 void ExecutionEnvironment::kill_process_group() {
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
+    if (cgroup_) cgroup_->kill();
 }
 
 void ExecutionEnvironment::kill_and_wait() {
@@ -218,7 +230,11 @@ void ExecutionEnvironment::on_ready(const protocol::Ready& ready) {
     if (ready.ok) {
         phase_ = Phase::idle;
         startup.ok = true;
+        // The first event reports its own CPU time, not the cold start's.
+        Execution init;
+        const auto usage = account(init);
         read_next_frame();  // while idle, this notices a worker that dies
+        rest(usage);
     } else {
         // The worker exits by itself after a failed Ready; killing it just saves the wait.
         startup.error_type = ready.error_type;
@@ -236,7 +252,6 @@ void ExecutionEnvironment::on_ready(const protocol::Ready& ready) {
 }
 
 void ExecutionEnvironment::on_result(protocol::Result result) {
-    timer_.cancel();
     phase_ = Phase::idle;
     last_max_memory_mb_ = kb_to_mb_rounded_up(result.max_memory_used_kb);
 
@@ -252,9 +267,23 @@ void ExecutionEnvironment::on_result(protocol::Result result) {
     // The worker's measure only differs by the frame round trip, well under the 1 ms unit.
     execution.duration_ms = elapsed_ms();
     execution.max_memory_used_mb = last_max_memory_mb_;
-    execution = execution_with_captures(std::move(execution));
-
-    read_next_frame();
+    const auto usage = account(execution);
+    if (usage && usage->oom_kills > 0) {
+        // The kernel killed a process of the environment at its memory limit (a child, a
+        // helper: the worker itself answered): the event ran out of memory, whatever the
+        // answer says, and the environment goes.
+        ExitDiagnosis diagnosis = out_of_memory(version_->spec.memory_mb);
+        execution.status = diagnosis.status;
+        execution.error_type = std::move(diagnosis.error_type);
+        execution.error_message = std::move(diagnosis.error_message);
+        execution.output.clear();
+        execution = execution_with_captures(std::move(execution));
+        die();
+    } else {
+        execution = execution_with_captures(std::move(execution));
+        read_next_frame();
+        rest(usage);
+    }
     if (auto done = std::exchange(on_executed_, nullptr)) {
         done(std::move(execution));
     }
@@ -282,18 +311,21 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
         // SIGKILL, not SIGTERM: the function may ignore or handle SIGTERM, and a deadline
         // must hold whatever the function does. The answer does not wait for the reap.
         auto done = std::exchange(on_executed_, nullptr);
-        const uint32_t peak_mb = kb_to_mb_rounded_up(peak_rss_kb(pid_));
-        die();
         const uint32_t timeout_s = version_->spec.timeout_s;
         Execution execution;
         execution.status = InvocationStatus::timeout;
         execution.error_type = "Sandbox.Timedout";
         execution.error_message = timeout_message(timeout_s);
+        if (!account(execution)) {
+            execution.max_memory_used_mb = std::max(last_max_memory_mb_, kb_to_mb_rounded_up(peak_rss_kb(pid_)));
+        }
+        die();
         execution.duration_ms = elapsed_ms();  // measured: a late timer must show in the bill
-        execution.max_memory_used_mb = std::max(last_max_memory_mb_, peak_mb);
         if (done) {
             done(execution_with_captures(std::move(execution)));
         }
+    } else if (phase_ == Phase::idle && cgroup_ && !frozen_) {
+        frozen_ = cgroup_->freeze();
     }
 }
 
@@ -312,6 +344,7 @@ void ExecutionEnvironment::on_protocol_violation(std::string reason) {
 
 void ExecutionEnvironment::die() {
     phase_ = Phase::dead;
+    frozen_ = false;  // killing thaws
     {
         std::lock_guard lock(exit_mutex_);
         if (!reaped_) {
@@ -374,7 +407,12 @@ void ExecutionEnvironment::on_process_exit() {
     error_code ignored;
     pidfd_.close(ignored);
 
-    ExitDiagnosis diagnosis = diagnose_exit(exit_, version_->spec.memory_mb);
+    // The cgroup outlives its processes until this object goes: its count of
+    // out-of-memory kills says whether memory ran out, its peak how much was used.
+    Execution accounted;
+    const auto usage = account(accounted);
+    const std::optional<uint64_t> oom_kills = usage ? std::optional(usage->oom_kills) : std::nullopt;
+    ExitDiagnosis diagnosis = diagnose_exit(exit_, version_->spec.memory_mb, oom_kills);
     if (!violation_.empty()) {
         diagnosis = {InvocationStatus::crash, "Runtime.ExitError",
                      "Runtime sent a malformed frame: " + violation_};
@@ -396,7 +434,9 @@ void ExecutionEnvironment::on_process_exit() {
         execution.error_message = diagnosis.error_message;
         execution.duration_ms = elapsed_ms();
         execution.max_memory_used_mb =
-            std::max(last_max_memory_mb_, kb_to_mb_rounded_up(static_cast<uint64_t>(exit_.max_rss_kb)));
+            oom_kills ? accounted.max_memory_used_mb
+                      : std::max(last_max_memory_mb_, kb_to_mb_rounded_up(static_cast<uint64_t>(exit_.max_rss_kb)));
+        execution.cpu_ms = accounted.cpu_ms;
         done(execution_with_captures(std::move(execution)));
     }
     if (on_exit_) {
@@ -412,6 +452,51 @@ void ExecutionEnvironment::arm_timer(std::chrono::steady_clock::duration after) 
             self->on_timer(sequence);
         }
     }));
+}
+
+std::optional<cgroup::Usage> ExecutionEnvironment::account(Execution& execution) {
+    if (!cgroup_) return std::nullopt;
+    auto usage = cgroup_->usage();
+    if (!usage) return std::nullopt;
+    // The cgroup's figures, not the worker's: function code shares the worker's socket and
+    // can write any Result frame.
+    last_max_memory_mb_ = bytes_to_mb_rounded_up(usage->peak_memory_bytes);
+    execution.max_memory_used_mb = last_max_memory_mb_;
+    execution.cpu_ms = static_cast<double>(usage->cpu_ns - std::min(usage->cpu_ns, cpu_reported_ns_)) / 1e6;
+    cpu_reported_ns_ = usage->cpu_ns;
+    return usage;
+}
+
+void ExecutionEnvironment::rest(const std::optional<cgroup::Usage>& usage) {
+    restless_ = restless_ || (usage && usage->tasks > 1);
+    if (restless_) {
+        arm_timer(freeze_delay);  // replaces the deadline's or the init's wait
+    } else {
+        timer_.cancel();
+    }
+}
+
+void ExecutionEnvironment::watch_idle() {
+    asio::dispatch(executor_, [self = shared_from_this()] {
+        if (self->phase_ != Phase::idle || !self->cgroup_ || self->frozen_) return;
+        const auto usage = self->cgroup_->usage();
+        if (!usage) return;
+        const auto allowance = std::chrono::nanoseconds(idle_cpu_allowance).count();
+        const bool ran = usage->cpu_ns - std::min(usage->cpu_ns, self->cpu_reported_ns_) > static_cast<uint64_t>(allowance);
+        if (ran || usage->tasks > 1) {
+            self->restless_ = true;
+            self->frozen_ = self->cgroup_->freeze();
+        }
+    });
+}
+
+void ExecutionEnvironment::let_signals_land() {
+    asio::dispatch(executor_, [self = shared_from_this()] {
+        if (self->phase_ != Phase::idle || !self->frozen_) return;
+        self->cgroup_->thaw();
+        self->frozen_ = false;
+        self->arm_timer(freeze_delay);
+    });
 }
 
 Execution ExecutionEnvironment::execution_with_captures(Execution execution) {

@@ -1,7 +1,18 @@
 // One execution environment: one sofaas-worker process, the daemon side of its protocol
-// socket, its capture memfds and its deadline. Everything it does runs on its io_context,
-// which one thread runs (the daemon's contract for every io_context: no strands needed),
-// so a Result, a deadline expiry and the worker's death never race each other.
+// socket, its capture memfds, its deadline and, with cgroups, its cgroup. Everything it
+// does runs on its io_context, which one thread runs (the daemon's contract for every
+// io_context: no strands needed), so a Result, a deadline expiry and the worker's death
+// never race each other.
+//
+// With a cgroup, nothing of the function runs between events unmeasured. An environment
+// that holds more than its worker when it answers (a thread or a process the function
+// left running) is frozen once idle for freeze_delay, as Lambda freezes it, and thawed
+// when the next event is handed to it. One that holds only its worker, waiting for the
+// next event, has nothing that could run but a signal handler of the function's: the
+// pool looks at its CPU time every second (watch_idle) and freezes it from then on if it
+// grew. Freezing waits freeze_delay because freezing and thawing cost some 10 us of CPU
+// each time, which an environment that takes the next event at once never pays; what
+// runs meanwhile is measured and reported with the next event (Execution::cpu_ms).
 #pragma once
 
 #include <sys/types.h>
@@ -21,8 +32,9 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "pool/pool.h"
+#include "cgroup/environment_cgroups.h"
 #include "common/unique_fd.h"
+#include "pool/pool.h"
 #include "pool/worker_exit.h"
 #include "worker/protocol.h"
 
@@ -58,6 +70,12 @@ public:
         size_t max_log_bytes;
     };
 
+    // How long an idle environment with a cgroup runs before it is frozen.
+    static constexpr std::chrono::microseconds freeze_delay{1000};
+    // The CPU time an idle worker may still use after its Result (finishing the write,
+    // going back to poll) before it counts as running something of the function's.
+    static constexpr std::chrono::microseconds idle_cpu_allowance{1000};
+
     // Starts the worker; on failure returns the reason.
     static std::variant<Ptr, std::string> spawn(boost::asio::io_context& io, WorkerLauncher& launcher,
                                                 Settings settings, FunctionVersionPtr version,
@@ -78,6 +96,13 @@ public:
     void kill();
     // SIGKILL and reap before returning (daemon shutdown, when io threads may be gone).
     void kill_and_wait();
+    // While idle and not frozen: if anything of the function's ran since the last Result,
+    // freeze the environment now and whenever it is idle from now on. Thread-safe.
+    void watch_idle();
+    // A frozen environment is thawed (and frozen again after freeze_delay), so that a
+    // SIGKILL sent to one of its processes lands: cgroup v1 holds it while frozen.
+    // Thread-safe.
+    void let_signals_land();
 
     bool reusable() const { return phase_ == Phase::idle; }
     pid_t pid() const { return pid_; }
@@ -104,6 +129,11 @@ private:
     void arm_timer(std::chrono::steady_clock::duration after);
     Execution execution_with_captures(Execution execution);
     double elapsed_ms() const;
+    // With a cgroup: the peak memory and the CPU time since the previous report, into
+    // `execution`; returns the cgroup's count of out-of-memory kills.
+    std::optional<cgroup::Usage> account(Execution& execution);
+    // The environment has nothing to do: freeze it soon if it holds more than its worker.
+    void rest(const std::optional<cgroup::Usage>& usage);
 
     boost::asio::io_context::executor_type executor_;
     Settings settings_;
@@ -126,6 +156,11 @@ private:
     std::string violation_;         // set when the worker broke the protocol
     bool sandbox_entered_ = false;  // the worker's Sandboxed frame arrived: function code may run
     uint32_t last_max_memory_mb_ = 0;
+
+    cgroup::EnvironmentCgroupPtr cgroup_;  // null without cgroups; removed when this object goes
+    bool frozen_ = false;
+    bool restless_ = false;         // frozen whenever idle: something ran between events
+    uint64_t cpu_reported_ns_ = 0;  // the cgroup's CPU time at the last report
 
     std::function<void(Startup)> on_started_;  // pending until Ready or death
     ExecutionDone on_executed_;                // pending until Result, deadline or death

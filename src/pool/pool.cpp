@@ -79,7 +79,18 @@ void Pool::State::forget(const ExecutionEnvironment& environment) {
 // The processes a dead worker's function left outside its process group (setsid) are the
 // daemon's children now (it is a child subreaper): they go as soon as the worker has.
 size_t Pool::State::kill_escapees() {
-    return ChildProcesses::of_this_process().kill_strangers();
+    const size_t strangers = ChildProcesses::of_this_process().kill_strangers();
+    if (strangers > 0 && options.cgroups) {
+        // A stranger may be in a frozen environment's cgroup, where (cgroup v1) its SIGKILL
+        // waits for a thaw.
+        std::vector<EnvironmentPtr> environments;
+        {
+            std::lock_guard lock(mutex);
+            for (const auto& [environment, owner] : live) environments.push_back(owner);
+        }
+        for (const EnvironmentPtr& environment : environments) environment->let_signals_land();
+    }
+    return strangers;
 }
 
 void Pool::State::shutdown() {

@@ -24,6 +24,10 @@ class io_context;
 
 namespace sofaas {
 
+namespace cgroup {
+class EnvironmentCgroups;
+}
+
 struct PoolOptions {
     std::filesystem::path worker_binary;        // sofaas-worker
     std::chrono::milliseconds init_timeout{10'000};
@@ -37,6 +41,10 @@ struct PoolOptions {
     // sofaas-worker. Started by the Pool's constructor, on the calling thread, which must
     // live as long as the pool (the zygote dies with it).
     bool zygote = false;
+    // Set: each execution environment gets a cgroup of its own (cgroup/environment_cgroups.h),
+    // which holds its memory and process limits, measures its CPU time and peak memory,
+    // freezes it between events and kills everything in it at the end.
+    std::shared_ptr<cgroup::EnvironmentCgroups> cgroups;
 };
 
 // What happened when one event ran in one execution environment.
@@ -48,6 +56,9 @@ struct Execution {
     double duration_ms = 0;                 // handler time (the deadline's, on timeout)
     std::optional<double> init_ms;          // set when this invocation paid a cold start
     uint32_t max_memory_used_mb = 0;
+    // With cgroups: the CPU time the environment used since it last reported (Ready, or
+    // the previous Result), so this event's and whatever ran before it was frozen.
+    std::optional<double> cpu_ms;
     std::string captured_stdout;            // what the function wrote during this invocation
     std::string captured_stderr;
 };

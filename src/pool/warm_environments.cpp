@@ -114,6 +114,7 @@ void Pool::State::schedule_reaping() {
 
 void Pool::State::reap_idle() {
     std::vector<EnvironmentPtr> expired;
+    std::vector<EnvironmentPtr> watched;
     std::vector<std::tuple<FunctionVersionPtr, VersionKey, uint64_t>> to_warm;
     {
         std::lock_guard lock(mutex);
@@ -126,6 +127,9 @@ void Pool::State::reap_idle() {
             while (pool.idle.size() > pool.min_warm && now - pool.idle.front().since > options.idle_timeout) {
                 expired.push_back(std::move(pool.idle.front().environment));
                 pool.idle.erase(pool.idle.begin());
+            }
+            if (options.cgroups) {
+                for (const IdleEnvironment& idle : pool.idle) watched.push_back(idle.environment);
             }
             if (pool.min_warm > 0 && !pool.warming_failed) {
                 const size_t deficit = claim_warm_deficit(pool);
@@ -140,6 +144,10 @@ void Pool::State::reap_idle() {
     }
     for (EnvironmentPtr& environment : expired) {
         environment->kill();
+    }
+    // Between events nothing of the function's runs unmeasured (execution_environment.h).
+    for (const EnvironmentPtr& environment : watched) {
+        environment->watch_idle();
     }
     for (const auto& [version, key, generation] : to_warm) {
         spawn_warm(version, key, generation);

@@ -39,7 +39,12 @@ uint64_t peak_rss_kb(pid_t pid) {
     return 0;
 }
 
-ExitDiagnosis diagnose_exit(const WorkerExit& exit, uint32_t memory_mb) {
+ExitDiagnosis out_of_memory(uint32_t memory_mb) {
+    return {InvocationStatus::oom, "Runtime.OutOfMemory",
+            "Runtime exited with error: out of memory (memory_mb " + std::to_string(memory_mb) + ")"};
+}
+
+ExitDiagnosis diagnose_exit(const WorkerExit& exit, uint32_t memory_mb, std::optional<uint64_t> oom_kills) {
     const bool allocation_failed =
         WIFEXITED(exit.wait_status) && WEXITSTATUS(exit.wait_status) == protocol::exit_out_of_memory;
     // A C function whose malloc failed usually dies of the NULL it got: its peak RSS near
@@ -51,9 +56,9 @@ ExitDiagnosis diagnose_exit(const WorkerExit& exit, uint32_t memory_mb) {
     const bool near_limit =
         memory_mb > 0 && static_cast<double>(exit.max_rss_kb) >= 0.9 * memory_mb * 1024.0;
 #endif
-    if (allocation_failed || near_limit) {
-        return {InvocationStatus::oom, "Runtime.OutOfMemory",
-                "Runtime exited with error: out of memory (memory_mb " + std::to_string(memory_mb) + ")"};
+    const bool killed_at_the_limit = oom_kills ? *oom_kills > 0 : near_limit;
+    if (allocation_failed || killed_at_the_limit) {
+        return out_of_memory(memory_mb);
     }
     if (WIFSIGNALED(exit.wait_status)) {
         return {InvocationStatus::crash, "Runtime.ExitError",

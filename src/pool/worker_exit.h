@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/invocation.h"
@@ -22,10 +23,14 @@ struct ExitDiagnosis {
     std::string error_message;
 };
 
-// Exit code 87 (allocation failed) or a peak RSS of at least 90% of the limit means the
-// function ran out of memory: a kernel OOM kill arrives as a plain SIGKILL, so the
-// peak is the only evidence. Anything else is a crash, named by signal or exit status.
-ExitDiagnosis diagnose_exit(const WorkerExit& exit, uint32_t memory_mb);
+// Exit code 87 (allocation failed) means the function ran out of memory. So does an
+// out-of-memory kill in the environment's cgroup (`oom_kills`, when it has one). Without
+// a cgroup a kernel OOM kill arrives as a plain SIGKILL, and a peak RSS of at least 90% of
+// the limit is the only evidence. Anything else is a crash, named by signal or exit status.
+ExitDiagnosis diagnose_exit(const WorkerExit& exit, uint32_t memory_mb, std::optional<uint64_t> oom_kills = std::nullopt);
+
+// Runtime.OutOfMemory, status oom.
+ExitDiagnosis out_of_memory(uint32_t memory_mb);
 
 // "segmentation fault (SIGSEGV)"
 std::string describe_signal(int signal_number);

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <variant>
 
+#include "cgroup/environment_cgroups.h"
 #include "pool/zygote_process.h"
 
 namespace sofaas {
@@ -21,14 +22,26 @@ bool needs_exec(const FunctionSpec& spec) {
     });
 }
 
+// A worker's channels, and how it enters `cgroup` when it has one.
+std::variant<WorkerChannels, std::string> open_channels(const cgroup::EnvironmentCgroup* cgroup) {
+    auto opened = open_worker_channels();
+    if (!cgroup || std::holds_alternative<std::string>(opened)) return opened;
+    WorkerChannels& channels = std::get<WorkerChannels>(opened);
+    channels.cgroup = cgroup->placement();
+    if (channels.cgroup.procs_files.empty()) return "cannot open the files of cgroup " + cgroup->path();
+    return opened;
+}
+
 }  // namespace
 
 WorkerLauncher::WorkerLauncher(std::filesystem::path worker_binary, std::string worker_user, bool use_zygote,
-                               std::optional<UidRange> worker_uids)
+                               std::optional<UidRange> worker_uids,
+                               std::shared_ptr<cgroup::EnvironmentCgroups> cgroups)
     : worker_binary_(std::move(worker_binary)),
       worker_user_(worker_uids ? std::string() : std::move(worker_user)),
       may_restart_(use_zygote),
-      uids_(worker_uids ? std::make_unique<WorkerUids>(*worker_uids) : nullptr) {
+      uids_(worker_uids ? std::make_unique<WorkerUids>(*worker_uids) : nullptr),
+      cgroups_(std::move(cgroups)) {
     if (use_zygote) {
         std::lock_guard lock(mutex_);
         may_restart_ = start_zygote();
@@ -70,10 +83,24 @@ void WorkerLauncher::release_uid(uid_t uid) {
 }
 
 SpawnOutcome WorkerLauncher::launch_as(const FunctionVersion& version, const std::string& user) {
-    WorkerCommand command = worker_command(worker_binary_, version, user);
-    auto opened = open_worker_channels();
+    cgroup::EnvironmentCgroupPtr cgroup;
+    if (cgroups_) {
+        cgroup::Limits limits;
+        limits.memory_bytes = static_cast<uint64_t>(version.spec.memory_mb) * 1024 * 1024;
+        auto created = cgroups_->create_environment(limits);
+        if (auto* error = std::get_if<std::string>(&created)) return {std::nullopt, "no cgroup: " + *error};
+        cgroup = std::move(std::get<cgroup::EnvironmentCgroupPtr>(created));
+    }
+    WorkerCommand command = worker_command(worker_binary_, version, user, cgroup != nullptr);
+    auto opened = open_channels(cgroup.get());
     if (auto* error = std::get_if<std::string>(&opened)) return {std::nullopt, std::move(*error)};
-    WorkerChannels& channels = std::get<WorkerChannels>(opened);
+    SpawnOutcome outcome = launch_with(version, command, std::move(std::get<WorkerChannels>(opened)), cgroup.get());
+    if (outcome.process) outcome.process->cgroup = std::move(cgroup);
+    return outcome;
+}
+
+SpawnOutcome WorkerLauncher::launch_with(const FunctionVersion& version, const WorkerCommand& command,
+                                         WorkerChannels channels, const cgroup::EnvironmentCgroup* cgroup) {
     if (!needs_exec(version.spec)) {
         std::unique_lock lock(mutex_);
         if (!zygote_ && may_restart_) {
@@ -91,11 +118,12 @@ SpawnOutcome WorkerLauncher::launch_as(const FunctionVersion& version, const std
             }
             lock.unlock();
             // The channels went to the zygote: the posix_spawn below gets fresh ones.
-            opened = open_worker_channels();
-            if (auto* error = std::get_if<std::string>(&opened)) return {std::nullopt, std::move(*error)};
+            auto reopened = open_channels(cgroup);
+            if (auto* error = std::get_if<std::string>(&reopened)) return {std::nullopt, std::move(*error)};
+            channels = std::move(std::get<WorkerChannels>(reopened));
         }
     }
-    return spawn_worker(command, std::move(std::get<WorkerChannels>(opened)));
+    return spawn_worker(command, std::move(channels));
 }
 
 std::optional<pid_t> WorkerLauncher::zygote_pid() const {

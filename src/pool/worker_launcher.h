@@ -2,6 +2,8 @@
 // else posix_spawn of sofaas-worker (worker_spawn.h). Either way the worker is the
 // daemon's child under the same contract (descriptors, environment, process group, nice,
 // command line as /proc shows it), so the rest of the pool never knows which it got.
+// With cgroups, each worker gets its environment's cgroup, created here with the
+// function's limits, and is in it before any code of the function runs.
 #pragma once
 
 #include <sys/types.h>
@@ -18,6 +20,10 @@
 
 namespace sofaas {
 
+namespace cgroup {
+class EnvironmentCgroup;
+class EnvironmentCgroups;
+}
 class Zygote;
 
 class WorkerLauncher {
@@ -25,9 +31,10 @@ public:
     // With `use_zygote`, starts the zygote now, from the calling thread: it must live as
     // long as the daemon (PR_SET_PDEATHSIG fires when the spawning thread exits). With
     // `worker_uids`, each worker runs as a uid of its own from that range (worker_uids.h)
-    // and `worker_user` is not used.
+    // and `worker_user` is not used. With `cgroups`, each environment gets a cgroup of its own.
     WorkerLauncher(std::filesystem::path worker_binary, std::string worker_user, bool use_zygote,
-                   std::optional<UidRange> worker_uids = std::nullopt);
+                   std::optional<UidRange> worker_uids = std::nullopt,
+                   std::shared_ptr<cgroup::EnvironmentCgroups> cgroups = nullptr);
     ~WorkerLauncher();
     WorkerLauncher(const WorkerLauncher&) = delete;
     WorkerLauncher& operator=(const WorkerLauncher&) = delete;
@@ -48,6 +55,8 @@ public:
 private:
     bool start_zygote();  // mutex_ held
     SpawnOutcome launch_as(const FunctionVersion& version, const std::string& user);
+    SpawnOutcome launch_with(const FunctionVersion& version, const WorkerCommand& command, WorkerChannels channels,
+                             const cgroup::EnvironmentCgroup* cgroup);
 
     const std::filesystem::path worker_binary_;
     const std::string worker_user_;
@@ -55,6 +64,7 @@ private:
     std::unique_ptr<Zygote> zygote_;
     bool may_restart_;  // a zygote that dies is restarted once, then posix_spawn it is
     std::unique_ptr<WorkerUids> uids_;
+    const std::shared_ptr<cgroup::EnvironmentCgroups> cgroups_;
 };
 
 }  // namespace sofaas

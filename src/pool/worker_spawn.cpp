@@ -31,13 +31,13 @@ constexpr int first_unshared_fd = 4;
 constexpr int worker_nice_offset = 5;
 
 // posix_spawn's dup2 actions run in order, so a source descriptor that is itself one of
-// the targets 0..3 could be overwritten before it is duplicated (a daemon started with
-// closed stdio would hand out such numbers). Moving sources above 3 rules that out.
-bool move_above_worker_fds(UniqueFd& fd) {
-    if (fd.get() >= first_unshared_fd) {
+// the targets could be overwritten before it is duplicated (a daemon started with closed
+// stdio would hand out such numbers). Moving sources above every target rules that out.
+bool move_above_worker_fds(UniqueFd& fd, int first_free = first_unshared_fd) {
+    if (fd.get() >= first_free) {
         return true;
     }
-    int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, first_unshared_fd);
+    int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, first_free);
     if (moved < 0) {
         return false;
     }
@@ -52,7 +52,8 @@ int open_pidfd(pid_t pid) {
 }
 
 std::vector<std::string> worker_arguments(const std::filesystem::path& worker_binary,
-                                          const FunctionVersion& version, const std::string& worker_user) {
+                                          const FunctionVersion& version, const std::string& worker_user,
+                                          bool in_cgroup) {
     const FunctionSpec& spec = version.spec;
     std::vector<std::string> arguments = {worker_binary.string(),
                                           "--library", version.library.string(),
@@ -63,6 +64,9 @@ std::vector<std::string> worker_arguments(const std::filesystem::path& worker_bi
                                           "--parent-pid", std::to_string(::getpid())};
     if (!worker_user.empty()) {
         arguments.insert(arguments.end(), {"--user", worker_user});
+    }
+    if (in_cgroup) {
+        arguments.insert(arguments.end(), {"--limits", "cgroup"});
     }
     return arguments;
 }
@@ -96,11 +100,11 @@ std::vector<std::string> worker_environment(const FunctionSpec& spec) {
 }  // namespace
 
 WorkerCommand worker_command(const std::filesystem::path& worker_binary, const FunctionVersion& version,
-                             const std::string& worker_user) {
+                             const std::string& worker_user, bool in_cgroup) {
     // Function code runs below the daemon: a deadline's SIGKILL and its 504, and every
     // other request, must not queue for a CPU behind functions that spin.
     const int daemon_nice = ::getpriority(PRIO_PROCESS, 0);
-    return {worker_arguments(worker_binary, version, worker_user), worker_environment(version.spec),
+    return {worker_arguments(worker_binary, version, worker_user, in_cgroup), worker_environment(version.spec),
             std::min(daemon_nice + worker_nice_offset, 19)};
 }
 
@@ -122,14 +126,22 @@ std::variant<WorkerChannels, std::string> open_worker_channels() {
 }
 
 SpawnOutcome spawn_worker(WorkerCommand command, WorkerChannels channels) {
+    std::vector<UniqueFd>& cgroup_files = channels.cgroup.procs_files;
+    const int first_free = first_unshared_fd + static_cast<int>(cgroup_files.size());
+    for (UniqueFd& file : cgroup_files) {
+        if (!move_above_worker_fds(file, first_free)) return {std::nullopt, system_error("fcntl(F_DUPFD_CLOEXEC)", errno)};
+    }
     SpawnFileActions actions;
     ::posix_spawn_file_actions_addopen(actions.get(), worker_stdin, "/dev/null", O_RDONLY, 0);
     ::posix_spawn_file_actions_adddup2(actions.get(), channels.stdout_capture.get(), worker_stdout);
     ::posix_spawn_file_actions_adddup2(actions.get(), channels.stderr_capture.get(), worker_stderr);
     ::posix_spawn_file_actions_adddup2(actions.get(), channels.worker_end.get(), worker_socket);
+    for (size_t i = 0; i < cgroup_files.size(); ++i) {
+        ::posix_spawn_file_actions_adddup2(actions.get(), cgroup_files[i].get(), first_unshared_fd + static_cast<int>(i));
+    }
     // Asio and libraries open descriptors without CLOEXEC; the worker must hold none of
     // them (a leaked listening socket or ledger file would outlive the daemon).
-    ::posix_spawn_file_actions_addclosefrom_np(actions.get(), first_unshared_fd);
+    ::posix_spawn_file_actions_addclosefrom_np(actions.get(), first_free);
 
     // The worker sets PR_SET_PDEATHSIG, which fires when the *thread* that spawned it
     // exits, not the process. Workers are spawned from io threads, which live as long as

@@ -1,6 +1,8 @@
 // Starting one sofaas-worker process under the worker contract: the exact command line,
-// fd 0 = /dev/null, fd 1/2 = capture memfds, fd 3 = the protocol socket, nothing else;
-// an environment of exactly the function's variables plus the SOFAAS_* ones.
+// fd 0 = /dev/null, fd 1/2 = capture memfds, fd 3 = the protocol socket, from fd 4 the
+// cgroup.procs files of its environment's cgroup (which it writes itself into first
+// thing), nothing else; an environment of exactly the function's variables plus the
+// SOFAAS_* ones.
 #pragma once
 
 #include <sys/types.h>
@@ -11,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include "cgroup/environment_cgroup.h"
+#include "cgroup/environment_cgroups.h"
 #include "common/function_spec.h"
 #include "common/unique_fd.h"
 
@@ -23,6 +27,7 @@ struct WorkerProcess {
     UniqueFd socket;          // the daemon's end of the worker's fd 3
     UniqueFd stdout_capture;  // memfd behind the worker's fd 1
     UniqueFd stderr_capture;  // memfd behind the worker's fd 2
+    cgroup::EnvironmentCgroupPtr cgroup;  // everything it starts is in it; null without cgroups
 };
 
 struct SpawnOutcome {
@@ -38,20 +43,25 @@ struct WorkerCommand {
 };
 
 // `worker_user` (when not empty) becomes the worker's --user: function code runs as that user.
+// `in_cgroup`: the environment's cgroup holds the function to its memory and process limits
+// (--limits cgroup), not the worker's rlimits.
 WorkerCommand worker_command(const std::filesystem::path& worker_binary, const FunctionVersion& version,
-                             const std::string& worker_user = {});
+                             const std::string& worker_user = {}, bool in_cgroup = false);
 
 // A worker's descriptors before it exists: the worker gets worker_end as fd 3 and the
-// captures as fds 1 and 2; the daemon keeps daemon_end and the captures.
+// captures as fds 1 and 2; the daemon keeps daemon_end and the captures. The placement
+// into its environment's cgroup is given to the worker (or to the zygote's clone) alone.
 struct WorkerChannels {
     UniqueFd daemon_end;
     UniqueFd worker_end;
     UniqueFd stdout_capture;
     UniqueFd stderr_capture;
+    cgroup::Placement cgroup;
 };
 std::variant<WorkerChannels, std::string> open_worker_channels();
 
-// posix_spawn and exec of the worker binary.
+// posix_spawn and exec of the worker binary. It enters its cgroup through the cgroup's
+// procs files (fds 4 and up): posix_spawn cannot clone into a cgroup.
 SpawnOutcome spawn_worker(WorkerCommand command, WorkerChannels channels);
 
 // `pid`, a child of this process started by someone else (the zygote), now runs as the

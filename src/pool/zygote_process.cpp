@@ -105,11 +105,19 @@ Zygote::~Zygote() {
 }
 
 Zygote::Fork Zygote::fork_worker(const WorkerCommand& command, WorkerChannels channels) {
-    const std::string request = zygote::encode(zygote::SpawnRequest{command.arguments, command.environment, command.nice});
-    const int fds[zygote::request_descriptors] = {channels.worker_end.get(), channels.stdout_capture.get(),
-                                                  channels.stderr_capture.get()};
+    zygote::SpawnRequest spawn{command.arguments, command.environment, command.nice};
+    std::vector<int> fds = {channels.worker_end.get(), channels.stdout_capture.get(), channels.stderr_capture.get()};
+    // cgroup v2: cloned straight into its cgroup, the worker has nothing to join.
+    if (channels.cgroup.directory) {
+        spawn.clone_into_cgroup = true;
+        fds.push_back(channels.cgroup.directory.get());
+    } else {
+        spawn.cgroup_files = static_cast<uint32_t>(channels.cgroup.procs_files.size());
+        for (const UniqueFd& file : channels.cgroup.procs_files) fds.push_back(file.get());
+    }
+    const std::string request = zygote::encode(spawn);
     ChildProcesses::Birth birth = ChildProcesses::of_this_process().expect_birth();
-    if (const int error = zygote::send_message(socket_.get(), request, fds, zygote::request_descriptors); error != 0) {
+    if (const int error = zygote::send_message(socket_.get(), request, fds.data(), fds.size()); error != 0) {
         // EMSGSIZE: this request is too large for the socket; the zygote is fine.
         return {std::nullopt, system_error("zygote request", error), error != EMSGSIZE};
     }

@@ -76,7 +76,7 @@ std::optional<LoadFailure> FunctionRuntime::load_and_init() {
     function_ = std::get<FunctionLibrary>(loaded);
 
     // After dlopen, so the library's own mappings are not charged to the function.
-    if (auto error = apply_memory_limit(options_.memory_mb))
+    if (auto error = apply_memory_limit(options_.memory_mb, options_.limits))
         return LoadFailure{"Runtime.MemoryLimitError", *error};
 
     if (!function_.init) return std::nullopt;

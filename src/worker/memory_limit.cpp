@@ -38,8 +38,9 @@ void out_of_memory() {
 // Under AddressSanitizer (SOFAAS_SANITIZE) the cap still holds, but ASan's operator new
 // never calls the new_handler: an allocation past the limit hangs in ASan's report until
 // the deadline kills the worker, so out-of-memory shows as a timeout in those builds.
-std::optional<std::string> apply_memory_limit(uint32_t memory_mb) {
+std::optional<std::string> apply_memory_limit(uint32_t memory_mb, LimitsBy limits_by) {
     std::set_new_handler(out_of_memory);
+    if (limits_by == LimitsBy::cgroup) return std::nullopt;
     const auto mapped = current_virtual_size();
     if (!mapped) return std::string("cannot read /proc/self/statm: ") + std::strerror(errno);
     const rlim_t limit = *mapped + static_cast<rlim_t>(memory_mb) * 1024 * 1024;

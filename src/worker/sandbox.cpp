@@ -1,7 +1,10 @@
 #include "worker/sandbox.h"
 
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +17,8 @@
 
 namespace sofaas::worker {
 namespace {
+
+constexpr int first_cgroup_file = 4;
 
 struct ProcessLimit {
     int resource;
@@ -32,7 +37,8 @@ constexpr ProcessLimit process_limits[] = {
     // 1024 processes/threads: a fork bomb stops there, far below the machine's pid_max,
     // at the price of one function's bomb leaving the others of the same user without
     // new threads until its worker is killed. Root ignores this limit altogether, which
-    // is why a root daemon's workers drop to the worker user first.
+    // is why a root daemon's workers drop to the worker user first. An environment with a
+    // cgroup has its own 1024 there instead (pids.max), and no per-user budget.
     {RLIMIT_NPROC, "RLIMIT_NPROC", 1024},
     // Descriptors: Lambda's 1024. Bounds what one worker can pin in the kernel.
     {RLIMIT_NOFILE, "RLIMIT_NOFILE", 1024},
@@ -43,8 +49,9 @@ constexpr ProcessLimit process_limits[] = {
     {RLIMIT_FSIZE, "RLIMIT_FSIZE", 512ull * 1024 * 1024},
 };
 
-std::optional<std::string> apply_process_limits() {
+std::optional<std::string> apply_process_limits(LimitsBy limits_by) {
     for (const ProcessLimit& limit : process_limits) {
+        if (limit.resource == RLIMIT_NPROC && limits_by == LimitsBy::cgroup) continue;
         rlimit current{};
         getrlimit(limit.resource, &current);
         // Never above what the daemon was given: raising a hard limit needs privilege.
@@ -59,7 +66,25 @@ std::optional<std::string> apply_process_limits() {
     return std::nullopt;
 }
 
+bool is_cgroup_file(int fd) {
+    struct statfs filesystem {};
+    if (::fstatfs(fd, &filesystem) != 0) return false;
+    return filesystem.f_type == CGROUP_SUPER_MAGIC || filesystem.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 }  // namespace
+
+std::optional<std::string> join_environment_cgroup() {
+    // Only cgroup files: a worker started by hand (a test) may have inherited anything.
+    for (int fd = first_cgroup_file; ::fcntl(fd, F_GETFD) != -1 && is_cgroup_file(fd); ++fd) {
+        // "0" is the writer itself, in whatever pid namespace it sees.
+        const bool joined = ::write(fd, "0", 1) == 1;
+        const int error = errno;
+        ::close(fd);
+        if (!joined) return std::string("cannot enter the environment's cgroup: ") + std::strerror(error);
+    }
+    return std::nullopt;
+}
 
 bool stay_with_parent(pid_t parent_pid) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -73,7 +98,7 @@ std::optional<std::string> enter_sandbox(const WorkerOptions& options) {
         // Changing credentials clears PR_SET_PDEATHSIG: set it again.
         if (!stay_with_parent(options.parent_pid)) return "the daemon exited during the cold start";
     }
-    if (auto error = apply_process_limits()) return error;
+    if (auto error = apply_process_limits(options.limits)) return error;
     // No program the function execs gains privileges (setuid binaries, file capabilities);
     // it is also what lets an unprivileged process install a seccomp filter.
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)

@@ -1,8 +1,10 @@
-// The walls around function code. A worker raises them once, after opening the library
-// file and before the library's own code (its constructors, sofaas_init) first runs, so
-// nothing a function does ever executes outside them:
+// The walls around function code. A worker enters its environment's cgroup first thing,
+// when it has one, and raises the rest once, after opening the library file and before
+// the library's own code (its constructors, sofaas_init) first runs, so nothing a
+// function does ever executes outside them:
 //   1. drop to the worker user (--user), when the daemon runs as root;
-//   2. resource limits: processes, descriptors, core dumps, file size;
+//   2. resource limits: descriptors, core dumps, file size; processes, unless the
+//      environment's cgroup counts them (--limits cgroup);
 //   3. no_new_privs: no exec'd program can gain privileges;
 //   4. a seccomp filter that makes system calls a function has no business making fail
 //      with EPERM.
@@ -22,6 +24,12 @@ namespace sofaas::worker {
 // The worker must not outlive the daemon: PR_SET_PDEATHSIG(SIGKILL), then a check that
 // the daemon did not die before that. False when the parent is no longer parent_pid.
 bool stay_with_parent(pid_t parent_pid);
+
+// The cgroup.procs files of the environment's cgroup are the worker's descriptors from 4
+// up (one per cgroup v1 hierarchy; none when the zygote cloned the worker straight into
+// its cgroup v2): the worker writes itself into each and closes it. Call before anything
+// else opens a descriptor. Returns why the worker is not in its cgroup.
+std::optional<std::string> join_environment_cgroup();
 
 // Steps 1 to 4 above, in that order. Returns why the sandbox is incomplete.
 std::optional<std::string> enter_sandbox(const WorkerOptions& options);

@@ -28,10 +28,14 @@ std::variant<SiblingFork, std::string> SiblingFork::prepare() {
     return SiblingFork(cached_tid, robust_list, robust_list_size);
 }
 
-pid_t SiblingFork::fork() const {
+pid_t SiblingFork::fork(int cgroup_directory) const {
     // clone3, not clone: its arguments are laid out the same way on every architecture.
     clone_args arguments{};
     arguments.flags = CLONE_PARENT | CLONE_CHILD_SETTID;
+    if (cgroup_directory >= 0) {
+        arguments.flags |= CLONE_INTO_CGROUP;
+        arguments.cgroup = static_cast<uint64_t>(cgroup_directory);
+    }
     // With CLONE_PARENT the child's exit signal is the zygote's own (SIGCHLD, as it was
     // posix_spawned); clone3 refuses to be given one.
     arguments.exit_signal = 0;

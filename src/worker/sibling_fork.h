@@ -18,8 +18,11 @@ public:
     static std::variant<SiblingFork, std::string> prepare();
 
     // Like fork(): 0 in the child, the child's pid in the caller, -1 with errno set.
-    // Only in a single-threaded process: no atfork handlers run, no lock is reset.
-    pid_t fork() const;
+    // Only in a single-threaded process: no atfork handlers run, no lock is reset. With a
+    // cgroup v2 directory, the child starts in that cgroup (CLONE_INTO_CGROUP): it is
+    // counted there from its first instruction, and no migration takes the kernel's
+    // cgroup-wide lock.
+    pid_t fork(int cgroup_directory = -1) const;
 
 private:
     SiblingFork(pid_t* cached_tid, void* robust_list, size_t robust_list_size)

@@ -9,10 +9,10 @@
 namespace sofaas::worker {
 namespace {
 
-enum Option { library, handler, function, version, memory_mb, parent_pid, user, option_count };
+enum Option { library, handler, function, version, memory_mb, parent_pid, user, limits, option_count };
 
 constexpr std::string_view option_names[option_count] = {
-    "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid", "--user"};
+    "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid", "--user", "--limits"};
 
 template <typename Number>
 bool parse_number(std::string_view text, Number& value, Number minimum) {
@@ -51,7 +51,7 @@ std::optional<std::string> read_options(int argc, char** argv, int first, std::i
 
 std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
     OptionValues values;
-    if (auto error = read_options(argc, argv, 1, {library, handler, function, version, memory_mb, parent_pid, user},
+    if (auto error = read_options(argc, argv, 1, {library, handler, function, version, memory_mb, parent_pid, user, limits},
                                   {library, handler, function, version, memory_mb, parent_pid}, values))
         return std::move(*error);
 
@@ -67,6 +67,11 @@ std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
         return bad_value(memory_mb, values[memory_mb]);
     if (!parse_number(values[parent_pid], options.parent_pid, 1))
         return bad_value(parent_pid, values[parent_pid]);
+    if (values[limits] == "cgroup") {
+        options.limits = LimitsBy::cgroup;
+    } else if (!values[limits].empty() && values[limits] != "rlimits") {
+        return bad_value(limits, values[limits]);
+    }
     return options;
 }
 

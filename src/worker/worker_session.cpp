@@ -44,8 +44,18 @@ int run_worker(const WorkerOptions& options) {
     if (!stay_with_parent(options.parent_pid)) return exit_orphaned;
 
     FrameChannel channel(daemon_fd);
-    FunctionRuntime runtime(options);
     std::string outgoing;
+    // First: everything the worker does from here on, and all the function starts, is
+    // counted in the environment's cgroup.
+    if (auto error = join_environment_cgroup()) {
+        protocol::Ready refused;
+        refused.ok = false;
+        refused.error_type = protocol::sandbox_error_type;
+        refused.error_message = *error;
+        send_frame(channel, refused, outgoing);
+        return 0;
+    }
+    FunctionRuntime runtime(options);
     if (auto failure = runtime.prepare()) {
         send_frame(channel, *failure, outgoing);
         return 0;

@@ -49,16 +49,31 @@ void close_all(const std::vector<int>& fds) {
     for (const int fd : fds) close(fd);
 }
 
+// The cgroup.procs files of the request onto fds 4 and up, where the worker finds them
+// (sandbox.h). Moved out of the way first: a source may sit where another goes.
+bool place_cgroup_files(const zygote::SpawnRequest& request, const std::vector<int>& fds) {
+    constexpr int out_of_the_way = 64;
+    std::vector<int> moved;
+    for (uint32_t i = 0; i < request.cgroup_files; ++i) {
+        moved.push_back(fcntl(fds[zygote::worker_descriptors + i], F_DUPFD_CLOEXEC, out_of_the_way));
+        if (moved.back() < 0) return false;
+    }
+    for (uint32_t i = 0; i < request.cgroup_files; ++i)
+        if (dup2(moved[i], first_unshared_fd + static_cast<int>(i)) < 0) return false;
+    return true;
+}
+
 // In the forked child: the state posix_spawn gives an exec'd worker (worker_spawn.h),
-// then the worker itself. Only the request's descriptors survive, on 1, 2 and 3; the
-// zygote's socket (fd 3 until now) is gone before any code of the function's is loaded.
+// then the worker itself. Only the request's descriptors survive, on 1, 2 and 3 (and its
+// cgroup files from 4 up); the zygote's socket (fd 3 until now) is gone before any code
+// of the function's is loaded.
 [[noreturn]] void become_worker(const zygote::SpawnRequest& request, const std::vector<int>& fds,
                                 const ProcessImage& image) {
     const int dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (dev_null < 0 || dup2(dev_null, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 ||
-        dup2(fds[0], daemon_socket) < 0)
+        dup2(fds[0], daemon_socket) < 0 || !place_cgroup_files(request, fds))
         _exit(exit_bad_usage);
-    close_range(first_unshared_fd, ~0u, 0);
+    close_range(first_unshared_fd + request.cgroup_files, ~0u, 0);
 
     // Its own process group, as POSIX_SPAWN_SETPGROUP gives (the daemon kills the group).
     setpgid(0, 0);
@@ -84,7 +99,8 @@ void close_all(const std::vector<int>& fds) {
 
 zygote::SpawnReply spawn(const zygote::SpawnRequest& request, const std::vector<int>& fds,
                          const Preparation& preparation) {
-    const pid_t pid = preparation.fork.fork();
+    const int cgroup_directory = request.clone_into_cgroup ? fds.back() : -1;
+    const pid_t pid = preparation.fork.fork(cgroup_directory);
     if (pid == 0) become_worker(request, fds, preparation.image);
     if (pid < 0) return {-1, errno};
     return {pid, 0};
@@ -97,8 +113,9 @@ int serve(const Preparation& preparation) {
         const auto received = zygote::receive_message(daemon_socket, message, fds);
         if (received == zygote::Received::closed) return 0;
         zygote::SpawnReply reply{-1, EPROTO};
-        if (received == zygote::Received::message && fds.size() == zygote::request_descriptors)
-            if (const auto request = zygote::decode_spawn_request(message))
+        if (received == zygote::Received::message)
+            if (const auto request = zygote::decode_spawn_request(message);
+                request && fds.size() == zygote::request_descriptors(*request))
                 reply = spawn(*request, fds, preparation);
         close_all(fds);
         if (zygote::send_message(daemon_socket, zygote::encode(reply)) != 0) return 0;  // the daemon is gone

@@ -1,5 +1,6 @@
-// Message layout: int32 nice, uint32 argument count, each argument as uint32 length +
-// bytes, then the same for the environment. A reply is two int32: pid and errno. Both
+// Message layout: int32 nice, uint32 cgroup files, uint32 clone into cgroup (0 or 1),
+// uint32 argument count, each argument as uint32 length + bytes, then the same for the
+// environment. A reply is two int32: pid and errno. Both
 // ends are the same build on the same machine: host byte order.
 #include "worker/zygote_protocol.h"
 
@@ -62,9 +63,16 @@ private:
 
 }  // namespace
 
+size_t request_descriptors(const SpawnRequest& request) {
+    return worker_descriptors + request.cgroup_files + (request.clone_into_cgroup ? 1 : 0);
+}
+
 std::string encode(const SpawnRequest& request) {
     std::string out;
     append_raw(out, &request.nice, sizeof request.nice);
+    append_raw(out, &request.cgroup_files, sizeof request.cgroup_files);
+    const uint32_t clone_into_cgroup = request.clone_into_cgroup ? 1 : 0;
+    append_raw(out, &clone_into_cgroup, sizeof clone_into_cgroup);
     append_strings(out, request.arguments);
     append_strings(out, request.environment);
     return out;
@@ -78,9 +86,13 @@ std::string encode(const SpawnReply& reply) {
 std::optional<SpawnRequest> decode_spawn_request(std::string_view message) {
     Reader reader(message);
     SpawnRequest request;
-    if (!reader.number(request.nice) || !reader.strings(request.arguments) ||
-        !reader.strings(request.environment) || !reader.at_end() || request.arguments.empty())
+    uint32_t clone_into_cgroup = 0;
+    if (!reader.number(request.nice) || !reader.number(request.cgroup_files) || !reader.number(clone_into_cgroup) ||
+        !reader.strings(request.arguments) || !reader.strings(request.environment) || !reader.at_end() ||
+        request.arguments.empty() || clone_into_cgroup > 1)
         return std::nullopt;
+    request.clone_into_cgroup = clone_into_cgroup == 1;
+    if (request_descriptors(request) > max_request_descriptors) return std::nullopt;
     return request;
 }
 
@@ -97,9 +109,9 @@ int send_message(int socket, std::string_view message, const int* fds, size_t fd
     msghdr header{};
     header.msg_iov = &part;
     header.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * request_descriptors)] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_request_descriptors)] = {};
     if (fd_count > 0) {
-        if (fd_count > request_descriptors) return EINVAL;
+        if (fd_count > max_request_descriptors) return EINVAL;
         header.msg_control = control;
         header.msg_controllen = CMSG_SPACE(sizeof(int) * fd_count);
         cmsghdr* rights = CMSG_FIRSTHDR(&header);
@@ -125,7 +137,7 @@ Received receive_message(int socket, std::string& message, std::vector<int>& fds
     msghdr header{};
     header.msg_iov = &part;
     header.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * request_descriptors)] = {};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_request_descriptors)] = {};
     header.msg_control = control;
     header.msg_controllen = sizeof control;
     ssize_t got;

@@ -2,8 +2,10 @@
 // worker. One SOCK_SEQPACKET message each way, over a socketpair private to the two:
 //
 //   zygote -> daemon  hello         once: `ready_hello`, or why it cannot serve
-//   daemon -> zygote  SpawnRequest  with 3 descriptors (SCM_RIGHTS): the worker's socket
-//                                   end, its stdout memfd and its stderr memfd
+//   daemon -> zygote  SpawnRequest  with descriptors (SCM_RIGHTS): the worker's socket
+//                                   end, its stdout memfd and its stderr memfd, then the
+//                                   cgroup.procs files of its environment's cgroup, then
+//                                   (cgroup v2) the cgroup's directory to clone it into
 //   zygote -> daemon  SpawnReply    the worker's pid, or the errno of the failed fork
 //
 // A request carries exactly what posix_spawn would be given (command line, environment)
@@ -26,6 +28,8 @@ struct SpawnRequest {
     std::vector<std::string> arguments;    // argv, argv[0] included
     std::vector<std::string> environment;  // "KEY=value"
     int32_t nice = 0;                      // absolute nice value of the worker
+    uint32_t cgroup_files = 0;             // cgroup.procs files the worker writes itself into
+    bool clone_into_cgroup = false;        // the last descriptor is a cgroup v2 directory
 };
 
 struct SpawnReply {
@@ -35,8 +39,11 @@ struct SpawnReply {
 
 inline constexpr std::string_view ready_hello = "ready";
 
-// In this order: fd 3, fd 1 and fd 2 of the worker.
-inline constexpr size_t request_descriptors = 3;
+// In this order: fd 3, fd 1 and fd 2 of the worker, then the cgroup's.
+inline constexpr size_t worker_descriptors = 3;
+// One cgroup.procs file per cgroup v1 hierarchy (4 at most), or the v2 directory.
+inline constexpr size_t max_request_descriptors = worker_descriptors + 4 + 1;
+size_t request_descriptors(const SpawnRequest& request);
 // Larger than any request the daemon sends (a function's environment is small); a larger
 // message is refused by the kernel at send time (EMSGSIZE) and the daemon falls back.
 inline constexpr size_t max_message_bytes = 256 * 1024;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/daemon_process.h"
+#include "support/eventually.h"
 
 namespace sofaas::testing {
 namespace {
@@ -131,6 +132,22 @@ TEST_F(EnvironmentLimits, ABackgroundThreadDoesNotRunBetweenInvocations) {
     ASSERT_EQ(second.status, 200) << second.body;
     EXPECT_EQ(second.body, first.body) << "the same environment";
     EXPECT_GE(cpu_ms(worker) - after_first - idle, 100) << "the next event thaws the thread";
+}
+
+// A signal handler runs in the worker's own thread, so an environment holding nothing but
+// its worker can compute between events too: the pool sees its CPU time grow while idle
+// and freezes it within about a second.
+TEST_F(EnvironmentLimits, ASignalHandlerRunningBetweenInvocationsIsStopped) {
+    ASSERT_EQ(daemon().deploy("alarm", fixture_library("alarm_spin")).exit_code, 0);
+    auto response = daemon().http().request("POST", "/v1/functions/alarm/invoke", "");
+    ASSERT_EQ(response.status, 200) << response.body;
+    const pid_t worker = std::stoi(response.body.substr(4));
+    ASSERT_TRUE(eventually([&] { return cpu_ms(worker) >= 100; })) << "the handler never ran";
+    EXPECT_TRUE(eventually([&] {
+        const double before = cpu_ms(worker);
+        std::this_thread::sleep_for(300ms);
+        return cpu_ms(worker) - before < 20;
+    })) << "the environment kept computing between invocations";
 }
 
 // The process limit is the environment's: under one worker_user shared by all workers,

@@ -46,6 +46,7 @@ TEST(ConfigTest, EmptyObjectGivesDefaults) {
     EXPECT_EQ(config.limits.max_timeout_s, 300u);
     EXPECT_EQ(config.defaults.memory_mb, 128u);
     EXPECT_TRUE(config.zygote);
+    EXPECT_TRUE(config.cgroups);
     EXPECT_DOUBLE_EQ(config.prices.per_request, 0.0000002);
 }
 
@@ -53,6 +54,7 @@ TEST(ConfigTest, ReadsEveryKey) {
     Config config = parse_config(R"({
         "listen": "0.0.0.0:9000", "data_dir": "/var/lib/sofaas", "io_threads": 4,
         "admin_token": "secret", "shutdown_grace_s": 5, "ledger_fsync_interval_ms": 0, "zygote": false,
+        "cgroups": "off",
         "limits": {"max_timeout_s": 60, "max_payload_bytes": 1024, "max_header_bytes": 2048,
                    "read_timeout_s": 7, "init_timeout_s": 3, "max_memory_mb": 2048, "max_queue": 10},
         "defaults": {"memory_mb": 256, "timeout_s": 10, "max_concurrency": 4, "min_warm": 1,
@@ -66,6 +68,7 @@ TEST(ConfigTest, ReadsEveryKey) {
     EXPECT_EQ(config.shutdown_grace_s, 5u);
     EXPECT_EQ(config.ledger_fsync_interval_ms, 0u);
     EXPECT_FALSE(config.zygote);
+    EXPECT_FALSE(config.cgroups);
     EXPECT_EQ(config.limits.max_timeout_s, 60u);
     EXPECT_EQ(config.limits.max_payload_bytes, 1024u);
     EXPECT_EQ(config.limits.max_header_bytes, 2048u);
@@ -115,6 +118,8 @@ TEST(ConfigTest, RejectsWrongTypesNegativesAndZeros) {
     EXPECT_NE(config_error(R"({"prices": {"per_request": -0.1}})").find("prices.per_request:"), std::string::npos);
     EXPECT_NE(config_error(R"({"data_dir": ""})").find("data_dir:"), std::string::npos);
     EXPECT_EQ(config_error(R"({"zygote": 1})"), "zygote: must be true or false");
+    EXPECT_EQ(config_error(R"({"cgroups": true})"), "cgroups: must be \"auto\" or \"off\"");
+    EXPECT_EQ(config_error(R"({"cgroups": "v1"})"), "cgroups: must be \"auto\" or \"off\"");
     EXPECT_NE(config_error(R"({"limits": []})").find("limits:"), std::string::npos);
     EXPECT_NE(config_error("[1]").find("config:"), std::string::npos);
     EXPECT_NE(config_error("{not json").find("invalid JSON"), std::string::npos);
@@ -152,6 +157,7 @@ TEST(ConfigTest, ShippedConfigFileParses) {
     EXPECT_EQ(config.shutdown_grace_s, defaults.shutdown_grace_s);
     EXPECT_EQ(config.ledger_fsync_interval_ms, defaults.ledger_fsync_interval_ms);
     EXPECT_EQ(config.zygote, defaults.zygote);
+    EXPECT_EQ(config.cgroups, defaults.cgroups);
 }
 
 TEST(ConfigTest, ApplyListenParsesHostAndPort) {

@@ -2,8 +2,11 @@
 // the worker contract exactly as an exec'd one does (descriptors, environment, command
 // line, process group, nice, parent), speaks the protocol, and its exit is this process's
 // to classify; a zygote that dies is restarted once, then workers are exec'd.
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/vfs.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -240,6 +243,87 @@ TEST(Zygote, WorkersOutliveTheZygote) {
     EXPECT_EQ(result->output, "Hello, orphan!");
     ::kill(worker->pid, SIGKILL);
     wait_status(worker->pid);
+}
+
+// A cgroup of its own in the unified hierarchy (cgroup v2), where this host has one that
+// root may write: every such host can clone into it, with or without controllers.
+class CgroupV2Placement : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "creating cgroups needs root";
+        for (const char* mount : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+            struct statfs filesystem {};
+            if (::statfs(mount, &filesystem) == 0 && filesystem.f_type == CGROUP2_SUPER_MAGIC) {
+                directory_ = std::filesystem::path(mount) / ("sofaas-zygote-test-" + std::to_string(::getpid()));
+                break;
+            }
+        }
+        if (directory_.empty()) GTEST_SKIP() << "no cgroup v2 hierarchy here";
+        if (!std::filesystem::create_directory(directory_)) GTEST_SKIP() << "cannot create " << directory_;
+        relative_ = "/" + directory_.filename().string();
+    }
+    void TearDown() override {
+        if (!directory_.empty()) ::rmdir(directory_.c_str());
+    }
+
+    // Channels whose placement is this cgroup: cloned into it, or through its procs file.
+    WorkerChannels channels(bool clone_into) {
+        auto opened = open_worker_channels();
+        EXPECT_TRUE(std::holds_alternative<WorkerChannels>(opened));
+        WorkerChannels channels = std::move(std::get<WorkerChannels>(opened));
+        if (clone_into) {
+            channels.cgroup.directory = UniqueFd(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        } else {
+            channels.cgroup.procs_files.emplace_back(::open((directory_ / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+        }
+        return channels;
+    }
+
+    // The worker is in the cgroup (its /proc/PID/cgroup names it), it answers, and it
+    // holds none of the cgroup's files.
+    void expect_placed(const WorkerProcess& worker) {
+        const auto ready = ready_of(worker);
+        ASSERT_TRUE(ready && ready->ok);
+        const std::string cgroups = read_text("/proc/" + std::to_string(worker.pid) + "/cgroup");
+        EXPECT_NE(cgroups.find("0::" + relative_ + "\n"), std::string::npos) << cgroups;
+        std::set<std::string> descriptors;
+        for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(worker.pid) + "/fd"))
+            descriptors.insert(entry.path().filename());
+        EXPECT_EQ(descriptors, (std::set<std::string>{"0", "1", "2", "3"}));
+        const auto result = invoke(worker, "cgroup");
+        ASSERT_TRUE(result);
+        EXPECT_EQ(result->output, "Hello, cgroup!");
+        ::kill(worker.pid, SIGKILL);
+        wait_status(worker.pid);
+    }
+
+    std::filesystem::path directory_;
+    std::string relative_;  // as /proc/PID/cgroup shows it, the hierarchy's root being "/"
+};
+
+TEST_F(CgroupV2Placement, TheZygoteClonesTheWorkerStraightIntoItsCgroup) {
+    auto zygote = start_zygote();
+    ASSERT_TRUE(zygote);
+    const auto command = worker_command(worker_binary(), make_version("hello", function_library("hello")), "", true);
+    Zygote::Fork fork = zygote->fork_worker(command, channels(/*clone_into=*/true));
+    ASSERT_TRUE(fork.process) << fork.error;
+    expect_placed(*fork.process);
+}
+
+TEST_F(CgroupV2Placement, AForkedWorkerWritesItselfIntoItsCgroup) {
+    auto zygote = start_zygote();
+    ASSERT_TRUE(zygote);
+    const auto command = worker_command(worker_binary(), make_version("hello", function_library("hello")), "", true);
+    Zygote::Fork fork = zygote->fork_worker(command, channels(/*clone_into=*/false));
+    ASSERT_TRUE(fork.process) << fork.error;
+    expect_placed(*fork.process);
+}
+
+TEST_F(CgroupV2Placement, AnExecdWorkerWritesItselfIntoItsCgroup) {
+    const auto command = worker_command(worker_binary(), make_version("hello", function_library("hello")), "", true);
+    SpawnOutcome spawned = spawn_worker(command, channels(/*clone_into=*/false));
+    ASSERT_TRUE(spawned.process) << spawned.error;
+    expect_placed(*spawned.process);
 }
 
 TEST(WorkerLauncher, RestartsADeadZygoteOnceThenExecsWorkers) {
