@@ -73,13 +73,17 @@ void deploy(HttpClient& client, const std::string& name, const std::string& libr
 
 // Fresh deploys with min_warm 0: the first call of each pays the whole cold start
 // (spawn sofaas-worker, dlopen, init). Deploys happen first so that only calls are timed.
+// --pause-ms spaces the calls out, as cold starts come on a quiet daemon: what the kernel
+// batches when they come back to back (an RCU grace period, say) is then paid each time.
 int cold_start(const Options& options) {
     long samples = options.number("samples", 200);
+    const long pause_ms = options.number("pause-ms", 0);
     std::string library = read_file(options.get("library", "build/functions/hello.so"));
     HttpClient client(options.endpoint, options.token);
     for (long i = 0; i < samples; ++i) deploy(client, "cold-" + std::to_string(i), library, "min_warm=0");
     std::vector<double> end_to_end, init;
     for (long i = 0; i < samples; ++i) {
+        if (pause_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
         auto start = Clock::now();
         HttpResponse response = expect(client.request("POST", "/fn/cold-" + std::to_string(i), "bench"), 200, "call");
         end_to_end.push_back(ms_since(start));
@@ -303,7 +307,7 @@ int call_latency(const Options& options) {
 
 int usage() {
     std::cerr << "usage: sofaas-bench COMMAND [--endpoint URL] [--token T] [--KEY VALUE]...\n"
-                 "commands: cold-start [--samples N --library SO]\n"
+                 "commands: cold-start [--samples N --library SO --pause-ms MS]\n"
                  "          burst [--count N --sleep-ms MS --library SO]\n"
                  "          deadline [--count N --parallel N --library SO --workers cold|warm]\n"
                  "          footprint --daemon-pid PID [--workers N --library SO]\n"

@@ -375,8 +375,8 @@ TEST_F(CgroupHost, ShmemCountsToo) {
 TEST_F(CgroupHost, AFrozenEnvironmentComputesNothingUntilThawed) {
     EnvironmentCgroupPtr cgroup = environment(64);
     const pid_t pid = child_in(*cgroup, [] {
-        for (volatile unsigned long spins = 0;; ++spins) {
-        }
+        volatile unsigned long spins = 0;
+        for (;;) spins = spins + 1;
     });
     const auto cpu = [&] { return cgroup->usage().value_or(Usage{}).cpu_ns; };
     ASSERT_TRUE(eventually([&] { return cpu() > 20'000'000; })) << "it spins";
