@@ -40,6 +40,10 @@ public:
     Version version() const { return tree_.version; }
     // `sofaas-PID` (v1: in the memory hierarchy), for the log.
     std::string path() const { return tree_.memory.string(); }
+    // cgroup v1: the freezer's `sofaas-PID`, whose cgroups someone must thaw if the daemon
+    // dies (frozen v1 processes act on a SIGKILL only once thawed). Empty with v2, where
+    // they die frozen.
+    std::string thaw_on_exit() const { return tree_.version == Version::v1 ? tree_.freezer.string() : ""; }
 
     // A new environment's cgroup with `limits`. Thread-safe; blocks.
     std::variant<EnvironmentCgroupPtr, std::string> create_environment(const Limits& limits);

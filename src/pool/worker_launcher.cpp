@@ -53,7 +53,7 @@ WorkerLauncher::~WorkerLauncher() {
 }
 
 bool WorkerLauncher::start_zygote() {
-    auto started = Zygote::start(worker_binary_, worker_user_);
+    auto started = Zygote::start(worker_binary_, worker_user_, cgroups_ ? cgroups_->thaw_on_exit() : "");
     if (auto* error = std::get_if<std::string>(&started)) {
         spdlog::warn("no zygote ({}): workers are started with posix_spawn, cold starts are slower", *error);
         return false;

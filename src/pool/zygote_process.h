@@ -21,8 +21,10 @@ class Zygote {
 public:
     // Starts it (from a thread that lives as long as the daemon: the zygote dies when
     // that thread does, PR_SET_PDEATHSIG) and waits for its hello. On failure, why.
+    // `thaw_on_exit`: cgroup v1's freezer directory of the daemon (zygote.h), if any.
     static std::variant<std::unique_ptr<Zygote>, std::string> start(const std::filesystem::path& worker_binary,
-                                                                   const std::string& worker_user);
+                                                                   const std::string& worker_user,
+                                                                   const std::filesystem::path& thaw_on_exit = {});
     ~Zygote();  // SIGKILL and reap
     Zygote(const Zygote&) = delete;
     Zygote& operator=(const Zygote&) = delete;

@@ -9,10 +9,11 @@
 namespace sofaas::worker {
 namespace {
 
-enum Option { library, handler, function, version, memory_mb, parent_pid, user, limits, option_count };
+enum Option { library, handler, function, version, memory_mb, parent_pid, user, limits, thaw_on_exit, option_count };
 
 constexpr std::string_view option_names[option_count] = {
-    "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid", "--user", "--limits"};
+    "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid", "--user", "--limits",
+    "--thaw-on-exit"};
 
 template <typename Number>
 bool parse_number(std::string_view text, Number& value, Number minimum) {
@@ -78,9 +79,11 @@ std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
 // argv[1] is --zygote.
 std::variant<ZygoteOptions, std::string> parse_zygote_options(int argc, char** argv) {
     OptionValues values;
-    if (auto error = read_options(argc, argv, 2, {parent_pid, user}, {parent_pid}, values)) return std::move(*error);
+    if (auto error = read_options(argc, argv, 2, {parent_pid, user, thaw_on_exit}, {parent_pid}, values))
+        return std::move(*error);
     ZygoteOptions options;
     options.user = values[user];
+    options.thaw_on_exit = values[thaw_on_exit];
     if (!parse_number(values[parent_pid], options.parent_pid, 1))
         return bad_value(parent_pid, values[parent_pid]);
     return options;

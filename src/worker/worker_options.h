@@ -29,10 +29,12 @@ struct WorkerOptions {
 // Every option but --user and --limits is required; the error names the first one missing or malformed.
 std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv);
 
-// The zygote's command line (zygote.h): sofaas-worker --zygote --parent-pid PID [--user NAME]
+// The zygote's command line (zygote.h):
+//   sofaas-worker --zygote --parent-pid PID [--user NAME] [--thaw-on-exit DIR]
 struct ZygoteOptions {
     pid_t parent_pid = 0;
     std::string user;
+    std::string thaw_on_exit;  // cgroup v1: the daemon's freezer directory (zygote.h)
 };
 std::variant<ZygoteOptions, std::string> parse_zygote_options(int argc, char** argv);
 

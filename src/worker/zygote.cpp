@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <variant>
 #include <vector>
@@ -106,6 +108,14 @@ zygote::SpawnReply spawn(const zygote::SpawnRequest& request, const std::vector<
     return {pid, 0};
 }
 
+// The daemon is gone: its frozen environments (cgroup v1) get to act on their SIGKILLs.
+void thaw_all(const std::string& freezer_directory) {
+    std::error_code ignored;
+    for (const auto& entry : std::filesystem::directory_iterator(freezer_directory, ignored)) {
+        std::ofstream(entry.path() / "freezer.state") << "THAWED";
+    }
+}
+
 int serve(const Preparation& preparation) {
     std::string message;
     std::vector<int> fds;
@@ -131,8 +141,10 @@ int run_zygote(int argc, char** argv) {
         return exit_bad_usage;
     }
     const ZygoteOptions& options = std::get<ZygoteOptions>(parsed);
-    // Dies with the daemon, as workers do; the daemon also kills it at shutdown.
+    // Dies with the daemon, as workers do; the daemon also kills it at shutdown. With
+    // environments to thaw, it notices the death by the end of its socket instead.
     if (!stay_with_parent(options.parent_pid)) return exit_orphaned;
+    if (!options.thaw_on_exit.empty()) prctl(PR_SET_PDEATHSIG, 0);
     // Its memory holds nothing secret, but it runs with the daemon's privileges: a worker
     // of the same user must not be able to open /proc/ZYGOTE/mem and write into it.
     prctl(PR_SET_DUMPABLE, 0);
@@ -143,7 +155,9 @@ int run_zygote(int argc, char** argv) {
         return exit_bad_usage;
     }
     if (zygote::send_message(daemon_socket, zygote::ready_hello) != 0) return 0;
-    return serve(std::get<Preparation>(prepared));
+    const int status = serve(std::get<Preparation>(prepared));
+    if (!options.thaw_on_exit.empty() && getppid() != options.parent_pid) thaw_all(options.thaw_on_exit);
+    return status;
 }
 
 }  // namespace sofaas::worker

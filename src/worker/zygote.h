@@ -9,6 +9,11 @@
 // The zygote itself is not sandboxed: it holds the daemon's privileges, as a worker does
 // before it opens its library. It is never reachable from function code: a worker closes
 // the zygote's socket before anything else runs, and only the daemon holds the other end.
+//
+// It ends when the daemon does. With --thaw-on-exit (cgroup v1), it is the one to notice:
+// a worker frozen in its environment's cgroup acts on its parent-death SIGKILL only once
+// thawed, so when the daemon's end of the socket closes, the zygote thaws every cgroup
+// in the daemon's freezer directory before it exits.
 #pragma once
 
 namespace sofaas::worker {

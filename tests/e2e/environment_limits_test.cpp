@@ -150,6 +150,27 @@ TEST_F(EnvironmentLimits, ASignalHandlerRunningBetweenInvocationsIsStopped) {
     })) << "the environment kept computing between invocations";
 }
 
+// A frozen environment's worker still dies with the daemon, SIGKILLed or not: under
+// cgroup v1 a frozen process acts on its parent-death signal only once thawed, and the
+// zygote thaws it.
+TEST(EnvironmentAfterTheDaemon, AFrozenWorkerDiesWithAKilledDaemon) {
+    if (::geteuid() != 0) GTEST_SKIP() << "an environment gets a cgroup only under a root daemon";
+    DaemonProcess daemon;
+    daemon.start();
+    if (daemon.log().find("without cgroups") != std::string::npos) GTEST_SKIP() << daemon.log();
+    ASSERT_EQ(daemon.deploy("frozen", fixture_library("background_spin")).exit_code, 0);
+    auto response = daemon.http().request("POST", "/v1/functions/frozen/invoke", "0");
+    ASSERT_EQ(response.status, 200) << response.body;
+    const pid_t worker = std::stoi(response.body.substr(4));
+    ASSERT_TRUE(eventually([&] {
+        const double before = cpu_ms(worker);
+        std::this_thread::sleep_for(200ms);
+        return cpu_ms(worker) == before;
+    })) << "the idle environment was not frozen";
+    daemon.kill9();
+    EXPECT_TRUE(eventually([&] { return !is_running(worker); })) << "worker " << worker << " outlived the daemon";
+}
+
 // The process limit is the environment's: under one worker_user shared by all workers,
 // a function holding 1023 processes leaves another function's forks alone.
 TEST(EnvironmentProcessLimit, HoldsPerEnvironmentNotPerUser) {
