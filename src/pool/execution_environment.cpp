@@ -434,8 +434,8 @@ void ExecutionEnvironment::on_process_exit() {
         execution.error_message = diagnosis.error_message;
         execution.duration_ms = elapsed_ms();
         execution.max_memory_used_mb =
-            oom_kills ? accounted.max_memory_used_mb
-                      : std::max(last_max_memory_mb_, kb_to_mb_rounded_up(static_cast<uint64_t>(exit_.max_rss_kb)));
+            usage ? accounted.max_memory_used_mb
+                  : std::max(last_max_memory_mb_, kb_to_mb_rounded_up(static_cast<uint64_t>(exit_.max_rss_kb)));
         execution.cpu_ms = accounted.cpu_ms;
         done(execution_with_captures(std::move(execution)));
     }
