@@ -36,6 +36,18 @@ Directories directories_of(const Layout& parents, const std::string& name) {
     return directories;
 }
 
+std::optional<std::string> write_limits(const Directories& directories, const Limits& limits) {
+    const std::string memory = std::to_string(limits.memory_bytes);
+    if (auto error = write_control(directories.memory / "memory.limit_in_bytes", memory)) return error;
+    // memory + swap: with swap accounting, set to the same size, swap adds nothing. Without
+    // it, swappiness 0 keeps the cgroup's memory out of swap.
+    const fs::path memory_and_swap = directories.memory / "memory.memsw.limit_in_bytes";
+    if (auto error = fs::exists(memory_and_swap) ? write_control(memory_and_swap, memory)
+                                                 : write_control(directories.memory / "memory.swappiness", "0"))
+        return error;
+    return write_control(directories.pids / "pids.max", std::to_string(limits.max_tasks));
+}
+
 class V1Cgroup final : public EnvironmentCgroup {
 public:
     explicit V1Cgroup(Directories directories)
@@ -50,6 +62,8 @@ public:
     bool incomplete() const { return !peak_ || !oom_control_ || !cpu_usage_ || !tasks_ || !freezer_state_; }
 
     Version version() const override { return Version::v1; }
+
+    std::optional<std::string> limit(const Limits& limits) override { return write_limits(directories_, limits); }
 
     Placement placement() const override {
         Placement placement;
@@ -73,6 +87,24 @@ public:
         usage.oom_kills = keyed_value(*oom, "oom_kill").value_or(0);
         usage.tasks = parse_number(*tasks).value_or(0);
         return usage;
+    }
+
+    std::optional<uint64_t> peak_memory_bytes() const override {
+        const auto peak = read_control(peak_.get());
+        if (!peak) return std::nullopt;
+        return parse_number(*peak);
+    }
+
+    std::optional<uint64_t> cpu_ns() const override {
+        const auto cpu = read_control(cpu_usage_.get());
+        if (!cpu) return std::nullopt;
+        return parse_number(*cpu);
+    }
+
+    std::optional<uint64_t> oom_kills() const override {
+        const auto oom = read_control(oom_control_.get());
+        if (!oom) return std::nullopt;
+        return keyed_value(*oom, "oom_kill");
     }
 
     bool freeze() override { return write_control(freezer_state_.get(), "FROZEN"); }
@@ -106,50 +138,38 @@ private:
     UniqueFd freezer_state_;
 };
 
-std::optional<std::string> write_limits(const Directories& directories, const Limits& limits) {
-    const std::string memory = std::to_string(limits.memory_bytes);
-    if (auto error = write_control(directories.memory / "memory.limit_in_bytes", memory)) return error;
-    // memory + swap: with swap accounting, set to the same size, swap adds nothing. Without
-    // it, swappiness 0 keeps the cgroup's memory out of swap.
-    const fs::path memory_and_swap = directories.memory / "memory.memsw.limit_in_bytes";
-    if (auto error = fs::exists(memory_and_swap) ? write_control(memory_and_swap, memory)
-                                                 : write_control(directories.memory / "memory.swappiness", "0"))
-        return error;
-    return write_control(directories.pids / "pids.max", std::to_string(limits.max_tasks));
-}
-
 }  // namespace
 
-std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> set_up_v1(const Layout& parents, const std::string& name,
-                                                                       const Limits& limits) {
-    Directories directories = directories_of(parents, name);
-    if (auto error = write_limits(directories, limits)) return std::move(*error);
-    auto cgroup = std::make_unique<V1Cgroup>(std::move(directories));
+std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> open_v1(const Layout& parents, const std::string& name) {
+    auto cgroup = std::make_unique<V1Cgroup>(directories_of(parents, name));
     if (cgroup->incomplete()) return "cannot open the accounting files of " + cgroup->path();
     return cgroup;
 }
 
-std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> create_v1(const Layout& parents, const std::string& name,
+std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> set_up_v1(const Layout& parents, const std::string& name,
                                                                        const Limits& limits) {
-    const Directories directories = directories_of(parents, name);
-    std::vector<fs::path> created;
-    const auto undo = [&] {
-        for (const fs::path& directory : created) remove_directory(directory);
-    };
-    for (const fs::path& directory : directories.distinct) {
-        if (auto error = make_directory(directory)) {
-            undo();
-            return std::move(*error);
-        }
-        created.push_back(directory);
-    }
-    auto cgroup = set_up_v1(parents, name, limits);
-    if (std::holds_alternative<std::string>(cgroup)) undo();
+    auto cgroup = open_v1(parents, name);
+    if (auto* opened = std::get_if<std::unique_ptr<EnvironmentCgroup>>(&cgroup))
+        if (auto error = (*opened)->limit(limits)) return std::move(*error);
     return cgroup;
 }
 
-std::unique_ptr<EnvironmentCgroup> existing_v1(const Layout& parents, const std::string& name) {
-    return std::make_unique<V1Cgroup>(directories_of(parents, name));
+std::optional<std::string> make_directories_v1(const Layout& parents, const std::string& name) {
+    std::vector<fs::path> created;
+    for (const fs::path& directory : directories_of(parents, name).distinct) {
+        if (auto error = make_directory(directory)) {
+            for (const fs::path& made : created) remove_directory(made);
+            return error;
+        }
+        created.push_back(directory);
+    }
+    return std::nullopt;
 }
+
+void remove_directories_v1(const Layout& parents, const std::string& name) {
+    for (const fs::path& directory : directories_of(parents, name).distinct) remove_directory(directory);
+}
+
+
 
 }  // namespace sofaas::cgroup

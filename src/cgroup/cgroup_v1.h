@@ -11,16 +11,17 @@
 
 namespace sofaas::cgroup {
 
-// Creates `name` below each directory of `parents` with `limits`.
-std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> create_v1(const Layout& parents, const std::string& name,
-                                                                       const Limits& limits);
+// Creates `name` below each directory of `parents` (and opens it with open_v1). Returns
+// why not, and leaves none behind.
+std::optional<std::string> make_directories_v1(const Layout& parents, const std::string& name);
+void remove_directories_v1(const Layout& parents, const std::string& name);
 
-// Sets up `name`, which exists below each directory of `parents`: writes the limits and
-// opens what every invocation reads. create_v1 is mkdir, then this.
+// `name`, which exists below each directory of `parents`, with what every invocation
+// reads opened, and no limits yet (EnvironmentCgroup::limit).
+std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> open_v1(const Layout& parents, const std::string& name);
+
+// open_v1, then the limits.
 std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> set_up_v1(const Layout& parents, const std::string& name,
                                                                        const Limits& limits);
-
-// One that exists already (left by a daemon that is gone), to be killed and removed.
-std::unique_ptr<EnvironmentCgroup> existing_v1(const Layout& parents, const std::string& name);
 
 }  // namespace sofaas::cgroup

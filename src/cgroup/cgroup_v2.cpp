@@ -11,6 +11,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
+std::optional<std::string> write_limits(const fs::path& directory, const Limits& limits) {
+    if (auto error = write_control(directory / "memory.max", std::to_string(limits.memory_bytes))) return error;
+    // Without swap accounting there is no file, and no swap to count.
+    if (fs::exists(directory / "memory.swap.max"))
+        if (auto error = write_control(directory / "memory.swap.max", "0")) return error;
+    // An out-of-memory kill takes the whole environment, as when its worker runs out: the
+    // invocation fails as Runtime.OutOfMemory and the environment is replaced.
+    if (auto error = write_control(directory / "memory.oom.group", "1")) return error;
+    return write_control(directory / "pids.max", std::to_string(limits.max_tasks));
+}
+
 class V2Cgroup final : public EnvironmentCgroup {
 public:
     explicit V2Cgroup(fs::path directory)
@@ -27,6 +38,8 @@ public:
     bool incomplete() const { return !peak_ || !events_ || !cpu_stat_ || !tasks_ || !freeze_ || !kill_; }
 
     Version version() const override { return Version::v2; }
+
+    std::optional<std::string> limit(const Limits& limits) override { return write_limits(directory_, limits); }
 
     Placement placement() const override {
         Placement placement;
@@ -48,6 +61,26 @@ public:
         usage.oom_kills = keyed_value(*events, "oom_kill").value_or(0);
         usage.tasks = parse_number(*tasks).value_or(0);
         return usage;
+    }
+
+    std::optional<uint64_t> peak_memory_bytes() const override {
+        const auto peak = read_control(peak_.get());
+        if (!peak) return std::nullopt;
+        return parse_number(*peak);
+    }
+
+    std::optional<uint64_t> cpu_ns() const override {
+        const auto cpu = read_control(cpu_stat_.get());
+        if (!cpu) return std::nullopt;
+        const auto usec = keyed_value(*cpu, "usage_usec");
+        if (!usec) return std::nullopt;
+        return *usec * 1000;
+    }
+
+    std::optional<uint64_t> oom_kills() const override {
+        const auto events = read_control(events_.get());
+        if (!events) return std::nullopt;
+        return keyed_value(*events, "oom_kill");
     }
 
     bool freeze() override { return write_control(freeze_.get(), "1"); }
@@ -83,37 +116,22 @@ private:
     UniqueFd kill_;
 };
 
-std::optional<std::string> write_limits(const fs::path& directory, const Limits& limits) {
-    if (auto error = write_control(directory / "memory.max", std::to_string(limits.memory_bytes))) return error;
-    // Without swap accounting there is no file, and no swap to count.
-    if (fs::exists(directory / "memory.swap.max"))
-        if (auto error = write_control(directory / "memory.swap.max", "0")) return error;
-    // An out-of-memory kill takes the whole environment, as when its worker runs out: the
-    // invocation fails as Runtime.OutOfMemory and the environment is replaced.
-    if (auto error = write_control(directory / "memory.oom.group", "1")) return error;
-    return write_control(directory / "pids.max", std::to_string(limits.max_tasks));
-}
-
 }  // namespace
 
-std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> set_up_v2(const fs::path& directory,
-                                                                       const Limits& limits) {
-    if (auto error = write_limits(directory, limits)) return std::move(*error);
+std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> open_v2(const fs::path& directory) {
     auto cgroup = std::make_unique<V2Cgroup>(directory);
     if (cgroup->incomplete()) return "cannot open the accounting files of " + directory.string();
     return cgroup;
 }
 
-std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> create_v2(const fs::path& directory,
+std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> set_up_v2(const fs::path& directory,
                                                                        const Limits& limits) {
-    if (auto error = make_directory(directory)) return std::move(*error);
-    auto cgroup = set_up_v2(directory, limits);
-    if (std::holds_alternative<std::string>(cgroup)) remove_directory(directory);
+    auto cgroup = open_v2(directory);
+    if (auto* opened = std::get_if<std::unique_ptr<EnvironmentCgroup>>(&cgroup))
+        if (auto error = (*opened)->limit(limits)) return std::move(*error);
     return cgroup;
 }
 
-std::unique_ptr<EnvironmentCgroup> existing_v2(const fs::path& directory) {
-    return std::make_unique<V2Cgroup>(directory);
-}
+
 
 }  // namespace sofaas::cgroup

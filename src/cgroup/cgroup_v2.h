@@ -11,16 +11,13 @@
 
 namespace sofaas::cgroup {
 
-// Creates `directory` (its parent must have +memory +pids in cgroup.subtree_control).
-std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> create_v2(const std::filesystem::path& directory,
-                                                                       const Limits& limits);
+// `directory`, which exists (created below a parent with +memory +pids in its
+// cgroup.subtree_control), with what every invocation reads opened, and no limits yet
+// (EnvironmentCgroup::limit).
+std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> open_v2(const std::filesystem::path& directory);
 
-// Sets up `directory`, which exists: writes the limits and opens what every invocation
-// reads. create_v2 is mkdir, then this.
+// open_v2, then the limits.
 std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> set_up_v2(const std::filesystem::path& directory,
                                                                        const Limits& limits);
-
-// One that exists already (left by a daemon that is gone), to be killed and removed.
-std::unique_ptr<EnvironmentCgroup> existing_v2(const std::filesystem::path& directory);
 
 }  // namespace sofaas::cgroup

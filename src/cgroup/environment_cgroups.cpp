@@ -34,6 +34,13 @@ constexpr std::string_view frozen_anchor = "frozen";
 
 std::atomic<uint64_t> next_environment{1};
 
+// Enough for a burst of two cold starts at once (the pool's two spawner threads).
+constexpr size_t spare_count = 2;
+
+std::string next_environment_name() {
+    return "env-" + std::to_string(next_environment.fetch_add(1, std::memory_order_relaxed));
+}
+
 // Each hierarchy's directory once, the freezer's first: processes frozen there act on a
 // SIGKILL only once thawed, so that hierarchy is the one to clear before the others.
 std::vector<fs::path> hierarchies(const Layout& layout) {
@@ -140,23 +147,68 @@ std::variant<std::shared_ptr<EnvironmentCgroups>, std::string> EnvironmentCgroup
         if (auto error = make_directory(anchor)) return undo(std::move(*error));
         if (auto error = write_control(anchor / "freezer.state", "FROZEN")) return undo(std::move(*error));
     }
-    return std::shared_ptr<EnvironmentCgroups>(new EnvironmentCgroups(tree, std::make_shared<Janitor>()));
+    std::shared_ptr<EnvironmentCgroups> cgroups(new EnvironmentCgroups(tree, std::make_shared<Janitor>()));
+    cgroups->janitor_->also([raw = cgroups.get()] { raw->make_spares(); });
+    return cgroups;
 }
 
 EnvironmentCgroups::EnvironmentCgroups(Layout tree, std::shared_ptr<Janitor> janitor)
     : tree_(std::move(tree)), janitor_(std::move(janitor)) {}
 
+std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> EnvironmentCgroups::make(const std::string& name) const {
+    if (tree_.version == Version::v1) {
+        if (auto error = make_directories_v1(tree_, name)) return std::move(*error);
+        auto opened = open_v1(tree_, name);
+        if (std::holds_alternative<std::string>(opened)) remove_directories_v1(tree_, name);
+        return opened;
+    }
+    const std::filesystem::path directory = tree_.memory / name;
+    if (auto error = make_directory(directory)) return std::move(*error);
+    auto opened = open_v2(directory);
+    if (std::holds_alternative<std::string>(opened)) remove_directory(directory);
+    return opened;
+}
+
+void EnvironmentCgroups::make_spares() {
+    for (;;) {
+        {
+            std::lock_guard lock(spares_mutex_);
+            if (spares_.size() >= spare_count) return;
+        }
+        auto made = make(next_environment_name());
+        // create_environment makes its own, and says why it cannot.
+        if (std::holds_alternative<std::string>(made)) return;
+        std::lock_guard lock(spares_mutex_);
+        spares_.push_back(std::get<std::unique_ptr<EnvironmentCgroup>>(std::move(made)));
+    }
+}
+
 EnvironmentCgroups::~EnvironmentCgroups() {
     janitor_->finish(std::chrono::seconds(2));
+    for (const auto& spare : spares_) spare->remove();
     // The frozen anchor (v1), and whatever the janitor had to leave.
     for (const fs::path& directory : hierarchies(tree_)) remove_tree(directory);
 }
 
 std::variant<EnvironmentCgroupPtr, std::string> EnvironmentCgroups::create_environment(const Limits& limits) {
-    const std::string name = "env-" + std::to_string(next_environment.fetch_add(1, std::memory_order_relaxed));
-    auto created = tree_.version == Version::v1 ? create_v1(tree_, name, limits) : create_v2(tree_.memory / name, limits);
-    if (auto* error = std::get_if<std::string>(&created)) return std::move(*error);
-    return EnvironmentCgroupPtr(std::get<std::unique_ptr<EnvironmentCgroup>>(created).release(), Retire{janitor_});
+    std::unique_ptr<EnvironmentCgroup> cgroup;
+    {
+        std::lock_guard lock(spares_mutex_);
+        if (!spares_.empty()) {
+            cgroup = std::move(spares_.back());
+            spares_.pop_back();
+        }
+    }
+    if (cgroup) {
+        janitor_->also([this] { make_spares(); });
+    } else {
+        auto made = make(next_environment_name());
+        if (auto* error = std::get_if<std::string>(&made)) return std::move(*error);
+        cgroup = std::get<std::unique_ptr<EnvironmentCgroup>>(std::move(made));
+    }
+    EnvironmentCgroupPtr owned(cgroup.release(), Retire{janitor_});
+    if (auto error = owned->limit(limits)) return std::move(*error);  // `owned` is removed
+    return owned;
 }
 
 }  // namespace sofaas::cgroup

@@ -232,9 +232,9 @@ void ExecutionEnvironment::on_ready(const protocol::Ready& ready) {
         startup.ok = true;
         // The first event reports its own CPU time, not the cold start's.
         Execution init;
-        const auto usage = account(init);
+        account(init, Look::thorough);
         read_next_frame();  // while idle, this notices a worker that dies
-        rest(usage);
+        rest();
     } else {
         // The worker exits by itself after a failed Ready; killing it just saves the wait.
         startup.error_type = ready.error_type;
@@ -267,8 +267,9 @@ void ExecutionEnvironment::on_result(protocol::Result result) {
     // The worker's measure only differs by the frame round trip, well under the 1 ms unit.
     execution.duration_ms = elapsed_ms();
     execution.max_memory_used_mb = last_max_memory_mb_;
-    const auto usage = account(execution);
-    if (usage && usage->oom_kills > 0) {
+    const auto oom_kills = account(execution, look_at_result());
+    ++results_;
+    if (oom_kills && *oom_kills > 0) {
         // The kernel killed a process of the environment at its memory limit (a child, a
         // helper: the worker itself answered): the event ran out of memory, whatever the
         // answer says, and the environment goes.
@@ -282,7 +283,7 @@ void ExecutionEnvironment::on_result(protocol::Result result) {
     } else {
         execution = execution_with_captures(std::move(execution));
         read_next_frame();
-        rest(usage);
+        rest();
     }
     if (auto done = std::exchange(on_executed_, nullptr)) {
         done(std::move(execution));
@@ -316,7 +317,7 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
         execution.status = InvocationStatus::timeout;
         execution.error_type = "Sandbox.Timedout";
         execution.error_message = timeout_message(timeout_s);
-        if (!account(execution)) {
+        if (!account(execution, Look::thorough)) {
             execution.max_memory_used_mb = std::max(last_max_memory_mb_, kb_to_mb_rounded_up(peak_rss_kb(pid_)));
         }
         die();
@@ -410,8 +411,7 @@ void ExecutionEnvironment::on_process_exit() {
     // The cgroup outlives its processes until this object goes: its count of
     // out-of-memory kills says whether memory ran out, its peak how much was used.
     Execution accounted;
-    const auto usage = account(accounted);
-    const std::optional<uint64_t> oom_kills = usage ? std::optional(usage->oom_kills) : std::nullopt;
+    const std::optional<uint64_t> oom_kills = account(accounted, Look::thorough);
     ExitDiagnosis diagnosis = diagnose_exit(exit_, version_->spec.memory_mb, oom_kills);
     if (!violation_.empty()) {
         diagnosis = {InvocationStatus::crash, "Runtime.ExitError",
@@ -434,8 +434,8 @@ void ExecutionEnvironment::on_process_exit() {
         execution.error_message = diagnosis.error_message;
         execution.duration_ms = elapsed_ms();
         execution.max_memory_used_mb =
-            usage ? accounted.max_memory_used_mb
-                  : std::max(last_max_memory_mb_, kb_to_mb_rounded_up(static_cast<uint64_t>(exit_.max_rss_kb)));
+            oom_kills ? accounted.max_memory_used_mb
+                      : std::max(last_max_memory_mb_, kb_to_mb_rounded_up(static_cast<uint64_t>(exit_.max_rss_kb)));
         execution.cpu_ms = accounted.cpu_ms;
         done(execution_with_captures(std::move(execution)));
     }
@@ -454,21 +454,37 @@ void ExecutionEnvironment::arm_timer(std::chrono::steady_clock::duration after) 
     }));
 }
 
-std::optional<cgroup::Usage> ExecutionEnvironment::account(Execution& execution) {
+std::optional<uint64_t> ExecutionEnvironment::account(Execution& execution, Look look) {
     if (!cgroup_) return std::nullopt;
-    auto usage = cgroup_->usage();
-    if (!usage) return std::nullopt;
     // The cgroup's figures, not the worker's: function code shares the worker's socket and
     // can write any Result frame.
-    last_max_memory_mb_ = bytes_to_mb_rounded_up(usage->peak_memory_bytes);
+    if (look == Look::thorough) {
+        const auto usage = cgroup_->usage();
+        if (!usage) return std::nullopt;
+        last_max_memory_mb_ = bytes_to_mb_rounded_up(usage->peak_memory_bytes);
+        execution.cpu_ms = static_cast<double>(usage->cpu_ns - std::min(usage->cpu_ns, cpu_reported_ns_)) / 1e6;
+        cpu_reported_ns_ = usage->cpu_ns;
+        restless_ = restless_ || usage->tasks > 1;
+        execution.max_memory_used_mb = last_max_memory_mb_;
+        return usage->oom_kills;
+    }
+    const auto peak = cgroup_->peak_memory_bytes();
+    const auto cpu = cgroup_->cpu_ns();
+    if (!peak || !cpu) return std::nullopt;
+    last_max_memory_mb_ = bytes_to_mb_rounded_up(*peak);
     execution.max_memory_used_mb = last_max_memory_mb_;
-    execution.cpu_ms = static_cast<double>(usage->cpu_ns - std::min(usage->cpu_ns, cpu_reported_ns_)) / 1e6;
-    cpu_reported_ns_ = usage->cpu_ns;
-    return usage;
+    execution.cpu_ms = static_cast<double>(*cpu - std::min(*cpu, cpu_reported_ns_)) / 1e6;
+    cpu_reported_ns_ = *cpu;
+    const uint64_t limit = static_cast<uint64_t>(version_->spec.memory_mb) << 20;
+    if (*peak + oom_margin_bytes < limit) return 0;
+    return cgroup_->oom_kills();
 }
 
-void ExecutionEnvironment::rest(const std::optional<cgroup::Usage>& usage) {
-    restless_ = restless_ || (usage && usage->tasks > 1);
+ExecutionEnvironment::Look ExecutionEnvironment::look_at_result() const {
+    return restless_ || results_ < thorough_results ? Look::thorough : Look::quick;
+}
+
+void ExecutionEnvironment::rest() {
     if (restless_) {
         arm_timer(freeze_delay);  // replaces the deadline's or the init's wait
     } else {
@@ -481,6 +497,12 @@ void ExecutionEnvironment::watch_idle() {
         if (self->phase_ != Phase::idle || !self->cgroup_ || self->frozen_) return;
         const auto usage = self->cgroup_->usage();
         if (!usage) return;
+        if (usage->oom_kills > 0) {
+            // A process of the environment was killed at its memory limit after the last
+            // look: the environment is replaced.
+            self->die();
+            return;
+        }
         const auto allowance = std::chrono::nanoseconds(idle_cpu_allowance).count();
         const bool ran = usage->cpu_ns - std::min(usage->cpu_ns, self->cpu_reported_ns_) > static_cast<uint64_t>(allowance);
         if (ran || usage->tasks > 1) {

@@ -5,14 +5,20 @@
 // never race each other.
 //
 // With a cgroup, nothing of the function runs between events unmeasured. An environment
-// that holds more than its worker when it answers (a thread or a process the function
-// left running) is frozen once idle for freeze_delay, as Lambda freezes it, and thawed
-// when the next event is handed to it. One that holds only its worker, waiting for the
-// next event, has nothing that could run but a signal handler of the function's: the
-// pool looks at its CPU time every second (watch_idle) and freezes it from then on if it
-// grew. Freezing waits freeze_delay because freezing and thawing cost some 10 us of CPU
-// each time, which an environment that takes the next event at once never pays; what
-// runs meanwhile is measured and reported with the next event (Execution::cpu_ms).
+// found holding more than its worker when it answers (a thread or a process the function
+// left running) is restless: frozen once idle for freeze_delay, as Lambda freezes it, and
+// thawed when the next event is handed to it. One that holds only its worker, waiting for
+// the next event, has nothing that could run but a signal handler of the function's: the
+// pool looks at its tasks and CPU time every second while it is idle (watch_idle), and it
+// is restless from then on if anything ran. Freezing waits freeze_delay because freezing
+// and thawing cost some 10 us of CPU each time, which an environment that takes the next
+// event at once never pays; what runs meanwhile is measured (Execution::cpu_ms).
+//
+// Each read of a cgroup file costs some 1.5 us, so the warm path reads two: the peak
+// memory and the CPU time. The tasks and the OOM kills are read too for an environment's
+// first thorough_results events, for every event of a restless one, at a deadline, at the
+// worker's exit and at each idle watch; the OOM kills also whenever the peak came within
+// oom_margin_bytes of the limit, the only place the kernel kills.
 #pragma once
 
 #include <sys/types.h>
@@ -75,6 +81,10 @@ public:
     // The CPU time an idle worker may still use after its Result (finishing the write,
     // going back to poll) before it counts as running something of the function's.
     static constexpr std::chrono::microseconds idle_cpu_allowance{1000};
+    // Most functions start their threads in init or in their first event.
+    static constexpr uint32_t thorough_results = 3;
+    // The largest charge that can fail short of the limit: a transparent huge page, twice.
+    static constexpr uint64_t oom_margin_bytes = 4u << 20;
 
     // Starts the worker; on failure returns the reason.
     static std::variant<Ptr, std::string> spawn(boost::asio::io_context& io, WorkerLauncher& launcher,
@@ -129,11 +139,14 @@ private:
     void arm_timer(std::chrono::steady_clock::duration after);
     Execution execution_with_captures(Execution execution);
     double elapsed_ms() const;
-    // With a cgroup: the peak memory and the CPU time since the previous report, into
-    // `execution`; returns the cgroup's count of out-of-memory kills.
-    std::optional<cgroup::Usage> account(Execution& execution);
-    // The environment has nothing to do: freeze it soon if it holds more than its worker.
-    void rest(const std::optional<cgroup::Usage>& usage);
+    // With a cgroup: what the environment used, into `execution` (see above); a thorough
+    // look also finds a restless environment. Returns the cgroup's count of out-of-memory
+    // kills (0 when not read), nullopt without a cgroup or an answer.
+    enum class Look { quick, thorough };
+    std::optional<uint64_t> account(Execution& execution, Look look);
+    Look look_at_result() const;
+    // The environment has nothing to do: freeze it soon if it is restless.
+    void rest();
 
     boost::asio::io_context::executor_type executor_;
     Settings settings_;
@@ -160,6 +173,7 @@ private:
     cgroup::EnvironmentCgroupPtr cgroup_;  // null without cgroups; removed when this object goes
     bool frozen_ = false;
     bool restless_ = false;         // frozen whenever idle: something ran between events
+    uint32_t results_ = 0;          // Result frames received
     uint64_t cpu_reported_ns_ = 0;  // the cgroup's CPU time at the last report
 
     std::function<void(Startup)> on_started_;  // pending until Ready or death

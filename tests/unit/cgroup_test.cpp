@@ -190,6 +190,8 @@ TEST(CgroupV2, ReadsPeakMemoryCpuTimeOomKillsAndTasks) {
     EXPECT_EQ(usage->cpu_ns, 1500000u);
     EXPECT_EQ(usage->oom_kills, 2u);
     EXPECT_EQ(usage->tasks, 3u);
+    EXPECT_EQ(std::get<std::unique_ptr<EnvironmentCgroup>>(created)->peak_memory_bytes(), 104857600u);
+    EXPECT_EQ(std::get<std::unique_ptr<EnvironmentCgroup>>(created)->oom_kills(), 2u);
 }
 
 TEST(CgroupV2, FreezesThawsAndKillsThroughItsFiles) {
@@ -274,6 +276,8 @@ TEST(CgroupV1, ReadsItsUsageAndJoinsEveryHierarchy) {
     EXPECT_EQ(usage->cpu_ns, 2500000u);
     EXPECT_EQ(usage->oom_kills, 4u);
     EXPECT_EQ(usage->tasks, 2u);
+    EXPECT_EQ(cgroup.peak_memory_bytes(), 52428800u);
+    EXPECT_EQ(cgroup.oom_kills(), 4u);
     EXPECT_EQ(cgroup.placement().procs_files.size(), 4u);
     EXPECT_FALSE(cgroup.placement().directory) << "v1 cannot clone into a cgroup";
     EXPECT_TRUE(cgroup.freeze());
