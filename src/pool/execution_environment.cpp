@@ -267,8 +267,13 @@ void ExecutionEnvironment::on_result(protocol::Result result) {
     // The worker's measure only differs by the frame round trip, well under the 1 ms unit.
     execution.duration_ms = elapsed_ms();
     execution.max_memory_used_mb = last_max_memory_mb_;
-    const auto oom_kills = account(execution, look_at_result());
+    // The handler's own time, as the worker measured it: the daemon's clock also counts the
+    // wait for a CPU, which on a busy machine makes every event look long. A function can
+    // claim any duration here, and so keep its own peak from being read: the limit holds
+    // all the same.
+    const auto oom_kills = account(execution, look_at_result(result.duration_ms));
     ++results_;
+    if (cgroup_ && oom_kills) cpu_read_results_ = results_;
     if (oom_kills && *oom_kills > 0) {
         // The kernel killed a process of the environment at its memory limit (a child, a
         // helper: the worker itself answered): the event ran out of memory, whatever the
@@ -456,32 +461,39 @@ void ExecutionEnvironment::arm_timer(std::chrono::steady_clock::duration after) 
 
 std::optional<uint64_t> ExecutionEnvironment::account(Execution& execution, Look look) {
     if (!cgroup_) return std::nullopt;
+    if (look == Look::none) {
+        // The worker's own peak only adds to it: a Result frame can claim anything.
+        execution.max_memory_used_mb = std::max(execution.max_memory_used_mb, cgroup_peak_mb_);
+        return std::nullopt;
+    }
     // The cgroup's figures, not the worker's: function code shares the worker's socket and
     // can write any Result frame.
+    const auto report = [&](uint64_t peak_bytes, uint64_t cpu_ns) {
+        cgroup_peak_mb_ = last_max_memory_mb_ = bytes_to_mb_rounded_up(peak_bytes);
+        execution.max_memory_used_mb = cgroup_peak_mb_;
+        execution.cpu_ms = static_cast<double>(cpu_ns - std::min(cpu_ns, cpu_reported_ns_)) / 1e6;
+        cpu_reported_ns_ = cpu_ns;
+    };
     if (look == Look::thorough) {
         const auto usage = cgroup_->usage();
         if (!usage) return std::nullopt;
-        last_max_memory_mb_ = bytes_to_mb_rounded_up(usage->peak_memory_bytes);
-        execution.cpu_ms = static_cast<double>(usage->cpu_ns - std::min(usage->cpu_ns, cpu_reported_ns_)) / 1e6;
-        cpu_reported_ns_ = usage->cpu_ns;
+        report(usage->peak_memory_bytes, usage->cpu_ns);
         restless_ = restless_ || usage->tasks > 1;
-        execution.max_memory_used_mb = last_max_memory_mb_;
         return usage->oom_kills;
     }
     const auto peak = cgroup_->peak_memory_bytes();
     const auto cpu = cgroup_->cpu_ns();
     if (!peak || !cpu) return std::nullopt;
-    last_max_memory_mb_ = bytes_to_mb_rounded_up(*peak);
-    execution.max_memory_used_mb = last_max_memory_mb_;
-    execution.cpu_ms = static_cast<double>(*cpu - std::min(*cpu, cpu_reported_ns_)) / 1e6;
-    cpu_reported_ns_ = *cpu;
+    report(*peak, *cpu);
     const uint64_t limit = static_cast<uint64_t>(version_->spec.memory_mb) << 20;
     if (*peak + oom_margin_bytes < limit) return 0;
     return cgroup_->oom_kills();
 }
 
-ExecutionEnvironment::Look ExecutionEnvironment::look_at_result() const {
-    return restless_ || results_ < thorough_results ? Look::thorough : Look::quick;
+ExecutionEnvironment::Look ExecutionEnvironment::look_at_result(double duration_ms) const {
+    if (restless_ || results_ < thorough_results) return Look::thorough;
+    const double unread_below_ms = std::chrono::duration<double, std::milli>(unread_below).count();
+    return duration_ms < unread_below_ms ? Look::none : Look::quick;
 }
 
 void ExecutionEnvironment::rest() {
@@ -503,8 +515,20 @@ void ExecutionEnvironment::watch_idle() {
             self->die();
             return;
         }
-        const auto allowance = std::chrono::nanoseconds(idle_cpu_allowance).count();
-        const bool ran = usage->cpu_ns - std::min(usage->cpu_ns, self->cpu_reported_ns_) > static_cast<uint64_t>(allowance);
+        self->cgroup_peak_mb_ = bytes_to_mb_rounded_up(usage->peak_memory_bytes);
+        // CPU time since the environment went idle: from the reading at its last Result,
+        // else from the previous watch, if no event ran since.
+        std::optional<uint64_t> idle_since;
+        if (self->cpu_read_results_ == self->results_) {
+            idle_since = self->cpu_reported_ns_;
+        } else if (self->watched_ && self->watched_results_ == self->results_) {
+            idle_since = self->watched_cpu_ns_;
+        }
+        self->watched_ = true;
+        self->watched_results_ = self->results_;
+        self->watched_cpu_ns_ = usage->cpu_ns;
+        const auto allowance = static_cast<uint64_t>(std::chrono::nanoseconds(idle_cpu_allowance).count());
+        const bool ran = idle_since && usage->cpu_ns - std::min(usage->cpu_ns, *idle_since) > allowance;
         if (ran || usage->tasks > 1) {
             self->restless_ = true;
             self->frozen_ = self->cgroup_->freeze();

@@ -14,11 +14,19 @@
 // and thawing cost some 10 us of CPU each time, which an environment that takes the next
 // event at once never pays; what runs meanwhile is measured (Execution::cpu_ms).
 //
-// Each read of a cgroup file costs some 1.5 us, so the warm path reads two: the peak
-// memory and the CPU time. The tasks and the OOM kills are read too for an environment's
-// first thorough_results events, for every event of a restless one, at a deadline, at the
-// worker's exit and at each idle watch; the OOM kills also whenever the peak came within
-// oom_margin_bytes of the limit, the only place the kernel kills.
+// Each read of a cgroup file costs 1.5-3 us on a 2-core VM, as much as a tenth of a warm
+// invocation, so what is read depends on what can have changed:
+//   - everything (peak memory, CPU time, OOM kills, tasks) for an environment's first
+//     thorough_results events, for every event of a restless one, at a deadline, at the
+//     worker's exit and at each idle watch;
+//   - the peak memory and the CPU time after any other event whose handler ran for a
+//     millisecond or more (the reads cost it under 0.5%), and the OOM kills too when the
+//     peak came within oom_margin_bytes of the limit, the only place the kernel kills;
+//   - nothing after a shorter one, which reports the last reading (or the worker's own
+//     peak, if larger) and no CPU time: its CPU time goes to the next reading.
+// An OOM kill that leaves the worker alive (a child's, under cgroup v1; v2 kills the
+// whole environment) is found at the next reading or idle watch; the environment is then
+// replaced.
 #pragma once
 
 #include <sys/types.h>
@@ -83,6 +91,8 @@ public:
     static constexpr std::chrono::microseconds idle_cpu_allowance{1000};
     // Most functions start their threads in init or in their first event.
     static constexpr uint32_t thorough_results = 3;
+    // Events shorter than this read nothing from the cgroup.
+    static constexpr std::chrono::microseconds unread_below{1000};
     // The largest charge that can fail short of the limit: a transparent huge page, twice.
     static constexpr uint64_t oom_margin_bytes = 4u << 20;
 
@@ -142,9 +152,9 @@ private:
     // With a cgroup: what the environment used, into `execution` (see above); a thorough
     // look also finds a restless environment. Returns the cgroup's count of out-of-memory
     // kills (0 when not read), nullopt without a cgroup or an answer.
-    enum class Look { quick, thorough };
+    enum class Look { none, quick, thorough };
     std::optional<uint64_t> account(Execution& execution, Look look);
-    Look look_at_result() const;
+    Look look_at_result(double duration_ms) const;
     // The environment has nothing to do: freeze it soon if it is restless.
     void rest();
 
@@ -174,7 +184,14 @@ private:
     bool frozen_ = false;
     bool restless_ = false;         // frozen whenever idle: something ran between events
     uint32_t results_ = 0;          // Result frames received
-    uint64_t cpu_reported_ns_ = 0;  // the cgroup's CPU time at the last report
+    uint32_t cgroup_peak_mb_ = 0;   // the cgroup's peak memory at the last reading
+    uint64_t cpu_reported_ns_ = 0;  // the cgroup's CPU time at the last reading of a report
+    uint32_t cpu_read_results_ = 0;  // results_ at that reading
+    // The idle watch's own last look (watch_idle), for an environment whose last event
+    // read nothing.
+    bool watched_ = false;
+    uint32_t watched_results_ = 0;
+    uint64_t watched_cpu_ns_ = 0;
 
     std::function<void(Startup)> on_started_;  // pending until Ready or death
     ExecutionDone on_executed_;                // pending until Result, deadline or death
