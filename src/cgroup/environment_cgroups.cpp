@@ -148,7 +148,7 @@ std::variant<std::shared_ptr<EnvironmentCgroups>, std::string> EnvironmentCgroup
         if (auto error = write_control(anchor / "freezer.state", "FROZEN")) return undo(std::move(*error));
     }
     std::shared_ptr<EnvironmentCgroups> cgroups(new EnvironmentCgroups(tree, std::make_shared<Janitor>()));
-    cgroups->janitor_->also([raw = cgroups.get()] { raw->make_spares(); });
+    cgroups->make_spares();
     return cgroups;
 }
 
@@ -199,9 +199,7 @@ std::variant<EnvironmentCgroupPtr, std::string> EnvironmentCgroups::create_envir
             spares_.pop_back();
         }
     }
-    if (cgroup) {
-        janitor_->also([this] { make_spares(); });
-    } else {
+    if (!cgroup) {
         auto made = make(next_environment_name());
         if (auto* error = std::get_if<std::string>(&made)) return std::move(*error);
         cgroup = std::get<std::unique_ptr<EnvironmentCgroup>>(std::move(made));

@@ -47,14 +47,18 @@ public:
     // they die frozen.
     std::string thaw_on_exit() const { return tree_.version == Version::v1 ? tree_.freezer.string() : ""; }
 
-    // A new environment's cgroup with `limits`. Thread-safe; blocks.
+    // A new environment's cgroup with `limits`: one made ahead if there is one. Thread-safe;
+    // blocks.
     std::variant<EnvironmentCgroupPtr, std::string> create_environment(const Limits& limits);
+    // Makes cgroups ahead for the next cold starts (two). Thread-safe; blocks: for a
+    // spawner thread that has just finished a cold start (done meanwhile, the mkdirs would
+    // compete with it for the CPU and the kernel's cgroup lock).
+    void make_spares();
 
 private:
     EnvironmentCgroups(Layout tree, std::shared_ptr<Janitor> janitor);
     // A new cgroup without limits; `name` in each hierarchy.
     std::variant<std::unique_ptr<EnvironmentCgroup>, std::string> make(const std::string& name) const;
-    void make_spares();  // on the janitor's thread
 
     const Layout tree_;  // the layout's directories, each with sofaas-PID appended
     std::shared_ptr<Janitor> janitor_;

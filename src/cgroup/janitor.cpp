@@ -35,14 +35,6 @@ void Janitor::take(std::unique_ptr<EnvironmentCgroup> cgroup) {
     if (!cgroup->remove()) report_left_behind(*cgroup);
 }
 
-void Janitor::also(std::function<void()> chore) {
-    std::lock_guard lock(mutex_);
-    if (finishing_) return;
-    chores_.push_back(std::move(chore));
-    arrived_ = true;
-    wake_.notify_one();
-}
-
 void Janitor::finish(std::chrono::milliseconds limit) {
     std::unique_lock lock(mutex_);
     if (finishing_) return;
@@ -65,18 +57,12 @@ void Janitor::run() {
     std::unique_lock lock(mutex_);
     for (;;) {
         if (pending_.empty()) {
-            wake_.wait(lock, [&] { return !pending_.empty() || !chores_.empty() || finished_; });
+            wake_.wait(lock, [&] { return !pending_.empty() || finished_; });
         } else {
             wake_.wait_for(lock, retry_period, [&] { return arrived_ || finished_; });
         }
         if (finished_) return;
         arrived_ = false;
-        std::vector<std::function<void()>> chores = std::move(chores_);
-        chores_.clear();
-        if (finishing_) chores.clear();
-        lock.unlock();
-        for (const auto& chore : chores) chore();
-        lock.lock();
         std::vector<Entry> round = std::move(pending_);
         pending_.clear();
         in_hand_ = round.size();

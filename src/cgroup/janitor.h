@@ -1,12 +1,10 @@
 // The thread that kills and removes the cgroups of environments that are gone (internal to
 // src/cgroup). A cgroup is removable only once every process in it has died, which takes
-// a moment after SIGKILL: it is tried again every few milliseconds until it is. It also
-// does the chores of EnvironmentCgroups that no caller should wait for.
+// a moment after SIGKILL: it is tried again every few milliseconds until it is.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -24,8 +22,6 @@ public:
     Janitor& operator=(const Janitor&) = delete;
 
     void take(std::unique_ptr<EnvironmentCgroup> cgroup);
-    // Runs `chore` on the janitor's thread, soon; never after finish().
-    void also(std::function<void()> chore);
     // Stops the thread after trying, for at most `limit`, to remove every cgroup it holds;
     // those still holding processes then are left (and logged). Later cgroups are removed
     // by the caller of take(), in one attempt.
@@ -42,7 +38,6 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::vector<Entry> pending_;  // not yet removed, except those of the round under way
-    std::vector<std::function<void()>> chores_;
     size_t in_hand_ = 0;          // taken by the round under way
     bool arrived_ = false;        // something new since the last round
     bool finishing_ = false;

@@ -48,6 +48,7 @@ void Pool::State::spawn_then(FunctionVersionPtr version, asio::io_context& conte
         asio::post(context, [spawned = std::move(spawned), then = std::move(then)]() mutable {
             then(std::move(spawned));
         });
+        self->launcher.prepare_next();
     });
 }
 

@@ -78,6 +78,10 @@ SpawnOutcome WorkerLauncher::launch(const FunctionVersion& version) {
     return outcome;
 }
 
+void WorkerLauncher::prepare_next() {
+    if (cgroups_) cgroups_->make_spares();
+}
+
 void WorkerLauncher::release_uid(uid_t uid) {
     if (uids_) uids_->release(uid);
 }

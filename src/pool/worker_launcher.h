@@ -42,6 +42,8 @@ public:
     // Thread-safe. Call from threads that live as long as the daemon (the pool's spawner
     // threads): a posix_spawn'd worker's PR_SET_PDEATHSIG fires when its spawning thread exits.
     SpawnOutcome launch(const FunctionVersion& version);
+    // After a cold start, on the same thread: prepares what the next one needs.
+    void prepare_next();
     // A worker that had `uid` to itself (WorkerProcess::own_uid) is gone: the uid may be
     // handed out again.
     void release_uid(uid_t uid);
