@@ -155,8 +155,12 @@ int run_zygote(int argc, char** argv) {
         return exit_bad_usage;
     }
     if (zygote::send_message(daemon_socket, zygote::ready_hello) != 0) return 0;
+    // The daemon never closes its end (it SIGKILLs the zygote at shutdown): the end of the
+    // socket is its exit. Its children may not have their parent-death signals yet (a
+    // process's descriptors close before its children are told): thawed, they act on them
+    // when they come.
     const int status = serve(std::get<Preparation>(prepared));
-    if (!options.thaw_on_exit.empty() && getppid() != options.parent_pid) thaw_all(options.thaw_on_exit);
+    if (!options.thaw_on_exit.empty()) thaw_all(options.thaw_on_exit);
     return status;
 }
 
