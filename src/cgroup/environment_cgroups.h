@@ -51,8 +51,8 @@ public:
     // blocks.
     std::variant<EnvironmentCgroupPtr, std::string> create_environment(const Limits& limits);
     // Makes cgroups ahead for the next cold starts (two). Thread-safe; blocks: for a
-    // spawner thread that has just finished a cold start (done meanwhile, the mkdirs would
-    // compete with it for the CPU and the kernel's cgroup lock).
+    // spawner thread once a cold start is over (during one, the mkdirs would compete with
+    // its worker for the CPU and with its entry into its cgroup for the kernel's lock).
     void make_spares();
 
 private:

@@ -48,7 +48,6 @@ void Pool::State::spawn_then(FunctionVersionPtr version, asio::io_context& conte
         asio::post(context, [spawned = std::move(spawned), then = std::move(then)]() mutable {
             then(std::move(spawned));
         });
-        self->launcher.prepare_next();
     });
 }
 
@@ -61,6 +60,12 @@ asio::io_context& Pool::State::calling_context() {
 
 asio::io_context& Pool::State::context_in_turn() {
     return *contexts[next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+}
+
+void Pool::State::started_one() {
+    asio::post(spawner, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->launcher.prepare_next();
+    });
 }
 
 void Pool::State::forget(const ExecutionEnvironment& environment) {
@@ -141,14 +146,15 @@ void Pool::execute(FunctionVersionPtr version, std::string request_id, std::stri
 
 void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::optional<TrialLoadFailure>)> done) {
     asio::io_context& context = state_->calling_context();
-    state_->spawn_then(std::move(version), context, [done = std::move(done)](State::Spawned spawned) mutable {
+    state_->spawn_then(std::move(version), context, [state = state_, done = std::move(done)](State::Spawned spawned) mutable {
         if (auto* error = std::get_if<std::string>(&spawned)) {
             done(TrialLoadFailure{std::string(host_fault_error_type), "The host could not start a worker: " + *error,
                                   true});
             return;
         }
         EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
-        environment->start([weak = std::weak_ptr(environment), done = std::move(done)](Startup startup) {
+        environment->start([state, weak = std::weak_ptr(environment), done = std::move(done)](Startup startup) {
+            state->started_one();
             if (auto environment = weak.lock()) {
                 environment->kill();
             }

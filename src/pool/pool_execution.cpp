@@ -101,6 +101,7 @@ void Pool::State::start_and_invoke(EnvironmentPtr environment, VersionKey key, u
     environment->start([self = shared_from_this(), weak = std::weak_ptr(environment), key, generation,
                         request_id = std::move(request_id), event = std::move(event),
                         done = std::move(done)](Startup startup) mutable {
+        self->started_one();
         EnvironmentPtr environment = weak.lock();
         if (!startup.ok || !environment) {
             self->finish(environment, key, generation);

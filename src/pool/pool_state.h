@@ -89,6 +89,9 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     // spawner and `then` on the new environment's io_context.
     Spawned spawn(const FunctionVersionPtr& version, boost::asio::io_context& context);
     void spawn_then(FunctionVersionPtr version, boost::asio::io_context& context, std::function<void(Spawned)> then);
+    // A worker has answered its cold start (or failed it): what the next cold start needs
+    // is prepared on a spawner thread now, not while this one's worker was starting.
+    void started_one();
     // The io_context of the calling io thread; from any other thread, the next in turn.
     boost::asio::io_context& calling_context();
     boost::asio::io_context& context_in_turn();

@@ -52,6 +52,7 @@ void Pool::State::spawn_warm(const FunctionVersionPtr& version, const VersionKey
         }
         EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
         environment->start([self, weak = std::weak_ptr(environment), key, generation](Startup startup) {
+            self->started_one();
             if (!startup.ok) {
                 spdlog::warn("cannot keep {}:{} warm: {}: {}", key.first, key.second, startup.error_type,
                              startup.error_message);

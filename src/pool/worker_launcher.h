@@ -42,7 +42,7 @@ public:
     // Thread-safe. Call from threads that live as long as the daemon (the pool's spawner
     // threads): a posix_spawn'd worker's PR_SET_PDEATHSIG fires when its spawning thread exits.
     SpawnOutcome launch(const FunctionVersion& version);
-    // After a cold start, on the same thread: prepares what the next one needs.
+    // Prepares what the next cold start needs (its cgroup). Blocks: for a spawner thread.
     void prepare_next();
     // A worker that had `uid` to itself (WorkerProcess::own_uid) is gone: the uid may be
     // handed out again.
