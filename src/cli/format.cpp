@@ -110,6 +110,10 @@ std::string format_function_info(const json& info) {
         {"created", text(spec, "created_at")},
         {"workers", text(workers, "idle") + " idle, " + text(workers, "busy") + " busy"},
     };
+    if (workers.contains("warm_failures")) {
+        fields.emplace_back("min warm failing", text(workers, "warm_failures") + " in a row, retried with backoff; last: " +
+                                                    text(workers, "warm_failure"));
+    }
     return format_fields(fields);
 }
 

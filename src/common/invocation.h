@@ -9,7 +9,9 @@
 
 namespace sofaas {
 
-enum class Trigger { http, invoke };
+// What started the work a ledger record bills. `warm` and `deploy` are cold starts no
+// invocation paid for: a min_warm environment's and a deploy's trial load.
+enum class Trigger { http, invoke, warm, deploy };
 
 // Billing statuses (DESIGN.md) plus `throttled`, which is answered but never billed.
 // `host_fault` is sofaas failing, not the function (no worker or sandbox could be set up,

@@ -270,6 +270,7 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
         Startup startup;
         startup.failure = InvocationStatus::timeout;
         startup.host_fault = !sandbox_entered_;  // stuck before any function code was loaded
+        startup.init_ms = elapsed_ms();
         startup.error_type = "Runtime.InitTimeout";
         startup.error_message = fmt::format("Init timed out after {:.2f} seconds",
                                             settings_.init_timeout.count() / 1000.0);
@@ -383,6 +384,7 @@ void ExecutionEnvironment::on_process_exit() {
         Startup startup;
         startup.failure = diagnosis.status;
         startup.host_fault = !sandbox_entered_;  // died before any function code was loaded
+        startup.init_ms = elapsed_ms();
         startup.error_type = diagnosis.error_type;
         startup.error_message = diagnosis.error_message;
         startup.captured_stdout = drain_capture(stdout_capture_.get(), settings_.max_log_bytes);

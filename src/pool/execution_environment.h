@@ -34,7 +34,7 @@ class WorkerLauncher;
 // The outcome of a cold start: the worker's Ready frame, or why there was none.
 struct Startup {
     bool ok = false;
-    double init_ms = 0;
+    double init_ms = 0;  // on the daemon's clock, to Ready or to the failure: billed either way
     InvocationStatus failure = InvocationStatus::crash;  // timeout when init ran out of time
     std::string error_type;
     std::string error_message;

@@ -68,8 +68,13 @@ void Pool::State::forget(const ExecutionEnvironment& environment) {
         live.erase(&environment);
         auto found = versions.find(key_of(*environment.version()));
         if (found != versions.end()) {
-            std::erase_if(found->second.idle,
-                          [&](const IdleEnvironment& idle) { return idle.environment.get() == &environment; });
+            // Reaping and retiring take an environment off the idle list before killing it:
+            // one still on it died by itself.
+            const size_t died_idle = std::erase_if(
+                found->second.idle, [&](const IdleEnvironment& idle) { return idle.environment.get() == &environment; });
+            if (died_idle > 0 && found->second.min_warm > 0) {
+                found->second.note_warm_failure("an environment exited while idle");
+            }
         }
     }
     kill_escapees();
@@ -129,14 +134,15 @@ void Pool::execute(FunctionVersionPtr version, std::string request_id, std::stri
 
 void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::optional<TrialLoadFailure>)> done) {
     asio::io_context& context = state_->calling_context();
-    state_->spawn_then(std::move(version), context, [done = std::move(done)](State::Spawned spawned) mutable {
+    state_->spawn_then(version, context, [self = state_, version, done = std::move(done)](State::Spawned spawned) mutable {
         if (auto* error = std::get_if<std::string>(&spawned)) {
             done(TrialLoadFailure{std::string(host_fault_error_type), "The host could not start a worker: " + *error,
                                   true});
             return;
         }
         EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
-        environment->start([weak = std::weak_ptr(environment), done = std::move(done)](Startup startup) {
+        environment->start([self, version, weak = std::weak_ptr(environment), done = std::move(done)](Startup startup) {
+            self->report_unpaid_init(version, InitPurpose::trial, startup);
             if (auto environment = weak.lock()) {
                 environment->kill();
             }
@@ -171,7 +177,12 @@ PoolStats Pool::stats(const std::string& function, uint32_t version) const {
     if (found == state_->versions.end()) {
         return {};
     }
-    return {found->second.idle.size(), found->second.busy};
+    const VersionPool& pool = found->second;
+    return {pool.idle.size(), pool.busy, pool.warm_failures, pool.warm_failure};
+}
+
+void Pool::on_unpaid_init(std::function<void(InitReport)> observer) {
+    state_->init_observer = std::move(observer);
 }
 
 size_t Pool::worker_count() const {

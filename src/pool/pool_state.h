@@ -48,7 +48,13 @@ struct VersionPool {
     uint32_t min_warm = 0;
     FunctionVersionPtr warm_version;    // what keep_warm spawns
     uint64_t generation = 0;            // bumped by retire: older environments die when done
-    bool warming_failed = false;        // a min_warm spawn failed: no retry until keep_warm
+    // Backoff of min_warm refills: environments that failed to start or died while idle,
+    // in a row (reset by a served invocation or a new keep_warm), and when to try again.
+    uint32_t warm_failures = 0;
+    std::chrono::steady_clock::time_point warm_retry_at{};
+    std::string warm_failure;
+
+    void note_warm_failure(std::string why);
 };
 
 struct Pool::State : std::enable_shared_from_this<Pool::State> {
@@ -113,8 +119,12 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
 
     // warm_environments.cpp: min_warm, idle reaping, retirement.
     void keep_warm(const FunctionVersionPtr& version);
+    void report_unpaid_init(const FunctionVersionPtr& version, InitPurpose purpose, const Startup& startup);
+    std::function<void(InitReport)> init_observer;
     void spawn_warm(const FunctionVersionPtr& version, const VersionKey& key, uint64_t generation);
-    void warm_done(const EnvironmentPtr& environment, const VersionKey& key, uint64_t generation, bool ready);
+    // `failure`: why the environment is not ready (nullopt: it is).
+    void warm_done(const EnvironmentPtr& environment, const VersionKey& key, uint64_t generation,
+                   std::optional<std::string> failure);
     void retire(const std::function<bool(const VersionKey&)>& matches);
     void schedule_reaping();  // mutex held: the timer is shared with shutdown()
     // Kills environments idle longer than idle_timeout (coldest first, keeping min_warm)

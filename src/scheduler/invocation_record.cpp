@@ -7,6 +7,7 @@
 
 #include "billing/billing_record.h"
 #include "billing/ledger.h"
+#include "common/request_id.h"
 #include "logs/function_logs.h"
 
 namespace sofaas {
@@ -79,6 +80,23 @@ void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationR
         spdlog::error("[{}] function log for {}:{} not written: {}", result.request_id, result.function,
                       result.version, e.what());
     }
+}
+
+void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InitReport report, const Prices& prices) {
+    const WallTime start = wall_now() - std::chrono::duration_cast<WallTime::duration>(
+                                            std::chrono::duration<double, std::milli>(report.init_ms));
+    InvocationRequest request{report.version, "",
+                              report.purpose == InitPurpose::warm ? Trigger::warm : Trigger::deploy, new_request_id()};
+    Execution execution;
+    execution.status = report.status;
+    execution.error_type = std::move(report.error_type);
+    execution.error_message = std::move(report.error_message);
+    execution.init_ms = report.init_ms;
+    const InvocationResult result = result_of(request, std::move(execution));
+    Prices init_prices = prices;
+    init_prices.per_request = 0;
+    record_invocation(ledger, logs, request, result, start, report.captured_stdout, report.captured_stderr,
+                      init_prices);
 }
 
 }  // namespace sofaas

@@ -28,4 +28,9 @@ void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationR
                        const InvocationResult& result, WallTime start, std::string_view captured_stdout,
                        std::string_view captured_stderr, const Prices& prices);
 
+// Bills an init no invocation paid for (a min_warm environment's, a deploy's trial load)
+// as a record of its own, trigger `warm` or `deploy`: its init time at the memory size's
+// price, without the per-request price, since nothing was requested.
+void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InitReport report, const Prices& prices);
+
 }  // namespace sofaas
