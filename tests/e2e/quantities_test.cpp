@@ -260,6 +260,40 @@ TEST(QuantitiesConcurrency, ConcurrencyAndQueueAreExact) {
     EXPECT_EQ(daemon.stop(), 0);
 }
 
+// A queued invocation waits at most its function's timeout (2 s) for a slot: with one slot
+// and two 1.5 s calls ahead of it, the third is refused at 2 s, while the second (1.5 s in
+// the queue) runs.
+TEST(QuantitiesConcurrency, QueuedInvocationWaitsAtMostTheTimeout) {
+    DaemonProcess daemon;
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("one-slot", function_library("sleep"), {"--max-concurrency", "1", "--timeout", "2"}).exit_code,
+              0);
+    ASSERT_EQ(daemon.http().request("POST", "/v1/functions/one-slot/invoke", "0").status, 200);  // warm
+    struct Call {
+        int status = 0;
+        double sent = 0, answered = 0;
+    };
+    std::vector<Call> calls(3);
+    const auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < calls.size(); ++i) {
+        threads.emplace_back([&, i] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100 * i));  // in this order
+            calls[i].sent = seconds_since(start);
+            calls[i].status = daemon.http().request("POST", "/v1/functions/one-slot/invoke", "1500").status;
+            calls[i].answered = seconds_since(start);
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(calls[0].status, 200);
+    EXPECT_EQ(calls[1].status, 200) << "it waited 1.5 s of its 2 s";
+    EXPECT_EQ(calls[2].status, 429) << "its slot would have come after 3 s";
+    const double waited = calls[2].answered - calls[2].sent;
+    EXPECT_GE(waited, 1.9);
+    EXPECT_LT(waited, 2.9);
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
 // idle_timeout_s 2: an idle environment is reaped 2 s (plus at most the 1 s reaping
 // period) after its last invocation, not before.
 TEST(QuantitiesIdle, IdleEnvironmentLivesForTheIdleTimeout) {
