@@ -27,6 +27,7 @@
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
+#include "pool/worker_exit.h"
 #include "pool/worker_uids.h"
 #include "support/daemon_process.h"
 #include "support/eventually.h"
@@ -667,6 +668,25 @@ TEST(WorkerUidsTest, ARangeOfOneAndTheTopOfTheIdSpace) {
     EXPECT_FALSE(one.acquire());
     one.release(4294967294u);
     EXPECT_EQ(one.acquire(), 4294967294u);
+}
+
+// Memory is reported as Lambda reports it: whole megabytes, rounded up, so a function is
+// never shown below what it used.
+TEST(WorkerExit, MemoryIsReportedInMegabytesRoundedUp) {
+    EXPECT_EQ(kb_to_mb_rounded_up(0), 0u);
+    EXPECT_EQ(kb_to_mb_rounded_up(1), 1u);
+    EXPECT_EQ(kb_to_mb_rounded_up(1024), 1u);
+    EXPECT_EQ(kb_to_mb_rounded_up(1025), 2u);
+    EXPECT_EQ(kb_to_mb_rounded_up(1536), 2u);
+}
+
+TEST(WorkerExit, ACleanExitIsACrashAndTheAllocationExitIsOutOfMemory) {
+    const ExitDiagnosis clean = diagnose_exit(WorkerExit{0, 4096}, 128);
+    EXPECT_EQ(clean.status, InvocationStatus::crash);
+    EXPECT_EQ(clean.error_type, "Runtime.ExitError");
+    const ExitDiagnosis allocation = diagnose_exit(WorkerExit{87 << 8, 4096}, 128);
+    EXPECT_EQ(allocation.status, InvocationStatus::oom);
+    EXPECT_EQ(allocation.error_type, "Runtime.OutOfMemory");
 }
 
 }  // namespace
