@@ -9,7 +9,7 @@ namespace {
 
 const std::vector<FlagSpec> global_flags = {
     {"endpoint", "URL", "sofaasd address (env SOFAAS_ENDPOINT, default http://127.0.0.1:8080)"},
-    {"token", "TOKEN", "admin token (env SOFAAS_TOKEN, else ./data/admin.token)"},
+    {"token", "TOKEN", "admin token or API key ID:SECRET (env SOFAAS_TOKEN, else ./data/admin.token)"},
     {"help", "", "show help"},
 };
 
