@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <iterator>
 #include <optional>
 #include <vector>
 
@@ -22,9 +23,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/request_id.h"
+#include "gateway/http_message.h"
 #include "gateway/response_head.h"
 #include "gateway/responses.h"
 
@@ -55,6 +58,34 @@ std::string remote_ip(const tcp::socket& socket) {
     beast::error_code ec;
     const auto endpoint = socket.remote_endpoint(ec);
     return ec ? std::string("unknown") : endpoint.address().to_string();
+}
+
+// RFC 9112 6.1 and 6.3: where a body ends must have one reading only. Beast reads a
+// Transfer-Encoding that does not end in "chunked" (xchunked, identity, "chunked, chunked")
+// as no body at all, and what follows as the next request; a front proxy may read it as
+// the body. So any framing but one Content-Length of digits or, in HTTP/1.1, exactly
+// "Transfer-Encoding: chunked" is refused (and the connection closed), never guessed at.
+// Returns why, or nullopt when the framing is unambiguous.
+std::optional<std::string_view> ambiguous_framing(const BeastRequest& header) {
+    const auto encodings = header.equal_range(http::field::transfer_encoding);
+    const auto lengths = header.equal_range(http::field::content_length);
+    const bool has_encoding = encodings.first != encodings.second;
+    const bool has_length = lengths.first != lengths.second;
+    if (has_encoding) {
+        if (has_length) return "Transfer-Encoding and Content-Length together";
+        if (header.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+        if (std::next(encodings.first) != encodings.second || !iequals(encodings.first->value(), "chunked")) {
+            return "Transfer-Encoding other than chunked";
+        }
+    }
+    if (has_length) {
+        const std::string_view length = lengths.first->value();
+        if (std::next(lengths.first) != lengths.second) return "Content-Length repeated";
+        if (length.empty() || length.find_first_not_of("0123456789") != std::string_view::npos) {
+            return "Content-Length is not one decimal number";
+        }
+    }
+    return std::nullopt;
 }
 
 // The client went away or was too slow: nothing useful can be written back.
@@ -103,6 +134,11 @@ private:
         }
 
         const BeastRequest& header = parser.get();
+        if (const std::optional<std::string_view> why = ambiguous_framing(header)) {
+            HttpResponseParts refusal = malformed_request(fmt::format("Malformed HTTP request: {}", *why));
+            co_await send_refusal(std::move(refusal));
+            co_return false;
+        }
         const size_t body_limit = body_limit_for(header.method(), header.target(), limits);
         if (parser.content_length() && *parser.content_length() > body_limit) {
             HttpResponseParts refusal = payload_too_large(body_limit);
