@@ -35,6 +35,13 @@ public:
     FunctionResponse response;  // once read() has accepted the output
 };
 
+// Whoever calls a function endpoint may be anyone: a failure is told as API Gateway tells
+// it, and no response carries the X-Sofaas-* report (billing, duration, version), unless the
+// function's owner asked for them (--expose-errors) or the caller had to authenticate.
+bool discloses_details(const FunctionSpec& spec) {
+    return spec.expose_errors || spec.auth != AuthMode::none;
+}
+
 }  // namespace
 
 boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContext& context,
@@ -70,6 +77,9 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     auto reader = std::make_shared<FunctionUrlReader>();
     InvocationRequest invocation{version, make_http_event(parts), Trigger::http, request.request_id, reader};
     InvocationResult result = co_await async_invoke(context.services.scheduler, std::move(invocation));
+    const bool details = discloses_details(version->spec);
+    if (result.status != InvocationStatus::ok && !details) co_return generic_invocation_error(result);
+
     HttpResponseParts response;
     if (result.status == InvocationStatus::ok) {
         for (const std::string& name : reader->response.dropped_headers) {
@@ -80,7 +90,7 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     } else {
         response = invocation_error(result.error_response());
     }
-    add_invocation_headers(response, result);
+    if (details) add_invocation_headers(response, result);
     co_return response;
 }
 
