@@ -95,10 +95,20 @@ bool is_disconnect(const beast::error_code& ec) {
            ec == asio::error::operation_aborted || ec == http::error::partial_message;
 }
 
+// Bytes read but not yet parsed: a header block, a chunk's size line, trailers. The parser
+// moves body bytes out as they come, and limits the header block; nothing limits a chunk
+// extension or a trailer, which it keeps in the buffer until their line ends. So the buffer
+// has a ceiling: a line longer than that is a 400, not a gigabyte of the daemon's memory.
+constexpr size_t largest_read = 64 * 1024;  // Beast reads at most this much at once
+size_t read_buffer_limit(const Limits& limits) { return limits.max_header_bytes + largest_read; }
+
 class Connection {
 public:
     Connection(tcp::socket socket, std::shared_ptr<Router> router)
-        : stream_(std::move(socket)), router_(std::move(router)), source_ip_(remote_ip(stream_.socket())) {}
+        : stream_(std::move(socket)),
+          buffer_(read_buffer_limit(router->limits())),
+          router_(std::move(router)),
+          source_ip_(remote_ip(stream_.socket())) {}
 
     asio::awaitable<void> run() {
         try {
@@ -217,6 +227,11 @@ private:
         const Limits& limits = router_->limits();
         if (ec == http::error::header_limit) return header_too_large(limits.max_header_bytes);
         if (ec == http::error::body_limit) return payload_too_large(body_limit);
+        if (ec == http::error::buffer_overflow) {
+            return malformed_request(fmt::format("Malformed HTTP request: a chunk size line or trailer is longer than {} "
+                                                 "bytes",
+                                                 read_buffer_limit(limits)));
+        }
         return malformed_request("Malformed HTTP request: " + ec.message());
     }
 

@@ -224,6 +224,25 @@ TEST_F(BadHttp, ChunkedBodyOverTheLimitIs413) {
     EXPECT_EQ(error_type_of(*response), "RequestTooLargeException");
 }
 
+// A chunk's size line (with its extensions) and the trailers are kept whole until their
+// line ends: without a ceiling, one connection could make the daemon hold gigabytes.
+TEST_F(BadHttp, EndlessChunkExtensionOrTrailerIs400) {
+    const std::string head = "POST /fn/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (const std::string start : {"5;ext=", "5\r\nhello\r\n0\r\nX-Trailer: "}) {
+        SCOPED_TRACE(start);
+        auto connection = connect();
+        ASSERT_TRUE(connection.send(head + start));
+        const std::string endless(64 * 1024, 'e');
+        for (size_t sent = 0; sent < 2 * max_payload_bytes; sent += endless.size())
+            if (!connection.send(endless)) break;
+        auto response = connection.read_response(5s);
+        ASSERT_TRUE(response) << "no answer before the read deadline";
+        EXPECT_EQ(response->status, 400) << response->body;
+        EXPECT_NE(response->body.find("a chunk size line or trailer is longer than"), std::string::npos)
+            << response->body;
+    }
+}
+
 TEST_F(BadHttp, PipelinedRequestsAreAnsweredInOrder) {
     auto connection = connect();
     std::string requests;
