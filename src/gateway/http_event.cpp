@@ -7,6 +7,8 @@
 #include <cctype>
 #include <chrono>
 #include <ctime>
+#include <string_view>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -71,18 +73,32 @@ void add_cookies(std::vector<std::string_view>& cookies, std::string_view header
     }
 }
 
-// Joins repeated names with "," in arrival order, as Lambda does.
+// Joins repeated names with "," in arrival order, as Lambda does. A request has a handful
+// of names, found by a linear search; a hostile one has thousands (a 16 KiB query string
+// holds 3000), and a search through all the names before each would cost the io thread
+// milliseconds per request: past a handful, an index finds them.
 Fields joined(Fields pairs) {
+    constexpr size_t searched_linearly = 16;
     Fields out;
-    out.reserve(pairs.size());
+    out.reserve(pairs.size());  // never reallocates: the index's views into `out` stay valid
+    std::unordered_map<std::string_view, size_t> index;
     for (auto& [name, value] : pairs) {
-        auto found = std::ranges::find(out, name, &Fields::value_type::first);
-        if (found == out.end()) {
-            out.emplace_back(std::move(name), std::move(value));
+        Fields::iterator found = out.end();
+        if (out.size() <= searched_linearly) {
+            found = std::ranges::find(out, name, &Fields::value_type::first);
         } else {
+            if (index.empty()) {
+                for (size_t i = 0; i < out.size(); ++i) index.emplace(out[i].first, i);
+            }
+            if (const auto at = index.find(name); at != index.end()) found = out.begin() + at->second;
+        }
+        if (found != out.end()) {
             found->second += ',';
             found->second += value;
+            continue;
         }
+        out.emplace_back(std::move(name), std::move(value));
+        if (!index.empty()) index.emplace(out.back().first, out.size() - 1);
     }
     return out;
 }

@@ -67,6 +67,39 @@ TEST(HttpEvent, DecodesQueryParametersAndJoinsRepeatedOnes) {
     EXPECT_EQ(event["queryStringParameters"]["b"], "x y");
 }
 
+// Thousands of names (the most a request's header limit lets through) are joined as a
+// handful are: each name once, where it first came, its values in arrival order.
+TEST(HttpEvent, JoinsThousandsOfNamesAsAHandful) {
+    HttpRequestParts request = sample_request();
+    std::string target = "/fn/hello?";
+    std::vector<HttpRequestParts::Header> headers;
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 1000; ++i) {
+            target += "p" + std::to_string(i) + "=" + std::to_string(round) + "&";
+            headers.emplace_back((round == 1 ? "X-H" : "x-h") + std::to_string(i), std::to_string(round));
+        }
+    }
+    request.target = target;
+    request.headers = headers;
+    const auto event = nlohmann::ordered_json::parse(make_http_event(request));
+    const auto& query = event["queryStringParameters"];
+    const auto& joined_headers = event["headers"];
+    ASSERT_EQ(query.size(), 1000u);
+    ASSERT_EQ(joined_headers.size(), 1000u);
+    int i = 0;
+    for (const auto& [name, value] : query.items()) {
+        EXPECT_EQ(name, "p" + std::to_string(i));
+        EXPECT_EQ(value, "0,1,2") << name;
+        ++i;
+    }
+    i = 0;
+    for (const auto& [name, value] : joined_headers.items()) {
+        EXPECT_EQ(name, "x-h" + std::to_string(i));
+        EXPECT_EQ(value, "0,1,2") << name;
+        ++i;
+    }
+}
+
 TEST(HttpEvent, OmitsQueryParametersAndCookiesWhenThereAreNone) {
     HttpRequestParts request = sample_request();
     request.target = "/fn/hello";
