@@ -60,13 +60,16 @@ std::string remote_ip(const tcp::socket& socket) {
     return ec ? std::string("unknown") : endpoint.address().to_string();
 }
 
-// RFC 9112 6.1 and 6.3: where a body ends must have one reading only. Beast reads a
-// Transfer-Encoding that does not end in "chunked" (xchunked, identity, "chunked, chunked")
-// as no body at all, and what follows as the next request; a front proxy may read it as
-// the body. So any framing but one Content-Length of digits or, in HTTP/1.1, exactly
-// "Transfer-Encoding: chunked" is refused (and the connection closed), never guessed at.
-// Returns why, or nullopt when the framing is unambiguous.
-std::optional<std::string_view> ambiguous_framing(const BeastRequest& header) {
+// A request that a proxy in front could read otherwise than sofaasd does is refused (and the
+// connection closed), never guessed at. Returns why, or nullopt when it has one reading.
+//
+// RFC 9112 6.1 and 6.3: where a body ends. Beast reads a Transfer-Encoding that does not end
+// in "chunked" (xchunked, identity, "chunked, chunked") as no body at all, and what follows
+// as the next request; a proxy may read it as the body (request smuggling). So any framing
+// but one Content-Length of digits or, in HTTP/1.1, exactly "Transfer-Encoding: chunked" is
+// refused. RFC 9112 3.2: a second Host, which one the request is for.
+std::optional<std::string_view> ambiguous_request(const BeastRequest& header) {
+    if (header.count(http::field::host) > 1) return "Host repeated";
     const auto encodings = header.equal_range(http::field::transfer_encoding);
     const auto lengths = header.equal_range(http::field::content_length);
     const bool has_encoding = encodings.first != encodings.second;
@@ -144,7 +147,7 @@ private:
         }
 
         const BeastRequest& header = parser.get();
-        if (const std::optional<std::string_view> why = ambiguous_framing(header)) {
+        if (const std::optional<std::string_view> why = ambiguous_request(header)) {
             HttpResponseParts refusal = malformed_request(fmt::format("Malformed HTTP request: {}", *why));
             co_await send_refusal(std::move(refusal));
             co_return false;

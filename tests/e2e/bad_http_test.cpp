@@ -201,6 +201,16 @@ TEST_F(BadHttp, RepeatedContentLengthIs400EvenWhenTheValuesAgree) {
     }
 }
 
+// Which host a request is for has one answer too (RFC 9112 3.2).
+TEST_F(BadHttp, TwoHostHeadersAre400) {
+    auto connection = connect();
+    ASSERT_TRUE(connection.send("GET /fn/echo HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n"));
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 400) << response->body;
+    EXPECT_TRUE(connection.wait_closed(2s));
+}
+
 // Spelling and whitespace aside, "chunked" alone is chunked.
 TEST_F(BadHttp, ChunkedInAnyCaseIsAccepted) {
     auto response = exchange("POST /v1/functions/echo/invoke HTTP/1.1\r\nHost: x\r\n" + auth() +
