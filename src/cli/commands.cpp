@@ -194,6 +194,7 @@ std::string deploy_target(const CommandLine& line) {
         if (*auth != "none" && *auth != "key") throw UsageError("option '--auth' needs none or key, not '" + *auth + "'");
         params.emplace_back("auth", *auth);
     }
+    if (line.has("expose-errors")) params.emplace_back("expose_errors", "true");
     return function_path(line) + query(params);
 }
 

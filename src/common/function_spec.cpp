@@ -69,6 +69,7 @@ std::string spec_to_json(const FunctionSpec& spec) {
         {"min_warm", spec.min_warm},
         {"max_concurrency", spec.max_concurrency},
         {"auth", to_string(spec.auth)},
+        {"expose_errors", spec.expose_errors},
         {"sha256", spec.sha256},
         {"size_bytes", spec.size_bytes},
         {"created_at", spec.created_at},
@@ -117,6 +118,11 @@ FunctionSpec spec_from_json(std::string_view text) {
         spec.auth = AuthMode::key;
     } else {
         bad_field("auth", "must be \"none\" or \"key\"");
+    }
+    // Absent from versions deployed before the setting existed: they keep the default.
+    if (const auto expose_errors = object.find("expose_errors"); expose_errors != object.end()) {
+        if (!expose_errors->is_boolean()) bad_field("expose_errors", "must be true or false");
+        spec.expose_errors = expose_errors->get<bool>();
     }
     spec.sha256 = string_field(object, "sha256");
     spec.size_bytes = unsigned_field(object, "size_bytes", UINT64_MAX);

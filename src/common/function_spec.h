@@ -33,6 +33,9 @@ struct FunctionSpec {
     uint32_t min_warm = 0;
     uint32_t max_concurrency = 100;
     AuthMode auth = AuthMode::none;
+    // Anonymous callers of its HTTP endpoints see its failures as the control API shows them
+    // (errorType, errorMessage, the X-Sofaas-* headers) instead of API Gateway's generic ones.
+    bool expose_errors = false;
     std::string sha256;        // of function.so
     uint64_t size_bytes = 0;   // of function.so
     std::string created_at;    // RFC 3339

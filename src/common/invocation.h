@@ -27,6 +27,10 @@ std::string_view to_string(InvocationStatus status);
 // may name its own errors so too; only InvocationStatus::host_fault makes one the host's.
 inline constexpr std::string_view host_fault_error_type = "ServiceException";
 
+// The errorType of an output its trigger cannot use (a function URL's output that is no
+// HTTP response): the function's error, billed and answered 502 as any other.
+inline constexpr std::string_view invalid_response_error_type = "Runtime.InvalidResponse";
+
 // What the client gets when an invocation does not succeed: decided here, in one place.
 struct ErrorResponse {
     int http_status;         // 502, 504, 429, 500 ...

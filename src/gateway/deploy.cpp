@@ -19,7 +19,7 @@ namespace sofaas {
 namespace {
 
 // Settings may come as headers instead of query parameters (handy for curl -T).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 8> setting_headers{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 9> setting_headers{{
     {"X-Sofaas-Handler", "handler"},
     {"X-Sofaas-Memory", "memory"},
     {"X-Sofaas-Timeout", "timeout"},
@@ -28,6 +28,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 8> setting_h
     {"X-Sofaas-Min-Warm", "min_warm"},
     {"X-Sofaas-Max-Concurrency", "max_concurrency"},
     {"X-Sofaas-Auth", "auth"},
+    {"X-Sofaas-Expose-Errors", "expose_errors"},
 }};
 
 QueryParams deploy_params(const IncomingRequest& request) {

@@ -139,8 +139,14 @@ FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, 
             } else {
                 bad("auth", "must be \"none\" or \"key\", got \"" + value + "\"");
             }
+        } else if (key == "expose_errors") {
+            if (value != "true" && value != "false") {
+                bad("expose_errors", "must be \"true\" or \"false\", got \"" + value + "\"");
+            }
+            settings.expose_errors = value == "true";
         } else {
-            bad(key, "unknown setting (handler, memory, timeout, env, route, min_warm, max_concurrency, auth)");
+            bad(key, "unknown setting (handler, memory, timeout, env, route, min_warm, max_concurrency, auth, "
+                     "expose_errors)");
         }
     }
 

@@ -23,7 +23,8 @@ public:
 };
 
 // `params`: (key, value) pairs in arrival order; keys: handler, memory, timeout, env
-// (K=V, repeatable), route ("METHOD /path", repeatable), min_warm, max_concurrency, auth.
+// (K=V, repeatable), route ("METHOD /path", repeatable), min_warm, max_concurrency, auth,
+// expose_errors ("true" or "false").
 // Unknown keys are errors. Missing keys take `defaults`.
 FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, std::string>>& params,
                                        const FunctionDefaults& defaults, const Limits& limits);

@@ -32,6 +32,14 @@ InvocationResult result_of(const InvocationRequest& request, Execution&& executi
     result.output = std::move(execution.output);
     result.error_type = std::move(execution.error_type);
     result.error_message = std::move(execution.error_message);
+    if (result.status == InvocationStatus::ok && request.output_reader) {
+        if (std::optional<std::string> why = request.output_reader->read(result.output)) {
+            // The function answered, in a form its trigger cannot send: its own error.
+            result.status = InvocationStatus::error;
+            result.error_type = invalid_response_error_type;
+            result.error_message = std::move(*why);
+        }
+    }
     result.duration_ms = execution.duration_ms;
     result.init_ms = execution.init_ms;
     result.billed_ms = is_billable(result) ? billed_milliseconds(execution.duration_ms, execution.init_ms) : 0;

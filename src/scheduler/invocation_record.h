@@ -16,7 +16,8 @@ class Ledger;
 class FunctionLogStore;
 
 // Takes the execution's output and error text (an output can be 6 MiB: it is moved, not
-// copied).
+// copied). A successful output the request's OutputReader refuses makes the invocation the
+// function's error (Runtime.InvalidResponse).
 InvocationResult result_of(const InvocationRequest& request, Execution&& execution);
 
 // Overload never reaches a worker: no billing record, no log lines.

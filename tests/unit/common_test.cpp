@@ -191,6 +191,7 @@ TEST(FunctionSpecTest, RoundTripsThroughJson) {
     spec.min_warm = 1;
     spec.max_concurrency = 8;
     spec.auth = AuthMode::key;
+    spec.expose_errors = true;
     spec.sha256 = std::string(64, 'f');
     spec.size_bytes = 12345;
     spec.created_at = "2026-11-27T18:43:49.123456Z";
@@ -206,6 +207,7 @@ TEST(FunctionSpecTest, RoundTripsThroughJson) {
     EXPECT_EQ(back.min_warm, spec.min_warm);
     EXPECT_EQ(back.max_concurrency, spec.max_concurrency);
     EXPECT_EQ(back.auth, spec.auth);
+    EXPECT_EQ(back.expose_errors, spec.expose_errors);
     EXPECT_EQ(back.sha256, spec.sha256);
     EXPECT_EQ(back.size_bytes, spec.size_bytes);
     EXPECT_EQ(back.created_at, spec.created_at);
@@ -228,6 +230,12 @@ TEST(FunctionSpecTest, FromJsonNamesTheBadField) {
     EXPECT_NE(error_of(bad_memory).find("memory_mb"), std::string::npos);
     std::string bad_auth = std::regex_replace(good, std::regex(R"("auth":"none")"), R"("auth":"maybe")");
     EXPECT_NE(error_of(bad_auth).find("auth"), std::string::npos);
+    std::string bad_expose = std::regex_replace(good, std::regex(R"("expose_errors":false)"), R"("expose_errors":1)");
+    EXPECT_NE(error_of(bad_expose).find("expose_errors"), std::string::npos);
+    // A spec.json written before the setting existed keeps generic errors.
+    std::string older = std::regex_replace(good, std::regex(R"("expose_errors":false,)"), "");
+    ASSERT_EQ(error_of(older), "no error");
+    EXPECT_FALSE(spec_from_json(older).expose_errors);
     std::string no_handler = std::regex_replace(good, std::regex(R"("handler":"sofaas_handler",)"), "");
     EXPECT_NE(error_of(no_handler).find("handler"), std::string::npos);
     EXPECT_NE(error_of("{").find("invalid JSON"), std::string::npos);

@@ -73,6 +73,7 @@ TEST(DeploySettings, AppliesDefaultsWhenEmpty) {
     EXPECT_EQ(settings.max_concurrency, 7u);
     EXPECT_EQ(settings.min_warm, 2u);
     EXPECT_EQ(settings.auth, AuthMode::none);
+    EXPECT_FALSE(settings.expose_errors);
     EXPECT_TRUE(settings.env.empty());
     EXPECT_TRUE(settings.routes.empty());
 }
@@ -87,7 +88,8 @@ TEST(DeploySettings, ParsesEverySetting) {
                                        {"route", "ANY /"},
                                        {"min_warm", "1"},
                                        {"max_concurrency", "10"},
-                                       {"auth", "key"}});
+                                       {"auth", "key"},
+                                       {"expose_errors", "true"}});
     EXPECT_EQ(settings.handler, "handle_event");
     EXPECT_EQ(settings.memory_mb, 512u);
     EXPECT_EQ(settings.timeout_s, 300u);
@@ -97,6 +99,13 @@ TEST(DeploySettings, ParsesEverySetting) {
     EXPECT_EQ(settings.min_warm, 1u);
     EXPECT_EQ(settings.max_concurrency, 10u);
     EXPECT_EQ(settings.auth, AuthMode::key);
+    EXPECT_TRUE(settings.expose_errors);
+}
+
+TEST(DeploySettings, ExposeErrorsIsTrueOrFalse) {
+    EXPECT_FALSE(parse({{"expose_errors", "false"}}).expose_errors);
+    EXPECT_EQ(settings_error({{"expose_errors", "yes"}}), "expose_errors: must be \"true\" or \"false\", got \"yes\"");
+    EXPECT_NE(settings_error({{"expose_errors", ""}}).find("expose_errors:"), std::string::npos);
 }
 
 TEST(DeploySettings, RejectsTimeoutAbove300) {
