@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "billing/ledger.h"
+#include "common/private_directory.h"
 #include "daemon/admin_token.h"
 #include "gateway/gateway.h"
 #include "logs/function_logs.h"
@@ -120,7 +122,14 @@ asio::awaitable<void> drain_and_stop(std::vector<asio::io_context*> contexts, Se
 }  // namespace
 
 int run_daemon(const Config& config) {
-    std::filesystem::create_directories(config.data_dir);
+    // The ledger, the logs, the libraries and the admin token are the daemon's alone:
+    // function code runs as other users (common/private_directory.h). The umask covers
+    // what is created from now on, and a data directory from before is tightened.
+    ::umask(077);
+    if (const size_t tightened = make_directory_private(config.data_dir, library_file_name)) {
+        spdlog::info("data directory {}: {} entries were readable by other users, now only by this one",
+                     config.data_dir.string(), tightened);
+    }
     const AdminToken admin_token = resolve_admin_token(config);
     spdlog::info("admin token from {}", admin_token.source);
 

@@ -1,6 +1,7 @@
 #include "worker/zygote.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -119,6 +120,9 @@ int run_zygote(int argc, char** argv) {
     // Its memory holds nothing secret, but it runs with the daemon's privileges: a worker
     // of the same user must not be able to open /proc/ZYGOTE/mem and write into it.
     prctl(PR_SET_DUMPABLE, 0);
+    // The daemon keeps everything it creates private (umask 077); function code starts
+    // with the usual umask.
+    umask(022);
 
     auto prepared = prepare(options);
     if (const auto* error = std::get_if<std::string>(&prepared)) {

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <thread>
@@ -9,9 +11,11 @@
 #include "common/function_spec.h"
 #include "common/invocation.h"
 #include "common/number_text.h"
+#include "common/private_directory.h"
 #include "common/request_id.h"
 #include "common/sha256.h"
 #include "common/time.h"
+#include "support/temp_dir.h"
 
 using namespace sofaas;
 using namespace std::chrono;
@@ -396,4 +400,35 @@ TEST(Sha256Test, MatchesKnownDigests) {
               "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
               "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+// A data directory is private to the daemon's user, including what an older sofaasd left
+// readable; the named world-readable files keep only their read permission; a symbolic
+// link is never followed out.
+TEST(PrivateDirectoryTest, TakesGroupAndOtherPermissionsAwayFromEverything) {
+    namespace fs = std::filesystem;
+    sofaas::testing::TempDir root("private-dir");
+    const fs::path data = root / "data";
+    fs::create_directories(data / "billing");
+    fs::create_directories(data / "functions" / "f" / "versions" / "1");
+    std::ofstream(data / "billing" / "2020-01-01.jsonl") << "{}\n";
+    std::ofstream(data / "functions" / "f" / "versions" / "1" / "function.so") << "ELF";
+    std::ofstream(root / "outside") << "not the daemon's";
+    fs::create_symlink(root / "outside", data / "link");
+    for (const fs::path& path : {data, data / "billing", data / "functions"}) fs::permissions(path, fs::perms(0755));
+    fs::permissions(data / "billing" / "2020-01-01.jsonl", fs::perms(0664));
+    fs::permissions(data / "functions" / "f" / "versions" / "1" / "function.so", fs::perms(0755));
+    fs::permissions(root / "outside", fs::perms(0644));
+
+    EXPECT_GE(make_directory_private(data, "function.so"), 5u);
+    EXPECT_EQ(fs::status(data).permissions(), fs::perms(0700));
+    EXPECT_EQ(fs::status(data / "billing").permissions(), fs::perms(0700));
+    EXPECT_EQ(fs::status(data / "functions" / "f" / "versions").permissions(), fs::perms(0700));
+    EXPECT_EQ(fs::status(data / "billing" / "2020-01-01.jsonl").permissions(), fs::perms(0600));
+    EXPECT_EQ(fs::status(data / "functions" / "f" / "versions" / "1" / "function.so").permissions(), fs::perms(0744));
+    EXPECT_EQ(fs::status(root / "outside").permissions(), fs::perms(0644)) << "the link was followed";
+    EXPECT_EQ(make_directory_private(data, "function.so"), 0u) << "nothing left to tighten";
+
+    EXPECT_EQ(make_directory_private(root / "new" / "data"), 1u) << "created, then made private";
+    EXPECT_EQ(fs::status(root / "new" / "data").permissions(), fs::perms(0700));
 }
