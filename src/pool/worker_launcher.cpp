@@ -52,17 +52,22 @@ bool WorkerLauncher::start_zygote() {
 
 SpawnOutcome WorkerLauncher::launch(const FunctionVersion& version) {
     if (!uids_) return launch_as(version, worker_user_);
-    const std::optional<uid_t> uid = uids_->acquire();
-    if (!uid) return {std::nullopt, "every uid of the worker uid range is in use"};
+    auto acquired = uids_->acquire();
+    if (auto* error = std::get_if<std::string>(&acquired)) return {std::nullopt, std::move(*error)};
+    const uid_t uid = std::get<uid_t>(acquired);
     std::string user = "#";  // sofaas-worker's form for a uid without a name
-    user += std::to_string(*uid);
+    user += std::to_string(uid);
     SpawnOutcome outcome = launch_as(version, user);
     if (outcome.process) {
         outcome.process->own_uid = uid;
     } else {
-        uids_->release(*uid);
+        uids_->release(uid);
     }
     return outcome;
+}
+
+void WorkerLauncher::prepare() {
+    if (uids_) uids_->prepare();
 }
 
 void WorkerLauncher::release_uid(uid_t uid) {

@@ -35,6 +35,9 @@ public:
     // Thread-safe. Call from threads that live as long as the daemon (the pool's spawner
     // threads): a posix_spawn'd worker's PR_SET_PDEATHSIG fires when its spawning thread exits.
     SpawnOutcome launch(const FunctionVersion& version);
+    // Readies what the next launch would otherwise wait for (a worker uid: worker_uids.h).
+    // Call it after a launch, once its environment is on its way.
+    void prepare();
     // A worker that had `uid` to itself (WorkerProcess::own_uid) is gone: the uid may be
     // handed out again.
     void release_uid(uid_t uid);
