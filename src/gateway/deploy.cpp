@@ -50,7 +50,7 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
     FunctionSettings settings;
     try {
         settings = parse_deploy_settings(deploy_params(request), services.config.defaults,
-                                         services.config.limits);
+                                         services.config.limits, services.config.allow_loader_environment);
     } catch (const DeploySettingsError& error) {
         co_return bad_request(error.what());
     }

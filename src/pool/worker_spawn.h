@@ -1,6 +1,7 @@
-// Starting one sofaas-worker process under the worker contract: the exact command line,
-// fd 0 = /dev/null, fd 1/2 = capture memfds, fd 3 = the protocol socket, nothing else;
-// an environment of exactly the function's variables plus the SOFAAS_* ones.
+// What one sofaas-worker process is started with, under the worker contract: the exact
+// command line, fd 0 = /dev/null, fd 1/2 = capture memfds, fd 3 = the protocol socket,
+// nothing else; an environment of exactly the function's variables plus the SOFAAS_*
+// ones. A zygote forks it (zygote_process.h).
 #pragma once
 
 #include <sys/types.h>
@@ -30,7 +31,7 @@ struct SpawnOutcome {
     std::string error;  // why there is no process
 };
 
-// What a worker is started with, whoever starts it (posix_spawn or the zygote).
+// What a worker is started with.
 struct WorkerCommand {
     std::vector<std::string> arguments;    // argv; argv[0] is the worker binary
     std::vector<std::string> environment;  // "KEY=value"
@@ -50,9 +51,6 @@ struct WorkerChannels {
     UniqueFd stderr_capture;
 };
 std::variant<WorkerChannels, std::string> open_worker_channels();
-
-// posix_spawn and exec of the worker binary.
-SpawnOutcome spawn_worker(WorkerCommand command, WorkerChannels channels);
 
 // `pid`, a child of this process started by someone else (the zygote), now runs as the
 // worker: its pidfd and the daemon's ends of its channels. The child is killed and

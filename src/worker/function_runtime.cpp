@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "worker/loader_exec.h"
 #include "worker/memory_limit.h"
 #include "worker/sandbox.h"
 
@@ -49,10 +50,21 @@ protocol::Ready FunctionRuntime::start() {
 }
 
 std::optional<LoadFailure> FunctionRuntime::load_and_init() {
-    auto opened = open_library(options_.library);
+    // Exec'd again inside the sandbox (loader_exec.h): the library is open, the walls are up.
+    const bool sandboxed = options_.library_fd >= 0;
+    auto opened = sandboxed ? LibraryFile(options_.library_fd, options_.library) : open_library(options_.library);
     if (auto* failure = std::get_if<LoadFailure>(&opened)) return std::move(*failure);
-    // Before dlopen: the library's constructors are function code too.
-    if (auto error = enter_sandbox(options_)) return LoadFailure{std::string(protocol::sandbox_error_type), *error};
+    if (!sandboxed) {
+        const auto sandbox_error = [](std::string message) {
+            return LoadFailure{std::string(protocol::sandbox_error_type), std::move(message)};
+        };
+        const bool needs_loader = environment_needs_loader();
+        const std::optional<int> executable = needs_loader ? open_own_executable() : std::nullopt;
+        if (needs_loader && !executable) return sandbox_error("cannot open the worker's own executable");
+        // Before dlopen: the library's constructors are function code too.
+        if (auto error = enter_sandbox(options_)) return sandbox_error(*error);
+        if (needs_loader) return sandbox_error(exec_inside_sandbox(*executable, std::get<LibraryFile>(opened)));
+    }
     auto loaded = load_function(std::get<LibraryFile>(opened), options_.handler);
     if (auto* failure = std::get_if<LoadFailure>(&loaded)) return std::move(*failure);
     function_ = std::get<FunctionLibrary>(loaded);

@@ -9,10 +9,11 @@
 namespace sofaas::worker {
 namespace {
 
-enum Option { library, handler, function, version, memory_mb, parent_pid, user, option_count };
+enum Option { library, handler, function, version, memory_mb, parent_pid, user, library_fd, option_count };
 
 constexpr std::string_view option_names[option_count] = {
-    "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid", "--user"};
+    "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid", "--user",
+    "--library-fd"};
 
 template <typename Number>
 bool parse_number(std::string_view text, Number& value, Number minimum) {
@@ -51,7 +52,8 @@ std::optional<std::string> read_options(int argc, char** argv, int first, std::i
 
 std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
     OptionValues values;
-    if (auto error = read_options(argc, argv, 1, {library, handler, function, version, memory_mb, parent_pid, user},
+    if (auto error = read_options(argc, argv, 1,
+                                  {library, handler, function, version, memory_mb, parent_pid, user, library_fd},
                                   {library, handler, function, version, memory_mb, parent_pid}, values))
         return std::move(*error);
 
@@ -67,6 +69,9 @@ std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
         return bad_value(memory_mb, values[memory_mb]);
     if (!parse_number(values[parent_pid], options.parent_pid, 1))
         return bad_value(parent_pid, values[parent_pid]);
+    // Never 0-3, the worker contract's own descriptors.
+    if (!values[library_fd].empty() && !parse_number(values[library_fd], options.library_fd, 4))
+        return bad_value(library_fd, values[library_fd]);
     return options;
 }
 

@@ -1,6 +1,8 @@
 // The sofaas-worker command line, as the pool writes it:
 //   sofaas-worker --library PATH --handler SYMBOL --function NAME --version N
 //                 --memory-mb M --parent-pid PID [--user NAME]
+// and, when the worker execs itself again inside its sandbox (loader_exec.h), the same
+// followed by --library-fd FD.
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +21,9 @@ struct WorkerOptions {
     uint32_t memory_mb = 0;
     pid_t parent_pid = 0;
     std::string user;  // empty: keep the daemon's user (see sandbox.h)
+    // Set when the worker was exec'd again inside its sandbox: the library, opened before
+    // the privilege drop, and nothing of the sandbox left to enter.
+    int library_fd = -1;
 };
 
 // Every option but --user is required; the error names the first one missing or malformed.

@@ -41,7 +41,9 @@ int serve(FrameChannel& channel, FunctionRuntime& runtime) {
 }  // namespace
 
 int run_worker(const WorkerOptions& options) {
-    if (!stay_with_parent(options.parent_pid)) return exit_orphaned;
+    // A worker exec'd again inside its sandbox is still watched by the parent-death signal
+    // it set before (it survives exec).
+    if (options.library_fd < 0 && !stay_with_parent(options.parent_pid)) return exit_orphaned;
 
     FrameChannel channel(daemon_fd);
     FunctionRuntime runtime(options);

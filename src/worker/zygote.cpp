@@ -50,7 +50,7 @@ void close_all(const std::vector<int>& fds) {
     for (const int fd : fds) close(fd);
 }
 
-// In the forked child: the state posix_spawn gives an exec'd worker (worker_spawn.h),
+// In the forked child: the state an exec'd worker starts in (worker_spawn.h),
 // then the worker itself. Only the request's descriptors survive, on 1, 2 and 3; the
 // zygote's socket (fd 3 until now) is gone before any code of the function's is loaded.
 [[noreturn]] void become_worker(const zygote::SpawnRequest& request, const std::vector<int>& fds,

@@ -1,5 +1,6 @@
-// The zygote: `sofaas-worker --zygote --parent-pid PID [--user NAME]`, started once by the
-// daemon with fd 3 a SOCK_SEQPACKET socket (zygote_protocol.h). It does once what every
+// The zygote: `sofaas-worker --zygote --parent-pid PID [--user NAME]`, started by the
+// daemon with fd 3 a SOCK_SEQPACKET socket (zygote_protocol.h): once, to serve every cold
+// start, or once per worker without that ("zygote": false). It does once what every
 // cold start would otherwise repeat and what does not depend on the function: the
 // dynamic loader's work (libstdc++, libseccomp, ... are loaded and relocated), the worker
 // user's lookup, the seccomp filter's compilation. Then, per request, it forks a worker

@@ -6,9 +6,9 @@
 //                                   end, its stdout memfd and its stderr memfd
 //   zygote -> daemon  SpawnReply    the worker's pid, or the errno of the failed fork
 //
-// A request carries exactly what posix_spawn would be given (command line, environment)
-// plus the nice value the daemon would set, so a forked worker cannot differ from an
-// exec'd one in anything the daemon decides.
+// A request carries exactly what an exec'd worker would be given (command line,
+// environment) plus the nice value the daemon sets, so a forked worker cannot differ from
+// an exec'd one in anything the daemon decides.
 #pragma once
 
 #include <sys/types.h>

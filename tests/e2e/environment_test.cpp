@@ -1,5 +1,6 @@
-// Function code reads nothing of the data directory: under a root daemon a worker runs as
-// a uid of its own, and the data directory is the daemon's user's alone.
+// Function code reads nothing of the data directory, and the loader variables a daemon
+// may allow act only inside the sandbox: under a root daemon a worker runs as a uid of its
+// own, and the data directory is the daemon's user's alone.
 #include <unistd.h>
 
 #include <filesystem>
@@ -82,6 +83,41 @@ TEST_F(ExecutionEnvironment, FunctionsCannotReadTheDataDirectory) {
         }
     }
     EXPECT_EQ(invoke(daemon, "reader", event).body, expected);
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST(LoaderVariables, AreRefusedAtDeploy) {
+    DaemonProcess daemon;
+    daemon.start();
+    for (const std::string variable : {"LD_PRELOAD", "LD_LIBRARY_PATH", "GLIBC_TUNABLES", "MALLOC_ARENA_MAX"}) {
+        const auto deployed =
+            daemon.deploy("preloaded", fixture_library("environment"), {"--env", variable + "=/tmp/anything"});
+        EXPECT_EQ(deployed.exit_code, 1) << deployed;
+        EXPECT_NE(deployed.err.find("InvalidParameterValueException"), std::string::npos) << deployed;
+        EXPECT_NE(deployed.err.find("\"" + variable + "\""), std::string::npos) << deployed;
+    }
+    EXPECT_EQ(daemon.http().request("GET", "/v1/functions/preloaded").status, 404);
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
+// Allowed, LD_PRELOAD acts, but its library runs as the worker's user: the worker execs
+// itself again once it is inside its sandbox (worker/loader_exec.h).
+TEST(LoaderVariables, AllowedOnesActOnlyInsideTheSandbox) {
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "ASan's runtime refuses to start after an LD_PRELOADed library that is not itself";
+#endif
+    if (::geteuid() != 0) GTEST_SKIP() << "workers switch users only under a root daemon";
+    DaemonProcess daemon(nlohmann::json{{"allow_loader_environment", true}});
+    daemon.start();
+    const std::string preload = "LD_PRELOAD=" + fixture_library("preload_uid").string();
+    ASSERT_EQ(daemon.deploy("preloaded", fixture_library("environment"), {"--env", preload}).exit_code, 0);
+    const auto seen = invoke(daemon, "preloaded", "PRELOAD_UID");
+    ASSERT_EQ(seen.status, 200) << seen.body;
+    const size_t at = seen.body.find("PRELOAD_UID=");
+    ASSERT_NE(at, std::string::npos) << "the preloaded library did not run: " << seen.body;
+    const long uid = std::stol(seen.body.substr(at + 12));
+    EXPECT_GE(uid, static_cast<long>(default_worker_uids.first)) << seen.body;
+    EXPECT_LE(uid, static_cast<long>(default_worker_uids.last)) << seen.body;
     EXPECT_EQ(daemon.stop(), 0);
 }
 

@@ -50,6 +50,7 @@ TEST(ConfigTest, EmptyObjectGivesDefaults) {
     EXPECT_EQ(config.limits.max_timeout_s, 300u);
     EXPECT_EQ(config.defaults.memory_mb, 128u);
     EXPECT_TRUE(config.zygote);
+    EXPECT_FALSE(config.allow_loader_environment);
     EXPECT_DOUBLE_EQ(config.prices.per_request, 0.0000002);
 }
 
@@ -57,6 +58,7 @@ TEST(ConfigTest, ReadsEveryKey) {
     Config config = parse_config(R"({
         "listen": "0.0.0.0:9000", "data_dir": "/var/lib/sofaas", "io_threads": 4,
         "admin_token": "secret", "shutdown_grace_s": 5, "ledger_fsync_interval_ms": 0, "zygote": false,
+        "allow_loader_environment": true,
         "limits": {"max_timeout_s": 60, "max_payload_bytes": 1024, "max_header_bytes": 2048,
                    "read_timeout_s": 7, "init_timeout_s": 3, "max_memory_mb": 2048, "max_queue": 10},
         "defaults": {"memory_mb": 256, "timeout_s": 10, "max_concurrency": 4, "min_warm": 1,
@@ -70,6 +72,7 @@ TEST(ConfigTest, ReadsEveryKey) {
     EXPECT_EQ(config.shutdown_grace_s, 5u);
     EXPECT_EQ(config.ledger_fsync_interval_ms, 0u);
     EXPECT_FALSE(config.zygote);
+    EXPECT_TRUE(config.allow_loader_environment);
     EXPECT_EQ(config.limits.max_timeout_s, 60u);
     EXPECT_EQ(config.limits.max_payload_bytes, 1024u);
     EXPECT_EQ(config.limits.max_header_bytes, 2048u);

@@ -1,7 +1,7 @@
 // The pool with the real sofaas-worker and the real example functions: cold and warm
 // starts, deadlines, crashes, memory limits, concurrency, retirement, trial loads, and
-// the worker's descriptors and environment. Every test runs twice: workers exec'd with
-// posix_spawn, and workers forked by the zygote.
+// the worker's descriptors and environment. Every test runs twice: workers forked by the
+// zygote that serves every cold start, and each by a zygote of its own ("zygote": false).
 #include "pool/pool.h"
 
 #include <dirent.h>
@@ -465,22 +465,28 @@ TEST_P(PoolTest, DescriptorsAreClosedWhenWorkersDie) {
         << "open now, and not before:\n" << describe(leaked()) << "open before:\n" << describe(before);
 }
 
+// A function that breaks the protocol (bytes that are no frame on the worker's socket) is
+// rejected and blamed for it; a worker binary that cannot even serve as a zygote (a
+// script, a missing file) is the host's fault. Either way no child is left behind.
 TEST_P(PoolTest, WorkerThatBreaksTheProtocolIsRejected) {
     testing::TempDir dir("pool-test");
-    const auto hello = make_version("hello", function_library("hello"));
-    const auto rejected_by = [&](const std::filesystem::path& binary) {
+    const auto rejected_by = [&](const std::filesystem::path& binary, const FunctionVersionPtr& version) {
         PoolOptions options;
         options.worker_binary = binary;
         options.zygote = GetParam();  // a zygote that breaks the protocol is not used either
         Pool pool(io_, options);
-        return trial_load(pool, hello).value_or("accepted");
+        return trial_load(pool, version).value_or("accepted");
     };
-    EXPECT_EQ(rejected_by(write_script(dir, "garbage", "printf 'this is not a frame' >&3; exec sleep 10"))
+    const auto hello = make_version("hello", function_library("hello"));
+    EXPECT_EQ(rejected_by(worker_binary(), make_version("garbage", fixture_library("garbage_frame")))
                   .rfind("Runtime.ExitError: Runtime sent a malformed frame", 0),
               0u);
-    EXPECT_EQ(rejected_by(write_script(dir, "exits", "exit 5")),
-              "Runtime.ExitError: Runtime exited with error: exit status 5");
-    EXPECT_EQ(rejected_by(dir / "missing").rfind("ServiceException: The host could not start a worker: ", 0), 0u);
+    const std::string host_fault = "ServiceException: The host could not start a worker: ";
+    EXPECT_EQ(rejected_by(write_script(dir, "garbage", "printf 'this is not a frame' >&3; exec sleep 10"), hello)
+                  .rfind(host_fault, 0),
+              0u);
+    EXPECT_EQ(rejected_by(write_script(dir, "exits", "exit 5"), hello).rfind(host_fault, 0), 0u);
+    EXPECT_EQ(rejected_by(dir / "missing", hello).rfind(host_fault, 0), 0u);
     EXPECT_TRUE(eventually([&] { return child_processes().empty(); }));
 }
 
@@ -514,7 +520,7 @@ TEST_P(PoolIdleTest, InitThatHangsTimesOut) {
 }
 
 std::string launcher_name(const ::testing::TestParamInfo<bool>& info) {
-    return info.param ? "Zygote" : "PosixSpawn";
+    return info.param ? "Zygote" : "ZygotePerWorker";
 }
 INSTANTIATE_TEST_SUITE_P(Launchers, PoolTest, ::testing::Bool(), launcher_name);
 INSTANTIATE_TEST_SUITE_P(Launchers, PoolIdleTest, ::testing::Bool(), launcher_name);

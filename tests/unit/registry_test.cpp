@@ -113,6 +113,20 @@ TEST(DeploySettings, RejectsMemoryOutsideLimits) {
     EXPECT_NE(settings_error({{"memory", "99999999999999999999"}}).find("memory:"), std::string::npos);
 }
 
+// Variables the dynamic loader or libc reads at startup are refused, naming the variable,
+// unless the daemon allows them.
+TEST(DeploySettings, LoaderVariablesAreRefusedUnlessAllowed) {
+    for (const char* variable : {"LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "GLIBC_TUNABLES", "MALLOC_CHECK_"}) {
+        const std::string error = settings_error({{"env", std::string(variable) + "=x"}});
+        EXPECT_EQ(error.rfind("env: \"" + std::string(variable) + "\" is read by the dynamic loader", 0), 0u) << error;
+        EXPECT_NE(error.find("allow_loader_environment"), std::string::npos) << error;
+        const auto allowed = parse_deploy_settings({{"env", std::string(variable) + "=x"}}, FunctionDefaults{}, Limits{},
+                                                   /*allow_loader_environment=*/true);
+        EXPECT_EQ(allowed.env.size(), 1u);
+    }
+    EXPECT_EQ(parse({{"env", "LDAP_URI=ldap://x"}, {"env", "GLIB_DEBUG=1"}}).env.size(), 2u) << "only the prefixes";
+}
+
 TEST(DeploySettings, RejectsUnknownKeyNamingIt) {
     EXPECT_NE(settings_error({{"memroy", "256"}}).find("memroy: unknown setting"), std::string::npos);
 }

@@ -1,7 +1,8 @@
 // The zygote (sofaas-worker --zygote) and the launcher that uses it: a forked worker keeps
 // the worker contract exactly as an exec'd one does (descriptors, environment, command
 // line, process group, nice, parent), speaks the protocol, and its exit is this process's
-// to classify; a zygote that dies is restarted once, then workers are exec'd.
+// to classify; a zygote that dies is restarted once, then each worker gets a zygote of
+// its own.
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -236,7 +237,7 @@ TEST(Zygote, WorkersOutliveTheZygote) {
     wait_status(worker->pid);
 }
 
-TEST(WorkerLauncher, RestartsADeadZygoteOnceThenExecsWorkers) {
+TEST(WorkerLauncher, RestartsADeadZygoteOnceThenStartsOneForEachWorker) {
     WorkerLauncher launcher(worker_binary(), "", /*use_zygote=*/true);
     const auto hello = make_version("hello", function_library("hello"));
     const auto launch_and_greet = [&] {
@@ -253,7 +254,7 @@ TEST(WorkerLauncher, RestartsADeadZygoteOnceThenExecsWorkers) {
     const auto first = launcher.zygote_pid();
     ASSERT_TRUE(first);
     ::kill(*first, SIGKILL);
-    launch_and_greet();  // the dead zygote is noticed: this worker is exec'd
+    launch_and_greet();  // the dead zygote is noticed: this worker gets a zygote of its own
     launch_and_greet();  // from a second zygote
     const auto second = launcher.zygote_pid();
     ASSERT_TRUE(second);
@@ -265,13 +266,14 @@ TEST(WorkerLauncher, RestartsADeadZygoteOnceThenExecsWorkers) {
     EXPECT_FALSE(launcher.zygote_pid()) << "a zygote is restarted only once";
 }
 
-TEST(WorkerLauncher, LoaderVariablesGetAnExecdWorker) {
+TEST(WorkerLauncher, LoaderVariablesGetAWorkerExecdAgain) {
 #if defined(__SANITIZE_ADDRESS__)
     GTEST_SKIP() << "ASan's runtime refuses to start after an LD_PRELOADed library that is not itself";
 #endif
     WorkerLauncher launcher(worker_binary(), "", /*use_zygote=*/true);
     ASSERT_TRUE(launcher.zygote_pid());
-    // The dynamic loader reads LD_PRELOAD at exec only: a forked worker would ignore it.
+    // The dynamic loader reads LD_PRELOAD at exec only: the forked worker execs itself
+    // again, inside its sandbox (worker/loader_exec.h).
     const auto preloaded = fixture_library("probe");
     SpawnOutcome outcome =
         launcher.launch(make_version("hello", function_library("hello"), {{"LD_PRELOAD", preloaded.string()}}));
@@ -279,6 +281,7 @@ TEST(WorkerLauncher, LoaderVariablesGetAnExecdWorker) {
     ASSERT_TRUE(ready_of(*outcome.process));
     const std::string maps = read_text("/proc/" + std::to_string(outcome.process->pid) + "/maps");
     EXPECT_NE(maps.find(preloaded.string()), std::string::npos) << "LD_PRELOAD had no effect";
+    EXPECT_TRUE(launcher.zygote_pid()) << "the zygote still serves";
     outcome.process->socket.reset();
     wait_status(outcome.process->pid);
 }
