@@ -50,13 +50,17 @@ std::filesystem::path find_worker_binary() {
 }
 
 // Function code never runs as root: a root daemon gives each worker a uid of its own from
-// worker_uids, or, when worker_user names one, runs them all as that user. A daemon that
-// is not root cannot switch users: its workers keep its own.
+// worker_uids, or, when worker_user names one, runs them all as that user, and each
+// environment namespaces of its own. A daemon that is not root can do neither: its
+// workers keep its own user and share its namespaces.
 void choose_worker_users(const Config& config, PoolOptions& options) {
     if (::geteuid() != 0) {
+        spdlog::warn("not running as root: functions run as this user, can read what it can (the data directory "
+                     "included), and share this host's /tmp and process namespace");
         options.worker_user = config.worker_user;
         return;
     }
+    options.own_namespaces = true;
     if (!config.worker_user.empty()) {
         spdlog::info("running as root: functions run as user '{}' (all of them: one can signal another's workers)",
                      config.worker_user);

@@ -19,10 +19,11 @@ namespace sofaas {
 namespace {
 
 // Settings may come as headers instead of query parameters (handy for curl -T).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 8> setting_headers{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 9> setting_headers{{
     {"X-Sofaas-Handler", "handler"},
     {"X-Sofaas-Memory", "memory"},
     {"X-Sofaas-Timeout", "timeout"},
+    {"X-Sofaas-Ephemeral-Storage", "ephemeral_storage"},
     {"X-Sofaas-Env", "env"},
     {"X-Sofaas-Route", "route"},
     {"X-Sofaas-Min-Warm", "min_warm"},

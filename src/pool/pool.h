@@ -37,6 +37,10 @@ struct PoolOptions {
     // zygote of its own. Started by the Pool's constructor, on the calling thread, which
     // must live as long as the pool (the zygote dies with it).
     bool zygote = false;
+    // Each environment in pid, mount and IPC namespaces of its own (worker/zygote.h): its
+    // own /tmp of ephemeral_storage_mb, the host read-only, nothing started inside
+    // outliving it. Needs root.
+    bool own_namespaces = false;
 };
 
 // What happened when one event ran in one execution environment.

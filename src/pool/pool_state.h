@@ -59,7 +59,8 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
         : contexts(non_empty(std::move(io_contexts))),
           io(*contexts.front()),
           options(std::move(pool_options)),
-          launcher(options.worker_binary, options.worker_user, options.zygote, options.worker_uids),
+          launcher(options.worker_binary, options.worker_user, options.zygote, options.worker_uids,
+                   options.own_namespaces),
           reaper(io) {}
 
     static std::vector<boost::asio::io_context*> non_empty(std::vector<boost::asio::io_context*> contexts) {

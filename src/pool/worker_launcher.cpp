@@ -9,9 +9,10 @@
 namespace sofaas {
 
 WorkerLauncher::WorkerLauncher(std::filesystem::path worker_binary, std::string worker_user, bool use_zygote,
-                               std::optional<UidRange> worker_uids)
+                               std::optional<UidRange> worker_uids, bool own_namespaces)
     : worker_binary_(std::move(worker_binary)),
       worker_user_(worker_uids ? std::string() : std::move(worker_user)),
+      own_namespaces_(own_namespaces),
       may_restart_(use_zygote),
       uids_(worker_uids ? std::make_unique<WorkerUids>(*worker_uids) : nullptr) {
     if (use_zygote) {
@@ -25,7 +26,7 @@ WorkerLauncher::~WorkerLauncher() {
 }
 
 bool WorkerLauncher::start_zygote() {
-    auto started = Zygote::start(worker_binary_, worker_user_);
+    auto started = Zygote::start(worker_binary_, worker_user_, own_namespaces_);
     if (auto* error = std::get_if<std::string>(&started)) {
         spdlog::warn("no zygote ({}): each worker is forked by a zygote of its own, cold starts are slower", *error);
         return false;
@@ -86,7 +87,7 @@ SpawnOutcome WorkerLauncher::launch_as(const FunctionVersion& version, const std
 // A fresh exec of sofaas-worker for this one worker: an address-space layout of its own.
 // The zygote is killed once it has forked; its worker is the daemon's child and lives on.
 SpawnOutcome WorkerLauncher::launch_from_fresh_zygote(const WorkerCommand& command) {
-    auto started = Zygote::start(worker_binary_, worker_user_);
+    auto started = Zygote::start(worker_binary_, worker_user_, own_namespaces_);
     if (auto* error = std::get_if<std::string>(&started)) return {std::nullopt, "no zygote: " + *error};
     Zygote& zygote = *std::get<std::unique_ptr<Zygote>>(started);
     auto opened = open_worker_channels();

@@ -27,9 +27,10 @@ public:
     // With `use_zygote`, starts the zygote now, from the calling thread: it must live as
     // long as the daemon (PR_SET_PDEATHSIG fires when the spawning thread exits). With
     // `worker_uids`, each worker runs as a uid of its own from that range (worker_uids.h)
-    // and `worker_user` is not used.
+    // and `worker_user` is not used. With `own_namespaces` (root only), each worker gets
+    // pid, mount and IPC namespaces of its own (worker/zygote.h).
     WorkerLauncher(std::filesystem::path worker_binary, std::string worker_user, bool use_zygote,
-                   std::optional<UidRange> worker_uids = std::nullopt);
+                   std::optional<UidRange> worker_uids = std::nullopt, bool own_namespaces = false);
     ~WorkerLauncher();
     WorkerLauncher(const WorkerLauncher&) = delete;
     WorkerLauncher& operator=(const WorkerLauncher&) = delete;
@@ -57,6 +58,7 @@ private:
 
     const std::filesystem::path worker_binary_;
     const std::string worker_user_;
+    const bool own_namespaces_;
     mutable std::mutex mutex_;  // one zygote request at a time
     std::unique_ptr<Zygote> zygote_;
     bool may_restart_;  // a zygote that dies is restarted once, then one zygote per worker

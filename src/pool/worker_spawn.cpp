@@ -39,6 +39,7 @@ std::vector<std::string> worker_arguments(const std::filesystem::path& worker_bi
                                           "--function", spec.name,
                                           "--version", std::to_string(spec.version),
                                           "--memory-mb", std::to_string(spec.memory_mb),
+                                          "--ephemeral-storage-mb", std::to_string(spec.ephemeral_storage_mb),
                                           "--parent-pid", std::to_string(::getpid())};
     if (!worker_user.empty()) {
         arguments.insert(arguments.end(), {"--user", worker_user});
@@ -96,7 +97,7 @@ std::variant<WorkerChannels, std::string> open_worker_channels() {
     return channels;
 }
 
-SpawnOutcome adopt_worker(pid_t pid, WorkerChannels channels) {
+SpawnOutcome adopt_worker(pid_t pid, pid_t process_group, WorkerChannels channels) {
     UniqueFd pidfd(open_pidfd(pid));
     if (!pidfd) {
         int open_error = errno;
@@ -108,6 +109,7 @@ SpawnOutcome adopt_worker(pid_t pid, WorkerChannels channels) {
 
     WorkerProcess process;
     process.pid = pid;
+    process.process_group = process_group;
     process.pidfd = std::move(pidfd);
     process.socket = std::move(channels.daemon_end);
     process.stdout_capture = std::move(channels.stdout_capture);

@@ -19,6 +19,9 @@ namespace sofaas {
 
 struct WorkerProcess {
     pid_t pid = -1;
+    // The group to SIGKILL to end the whole environment: the worker's own, or the one
+    // led by the init of its pid namespace (worker/environment_init.h).
+    pid_t process_group = -1;
     std::optional<uid_t> own_uid;  // the uid it has to itself (worker_uids.h), if any
     UniqueFd pidfd;           // becomes readable when the process exits
     UniqueFd socket;          // the daemon's end of the worker's fd 3
@@ -53,8 +56,8 @@ struct WorkerChannels {
 std::variant<WorkerChannels, std::string> open_worker_channels();
 
 // `pid`, a child of this process started by someone else (the zygote), now runs as the
-// worker: its pidfd and the daemon's ends of its channels. The child is killed and
-// reaped if it cannot be watched.
-SpawnOutcome adopt_worker(pid_t pid, WorkerChannels channels);
+// worker in `process_group`: its pidfd and the daemon's ends of its channels. The child
+// is killed and reaped if it cannot be watched.
+SpawnOutcome adopt_worker(pid_t pid, pid_t process_group, WorkerChannels channels);
 
 }  // namespace sofaas

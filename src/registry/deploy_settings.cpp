@@ -119,6 +119,9 @@ FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, 
             settings.memory_mb = parse_unsigned("memory", value, 128, limits.max_memory_mb);
         } else if (key == "timeout") {
             settings.timeout_s = parse_unsigned("timeout", value, 1, limits.max_timeout_s);
+        } else if (key == "ephemeral_storage") {
+            settings.ephemeral_storage_mb =
+                parse_unsigned("ephemeral_storage", value, default_ephemeral_storage_mb, max_ephemeral_storage_mb);
         } else if (key == "max_concurrency") {
             settings.max_concurrency = parse_unsigned("max_concurrency", value, 1, 10000);
         } else if (key == "min_warm") {
@@ -146,7 +149,8 @@ FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, 
                 bad("auth", "must be \"none\" or \"token\", got \"" + value + "\"");
             }
         } else {
-            bad(key, "unknown setting (handler, memory, timeout, env, route, min_warm, max_concurrency, auth)");
+            bad(key, "unknown setting (handler, memory, timeout, ephemeral_storage, env, route, min_warm, "
+                     "max_concurrency, auth)");
         }
     }
 

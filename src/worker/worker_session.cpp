@@ -42,8 +42,8 @@ int serve(FrameChannel& channel, FunctionRuntime& runtime) {
 
 int run_worker(const WorkerOptions& options) {
     // A worker exec'd again inside its sandbox is still watched by the parent-death signal
-    // it set before (it survives exec).
-    if (options.library_fd < 0 && !stay_with_parent(options.parent_pid)) return exit_orphaned;
+    // it set before (it survives exec), and cannot see the daemon as its parent.
+    if (options.library_fd < 0 && !stay_with_parent(options)) return exit_orphaned;
 
     FrameChannel channel(daemon_fd);
     FunctionRuntime runtime(options);

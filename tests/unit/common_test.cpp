@@ -193,6 +193,7 @@ TEST(FunctionSpecTest, RoundTripsThroughJson) {
     spec.handler = "handle";
     spec.memory_mb = 512;
     spec.timeout_s = 30;
+    spec.ephemeral_storage_mb = 10240;
     spec.env = {{"A", "1"}, {"B", "two"}};
     spec.routes = {{"GET", "/items/{id}"}, {"ANY", "/x"}};
     spec.min_warm = 1;
@@ -208,6 +209,7 @@ TEST(FunctionSpecTest, RoundTripsThroughJson) {
     EXPECT_EQ(back.handler, spec.handler);
     EXPECT_EQ(back.memory_mb, spec.memory_mb);
     EXPECT_EQ(back.timeout_s, spec.timeout_s);
+    EXPECT_EQ(back.ephemeral_storage_mb, spec.ephemeral_storage_mb);
     EXPECT_EQ(back.env, spec.env);
     EXPECT_EQ(back.routes, spec.routes);
     EXPECT_EQ(back.min_warm, spec.min_warm);
@@ -238,6 +240,16 @@ TEST(FunctionSpecTest, FromJsonNamesTheBadField) {
     std::string no_handler = std::regex_replace(good, std::regex(R"("handler":"sofaas_handler",)"), "");
     EXPECT_NE(error_of(no_handler).find("handler"), std::string::npos);
     EXPECT_NE(error_of("{").find("invalid JSON"), std::string::npos);
+}
+
+// A version deployed before ephemeral_storage_mb existed gets Lambda's default.
+TEST(FunctionSpecTest, AnOlderSpecWithoutEphemeralStorageGetsTheDefault) {
+    FunctionSpec spec;
+    spec.name = "old";
+    spec.ephemeral_storage_mb = 2048;
+    const std::string older = std::regex_replace(spec_to_json(spec), std::regex(R"("ephemeral_storage_mb":2048,)"), "");
+    ASSERT_EQ(older.find("ephemeral_storage_mb"), std::string::npos) << older;
+    EXPECT_EQ(spec_from_json(older).ephemeral_storage_mb, 512u);
 }
 
 TEST(InvocationTest, NamesEnums) {

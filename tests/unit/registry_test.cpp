@@ -81,6 +81,7 @@ TEST(DeploySettings, ParsesEverySetting) {
     FunctionSettings settings = parse({{"handler", "handle_event"},
                                        {"memory", "512"},
                                        {"timeout", "300"},
+                                       {"ephemeral_storage", "10240"},
                                        {"env", "GREETING=hello=world"},
                                        {"env", "EMPTY="},
                                        {"route", "GET /items/{id}"},
@@ -91,6 +92,7 @@ TEST(DeploySettings, ParsesEverySetting) {
     EXPECT_EQ(settings.handler, "handle_event");
     EXPECT_EQ(settings.memory_mb, 512u);
     EXPECT_EQ(settings.timeout_s, 300u);
+    EXPECT_EQ(settings.ephemeral_storage_mb, 10240u);
     EXPECT_EQ(settings.env, (std::vector<std::pair<std::string, std::string>>{{"GREETING", "hello=world"},
                                                                              {"EMPTY", ""}}));
     EXPECT_EQ(settings.routes, (std::vector<Route>{{"GET", "/items/{id}"}, {"ANY", "/"}}));
@@ -111,6 +113,13 @@ TEST(DeploySettings, RejectsMemoryOutsideLimits) {
     EXPECT_NE(settings_error({{"memory", "10241"}}).find("memory:"), std::string::npos);
     EXPECT_NE(settings_error({{"memory", "-128"}}).find("memory:"), std::string::npos);
     EXPECT_NE(settings_error({{"memory", "99999999999999999999"}}).find("memory:"), std::string::npos);
+}
+
+TEST(DeploySettings, EphemeralStorageIsLambdas512To10240Megabytes) {
+    EXPECT_EQ(parse({}).ephemeral_storage_mb, 512u);
+    EXPECT_EQ(settings_error({{"ephemeral_storage", "511"}}),
+              "ephemeral_storage: must be an integer between 512 and 10240, got \"511\"");
+    EXPECT_NE(settings_error({{"ephemeral_storage", "10241"}}).find("ephemeral_storage:"), std::string::npos);
 }
 
 // Variables the dynamic loader or libc reads at startup are refused, naming the variable,

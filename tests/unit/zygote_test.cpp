@@ -2,7 +2,8 @@
 // the worker contract exactly as an exec'd one does (descriptors, environment, command
 // line, process group, nice, parent), speaks the protocol, and its exit is this process's
 // to classify; a zygote that dies is restarted once, then each worker gets a zygote of
-// its own.
+// its own. With namespaces of its own, a worker is the second process of its pid
+// namespace, and the group the caller kills is its init's.
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -25,6 +27,8 @@
 #include "pool/worker_spawn.h"
 #include "pool/zygote_process.h"
 #include "support/daemon_process.h"
+#include "support/eventually.h"
+#include "support/proc_inspect.h"
 #include "worker/protocol.h"
 
 namespace sofaas {
@@ -284,6 +288,64 @@ TEST(WorkerLauncher, LoaderVariablesGetAWorkerExecdAgain) {
     EXPECT_TRUE(launcher.zygote_pid()) << "the zygote still serves";
     outcome.process->socket.reset();
     wait_status(outcome.process->pid);
+}
+
+class ZygoteInOwnNamespaces : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "namespaces of its own need root";
+    }
+};
+
+TEST_F(ZygoteInOwnNamespaces, TheWorkerIsTheSecondProcessOfItsPidNamespace) {
+    auto started = Zygote::start(worker_binary(), "", /*own_namespaces=*/true);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Zygote>>(started)) << std::get<std::string>(started);
+    auto& zygote = *std::get<std::unique_ptr<Zygote>>(started);
+    auto worker = fork_from(zygote, worker_command(worker_binary(), make_version("hello", function_library("hello"))));
+    ASSERT_TRUE(worker);
+    const auto ready = ready_of(*worker);
+    ASSERT_TRUE(ready && ready->ok) << (ready ? ready->error_message : "no Ready");
+
+    EXPECT_EQ(proc_stat(worker->pid).parent, ::getpid()) << "the worker must be the caller's child";
+    const pid_t init = worker->process_group;
+    EXPECT_NE(init, worker->pid);
+    EXPECT_EQ(proc_stat(worker->pid).group, init);
+    EXPECT_EQ(testing::process_status(init)->comm, "sofaas-init");
+    EXPECT_NE(testing::pid_namespace(worker->pid), testing::pid_namespace(::getpid()));
+    EXPECT_EQ(testing::pid_namespace(worker->pid), testing::pid_namespace(init));
+    EXPECT_EQ(testing::host_pid(worker->pid, 1), init);
+    EXPECT_EQ(testing::host_pid(worker->pid, 2), worker->pid);
+    const std::string mounts = read_text("/proc/" + std::to_string(worker->pid) + "/mountinfo");
+    EXPECT_NE(mounts.find("/tmp /tmp rw,nosuid,nodev"), std::string::npos) << mounts;
+    EXPECT_NE(mounts.find("size=524288k"), std::string::npos) << "512 MB unless the function says otherwise";
+
+    const auto result = invoke(*worker, "namespaces");
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->output, "Hello, namespaces!");
+    // The group the caller kills takes the init, and the namespace with it.
+    ::kill(-init, SIGKILL);
+    const int status = wait_status(worker->pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "wait status " << status;
+    EXPECT_TRUE(testing::eventually([&] { return !testing::process_status(init); }));
+}
+
+TEST_F(ZygoteInOwnNamespaces, TheInitEndsTheNamespaceWhenTheWorkerDies) {
+    auto started = Zygote::start(worker_binary(), "", /*own_namespaces=*/true);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Zygote>>(started)) << std::get<std::string>(started);
+    auto& zygote = *std::get<std::unique_ptr<Zygote>>(started);
+    auto worker = fork_from(zygote, worker_command(worker_binary(), make_version("escape", fixture_library("escape"))));
+    ASSERT_TRUE(worker);
+    ASSERT_TRUE(ready_of(*worker));
+    const auto result = invoke(*worker, "orphan");
+    ASSERT_TRUE(result && result->ok);
+    const auto orphan = testing::host_pid(worker->pid, static_cast<pid_t>(std::stol(result->output)));
+    ASSERT_TRUE(orphan);
+    EXPECT_TRUE(testing::is_running(*orphan));
+
+    ::kill(worker->pid, SIGKILL);  // the worker alone, not its group
+    wait_status(worker->pid);
+    EXPECT_TRUE(testing::eventually([&] { return !testing::is_running(*orphan); }))
+        << "process " << *orphan << " outlived its environment";
 }
 
 }  // namespace
