@@ -27,6 +27,7 @@ const std::vector<CommandSpec>& command_specs() {
          {{"handler", "SYMBOL", "handler symbol (default sofaas_handler)"},
           {"memory", "MB", "memory limit in MB (default 128)"},
           {"timeout", "SEC", "deadline in seconds, 1..300 (default 3)"},
+          {"ephemeral-storage", "MB", "size of the environment's /tmp, 512..10240 (default 512)"},
           {"env", "K=V", "environment variable (repeatable)", true},
           {"route", "'METHOD /path'", "custom HTTP route, e.g. 'GET /items/{id}' (repeatable)", true},
           {"min-warm", "N", "execution environments kept warm"},

@@ -108,6 +108,7 @@ std::string format_function_info(const json& info) {
         {"handler", text(spec, "handler")},
         {"memory", text(spec, "memory_mb") + " MB"},
         {"timeout", text(spec, "timeout_s") + " s"},
+        {"ephemeral storage", text(spec, "ephemeral_storage_mb") + " MB"},
         {"env", env.empty() ? "-" : env},
         {"routes", routes_text(spec)},
         {"min warm", text(spec, "min_warm")},

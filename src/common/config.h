@@ -61,6 +61,9 @@ struct Config {
     // Cold starts fork from a zygote (a prepared sofaas-worker) instead of exec'ing one:
     // ~3 ms faster, but every worker shares the zygote's address-space layout (ASLR).
     bool zygote = true;
+    // Whether a deploy may set loader variables (common/loader_variables.h: LD_PRELOAD,
+    // GLIBC_TUNABLES, MALLOC_*, ...). They take effect only inside the sandbox either way.
+    bool allow_loader_environment = false;
     Limits limits;
     FunctionDefaults defaults;
     Prices prices;

@@ -64,6 +64,7 @@ std::string spec_to_json(const FunctionSpec& spec) {
         {"handler", spec.handler},
         {"memory_mb", spec.memory_mb},
         {"timeout_s", spec.timeout_s},
+        {"ephemeral_storage_mb", spec.ephemeral_storage_mb},
         {"env", std::move(env)},
         {"routes", std::move(routes)},
         {"min_warm", spec.min_warm},
@@ -94,6 +95,8 @@ FunctionSpec spec_from_json(std::string_view text) {
     spec.handler = string_field(object, "handler");
     spec.memory_mb = u32_field(object, "memory_mb");
     spec.timeout_s = u32_field(object, "timeout_s");
+    // Versions deployed before the setting existed get Lambda's default.
+    if (object.contains("ephemeral_storage_mb")) spec.ephemeral_storage_mb = u32_field(object, "ephemeral_storage_mb");
 
     const json& env = required(object, "env");
     if (!env.is_object()) bad_field("env", "must be an object");

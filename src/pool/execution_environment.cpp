@@ -56,6 +56,7 @@ ExecutionEnvironment::ExecutionEnvironment(asio::io_context& io, WorkerProcess p
       settings_(settings),
       version_(std::move(version)),
       pid_(process.pid),
+      process_group_(process.process_group),
       own_uid_(process.own_uid),
       socket_(executor_),
       pidfd_(executor_),
@@ -132,11 +133,13 @@ void ExecutionEnvironment::kill() {
 }
 
 // SIGKILL, not SIGTERM: a function may catch or ignore SIGTERM, and a deadline must hold.
-// The whole process group goes, so that what the function forked goes too. A process
-// that left the group (setsid) becomes the daemon's child when the worker dies, and the
-// pool kills it then (child_processes.h).
+// The whole process group goes, so that what the function forked goes too. In a pid
+// namespace of its own the group is led by the namespace's init, whose death takes every
+// process of the namespace, however it detached itself (worker/environment_init.h).
+// Otherwise a process that left the group (setsid) becomes the daemon's child when the
+// worker dies, and the pool kills it then (child_processes.h).
 void ExecutionEnvironment::kill_process_group() {
-    ::kill(-pid_, SIGKILL);
+    ::kill(-process_group_, SIGKILL);
     ::kill(pid_, SIGKILL);
 }
 
@@ -345,13 +348,13 @@ bool ExecutionEnvironment::reap_locked(bool block) {
     if (reaped_) {
         return true;
     }
-    // Processes the function forked share the worker's process group (the worker leads
-    // it): they die with it. While the exited worker is not yet reaped its pid, and so the
-    // group id, cannot belong to anyone else, so this is the last safe moment to do it.
+    // Processes the function forked share the worker's process group: they die with it.
+    // While the exited worker is not yet reaped it is still a member of the group, so the
+    // group id cannot belong to anyone else: this is the last safe moment to do it.
     siginfo_t exited{};
     if (::waitid(P_PID, static_cast<id_t>(pid_), &exited, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         exited.si_pid == pid_) {
-        ::kill(-pid_, SIGKILL);
+        ::kill(-process_group_, SIGKILL);
     }
     int status = 0;
     struct rusage usage {};

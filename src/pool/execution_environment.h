@@ -109,6 +109,7 @@ private:
     Settings settings_;
     FunctionVersionPtr version_;
     pid_t pid_;
+    pid_t process_group_;  // killed whole: the worker's, or its namespace init's
     std::optional<uid_t> own_uid_;
     boost::asio::local::stream_protocol::socket socket_;
     boost::asio::posix::stream_descriptor pidfd_;

@@ -48,6 +48,8 @@ void Pool::State::spawn_then(FunctionVersionPtr version, asio::io_context& conte
         asio::post(context, [spawned = std::move(spawned), then = std::move(then)]() mutable {
             then(std::move(spawned));
         });
+        // Off the cold start's path, now that its environment is on its way.
+        self->launcher.prepare();
     });
 }
 

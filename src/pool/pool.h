@@ -33,10 +33,14 @@ struct PoolOptions {
     std::string worker_user;                    // sofaas-worker --user; empty: the daemon's user
     std::optional<UidRange> worker_uids;        // set: each worker a uid of its own from this
                                                 // range (worker_uids.h); worker_user unused
-    // Cold starts fork from a zygote (pool/worker_launcher.h) instead of exec'ing
-    // sofaas-worker. Started by the Pool's constructor, on the calling thread, which must
-    // live as long as the pool (the zygote dies with it).
+    // Cold starts fork from a zygote (pool/worker_launcher.h) instead of each from a
+    // zygote of its own. Started by the Pool's constructor, on the calling thread, which
+    // must live as long as the pool (the zygote dies with it).
     bool zygote = false;
+    // Each environment in pid, mount and IPC namespaces of its own (worker/zygote.h): its
+    // own /tmp of ephemeral_storage_mb, the host read-only, nothing started inside
+    // outliving it. Needs root.
+    bool own_namespaces = false;
 };
 
 // What happened when one event ran in one execution environment.

@@ -65,7 +65,8 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
         : contexts(non_empty(std::move(io_contexts))),
           io(*contexts.front()),
           options(std::move(pool_options)),
-          launcher(options.worker_binary, options.worker_user, options.zygote, options.worker_uids),
+          launcher(options.worker_binary, options.worker_user, options.zygote, options.worker_uids,
+                   options.own_namespaces),
           reaper(io) {}
 
     static std::vector<boost::asio::io_context*> non_empty(std::vector<boost::asio::io_context*> contexts) {
@@ -78,11 +79,12 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     std::atomic<size_t> next_context = 0;
     const PoolOptions options;
     WorkerLauncher launcher;
-    // Starting a worker blocks (posix_spawn, or a round trip to the zygote, which waits for
-    // a CPU like everyone else): it happens here, never on an io thread, so a burst of cold
-    // starts or min_warm refills cannot hold up answers and deadlines. Two threads: two
-    // posix_spawns at a time, as with two io threads before. They live as long as the pool,
-    // and the workers' PR_SET_PDEATHSIG fires when the thread that spawned them exits.
+    // Starting a worker blocks (a round trip to the zygote, which waits for a CPU like
+    // everyone else, or starting a zygote for it): it happens here, never on an io thread,
+    // so a burst of cold starts or min_warm refills cannot hold up answers and deadlines.
+    // Two threads: two cold starts at a time, as with two io threads before. They live as
+    // long as the pool, and the workers' PR_SET_PDEATHSIG fires when the thread that
+    // spawned their zygote exits.
     boost::asio::thread_pool spawner{2};
 
     mutable std::mutex mutex;  // guards everything below; never held while calling out

@@ -2,31 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <string_view>
 #include <variant>
 
 #include "pool/zygote_process.h"
 
 namespace sofaas {
-namespace {
-
-// A forked worker inherits the zygote's dynamic loader and malloc, which read their
-// environment once, at exec: a function that sets LD_LIBRARY_PATH, LD_PRELOAD,
-// GLIBC_TUNABLES or MALLOC_* expects them to act, so its workers are exec'd.
-bool needs_exec(const FunctionSpec& spec) {
-    return std::any_of(spec.env.begin(), spec.env.end(), [](const auto& variable) {
-        const std::string_view key = variable.first;
-        return key.starts_with("LD_") || key.starts_with("GLIBC_") || key.starts_with("MALLOC_");
-    });
-}
-
-}  // namespace
 
 WorkerLauncher::WorkerLauncher(std::filesystem::path worker_binary, std::string worker_user, bool use_zygote,
-                               std::optional<UidRange> worker_uids)
+                               std::optional<UidRange> worker_uids, bool own_namespaces)
     : worker_binary_(std::move(worker_binary)),
       worker_user_(worker_uids ? std::string() : std::move(worker_user)),
+      own_namespaces_(own_namespaces),
       may_restart_(use_zygote),
       uids_(worker_uids ? std::make_unique<WorkerUids>(*worker_uids) : nullptr) {
     if (use_zygote) {
@@ -40,9 +26,9 @@ WorkerLauncher::~WorkerLauncher() {
 }
 
 bool WorkerLauncher::start_zygote() {
-    auto started = Zygote::start(worker_binary_, worker_user_);
+    auto started = Zygote::start(worker_binary_, worker_user_, own_namespaces_);
     if (auto* error = std::get_if<std::string>(&started)) {
-        spdlog::warn("no zygote ({}): workers are started with posix_spawn, cold starts are slower", *error);
+        spdlog::warn("no zygote ({}): each worker is forked by a zygote of its own, cold starts are slower", *error);
         return false;
     }
     zygote_ = std::move(std::get<std::unique_ptr<Zygote>>(started));
@@ -52,17 +38,22 @@ bool WorkerLauncher::start_zygote() {
 
 SpawnOutcome WorkerLauncher::launch(const FunctionVersion& version) {
     if (!uids_) return launch_as(version, worker_user_);
-    const std::optional<uid_t> uid = uids_->acquire();
-    if (!uid) return {std::nullopt, "every uid of the worker uid range is in use"};
+    auto acquired = uids_->acquire();
+    if (auto* error = std::get_if<std::string>(&acquired)) return {std::nullopt, std::move(*error)};
+    const uid_t uid = std::get<uid_t>(acquired);
     std::string user = "#";  // sofaas-worker's form for a uid without a name
-    user += std::to_string(*uid);
+    user += std::to_string(uid);
     SpawnOutcome outcome = launch_as(version, user);
     if (outcome.process) {
         outcome.process->own_uid = uid;
     } else {
-        uids_->release(*uid);
+        uids_->release(uid);
     }
     return outcome;
+}
+
+void WorkerLauncher::prepare() {
+    if (uids_) uids_->prepare();
 }
 
 void WorkerLauncher::release_uid(uid_t uid) {
@@ -70,32 +61,39 @@ void WorkerLauncher::release_uid(uid_t uid) {
 }
 
 SpawnOutcome WorkerLauncher::launch_as(const FunctionVersion& version, const std::string& user) {
-    WorkerCommand command = worker_command(worker_binary_, version, user);
-    auto opened = open_worker_channels();
-    if (auto* error = std::get_if<std::string>(&opened)) return {std::nullopt, std::move(*error)};
-    WorkerChannels& channels = std::get<WorkerChannels>(opened);
-    if (!needs_exec(version.spec)) {
+    const WorkerCommand command = worker_command(worker_binary_, version, user);
+    {
         std::unique_lock lock(mutex_);
         if (!zygote_ && may_restart_) {
             may_restart_ = false;
             start_zygote();
         }
         if (zygote_) {
-            Zygote::Fork fork = zygote_->fork_worker(command, std::move(channels));
+            auto opened = open_worker_channels();
+            if (auto* error = std::get_if<std::string>(&opened)) return {std::nullopt, std::move(*error)};
+            Zygote::Fork fork = zygote_->fork_worker(command, std::move(std::get<WorkerChannels>(opened)));
             if (fork.process) return {std::move(fork.process), {}};
-            spdlog::warn("zygote {} could not start a worker of {} version {} ({}); using posix_spawn",
+            spdlog::warn("zygote {} could not start a worker of {} version {} ({}); using a zygote of its own",
                          zygote_->pid(), version.spec.name, version.spec.version, fork.error);
             if (fork.broken) {
                 zygote_.reset();
                 if (may_restart_) spdlog::warn("the zygote will be restarted once, at the next cold start");
             }
-            lock.unlock();
-            // The channels went to the zygote: the posix_spawn below gets fresh ones.
-            opened = open_worker_channels();
-            if (auto* error = std::get_if<std::string>(&opened)) return {std::nullopt, std::move(*error)};
         }
     }
-    return spawn_worker(command, std::move(std::get<WorkerChannels>(opened)));
+    return launch_from_fresh_zygote(command);
+}
+
+// A fresh exec of sofaas-worker for this one worker: an address-space layout of its own.
+// The zygote is killed once it has forked; its worker is the daemon's child and lives on.
+SpawnOutcome WorkerLauncher::launch_from_fresh_zygote(const WorkerCommand& command) {
+    auto started = Zygote::start(worker_binary_, worker_user_, own_namespaces_);
+    if (auto* error = std::get_if<std::string>(&started)) return {std::nullopt, "no zygote: " + *error};
+    Zygote& zygote = *std::get<std::unique_ptr<Zygote>>(started);
+    auto opened = open_worker_channels();
+    if (auto* error = std::get_if<std::string>(&opened)) return {std::nullopt, std::move(*error)};
+    Zygote::Fork fork = zygote.fork_worker(command, std::move(std::get<WorkerChannels>(opened)));
+    return {std::move(fork.process), std::move(fork.error)};
 }
 
 std::optional<pid_t> WorkerLauncher::zygote_pid() const {

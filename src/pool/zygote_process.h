@@ -20,9 +20,12 @@ namespace sofaas {
 class Zygote {
 public:
     // Starts it (from a thread that lives as long as the daemon: the zygote dies when
-    // that thread does, PR_SET_PDEATHSIG) and waits for its hello. On failure, why.
+    // that thread does, PR_SET_PDEATHSIG) and waits for its hello. With `own_namespaces`
+    // each worker gets pid, mount and IPC namespaces of its own (worker/zygote.h), which
+    // needs root. On failure, why.
     static std::variant<std::unique_ptr<Zygote>, std::string> start(const std::filesystem::path& worker_binary,
-                                                                   const std::string& worker_user);
+                                                                   const std::string& worker_user,
+                                                                   bool own_namespaces = false);
     ~Zygote();  // SIGKILL and reap
     Zygote(const Zygote&) = delete;
     Zygote& operator=(const Zygote&) = delete;

@@ -1,5 +1,6 @@
 #include "worker/sandbox.h"
 
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "worker/environment_mounts.h"
 #include "worker/syscall_filter.h"
 #include "worker/worker_user.h"
 
@@ -67,12 +69,23 @@ bool stay_with_parent(pid_t parent_pid) {
     return getppid() == parent_pid;
 }
 
+bool stay_with_parent(const WorkerOptions& options) {
+    if (options.daemon_pidfd < 0) return stay_with_parent(options.parent_pid);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pollfd exited{options.daemon_pidfd, POLLIN, 0};
+    return poll(&exited, 1, 0) == 0;
+}
+
 std::optional<std::string> enter_sandbox(const WorkerOptions& options) {
+    if (options.own_namespaces) {
+        if (auto error = mount_environment_directories(options.ephemeral_storage_mb)) return error;
+    }
     if (!options.user.empty()) {
         if (auto error = become_user(options.user)) return error;
         // Changing credentials clears PR_SET_PDEATHSIG: set it again.
-        if (!stay_with_parent(options.parent_pid)) return "the daemon exited during the cold start";
+        if (!stay_with_parent(options)) return "the daemon exited during the cold start";
     }
+    if (options.daemon_pidfd >= 0) close(options.daemon_pidfd);
     if (auto error = apply_process_limits()) return error;
     // No program the function execs gains privileges (setuid binaries, file capabilities);
     // it is also what lets an unprivileged process install a seccomp filter.

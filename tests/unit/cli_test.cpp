@@ -85,6 +85,8 @@ TEST(CliDeploy, TargetCarriesSettingsAsEncodedQuery) {
               "/v1/functions/api?memory=256&min_warm=1&env=K%3Da%20b&route=GET%20%2Fitems%2F%7Bid%7D&auth=key"
               "&expose_errors=true");
     EXPECT_EQ(deploy_target(parse({"deploy", "hello", "h.so"})), "/v1/functions/hello");
+    EXPECT_EQ(deploy_target(parse({"deploy", "big", "b.so", "--ephemeral-storage", "10240"})),
+              "/v1/functions/big?ephemeral_storage=10240");
 }
 
 TEST(CliDeploy, RejectsMalformedSettingsBeforeSending) {
@@ -138,6 +140,12 @@ TEST(CliFormat, FunctionInfoShowsVersionsAndWorkers) {
     EXPECT_NE(text.find("workers:         1 idle, 0 busy\n"), std::string::npos) << text;
     EXPECT_NE(text.find("env:             A=1\n"), std::string::npos) << text;
     EXPECT_NE(text.find("errors:          exposed\n"), std::string::npos) << text;
+}
+
+TEST(CliFormat, FunctionInfoShowsTheEphemeralStorage) {
+    json info = {{"function", {{"name", "big"}, {"version", 1}, {"ephemeral_storage_mb", 10240}}}};
+    const std::string text = format_function_info(info);
+    EXPECT_NE(text.find("ephemeral storage: 10240 MB\n"), std::string::npos) << text;
 }
 
 TEST(CliFormat, DeployedPrintsNameAndVersion) {
