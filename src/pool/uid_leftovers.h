@@ -12,11 +12,13 @@
 
 namespace sofaas {
 
-// A helper that shares the daemon's memory and none of its credentials becomes `uid` and
-// calls kill(-1, SIGKILL), which reaches exactly the processes whose real or saved uid is
-// `uid`, in the daemon's pid namespace and the ones below it: one system call rather than
-// a walk through /proc, and a kill(-1, 0) first, so that no signal is sent when none runs
-// (the usual case). Needs root. Thread-safe. Returns why the helper could not run.
+// First a probe: a helper that shares the daemon's memory and none of its credentials
+// becomes `uid` and calls kill(-1, 0), which finds any process whose real or saved uid is
+// `uid`, in the daemon's pid namespace and the ones below it: one system call, and usually
+// nothing is found. Otherwise (or when something of `uid` kills the helper first), the
+// daemon, as root, which nothing of `uid` can signal, walks /proc and SIGKILLs through a
+// pidfd every live process whose real, effective or saved uid is `uid`, until none is
+// left. Needs root. Thread-safe. Returns why it could not.
 std::optional<std::string> kill_processes_of(uid_t uid);
 
 }  // namespace sofaas

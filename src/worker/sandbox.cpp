@@ -20,7 +20,7 @@ namespace {
 struct ProcessLimit {
     int resource;
     const char* name;
-    rlim_t value;
+    rlim_t value;  // 0 for RLIMIT_FSIZE: the function's ephemeral storage
 };
 
 // Soft and hard limit alike, so the function cannot raise them again (a worker running
@@ -40,17 +40,20 @@ constexpr ProcessLimit process_limits[] = {
     {RLIMIT_NOFILE, "RLIMIT_NOFILE", 1024},
     // No core dumps of function memory (events, secrets from the environment).
     {RLIMIT_CORE, "RLIMIT_CORE", 0},
-    // Largest file a function can write: Lambda's 512 MB of /tmp. (The stdout/stderr
-    // memfds have a much smaller bound of their own: pool/captured_output.h.)
-    {RLIMIT_FSIZE, "RLIMIT_FSIZE", 512ull * 1024 * 1024},
+    // Largest file a function can write: as large as its ephemeral storage (Lambda's /tmp,
+    // 512 MB by default), which under a root daemon holds every file it can write. (The
+    // stdout/stderr memfds have a much smaller bound of their own: pool/captured_output.h.)
+    {RLIMIT_FSIZE, "RLIMIT_FSIZE", 0},
 };
 
-std::optional<std::string> apply_process_limits() {
+std::optional<std::string> apply_process_limits(uint32_t ephemeral_storage_mb) {
     for (const ProcessLimit& limit : process_limits) {
         rlimit current{};
         getrlimit(limit.resource, &current);
+        const rlim_t wanted =
+            limit.resource == RLIMIT_FSIZE ? static_cast<rlim_t>(ephemeral_storage_mb) * 1024 * 1024 : limit.value;
         // Never above what the daemon was given: raising a hard limit needs privilege.
-        const rlim_t value = std::min(limit.value, current.rlim_max);
+        const rlim_t value = std::min(wanted, current.rlim_max);
         const rlimit lowered{value, value};
         if (setrlimit(limit.resource, &lowered) != 0)
             return std::string("cannot set ") + limit.name + ": " + std::strerror(errno);
@@ -86,7 +89,7 @@ std::optional<std::string> enter_sandbox(const WorkerOptions& options) {
         if (!stay_with_parent(options)) return "the daemon exited during the cold start";
     }
     if (options.daemon_pidfd >= 0) close(options.daemon_pidfd);
-    if (auto error = apply_process_limits()) return error;
+    if (auto error = apply_process_limits(options.ephemeral_storage_mb)) return error;
     // No program the function execs gains privileges (setuid binaries, file capabilities);
     // it is also what lets an unprivileged process install a seccomp filter.
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)

@@ -1,8 +1,8 @@
 // The walls around function code. A worker raises them once, after opening the library
 // file and before the library's own code (its constructors, sofaas_init) first runs, so
 // nothing a function does ever executes outside them:
-//   0. in namespaces of its own (zygote.h): its own /tmp, /var/tmp, /dev/shm and /proc,
-//      the rest of the file system read-only (environment_mounts.h);
+//   0. in namespaces of its own (zygote.h): its own /tmp, /var/tmp and /dev/shm, the rest
+//      of the file system read-only (environment_mounts.h; its /proc is its init's);
 //   1. drop to the worker user (--user), when the daemon runs as root;
 //   2. resource limits: processes, descriptors, core dumps, file size;
 //   3. no_new_privs: no exec'd program can gain privileges;
@@ -28,8 +28,9 @@ bool stay_with_parent(pid_t parent_pid);
 // its own the daemon has no pid), else by options.parent_pid.
 bool stay_with_parent(const WorkerOptions& options);
 
-// Steps 0 to 4 above, in that order; then closes options.daemon_pidfd, which the function
-// must not hold. Returns why the sandbox is incomplete.
+// Steps 0 to 4 above, in that order. Closes options.daemon_pidfd, which the function must
+// not hold, once the parent-death signal is set for good. Returns why the sandbox is
+// incomplete.
 std::optional<std::string> enter_sandbox(const WorkerOptions& options);
 
 }  // namespace sofaas::worker

@@ -120,6 +120,17 @@ TEST_F(ExecutionEnvironment, WritingPastTheEphemeralStorageFailsWithEnospc) {
     EXPECT_EQ(daemon.stop(), 0);
 }
 
+// A single file may fill it: the file size limit follows the ephemeral storage.
+TEST_F(ExecutionEnvironment, AFileMayBeAsLargeAsTheEphemeralStorage) {
+    DaemonProcess daemon;
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("big-tmp", fixture_library("sandbox_probe"), {"--ephemeral-storage", "10240"}).exit_code, 0);
+    const auto probed = invoke(daemon, "big-tmp", "");
+    EXPECT_NE(probed.body.find("\nfsize=" + std::to_string(10240ll * 1024 * 1024) + "\n"), std::string::npos)
+        << probed.body;
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
 TEST_F(ExecutionEnvironment, TheHostsFileSystemsAreReadOnly) {
     DaemonProcess daemon;
     daemon.start();

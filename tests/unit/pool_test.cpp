@@ -752,19 +752,23 @@ TEST(WorkerUidsTest, WhatRunsAsAUidIsKilledBeforeItIsHandedOut) {
 }
 
 // The real thing, with uids no one else uses: every process of the uid dies, and nothing
-// else.
+// else, even one that kills everything of its uid (the probe that runs as it, too) without
+// pause.
 TEST(UidLeftovers, KillsEveryProcessOfTheUidAndNoOther) {
     if (::geteuid() != 0) GTEST_SKIP() << "only root can run as another uid";
-    const auto run_as = [](uid_t uid) {
+    const auto run_as = [](uid_t uid, bool killer = false) {
         const pid_t pid = ::fork();
         if (pid == 0) {
             if (::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(1);
-            for (;;) ::pause();
+            for (;;) {
+                if (!killer) ::pause();
+                ::kill(-1, SIGKILL);
+            }
         }
         return pid;
     };
     const uid_t leftover_uid = 1901100200;
-    const pid_t leftovers[] = {run_as(leftover_uid), run_as(leftover_uid)};
+    const pid_t leftovers[] = {run_as(leftover_uid), run_as(leftover_uid, true)};
     const pid_t bystander = run_as(leftover_uid + 1);
     ASSERT_TRUE(eventually([&] { return testing::process_uid(leftovers[1]) == leftover_uid; }));
 
