@@ -37,9 +37,10 @@ public:
 
 // Whoever calls a function endpoint may be anyone: a failure is told as API Gateway tells
 // it, and no response carries the X-Sofaas-* report (billing, duration, version), unless the
-// function's owner asked for them (--expose-errors) or the caller had to authenticate.
-bool discloses_details(const FunctionSpec& spec) {
-    return spec.expose_errors || spec.auth != AuthMode::none;
+// function's owner asked for them (--expose-errors) or the caller's credential may invoke
+// the function anyway (it would read the same on the control API).
+bool discloses_details(const FunctionSpec& spec, const Caller& caller) {
+    return spec.expose_errors || caller.may_invoke(spec.name);
 }
 
 }  // namespace
@@ -77,7 +78,7 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     auto reader = std::make_shared<FunctionUrlReader>();
     InvocationRequest invocation{version, make_http_event(parts), Trigger::http, request.request_id, reader};
     InvocationResult result = co_await async_invoke(context.services.scheduler, std::move(invocation));
-    const bool details = discloses_details(version->spec);
+    const bool details = discloses_details(version->spec, caller);
     if (result.status != InvocationStatus::ok && !details) co_return generic_invocation_error(result);
 
     HttpResponseParts response;

@@ -231,9 +231,8 @@ private:
         if (ec == http::error::header_limit) return header_too_large(limits.max_header_bytes);
         if (ec == http::error::body_limit) return payload_too_large(body_limit);
         if (ec == http::error::buffer_overflow) {
-            return malformed_request(fmt::format("Malformed HTTP request: a chunk size line or trailer is longer than {} "
-                                                 "bytes",
-                                                 read_buffer_limit(limits)));
+            return malformed_request(fmt::format(
+                "Malformed HTTP request: a chunk size line or trailer is longer than {} bytes", read_buffer_limit(limits)));
         }
         return malformed_request("Malformed HTTP request: " + ec.message());
     }

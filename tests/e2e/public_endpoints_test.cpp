@@ -219,14 +219,32 @@ TEST_F(PublicEndpoints, ExposeErrorsAsAQueryParameterOrAHeader) {
     EXPECT_EQ(wrong.status, 400) << wrong.body;
 }
 
-// A caller that had to present the admin token is no anonymous caller: it gets the
-// Lambda error.
-TEST_F(PublicEndpoints, AnAuthenticatedCallerGetsTheLambdaError) {
+// A caller whose credential may invoke the function would read the Lambda error on the
+// control API anyway: it reads it on the endpoint too. Any other credential is anonymous.
+TEST_F(PublicEndpoints, ACallerThatMayInvokeTheFunctionGetsTheLambdaError) {
     ASSERT_EQ(daemon().deploy("guarded-leaky", fixture_library("responds_with"), {"--auth", "key"}).exit_code, 0);
-    auto response = daemon().http().request("POST", "/fn/guarded-leaky", "fail", {{"Content-Type", "text/plain"}});
+    ASSERT_EQ(daemon().deploy("open-leaky", fixture_library("responds_with")).exit_code, 0);
+    auto created = daemon().cli({"keys", "create", "guarded-only", "--function", "guarded-leaky", "--json"});
+    ASSERT_EQ(created.exit_code, 0) << created;
+    const json key = json::parse(created.out);
+    const std::string guarded_only = key.value("access_key_id", "") + ":" + key.value("secret_access_key", "");
+
+    const std::vector<std::pair<std::string, std::string>> told = {{"/fn/guarded-leaky", daemon().token()},
+                                                                   {"/fn/guarded-leaky", guarded_only},
+                                                                   {"/fn/open-leaky", daemon().token()}};
+    for (const auto& [path, credential] : told) {
+        SCOPED_TRACE(path);
+        auto response = daemon().http(credential).request("POST", path, "fail", {{"Content-Type", "text/plain"}});
+        EXPECT_EQ(response.status, 502);
+        EXPECT_EQ(json::parse(response.body)["errorType"], "Secret.DatabaseError");
+        EXPECT_EQ(response.header("X-Sofaas-Status"), "error");
+    }
+    // A key for another function is no credential for this one.
+    auto response =
+        daemon().http(guarded_only).request("POST", "/fn/open-leaky", "fail", {{"Content-Type", "text/plain"}});
     EXPECT_EQ(response.status, 502);
-    EXPECT_EQ(json::parse(response.body)["errorType"], "Secret.DatabaseError");
-    EXPECT_EQ(response.header("X-Sofaas-Status"), "error");
+    EXPECT_EQ(json::parse(response.body), generic_502);
+    EXPECT_EQ(platform_headers(response), std::vector<std::string>{});
 }
 
 // Overload and host faults have API Gateway's answers too: 429 and 500.

@@ -132,7 +132,11 @@ TEST(CliFormat, FunctionListShowsRoutesAuthAndErrors) {
 
 TEST(CliFormat, FunctionInfoShowsVersionsAndWorkers) {
     json info = {{"function",
-                  {{"name", "hello"}, {"version", 2}, {"memory_mb", 128}, {"env", {{"A", "1"}}}, {"expose_errors", true}}},
+                  {{"name", "hello"},
+                   {"version", 2},
+                   {"memory_mb", 128},
+                   {"env", {{"A", "1"}}},
+                   {"expose_errors", true}}},
                  {"versions", {1, 2}},
                  {"workers", {{"idle", 1}, {"busy", 0}}}};
     std::string text = format_function_info(info);
