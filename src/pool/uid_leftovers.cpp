@@ -21,9 +21,8 @@
 namespace sofaas {
 namespace {
 
-constexpr int exit_none_found = 0;
-constexpr int exit_found = 1;
-constexpr int exit_no_uid = 2;
+constexpr int exit_done = 0;
+constexpr int exit_no_uid = 1;
 // A uid whose processes keep appearing faster than they die is not handed out.
 constexpr int max_rounds = 50;
 
@@ -35,7 +34,7 @@ struct Helper {
 // The helper's whole life, on a stack of its own. Only system calls: it shares the
 // daemon's memory (CLONE_VM), and glibc's setresuid() would try to change the credentials
 // of the daemon's threads too.
-int probe_as(void* argument) {
+int kill_as(void* argument) {
     auto* helper = static_cast<Helper*>(argument);
     // All three ids, so no capability is left (the kernel clears them when no id is 0)
     // and kill() checks the uid alone.
@@ -43,7 +42,8 @@ int probe_as(void* argument) {
         helper->error = errno;
         syscall(SYS_exit_group, exit_no_uid);
     }
-    syscall(SYS_exit_group, syscall(SYS_kill, -1, 0) == 0 ? exit_found : exit_none_found);
+    syscall(SYS_kill, -1, SIGKILL);
+    syscall(SYS_exit_group, exit_done);
     return 0;
 }
 
@@ -51,9 +51,10 @@ std::string failed(uid_t uid, const char* step, int error) {
     return "cannot end what runs as uid " + std::to_string(uid) + ": " + step + ": " + std::strerror(error);
 }
 
-enum class Probe { none, found, failed };
+enum class Helped { done, killed, failed };
 
-Probe probe(uid_t uid, std::string& error) {
+// The helper's kill(-1, SIGKILL) as `uid`: done, or the helper was killed first.
+Helped kill_with_helper(uid_t uid, std::string& error) {
     constexpr size_t stack_size = 64 * 1024;
     const auto stack = std::make_unique<char[]>(stack_size);
     Helper helper{uid};
@@ -64,12 +65,12 @@ Probe probe(uid_t uid, std::string& error) {
     pthread_sigmask(SIG_SETMASK, &all, &previous);
     ChildProcesses::Birth birth = ChildProcesses::of_this_process().expect_birth();
     // CLONE_VFORK: this thread waits until the helper is gone.
-    const pid_t pid = clone(probe_as, stack.get() + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &helper);
+    const pid_t pid = clone(kill_as, stack.get() + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &helper);
     const int clone_error = errno;
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     if (pid < 0) {
         error = failed(uid, "clone", clone_error);
-        return Probe::failed;
+        return Helped::failed;
     }
     birth.born(pid);
     int status = 0;
@@ -78,10 +79,10 @@ Probe probe(uid_t uid, std::string& error) {
     ChildProcesses::of_this_process().reaped(pid);
     if (helper.error != 0) {
         error = failed(uid, "setresuid", helper.error);
-        return Probe::failed;
+        return Helped::failed;
     }
-    // Killed: by a process of `uid`, which is then there.
-    return WIFEXITED(status) && WEXITSTATUS(status) == exit_none_found ? Probe::none : Probe::found;
+    // Killed: by a process of `uid`, which may have outlived the helper.
+    return WIFEXITED(status) && WEXITSTATUS(status) == exit_done ? Helped::done : Helped::killed;
 }
 
 // From /proc/PID/status: whether the process is alive (not a zombie) and runs as `uid`
@@ -129,10 +130,10 @@ int kill_by_pidfd(uid_t uid) {
 
 std::optional<std::string> kill_processes_of(uid_t uid) {
     std::string error;
-    switch (probe(uid, error)) {
-    case Probe::none: return std::nullopt;
-    case Probe::failed: return error;
-    case Probe::found: break;
+    switch (kill_with_helper(uid, error)) {
+    case Helped::done: return std::nullopt;
+    case Helped::failed: return error;
+    case Helped::killed: break;
     }
     for (int round = 0; round < max_rounds; ++round) {
         if (kill_by_pidfd(uid) == 0) return std::nullopt;

@@ -12,10 +12,11 @@
 
 namespace sofaas {
 
-// First a probe: a helper that shares the daemon's memory and none of its credentials
-// becomes `uid` and calls kill(-1, 0), which finds any process whose real or saved uid is
-// `uid`, in the daemon's pid namespace and the ones below it: one system call, and usually
-// nothing is found. Otherwise (or when something of `uid` kills the helper first), the
+// A helper that shares the daemon's memory and none of its credentials becomes `uid` and
+// calls kill(-1, SIGKILL), which reaches exactly the processes whose real or saved uid is
+// `uid`, in the daemon's pid namespace and the ones below it: one system call, whatever
+// runs. (kill(-1, 0) cannot tell first whether there is any: it succeeds whenever there is
+// a process it may not signal.) A process of `uid` can kill the helper first; then the
 // daemon, as root, which nothing of `uid` can signal, walks /proc and SIGKILLs through a
 // pidfd every live process whose real, effective or saved uid is `uid`, until none is
 // left. Needs root. Thread-safe. Returns why it could not.
