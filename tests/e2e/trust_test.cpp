@@ -63,8 +63,10 @@ TEST_F(Trust, InitsNoInvocationPaidForAreBilled) {
     ASSERT_EQ(deploy.size(), 1u);
     for (const auto& record : {deploy[0], records_of(daemon(), "warm-inits", "warm")[0]}) {
         EXPECT_EQ(record["status"], "ok") << record.dump();
-        EXPECT_GE(record["init_ms"].get<double>(), 300.0) << record.dump();
-        EXPECT_GE(record["billed_ms"].get<uint64_t>(), 300u) << record.dump();
+        // The daemon's clock starts when it hands the worker its start, a moment after the
+        // worker began: the 300 ms init can measure a little less, never much less.
+        EXPECT_GE(record["init_ms"].get<double>(), 290.0) << record.dump();
+        EXPECT_GE(record["billed_ms"].get<uint64_t>(), 290u) << record.dump();
         const double gb_seconds = record["billed_ms"].get<double>() / 1000.0;  // 1 GB
         EXPECT_NEAR(record["cost_usd"].get<double>(), gb_seconds * 0.0000166667, 1e-12) << record.dump();
     }
