@@ -2,9 +2,9 @@
 # What one daemon's io threads cost compared with separate daemons: two `wrk -t1 -c16`
 # against one sofaasd with io_threads 2 ("one"), then each against its own sofaasd with
 # io_threads 1 ("two"), `hello` warm in every daemon, RUNS alternations. Prints the total
-# req/s of each. This is the experiment that led to one io_context per io thread (session
-# 9): at 960ab15, where io threads shared one io_context, "one" got 14.6-16.4k and "two"
-# 22.5-25.7k; since then "one" runs one io_context per thread as well.
+# req/s of each. This is the experiment behind one io_context per io thread
+# (docs/decisions): at 960ab15, where io threads shared one io_context, "one" got
+# 14.6-16.4k and "two" 22.5-25.7k; since then "one" runs one io_context per thread as well.
 #
 #   bench/loops_pair.sh [RUNS=3] [DURATION=5s]
 # Uses build-release/ (bench/run.sh builds it); SOFAASD=PATH for another binary.

@@ -30,7 +30,7 @@ ordered_json row_object(const BillingSummaryRow& row) {
 }
 
 std::optional<Trigger> parse_trigger(std::string_view text) {
-    for (Trigger t : {Trigger::http, Trigger::invoke}) {
+    for (Trigger t : {Trigger::http, Trigger::invoke, Trigger::warm, Trigger::deploy}) {
         if (to_string(t) == text) return t;
     }
     return std::nullopt;
@@ -46,13 +46,17 @@ std::optional<InvocationStatus> parse_billed_status(std::string_view text) {
 }
 
 void add(BillingSummaryRow& row, const BillingRecord& record) {
-    ++row.invocations;
-    if (record.status == InvocationStatus::error || record.status == InvocationStatus::crash ||
-        record.status == InvocationStatus::oom) {
-        ++row.errors;
+    // An init no invocation paid for counts in the time and the cost, not as an invocation.
+    const bool invocation = record.trigger == Trigger::http || record.trigger == Trigger::invoke;
+    if (invocation) {
+        ++row.invocations;
+        if (record.status == InvocationStatus::error || record.status == InvocationStatus::crash ||
+            record.status == InvocationStatus::oom) {
+            ++row.errors;
+        }
+        if (record.status == InvocationStatus::timeout) ++row.timeouts;
+        if (record.init_ms) ++row.cold_starts;
     }
-    if (record.status == InvocationStatus::timeout) ++row.timeouts;
-    if (record.init_ms) ++row.cold_starts;
     row.billed_ms += record.billed_ms;
     row.gb_seconds += gb_seconds(record.memory_mb, record.billed_ms);
     row.cost_usd += record.cost_usd;

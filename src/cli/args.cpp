@@ -9,7 +9,7 @@ namespace {
 
 const std::vector<FlagSpec> global_flags = {
     {"endpoint", "URL", "sofaasd address (env SOFAAS_ENDPOINT, default http://127.0.0.1:8080)"},
-    {"token", "TOKEN", "admin token (env SOFAAS_TOKEN, else ./data/admin.token)"},
+    {"token", "TOKEN", "admin token or API key ID:SECRET (env SOFAAS_TOKEN, else ./data/admin.token)"},
     {"help", "", "show help"},
 };
 
@@ -27,11 +27,13 @@ const std::vector<CommandSpec>& command_specs() {
          {{"handler", "SYMBOL", "handler symbol (default sofaas_handler)"},
           {"memory", "MB", "memory limit in MB (default 128)"},
           {"timeout", "SEC", "deadline in seconds, 1..300 (default 3)"},
+          {"ephemeral-storage", "MB", "size of the environment's /tmp, 512..10240 (default 512)"},
           {"env", "K=V", "environment variable (repeatable)", true},
           {"route", "'METHOD /path'", "custom HTTP route, e.g. 'GET /items/{id}' (repeatable)", true},
           {"min-warm", "N", "execution environments kept warm"},
           {"max-concurrency", "N", "invocations running at once"},
-          {"auth", "none|key", "whether HTTP calls need an API key that may invoke it"}},
+          {"auth", "none|key", "whether HTTP calls need an API key that may invoke it"},
+          {"expose-errors", "", "anonymous HTTP callers see the function's errors and the X-Sofaas-* headers"}},
          "deploy a shared library as a new version of function NAME"},
         {"invoke",
          {"NAME"},

@@ -176,7 +176,9 @@ std::string deploy_target(const CommandLine& line) {
     std::vector<std::pair<std::string, std::string>> params;
     if (auto handler = line.value("handler")) params.emplace_back("handler", *handler);
     static const std::pair<const char*, const char*> numeric[] = {
-        {"memory", "memory"}, {"timeout", "timeout"}, {"min-warm", "min_warm"}, {"max-concurrency", "max_concurrency"}};
+        {"memory", "memory"},         {"timeout", "timeout"},
+        {"ephemeral-storage", "ephemeral_storage"}, {"min-warm", "min_warm"},
+        {"max-concurrency", "max_concurrency"}};
     // Only the syntax is checked here; the ranges are the daemon's (they come from its config).
     for (const auto& [flag, key] : numeric) {
         if (auto value = line.value(flag)) {
@@ -194,6 +196,7 @@ std::string deploy_target(const CommandLine& line) {
         if (*auth != "none" && *auth != "key") throw UsageError("option '--auth' needs none or key, not '" + *auth + "'");
         params.emplace_back("auth", *auth);
     }
+    if (line.has("expose-errors")) params.emplace_back("expose_errors", "true");
     return function_path(line) + query(params);
 }
 

@@ -72,13 +72,21 @@ std::string format_table(const std::vector<std::string>& header, const std::vect
     return out;
 }
 
+// What anonymous HTTP callers learn of a failure: "exposed" (deploy --expose-errors) or
+// "generic".
+std::string errors_text(const json& spec) {
+    auto it = spec.find("expose_errors");
+    if (it == spec.end() || !it->is_boolean()) return "";
+    return it->get<bool>() ? "exposed" : "generic";
+}
+
 std::string format_function_list(const json& list) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& spec : list.value("functions", json::array())) {
         rows.push_back({text(spec, "name"), text(spec, "version"), text(spec, "memory_mb") + " MB",
-                        text(spec, "timeout_s") + " s", routes_text(spec), text(spec, "auth")});
+                        text(spec, "timeout_s") + " s", routes_text(spec), text(spec, "auth"), errors_text(spec)});
     }
-    return format_table({"NAME", "VERSION", "MEMORY", "TIMEOUT", "ROUTES", "AUTH"}, rows);
+    return format_table({"NAME", "VERSION", "MEMORY", "TIMEOUT", "ROUTES", "AUTH", "ERRORS"}, rows);
 }
 
 std::string format_function_info(const json& info) {
@@ -100,16 +108,22 @@ std::string format_function_info(const json& info) {
         {"handler", text(spec, "handler")},
         {"memory", text(spec, "memory_mb") + " MB"},
         {"timeout", text(spec, "timeout_s") + " s"},
+        {"ephemeral storage", text(spec, "ephemeral_storage_mb") + " MB"},
         {"env", env.empty() ? "-" : env},
         {"routes", routes_text(spec)},
         {"min warm", text(spec, "min_warm")},
         {"max concurrency", text(spec, "max_concurrency")},
         {"auth", text(spec, "auth")},
+        {"errors", errors_text(spec)},
         {"sha256", text(spec, "sha256")},
         {"size", text(spec, "size_bytes") + " bytes"},
         {"created", text(spec, "created_at")},
         {"workers", text(workers, "idle") + " idle, " + text(workers, "busy") + " busy"},
     };
+    if (workers.contains("warm_failures")) {
+        fields.emplace_back("min warm failing", text(workers, "warm_failures") + " in a row, retried with backoff; last: " +
+                                                    text(workers, "warm_failure"));
+    }
     return format_fields(fields);
 }
 

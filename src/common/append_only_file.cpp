@@ -31,7 +31,7 @@ AppendOnlyFile::AppendOnlyFile(const std::filesystem::path& file) : path_(file) 
     std::error_code ec;
     std::filesystem::create_directories(file.parent_path(), ec);
     if (ec) throw std::system_error(ec, "cannot create directory " + file.parent_path().string());
-    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd_ < 0) fail("cannot open", file);
     try {
         if (!ends_with_newline(fd_, path_)) write_all(fd_, "\n", path_);

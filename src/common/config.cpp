@@ -199,6 +199,7 @@ Config parse_config(std::string_view json_text) {
         if (!cgroups->is_string() || (*cgroups != "auto" && *cgroups != "off")) fail("cgroups", "must be \"auto\" or \"off\"");
         config.cgroups = *cgroups == "auto";
     }
+    s.boolean("allow_loader_environment", config.allow_loader_environment);
     if (const json* v = s.find("limits")) read_limits(*v, config.limits);
     if (const json* v = s.find("defaults")) read_defaults(*v, config.defaults);
     if (const json* v = s.find("prices")) read_prices(*v, config.prices);

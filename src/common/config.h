@@ -64,6 +64,9 @@ struct Config {
     // "auto": under a root daemon each execution environment gets a cgroup of its own
     // (v2, else v1) where the host has one; "off": never (rlimits of the worker only).
     bool cgroups = true;
+    // Whether a deploy may set loader variables (common/loader_variables.h: LD_PRELOAD,
+    // GLIBC_TUNABLES, MALLOC_*, ...). They take effect only inside the sandbox either way.
+    bool allow_loader_environment = false;
     Limits limits;
     FunctionDefaults defaults;
     Prices prices;

@@ -1,6 +1,7 @@
 #include "common/file_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,6 +63,8 @@ std::string read_whole_file(const std::filesystem::path& file) {
 void write_file_synced(const std::filesystem::path& file, std::string_view bytes, unsigned mode) {
     FileDescriptor fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (fd.get() < 0) fail("cannot create", file);
+    // Exactly `mode`, whatever the umask (the daemon's is 077).
+    if (::fchmod(fd.get(), mode) != 0) fail("cannot chmod", file);
     write_all(fd.get(), bytes, file);
     if (::fsync(fd.get()) != 0) fail("cannot fsync", file);
 }

@@ -14,7 +14,9 @@ namespace sofaas {
 void write_all(int fd, std::string_view bytes, const std::filesystem::path& path);
 std::string read_whole_file(const std::filesystem::path& file);
 
-void write_file_synced(const std::filesystem::path& file, std::string_view bytes, unsigned mode = 0644);
+// `mode` exactly, whatever the umask; private to the daemon's user by default, as
+// everything in the data directory is.
+void write_file_synced(const std::filesystem::path& file, std::string_view bytes, unsigned mode = 0600);
 void fsync_directory(const std::filesystem::path& directory);
 // Writes `file` via a temporary sibling + fsync + rename + directory fsync.
 void replace_file_atomically(const std::filesystem::path& file, std::string_view bytes, unsigned mode = 0644);

@@ -64,11 +64,13 @@ std::string spec_to_json(const FunctionSpec& spec) {
         {"handler", spec.handler},
         {"memory_mb", spec.memory_mb},
         {"timeout_s", spec.timeout_s},
+        {"ephemeral_storage_mb", spec.ephemeral_storage_mb},
         {"env", std::move(env)},
         {"routes", std::move(routes)},
         {"min_warm", spec.min_warm},
         {"max_concurrency", spec.max_concurrency},
         {"auth", to_string(spec.auth)},
+        {"expose_errors", spec.expose_errors},
         {"sha256", spec.sha256},
         {"size_bytes", spec.size_bytes},
         {"created_at", spec.created_at},
@@ -93,6 +95,8 @@ FunctionSpec spec_from_json(std::string_view text) {
     spec.handler = string_field(object, "handler");
     spec.memory_mb = u32_field(object, "memory_mb");
     spec.timeout_s = u32_field(object, "timeout_s");
+    // Versions deployed before the setting existed get Lambda's default.
+    if (object.contains("ephemeral_storage_mb")) spec.ephemeral_storage_mb = u32_field(object, "ephemeral_storage_mb");
 
     const json& env = required(object, "env");
     if (!env.is_object()) bad_field("env", "must be an object");
@@ -117,6 +121,11 @@ FunctionSpec spec_from_json(std::string_view text) {
         spec.auth = AuthMode::key;
     } else {
         bad_field("auth", "must be \"none\" or \"key\"");
+    }
+    // Absent from versions deployed before the setting existed: they keep the default.
+    if (const auto expose_errors = object.find("expose_errors"); expose_errors != object.end()) {
+        if (!expose_errors->is_boolean()) bad_field("expose_errors", "must be true or false");
+        spec.expose_errors = expose_errors->get<bool>();
     }
     spec.sha256 = string_field(object, "sha256");
     spec.size_bytes = unsigned_field(object, "size_bytes", UINT64_MAX);

@@ -22,17 +22,26 @@ struct Route {
 // invoke it (or the admin token); the credential never reaches the function.
 enum class AuthMode { none, key };
 
+// Lambda's: 512 MB by default, up to 10 GB.
+inline constexpr uint32_t default_ephemeral_storage_mb = 512;
+inline constexpr uint32_t max_ephemeral_storage_mb = 10240;
+
 struct FunctionSpec {
     std::string name;
     uint32_t version = 0;
     std::string handler = "sofaas_handler";
     uint32_t memory_mb = 128;
     uint32_t timeout_s = 3;
+    // The environment's /tmp (with /var/tmp and /dev/shm), as Lambda's EphemeralStorage.
+    uint32_t ephemeral_storage_mb = default_ephemeral_storage_mb;
     std::vector<std::pair<std::string, std::string>> env;
     std::vector<Route> routes;
     uint32_t min_warm = 0;
     uint32_t max_concurrency = 100;
     AuthMode auth = AuthMode::none;
+    // Anonymous callers of its HTTP endpoints see its failures as the control API shows them
+    // (errorType, errorMessage, the X-Sofaas-* headers) instead of API Gateway's generic ones.
+    bool expose_errors = false;
     std::string sha256;        // of function.so
     uint64_t size_bytes = 0;   // of function.so
     std::string created_at;    // RFC 3339

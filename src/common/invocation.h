@@ -9,7 +9,9 @@
 
 namespace sofaas {
 
-enum class Trigger { http, invoke };
+// What started the work a ledger record bills. `warm` and `deploy` are cold starts no
+// invocation paid for: a min_warm environment's and a deploy's trial load.
+enum class Trigger { http, invoke, warm, deploy };
 
 // Billing statuses (DESIGN.md) plus `throttled`, which is answered but never billed.
 // `host_fault` is sofaas failing, not the function (no worker or sandbox could be set up,
@@ -24,6 +26,10 @@ std::string_view to_string(InvocationStatus status);
 // 502: nothing is wrong with the function, and nothing it can change fixes it. A function
 // may name its own errors so too; only InvocationStatus::host_fault makes one the host's.
 inline constexpr std::string_view host_fault_error_type = "ServiceException";
+
+// The errorType of an output its trigger cannot use (a function URL's output that is no
+// HTTP response): the function's error, billed and answered 502 as any other.
+inline constexpr std::string_view invalid_response_error_type = "Runtime.InvalidResponse";
 
 // What the client gets when an invocation does not succeed: decided here, in one place.
 struct ErrorResponse {

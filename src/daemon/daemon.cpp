@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,6 +24,7 @@
 #include "billing/ledger.h"
 #include "cgroup/environment_cgroups.h"
 #include "cgroup/layout.h"
+#include "common/private_directory.h"
 #include "daemon/admin_token.h"
 #include "keys/api_keys.h"
 #include "gateway/gateway.h"
@@ -51,13 +53,17 @@ std::filesystem::path find_worker_binary() {
 }
 
 // Function code never runs as root: a root daemon gives each worker a uid of its own from
-// worker_uids, or, when worker_user names one, runs them all as that user. A daemon that
-// is not root cannot switch users: its workers keep its own.
+// worker_uids, or, when worker_user names one, runs them all as that user, and each
+// environment namespaces of its own. A daemon that is not root can do neither: its
+// workers keep its own user and share its namespaces.
 void choose_worker_users(const Config& config, PoolOptions& options) {
     if (::geteuid() != 0) {
+        spdlog::warn("not running as root: functions run as this user, can read what it can (the data directory "
+                     "included), and share this host's /tmp and process namespace");
         options.worker_user = config.worker_user;
         return;
     }
+    options.own_namespaces = true;
     if (!config.worker_user.empty()) {
         spdlog::info("running as root: functions run as user '{}' (all of them: one can signal another's workers)",
                      config.worker_user);
@@ -149,7 +155,14 @@ asio::awaitable<void> drain_and_stop(std::vector<asio::io_context*> contexts, Se
 }  // namespace
 
 int run_daemon(const Config& config) {
-    std::filesystem::create_directories(config.data_dir);
+    // The ledger, the logs, the libraries and the admin token are the daemon's alone:
+    // function code runs as other users (common/private_directory.h). The umask covers
+    // what is created from now on, and a data directory from before is tightened.
+    ::umask(077);
+    if (const size_t tightened = make_directory_private(config.data_dir, library_file_name)) {
+        spdlog::info("data directory {}: {} entries were readable by other users, now only by this one",
+                     config.data_dir.string(), tightened);
+    }
     const AdminToken admin_token = resolve_admin_token(config);
     spdlog::info("admin token from {}", admin_token.source);
     KeyStore keys(config.data_dir / "keys.json");

@@ -59,9 +59,13 @@ HttpResponseParts describe_function(HandlerContext& context, const std::string& 
     if (!latest) return function_not_found(function);
     const PoolStats workers = context.services.pool.stats(function, latest->spec.version);
     const nlohmann::json versions = context.services.registry.versions(function);
-    return json_response(200, fmt::format(R"({{"function":{},"versions":{},"workers":{{"idle":{},"busy":{}}}}})",
-                                          spec_to_json(latest->spec), versions.dump(), workers.idle,
-                                          workers.busy));
+    nlohmann::json worker_state = {{"idle", workers.idle}, {"busy", workers.busy}};
+    if (workers.warm_failures > 0) {
+        worker_state["warm_failures"] = workers.warm_failures;
+        worker_state["warm_failure"] = workers.warm_failure;
+    }
+    return json_response(200, fmt::format(R"({{"function":{},"versions":{},"workers":{}}})", spec_to_json(latest->spec),
+                                          versions.dump(), worker_state.dump()));
 }
 
 HttpResponseParts delete_function(HandlerContext& context, const std::string& function) {

@@ -19,15 +19,17 @@ namespace sofaas {
 namespace {
 
 // Settings may come as headers instead of query parameters (handy for curl -T).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 8> setting_headers{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 10> setting_headers{{
     {"X-Sofaas-Handler", "handler"},
     {"X-Sofaas-Memory", "memory"},
     {"X-Sofaas-Timeout", "timeout"},
+    {"X-Sofaas-Ephemeral-Storage", "ephemeral_storage"},
     {"X-Sofaas-Env", "env"},
     {"X-Sofaas-Route", "route"},
     {"X-Sofaas-Min-Warm", "min_warm"},
     {"X-Sofaas-Max-Concurrency", "max_concurrency"},
     {"X-Sofaas-Auth", "auth"},
+    {"X-Sofaas-Expose-Errors", "expose_errors"},
 }};
 
 QueryParams deploy_params(const IncomingRequest& request) {
@@ -50,7 +52,7 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
     FunctionSettings settings;
     try {
         settings = parse_deploy_settings(deploy_params(request), services.config.defaults,
-                                         services.config.limits);
+                                         services.config.limits, services.config.allow_loader_environment);
     } catch (const DeploySettingsError& error) {
         co_return bad_request(error.what());
     }

@@ -1,6 +1,14 @@
 #include "gateway/function_endpoint.h"
 
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "gateway/auth.h"
 #include "gateway/awaitable_calls.h"
@@ -9,6 +17,33 @@
 #include "scheduler/scheduler.h"
 
 namespace sofaas {
+namespace {
+
+// A successful output read as a function-URL response, before the invocation's record is
+// written (scheduler.h): an output that is none is recorded as the function's error.
+class FunctionUrlReader final : public OutputReader {
+public:
+    std::optional<std::string> read(std::string& output) override {
+        std::variant<FunctionResponse, InvalidResponse> mapped = map_function_output(std::move(output));
+        if (const auto* invalid = std::get_if<InvalidResponse>(&mapped)) {
+            return fmt::format("The function returned an invalid HTTP response: {}", invalid->why);
+        }
+        response = std::move(std::get<FunctionResponse>(mapped));
+        return std::nullopt;
+    }
+
+    FunctionResponse response;  // once read() has accepted the output
+};
+
+// Whoever calls a function endpoint may be anyone: a failure is told as API Gateway tells
+// it, and no response carries the X-Sofaas-* report (billing, duration, version), unless the
+// function's owner asked for them (--expose-errors) or the caller's credential may invoke
+// the function anyway (it would read the same on the control API).
+bool discloses_details(const FunctionSpec& spec, const Caller& caller) {
+    return spec.expose_errors || caller.may_invoke(spec.name);
+}
+
+}  // namespace
 
 boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContext& context,
                                                                    const IncomingRequest& request,
@@ -40,11 +75,23 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     parts.request_id = request.request_id;
     parts.function = route.function;
 
-    InvocationRequest invocation{version, make_http_event(parts), Trigger::http, request.request_id};
+    auto reader = std::make_shared<FunctionUrlReader>();
+    InvocationRequest invocation{version, make_http_event(parts), Trigger::http, request.request_id, reader};
     InvocationResult result = co_await async_invoke(context.services.scheduler, std::move(invocation));
-    HttpResponseParts response = result.status == InvocationStatus::ok ? map_function_output(std::move(result.output))
-                                                                        : invocation_error(result.error_response());
-    add_invocation_headers(response, result);
+    const bool details = discloses_details(version->spec, caller);
+    if (result.status != InvocationStatus::ok && !details) co_return generic_invocation_error(result);
+
+    HttpResponseParts response;
+    if (result.status == InvocationStatus::ok) {
+        for (const std::string& name : reader->response.dropped_headers) {
+            spdlog::info("[{}] {}:{} set the platform's header {}: not sent", request.request_id, route.function,
+                         result.version, name);
+        }
+        response = std::move(reader->response.response);
+    } else {
+        response = invocation_error(result.error_response());
+    }
+    if (details) add_invocation_headers(response, result);
     co_return response;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace sofaas {
@@ -36,9 +37,23 @@ struct HttpResponseParts {
     std::string body;
 };
 
+// A function's output that is no function-URL response: the invocation is then the
+// function's error (Runtime.InvalidResponse).
+struct InvalidResponse {
+    std::string why;  // e.g. "statusCode must be an integer from 200 to 599"
+};
+
+// A function-URL response as the function chose it, less the headers that are the
+// platform's (X-Sofaas-*): those are dropped, never sent.
+struct FunctionResponse {
+    HttpResponseParts response;
+    std::vector<std::string> dropped_headers;  // their names, for the log
+};
+
 // A JSON object with "statusCode" sets status, headers, cookies and body (base64-decoded
 // when isBase64Encoded); other JSON is a 200 application/json body; anything else is a
-// 200 body as is. A statusCode outside 100..599 is a 502.
-HttpResponseParts map_function_output(std::string output);
+// 200 body as is. A statusCode outside 200..599, a header that is not HTTP
+// (is_valid_header) or a body that is not valid base64 makes it an InvalidResponse.
+std::variant<FunctionResponse, InvalidResponse> map_function_output(std::string output);
 
 }  // namespace sofaas

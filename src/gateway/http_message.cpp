@@ -13,13 +13,21 @@ bool iequals(std::string_view a, std::string_view b) {
     });
 }
 
-bool is_safe_header(std::string_view name, std::string_view value) {
-    if (name.empty()) return false;
-    const bool name_ok = std::ranges::all_of(name, [](unsigned char c) {
-        return c > 32 && c < 127 && c != ':' && c != '(' && c != ')' && c != ',' && c != ';';
+bool is_valid_header(std::string_view name, std::string_view value) {
+    constexpr std::string_view token_symbols = "!#$%&'*+-.^_`|~";
+    const bool name_ok = !name.empty() && std::ranges::all_of(name, [&](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               token_symbols.find(c) != std::string_view::npos;
     });
-    const bool value_ok = std::ranges::none_of(value, [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+    // obs-text (bytes 0x80 and up) stays allowed, as RFC 9110 allows it.
+    const bool value_ok =
+        std::ranges::none_of(value, [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; });
     return name_ok && value_ok;
+}
+
+bool is_platform_header(std::string_view name) {
+    constexpr std::string_view prefix = "X-Sofaas-";
+    return name.size() >= prefix.size() && iequals(name.substr(0, prefix.size()), prefix);
 }
 
 std::string_view IncomingRequest::path() const { return split_target(target).path; }

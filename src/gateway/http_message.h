@@ -29,9 +29,12 @@ struct IncomingRequest {
 
 bool iequals(std::string_view a, std::string_view b);
 
-// A header that cannot smuggle a second header or response into the one it is written in:
-// a name of visible characters other than the separators ':', '(', ')', ',' and ';', and
-// no CR, LF or NUL in the value.
-bool is_safe_header(std::string_view name, std::string_view value);
+// A header as HTTP defines it (RFC 9110 5.1, 5.5): the name a token (letters, digits and
+// !#$%&'*+-.^_`|~), the value without control characters other than tab. So it can neither
+// split the response it is written in nor read differently to a client or a proxy.
+bool is_valid_header(std::string_view name, std::string_view value);
+
+// X-Sofaas-*, in any case: headers that only the platform sets.
+bool is_platform_header(std::string_view name);
 
 }  // namespace sofaas

@@ -128,7 +128,7 @@ void append_response_head(std::string& out, const HttpResponseParts& response, s
     for (const auto& [name, value] : response.headers) {
         // http_event.cpp already refuses such function output; this keeps any other caller
         // from writing a second response (or a header of its choosing) into this one.
-        if (is_set_by_server(name) || !is_safe_header(name, value)) continue;
+        if (is_set_by_server(name) || !is_valid_header(name, value)) continue;
         append_header(out, name, trim_whitespace(value));
     }
     append_header(out, "Server", "sofaasd");

@@ -35,6 +35,15 @@ HttpResponseParts invocation_error(const ErrorResponse& error) {
     return response;
 }
 
+HttpResponseParts generic_invocation_error(const InvocationResult& result) {
+    const int status = result.error_response().http_status;
+    switch (result.status) {
+        case InvocationStatus::timeout: return json_response(status, R"({"message":"Endpoint request timed out"})");
+        case InvocationStatus::throttled: return json_response(status, R"({"message":"Too Many Requests"})");
+        default: return json_response(status, R"({"message":"Internal Server Error"})");
+    }
+}
+
 void add_invocation_headers(HttpResponseParts& response, const InvocationResult& result) {
     response.headers.reserve(response.headers.size() + invocation_header_count);
     response.headers.emplace_back("X-Sofaas-Version", std::to_string(result.version));

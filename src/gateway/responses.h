@@ -18,6 +18,10 @@ HttpResponseParts error_response(int status, std::string_view error_type,
                                  std::string_view error_message);
 // A failed invocation, as common/invocation.h decided it (502, 504, 429 ...).
 HttpResponseParts invocation_error(const ErrorResponse& error);
+// The same failure told to an anonymous caller of a function endpoint, as API Gateway tells
+// it: the same status, {"message": "Internal Server Error"} ("Endpoint request timed out"
+// for 504, "Too Many Requests" for 429), nothing of the function or of the platform.
+HttpResponseParts generic_invocation_error(const InvocationResult& result);
 // What Lambda's REPORT line says, as X-Sofaas-Version/-Status/-Duration-Ms/-Billed-Ms
 // (and -Init-Ms on a cold start): at most invocation_header_count headers.
 inline constexpr size_t invocation_header_count = 5;

@@ -99,7 +99,9 @@ std::optional<RouteMatch> RouteTable::match(std::string_view method, std::string
     if (best) return best;
 
     if (segments.size() >= 2 && segments[0] == "fn") {
-        const auto function = functions_.find(percent_decode(segments[1], false));
+        // As it stands, never decoded: a name needs no escape, and "/fn/%68ello" being
+        // /fn/hello would let the path a proxy in front checks differ from the one served.
+        const auto function = functions_.find(segments[1]);
         if (function != functions_.end()) return RouteMatch{*function, "$default", {}};
     }
     return std::nullopt;

@@ -10,7 +10,6 @@
 #include "gateway/auth.h"
 #include "gateway/control_api.h"
 #include "gateway/function_endpoint.h"
-#include "gateway/query_string.h"
 #include "gateway/responses.h"
 #include "registry/registry.h"
 
@@ -70,6 +69,9 @@ std::optional<HttpResponseParts> Router::refusal_before_body(std::string_view me
 
 boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest& request) {
     const std::string_view path = request.path();
+    // Only origin-form ("/path?query"): "fn/hello", "*" or "http://host/fn/hello" would each
+    // need a reading of its own, and a proxy in front may read them otherwise.
+    if (!path.starts_with('/')) co_return malformed_request("The request target must be a path starting with /.");
     if (path == "/healthz") {
         if (request.method != "GET" && request.method != "HEAD") co_return method_not_allowed(request.method, path);
         co_return json_response(200, R"({"status":"ok"})");
@@ -86,7 +88,7 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
     }
     if (path.starts_with("/fn/")) {
         const std::string_view rest = path.substr(4);
-        const std::string function = percent_decode(rest.substr(0, rest.find('/')), false);
+        const std::string_view function = rest.substr(0, rest.find('/'));
         if (!is_valid_function_name(function)) co_return invalid_function_name(function);
         co_return not_found(fmt::format("Function not found: {}", function));
     }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <iterator>
 #include <optional>
 #include <vector>
 
@@ -22,9 +23,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/request_id.h"
+#include "gateway/http_message.h"
 #include "gateway/response_head.h"
 #include "gateway/responses.h"
 
@@ -57,6 +60,37 @@ std::string remote_ip(const tcp::socket& socket) {
     return ec ? std::string("unknown") : endpoint.address().to_string();
 }
 
+// A request that a proxy in front could read otherwise than sofaasd does is refused (and the
+// connection closed), never guessed at. Returns why, or nullopt when it has one reading.
+//
+// RFC 9112 6.1 and 6.3: where a body ends. Beast reads a Transfer-Encoding that does not end
+// in "chunked" (xchunked, identity, "chunked, chunked") as no body at all, and what follows
+// as the next request; a proxy may read it as the body (request smuggling). So any framing
+// but one Content-Length of digits or, in HTTP/1.1, exactly "Transfer-Encoding: chunked" is
+// refused. RFC 9112 3.2: a second Host, which one the request is for.
+std::optional<std::string_view> ambiguous_request(const BeastRequest& header) {
+    if (header.count(http::field::host) > 1) return "Host repeated";
+    const auto encodings = header.equal_range(http::field::transfer_encoding);
+    const auto lengths = header.equal_range(http::field::content_length);
+    const bool has_encoding = encodings.first != encodings.second;
+    const bool has_length = lengths.first != lengths.second;
+    if (has_encoding) {
+        if (has_length) return "Transfer-Encoding and Content-Length together";
+        if (header.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+        if (std::next(encodings.first) != encodings.second || !iequals(encodings.first->value(), "chunked")) {
+            return "Transfer-Encoding other than chunked";
+        }
+    }
+    if (has_length) {
+        const std::string_view length = lengths.first->value();
+        if (std::next(lengths.first) != lengths.second) return "Content-Length repeated";
+        if (length.empty() || length.find_first_not_of("0123456789") != std::string_view::npos) {
+            return "Content-Length is not one decimal number";
+        }
+    }
+    return std::nullopt;
+}
+
 // The client went away or was too slow: nothing useful can be written back.
 bool is_disconnect(const beast::error_code& ec) {
     return ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -64,10 +98,20 @@ bool is_disconnect(const beast::error_code& ec) {
            ec == asio::error::operation_aborted || ec == http::error::partial_message;
 }
 
+// Bytes read but not yet parsed: a header block, a chunk's size line, trailers. The parser
+// moves body bytes out as they come, and limits the header block; nothing limits a chunk
+// extension or a trailer, which it keeps in the buffer until their line ends. So the buffer
+// has a ceiling: a line longer than that is a 400, not a gigabyte of the daemon's memory.
+constexpr size_t largest_read = 64 * 1024;  // Beast reads at most this much at once
+size_t read_buffer_limit(const Limits& limits) { return limits.max_header_bytes + largest_read; }
+
 class Connection {
 public:
     Connection(tcp::socket socket, std::shared_ptr<Router> router)
-        : stream_(std::move(socket)), router_(std::move(router)), source_ip_(remote_ip(stream_.socket())) {}
+        : stream_(std::move(socket)),
+          buffer_(read_buffer_limit(router->limits())),
+          router_(std::move(router)),
+          source_ip_(remote_ip(stream_.socket())) {}
 
     asio::awaitable<void> run() {
         try {
@@ -103,6 +147,11 @@ private:
         }
 
         const BeastRequest& header = parser.get();
+        if (const std::optional<std::string_view> why = ambiguous_request(header)) {
+            HttpResponseParts refusal = malformed_request(fmt::format("Malformed HTTP request: {}", *why));
+            co_await send_refusal(std::move(refusal));
+            co_return false;
+        }
         const size_t body_limit = body_limit_for(header.method(), header.target(), limits);
         if (parser.content_length() && *parser.content_length() > body_limit) {
             HttpResponseParts refusal = payload_too_large(body_limit);
@@ -181,6 +230,10 @@ private:
         const Limits& limits = router_->limits();
         if (ec == http::error::header_limit) return header_too_large(limits.max_header_bytes);
         if (ec == http::error::body_limit) return payload_too_large(body_limit);
+        if (ec == http::error::buffer_overflow) {
+            return malformed_request(fmt::format(
+                "Malformed HTTP request: a chunk size line or trailer is longer than {} bytes", read_buffer_limit(limits)));
+        }
         return malformed_request("Malformed HTTP request: " + ec.message());
     }
 

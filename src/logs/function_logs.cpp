@@ -58,6 +58,7 @@ struct InvocationEntry {
     std::optional<double> init_ms;
     std::string captured_stdout;
     std::string captured_stderr;
+    std::string error;  // a failed invocation's "errorType: errorMessage"
 };
 
 void append_report_line(std::string& out, const InvocationEntry& entry) {
@@ -115,7 +116,7 @@ private:
     std::string time_;
 };
 
-// START, each captured line, END and REPORT.
+// START, each captured line, ERROR when the invocation failed, END and REPORT.
 void append_invocation_lines(std::string& out, const InvocationEntry& entry) {
     LineWriter writer(out, entry);
     writer.set_time(entry.start);
@@ -124,6 +125,12 @@ void append_invocation_lines(std::string& out, const InvocationEntry& entry) {
     writer.add_output("stdout", entry.captured_stdout);
     writer.add_output("stderr", entry.captured_stderr);
     writer.set_time(entry.start + std::chrono::microseconds(static_cast<int64_t>(entry.duration_ms * 1000)));
+    // Anonymous HTTP callers get a generic error: the function's owner reads the real one here.
+    if (!entry.error.empty()) {
+        message = "ERROR RequestId: " + entry.request_id + " ";
+        message.append(entry.error, 0, max_captured_bytes_per_stream);
+        writer.add("platform", message);
+    }
     message = "END RequestId: " + entry.request_id;
     writer.add("platform", message);
     message.clear();
@@ -142,6 +149,10 @@ InvocationEntry entry_of(const InvocationResult& result, WallTime start) {
     entry.memory_mb = result.memory_mb;
     entry.max_memory_used_mb = result.max_memory_used_mb;
     entry.init_ms = result.init_ms;
+    if (result.status != InvocationStatus::ok) {
+        const ErrorResponse error = result.error_response();
+        entry.error = error.error_type + ": " + error.error_message;
+    }
     return entry;
 }
 

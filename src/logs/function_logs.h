@@ -1,5 +1,6 @@
 // Function logs: what each invocation wrote to stdout/stderr, framed by Lambda-style
-// START / END / REPORT lines, in DATA/logs/NAME/YYYY-MM-DD.jsonl (one JSON object a line:
+// START / END / REPORT lines (and, for a failure, "ERROR RequestId: ID errorType:
+// errorMessage" before END), in DATA/logs/NAME/YYYY-MM-DD.jsonl (one JSON object a line:
 // {"time","request_id","version","stream":"stdout|stderr|platform","message"}).
 #pragma once
 

@@ -115,8 +115,8 @@ ChildProcesses::Birth::~Birth() {
     if (children_ != nullptr) children_->end_birth(ticket_, std::nullopt);
 }
 
-void ChildProcesses::Birth::born(pid_t pid) {
-    if (children_ != nullptr) std::exchange(children_, nullptr)->end_birth(ticket_, pid);
+void ChildProcesses::Birth::born(pid_t pid, pid_t process_group) {
+    if (children_ != nullptr) std::exchange(children_, nullptr)->end_birth(ticket_, Born{pid, process_group});
 }
 
 ChildProcesses::Birth ChildProcesses::expect_birth() {
@@ -126,12 +126,14 @@ ChildProcesses::Birth ChildProcesses::expect_birth() {
     return Birth(this, ticket);
 }
 
-void ChildProcesses::end_birth(uint64_t ticket, std::optional<pid_t> pid) {
+void ChildProcesses::end_birth(uint64_t ticket, std::optional<Born> born) {
     std::lock_guard lock(mutex_);
     births_in_flight_.erase(ticket);
-    if (pid) {
-        ++known_[*pid];
-        suspects_.erase(*pid);
+    if (born) {
+        ++known_[born->pid];
+        group_of_.emplace(born->pid, born->process_group);
+        known_groups_.insert(born->process_group);
+        suspects_.erase(born->pid);
     }
 }
 
@@ -139,6 +141,10 @@ void ChildProcesses::reaped(pid_t pid) {
     std::lock_guard lock(mutex_);
     auto found = known_.find(pid);
     if (found != known_.end() && --found->second == 0) known_.erase(found);
+    if (auto group = group_of_.find(pid); group != group_of_.end()) {
+        known_groups_.erase(known_groups_.find(group->second));
+        group_of_.erase(group);
+    }
 }
 
 size_t ChildProcesses::kill_strangers() {
@@ -173,7 +179,7 @@ size_t ChildProcesses::kill_strangers() {
             ::waitpid(pid, nullptr, WNOHANG);
             continue;
         }
-        if (known_.contains(stat->process_group)) continue;  // dies with that worker's group
+        if (known_groups_.contains(stat->process_group)) continue;  // dies with that worker's group
         killed.push_back(pid);
         ::kill(pid, SIGKILL);
         // What it forked into its own group goes too. Only the group it leads: any other

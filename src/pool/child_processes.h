@@ -19,6 +19,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace sofaas {
 
@@ -43,8 +44,11 @@ public:
         Birth& operator=(Birth&&) = delete;
         Birth(const Birth&) = delete;
         ~Birth();
-        // From now on `pid` is a known child, until reaped(pid).
-        void born(pid_t pid);
+        // From now on `pid` is a known child, until reaped(pid). Processes in its
+        // `process_group` die with it (its own group, or the one its namespace's init
+        // leads: worker/environment_init.h), so the sweep leaves them alone.
+        void born(pid_t pid, pid_t process_group);
+        void born(pid_t pid) { born(pid, pid); }
 
     private:
         friend class ChildProcesses;
@@ -59,18 +63,25 @@ public:
 
     // Every stranger that has exited is reaped; every other one is SIGKILLed (with the
     // process group it leads), except one still in the process group of a known child:
-    // a live worker's group dies with that worker. Returns how many strangers were seen
+    // a live worker's group dies with that worker. (Such a stranger is the init of a
+    // worker's pid namespace whose zygote died.) Returns how many strangers were seen
     // (0 means none is left).
     size_t kill_strangers();
 
 private:
-    void end_birth(uint64_t ticket, std::optional<pid_t> pid);
+    struct Born {
+        pid_t pid;
+        pid_t process_group;
+    };
+    void end_birth(uint64_t ticket, std::optional<Born> born);
 
     std::mutex sweep_mutex_;  // one sweep at a time: a stranger is reaped only by a sweep
     std::mutex mutex_;        // guards what follows; held by a sweep only after its listing
     bool adopting_ = false;
     std::unordered_map<pid_t, unsigned> known_;  // a count: a reused pid may be born before
                                                  // the old one's reaped() arrives
+    std::unordered_multimap<pid_t, pid_t> group_of_;  // known child -> its process group
+    std::unordered_multiset<pid_t> known_groups_;     // the process groups of known children
     uint64_t births_begun_ = 0;
     std::set<uint64_t> births_in_flight_;
     // Unknown children seen by the last sweep, with births_begun_ when first seen: one

@@ -60,6 +60,7 @@ ExecutionEnvironment::ExecutionEnvironment(asio::io_context& io, WorkerProcess p
       settings_(settings),
       version_(std::move(version)),
       pid_(process.pid),
+      process_group_(process.process_group),
       own_uid_(process.own_uid),
       socket_(executor_),
       pidfd_(executor_),
@@ -142,12 +143,14 @@ void ExecutionEnvironment::kill() {
 }
 
 // SIGKILL, not SIGTERM: a function may catch or ignore SIGTERM, and a deadline must hold.
-// The whole process group goes, so that what the function forked goes too, and with a
-// cgroup everything in it, whatever left the group. Without one, a process that left the
-// group (setsid) becomes the daemon's child when the worker dies, and the pool kills it
-// then (child_processes.h).
+// The whole process group goes, so that what the function forked goes too. In a pid
+// namespace of its own the group is led by the namespace's init, whose death takes every
+// process of the namespace, however it detached itself (worker/environment_init.h). With
+// a cgroup, everything in it goes as well. Otherwise a process that left the group
+// (setsid) becomes the daemon's child when the worker dies, and the pool kills it then
+// (child_processes.h).
 void ExecutionEnvironment::kill_process_group() {
-    ::kill(-pid_, SIGKILL);
+    ::kill(-process_group_, SIGKILL);
     ::kill(pid_, SIGKILL);
     if (cgroup_) cgroup_->kill();
 }
@@ -305,6 +308,7 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
         Startup startup;
         startup.failure = InvocationStatus::timeout;
         startup.host_fault = !sandbox_entered_;  // stuck before any function code was loaded
+        startup.init_ms = elapsed_ms();
         startup.error_type = "Runtime.InitTimeout";
         startup.error_message = fmt::format("Init timed out after {:.2f} seconds",
                                             settings_.init_timeout.count() / 1000.0);
@@ -383,13 +387,13 @@ bool ExecutionEnvironment::reap_locked(bool block) {
     if (reaped_) {
         return true;
     }
-    // Processes the function forked share the worker's process group (the worker leads
-    // it): they die with it. While the exited worker is not yet reaped its pid, and so the
-    // group id, cannot belong to anyone else, so this is the last safe moment to do it.
+    // Processes the function forked share the worker's process group: they die with it.
+    // While the exited worker is not yet reaped it is still a member of the group, so the
+    // group id cannot belong to anyone else: this is the last safe moment to do it.
     siginfo_t exited{};
     if (::waitid(P_PID, static_cast<id_t>(pid_), &exited, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         exited.si_pid == pid_) {
-        ::kill(-pid_, SIGKILL);
+        ::kill(-process_group_, SIGKILL);
     }
     int status = 0;
     struct rusage usage {};
@@ -426,6 +430,7 @@ void ExecutionEnvironment::on_process_exit() {
         Startup startup;
         startup.failure = diagnosis.status;
         startup.host_fault = !sandbox_entered_;  // died before any function code was loaded
+        startup.init_ms = elapsed_ms();
         startup.error_type = diagnosis.error_type;
         startup.error_message = diagnosis.error_message;
         startup.captured_stdout = drain_capture(stdout_capture_.get(), settings_.max_log_bytes);

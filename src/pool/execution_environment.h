@@ -60,7 +60,7 @@ class WorkerLauncher;
 // The outcome of a cold start: the worker's Ready frame, or why there was none.
 struct Startup {
     bool ok = false;
-    double init_ms = 0;
+    double init_ms = 0;  // on the daemon's clock, to Ready or to the failure: billed either way
     InvocationStatus failure = InvocationStatus::crash;  // timeout when init ran out of time
     std::string error_type;
     std::string error_message;
@@ -162,6 +162,7 @@ private:
     Settings settings_;
     FunctionVersionPtr version_;
     pid_t pid_;
+    pid_t process_group_;  // killed whole: the worker's, or its namespace init's
     std::optional<uid_t> own_uid_;
     boost::asio::local::stream_protocol::socket socket_;
     boost::asio::posix::stream_descriptor pidfd_;

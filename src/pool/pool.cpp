@@ -48,6 +48,8 @@ void Pool::State::spawn_then(FunctionVersionPtr version, asio::io_context& conte
         asio::post(context, [spawned = std::move(spawned), then = std::move(then)]() mutable {
             then(std::move(spawned));
         });
+        // Off the cold start's path, now that its environment is on its way.
+        self->launcher.prepare();
     });
 }
 
@@ -64,7 +66,7 @@ asio::io_context& Pool::State::context_in_turn() {
 
 void Pool::State::started_one() {
     asio::post(spawner, [weak = weak_from_this()] {
-        if (auto self = weak.lock()) self->launcher.prepare_next();
+        if (auto self = weak.lock()) self->launcher.make_spare_cgroups();
     });
 }
 
@@ -74,8 +76,13 @@ void Pool::State::forget(const ExecutionEnvironment& environment) {
         live.erase(&environment);
         auto found = versions.find(key_of(*environment.version()));
         if (found != versions.end()) {
-            std::erase_if(found->second.idle,
-                          [&](const IdleEnvironment& idle) { return idle.environment.get() == &environment; });
+            // Reaping and retiring take an environment off the idle list before killing it:
+            // one still on it died by itself.
+            const size_t died_idle = std::erase_if(
+                found->second.idle, [&](const IdleEnvironment& idle) { return idle.environment.get() == &environment; });
+            if (died_idle > 0 && found->second.min_warm > 0) {
+                found->second.note_warm_failure("an environment exited while idle");
+            }
         }
     }
     kill_escapees();
@@ -146,15 +153,16 @@ void Pool::execute(FunctionVersionPtr version, std::string request_id, std::stri
 
 void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::optional<TrialLoadFailure>)> done) {
     asio::io_context& context = state_->calling_context();
-    state_->spawn_then(std::move(version), context, [state = state_, done = std::move(done)](State::Spawned spawned) mutable {
+    state_->spawn_then(version, context, [self = state_, version, done = std::move(done)](State::Spawned spawned) mutable {
         if (auto* error = std::get_if<std::string>(&spawned)) {
             done(TrialLoadFailure{std::string(host_fault_error_type), "The host could not start a worker: " + *error,
                                   true});
             return;
         }
         EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
-        environment->start([state, weak = std::weak_ptr(environment), done = std::move(done)](Startup startup) {
-            state->started_one();
+        environment->start([self, version, weak = std::weak_ptr(environment), done = std::move(done)](Startup startup) {
+            self->started_one();
+            self->report_unpaid_init(version, InitPurpose::trial, startup);
             if (auto environment = weak.lock()) {
                 environment->kill();
             }
@@ -189,7 +197,12 @@ PoolStats Pool::stats(const std::string& function, uint32_t version) const {
     if (found == state_->versions.end()) {
         return {};
     }
-    return {found->second.idle.size(), found->second.busy};
+    const VersionPool& pool = found->second;
+    return {pool.idle.size(), pool.busy, pool.warm_failures, pool.warm_failure};
+}
+
+void Pool::on_unpaid_init(std::function<void(InitReport)> observer) {
+    state_->init_observer = std::move(observer);
 }
 
 size_t Pool::worker_count() const {

@@ -37,10 +37,14 @@ struct PoolOptions {
     std::string worker_user;                    // sofaas-worker --user; empty: the daemon's user
     std::optional<UidRange> worker_uids;        // set: each worker a uid of its own from this
                                                 // range (worker_uids.h); worker_user unused
-    // Cold starts fork from a zygote (pool/worker_launcher.h) instead of exec'ing
-    // sofaas-worker. Started by the Pool's constructor, on the calling thread, which must
-    // live as long as the pool (the zygote dies with it).
+    // Cold starts fork from a zygote (pool/worker_launcher.h) instead of each from a
+    // zygote of its own. Started by the Pool's constructor, on the calling thread, which
+    // must live as long as the pool (the zygote dies with it).
     bool zygote = false;
+    // Each environment in pid, mount and IPC namespaces of its own (worker/zygote.h): its
+    // own /tmp of ephemeral_storage_mb, the host read-only, nothing started inside
+    // outliving it. Needs root.
+    bool own_namespaces = false;
     // Set: each execution environment gets a cgroup of its own (cgroup/environment_cgroups.h),
     // which holds its memory and process limits, measures its CPU time and peak memory,
     // freezes it between events and kills everything in it at the end.
@@ -73,9 +77,27 @@ struct TrialLoadFailure {
     bool host_fault = false;
 };
 
+// A cold start that no invocation paid for: a min_warm environment's, or the trial load of
+// a deploy. Reported so that it is billed like any other init.
+enum class InitPurpose { warm, trial };
+struct InitReport {
+    FunctionVersionPtr version;
+    InitPurpose purpose = InitPurpose::warm;
+    InvocationStatus status = InvocationStatus::ok;  // or the failure: error, timeout, crash, oom
+    std::string error_type;
+    std::string error_message;
+    double init_ms = 0;  // measured by the daemon, from the start to Ready (or the failure)
+    std::string captured_stdout;
+    std::string captured_stderr;
+};
+
 struct PoolStats {
     size_t idle = 0;
     size_t busy = 0;
+    // min_warm environments that failed to start or died while idle, in a row; refills
+    // wait 1 s, 2 s, 4 s ... (at most 5 minutes) after each.
+    uint32_t warm_failures = 0;
+    std::string warm_failure;  // why the last one failed
 };
 
 class Pool {
@@ -101,6 +123,10 @@ public:
     // the reason (not ELF, missing handler, wrong ABI version, init failed or timed out,
     // or a host fault: no worker or sandbox could be started, so nothing was learnt).
     void trial_load(FunctionVersionPtr version, std::function<void(std::optional<TrialLoadFailure>)> done);
+
+    // Called (on an io thread) for every init no invocation paid for. Set once, before the
+    // pool is used.
+    void on_unpaid_init(std::function<void(InitReport)> observer);
 
     // Keeps at least `version.spec.min_warm` environments of this version alive, busy or
     // idle: those that die (deadline, crash) are replaced.

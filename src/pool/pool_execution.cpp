@@ -30,9 +30,11 @@ Execution host_fault(const std::string& request_id, const VersionKey& key, const
                             "The host could not start " + what + "; see the daemon log.");
 }
 
+// The init ran, for as long as it ran, and the invocation pays for it (its duration: 0).
 Execution failed_start(Startup startup) {
     Execution execution = failed_execution(startup.failure, std::move(startup.error_type),
                                            std::move(startup.error_message));
+    execution.init_ms = startup.init_ms;
     execution.captured_stdout = std::move(startup.captured_stdout);
     execution.captured_stderr = std::move(startup.captured_stderr);
     return execution;
@@ -145,6 +147,7 @@ void Pool::State::finish(const EnvironmentPtr& environment, const VersionKey& ke
             keep = environment && environment->reusable() && generation == pool.generation && !shut_down;
             if (keep) {
                 pool.idle.push_back({environment, std::chrono::steady_clock::now()});
+                pool.warm_failures = 0;  // the function serves: min_warm may refill at once again
             }
         }
     }

@@ -48,7 +48,13 @@ struct VersionPool {
     uint32_t min_warm = 0;
     FunctionVersionPtr warm_version;    // what keep_warm spawns
     uint64_t generation = 0;            // bumped by retire: older environments die when done
-    bool warming_failed = false;        // a min_warm spawn failed: no retry until keep_warm
+    // Backoff of min_warm refills: environments that failed to start or died while idle,
+    // in a row (reset by a served invocation or a new keep_warm), and when to try again.
+    uint32_t warm_failures = 0;
+    std::chrono::steady_clock::time_point warm_retry_at{};
+    std::string warm_failure;
+
+    void note_warm_failure(std::string why);
 };
 
 struct Pool::State : std::enable_shared_from_this<Pool::State> {
@@ -59,7 +65,8 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
         : contexts(non_empty(std::move(io_contexts))),
           io(*contexts.front()),
           options(std::move(pool_options)),
-          launcher(options.worker_binary, options.worker_user, options.zygote, options.worker_uids, options.cgroups),
+          launcher(options.worker_binary, options.worker_user, options.zygote, options.worker_uids,
+                   options.own_namespaces, options.cgroups),
           reaper(io) {}
 
     static std::vector<boost::asio::io_context*> non_empty(std::vector<boost::asio::io_context*> contexts) {
@@ -72,11 +79,12 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     std::atomic<size_t> next_context = 0;
     const PoolOptions options;
     WorkerLauncher launcher;
-    // Starting a worker blocks (posix_spawn, or a round trip to the zygote, which waits for
-    // a CPU like everyone else): it happens here, never on an io thread, so a burst of cold
-    // starts or min_warm refills cannot hold up answers and deadlines. Two threads: two
-    // posix_spawns at a time, as with two io threads before. They live as long as the pool,
-    // and the workers' PR_SET_PDEATHSIG fires when the thread that spawned them exits.
+    // Starting a worker blocks (a round trip to the zygote, which waits for a CPU like
+    // everyone else, or starting a zygote for it): it happens here, never on an io thread,
+    // so a burst of cold starts or min_warm refills cannot hold up answers and deadlines.
+    // Two threads: two cold starts at a time, as with two io threads before. They live as
+    // long as the pool, and the workers' PR_SET_PDEATHSIG fires when the thread that
+    // spawned their zygote exits.
     boost::asio::thread_pool spawner{2};
 
     mutable std::mutex mutex;  // guards everything below; never held while calling out
@@ -116,8 +124,12 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
 
     // warm_environments.cpp: min_warm, idle reaping, retirement.
     void keep_warm(const FunctionVersionPtr& version);
+    void report_unpaid_init(const FunctionVersionPtr& version, InitPurpose purpose, const Startup& startup);
+    std::function<void(InitReport)> init_observer;
     void spawn_warm(const FunctionVersionPtr& version, const VersionKey& key, uint64_t generation);
-    void warm_done(const EnvironmentPtr& environment, const VersionKey& key, uint64_t generation, bool ready);
+    // `failure`: why the environment is not ready (nullopt: it is).
+    void warm_done(const EnvironmentPtr& environment, const VersionKey& key, uint64_t generation,
+                   std::optional<std::string> failure);
     void retire(const std::function<bool(const VersionKey&)>& matches);
     void schedule_reaping();  // mutex held: the timer is shared with shutdown()
     // Kills environments idle longer than idle_timeout (coldest first, keeping min_warm)

@@ -11,7 +11,29 @@ namespace sofaas {
 
 namespace {
 constexpr auto reaping_period = std::chrono::seconds(1);
+constexpr auto first_warm_retry = std::chrono::seconds(1);
+constexpr auto longest_warm_retry = std::chrono::minutes(5);
+
+InvocationStatus status_of(const Startup& startup) {
+    return startup.ok ? InvocationStatus::ok : startup.failure;
+}
 }  // namespace
+
+// A function whose environments keep failing must not get a free init every second:
+// each failure in a row doubles the wait before the next refill.
+void VersionPool::note_warm_failure(std::string why) {
+    ++warm_failures;
+    auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(first_warm_retry);
+    for (uint32_t i = 1; i < warm_failures && wait < longest_warm_retry; ++i) wait *= 2;
+    warm_retry_at = std::chrono::steady_clock::now() + std::min<std::chrono::steady_clock::duration>(wait, longest_warm_retry);
+    warm_failure = std::move(why);
+}
+
+void Pool::State::report_unpaid_init(const FunctionVersionPtr& version, InitPurpose purpose, const Startup& startup) {
+    if (startup.host_fault || !init_observer) return;  // the host's failure is not billed
+    init_observer(InitReport{version, purpose, status_of(startup), startup.error_type, startup.error_message,
+                             startup.init_ms, startup.captured_stdout, startup.captured_stderr});
+}
 
 size_t Pool::State::claim_warm_deficit(VersionPool& pool) {
     // Busy environments count: min_warm is how many exist, as provisioned concurrency, not
@@ -34,7 +56,8 @@ void Pool::State::keep_warm(const FunctionVersionPtr& version) {
         VersionPool& pool = versions[key];
         pool.min_warm = version->spec.min_warm;
         pool.warm_version = version;
-        pool.warming_failed = false;
+        pool.warm_failures = 0;
+        pool.warm_retry_at = {};
         generation = pool.generation;
         deficit = claim_warm_deficit(pool);
     }
@@ -44,26 +67,29 @@ void Pool::State::keep_warm(const FunctionVersionPtr& version) {
 }
 
 void Pool::State::spawn_warm(const FunctionVersionPtr& version, const VersionKey& key, uint64_t generation) {
-    spawn_then(version, context_in_turn(), [self = shared_from_this(), key, generation](Spawned spawned) {
+    spawn_then(version, context_in_turn(), [self = shared_from_this(), version, key, generation](Spawned spawned) {
         if (auto* error = std::get_if<std::string>(&spawned)) {
             spdlog::warn("cannot keep {}:{} warm: {}", key.first, key.second, *error);
-            self->warm_done(nullptr, key, generation, false);
+            self->warm_done(nullptr, key, generation, "the host could not start a worker: " + *error);
             return;
         }
         EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
-        environment->start([self, weak = std::weak_ptr(environment), key, generation](Startup startup) {
+        environment->start([self, version, weak = std::weak_ptr(environment), key, generation](Startup startup) {
             self->started_one();
+            self->report_unpaid_init(version, InitPurpose::warm, startup);
+            std::optional<std::string> failure;
             if (!startup.ok) {
-                spdlog::warn("cannot keep {}:{} warm: {}: {}", key.first, key.second, startup.error_type,
-                             startup.error_message);
+                failure = startup.error_type + ": " + startup.error_message;
+                spdlog::warn("cannot keep {}:{} warm: {}", key.first, key.second, *failure);
             }
-            self->warm_done(weak.lock(), key, generation, startup.ok);
+            self->warm_done(weak.lock(), key, generation, std::move(failure));
         });
     });
 }
 
 void Pool::State::warm_done(const EnvironmentPtr& environment, const VersionKey& key, uint64_t generation,
-                            bool ready) {
+                            std::optional<std::string> failure) {
+    const bool ready = !failure;
     bool keep = false;
     {
         std::lock_guard lock(mutex);
@@ -71,7 +97,7 @@ void Pool::State::warm_done(const EnvironmentPtr& environment, const VersionKey&
         if (found != versions.end()) {
             VersionPool& pool = found->second;
             --pool.warming;
-            pool.warming_failed = pool.warming_failed || !ready;
+            if (failure) pool.note_warm_failure(std::move(*failure));
             keep = ready && environment && generation == pool.generation && !shut_down;
             if (keep) {
                 pool.idle.push_back({environment, std::chrono::steady_clock::now()});
@@ -132,7 +158,7 @@ void Pool::State::reap_idle() {
             if (options.cgroups) {
                 for (const IdleEnvironment& idle : pool.idle) watched.push_back(idle.environment);
             }
-            if (pool.min_warm > 0 && !pool.warming_failed) {
+            if (pool.min_warm > 0 && now >= pool.warm_retry_at) {
                 const size_t deficit = claim_warm_deficit(pool);
                 for (size_t i = 0; i < deficit; ++i) {
                     to_warm.emplace_back(pool.warm_version, it->first, pool.generation);

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <string_view>
 #include <variant>
 
 #include "cgroup/environment_cgroups.h"
@@ -11,16 +9,6 @@
 
 namespace sofaas {
 namespace {
-
-// A forked worker inherits the zygote's dynamic loader and malloc, which read their
-// environment once, at exec: a function that sets LD_LIBRARY_PATH, LD_PRELOAD,
-// GLIBC_TUNABLES or MALLOC_* expects them to act, so its workers are exec'd.
-bool needs_exec(const FunctionSpec& spec) {
-    return std::any_of(spec.env.begin(), spec.env.end(), [](const auto& variable) {
-        const std::string_view key = variable.first;
-        return key.starts_with("LD_") || key.starts_with("GLIBC_") || key.starts_with("MALLOC_");
-    });
-}
 
 // A worker's channels, and how it enters `cgroup` when it has one.
 std::variant<WorkerChannels, std::string> open_channels(const cgroup::EnvironmentCgroup* cgroup) {
@@ -35,10 +23,11 @@ std::variant<WorkerChannels, std::string> open_channels(const cgroup::Environmen
 }  // namespace
 
 WorkerLauncher::WorkerLauncher(std::filesystem::path worker_binary, std::string worker_user, bool use_zygote,
-                               std::optional<UidRange> worker_uids,
+                               std::optional<UidRange> worker_uids, bool own_namespaces,
                                std::shared_ptr<cgroup::EnvironmentCgroups> cgroups)
     : worker_binary_(std::move(worker_binary)),
       worker_user_(worker_uids ? std::string() : std::move(worker_user)),
+      own_namespaces_(own_namespaces),
       may_restart_(use_zygote),
       uids_(worker_uids ? std::make_unique<WorkerUids>(*worker_uids) : nullptr),
       cgroups_(std::move(cgroups)) {
@@ -53,9 +42,11 @@ WorkerLauncher::~WorkerLauncher() {
 }
 
 bool WorkerLauncher::start_zygote() {
-    auto started = Zygote::start(worker_binary_, worker_user_, cgroups_ ? cgroups_->thaw_on_exit() : "");
+    // The zygote serving every cold start is also the one to thaw frozen environments
+    // (cgroup v1) should the daemon die (worker/zygote.h).
+    auto started = Zygote::start(worker_binary_, worker_user_, own_namespaces_, cgroups_ ? cgroups_->thaw_on_exit() : "");
     if (auto* error = std::get_if<std::string>(&started)) {
-        spdlog::warn("no zygote ({}): workers are started with posix_spawn, cold starts are slower", *error);
+        spdlog::warn("no zygote ({}): each worker is forked by a zygote of its own, cold starts are slower", *error);
         return false;
     }
     zygote_ = std::move(std::get<std::unique_ptr<Zygote>>(started));
@@ -65,20 +56,25 @@ bool WorkerLauncher::start_zygote() {
 
 SpawnOutcome WorkerLauncher::launch(const FunctionVersion& version) {
     if (!uids_) return launch_as(version, worker_user_);
-    const std::optional<uid_t> uid = uids_->acquire();
-    if (!uid) return {std::nullopt, "every uid of the worker uid range is in use"};
+    auto acquired = uids_->acquire();
+    if (auto* error = std::get_if<std::string>(&acquired)) return {std::nullopt, std::move(*error)};
+    const uid_t uid = std::get<uid_t>(acquired);
     std::string user = "#";  // sofaas-worker's form for a uid without a name
-    user += std::to_string(*uid);
+    user += std::to_string(uid);
     SpawnOutcome outcome = launch_as(version, user);
     if (outcome.process) {
         outcome.process->own_uid = uid;
     } else {
-        uids_->release(*uid);
+        uids_->release(uid);
     }
     return outcome;
 }
 
-void WorkerLauncher::prepare_next() {
+void WorkerLauncher::prepare() {
+    if (uids_) uids_->prepare();
+}
+
+void WorkerLauncher::make_spare_cgroups() {
     if (cgroups_) cgroups_->make_spares();
 }
 
@@ -95,39 +91,47 @@ SpawnOutcome WorkerLauncher::launch_as(const FunctionVersion& version, const std
         if (auto* error = std::get_if<std::string>(&created)) return {std::nullopt, "no cgroup: " + *error};
         cgroup = std::move(std::get<cgroup::EnvironmentCgroupPtr>(created));
     }
-    WorkerCommand command = worker_command(worker_binary_, version, user, cgroup != nullptr);
-    auto opened = open_channels(cgroup.get());
-    if (auto* error = std::get_if<std::string>(&opened)) return {std::nullopt, std::move(*error)};
-    SpawnOutcome outcome = launch_with(version, command, std::move(std::get<WorkerChannels>(opened)), cgroup.get());
+    const WorkerCommand command = worker_command(worker_binary_, version, user, cgroup != nullptr);
+    SpawnOutcome outcome = launch_with(version, command, cgroup.get());
     if (outcome.process) outcome.process->cgroup = std::move(cgroup);
     return outcome;
 }
 
 SpawnOutcome WorkerLauncher::launch_with(const FunctionVersion& version, const WorkerCommand& command,
-                                         WorkerChannels channels, const cgroup::EnvironmentCgroup* cgroup) {
-    if (!needs_exec(version.spec)) {
+                                         const cgroup::EnvironmentCgroup* cgroup) {
+    {
         std::unique_lock lock(mutex_);
         if (!zygote_ && may_restart_) {
             may_restart_ = false;
             start_zygote();
         }
         if (zygote_) {
-            Zygote::Fork fork = zygote_->fork_worker(command, std::move(channels));
+            auto opened = open_channels(cgroup);
+            if (auto* error = std::get_if<std::string>(&opened)) return {std::nullopt, std::move(*error)};
+            Zygote::Fork fork = zygote_->fork_worker(command, std::move(std::get<WorkerChannels>(opened)));
             if (fork.process) return {std::move(fork.process), {}};
-            spdlog::warn("zygote {} could not start a worker of {} version {} ({}); using posix_spawn",
+            spdlog::warn("zygote {} could not start a worker of {} version {} ({}); using a zygote of its own",
                          zygote_->pid(), version.spec.name, version.spec.version, fork.error);
             if (fork.broken) {
                 zygote_.reset();
                 if (may_restart_) spdlog::warn("the zygote will be restarted once, at the next cold start");
             }
-            lock.unlock();
-            // The channels went to the zygote: the posix_spawn below gets fresh ones.
-            auto reopened = open_channels(cgroup);
-            if (auto* error = std::get_if<std::string>(&reopened)) return {std::nullopt, std::move(*error)};
-            channels = std::move(std::get<WorkerChannels>(reopened));
         }
     }
-    return spawn_worker(command, std::move(channels));
+    return launch_from_fresh_zygote(command, cgroup);
+}
+
+// A fresh exec of sofaas-worker for this one worker: an address-space layout of its own.
+// The zygote is killed once it has forked; its worker is the daemon's child and lives on.
+SpawnOutcome WorkerLauncher::launch_from_fresh_zygote(const WorkerCommand& command,
+                                                      const cgroup::EnvironmentCgroup* cgroup) {
+    auto started = Zygote::start(worker_binary_, worker_user_, own_namespaces_);
+    if (auto* error = std::get_if<std::string>(&started)) return {std::nullopt, "no zygote: " + *error};
+    Zygote& zygote = *std::get<std::unique_ptr<Zygote>>(started);
+    auto opened = open_channels(cgroup);
+    if (auto* error = std::get_if<std::string>(&opened)) return {std::nullopt, std::move(*error)};
+    Zygote::Fork fork = zygote.fork_worker(command, std::move(std::get<WorkerChannels>(opened)));
+    return {std::move(fork.process), std::move(fork.error)};
 }
 
 std::optional<pid_t> WorkerLauncher::zygote_pid() const {

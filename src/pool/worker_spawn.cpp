@@ -21,29 +21,8 @@
 namespace sofaas {
 namespace {
 
-// The worker's descriptors, by contract.
-constexpr int worker_stdin = 0;
-constexpr int worker_stdout = 1;
-constexpr int worker_stderr = 2;
-constexpr int worker_socket = 3;
-constexpr int first_unshared_fd = 4;
 // Workers run this much nicer than the daemon (CFS weight about 1/3 at +5).
 constexpr int worker_nice_offset = 5;
-
-// posix_spawn's dup2 actions run in order, so a source descriptor that is itself one of
-// the targets could be overwritten before it is duplicated (a daemon started with closed
-// stdio would hand out such numbers). Moving sources above every target rules that out.
-bool move_above_worker_fds(UniqueFd& fd, int first_free = first_unshared_fd) {
-    if (fd.get() >= first_free) {
-        return true;
-    }
-    int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, first_free);
-    if (moved < 0) {
-        return false;
-    }
-    fd.reset(moved);
-    return true;
-}
 
 // glibc 2.36 declares pidfd_open without C linkage in <sys/pidfd.h>, so C++ cannot link
 // against it; the system call itself is what we want anyway.
@@ -61,6 +40,7 @@ std::vector<std::string> worker_arguments(const std::filesystem::path& worker_bi
                                           "--function", spec.name,
                                           "--version", std::to_string(spec.version),
                                           "--memory-mb", std::to_string(spec.memory_mb),
+                                          "--ephemeral-storage-mb", std::to_string(spec.ephemeral_storage_mb),
                                           "--parent-pid", std::to_string(::getpid())};
     if (!worker_user.empty()) {
         arguments.insert(arguments.end(), {"--user", worker_user});
@@ -118,44 +98,10 @@ std::variant<WorkerChannels, std::string> open_worker_channels() {
     if (!channels.stdout_capture || !channels.stderr_capture) {
         return system_error("memfd_create", errno);
     }
-    if (!move_above_worker_fds(channels.worker_end) || !move_above_worker_fds(channels.stdout_capture) ||
-        !move_above_worker_fds(channels.stderr_capture)) {
-        return system_error("fcntl(F_DUPFD_CLOEXEC)", errno);
-    }
     return channels;
 }
 
-SpawnOutcome spawn_worker(WorkerCommand command, WorkerChannels channels) {
-    std::vector<UniqueFd>& cgroup_files = channels.cgroup.procs_files;
-    const int first_free = first_unshared_fd + static_cast<int>(cgroup_files.size());
-    for (UniqueFd& file : cgroup_files) {
-        if (!move_above_worker_fds(file, first_free)) return {std::nullopt, system_error("fcntl(F_DUPFD_CLOEXEC)", errno)};
-    }
-    SpawnFileActions actions;
-    ::posix_spawn_file_actions_addopen(actions.get(), worker_stdin, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_adddup2(actions.get(), channels.stdout_capture.get(), worker_stdout);
-    ::posix_spawn_file_actions_adddup2(actions.get(), channels.stderr_capture.get(), worker_stderr);
-    ::posix_spawn_file_actions_adddup2(actions.get(), channels.worker_end.get(), worker_socket);
-    for (size_t i = 0; i < cgroup_files.size(); ++i) {
-        ::posix_spawn_file_actions_adddup2(actions.get(), cgroup_files[i].get(), first_unshared_fd + static_cast<int>(i));
-    }
-    // Asio and libraries open descriptors without CLOEXEC; the worker must hold none of
-    // them (a leaked listening socket or ledger file would outlive the daemon).
-    ::posix_spawn_file_actions_addclosefrom_np(actions.get(), first_free);
-
-    // The worker sets PR_SET_PDEATHSIG, which fires when the *thread* that spawned it
-    // exits, not the process. Workers are spawned from io threads, which live as long as
-    // the daemon, so that is the daemon's death.
-    const std::string binary = command.arguments.front();
-    const SpawnedChild spawned = spawn_child(std::move(command.arguments), std::move(command.environment), actions);
-    if (spawned.error != 0) return {std::nullopt, system_error("cannot start " + binary, spawned.error)};
-    const pid_t pid = spawned.pid;
-    // Best effort.
-    ::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), command.nice);
-    return adopt_worker(pid, std::move(channels));
-}
-
-SpawnOutcome adopt_worker(pid_t pid, WorkerChannels channels) {
+SpawnOutcome adopt_worker(pid_t pid, pid_t process_group, WorkerChannels channels) {
     UniqueFd pidfd(open_pidfd(pid));
     if (!pidfd) {
         int open_error = errno;
@@ -167,6 +113,7 @@ SpawnOutcome adopt_worker(pid_t pid, WorkerChannels channels) {
 
     WorkerProcess process;
     process.pid = pid;
+    process.process_group = process_group;
     process.pidfd = std::move(pidfd);
     process.socket = std::move(channels.daemon_end);
     process.stdout_capture = std::move(channels.stdout_capture);

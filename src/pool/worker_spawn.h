@@ -1,8 +1,8 @@
-// Starting one sofaas-worker process under the worker contract: the exact command line,
-// fd 0 = /dev/null, fd 1/2 = capture memfds, fd 3 = the protocol socket, from fd 4 the
-// cgroup.procs files of its environment's cgroup (which it writes itself into first
-// thing), nothing else; an environment of exactly the function's variables plus the
-// SOFAAS_* ones.
+// What one sofaas-worker process is started with, under the worker contract: the exact
+// command line, fd 0 = /dev/null, fd 1/2 = capture memfds, fd 3 = the protocol socket,
+// from fd 4 the cgroup.procs files of its environment's cgroup if it must enter it itself
+// (it does first thing), nothing else; an environment of exactly the function's variables
+// plus the SOFAAS_* ones. A zygote forks it (zygote_process.h).
 #pragma once
 
 #include <sys/types.h>
@@ -22,6 +22,9 @@ namespace sofaas {
 
 struct WorkerProcess {
     pid_t pid = -1;
+    // The group to SIGKILL to end the whole environment: the worker's own, or the one
+    // led by the init of its pid namespace (worker/environment_init.h).
+    pid_t process_group = -1;
     std::optional<uid_t> own_uid;  // the uid it has to itself (worker_uids.h), if any
     UniqueFd pidfd;           // becomes readable when the process exits
     UniqueFd socket;          // the daemon's end of the worker's fd 3
@@ -35,7 +38,7 @@ struct SpawnOutcome {
     std::string error;  // why there is no process
 };
 
-// What a worker is started with, whoever starts it (posix_spawn or the zygote).
+// What a worker is started with.
 struct WorkerCommand {
     std::vector<std::string> arguments;    // argv; argv[0] is the worker binary
     std::vector<std::string> environment;  // "KEY=value"
@@ -50,7 +53,7 @@ WorkerCommand worker_command(const std::filesystem::path& worker_binary, const F
 
 // A worker's descriptors before it exists: the worker gets worker_end as fd 3 and the
 // captures as fds 1 and 2; the daemon keeps daemon_end and the captures. The placement
-// into its environment's cgroup is given to the worker (or to the zygote's clone) alone.
+// into its environment's cgroup goes to the zygote, for the worker's fork alone.
 struct WorkerChannels {
     UniqueFd daemon_end;
     UniqueFd worker_end;
@@ -60,13 +63,9 @@ struct WorkerChannels {
 };
 std::variant<WorkerChannels, std::string> open_worker_channels();
 
-// posix_spawn and exec of the worker binary. It enters its cgroup through the cgroup's
-// procs files (fds 4 and up): posix_spawn cannot clone into a cgroup.
-SpawnOutcome spawn_worker(WorkerCommand command, WorkerChannels channels);
-
 // `pid`, a child of this process started by someone else (the zygote), now runs as the
-// worker: its pidfd and the daemon's ends of its channels. The child is killed and
-// reaped if it cannot be watched.
-SpawnOutcome adopt_worker(pid_t pid, WorkerChannels channels);
+// worker in `process_group`: its pidfd and the daemon's ends of its channels. The child
+// is killed and reaped if it cannot be watched.
+SpawnOutcome adopt_worker(pid_t pid, pid_t process_group, WorkerChannels channels);
 
 }  // namespace sofaas

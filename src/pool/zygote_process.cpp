@@ -51,7 +51,7 @@ void kill_and_reap(pid_t pid) {
 // empty environment (each worker gets its function's); the rest as for every child
 // (child_spawn.h).
 std::variant<pid_t, std::string> spawn_zygote(const std::filesystem::path& worker_binary,
-                                              const std::string& worker_user,
+                                              const std::string& worker_user, bool own_namespaces,
                                               const std::filesystem::path& thaw_on_exit, int zygote_end) {
     SpawnFileActions actions;
     ::posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0);
@@ -62,6 +62,7 @@ std::variant<pid_t, std::string> spawn_zygote(const std::filesystem::path& worke
     std::vector<std::string> arguments = {worker_binary.string(), "--zygote", "--parent-pid",
                                           std::to_string(::getpid())};
     if (!worker_user.empty()) arguments.insert(arguments.end(), {"--user", worker_user});
+    if (own_namespaces) arguments.insert(arguments.end(), {"--namespaces", "own"});
     if (!thaw_on_exit.empty()) arguments.insert(arguments.end(), {"--thaw-on-exit", thaw_on_exit.string()});
     const SpawnedChild spawned = spawn_child(std::move(arguments), {}, actions);
     if (spawned.error != 0) return system_error("cannot start " + worker_binary.string() + " --zygote", spawned.error);
@@ -72,6 +73,7 @@ std::variant<pid_t, std::string> spawn_zygote(const std::filesystem::path& worke
 
 std::variant<std::unique_ptr<Zygote>, std::string> Zygote::start(const std::filesystem::path& worker_binary,
                                                                 const std::string& worker_user,
+                                                                bool own_namespaces,
                                                                 const std::filesystem::path& thaw_on_exit) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
@@ -84,7 +86,7 @@ std::variant<std::unique_ptr<Zygote>, std::string> Zygote::start(const std::file
         zygote_end.reset(::fcntl(zygote_end.get(), F_DUPFD_CLOEXEC, zygote_socket_fd + 1));
         if (!zygote_end) return system_error("fcntl(F_DUPFD_CLOEXEC)", errno);
     }
-    auto spawned = spawn_zygote(worker_binary, worker_user, thaw_on_exit, zygote_end.get());
+    auto spawned = spawn_zygote(worker_binary, worker_user, own_namespaces, thaw_on_exit, zygote_end.get());
     if (auto* error = std::get_if<std::string>(&spawned)) return std::move(*error);
     zygote_end.reset();
     std::unique_ptr<Zygote> zygote(new Zygote(std::get<pid_t>(spawned), std::move(daemon_end)));
@@ -135,12 +137,12 @@ Zygote::Fork Zygote::fork_worker(const WorkerCommand& command, WorkerChannels ch
         return {std::nullopt, waited == Wait::timeout ? "the zygote did not answer" : "the zygote is gone", true};
     }
     if (reply->pid <= 0) return {std::nullopt, system_error("zygote fork", reply->error), false};
-    birth.born(reply->pid);
-    // The worker makes itself a process group leader first thing; doing it from here too
-    // means the group exists when this returns, as after posix_spawn.
-    ::setpgid(reply->pid, reply->pid);
+    birth.born(reply->pid, reply->process_group);
+    // The worker joins its group (its own, or its namespace init's) first thing; doing it
+    // from here too means it is in it when this returns.
+    ::setpgid(reply->pid, reply->process_group);
 
-    SpawnOutcome adopted = adopt_worker(reply->pid, std::move(channels));
+    SpawnOutcome adopted = adopt_worker(reply->pid, reply->process_group, std::move(channels));
     return {std::move(adopted.process), std::move(adopted.error), false};
 }
 

@@ -20,10 +20,13 @@ namespace sofaas {
 class Zygote {
 public:
     // Starts it (from a thread that lives as long as the daemon: the zygote dies when
-    // that thread does, PR_SET_PDEATHSIG) and waits for its hello. On failure, why.
-    // `thaw_on_exit`: cgroup v1's freezer directory of the daemon (zygote.h), if any.
+    // that thread does, PR_SET_PDEATHSIG) and waits for its hello. With `own_namespaces`
+    // each worker gets pid, mount and IPC namespaces of its own (worker/zygote.h), which
+    // needs root. `thaw_on_exit`: cgroup v1's freezer directory of the daemon (zygote.h),
+    // if any. On failure, why.
     static std::variant<std::unique_ptr<Zygote>, std::string> start(const std::filesystem::path& worker_binary,
                                                                    const std::string& worker_user,
+                                                                   bool own_namespaces = false,
                                                                    const std::filesystem::path& thaw_on_exit = {});
     ~Zygote();  // SIGKILL and reap
     Zygote(const Zygote&) = delete;

@@ -4,6 +4,8 @@
 #include <array>
 #include <charconv>
 
+#include "common/loader_variables.h"
+
 namespace sofaas {
 namespace {
 
@@ -40,12 +42,17 @@ bool starts_with_segment(std::string_view path, std::string_view prefix) {
 }
 
 // "K=V": K is a shell-style variable name; SOFAAS_* belongs to the runtime.
-std::pair<std::string, std::string> parse_env(std::string_view text) {
+std::pair<std::string, std::string> parse_env(std::string_view text, bool allow_loader_environment) {
     auto equals = text.find('=');
     if (equals == std::string_view::npos) bad("env", "must be KEY=VALUE, got \"" + std::string(text) + "\"");
     std::string_view key = text.substr(0, equals);
     if (!is_identifier(key)) bad("env", "invalid variable name \"" + std::string(key) + "\"");
     if (key.starts_with("SOFAAS_")) bad("env", "\"" + std::string(key) + "\" is reserved for the runtime");
+    if (!allow_loader_environment && is_loader_variable(key)) {
+        bad("env", "\"" + std::string(key) +
+                       "\" is read by the dynamic loader or libc (LD_*, GLIBC_*, MALLOC_*): this sofaasd does not "
+                       "allow such variables (allow_loader_environment)");
+    }
     return {std::string(key), std::string(text.substr(equals + 1))};
 }
 
@@ -95,7 +102,8 @@ Route parse_route(std::string_view text) {
 }  // namespace
 
 FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, std::string>>& params,
-                                       const FunctionDefaults& defaults, const Limits& limits) {
+                                       const FunctionDefaults& defaults, const Limits& limits,
+                                       bool allow_loader_environment) {
     FunctionSettings settings;
     settings.memory_mb = defaults.memory_mb;
     settings.timeout_s = defaults.timeout_s;
@@ -111,13 +119,16 @@ FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, 
             settings.memory_mb = parse_unsigned("memory", value, 128, limits.max_memory_mb);
         } else if (key == "timeout") {
             settings.timeout_s = parse_unsigned("timeout", value, 1, limits.max_timeout_s);
+        } else if (key == "ephemeral_storage") {
+            settings.ephemeral_storage_mb =
+                parse_unsigned("ephemeral_storage", value, default_ephemeral_storage_mb, max_ephemeral_storage_mb);
         } else if (key == "max_concurrency") {
             settings.max_concurrency = parse_unsigned("max_concurrency", value, 1, 10000);
         } else if (key == "min_warm") {
             settings.min_warm = parse_unsigned("min_warm", value, 0, 10000);
             min_warm_given = true;
         } else if (key == "env") {
-            auto variable = parse_env(value);
+            auto variable = parse_env(value, allow_loader_environment);
             auto same_key = [&](const auto& e) { return e.first == variable.first; };
             if (std::any_of(settings.env.begin(), settings.env.end(), same_key)) {
                 bad("env", "\"" + variable.first + "\" is given twice");
@@ -139,8 +150,14 @@ FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, 
             } else {
                 bad("auth", "must be \"none\" or \"key\", got \"" + value + "\"");
             }
+        } else if (key == "expose_errors") {
+            if (value != "true" && value != "false") {
+                bad("expose_errors", "must be \"true\" or \"false\", got \"" + value + "\"");
+            }
+            settings.expose_errors = value == "true";
         } else {
-            bad(key, "unknown setting (handler, memory, timeout, env, route, min_warm, max_concurrency, auth)");
+            bad(key, "unknown setting (handler, memory, timeout, ephemeral_storage, env, route, min_warm, "
+                     "max_concurrency, auth, expose_errors)");
         }
     }
 

@@ -22,10 +22,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// `params`: (key, value) pairs in arrival order; keys: handler, memory, timeout, env
-// (K=V, repeatable), route ("METHOD /path", repeatable), min_warm, max_concurrency, auth.
-// Unknown keys are errors. Missing keys take `defaults`.
+// `params`: (key, value) pairs in arrival order; keys: handler, memory, timeout,
+// ephemeral_storage (MB), env (K=V, repeatable), route ("METHOD /path", repeatable),
+// min_warm, max_concurrency, auth, expose_errors ("true" or "false").
+// Unknown keys are errors. Missing keys take `defaults`. An env variable the dynamic loader
+// or libc acts on (common/loader_variables.h) is an error unless `allow_loader_environment`.
 FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, std::string>>& params,
-                                       const FunctionDefaults& defaults, const Limits& limits);
+                                       const FunctionDefaults& defaults, const Limits& limits,
+                                       bool allow_loader_environment = false);
 
 }  // namespace sofaas

@@ -76,7 +76,7 @@ std::optional<FunctionVersion> load_version(const fs::path& dir, std::string_vie
     FunctionSpec spec = spec_from_json(read_whole_file(dir / "spec.json"));
     if (spec.name != function) throw std::runtime_error("spec.json names function " + spec.name);
     if (spec.version != number) throw std::runtime_error("spec.json says version " + std::to_string(spec.version));
-    fs::path library = dir / "function.so";
+    fs::path library = dir / library_file_name;
     std::error_code ec;
     auto size = fs::file_size(library, ec);
     if (ec) throw std::runtime_error("function.so: " + ec.message());
@@ -223,8 +223,8 @@ StagedVersion Registry::stage(std::string_view function, std::string_view librar
         spec.version = 0;
         spec.sha256 = sha256_hex(library_bytes);
         spec.size_bytes = library_bytes.size();
-        fs::path library = directory / "function.so";
-        write_file_synced(library, library_bytes, 0755);
+        fs::path library = directory / library_file_name;
+        write_file_synced(library, library_bytes, 0644);
         write_file_synced(directory / "spec.json", spec_to_json(spec));
         fsync_directory(directory);
 
@@ -284,7 +284,7 @@ FunctionVersionPtr Registry::publish(StagedVersion staged, uint32_t* replaced) {
         replace_file_atomically(function_dir / "latest.json",
                                 nlohmann::json{{"version", spec.version}}.dump() + "\n");
 
-        auto published = std::make_shared<const FunctionVersion>(FunctionVersion{spec, version_dir / "function.so"});
+        auto published = std::make_shared<const FunctionVersion>(FunctionVersion{spec, version_dir / library_file_name});
         std::unique_lock index_lock(state_->index_mutex);
         FunctionEntry& entry = state_->index[staged.function];
         if (replaced) *replaced = entry.versions.empty() ? 0 : entry.latest;

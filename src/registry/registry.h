@@ -5,6 +5,12 @@
 //
 // A deploy is staged (written + fsync'd into a temp directory), checked by the caller
 // (trial load), then published by rename, so no half-written version is ever visible.
+//
+// Every directory is 0700 and every file 0600 but the libraries: a worker opens its
+// function.so while it still has the daemon's privileges, then dlopens it through
+// /proc/self/fd after dropping them, and that reopen checks the file's mode. So a
+// library is 0644, which no one else can use: nothing can reach it through its
+// directories.
 #pragma once
 
 #include <filesystem>
@@ -26,6 +32,8 @@ struct StagedVersion {
     std::filesystem::path directory;
     FunctionVersionPtr candidate;  // spec with version 0; library inside `directory`
 };
+
+inline constexpr std::string_view library_file_name = "function.so";
 
 class Registry {
 public:

@@ -7,6 +7,7 @@
 
 #include "billing/billing_record.h"
 #include "billing/ledger.h"
+#include "common/request_id.h"
 #include "logs/function_logs.h"
 
 namespace sofaas {
@@ -31,6 +32,14 @@ InvocationResult result_of(const InvocationRequest& request, Execution&& executi
     result.output = std::move(execution.output);
     result.error_type = std::move(execution.error_type);
     result.error_message = std::move(execution.error_message);
+    if (result.status == InvocationStatus::ok && request.output_reader) {
+        if (std::optional<std::string> why = request.output_reader->read(result.output)) {
+            // The function answered, in a form its trigger cannot send: its own error.
+            result.status = InvocationStatus::error;
+            result.error_type = invalid_response_error_type;
+            result.error_message = std::move(*why);
+        }
+    }
     result.duration_ms = execution.duration_ms;
     result.init_ms = execution.init_ms;
     result.billed_ms = is_billable(result) ? billed_milliseconds(execution.duration_ms, execution.init_ms) : 0;
@@ -79,6 +88,23 @@ void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationR
         spdlog::error("[{}] function log for {}:{} not written: {}", result.request_id, result.function,
                       result.version, e.what());
     }
+}
+
+void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InitReport report, const Prices& prices) {
+    const WallTime start = wall_now() - std::chrono::duration_cast<WallTime::duration>(
+                                            std::chrono::duration<double, std::milli>(report.init_ms));
+    InvocationRequest request{report.version, "",
+                              report.purpose == InitPurpose::warm ? Trigger::warm : Trigger::deploy, new_request_id()};
+    Execution execution;
+    execution.status = report.status;
+    execution.error_type = std::move(report.error_type);
+    execution.error_message = std::move(report.error_message);
+    execution.init_ms = report.init_ms;
+    const InvocationResult result = result_of(request, std::move(execution));
+    Prices init_prices = prices;
+    init_prices.per_request = 0;
+    record_invocation(ledger, logs, request, result, start, report.captured_stdout, report.captured_stderr,
+                      init_prices);
 }
 
 }  // namespace sofaas

@@ -16,7 +16,8 @@ class Ledger;
 class FunctionLogStore;
 
 // Takes the execution's output and error text (an output can be 6 MiB: it is moved, not
-// copied).
+// copied). A successful output the request's OutputReader refuses makes the invocation the
+// function's error (Runtime.InvalidResponse).
 InvocationResult result_of(const InvocationRequest& request, Execution&& execution);
 
 // Overload never reaches a worker: no billing record, no log lines.
@@ -27,5 +28,10 @@ InvocationResult throttled_result(const InvocationRequest& request);
 void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationRequest& request,
                        const InvocationResult& result, WallTime start, std::string_view captured_stdout,
                        std::string_view captured_stderr, const Prices& prices);
+
+// Bills an init no invocation paid for (a min_warm environment's, a deploy's trial load)
+// as a record of its own, trigger `warm` or `deploy`: its init time at the memory size's
+// price, without the per-request price, since nothing was requested.
+void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InitReport report, const Prices& prices);
 
 }  // namespace sofaas

@@ -175,7 +175,11 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
 };
 
 Scheduler::Scheduler(Pool& pool, Ledger& ledger, FunctionLogStore& logs, const Config& config)
-    : state_(std::make_shared<State>(pool, ledger, logs, config)) {}
+    : state_(std::make_shared<State>(pool, ledger, logs, config)) {
+    pool.on_unpaid_init([weak = std::weak_ptr(state_)](InitReport report) {
+        if (auto state = weak.lock()) record_unpaid_init(state->ledger, state->logs, std::move(report), state->config.prices);
+    });
+}
 
 Scheduler::~Scheduler() {
     // Invocations that finish later are still recorded, but nothing new may reach the pool,

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/config.h"
@@ -20,11 +21,25 @@ class Pool;
 class Ledger;
 class FunctionLogStore;
 
+// How a trigger reads a successful output. A function URL's output must be an HTTP
+// response (gateway/http_event.h); one that is not is the function's error. The scheduler
+// asks before it writes the record, so the ledger, the log and the caller all see the
+// same outcome.
+class OutputReader {
+public:
+    virtual ~OutputReader() = default;
+    // Called once, with a successful invocation's output, on the io thread that completes
+    // it; may take the output. nullopt when the trigger can use it, else why not (the
+    // errorMessage of a Runtime.InvalidResponse).
+    virtual std::optional<std::string> read(std::string& output) = 0;
+};
+
 struct InvocationRequest {
     FunctionVersionPtr version;
     std::string payload;
     Trigger trigger = Trigger::invoke;
     std::string request_id;
+    std::shared_ptr<OutputReader> output_reader;  // none: any output will do
 };
 
 class Scheduler {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "worker/loader_exec.h"
 #include "worker/memory_limit.h"
 #include "worker/sandbox.h"
 
@@ -55,17 +56,37 @@ std::optional<protocol::Ready> FunctionRuntime::prepare() {
     return ready_after(std::move(failure), started);
 }
 
+std::optional<protocol::Ready> FunctionRuntime::exec_for_the_loader() {
+    if (!own_executable_) return std::nullopt;
+    const auto started = Clock::now();
+    LoadFailure failure{std::string(protocol::sandbox_error_type),
+                        exec_inside_sandbox(*own_executable_, *library_file_)};  // returns only on failure
+    return ready_after(std::move(failure), started);
+}
+
 protocol::Ready FunctionRuntime::start() {
     const auto started = Clock::now();
     return ready_after(load_and_init(), started);
 }
 
 std::optional<LoadFailure> FunctionRuntime::open_and_enter_sandbox() {
+    // Exec'd again inside the sandbox (loader_exec.h): the library is open, the walls are up.
+    if (resumed_inside_sandbox()) {
+        library_file_.emplace(options_.library_fd, options_.library);
+        return std::nullopt;
+    }
     auto opened = open_library(options_.library);
     if (auto* failure = std::get_if<LoadFailure>(&opened)) return std::move(*failure);
     library_file_.emplace(std::get<LibraryFile>(std::move(opened)));
+    const auto sandbox_error = [](std::string message) {
+        return LoadFailure{std::string(protocol::sandbox_error_type), std::move(message)};
+    };
+    if (environment_needs_loader()) {
+        own_executable_ = open_own_executable();
+        if (!own_executable_) return sandbox_error("cannot open the worker's own executable");
+    }
     // Before dlopen: the library's constructors are function code too.
-    if (auto error = enter_sandbox(options_)) return LoadFailure{std::string(protocol::sandbox_error_type), *error};
+    if (auto error = enter_sandbox(options_)) return sandbox_error(*error);
     return std::nullopt;
 }
 

@@ -20,6 +20,14 @@ public:
     // the file's) and the daemon may believe it. nullopt when the sandbox is in place.
     std::optional<protocol::Ready> prepare();
 
+    // After prepare() and the Sandboxed frame: a function whose environment sets variables
+    // the dynamic loader acts on (allowed by the daemon's config) gets them by exec'ing the
+    // worker again, now inside the sandbox. Does not return then; returns nullopt when no
+    // such exec is needed, or the failure.
+    std::optional<protocol::Ready> exec_for_the_loader();
+    // This process is that second exec: prepare() found the sandbox in place.
+    bool resumed_inside_sandbox() const { return options_.library_fd >= 0; }
+
     // The function's part, after prepare(): load and init. Ready.ok=false says why this
     // environment cannot serve.
     protocol::Ready start();
@@ -34,6 +42,7 @@ private:
     const WorkerOptions& options_;
     FunctionHost host_;
     std::optional<LibraryFile> library_file_;  // opened by prepare(), before the sandbox
+    std::optional<int> own_executable_;        // for exec_for_the_loader(), opened before the sandbox
     FunctionLibrary function_;
 };
 

@@ -1,6 +1,6 @@
 // What /proc/PID/cmdline and /proc/PID/environ show. An exec'd worker shows the command
-// line and environment the daemon gave posix_spawn; a worker forked by the zygote would
-// show the zygote's. PR_SET_MM_MAP (unprivileged, it only moves the bounds the kernel
+// line and environment it was exec'd with; a worker forked by the zygote would show the
+// zygote's. PR_SET_MM_MAP (unprivileged, it only moves the bounds the kernel
 // reads) points them at the worker's own: ps, the crash-safety tests and a function
 // reading /proc/self/environ cannot tell the two kinds of worker apart.
 #pragma once

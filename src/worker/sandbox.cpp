@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/vfs.h>
@@ -12,6 +13,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "worker/environment_mounts.h"
 #include "worker/syscall_filter.h"
 #include "worker/worker_user.h"
 
@@ -23,7 +25,7 @@ constexpr int first_cgroup_file = 4;
 struct ProcessLimit {
     int resource;
     const char* name;
-    rlim_t value;
+    rlim_t value;  // 0 for RLIMIT_FSIZE: the function's ephemeral storage
 };
 
 // Soft and hard limit alike, so the function cannot raise them again (a worker running
@@ -44,18 +46,21 @@ constexpr ProcessLimit process_limits[] = {
     {RLIMIT_NOFILE, "RLIMIT_NOFILE", 1024},
     // No core dumps of function memory (events, secrets from the environment).
     {RLIMIT_CORE, "RLIMIT_CORE", 0},
-    // Largest file a function can write: Lambda's 512 MB of /tmp. (The stdout/stderr
-    // memfds have a much smaller bound of their own: pool/captured_output.h.)
-    {RLIMIT_FSIZE, "RLIMIT_FSIZE", 512ull * 1024 * 1024},
+    // Largest file a function can write: as large as its ephemeral storage (Lambda's /tmp,
+    // 512 MB by default), which under a root daemon holds every file it can write. (The
+    // stdout/stderr memfds have a much smaller bound of their own: pool/captured_output.h.)
+    {RLIMIT_FSIZE, "RLIMIT_FSIZE", 0},
 };
 
-std::optional<std::string> apply_process_limits(LimitsBy limits_by) {
+std::optional<std::string> apply_process_limits(uint32_t ephemeral_storage_mb, LimitsBy limits_by) {
     for (const ProcessLimit& limit : process_limits) {
         if (limit.resource == RLIMIT_NPROC && limits_by == LimitsBy::cgroup) continue;
         rlimit current{};
         getrlimit(limit.resource, &current);
+        const rlim_t wanted =
+            limit.resource == RLIMIT_FSIZE ? static_cast<rlim_t>(ephemeral_storage_mb) * 1024 * 1024 : limit.value;
         // Never above what the daemon was given: raising a hard limit needs privilege.
-        const rlim_t value = std::min(limit.value, current.rlim_max);
+        const rlim_t value = std::min(wanted, current.rlim_max);
         const rlimit lowered{value, value};
         if (setrlimit(limit.resource, &lowered) != 0)
             return std::string("cannot set ") + limit.name + ": " + std::strerror(errno);
@@ -92,13 +97,24 @@ bool stay_with_parent(pid_t parent_pid) {
     return getppid() == parent_pid;
 }
 
+bool stay_with_parent(const WorkerOptions& options) {
+    if (options.daemon_pidfd < 0) return stay_with_parent(options.parent_pid);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pollfd exited{options.daemon_pidfd, POLLIN, 0};
+    return poll(&exited, 1, 0) == 0;
+}
+
 std::optional<std::string> enter_sandbox(const WorkerOptions& options) {
+    if (options.own_namespaces) {
+        if (auto error = mount_environment_directories(options.ephemeral_storage_mb)) return error;
+    }
     if (!options.user.empty()) {
         if (auto error = become_user(options.user)) return error;
         // Changing credentials clears PR_SET_PDEATHSIG: set it again.
-        if (!stay_with_parent(options.parent_pid)) return "the daemon exited during the cold start";
+        if (!stay_with_parent(options)) return "the daemon exited during the cold start";
     }
-    if (auto error = apply_process_limits(options.limits)) return error;
+    if (options.daemon_pidfd >= 0) close(options.daemon_pidfd);
+    if (auto error = apply_process_limits(options.ephemeral_storage_mb, options.limits)) return error;
     // No program the function execs gains privileges (setuid binaries, file capabilities);
     // it is also what lets an unprivileged process install a seccomp filter.
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)

@@ -2,6 +2,8 @@
 // when it has one, and raises the rest once, after opening the library file and before
 // the library's own code (its constructors, sofaas_init) first runs, so nothing a
 // function does ever executes outside them:
+//   0. in namespaces of its own (zygote.h): its own /tmp, /var/tmp and /dev/shm, the rest
+//      of the file system read-only (environment_mounts.h; its /proc is its init's);
 //   1. drop to the worker user (--user), when the daemon runs as root;
 //   2. resource limits: descriptors, core dumps, file size; processes, unless the
 //      environment's cgroup counts them (--limits cgroup);
@@ -24,6 +26,9 @@ namespace sofaas::worker {
 // The worker must not outlive the daemon: PR_SET_PDEATHSIG(SIGKILL), then a check that
 // the daemon did not die before that. False when the parent is no longer parent_pid.
 bool stay_with_parent(pid_t parent_pid);
+// The same for a worker: by options.daemon_pidfd when it has one (in a pid namespace of
+// its own the daemon has no pid), else by options.parent_pid.
+bool stay_with_parent(const WorkerOptions& options);
 
 // The cgroup.procs files of the environment's cgroup are the worker's descriptors from 4
 // up (one per cgroup v1 hierarchy; none when the zygote cloned the worker straight into
@@ -31,7 +36,9 @@ bool stay_with_parent(pid_t parent_pid);
 // else opens a descriptor. Returns why the worker is not in its cgroup.
 std::optional<std::string> join_environment_cgroup();
 
-// Steps 1 to 4 above, in that order. Returns why the sandbox is incomplete.
+// Steps 0 to 4 above, in that order. Closes options.daemon_pidfd, which the function must
+// not hold, once the parent-death signal is set for good. Returns why the sandbox is
+// incomplete.
 std::optional<std::string> enter_sandbox(const WorkerOptions& options);
 
 }  // namespace sofaas::worker

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <linux/sched.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -28,17 +29,19 @@ std::variant<SiblingFork, std::string> SiblingFork::prepare() {
     return SiblingFork(cached_tid, robust_list, robust_list_size);
 }
 
-pid_t SiblingFork::fork(int cgroup_directory) const {
+pid_t SiblingFork::fork(uint64_t flags, int* pidfd, int cgroup_directory) const {
     // clone3, not clone: its arguments are laid out the same way on every architecture.
     clone_args arguments{};
-    arguments.flags = CLONE_PARENT | CLONE_CHILD_SETTID;
+    arguments.flags = flags | CLONE_CHILD_SETTID;
     if (cgroup_directory >= 0) {
         arguments.flags |= CLONE_INTO_CGROUP;
         arguments.cgroup = static_cast<uint64_t>(cgroup_directory);
     }
     // With CLONE_PARENT the child's exit signal is the zygote's own (SIGCHLD, as it was
-    // posix_spawned); clone3 refuses to be given one.
-    arguments.exit_signal = 0;
+    // posix_spawned); clone3 refuses to be given one. A child of the zygote's own
+    // signals it as any child does.
+    arguments.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+    arguments.pidfd = reinterpret_cast<uintptr_t>(pidfd);
     arguments.child_tid = reinterpret_cast<uintptr_t>(cached_tid_);
     const auto pid = static_cast<pid_t>(syscall(SYS_clone3, &arguments, sizeof arguments));
     if (pid == 0 && robust_list_ != nullptr) syscall(SYS_set_robust_list, robust_list_, robust_list_size_);

@@ -1,9 +1,13 @@
 // How the zygote forks a worker that is the DAEMON's child, not its own: clone with
 // CLONE_PARENT. The daemon then waits for it (pidfd, waitid), classifies its exit and
-// kills its process group exactly as for a worker it exec'd itself.
+// kills its process group exactly as for a worker it exec'd itself. The same fork, with
+// other flags, makes the init of a worker's pid namespace (zygote.h).
 #pragma once
 
+#include <linux/sched.h>
 #include <sys/types.h>
+
+#include <cstdint>
 
 #include <cstddef>
 #include <string>
@@ -18,11 +22,13 @@ public:
     static std::variant<SiblingFork, std::string> prepare();
 
     // Like fork(): 0 in the child, the child's pid in the caller, -1 with errno set.
-    // Only in a single-threaded process: no atfork handlers run, no lock is reset. With a
-    // cgroup v2 directory, the child starts in that cgroup (CLONE_INTO_CGROUP): it is
-    // counted there from its first instruction, and no migration takes the kernel's
-    // cgroup-wide lock.
-    pid_t fork(int cgroup_directory = -1) const;
+    // Only in a single-threaded process: no atfork handlers run, no lock is reset.
+    pid_t fork() const { return fork(CLONE_PARENT); }
+    // With clone3's `flags` instead of CLONE_PARENT (CLONE_NEWPID, CLONE_NEWNS, ...); with
+    // CLONE_PIDFD, `pidfd` receives a pidfd of the child. With a cgroup v2 directory, the
+    // child starts in that cgroup (CLONE_INTO_CGROUP): it is counted there from its first
+    // instruction, and no migration takes the kernel's cgroup-wide lock.
+    pid_t fork(uint64_t flags, int* pidfd = nullptr, int cgroup_directory = -1) const;
 
 private:
     SiblingFork(pid_t* cached_tid, void* robust_list, size_t robust_list_size)

@@ -9,11 +9,14 @@
 namespace sofaas::worker {
 namespace {
 
-enum Option { library, handler, function, version, memory_mb, parent_pid, user, limits, thaw_on_exit, option_count };
+enum Option {
+    library, handler, function, version, memory_mb, parent_pid, user, ephemeral_storage_mb, library_fd,
+    namespaces, limits, thaw_on_exit, option_count
+};
 
 constexpr std::string_view option_names[option_count] = {
-    "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid", "--user", "--limits",
-    "--thaw-on-exit"};
+    "--library", "--handler", "--function", "--version", "--memory-mb", "--parent-pid", "--user",
+    "--ephemeral-storage-mb", "--library-fd", "--namespaces", "--limits", "--thaw-on-exit"};
 
 template <typename Number>
 bool parse_number(std::string_view text, Number& value, Number minimum) {
@@ -52,7 +55,9 @@ std::optional<std::string> read_options(int argc, char** argv, int first, std::i
 
 std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
     OptionValues values;
-    if (auto error = read_options(argc, argv, 1, {library, handler, function, version, memory_mb, parent_pid, user, limits},
+    if (auto error = read_options(argc, argv, 1,
+                                  {library, handler, function, version, memory_mb, parent_pid, user,
+                                   ephemeral_storage_mb, library_fd, limits},
                                   {library, handler, function, version, memory_mb, parent_pid}, values))
         return std::move(*error);
 
@@ -68,6 +73,12 @@ std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
         return bad_value(memory_mb, values[memory_mb]);
     if (!parse_number(values[parent_pid], options.parent_pid, 1))
         return bad_value(parent_pid, values[parent_pid]);
+    if (!values[ephemeral_storage_mb].empty() &&
+        !parse_number(values[ephemeral_storage_mb], options.ephemeral_storage_mb, 1u))
+        return bad_value(ephemeral_storage_mb, values[ephemeral_storage_mb]);
+    // Never 0-3, the worker contract's own descriptors.
+    if (!values[library_fd].empty() && !parse_number(values[library_fd], options.library_fd, 4))
+        return bad_value(library_fd, values[library_fd]);
     if (values[limits] == "cgroup") {
         options.limits = LimitsBy::cgroup;
     } else if (!values[limits].empty() && values[limits] != "rlimits") {
@@ -79,11 +90,16 @@ std::variant<WorkerOptions, std::string> parse_options(int argc, char** argv) {
 // argv[1] is --zygote.
 std::variant<ZygoteOptions, std::string> parse_zygote_options(int argc, char** argv) {
     OptionValues values;
-    if (auto error = read_options(argc, argv, 2, {parent_pid, user, thaw_on_exit}, {parent_pid}, values))
+    if (auto error = read_options(argc, argv, 2, {parent_pid, user, namespaces, thaw_on_exit}, {parent_pid}, values))
         return std::move(*error);
     ZygoteOptions options;
     options.user = values[user];
     options.thaw_on_exit = values[thaw_on_exit];
+    if (values[namespaces] == "own") {
+        options.own_namespaces = true;
+    } else if (!values[namespaces].empty() && values[namespaces] != "shared") {
+        return bad_value(namespaces, values[namespaces]);
+    }
     if (!parse_number(values[parent_pid], options.parent_pid, 1))
         return bad_value(parent_pid, values[parent_pid]);
     return options;

@@ -41,7 +41,9 @@ int serve(FrameChannel& channel, FunctionRuntime& runtime) {
 }  // namespace
 
 int run_worker(const WorkerOptions& options) {
-    if (!stay_with_parent(options.parent_pid)) return exit_orphaned;
+    // A worker exec'd again inside its sandbox is still watched by the parent-death signal
+    // it set before (it survives exec), and cannot see the daemon as its parent.
+    if (options.library_fd < 0 && !stay_with_parent(options)) return exit_orphaned;
 
     FrameChannel channel(daemon_fd);
     std::string outgoing;
@@ -60,11 +62,18 @@ int run_worker(const WorkerOptions& options) {
         send_frame(channel, *failure, outgoing);
         return 0;
     }
-    // From here on function code may run and may write frames of its own to the socket:
-    // the daemon believes no claim of a host fault after this one.
-    outgoing.clear();
-    protocol::encode_sandboxed(outgoing);
-    if (!channel.write(outgoing)) return exit_daemon_gone;
+    // From here on function code may run and may write frames of its own to the socket (a
+    // loader variable's library runs before main() of the exec below): the daemon believes
+    // no claim of a host fault after this frame, sent once, before that exec.
+    if (!runtime.resumed_inside_sandbox()) {
+        outgoing.clear();
+        protocol::encode_sandboxed(outgoing);
+        if (!channel.write(outgoing)) return exit_daemon_gone;
+    }
+    if (auto failure = runtime.exec_for_the_loader()) {
+        send_frame(channel, *failure, outgoing);
+        return 0;
+    }
     const protocol::Ready ready = runtime.start();
     if (!send_frame(channel, ready, outgoing)) return exit_daemon_gone;
     if (!ready.ok) return 0;

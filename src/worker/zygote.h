@@ -1,10 +1,18 @@
-// The zygote: `sofaas-worker --zygote --parent-pid PID [--user NAME]`, started once by the
-// daemon with fd 3 a SOCK_SEQPACKET socket (zygote_protocol.h). It does once what every
-// cold start would otherwise repeat and what does not depend on the function: the
-// dynamic loader's work (libstdc++, libseccomp, ... are loaded and relocated), the worker
-// user's lookup, the seccomp filter's compilation. Then, per request, it forks a worker
-// as the daemon's child (sibling_fork.h) that sets up exactly the state an exec'd worker
-// starts with and continues as one (worker_session.h).
+// The zygote: `sofaas-worker --zygote --parent-pid PID [--user NAME] [--namespaces own]`,
+// started by the daemon with fd 3 a SOCK_SEQPACKET socket (zygote_protocol.h): once, to
+// serve every cold start, or once per worker without that ("zygote": false). It does once
+// what every cold start would otherwise repeat and what does not depend on the function:
+// the dynamic loader's work (libstdc++, libseccomp, ... are loaded and relocated), the
+// worker user's lookup, the seccomp filter's compilation. Then, per request, it forks a
+// worker as the daemon's child (sibling_fork.h) that sets up exactly the state an exec'd
+// worker starts with and continues as one (worker_session.h).
+//
+// With `--namespaces own` (a root daemon), every worker is an execution environment of its
+// own: the zygote moves into a mount namespace where the host is read-only
+// (environment_mounts.h); for each worker it makes new pid, mount (a copy of that one)
+// and IPC namespaces whose init is the zygote's child (environment_init.h), ahead of the
+// request that uses them, and forks the worker into them as the pid namespace's second
+// process. The worker then mounts its own /tmp before it drops its privileges (sandbox.h).
 //
 // The zygote itself is not sandboxed: it holds the daemon's privileges, as a worker does
 // before it opens its library. It is never reachable from function code: a worker closes

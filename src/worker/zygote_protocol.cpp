@@ -1,6 +1,6 @@
 // Message layout: int32 nice, uint32 cgroup files, uint32 clone into cgroup (0 or 1),
 // uint32 argument count, each argument as uint32 length + bytes, then the same for the
-// environment. A reply is two int32: pid and errno. Both
+// environment. A reply is three int32: pid, errno and process group. Both
 // ends are the same build on the same machine: host byte order.
 #include "worker/zygote_protocol.h"
 
@@ -79,7 +79,7 @@ std::string encode(const SpawnRequest& request) {
 }
 
 std::string encode(const SpawnReply& reply) {
-    const int32_t fields[2] = {reply.pid, reply.error};
+    const int32_t fields[3] = {reply.pid, reply.error, reply.process_group};
     return std::string(reinterpret_cast<const char*>(fields), sizeof fields);
 }
 
@@ -100,8 +100,10 @@ std::optional<SpawnReply> decode_spawn_reply(std::string_view message) {
     Reader reader(message);
     int32_t pid = 0;
     int32_t error = 0;
-    if (!reader.number(pid) || !reader.number(error) || !reader.at_end()) return std::nullopt;
-    return SpawnReply{pid, error};
+    int32_t process_group = 0;
+    if (!reader.number(pid) || !reader.number(error) || !reader.number(process_group) || !reader.at_end())
+        return std::nullopt;
+    return SpawnReply{pid, error, process_group};
 }
 
 int send_message(int socket, std::string_view message, const int* fds, size_t fd_count) {

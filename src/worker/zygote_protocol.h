@@ -6,11 +6,12 @@
 //                                   end, its stdout memfd and its stderr memfd, then the
 //                                   cgroup.procs files of its environment's cgroup, then
 //                                   (cgroup v2) the cgroup's directory to clone it into
-//   zygote -> daemon  SpawnReply    the worker's pid, or the errno of the failed fork
+//   zygote -> daemon  SpawnReply    the worker's pid and process group, or the errno of
+//                                   the failed fork
 //
-// A request carries exactly what posix_spawn would be given (command line, environment)
-// plus the nice value the daemon would set, so a forked worker cannot differ from an
-// exec'd one in anything the daemon decides.
+// A request carries exactly what an exec'd worker would be given (command line,
+// environment) plus the nice value the daemon sets, so a forked worker cannot differ from
+// an exec'd one in anything the daemon decides.
 #pragma once
 
 #include <sys/types.h>
@@ -35,6 +36,9 @@ struct SpawnRequest {
 struct SpawnReply {
     pid_t pid = -1;  // > 0: the worker, a child of the daemon
     int error = 0;   // errno of the failed fork when pid <= 0
+    // The process group to kill to end the environment: the worker's own, or that of the
+    // init of its pid namespace (environment_init.h).
+    pid_t process_group = -1;
 };
 
 inline constexpr std::string_view ready_hello = "ready";

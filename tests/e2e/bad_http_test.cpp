@@ -137,6 +137,89 @@ TEST_F(BadHttp, AmbiguousOrBrokenFramingIs400) {
     EXPECT_EQ(daemon().billing_records("echo").size(), billed_before) << "a refused request was invoked";
 }
 
+// A Transfer-Encoding the server does not frame exactly as "chunked" would let a front
+// proxy and sofaasd disagree on where the body ends: what one reads as body, the other
+// reads as the next request. Each is refused with 400 and the connection closed, so the
+// request hidden behind it is never answered, nor invoked.
+TEST_F(BadHttp, AnyTransferEncodingButChunkedIs400AndTheRestIsNeverRead) {
+    const size_t billed_before = daemon().billing_records("echo").size();
+    const std::string hidden = "GET /fn/echo/smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string chunked_hidden = "0\r\n\r\n" + hidden;
+    const std::string length = "Content-Length: " + std::to_string(hidden.size()) + "\r\n";
+    const std::vector<std::string> framings = {
+        "Transfer-Encoding: xchunked\r\n\r\n" + hidden,
+        "Transfer-Encoding: identity\r\n\r\n" + hidden,
+        "Transfer-Encoding: gzip\r\n\r\n" + hidden,
+        "Transfer-Encoding: chunked, chunked\r\n\r\n" + chunked_hidden,
+        "Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked_hidden,
+        "Transfer-Encoding: chunked;ext=1\r\n\r\n" + chunked_hidden,
+        "Transfer-Encoding: xchunked\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_hidden,
+        "Transfer-Encoding: xchunked\r\n" + length + "\r\n" + hidden,
+        length + "Transfer-Encoding: identity\r\n\r\n" + hidden,
+    };
+    for (const auto& framing : framings) {
+        for (const std::string target : {"/fn/echo", "/v1/functions/echo/invoke"}) {
+            SCOPED_TRACE(target + "\n" + framing);
+            auto connection = connect();
+            ASSERT_TRUE(connection.send("POST " + target + " HTTP/1.1\r\nHost: x\r\n" + auth() + framing));
+            auto response = connection.read_response();
+            ASSERT_TRUE(response);
+            EXPECT_EQ(response->status, 400) << response->body;
+            EXPECT_EQ(response->header("Connection"), "close");
+            EXPECT_FALSE(connection.read_response(2s)) << "the hidden request was answered";
+            EXPECT_TRUE(connection.wait_closed(2s));
+        }
+    }
+    EXPECT_EQ(daemon().billing_records("echo").size(), billed_before) << "a refused request was invoked";
+}
+
+// HTTP/1.0 has no chunked coding: a Transfer-Encoding in a 1.0 request is faulty framing
+// (RFC 9112 6.1), whatever it says.
+TEST_F(BadHttp, TransferEncodingInAnHttp10RequestIs400) {
+    auto connection = connect();
+    ASSERT_TRUE(connection.send("POST /fn/echo HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "5\r\nhello\r\n0\r\n\r\n"));
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 400) << response->body;
+    EXPECT_TRUE(connection.wait_closed(2s));
+}
+
+// Beast takes a repeated Content-Length, or a list of them, when the values agree; a proxy
+// in front may take the first, the last or refuse it. One Content-Length, one number.
+TEST_F(BadHttp, RepeatedContentLengthIs400EvenWhenTheValuesAgree) {
+    const std::string head = "POST /fn/echo HTTP/1.1\r\nHost: x\r\n";
+    for (const std::string lengths : {"Content-Length: 5\r\nContent-Length: 5\r\n", "Content-Length: 5, 5\r\n",
+                                      "Content-Length: +5\r\n"}) {
+        SCOPED_TRACE(lengths);
+        auto connection = connect();
+        ASSERT_TRUE(connection.send(head + lengths + "\r\nhello"));
+        auto response = connection.read_response();
+        ASSERT_TRUE(response);
+        EXPECT_EQ(response->status, 400) << response->body;
+        EXPECT_TRUE(connection.wait_closed(2s));
+    }
+}
+
+// Which host a request is for has one answer too (RFC 9112 3.2).
+TEST_F(BadHttp, TwoHostHeadersAre400) {
+    auto connection = connect();
+    ASSERT_TRUE(connection.send("GET /fn/echo HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n"));
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 400) << response->body;
+    EXPECT_TRUE(connection.wait_closed(2s));
+}
+
+// Spelling and whitespace aside, "chunked" alone is chunked.
+TEST_F(BadHttp, ChunkedInAnyCaseIsAccepted) {
+    auto response = exchange("POST /v1/functions/echo/invoke HTTP/1.1\r\nHost: x\r\n" + auth() +
+                             "Transfer-Encoding:   ChUnKeD  \r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200) << response->body;
+    EXPECT_EQ(response->body, "hello");
+}
+
 // A chunked body has no declared length: the limit must hold while it streams in.
 TEST_F(BadHttp, ChunkedBodyOverTheLimitIs413) {
     auto connection = connect();
@@ -149,6 +232,25 @@ TEST_F(BadHttp, ChunkedBodyOverTheLimitIs413) {
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 413);
     EXPECT_EQ(error_type_of(*response), "RequestTooLargeException");
+}
+
+// A chunk's size line (with its extensions) and the trailers are kept whole until their
+// line ends: without a ceiling, one connection could make the daemon hold gigabytes.
+TEST_F(BadHttp, EndlessChunkExtensionOrTrailerIs400) {
+    const std::string head = "POST /fn/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (const std::string start : {"5;ext=", "5\r\nhello\r\n0\r\nX-Trailer: "}) {
+        SCOPED_TRACE(start);
+        auto connection = connect();
+        ASSERT_TRUE(connection.send(head + start));
+        const std::string endless(64 * 1024, 'e');
+        for (size_t sent = 0; sent < 2 * max_payload_bytes; sent += endless.size())
+            if (!connection.send(endless)) break;
+        auto response = connection.read_response(5s);
+        ASSERT_TRUE(response) << "no answer before the read deadline";
+        EXPECT_EQ(response->status, 400) << response->body;
+        EXPECT_NE(response->body.find("a chunk size line or trailer is longer than"), std::string::npos)
+            << response->body;
+    }
 }
 
 TEST_F(BadHttp, PipelinedRequestsAreAnsweredInOrder) {

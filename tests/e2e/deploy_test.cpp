@@ -96,6 +96,8 @@ TEST_F(Deploy, BrokenLibrariesAreRejectedAndNeverReplaceTheWorkingVersion) {
         {"no handler", [](const TempDir&) { return fixture_library("no_handler"); }, "HandlerNotFound"},
         {"wrong ABI", [](const TempDir&) { return fixture_library("wrong_abi"); }, "InvalidAbi"},
         {"init fails", [](const TempDir&) { return fixture_library("init_fails"); }, "InitError"},
+        {"init returns an error without saying why",
+         [](const TempDir&) { return fixture_library("init_returns_error"); }, "sofaas_init returned an error"},
     };
     for (const auto& broken : cases) {
         auto result = daemon().deploy("sturdy", broken.make(dir));

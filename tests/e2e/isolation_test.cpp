@@ -1,8 +1,11 @@
 // Functions are kept apart from each other, not only from the host. Under a root daemon
 // each worker runs as a uid of its own, so what a function may do to "its user's"
-// processes (kill(-1), RLIMIT_NPROC) reaches no other worker. A worker_user shared by all
-// workers is the opt-out, and the last test shows what it costs.
+// processes (kill(-1), RLIMIT_NPROC) reaches no other worker, and no uid is held by two
+// live workers, across daemons and restarts. (Its pid namespace keeps kill(-1) inside the
+// environment besides: environment_test.cpp.)
+#include <signal.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -85,7 +88,7 @@ TEST_F(FunctionIsolation, KillingEveryoneItMaySignalReachesNoOtherWorker) {
     ASSERT_EQ(victims.size(), 2u);
 
     const auto attack = daemon.http().request("POST", "/v1/functions/attacker/invoke", "");
-    EXPECT_EQ(attack.body, "errno=0");
+    EXPECT_EQ(attack.body, "errno=3") << "ESRCH: in its pid namespace there was no one to signal";
     std::this_thread::sleep_for(300ms);  // a SIGKILL would have landed by now
     for (const pid_t victim : victims) EXPECT_TRUE(is_running(victim)) << victim;
     const auto call = daemon.http().request("POST", "/v1/functions/victim/invoke", "still here");
@@ -94,17 +97,69 @@ TEST_F(FunctionIsolation, KillingEveryoneItMaySignalReachesNoOtherWorker) {
     EXPECT_EQ(daemon.stop(), 0);
 }
 
-// The opt-out: one worker_user for all. The same attack then kills the other function's
-// workers, which is why it is not the default.
-TEST_F(FunctionIsolation, ASharedWorkerUserLetsOneFunctionKillAnothersWorkers) {
-    DaemonProcess daemon(nlohmann::json{{"worker_user", "nobody"}});
-    daemon.start();
-    const std::vector<pid_t> victims = deploy_victim_and_attacker(daemon);
-    ASSERT_EQ(victims.size(), 2u);
+// The uids of two daemons on one host (or of a daemon and the one before it) never meet
+// in two live workers: a daemon holds a host-wide lock on each uid it hands out.
+TEST_F(FunctionIsolation, TwoDaemonsNeverHandOutTheSameUid) {
+    const nlohmann::json range = {{"worker_uids", "1901100000-1901100009"}};
+    DaemonProcess first(range);
+    DaemonProcess second(range);
+    first.start();
+    second.start();
+    ASSERT_EQ(first.deploy("hello", function_library("hello"), {"--min-warm", "3"}).exit_code, 0);
+    ASSERT_EQ(second.deploy("hello", function_library("hello"), {"--min-warm", "3"}).exit_code, 0);
+    std::set<long> uids;
+    ASSERT_TRUE(eventually([&] {
+        uids.clear();
+        size_t workers = 0;
+        for (const DaemonProcess* daemon : {&first, &second}) {
+            for (const pid_t worker : workers_of(*daemon, "hello")) {
+                ++workers;
+                uids.insert(process_uid(worker));
+            }
+        }
+        return workers == 6 && !uids.contains(0);  // each past its privilege drop
+    }));
+    EXPECT_EQ(uids.size(), 6u) << "two live workers share a uid";
+    EXPECT_EQ(first.stop(), 0);
+    EXPECT_EQ(second.stop(), 0);
+}
 
-    const auto attack = daemon.http().request("POST", "/v1/functions/attacker/invoke", "");
-    EXPECT_EQ(attack.body, "errno=0");
-    for (const pid_t victim : victims) EXPECT_TRUE(eventually([&] { return !is_running(victim); })) << victim;
+// What runs as a uid when a daemon hands it to a worker (left behind by a worker of a
+// daemon that was SIGKILLed, say) is killed first: here a process that kills everything
+// of its uid every millisecond, as a function's leftover could.
+TEST_F(FunctionIsolation, WhatStillRunsAsAUidIsKilledBeforeAWorkerGetsIt) {
+    const uid_t uid = 1901100100;
+    const auto run_as_uid = [uid](bool killer) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            if (::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(1);
+            for (;;) {
+                if (killer) ::kill(-1, SIGKILL);
+                ::usleep(1000);
+            }
+        }
+        return pid;
+    };
+    const auto killed = [](pid_t pid) {
+        int status = 0;
+        const bool ended = eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; });
+        if (!ended) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+        return ended && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    };
+    // First, what it would do to a worker of that uid: it kills a process of it.
+    const pid_t leftover = run_as_uid(true);
+    EXPECT_TRUE(killed(run_as_uid(false)));
+
+    DaemonProcess daemon(nlohmann::json{{"worker_uids", std::to_string(uid) + "-" + std::to_string(uid)}});
+    daemon.start();
+    const auto deployed = daemon.deploy("hello", function_library("hello"));
+    EXPECT_EQ(deployed.exit_code, 0) << deployed;
+    EXPECT_TRUE(killed(leftover)) << "the leftover was not killed";
+    const auto call = daemon.http().request("POST", "/v1/functions/hello/invoke", "uid");
+    EXPECT_EQ(call.body, "Hello, uid!");
     EXPECT_EQ(daemon.stop(), 0);
 }
 

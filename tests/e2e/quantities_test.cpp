@@ -163,8 +163,9 @@ TEST_F(Quantities, PayloadLimitsAreExact) {
     EXPECT_NE(library_over.body.find(std::to_string(library_limit)), std::string::npos) << library_over.body;
 }
 
-// With prices of our own and --memory 512, every record costs exactly
-// per_request + 0.5 GB x billed seconds x per_gb_second, and the summary adds them up.
+// With prices of our own and --memory 512, every invocation costs exactly
+// per_request + 0.5 GB x billed seconds x per_gb_second (the deploy's trial init the same,
+// without the request price), and the summary adds them up.
 TEST(QuantitiesPrices, CostIsTheConfiguredPriceOfTheConfiguredMemory) {
     constexpr double per_gb_second = 0.001;
     constexpr double per_request = 0.01;
@@ -174,16 +175,20 @@ TEST(QuantitiesPrices, CostIsTheConfiguredPriceOfTheConfiguredMemory) {
     auto http = daemon.http();
     for (const char* sleep_ms : {"200", "50"}) ASSERT_EQ(http.request("POST", "/v1/functions/priced/invoke", sleep_ms).status, 200);
 
-    auto records = daemon.billing_records("priced");
-    ASSERT_EQ(records.size(), 2u);
+    ASSERT_EQ(daemon.billing_records("priced").size(), 2u);
+    const auto records = daemon.all_billing_records("priced");
+    ASSERT_EQ(records.size(), 3u) << "the deploy's trial init and two invocations";
     double gb_seconds = 0, cost = 0;
     uint64_t billed_ms = 0;
     for (const auto& record : records) {
         EXPECT_EQ(record["memory_mb"], 512);
         EXPECT_LT(record["max_memory_used_mb"].get<int>(), 256) << "the price must not follow the memory used";
         const auto billed = record["billed_ms"].get<uint64_t>();
-        EXPECT_GE(billed, 50u);
-        const double expected = per_request + 0.5 * (billed / 1000.0) * per_gb_second;
+        const bool invocation = record["trigger"] == "invoke";
+        if (invocation) {
+            EXPECT_GE(billed, 50u);
+        }
+        const double expected = (invocation ? per_request : 0.0) + 0.5 * (billed / 1000.0) * per_gb_second;
         EXPECT_NEAR(record["cost_usd"].get<double>(), expected, expected * 1e-9) << record.dump();
         billed_ms += billed;
         gb_seconds += 0.5 * billed / 1000.0;
@@ -222,6 +227,7 @@ TEST(QuantitiesConcurrency, ConcurrencyAndQueueAreExact) {
     constexpr int callers = 8;
     std::atomic<int> ok{0}, throttled{0}, other{0};
     std::vector<double> finished;
+    std::string unexpected;  // what the callers got besides 200 and 429, for the failure message
     std::mutex finished_mutex;
     const auto start = Clock::now();
     std::vector<std::thread> threads;
@@ -236,19 +242,55 @@ TEST(QuantitiesConcurrency, ConcurrencyAndQueueAreExact) {
                 ++throttled;
             } else {
                 ++other;
+                std::lock_guard lock(finished_mutex);
+                unexpected += std::to_string(response.status) + " " + response.body + "\n";
             }
         });
     }
     for (auto& thread : threads) thread.join();
     EXPECT_EQ(ok.load(), 5);
     EXPECT_EQ(throttled.load(), 3);
-    EXPECT_EQ(other.load(), 0);
+    EXPECT_EQ(other.load(), 0) << unexpected;
     std::sort(finished.begin(), finished.end());
-    ASSERT_EQ(finished.size(), 5u);
+    ASSERT_EQ(finished.size(), 5u) << ::testing::PrintToString(finished);
     EXPECT_LT(finished[1], 1.9) << "two run at once";
     EXPECT_GE(finished[2], 2.0) << "no third one ran beside them";
     EXPECT_GE(finished[4], 3.0) << "the last waited two rounds";
     EXPECT_EQ(daemon.billing_records("rounds").size(), 5u);
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
+// A queued invocation waits at most its function's timeout (2 s) for a slot: with one slot
+// and two 1.5 s calls ahead of it, the third is refused at 2 s, while the second (1.5 s in
+// the queue) runs.
+TEST(QuantitiesConcurrency, QueuedInvocationWaitsAtMostTheTimeout) {
+    DaemonProcess daemon;
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("one-slot", function_library("sleep"), {"--max-concurrency", "1", "--timeout", "2"}).exit_code,
+              0);
+    ASSERT_EQ(daemon.http().request("POST", "/v1/functions/one-slot/invoke", "0").status, 200);  // warm
+    struct Call {
+        int status = 0;
+        double sent = 0, answered = 0;
+    };
+    std::vector<Call> calls(3);
+    const auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < calls.size(); ++i) {
+        threads.emplace_back([&, i] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100 * i));  // in this order
+            calls[i].sent = seconds_since(start);
+            calls[i].status = daemon.http().request("POST", "/v1/functions/one-slot/invoke", "1500").status;
+            calls[i].answered = seconds_since(start);
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(calls[0].status, 200);
+    EXPECT_EQ(calls[1].status, 200) << "it waited 1.5 s of its 2 s";
+    EXPECT_EQ(calls[2].status, 429) << "its slot would have come after 3 s";
+    const double waited = calls[2].answered - calls[2].sent;
+    EXPECT_GE(waited, 1.9);
+    EXPECT_LT(waited, 2.9);
     EXPECT_EQ(daemon.stop(), 0);
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/daemon_process.h"
+#include "support/eventually.h"
 
 namespace sofaas::testing {
 namespace {
@@ -28,6 +29,7 @@ TEST(Versions, NewVersionTakesOverDuringTraffic) {
 
     std::atomic<bool> stop{false};
     std::atomic<bool> saw_v2{false};
+    std::atomic<int> answered{0};
     std::vector<std::string> failures;
     std::vector<int> versions_seen;
     std::thread traffic([&] {
@@ -41,14 +43,21 @@ TEST(Versions, NewVersionTakesOverDuringTraffic) {
             int version = std::stoi(response.header("X-Sofaas-Version"));
             if (versions_seen.empty() || versions_seen.back() != version) versions_seen.push_back(version);
             if (version == 2 && response.body == "Hello from C, traffic!") saw_v2 = true;
+            ++answered;
         }
     });
-    std::this_thread::sleep_for(200ms);
+    // Version 1 is serving the traffic before the deploy, whatever the machine's load.
+    if (!eventually([&] { return answered >= 3; })) {
+        stop = true;
+        traffic.join();
+        FAIL() << "no traffic reached version 1";
+    }
     auto deployed = daemon.deploy("greeter", function_library("c-hello"));
     EXPECT_EQ(deployed.out, "greeter version 2\n") << deployed;
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!saw_v2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
-    std::this_thread::sleep_for(100ms);
+    EXPECT_TRUE(eventually([&] { return saw_v2.load(); }));
+    // A few more calls after the first one of version 2: none may go back to version 1.
+    const int at_switch = answered;
+    EXPECT_TRUE(eventually([&] { return answered >= at_switch + 5; }));
     stop = true;
     traffic.join();
 

@@ -184,6 +184,13 @@ ProcessResult DaemonProcess::deploy(const std::string& name, const std::filesyst
 }
 
 std::vector<nlohmann::json> DaemonProcess::billing_records(const std::string& function) const {
+    std::vector<nlohmann::json> invocations;
+    for (auto& record : all_billing_records(function))
+        if (record["trigger"] == "http" || record["trigger"] == "invoke") invocations.push_back(std::move(record));
+    return invocations;
+}
+
+std::vector<nlohmann::json> DaemonProcess::all_billing_records(const std::string& function) const {
     auto result = cli({"billing", "--records", "--function", function});
     EXPECT_EQ(result.exit_code, 0) << result;
     std::vector<nlohmann::json> records;

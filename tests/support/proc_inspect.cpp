@@ -1,5 +1,7 @@
 #include "support/proc_inspect.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -101,6 +103,34 @@ long voluntary_switches(pid_t pid) {
 
 long process_uid(pid_t pid) {
     return status_number(pid, "Uid:");
+}
+
+std::string pid_namespace(pid_t pid) {
+    std::error_code ignored;
+    return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/ns/pid", ignored).string();
+}
+
+std::vector<pid_t> pid_namespace_members(pid_t member) {
+    const std::string wanted = pid_namespace(member);
+    std::vector<pid_t> members;
+    if (wanted.empty()) return members;
+    for (const auto& process : all_processes())
+        if (pid_namespace(process.pid) == wanted) members.push_back(process.pid);
+    return members;
+}
+
+std::optional<pid_t> host_pid(pid_t member, pid_t inner) {
+    if (pid_namespace(member) == pid_namespace(::getpid())) return inner;
+    for (const pid_t pid : pid_namespace_members(member)) {
+        // "NSpid:\tHOST\t...\tINNERMOST": the last is the pid in its own namespace.
+        std::istringstream lines(read_file("/proc/" + std::to_string(pid) + "/status"));
+        for (std::string line; std::getline(lines, line);) {
+            if (!line.starts_with("NSpid:")) continue;
+            const size_t last = line.find_last_of(" \t");
+            if (std::strtol(line.c_str() + last + 1, nullptr, 10) == inner) return pid;
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace sofaas::testing

@@ -37,4 +37,15 @@ long resident_kb(pid_t pid);              // VmRSS from /proc/PID/status, -1 if 
 long voluntary_switches(pid_t pid);
 long process_uid(pid_t pid);              // real uid (the first of Uid: in /proc/PID/status), -1 if unknown
 
+// Pid namespaces, as this process sees them. An execution environment of a root sofaasd
+// has one of its own, whose pids (what a function sees from getpid() and fork()) are not
+// the ones /proc shows here.
+// The pid namespace of `pid` ("pid:[INODE]"), empty if it cannot be read.
+std::string pid_namespace(pid_t pid);
+// Every process in the pid namespace of `member`, by the pids this process sees.
+std::vector<pid_t> pid_namespace_members(pid_t member);
+// The process that is `inner` in the pid namespace of `member`, by the pid this process
+// sees (`inner` itself when that namespace is this process's own).
+std::optional<pid_t> host_pid(pid_t member, pid_t inner);
+
 }  // namespace sofaas::testing

@@ -80,10 +80,13 @@ TEST(CliArgs, UsageListsEveryCommand) {
 
 TEST(CliDeploy, TargetCarriesSettingsAsEncodedQuery) {
     auto line = parse({"deploy", "api", "api.so", "--route", "GET /items/{id}", "--memory", "256", "--env", "K=a b",
-                       "--min-warm", "1", "--auth", "key"});
+                       "--min-warm", "1", "--auth", "key", "--expose-errors"});
     EXPECT_EQ(deploy_target(line),
-              "/v1/functions/api?memory=256&min_warm=1&env=K%3Da%20b&route=GET%20%2Fitems%2F%7Bid%7D&auth=key");
+              "/v1/functions/api?memory=256&min_warm=1&env=K%3Da%20b&route=GET%20%2Fitems%2F%7Bid%7D&auth=key"
+              "&expose_errors=true");
     EXPECT_EQ(deploy_target(parse({"deploy", "hello", "h.so"})), "/v1/functions/hello");
+    EXPECT_EQ(deploy_target(parse({"deploy", "big", "b.so", "--ephemeral-storage", "10240"})),
+              "/v1/functions/big?ephemeral_storage=10240");
 }
 
 TEST(CliDeploy, RejectsMalformedSettingsBeforeSending) {
@@ -114,26 +117,39 @@ TEST(CliFormat, TableAlignsColumns) {
     EXPECT_EQ(format_table({"A", "BB"}, {{"long", "x"}, {"s", "yy"}}), "A     BB\nlong  x\ns     yy\n");
 }
 
-TEST(CliFormat, FunctionListShowsRoutesAndAuth) {
+TEST(CliFormat, FunctionListShowsRoutesAuthAndErrors) {
     json list = {{"functions",
                   {{{"name", "api"}, {"version", 3}, {"memory_mb", 256}, {"timeout_s", 5}, {"auth", "key"},
-                    {"routes", {{{"method", "GET"}, {"path", "/items/{id}"}}, {{"method", "POST"}, {"path", "/items"}}}}},
+                    {"routes", {{{"method", "GET"}, {"path", "/items/{id}"}}, {{"method", "POST"}, {"path", "/items"}}}},
+                    {"expose_errors", true}},
                    {{"name", "hello"}, {"version", 1}, {"memory_mb", 128}, {"timeout_s", 3}, {"auth", "none"},
-                    {"routes", json::array()}}}}};
+                    {"routes", json::array()}, {"expose_errors", false}}}}};
     EXPECT_EQ(format_function_list(list),
-              "NAME   VERSION  MEMORY  TIMEOUT  ROUTES                        AUTH\n"
-              "api    3        256 MB  5 s      GET /items/{id}, POST /items  key\n"
-              "hello  1        128 MB  3 s      -                             none\n");
+              "NAME   VERSION  MEMORY  TIMEOUT  ROUTES                        AUTH  ERRORS\n"
+              "api    3        256 MB  5 s      GET /items/{id}, POST /items  key   exposed\n"
+              "hello  1        128 MB  3 s      -                             none  generic\n");
 }
 
 TEST(CliFormat, FunctionInfoShowsVersionsAndWorkers) {
-    json info = {{"function", {{"name", "hello"}, {"version", 2}, {"memory_mb", 128}, {"env", {{"A", "1"}}}}},
+    json info = {{"function",
+                  {{"name", "hello"},
+                   {"version", 2},
+                   {"memory_mb", 128},
+                   {"env", {{"A", "1"}}},
+                   {"expose_errors", true}}},
                  {"versions", {1, 2}},
                  {"workers", {{"idle", 1}, {"busy", 0}}}};
     std::string text = format_function_info(info);
     EXPECT_NE(text.find("versions:        1, 2\n"), std::string::npos) << text;
     EXPECT_NE(text.find("workers:         1 idle, 0 busy\n"), std::string::npos) << text;
     EXPECT_NE(text.find("env:             A=1\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("errors:          exposed\n"), std::string::npos) << text;
+}
+
+TEST(CliFormat, FunctionInfoShowsTheEphemeralStorage) {
+    json info = {{"function", {{"name", "big"}, {"version", 1}, {"ephemeral_storage_mb", 10240}}}};
+    const std::string text = format_function_info(info);
+    EXPECT_NE(text.find("ephemeral storage: 10240 MB\n"), std::string::npos) << text;
 }
 
 TEST(CliFormat, DeployedPrintsNameAndVersion) {

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <thread>
@@ -9,9 +11,11 @@
 #include "common/function_spec.h"
 #include "common/invocation.h"
 #include "common/number_text.h"
+#include "common/private_directory.h"
 #include "common/request_id.h"
 #include "common/sha256.h"
 #include "common/time.h"
+#include "support/temp_dir.h"
 
 using namespace sofaas;
 using namespace std::chrono;
@@ -47,6 +51,7 @@ TEST(ConfigTest, EmptyObjectGivesDefaults) {
     EXPECT_EQ(config.defaults.memory_mb, 128u);
     EXPECT_TRUE(config.zygote);
     EXPECT_TRUE(config.cgroups);
+    EXPECT_FALSE(config.allow_loader_environment);
     EXPECT_DOUBLE_EQ(config.prices.per_request, 0.0000002);
 }
 
@@ -55,6 +60,7 @@ TEST(ConfigTest, ReadsEveryKey) {
         "listen": "0.0.0.0:9000", "data_dir": "/var/lib/sofaas", "io_threads": 4,
         "admin_token": "secret", "shutdown_grace_s": 5, "ledger_fsync_interval_ms": 0, "zygote": false,
         "cgroups": "off",
+        "allow_loader_environment": true,
         "limits": {"max_timeout_s": 60, "max_payload_bytes": 1024, "max_header_bytes": 2048,
                    "read_timeout_s": 7, "init_timeout_s": 3, "max_memory_mb": 2048, "max_queue": 10},
         "defaults": {"memory_mb": 256, "timeout_s": 10, "max_concurrency": 4, "min_warm": 1,
@@ -69,6 +75,7 @@ TEST(ConfigTest, ReadsEveryKey) {
     EXPECT_EQ(config.ledger_fsync_interval_ms, 0u);
     EXPECT_FALSE(config.zygote);
     EXPECT_FALSE(config.cgroups);
+    EXPECT_TRUE(config.allow_loader_environment);
     EXPECT_EQ(config.limits.max_timeout_s, 60u);
     EXPECT_EQ(config.limits.max_payload_bytes, 1024u);
     EXPECT_EQ(config.limits.max_header_bytes, 2048u);
@@ -192,11 +199,13 @@ TEST(FunctionSpecTest, RoundTripsThroughJson) {
     spec.handler = "handle";
     spec.memory_mb = 512;
     spec.timeout_s = 30;
+    spec.ephemeral_storage_mb = 10240;
     spec.env = {{"A", "1"}, {"B", "two"}};
     spec.routes = {{"GET", "/items/{id}"}, {"ANY", "/x"}};
     spec.min_warm = 1;
     spec.max_concurrency = 8;
     spec.auth = AuthMode::key;
+    spec.expose_errors = true;
     spec.sha256 = std::string(64, 'f');
     spec.size_bytes = 12345;
     spec.created_at = "2026-11-27T18:43:49.123456Z";
@@ -207,11 +216,13 @@ TEST(FunctionSpecTest, RoundTripsThroughJson) {
     EXPECT_EQ(back.handler, spec.handler);
     EXPECT_EQ(back.memory_mb, spec.memory_mb);
     EXPECT_EQ(back.timeout_s, spec.timeout_s);
+    EXPECT_EQ(back.ephemeral_storage_mb, spec.ephemeral_storage_mb);
     EXPECT_EQ(back.env, spec.env);
     EXPECT_EQ(back.routes, spec.routes);
     EXPECT_EQ(back.min_warm, spec.min_warm);
     EXPECT_EQ(back.max_concurrency, spec.max_concurrency);
     EXPECT_EQ(back.auth, spec.auth);
+    EXPECT_EQ(back.expose_errors, spec.expose_errors);
     EXPECT_EQ(back.sha256, spec.sha256);
     EXPECT_EQ(back.size_bytes, spec.size_bytes);
     EXPECT_EQ(back.created_at, spec.created_at);
@@ -234,9 +245,25 @@ TEST(FunctionSpecTest, FromJsonNamesTheBadField) {
     EXPECT_NE(error_of(bad_memory).find("memory_mb"), std::string::npos);
     std::string bad_auth = std::regex_replace(good, std::regex(R"("auth":"none")"), R"("auth":"maybe")");
     EXPECT_NE(error_of(bad_auth).find("auth"), std::string::npos);
+    std::string bad_expose = std::regex_replace(good, std::regex(R"("expose_errors":false)"), R"("expose_errors":1)");
+    EXPECT_NE(error_of(bad_expose).find("expose_errors"), std::string::npos);
+    // A spec.json written before the setting existed keeps generic errors.
+    std::string older = std::regex_replace(good, std::regex(R"("expose_errors":false,)"), "");
+    ASSERT_EQ(error_of(older), "no error");
+    EXPECT_FALSE(spec_from_json(older).expose_errors);
     std::string no_handler = std::regex_replace(good, std::regex(R"("handler":"sofaas_handler",)"), "");
     EXPECT_NE(error_of(no_handler).find("handler"), std::string::npos);
     EXPECT_NE(error_of("{").find("invalid JSON"), std::string::npos);
+}
+
+// A version deployed before ephemeral_storage_mb existed gets Lambda's default.
+TEST(FunctionSpecTest, AnOlderSpecWithoutEphemeralStorageGetsTheDefault) {
+    FunctionSpec spec;
+    spec.name = "old";
+    spec.ephemeral_storage_mb = 2048;
+    const std::string older = std::regex_replace(spec_to_json(spec), std::regex(R"("ephemeral_storage_mb":2048,)"), "");
+    ASSERT_EQ(older.find("ephemeral_storage_mb"), std::string::npos) << older;
+    EXPECT_EQ(spec_from_json(older).ephemeral_storage_mb, 512u);
 }
 
 TEST(InvocationTest, NamesEnums) {
@@ -411,4 +438,35 @@ TEST(Sha256Test, MatchesKnownDigests) {
               "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
               "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+// A data directory is private to the daemon's user, including what an older sofaasd left
+// readable; the named world-readable files keep only their read permission; a symbolic
+// link is never followed out.
+TEST(PrivateDirectoryTest, TakesGroupAndOtherPermissionsAwayFromEverything) {
+    namespace fs = std::filesystem;
+    sofaas::testing::TempDir root("private-dir");
+    const fs::path data = root / "data";
+    fs::create_directories(data / "billing");
+    fs::create_directories(data / "functions" / "f" / "versions" / "1");
+    std::ofstream(data / "billing" / "2020-01-01.jsonl") << "{}\n";
+    std::ofstream(data / "functions" / "f" / "versions" / "1" / "function.so") << "ELF";
+    std::ofstream(root / "outside") << "not the daemon's";
+    fs::create_symlink(root / "outside", data / "link");
+    for (const fs::path& path : {data, data / "billing", data / "functions"}) fs::permissions(path, fs::perms(0755));
+    fs::permissions(data / "billing" / "2020-01-01.jsonl", fs::perms(0664));
+    fs::permissions(data / "functions" / "f" / "versions" / "1" / "function.so", fs::perms(0755));
+    fs::permissions(root / "outside", fs::perms(0644));
+
+    EXPECT_GE(make_directory_private(data, "function.so"), 5u);
+    EXPECT_EQ(fs::status(data).permissions(), fs::perms(0700));
+    EXPECT_EQ(fs::status(data / "billing").permissions(), fs::perms(0700));
+    EXPECT_EQ(fs::status(data / "functions" / "f" / "versions").permissions(), fs::perms(0700));
+    EXPECT_EQ(fs::status(data / "billing" / "2020-01-01.jsonl").permissions(), fs::perms(0600));
+    EXPECT_EQ(fs::status(data / "functions" / "f" / "versions" / "1" / "function.so").permissions(), fs::perms(0744));
+    EXPECT_EQ(fs::status(root / "outside").permissions(), fs::perms(0644)) << "the link was followed";
+    EXPECT_EQ(make_directory_private(data, "function.so"), 0u) << "nothing left to tighten";
+
+    EXPECT_EQ(make_directory_private(root / "new" / "data"), 1u) << "created, then made private";
+    EXPECT_EQ(fs::status(root / "new" / "data").permissions(), fs::perms(0700));
 }

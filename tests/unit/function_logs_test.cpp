@@ -80,6 +80,28 @@ TEST_F(FunctionLogsTest, FramesCapturedOutputWithStartEndAndReport) {
     EXPECT_TRUE(fs::exists(logs / "hello" / "2026-11-27.jsonl"));
 }
 
+// A caller of a public endpoint gets a generic error: the function's own is in its log,
+// before END.
+TEST_F(FunctionLogsTest, AFailureSaysItsErrorBeforeEnd) {
+    auto failed = result("req-err");
+    failed.status = InvocationStatus::error;
+    failed.error_type = "Runtime.InvalidResponse";
+    failed.error_message = "The function returned an invalid HTTP response: statusCode must be an integer";
+    append(failed, "printed\n");
+    auto timed_out = result("req-late");
+    timed_out.status = InvocationStatus::timeout;
+    timed_out.error_message = "Task timed out after 1.00 seconds";
+    append(timed_out, "");
+    EXPECT_EQ(messages(store.tail("hello", 100)),
+              (std::vector<std::string>{
+                  "START RequestId: req-err Version: 2", "printed",
+                  "ERROR RequestId: req-err Runtime.InvalidResponse: The function returned an invalid HTTP response: "
+                  "statusCode must be an integer",
+                  "END RequestId: req-err", report_line(failed), "START RequestId: req-late Version: 2",
+                  "ERROR RequestId: req-late Sandbox.Timedout: Task timed out after 1.00 seconds",
+                  "END RequestId: req-late", report_line(timed_out)}));
+}
+
 TEST_F(FunctionLogsTest, EachLineIsAJsonObject) {
     append(result("req-1"), "say \"hi\"\t\x01 and \xff invalid utf-8\n");
     store.flush();  // the lines are written by a background thread

@@ -207,6 +207,26 @@ TEST_F(GatewayTest, BadFunctionNameIs400WhateverFollowsIt) {
     }
 }
 
+// Only origin-form targets ("/path?query"): any other would need a reading of its own, and a
+// proxy in front may read it otherwise than sofaasd.
+TEST_F(GatewayTest, ATargetThatIsNotAPathIs400) {
+    for (const char* line : {"GET healthz HTTP/1.1", "GET fn/echo HTTP/1.1", "OPTIONS * HTTP/1.1",
+                             "GET http://example.com/healthz HTTP/1.1"}) {
+        const std::string answer =
+            exchange_raw(daemon.port, std::string(line) + "\r\nHost: x\r\nConnection: close\r\n\r\n");
+        EXPECT_TRUE(answer.starts_with("HTTP/1.1 400 Bad Request\r\n")) << line << ": " << answer;
+    }
+}
+
+// A function name needs no escape: /fn/%65cho is not /fn/echo, so the path a proxy in front
+// checks is the one served.
+TEST_F(GatewayTest, AFunctionUrlNamesItsFunctionAsSent) {
+    ASSERT_EQ(deploy("echo", "echo").status, 201);
+    EXPECT_EQ(client("").request("GET", "/fn/echo").status, 200);
+    const auto escaped = client("").request("GET", "/fn/%65cho");
+    EXPECT_EQ(escaped.status, 400) << escaped.body;
+}
+
 TEST_F(GatewayTest, OversizedHeadersAre431) {
     const std::string answer = exchange_raw(
         daemon.port, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2048, 'a') + "\r\n\r\n");

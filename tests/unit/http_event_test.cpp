@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "gateway/base64.h"
@@ -60,6 +65,39 @@ TEST(HttpEvent, DecodesQueryParametersAndJoinsRepeatedOnes) {
     const json event = json::parse(make_http_event(sample_request()));
     EXPECT_EQ(event["queryStringParameters"]["a"], "1,2");
     EXPECT_EQ(event["queryStringParameters"]["b"], "x y");
+}
+
+// Thousands of names (the most a request's header limit lets through) are joined as a
+// handful are: each name once, where it first came, its values in arrival order.
+TEST(HttpEvent, JoinsThousandsOfNamesAsAHandful) {
+    HttpRequestParts request = sample_request();
+    std::string target = "/fn/hello?";
+    std::vector<HttpRequestParts::Header> headers;
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 1000; ++i) {
+            target += "p" + std::to_string(i) + "=" + std::to_string(round) + "&";
+            headers.emplace_back((round == 1 ? "X-H" : "x-h") + std::to_string(i), std::to_string(round));
+        }
+    }
+    request.target = target;
+    request.headers = headers;
+    const auto event = nlohmann::ordered_json::parse(make_http_event(request));
+    const auto& query = event["queryStringParameters"];
+    const auto& joined_headers = event["headers"];
+    ASSERT_EQ(query.size(), 1000u);
+    ASSERT_EQ(joined_headers.size(), 1000u);
+    int i = 0;
+    for (const auto& [name, value] : query.items()) {
+        EXPECT_EQ(name, "p" + std::to_string(i));
+        EXPECT_EQ(value, "0,1,2") << name;
+        ++i;
+    }
+    i = 0;
+    for (const auto& [name, value] : joined_headers.items()) {
+        EXPECT_EQ(name, "x-h" + std::to_string(i));
+        EXPECT_EQ(value, "0,1,2") << name;
+        ++i;
+    }
 }
 
 TEST(HttpEvent, OmitsQueryParametersAndCookiesWhenThereAreNone) {
@@ -146,8 +184,25 @@ std::string header(const HttpResponseParts& response, std::string_view name) {
     return "<absent>";
 }
 
+// The response a valid output becomes; a test failure (and an empty response) otherwise.
+HttpResponseParts response_of(std::string output) {
+    auto mapped = map_function_output(std::move(output));
+    if (const auto* invalid = std::get_if<InvalidResponse>(&mapped)) {
+        ADD_FAILURE() << "invalid response: " << invalid->why;
+        return {};
+    }
+    return std::move(std::get<FunctionResponse>(mapped).response);
+}
+
+// Why an output is no valid response; "<valid>" when it is one.
+std::string invalid_because(std::string output) {
+    auto mapped = map_function_output(std::move(output));
+    const auto* invalid = std::get_if<InvalidResponse>(&mapped);
+    return invalid ? invalid->why : "<valid>";
+}
+
 TEST(FunctionOutput, StatusCodeObjectSetsStatusHeadersCookiesAndBody) {
-    const auto response = map_function_output(
+    const auto response = response_of(
         R"({"statusCode":201,"headers":{"Content-Type":"text/html","X-Count":3},)"
         R"("cookies":["a=1","b=2; Path=/"],"body":"<p>hi</p>"})");
     EXPECT_EQ(response.status, 201);
@@ -162,42 +217,72 @@ TEST(FunctionOutput, StatusCodeObjectSetsStatusHeadersCookiesAndBody) {
 }
 
 TEST(FunctionOutput, StatusCodeWithoutBodyHasAnEmptyBody) {
-    const auto response = map_function_output(R"({"statusCode":204})");
+    const auto response = response_of(R"({"statusCode":204})");
     EXPECT_EQ(response.status, 204);
     EXPECT_EQ(response.body, "");
 }
 
 TEST(FunctionOutput, DecodesBase64Bodies) {
-    const auto response = map_function_output(
+    const auto response = response_of(
         R"({"statusCode":200,"headers":{"content-type":"image/png"},"body":")" + base64_encode("\x89PNG") +
         R"(","isBase64Encoded":true})");
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.body, "\x89PNG");
 }
 
-TEST(FunctionOutput, BadBase64IsA502) {
-    const auto response = map_function_output(R"({"statusCode":200,"body":"!!!","isBase64Encoded":true})");
-    EXPECT_EQ(response.status, 502);
+TEST(FunctionOutput, BadBase64IsInvalid) {
+    EXPECT_EQ(invalid_because(R"({"statusCode":200,"body":"!!!","isBase64Encoded":true})"),
+              "body is not valid base64");
 }
 
-TEST(FunctionOutput, StatusCodeOutOfRangeOrNotANumberIsA502) {
+TEST(FunctionOutput, StatusCodeOutOfRangeOrNotANumberIsInvalid) {
     // 1xx included: as a final answer the client would wait for another response.
     for (const char* output : {R"({"statusCode":99})", R"({"statusCode":100})", R"({"statusCode":199})",
                                R"({"statusCode":600})", R"({"statusCode":"200"})", R"({"statusCode":200.5})"}) {
-        const auto response = map_function_output(output);
-        EXPECT_EQ(response.status, 502) << output;
-        EXPECT_EQ(json::parse(response.body)["errorType"], "Runtime.InvalidResponse") << output;
+        EXPECT_EQ(invalid_because(output), "statusCode must be an integer from 200 to 599") << output;
     }
 }
 
-TEST(FunctionOutput, HeadersThatWouldSplitTheResponseAreA502) {
-    const auto response = map_function_output(R"({"statusCode":200,"headers":{"X-Evil":"a\r\nSet-Cookie: x=1"}})");
-    EXPECT_EQ(response.status, 502);
+TEST(FunctionOutput, HeadersThatWouldSplitTheResponseAreInvalid) {
+    EXPECT_EQ(invalid_because(R"({"statusCode":200,"headers":{"X-Evil":"a\r\nSet-Cookie: x=1"}})"),
+              R"(header "X-Evil" is not a valid HTTP header)");
+    EXPECT_EQ(invalid_because(R"({"statusCode":200,"headers":{"X-Evil\r\nSet-Cookie: x":"1"}})"),
+              R"(header "X-Evil\r\nSet-Cookie: x" is not a valid HTTP header)");
+    EXPECT_NE(invalid_because(R"({"statusCode":200,"cookies":["a=1\r\nX-Evil: 1"]})"), "<valid>");
+}
+
+// A name is an RFC 9110 token and a value has no control character but tab: anything else
+// could read differently to the client and to a proxy on the way.
+TEST(FunctionOutput, HeadersThatAreNotHttpAreInvalid) {
+    for (const char* name : {"", "X Space", "X:Colon", "X(Paren)", "X\\\"Quote\\\"", "X/Slash", "X{Brace}", "X@At",
+                             "X=Equals", "X\\u00e9", "X\\u0001"}) {
+        EXPECT_NE(invalid_because(std::string(R"({"statusCode":200,"headers":{")") + name + R"(":"v"}})"), "<valid>")
+            << name;
+    }
+    for (const char* value : {"a\\u0000b", "a\\u0001b", "a\\u001fb", "a\\u007fb", "a\\rb", "a\\nb"}) {
+        EXPECT_NE(invalid_because(std::string(R"({"statusCode":200,"headers":{"X-V":")") + value + R"("}})"), "<valid>")
+            << value;
+    }
+    const auto response =
+        response_of(R"({"statusCode":200,"headers":{"X-Token!#$%&'*+-.^_`|~9":"tab\tand caf\u00e9 and \"quotes\""}})");
+    EXPECT_EQ(header(response, "X-Token!#$%&'*+-.^_`|~9"), "tab\tand caf\u00e9 and \"quotes\"");
+}
+
+// X-Sofaas-* are the platform's: a function's own are dropped (and named, for the log),
+// whatever their case; its other headers pass.
+TEST(FunctionOutput, PlatformHeadersAreDropped) {
+    auto mapped = map_function_output(R"({"statusCode":200,"headers":{"X-Sofaas-Billed-Ms":"0",)"
+                                      R"("x-sofaas-version":"99","X-SOFAAS-REQUEST-ID":"forged","X-Sofaasy":"mine"}})");
+    ASSERT_TRUE(std::holds_alternative<FunctionResponse>(mapped));
+    const FunctionResponse& function = std::get<FunctionResponse>(mapped);
+    EXPECT_EQ(function.dropped_headers,
+              (std::vector<std::string>{"X-Sofaas-Billed-Ms", "x-sofaas-version", "X-SOFAAS-REQUEST-ID"}));
+    EXPECT_EQ(function.response.headers, (std::vector<std::pair<std::string, std::string>>{{"X-Sofaasy", "mine"}}));
 }
 
 TEST(FunctionOutput, OtherJsonIsA200JsonBody) {
     for (const char* output : {R"({"message":"hi"})", R"([1,2,3])", R"("text")", "42"}) {
-        const auto response = map_function_output(output);
+        const auto response = response_of(output);
         EXPECT_EQ(response.status, 200) << output;
         EXPECT_EQ(response.body, output);
         EXPECT_EQ(header(response, "Content-Type"), "application/json") << output;
@@ -205,7 +290,7 @@ TEST(FunctionOutput, OtherJsonIsA200JsonBody) {
 }
 
 TEST(FunctionOutput, PlainTextIsA200TextBody) {
-    const auto response = map_function_output("Hello, world!");
+    const auto response = response_of("Hello, world!");
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.body, "Hello, world!");
     EXPECT_EQ(header(response, "Content-Type"), "text/plain; charset=utf-8");
@@ -213,7 +298,7 @@ TEST(FunctionOutput, PlainTextIsA200TextBody) {
 
 TEST(FunctionOutput, BinaryIsA200OctetStreamBody) {
     const std::string bytes("\xff\x00\xfe", 3);
-    const auto response = map_function_output(bytes);
+    const auto response = response_of(bytes);
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.body, bytes);
     EXPECT_EQ(header(response, "Content-Type"), "application/octet-stream");

@@ -1,11 +1,12 @@
 // The pool with the real sofaas-worker and the real example functions: cold and warm
 // starts, deadlines, crashes, memory limits, concurrency, retirement, trial loads, and
-// the worker's descriptors and environment. Every test runs twice: workers exec'd with
-// posix_spawn, and workers forked by the zygote.
+// the worker's descriptors and environment. Every test runs twice: workers forked by the
+// zygote that serves every cold start, and each by a zygote of its own ("zygote": false).
 #include "pool/pool.h"
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -27,9 +29,12 @@
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
+#include "pool/uid_leftovers.h"
+#include "pool/worker_exit.h"
 #include "pool/worker_uids.h"
 #include "support/daemon_process.h"
 #include "support/eventually.h"
+#include "support/proc_inspect.h"
 #include "support/temp_dir.h"
 
 namespace sofaas {
@@ -348,7 +353,8 @@ TEST_P(PoolTest, InitFailureFailsTheInvocation) {
     const Execution failed = run(make_version("init_fails", fixture_library("init_fails")));
     EXPECT_EQ(failed.status, InvocationStatus::crash);
     EXPECT_EQ(failed.error_type, "Runtime.InitError");
-    EXPECT_FALSE(failed.init_ms.has_value());
+    ASSERT_TRUE(failed.init_ms.has_value()) << "the init ran, and is billed";
+    EXPECT_GT(*failed.init_ms, 0.0);
 }
 
 TEST_P(PoolTest, CapturesWhatEachInvocationWrites) {
@@ -462,33 +468,28 @@ TEST_P(PoolTest, DescriptorsAreClosedWhenWorkersDie) {
         << "open now, and not before:\n" << describe(leaked()) << "open before:\n" << describe(before);
 }
 
+// A function that breaks the protocol (bytes that are no frame on the worker's socket) is
+// rejected and blamed for it; a worker binary that cannot even serve as a zygote (a
+// script, a missing file) is the host's fault. Either way no child is left behind.
 TEST_P(PoolTest, WorkerThatBreaksTheProtocolIsRejected) {
     testing::TempDir dir("pool-test");
-    const auto hello = make_version("hello", function_library("hello"));
-    const auto rejected_by = [&](const std::filesystem::path& binary) {
+    const auto rejected_by = [&](const std::filesystem::path& binary, const FunctionVersionPtr& version) {
         PoolOptions options;
         options.worker_binary = binary;
         options.zygote = GetParam();  // a zygote that breaks the protocol is not used either
         Pool pool(io_, options);
-        return trial_load(pool, hello).value_or("accepted");
+        return trial_load(pool, version).value_or("accepted");
     };
-    // After its Sandboxed frame (type 4, no body) a worker runs function code: what goes
-    // wrong then is the library's. Before it, nothing of the function's has run: the host's.
-    const std::string sandboxed = "printf '\\004\\000\\000\\000\\000\\000\\000\\000' >&3; ";
-    EXPECT_EQ(rejected_by(write_script(dir, "garbage", sandboxed + "printf 'this is not a frame' >&3; exec sleep 10"))
+    const auto hello = make_version("hello", function_library("hello"));
+    EXPECT_EQ(rejected_by(worker_binary(), make_version("garbage", fixture_library("garbage_frame")))
                   .rfind("Runtime.ExitError: Runtime sent a malformed frame", 0),
               0u);
-    EXPECT_EQ(rejected_by(write_script(dir, "exits", sandboxed + "exit 5")),
-              "Runtime.ExitError: Runtime exited with error: exit status 5");
-    EXPECT_EQ(rejected_by(write_script(dir, "exits-early", "exit 5")),
-              "ServiceException: The host could not start the function's sandbox: Runtime exited with error: exit "
-              "status 5");
-    EXPECT_EQ(rejected_by(write_script(dir, "garbage-early", "printf 'this is not a frame' >&3; exec sleep 10"))
-                  .rfind("ServiceException: The host could not start the function's sandbox: Runtime sent a malformed "
-                         "frame",
-                         0),
+    const std::string host_fault = "ServiceException: The host could not start a worker: ";
+    EXPECT_EQ(rejected_by(write_script(dir, "garbage", "printf 'this is not a frame' >&3; exec sleep 10"), hello)
+                  .rfind(host_fault, 0),
               0u);
-    EXPECT_EQ(rejected_by(dir / "missing").rfind("ServiceException: The host could not start a worker: ", 0), 0u);
+    EXPECT_EQ(rejected_by(write_script(dir, "exits", "exit 5"), hello).rfind(host_fault, 0), 0u);
+    EXPECT_EQ(rejected_by(dir / "missing", hello).rfind(host_fault, 0), 0u);
     EXPECT_TRUE(eventually([&] { return child_processes().empty(); }));
 }
 
@@ -522,7 +523,7 @@ TEST_P(PoolIdleTest, InitThatHangsTimesOut) {
 }
 
 std::string launcher_name(const ::testing::TestParamInfo<bool>& info) {
-    return info.param ? "Zygote" : "PosixSpawn";
+    return info.param ? "Zygote" : "ZygotePerWorker";
 }
 INSTANTIATE_TEST_SUITE_P(Launchers, PoolTest, ::testing::Bool(), launcher_name);
 INSTANTIATE_TEST_SUITE_P(Launchers, PoolIdleTest, ::testing::Bool(), launcher_name);
@@ -636,36 +637,170 @@ TEST(PoolContexts, AnInvocationStaysOnTheCallersIoThread) {
     second_thread.join();
 }
 
+// Kills nothing: uids 1000 and up may be real users of the machine running the tests.
+std::optional<std::string> kill_nothing(uid_t) {
+    return std::nullopt;
+}
+
+// What WorkerUids::acquire() handed out, or 0 when it said why it could not.
+uid_t acquired(WorkerUids& uids) {
+    const auto uid = uids.acquire();
+    return std::holds_alternative<uid_t>(uid) ? std::get<uid_t>(uid) : 0;
+}
+
 // Each live worker a uid no other live worker has; one given back is taken again only
 // after the rest of the range.
 TEST(WorkerUidsTest, DistinctRoundRobinAndBoundedByTheRange) {
-    WorkerUids uids(UidRange{1000, 1003});
+    testing::TempDir locks("uid-locks");
+    WorkerUids uids(UidRange{1000, 1003}, locks.path(), kill_nothing);
     std::set<uid_t> taken;
     for (int i = 0; i < 4; ++i) {
-        const auto uid = uids.acquire();
-        ASSERT_TRUE(uid);
-        EXPECT_GE(*uid, 1000u);
-        EXPECT_LE(*uid, 1003u);
-        taken.insert(*uid);
+        const uid_t uid = acquired(uids);
+        EXPECT_GE(uid, 1000u);
+        EXPECT_LE(uid, 1003u);
+        taken.insert(uid);
     }
     EXPECT_EQ(taken.size(), 4u);
-    EXPECT_FALSE(uids.acquire()) << "every uid is in use";
+    EXPECT_EQ(acquired(uids), 0u) << "every uid is in use";
 
     uids.release(1001);
-    EXPECT_EQ(uids.acquire(), 1001u);  // the only free one
+    EXPECT_EQ(acquired(uids), 1001u);  // the only free one
     uids.release(1000);
     uids.release(1002);
-    EXPECT_EQ(uids.acquire(), 1002u) << "1000 was given back first, but the turn is past it";
-    EXPECT_EQ(uids.acquire(), 1000u);
-    EXPECT_FALSE(uids.acquire());
+    EXPECT_EQ(acquired(uids), 1002u) << "1000 was given back first, but the turn is past it";
+    EXPECT_EQ(acquired(uids), 1000u);
+    EXPECT_EQ(acquired(uids), 0u);
 }
 
 TEST(WorkerUidsTest, ARangeOfOneAndTheTopOfTheIdSpace) {
-    WorkerUids one(UidRange{4294967294u, 4294967294u});
-    EXPECT_EQ(one.acquire(), 4294967294u);
-    EXPECT_FALSE(one.acquire());
+    testing::TempDir locks("uid-locks");
+    WorkerUids one(UidRange{4294967294u, 4294967294u}, locks.path(), kill_nothing);
+    EXPECT_EQ(acquired(one), 4294967294u);
+    EXPECT_EQ(acquired(one), 0u);
     one.release(4294967294u);
-    EXPECT_EQ(one.acquire(), 4294967294u);
+    EXPECT_EQ(acquired(one), 4294967294u);
+}
+
+// Two daemons on one host share the lock directory: a uid one holds, the other skips,
+// until it is given back.
+TEST(WorkerUidsTest, AUidHeldByAnotherDaemonIsSkipped) {
+    testing::TempDir locks("uid-locks");
+    WorkerUids first(UidRange{1000, 1002}, locks.path(), kill_nothing);
+    WorkerUids second(UidRange{1000, 1002}, locks.path(), kill_nothing);
+    EXPECT_EQ(acquired(first), 1000u);
+    EXPECT_EQ(acquired(second), 1001u);
+    EXPECT_EQ(acquired(first), 1002u);
+    const auto none = second.acquire();
+    ASSERT_TRUE(std::holds_alternative<std::string>(none));
+    EXPECT_NE(std::get<std::string>(none).find("another sofaasd"), std::string::npos) << std::get<std::string>(none);
+
+    first.release(1000);
+    EXPECT_EQ(acquired(second), 1000u);
+}
+
+// The kernel drops a dead daemon's locks: its uids are free again, whatever it left.
+TEST(WorkerUidsTest, ADeadDaemonsUidsAreFreeAgain) {
+    testing::TempDir locks("uid-locks");
+    int held[2];
+    ASSERT_EQ(::pipe(held), 0);
+    const pid_t holder = ::fork();
+    if (holder == 0) {
+        WorkerUids dying(UidRange{1000, 1000}, locks.path(), kill_nothing);
+        const uid_t uid = acquired(dying);
+        (void)!::write(held[1], &uid, sizeof uid);
+        ::_exit(0);  // without releasing it
+    }
+    uid_t uid = 0;
+    ASSERT_EQ(::read(held[0], &uid, sizeof uid), static_cast<ssize_t>(sizeof uid));
+    ASSERT_EQ(uid, 1000u);
+    ASSERT_EQ(::waitpid(holder, nullptr, 0), holder);
+    ::close(held[0]);
+    ::close(held[1]);
+    EXPECT_TRUE(std::filesystem::exists(locks / "1000.lock"));
+
+    WorkerUids next(UidRange{1000, 1000}, locks.path(), kill_nothing);
+    EXPECT_EQ(acquired(next), 1000u);
+    next.release(1000);
+    EXPECT_FALSE(std::filesystem::exists(locks / "1000.lock")) << "a uid given back leaves no lock file";
+}
+
+// Before a uid is handed out, whatever runs as it is killed: once per uid, ahead of time
+// when prepare() was called. A uid whose processes cannot be killed is not handed out.
+TEST(WorkerUidsTest, WhatRunsAsAUidIsKilledBeforeItIsHandedOut) {
+    testing::TempDir locks("uid-locks");
+    std::vector<uid_t> cleared;
+    bool refuse = false;
+    WorkerUids uids(UidRange{1000, 1003}, locks.path(), [&](uid_t uid) -> std::optional<std::string> {
+        if (refuse) return "no helper";
+        cleared.push_back(uid);
+        return std::nullopt;
+    });
+    EXPECT_EQ(acquired(uids), 1000u);
+    EXPECT_EQ(cleared, std::vector<uid_t>{1000});
+    uids.prepare();
+    EXPECT_EQ(cleared, (std::vector<uid_t>{1000, 1001})) << "made ready ahead";
+    uids.prepare();
+    EXPECT_EQ(cleared.size(), 2u) << "one ready uid is enough";
+    EXPECT_EQ(acquired(uids), 1001u);
+    EXPECT_EQ(cleared.size(), 2u) << "the ready one is not cleared again";
+
+    refuse = true;
+    const auto refused = uids.acquire();
+    ASSERT_TRUE(std::holds_alternative<std::string>(refused));
+    EXPECT_EQ(std::get<std::string>(refused), "no helper");
+    EXPECT_FALSE(std::filesystem::exists(locks / "1002.lock")) << "a uid not handed out is not kept";
+}
+
+// The real thing, with uids no one else uses: every process of the uid dies, and nothing
+// else, even one that kills everything of its uid (the probe that runs as it, too) without
+// pause.
+TEST(UidLeftovers, KillsEveryProcessOfTheUidAndNoOther) {
+    if (::geteuid() != 0) GTEST_SKIP() << "only root can run as another uid";
+    const auto run_as = [](uid_t uid, bool killer = false) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            if (::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(1);
+            for (;;) {
+                if (!killer) ::pause();
+                ::kill(-1, SIGKILL);
+            }
+        }
+        return pid;
+    };
+    const uid_t leftover_uid = 1901100200;
+    const pid_t leftovers[] = {run_as(leftover_uid), run_as(leftover_uid, true)};
+    const pid_t bystander = run_as(leftover_uid + 1);
+    ASSERT_TRUE(eventually([&] { return testing::process_uid(leftovers[1]) == leftover_uid; }));
+
+    EXPECT_EQ(kill_processes_of(leftover_uid), std::nullopt);
+    for (const pid_t pid : leftovers) {
+        int status = 0;
+        ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+        EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    }
+    EXPECT_TRUE(testing::is_running(bystander));
+    EXPECT_EQ(kill_processes_of(leftover_uid), std::nullopt) << "none left is no error";
+    ::kill(bystander, SIGKILL);
+    ::waitpid(bystander, nullptr, 0);
+}
+
+// Memory is reported as Lambda reports it: whole megabytes, rounded up, so a function is
+// never shown below what it used.
+TEST(WorkerExit, MemoryIsReportedInMegabytesRoundedUp) {
+    EXPECT_EQ(kb_to_mb_rounded_up(0), 0u);
+    EXPECT_EQ(kb_to_mb_rounded_up(1), 1u);
+    EXPECT_EQ(kb_to_mb_rounded_up(1024), 1u);
+    EXPECT_EQ(kb_to_mb_rounded_up(1025), 2u);
+    EXPECT_EQ(kb_to_mb_rounded_up(1536), 2u);
+}
+
+TEST(WorkerExit, ACleanExitIsACrashAndTheAllocationExitIsOutOfMemory) {
+    const ExitDiagnosis clean = diagnose_exit(WorkerExit{0, 4096}, 128);
+    EXPECT_EQ(clean.status, InvocationStatus::crash);
+    EXPECT_EQ(clean.error_type, "Runtime.ExitError");
+    const ExitDiagnosis allocation = diagnose_exit(WorkerExit{87 << 8, 4096}, 128);
+    EXPECT_EQ(allocation.status, InvocationStatus::oom);
+    EXPECT_EQ(allocation.error_type, "Runtime.OutOfMemory");
 }
 
 }  // namespace

@@ -73,6 +73,7 @@ TEST(DeploySettings, AppliesDefaultsWhenEmpty) {
     EXPECT_EQ(settings.max_concurrency, 7u);
     EXPECT_EQ(settings.min_warm, 2u);
     EXPECT_EQ(settings.auth, AuthMode::none);
+    EXPECT_FALSE(settings.expose_errors);
     EXPECT_TRUE(settings.env.empty());
     EXPECT_TRUE(settings.routes.empty());
 }
@@ -81,22 +82,32 @@ TEST(DeploySettings, ParsesEverySetting) {
     FunctionSettings settings = parse({{"handler", "handle_event"},
                                        {"memory", "512"},
                                        {"timeout", "300"},
+                                       {"ephemeral_storage", "10240"},
                                        {"env", "GREETING=hello=world"},
                                        {"env", "EMPTY="},
                                        {"route", "GET /items/{id}"},
                                        {"route", "ANY /"},
                                        {"min_warm", "1"},
                                        {"max_concurrency", "10"},
-                                       {"auth", "key"}});
+                                       {"auth", "key"},
+                                       {"expose_errors", "true"}});
     EXPECT_EQ(settings.handler, "handle_event");
     EXPECT_EQ(settings.memory_mb, 512u);
     EXPECT_EQ(settings.timeout_s, 300u);
+    EXPECT_EQ(settings.ephemeral_storage_mb, 10240u);
     EXPECT_EQ(settings.env, (std::vector<std::pair<std::string, std::string>>{{"GREETING", "hello=world"},
                                                                              {"EMPTY", ""}}));
     EXPECT_EQ(settings.routes, (std::vector<Route>{{"GET", "/items/{id}"}, {"ANY", "/"}}));
     EXPECT_EQ(settings.min_warm, 1u);
     EXPECT_EQ(settings.max_concurrency, 10u);
     EXPECT_EQ(settings.auth, AuthMode::key);
+    EXPECT_TRUE(settings.expose_errors);
+}
+
+TEST(DeploySettings, ExposeErrorsIsTrueOrFalse) {
+    EXPECT_FALSE(parse({{"expose_errors", "false"}}).expose_errors);
+    EXPECT_EQ(settings_error({{"expose_errors", "yes"}}), "expose_errors: must be \"true\" or \"false\", got \"yes\"");
+    EXPECT_NE(settings_error({{"expose_errors", ""}}).find("expose_errors:"), std::string::npos);
 }
 
 TEST(DeploySettings, RejectsTimeoutAbove300) {
@@ -111,6 +122,27 @@ TEST(DeploySettings, RejectsMemoryOutsideLimits) {
     EXPECT_NE(settings_error({{"memory", "10241"}}).find("memory:"), std::string::npos);
     EXPECT_NE(settings_error({{"memory", "-128"}}).find("memory:"), std::string::npos);
     EXPECT_NE(settings_error({{"memory", "99999999999999999999"}}).find("memory:"), std::string::npos);
+}
+
+TEST(DeploySettings, EphemeralStorageIsLambdas512To10240Megabytes) {
+    EXPECT_EQ(parse({}).ephemeral_storage_mb, 512u);
+    EXPECT_EQ(settings_error({{"ephemeral_storage", "511"}}),
+              "ephemeral_storage: must be an integer between 512 and 10240, got \"511\"");
+    EXPECT_NE(settings_error({{"ephemeral_storage", "10241"}}).find("ephemeral_storage:"), std::string::npos);
+}
+
+// Variables the dynamic loader or libc reads at startup are refused, naming the variable,
+// unless the daemon allows them.
+TEST(DeploySettings, LoaderVariablesAreRefusedUnlessAllowed) {
+    for (const char* variable : {"LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "GLIBC_TUNABLES", "MALLOC_CHECK_"}) {
+        const std::string error = settings_error({{"env", std::string(variable) + "=x"}});
+        EXPECT_EQ(error.rfind("env: \"" + std::string(variable) + "\" is read by the dynamic loader", 0), 0u) << error;
+        EXPECT_NE(error.find("allow_loader_environment"), std::string::npos) << error;
+        const auto allowed = parse_deploy_settings({{"env", std::string(variable) + "=x"}}, FunctionDefaults{}, Limits{},
+                                                   /*allow_loader_environment=*/true);
+        EXPECT_EQ(allowed.env.size(), 1u);
+    }
+    EXPECT_EQ(parse({{"env", "LDAP_URI=ldap://x"}, {"env", "GLIB_DEBUG=1"}}).env.size(), 2u) << "only the prefixes";
 }
 
 TEST(DeploySettings, RejectsUnknownKeyNamingIt) {

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -63,10 +65,12 @@ protected:
 
     // Starts an invocation; the future is its result.
     std::future<InvocationResult> invoke(const FunctionVersionPtr& version, std::string payload,
-                                         std::function<void(const InvocationResult&)> on_done = {}) {
+                                         std::function<void(const InvocationResult&)> on_done = {},
+                                         std::shared_ptr<OutputReader> output_reader = nullptr) {
         auto answer = std::make_shared<std::promise<InvocationResult>>();
         auto future = answer->get_future();
-        InvocationRequest request{version, std::move(payload), Trigger::invoke, "req-" + std::to_string(++requests_)};
+        InvocationRequest request{version, std::move(payload), Trigger::invoke, "req-" + std::to_string(++requests_),
+                                  std::move(output_reader)};
         scheduler_->invoke(std::move(request), [answer, on_done](InvocationResult result) {
             if (on_done) on_done(result);
             answer->set_value(std::move(result));
@@ -232,6 +236,52 @@ TEST_F(SchedulerTest, FailuresAreBilledWithTheirStatus) {
     const auto billed = records("crash");
     ASSERT_EQ(billed.size(), 1u);
     EXPECT_EQ(billed[0].status, InvocationStatus::crash);
+}
+
+// Reads outputs as a trigger would, refusing those that are not `wanted`.
+class ExpectingReader : public OutputReader {
+public:
+    explicit ExpectingReader(std::string wanted) : wanted_(std::move(wanted)) {}
+    std::optional<std::string> read(std::string& output) override {
+        ++reads;
+        if (output == wanted_) return std::nullopt;
+        return "expected \"" + wanted_ + "\", got \"" + output + "\"";
+    }
+    int reads = 0;
+
+private:
+    std::string wanted_;
+};
+
+// The outcome is decided before the record is written: an output its trigger cannot use is
+// the function's error in the ledger too, not an `ok` answered as a failure.
+TEST_F(SchedulerTest, AnOutputItsTriggerCannotUseIsRecordedAsTheFunctionsError) {
+    start(/*max_queue=*/10);
+    const auto sleep = sleep_function(/*max_concurrency=*/1);
+    auto refusing = std::make_shared<ExpectingReader>("slept 1 ms");
+    auto refused = invoke(sleep, "2", {}, refusing);
+    const InvocationResult failed = wait(refused);
+    EXPECT_EQ(failed.status, InvocationStatus::error);
+    EXPECT_EQ(failed.error_type, "Runtime.InvalidResponse");
+    EXPECT_EQ(failed.error_message, "expected \"slept 1 ms\", got \"slept 2 ms\"");
+    EXPECT_EQ(failed.error_response().http_status, 502);
+    EXPECT_EQ(refusing->reads, 1);
+
+    auto accepting = std::make_shared<ExpectingReader>("slept 1 ms");
+    auto accepted = invoke(sleep, "1", {}, accepting);
+    EXPECT_EQ(wait(accepted).status, InvocationStatus::ok);
+    EXPECT_EQ(accepting->reads, 1);
+
+    auto not_asked = std::make_shared<ExpectingReader>("never");
+    auto failing = invoke(sleep, "not a number", {}, not_asked);
+    EXPECT_EQ(wait(failing).status, InvocationStatus::error);
+    EXPECT_EQ(not_asked->reads, 0) << "only a successful output is read";
+
+    const auto billed = records("sleep");
+    ASSERT_EQ(billed.size(), 3u);
+    EXPECT_EQ(billed[0].status, InvocationStatus::error);
+    EXPECT_GT(billed[0].cost_usd, 0.0) << "the function's error is billed";
+    EXPECT_EQ(billed[1].status, InvocationStatus::ok);
 }
 
 TEST_F(SchedulerTest, ActivateKeepsTheNewVersionWarmAndRetiresThePrevious) {

@@ -1,7 +1,10 @@
 // The zygote (sofaas-worker --zygote) and the launcher that uses it: a forked worker keeps
 // the worker contract exactly as an exec'd one does (descriptors, environment, command
 // line, process group, nice, parent), speaks the protocol, and its exit is this process's
-// to classify; a zygote that dies is restarted once, then workers are exec'd.
+// to classify; a zygote that dies is restarted once, then each worker gets a zygote of
+// its own. With namespaces of its own, a worker is the second process of its pid
+// namespace, and the group the caller kills is its init's. A worker with a cgroup is in
+// it before it runs anything of the function's.
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <poll.h>
@@ -20,6 +23,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -28,6 +32,8 @@
 #include "pool/worker_spawn.h"
 #include "pool/zygote_process.h"
 #include "support/daemon_process.h"
+#include "support/eventually.h"
+#include "support/proc_inspect.h"
 #include "worker/protocol.h"
 
 namespace sofaas {
@@ -319,14 +325,27 @@ TEST_F(CgroupV2Placement, AForkedWorkerWritesItselfIntoItsCgroup) {
     expect_placed(*fork.process);
 }
 
-TEST_F(CgroupV2Placement, AnExecdWorkerWritesItselfIntoItsCgroup) {
+TEST_F(CgroupV2Placement, InNamespacesOfItsOwnTheWorkerIsClonedIntoItsCgroupToo) {
+    auto started = Zygote::start(worker_binary(), "", /*own_namespaces=*/true);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Zygote>>(started)) << std::get<std::string>(started);
+    Zygote& zygote = *std::get<std::unique_ptr<Zygote>>(started);
     const auto command = worker_command(worker_binary(), make_version("hello", function_library("hello")), "", true);
-    SpawnOutcome spawned = spawn_worker(command, channels(/*clone_into=*/false));
-    ASSERT_TRUE(spawned.process) << spawned.error;
-    expect_placed(*spawned.process);
+    Zygote::Fork fork = zygote.fork_worker(command, channels(/*clone_into=*/true));
+    ASSERT_TRUE(fork.process) << fork.error;
+    expect_placed(*fork.process);
 }
 
-TEST(WorkerLauncher, RestartsADeadZygoteOnceThenExecsWorkers) {
+TEST_F(CgroupV2Placement, InNamespacesOfItsOwnAWorkerWritesItselfIntoItsCgroup) {
+    auto started = Zygote::start(worker_binary(), "", /*own_namespaces=*/true);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Zygote>>(started)) << std::get<std::string>(started);
+    Zygote& zygote = *std::get<std::unique_ptr<Zygote>>(started);
+    const auto command = worker_command(worker_binary(), make_version("hello", function_library("hello")), "", true);
+    Zygote::Fork fork = zygote.fork_worker(command, channels(/*clone_into=*/false));
+    ASSERT_TRUE(fork.process) << fork.error;
+    expect_placed(*fork.process);
+}
+
+TEST(WorkerLauncher, RestartsADeadZygoteOnceThenStartsOneForEachWorker) {
     WorkerLauncher launcher(worker_binary(), "", /*use_zygote=*/true);
     const auto hello = make_version("hello", function_library("hello"));
     const auto launch_and_greet = [&] {
@@ -343,7 +362,7 @@ TEST(WorkerLauncher, RestartsADeadZygoteOnceThenExecsWorkers) {
     const auto first = launcher.zygote_pid();
     ASSERT_TRUE(first);
     ::kill(*first, SIGKILL);
-    launch_and_greet();  // the dead zygote is noticed: this worker is exec'd
+    launch_and_greet();  // the dead zygote is noticed: this worker gets a zygote of its own
     launch_and_greet();  // from a second zygote
     const auto second = launcher.zygote_pid();
     ASSERT_TRUE(second);
@@ -355,13 +374,14 @@ TEST(WorkerLauncher, RestartsADeadZygoteOnceThenExecsWorkers) {
     EXPECT_FALSE(launcher.zygote_pid()) << "a zygote is restarted only once";
 }
 
-TEST(WorkerLauncher, LoaderVariablesGetAnExecdWorker) {
+TEST(WorkerLauncher, LoaderVariablesGetAWorkerExecdAgain) {
 #if defined(__SANITIZE_ADDRESS__)
     GTEST_SKIP() << "ASan's runtime refuses to start after an LD_PRELOADed library that is not itself";
 #endif
     WorkerLauncher launcher(worker_binary(), "", /*use_zygote=*/true);
     ASSERT_TRUE(launcher.zygote_pid());
-    // The dynamic loader reads LD_PRELOAD at exec only: a forked worker would ignore it.
+    // The dynamic loader reads LD_PRELOAD at exec only: the forked worker execs itself
+    // again, inside its sandbox (worker/loader_exec.h).
     const auto preloaded = fixture_library("probe");
     SpawnOutcome outcome =
         launcher.launch(make_version("hello", function_library("hello"), {{"LD_PRELOAD", preloaded.string()}}));
@@ -369,8 +389,67 @@ TEST(WorkerLauncher, LoaderVariablesGetAnExecdWorker) {
     ASSERT_TRUE(ready_of(*outcome.process));
     const std::string maps = read_text("/proc/" + std::to_string(outcome.process->pid) + "/maps");
     EXPECT_NE(maps.find(preloaded.string()), std::string::npos) << "LD_PRELOAD had no effect";
+    EXPECT_TRUE(launcher.zygote_pid()) << "the zygote still serves";
     outcome.process->socket.reset();
     wait_status(outcome.process->pid);
+}
+
+class ZygoteInOwnNamespaces : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "namespaces of its own need root";
+    }
+};
+
+TEST_F(ZygoteInOwnNamespaces, TheWorkerIsTheSecondProcessOfItsPidNamespace) {
+    auto started = Zygote::start(worker_binary(), "", /*own_namespaces=*/true);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Zygote>>(started)) << std::get<std::string>(started);
+    auto& zygote = *std::get<std::unique_ptr<Zygote>>(started);
+    auto worker = fork_from(zygote, worker_command(worker_binary(), make_version("hello", function_library("hello"))));
+    ASSERT_TRUE(worker);
+    const auto ready = ready_of(*worker);
+    ASSERT_TRUE(ready && ready->ok) << (ready ? ready->error_message : "no Ready");
+
+    EXPECT_EQ(proc_stat(worker->pid).parent, ::getpid()) << "the worker must be the caller's child";
+    const pid_t init = worker->process_group;
+    EXPECT_NE(init, worker->pid);
+    EXPECT_EQ(proc_stat(worker->pid).group, init);
+    EXPECT_EQ(testing::process_status(init)->comm, "sofaas-init");
+    EXPECT_NE(testing::pid_namespace(worker->pid), testing::pid_namespace(::getpid()));
+    EXPECT_EQ(testing::pid_namespace(worker->pid), testing::pid_namespace(init));
+    EXPECT_EQ(testing::host_pid(worker->pid, 1), init);
+    EXPECT_EQ(testing::host_pid(worker->pid, 2), worker->pid);
+    const std::string mounts = read_text("/proc/" + std::to_string(worker->pid) + "/mountinfo");
+    EXPECT_NE(mounts.find("/tmp /tmp rw,nosuid,nodev"), std::string::npos) << mounts;
+    EXPECT_NE(mounts.find("size=524288k"), std::string::npos) << "512 MB unless the function says otherwise";
+
+    const auto result = invoke(*worker, "namespaces");
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->output, "Hello, namespaces!");
+    // The group the caller kills takes the init, and the namespace with it.
+    ::kill(-init, SIGKILL);
+    const int status = wait_status(worker->pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "wait status " << status;
+    EXPECT_TRUE(testing::eventually([&] { return !testing::process_status(init); }));
+}
+
+TEST_F(ZygoteInOwnNamespaces, TheInitEndsTheNamespaceWhenTheWorkerDies) {
+    auto started = Zygote::start(worker_binary(), "", /*own_namespaces=*/true);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Zygote>>(started)) << std::get<std::string>(started);
+    auto& zygote = *std::get<std::unique_ptr<Zygote>>(started);
+    auto worker = fork_from(zygote, worker_command(worker_binary(), make_version("escape", fixture_library("escape"))));
+    ASSERT_TRUE(worker);
+    ASSERT_TRUE(ready_of(*worker));
+    const auto result = invoke(*worker, "orphan");
+    ASSERT_TRUE(result && result->ok);
+    const auto orphan = testing::host_pid(worker->pid, static_cast<pid_t>(std::stol(result->output)));
+    ASSERT_TRUE(orphan);
+    EXPECT_TRUE(testing::is_running(*orphan));
+
+    ::kill(worker->pid, SIGKILL);  // the worker alone, not its group
+    wait_status(worker->pid);
+    EXPECT_TRUE(testing::eventually([&] { return !testing::is_running(*orphan); }))
+        << "process " << *orphan << " outlived its environment";
 }
 
 }  // namespace
