@@ -1,4 +1,5 @@
-// sofaas C++ SDK: header-only, on top of the C ABI in sofaas.h.
+// sofaas C++ SDK: header-only, on top of the C ABI in sofaas.h. Needs C++17 or later;
+// works with and without exceptions (-fno-exceptions) and RTTI (-fno-rtti).
 //
 //   #include <sofaas/sofaas.hpp>
 //   static sofaas::Response handle(const sofaas::Request& req) {
@@ -6,21 +7,41 @@
 //   }
 //   SOFAAS_HANDLER(handle)
 //
-// An exception escaping the handler becomes a function error whose errorType is the
-// exception's type name and whose errorMessage is what().
+// An exception escaping the handler or the init hook becomes a function error (an init
+// error) whose errorType is the exception's type name (std::exception without RTTI) and
+// whose errorMessage is what(). Built without exceptions, an error is only what the
+// function returns.
+//
+// The optional init hook runs once per cold start, before the first event:
+//
+//   static sofaas::InitResult init(const sofaas::InitContext& context) {
+//       if (!load_model()) return sofaas::InitResult::failure("no model");
+//       return sofaas::InitResult::ok();
+//   }
+//   SOFAAS_INIT(init)
 #pragma once
+
+#if !defined(__cplusplus) || __cplusplus < 201703L
+#error "sofaas/sofaas.hpp needs C++17 or later (-std=c++17); C code includes sofaas/sofaas.h"
+#endif
 
 #include <sofaas/sofaas.h>
 
-#include <cxxabi.h>
-
 #include <chrono>
 #include <cstdlib>
-#include <exception>
 #include <string>
 #include <string_view>
-#include <typeinfo>
 #include <utility>
+
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+#define SOFAAS_SDK_EXCEPTIONS 1
+#include <exception>
+#endif
+#if defined(__cpp_rtti) || defined(__GXX_RTTI)
+#define SOFAAS_SDK_RTTI 1
+#include <cxxabi.h>
+#include <typeinfo>
+#endif
 
 namespace sofaas {
 
@@ -44,6 +65,36 @@ private:
     std::string_view payload_;
 };
 
+// What the init hook sees: the function, not an invocation (no request id, no deadline).
+class InitContext {
+public:
+    explicit InitContext(const sofaas_context* ctx) : ctx_(ctx) {}
+
+    std::string_view function_name() const { return ctx_->function_name; }
+    uint32_t function_version() const { return ctx_->function_version; }
+    uint32_t memory_limit_mb() const { return ctx_->memory_limit_mb; }
+    void log(std::string_view line) const { ctx_->host->log(ctx_, line.data(), line.size()); }
+
+private:
+    const sofaas_context* ctx_;
+};
+
+// A failed init refuses the deploy (Runtime.InitError with this message), or fails the
+// invocation that needed the cold start.
+class InitResult {
+public:
+    static InitResult ok() { return InitResult(true, {}); }
+    static InitResult failure(std::string message) { return InitResult(false, std::move(message)); }
+
+    bool is_ok() const { return ok_; }
+    const std::string& error_message() const { return message_; }
+
+private:
+    InitResult(bool ok, std::string message) : ok_(ok), message_(std::move(message)) {}
+    bool ok_;
+    std::string message_;
+};
+
 class Response {
 public:
     static Response success(std::string output) { return Response(true, std::move(output), {}); }
@@ -65,29 +116,59 @@ private:
 };
 
 namespace detail {
+#if SOFAAS_SDK_EXCEPTIONS
 // "std::runtime_error" rather than the mangled "St13runtime_error".
-inline std::string type_name(const std::type_info& type) {
+inline std::string type_name(const std::exception& error) {
+#if SOFAAS_SDK_RTTI
+    const std::type_info& type = typeid(error);
     int status = 0;
     char* readable = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
     std::string name = status == 0 && readable ? readable : type.name();
     std::free(readable);
     return name;
+#else
+    (void)error;
+    return "std::exception";
+#endif
 }
+#endif
 
 template <typename Handler>
 int invoke(Handler&& handler, const sofaas_context* ctx, const uint8_t* event, size_t len) {
+#if SOFAAS_SDK_EXCEPTIONS
     try {
+#endif
         Response response = handler(Request(ctx, event, len));
         if (response.is_success()) {
             ctx->host->respond(ctx, response.output().data(), response.output().size());
             return SOFAAS_OK;
         }
         ctx->host->fail(ctx, response.error_type().c_str(), response.error_message().c_str());
+#if SOFAAS_SDK_EXCEPTIONS
     } catch (const std::exception& e) {
-        ctx->host->fail(ctx, type_name(typeid(e)).c_str(), e.what());
+        ctx->host->fail(ctx, type_name(e).c_str(), e.what());
     } catch (...) {
         ctx->host->fail(ctx, "UnknownException", "a non-standard exception escaped the handler");
     }
+#endif
+    return SOFAAS_ERROR;
+}
+
+template <typename Init>
+int init(Init&& hook, const sofaas_context* ctx) {
+#if SOFAAS_SDK_EXCEPTIONS
+    try {
+#endif
+        InitResult result = hook(InitContext(ctx));
+        if (result.is_ok()) return SOFAAS_OK;
+        ctx->host->fail(ctx, "InitError", result.error_message().c_str());
+#if SOFAAS_SDK_EXCEPTIONS
+    } catch (const std::exception& e) {
+        ctx->host->fail(ctx, type_name(e).c_str(), e.what());
+    } catch (...) {
+        ctx->host->fail(ctx, "UnknownException", "a non-standard exception escaped the init hook");
+    }
+#endif
     return SOFAAS_ERROR;
 }
 }  // namespace detail
@@ -102,4 +183,11 @@ int invoke(Handler&& handler, const sofaas_context* ctx, const uint8_t* event, s
     extern "C" __attribute__((visibility("default"))) int sofaas_handler(                   \
         const sofaas_context* ctx, const uint8_t* event, size_t len) {                       \
         return ::sofaas::detail::invoke(fn, ctx, event, len);                                \
+    }
+
+// Exports sofaas_init calling `sofaas::InitResult fn(const sofaas::InitContext&)` once per
+// cold start, before the first event. Optional; at most one per library.
+#define SOFAAS_INIT(fn)                                                                      \
+    extern "C" __attribute__((visibility("default"))) int sofaas_init(const sofaas_context* ctx) { \
+        return ::sofaas::detail::init(fn, ctx);                                              \
     }
