@@ -11,6 +11,7 @@ const std::vector<FlagSpec> global_flags = {
     {"endpoint", "URL", "sofaasd address (env SOFAAS_ENDPOINT, default http://127.0.0.1:8080)"},
     {"token", "TOKEN", "admin token or API key ID:SECRET (env SOFAAS_TOKEN, else ./data/admin.token)"},
     {"help", "", "show help"},
+    {"version", "", "print the version and the commit it was built from"},
 };
 
 const FlagSpec* find_flag(const std::vector<FlagSpec>& flags, std::string_view name) {
@@ -135,6 +136,8 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
         }
         if (name == "help") {
             line.help = true;
+        } else if (name == "version") {
+            line.version = true;
         } else if (name == "endpoint") {
             line.endpoint = value;
         } else if (name == "token") {
@@ -147,7 +150,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
             values.push_back(value);
         }
     }
-    if (line.help) return line;
+    if (line.help || (line.version && !spec)) return line;
     if (!spec) throw UsageError("missing command (see sofaas --help)");
     if (line.arguments.size() < spec->arguments.size()) {
         throw UsageError("'" + spec->name + "' needs " + spec->arguments[line.arguments.size()] +

@@ -36,10 +36,11 @@ const std::vector<CommandSpec>& command_specs();
 const CommandSpec* find_command(std::string_view name);
 
 struct CommandLine {
-    std::string command;                  // "" when only --help was asked for
+    std::string command;                  // "" when only --help or --version was asked for
     std::vector<std::string> arguments;   // positional, in order
     std::map<std::string, std::vector<std::string>> flags;  // switches map to {""}
     bool help = false;
+    bool version = false;                 // --version: print it, run no command
     std::optional<std::string> endpoint;  // --endpoint
     std::optional<std::string> token;     // --token
 

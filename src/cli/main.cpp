@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/http_client.h"
+#include "common/version.h"
 
 int main(int argc, char** argv) {
     using namespace sofaas;
@@ -19,6 +20,10 @@ int main(int argc, char** argv) {
         if (line.help) {
             const CommandSpec* spec = find_command(line.command);
             std::cout << (spec ? command_usage(*spec) : usage());
+            return 0;
+        }
+        if (line.version) {
+            std::cout << "sofaas " << version << " (commit " << commit << ")\n";
             return 0;
         }
         ClientSettings settings = resolve_client_settings(line, std::getenv("SOFAAS_ENDPOINT"),

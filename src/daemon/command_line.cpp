@@ -5,12 +5,13 @@
 namespace sofaas {
 
 const char* const usage_text =
-    "usage: sofaasd [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--help]\n"
+    "usage: sofaasd [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--help] [--version]\n"
     "\n"
     "  --config FILE        JSON configuration (default: built-in defaults)\n"
     "  --listen HOST:PORT   address to serve HTTP on, overriding the config (port 0: any free port)\n"
     "  --data-dir DIR       functions, billing ledger and logs, overriding the config\n"
-    "  --help               show this text\n";
+    "  --help               show this text\n"
+    "  --version            print the version and the commit it was built from\n";
 
 std::variant<CommandLine, CommandLineError> parse_command_line(int argc, char** argv) {
     CommandLine command_line;
@@ -18,6 +19,10 @@ std::variant<CommandLine, CommandLineError> parse_command_line(int argc, char** 
         std::string_view argument = argv[i];
         if (argument == "--help" || argument == "-h") {
             command_line.help = true;
+            continue;
+        }
+        if (argument == "--version") {
+            command_line.version = true;
             continue;
         }
         // Both "--flag value" and "--flag=value".

@@ -1,4 +1,4 @@
-// sofaasd [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--help]
+// sofaasd [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--help] [--version]
 #pragma once
 
 #include <optional>
@@ -12,6 +12,7 @@ struct CommandLine {
     std::optional<std::string> listen;
     std::optional<std::string> data_dir;
     bool help = false;
+    bool version = false;
 };
 
 struct CommandLineError {

@@ -39,17 +39,20 @@ namespace {
 
 namespace asio = boost::asio;
 
-// sofaas-worker ships beside sofaasd: no PATH lookup a user could redirect.
+// sofaas-worker is found from sofaasd's own path, never by a PATH lookup a user could
+// redirect: beside it in a build tree, at SOFAAS_INSTALLED_WORKER (relative to its
+// directory, e.g. ../libexec/sofaas/sofaas-worker) once installed.
 std::filesystem::path find_worker_binary() {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (ec) throw std::runtime_error("cannot locate sofaasd itself (/proc/self/exe): " + ec.message());
-    const auto worker = self.parent_path() / "sofaas-worker";
-    if (::access(worker.c_str(), X_OK) != 0) {
-        throw std::runtime_error("sofaas-worker not found (or not executable) at " + worker.string() +
-                                 ": it must be installed beside sofaasd");
+    const std::filesystem::path candidates[] = {self.parent_path() / "sofaas-worker",
+                                                (self.parent_path() / SOFAAS_INSTALLED_WORKER).lexically_normal()};
+    for (const auto& worker : candidates) {
+        if (::access(worker.c_str(), X_OK) == 0) return worker;
     }
-    return worker;
+    throw std::runtime_error("sofaas-worker not found (or not executable) at " + candidates[0].string() + " or " +
+                             candidates[1].string() + ": it is installed beside sofaasd or in its libexec directory");
 }
 
 // Function code never runs as root: a root daemon gives each worker a uid of its own from

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/config.h"
+#include "common/version.h"
 #include "daemon/command_line.h"
 #include "daemon/daemon.h"
 
@@ -36,6 +37,10 @@ int main(int argc, char** argv) {
     const auto& command_line = std::get<sofaas::CommandLine>(parsed);
     if (command_line.help) {
         std::fputs(sofaas::usage_text, stdout);
+        return 0;
+    }
+    if (command_line.version) {
+        std::printf("sofaasd %s (commit %s)\n", sofaas::version, sofaas::commit);
         return 0;
     }
 

@@ -44,6 +44,14 @@ TEST(CliArgs, HelpNeedsNoArguments) {
     EXPECT_EQ(line.command, "deploy");
 }
 
+TEST(CliArgs, VersionNeedsNoCommandAndTakesNoValue) {
+    auto line = parse({"--version"});
+    EXPECT_TRUE(line.version);
+    EXPECT_EQ(line.command, "");
+    EXPECT_FALSE(parse({"list"}).version);
+    EXPECT_THROW(parse({"--version=1"}), UsageError);
+}
+
 TEST(CliArgs, RejectsUsageMistakes) {
     EXPECT_THROW(parse({}), UsageError);
     EXPECT_THROW(parse({"frobnicate"}), UsageError);
