@@ -80,7 +80,9 @@ DaemonProcess::DaemonProcess(nlohmann::json extra_config)
       data_dir_(dir_ / "data"),
       config_file_(dir_ / "sofaasd.json"),
       log_file_(dir_ / "sofaasd.log"),
-      token_("test-admin-token-0123456789") {
+      token_("test-admin-token-0123456789"),
+      sofaasd_(bin_dir / "sofaasd"),
+      sofaas_(bin_dir / "sofaas") {
     nlohmann::json config = test_config();
     config.merge_patch(extra_config);
     std::ofstream(config_file_) << config.dump(2) << "\n";
@@ -105,7 +107,7 @@ void DaemonProcess::start() {
     // The test's own sockets and files must not keep living in the daemon.
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
-    std::filesystem::path program = bin_dir / "sofaasd";
+    const std::filesystem::path& program = sofaasd_;
     std::vector<std::string> argv_strings = {program.string(), "--config", config_file_.string(), "--listen",
                                              "127.0.0.1:0", "--data-dir", data_dir_.string()};
     std::vector<char*> argv = c_strings(argv_strings);
@@ -173,7 +175,7 @@ std::string DaemonProcess::endpoint() const { return "http://127.0.0.1:" + std::
 std::string DaemonProcess::log() const { return read_whole(log_file_); }
 
 ProcessResult DaemonProcess::cli(const std::vector<std::string>& args, const std::string& input) const {
-    return run_process(bin_dir / "sofaas", args, {{"SOFAAS_ENDPOINT", endpoint()}, {"SOFAAS_TOKEN", token_}}, input);
+    return run_process(sofaas_, args, {{"SOFAAS_ENDPOINT", endpoint()}, {"SOFAAS_TOKEN", token_}}, input);
 }
 
 ProcessResult DaemonProcess::deploy(const std::string& name, const std::filesystem::path& library,

@@ -47,6 +47,12 @@ public:
     void set_environment(std::string name, std::string value) {
         environment_.emplace_back(std::move(name), std::move(value));
     }
+    // Before start(): run this sofaasd and this sofaas (an installed tree's) instead of
+    // the build tree's.
+    void use_programs(std::filesystem::path sofaasd, std::filesystem::path sofaas) {
+        sofaasd_ = std::move(sofaasd);
+        sofaas_ = std::move(sofaas);
+    }
     bool running() const { return pid_ > 0; }
 
     std::string endpoint() const;  // http://127.0.0.1:PORT
@@ -57,7 +63,7 @@ public:
     // A client with the admin token (pass "" for an anonymous one).
     HttpClient http() const { return HttpClient(endpoint(), token_); }
     HttpClient http(std::string token) const { return HttpClient(endpoint(), std::move(token)); }
-    // Runs build/bin/sofaas with SOFAAS_ENDPOINT and SOFAAS_TOKEN pointing here.
+    // Runs the CLI (build/bin/sofaas unless use_programs() said otherwise) with SOFAAS_ENDPOINT and SOFAAS_TOKEN pointing here.
     ProcessResult cli(const std::vector<std::string>& args, const std::string& input = {}) const;
     // `sofaas deploy NAME LIBRARY extra_args...`
     ProcessResult deploy(const std::string& name, const std::filesystem::path& library,
@@ -76,6 +82,8 @@ private:
     std::string token_;
     bool generated_token_ = false;
     std::vector<std::pair<std::string, std::string>> environment_;
+    std::filesystem::path sofaasd_;
+    std::filesystem::path sofaas_;
     pid_t pid_ = -1;
     int port_ = 0;
 };
