@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-scripts/build.sh
+# Only what runs here: sofaasd, sofaas-worker, sofaas and the example functions, not the
+# tests (scripts/test.sh builds those).
+scripts/build.sh sofaas_runtime
 
 data_dir=data
 log_file=$data_dir/sofaasd.log
