@@ -60,6 +60,10 @@ for fn in hello c-hello echo sleep crash hog logger; do
     "$sofaas" deploy "$fn" "build/functions/$fn.so"
 done
 "$sofaas" deploy http-api build/functions/http-api.so --route 'GET /items/{id}' --route 'POST /items'
+# Built where cargo is (scripts/install-deps.sh installs it).
+if [ -f build/functions/hello-rust.so ]; then
+    "$sofaas" deploy hello-rust build/functions/hello-rust.so
+fi
 
 cat <<TRY
 
