@@ -118,8 +118,10 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
             inline_value = name.substr(eq + 1);
             name.resize(eq);
         }
-        const FlagSpec* flag = find_flag(global_flags, name);
-        if (!flag && spec) flag = find_flag(spec->flags, name);
+        // A command's own flag first: `invoke --version N` is not the global --version.
+        const FlagSpec* flag = spec ? find_flag(spec->flags, name) : nullptr;
+        const bool global = !flag;
+        if (global) flag = find_flag(global_flags, name);
         if (!flag) {
             throw UsageError("unknown option '--" + name + "'" + (spec ? " for '" + spec->name + "'" : std::string()) +
                              " (see sofaas " + (spec ? spec->name + " " : std::string()) + "--help)");
@@ -134,13 +136,13 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
         } else {
             throw UsageError("option '--" + name + "' needs a value (" + flag->value_name + ")");
         }
-        if (name == "help") {
+        if (global && name == "help") {
             line.help = true;
-        } else if (name == "version") {
+        } else if (global && name == "version") {
             line.version = true;
-        } else if (name == "endpoint") {
+        } else if (global && name == "endpoint") {
             line.endpoint = value;
-        } else if (name == "token") {
+        } else if (global && name == "token") {
             line.token = value;
         } else {
             auto& values = line.flags[name];

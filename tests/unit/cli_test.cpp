@@ -50,6 +50,10 @@ TEST(CliArgs, VersionNeedsNoCommandAndTakesNoValue) {
     EXPECT_EQ(line.command, "");
     EXPECT_FALSE(parse({"list"}).version);
     EXPECT_THROW(parse({"--version=1"}), UsageError);
+    // invoke's own --version N (a function version) is not the global switch.
+    auto invoke = parse({"invoke", "hello", "--version", "3"});
+    EXPECT_FALSE(invoke.version);
+    EXPECT_EQ(invoke.value("version"), "3");
 }
 
 TEST(CliArgs, RejectsUsageMistakes) {
