@@ -29,9 +29,9 @@
  *
  * NULL. ctx, ctx->host and every function of the table are never NULL; the strings of
  * ctx are never NULL (request_id is "" during sofaas_init). event is NULL only when len is
- * 0. A function may pass NULL as respond's data (with any len: an empty output), as
- * fail's error_type ("FunctionError") or error_message (""), and as log's message (an
- * empty line); ctx must always be the one the call received.
+ * 0. A function may pass NULL as respond's data with len 0 (an empty output), as fail's
+ * error_type ("FunctionError") or error_message (""), and as log's message (an empty
+ * line); ctx must always be the one the call received.
  *
  * Growth. SOFAAS_ABI_VERSION is the version of this layout. The host loads a library only
  * when its sofaas_abi_version() returns a version the host implements (today: exactly 1),
@@ -60,8 +60,8 @@ extern "C" {
 typedef struct sofaas_context sofaas_context;
 
 typedef struct sofaas_host {
-    /* Sets the invocation's output (copied; may be called again to replace it; NULL data
-     * is an empty output). Output over 6 MiB fails the invocation. */
+    /* Sets the invocation's output (copied; may be called again to replace it). Output
+     * over 6 MiB fails the invocation. */
     void (*respond)(const sofaas_context* ctx, const void* data, size_t len);
     /* Marks the invocation failed with Lambda's errorType / errorMessage (both copied;
      * NULL or "" type means "FunctionError"). The handler should then return SOFAAS_ERROR;
