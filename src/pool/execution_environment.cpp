@@ -502,7 +502,9 @@ ExecutionEnvironment::Look ExecutionEnvironment::look_at_result(double duration_
 }
 
 void ExecutionEnvironment::rest() {
-    if (restless_) {
+    if (cgroup_) {
+        // Every environment, not only a restless one: the worker's Result may be forged by
+        // the function, whose code then runs on in the worker's own thread.
         arm_timer(freeze_delay);  // replaces the deadline's or the init's wait
     } else {
         timer_.cancel();

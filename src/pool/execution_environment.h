@@ -4,15 +4,15 @@
 // io_context: no strands needed), so a Result, a deadline expiry and the worker's death
 // never race each other.
 //
-// With a cgroup, nothing of the function runs between events unmeasured. An environment
-// found holding more than its worker when it answers (a thread or a process the function
-// left running) is restless: frozen once idle for freeze_delay, as Lambda freezes it, and
-// thawed when the next event is handed to it. One that holds only its worker, waiting for
-// the next event, has nothing that could run but a signal handler of the function's: the
-// pool looks at its tasks and CPU time every second while it is idle (watch_idle), and it
-// is restless from then on if anything ran. Freezing waits freeze_delay because freezing
-// and thawing cost some 10 us of CPU each time, which an environment that takes the next
-// event at once never pays; what runs meanwhile is measured (Execution::cpu_ms).
+// With a cgroup, nothing of the function runs between events: an idle environment is
+// frozen freeze_delay after its answer, as Lambda freezes it, and thawed when the next
+// event is handed to it. Every one, not only those found holding a thread or a process
+// of the function's (restless ones): function code shares the worker's socket, so a
+// Result may be the function's own, sent while it computes on in the worker's thread.
+// Freezing waits freeze_delay because freezing and thawing cost some 10 us of CPU each
+// time, which an environment that takes the next event at once never pays. An idle one
+// not frozen (the kernel refused) is watched each second (watch_idle) and frozen once its
+// CPU time grows.
 //
 // Each read of a cgroup file costs 1.5-3 us on a 2-core VM, as much as a tenth of a warm
 // invocation, so what is read depends on what can have changed:
@@ -84,7 +84,8 @@ public:
         size_t max_log_bytes;
     };
 
-    // How long an idle environment with a cgroup runs before it is frozen.
+    // How long an idle environment with a cgroup runs before it is frozen: the most CPU
+    // time an event can buy after its (maybe forged) answer.
     static constexpr std::chrono::microseconds freeze_delay{1000};
     // The CPU time an idle worker may still use after its Result (finishing the write,
     // going back to poll) before it counts as running something of the function's.
@@ -155,7 +156,7 @@ private:
     enum class Look { none, quick, thorough };
     std::optional<uint64_t> account(Execution& execution, Look look);
     Look look_at_result(double duration_ms) const;
-    // The environment has nothing to do: freeze it soon if it is restless.
+    // The environment has nothing to do: with a cgroup, freeze it after freeze_delay.
     void rest();
 
     boost::asio::io_context::executor_type executor_;
@@ -183,7 +184,7 @@ private:
 
     cgroup::EnvironmentCgroupPtr cgroup_;  // null without cgroups; removed when this object goes
     bool frozen_ = false;
-    bool restless_ = false;         // frozen whenever idle: something ran between events
+    bool restless_ = false;         // read thoroughly after every event: something ran between events
     uint32_t results_ = 0;          // Result frames received
     uint32_t cgroup_peak_mb_ = 0;   // the cgroup's peak memory at the last reading
     uint64_t cpu_reported_ns_ = 0;  // the cgroup's CPU time at the last reading of a report
