@@ -236,6 +236,7 @@ void ExecutionEnvironment::on_ready(const protocol::Ready& ready) {
         // The first event reports its own CPU time, not the cold start's.
         Execution init;
         account(init, Look::thorough);
+        idle_check_cpu_ns_ = cpu_reported_ns_;
         read_next_frame();  // while idle, this notices a worker that dies
         rest();
     } else {
@@ -270,6 +271,8 @@ void ExecutionEnvironment::on_result(protocol::Result result) {
     // The worker's measure only differs by the frame round trip, well under the 1 ms unit.
     execution.duration_ms = elapsed_ms();
     execution.max_memory_used_mb = last_max_memory_mb_;
+    events_ns_since_check_ += static_cast<uint64_t>(execution.duration_ms * 1e6) +
+                              static_cast<uint64_t>(std::chrono::nanoseconds(answer_cpu_allowance).count());
     // The handler's own time, as the worker measured it: the daemon's clock also counts the
     // wait for a CPU, which on a busy machine makes every event look long. A function can
     // claim any duration here, and so keep its own peak from being read: the limit holds
@@ -335,8 +338,24 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
             done(execution_with_captures(std::move(execution)));
         }
     } else if (phase_ == Phase::idle && cgroup_ && !frozen_) {
-        frozen_ = cgroup_->freeze();
+        restless_ = restless_ || ran_while_idle();
+        if (restless_) {
+            frozen_ = cgroup_->freeze();
+        } else if ((idle_check_delay_ *= 10) < idle_watch_interval) {
+            // A function that got little CPU so far (a busy host) is seen at a later look.
+            arm_timer(idle_check_delay_);
+        }
     }
+}
+
+bool ExecutionEnvironment::ran_while_idle() {
+    const std::optional<uint64_t> cpu_ns = cgroup_->cpu_ns();
+    if (!cpu_ns) return true;  // cannot tell: freeze it
+    const uint64_t used = *cpu_ns - std::min(*cpu_ns, idle_check_cpu_ns_);
+    const uint64_t may_have_used = events_ns_since_check_;
+    idle_check_cpu_ns_ = *cpu_ns;
+    events_ns_since_check_ = 0;
+    return used > may_have_used;
 }
 
 void ExecutionEnvironment::on_connection_lost() {
@@ -505,6 +524,7 @@ void ExecutionEnvironment::rest() {
     if (cgroup_) {
         // Every environment, not only a restless one: the worker's Result may be forged by
         // the function, whose code then runs on in the worker's own thread.
+        idle_check_delay_ = freeze_delay;
         arm_timer(freeze_delay);  // replaces the deadline's or the init's wait
     } else {
         timer_.cancel();

@@ -4,15 +4,19 @@
 // io_context: no strands needed), so a Result, a deadline expiry and the worker's death
 // never race each other.
 //
-// With a cgroup, nothing of the function runs between events: an idle environment is
-// frozen freeze_delay after its answer, as Lambda freezes it, and thawed when the next
-// event is handed to it. Every one, not only those found holding a thread or a process
-// of the function's (restless ones): function code shares the worker's socket, so a
-// Result may be the function's own, sent while it computes on in the worker's thread.
-// Freezing waits freeze_delay because freezing and thawing cost some 10 us of CPU each
-// time, which an environment that takes the next event at once never pays. An idle one
-// not frozen (the kernel refused) is watched each second (watch_idle) and frozen once its
-// CPU time grows.
+// With a cgroup, nothing of the function runs between events unmeasured. An environment
+// found holding more than its worker when it answers (a thread or a process the function
+// left running) is restless: frozen once idle for freeze_delay, as Lambda freezes it, and
+// thawed when the next event is handed to it. One that holds only its worker may still run
+// code of the function's in the worker's own thread: a signal handler, or the handler
+// itself after sending a Result of its own (function code shares the worker's socket).
+// So freeze_delay after every answer the pool reads its CPU time (and again 10 and 100
+// times later while it stays idle): more than its events since the last such check can
+// have used (their wall time, one thread, plus answer_cpu_allowance each) means something
+// ran while it was idle, and it is restless from then on. The pool's idle watch
+// (watch_idle, each second) catches what starts later. Freezing waits freeze_delay, and the check spares environments that never run
+// while idle the freeze and thaw, because those cost some 10 us of CPU each time; the
+// check costs one read.
 //
 // Each read of a cgroup file costs 1.5-3 us on a 2-core VM, as much as a tenth of a warm
 // invocation, so what is read depends on what can have changed:
@@ -84,12 +88,17 @@ public:
         size_t max_log_bytes;
     };
 
-    // How long an idle environment with a cgroup runs before it is frozen: the most CPU
-    // time an event can buy after its (maybe forged) answer.
+    // How long an idle environment with a cgroup runs before it is frozen or checked: the
+    // most CPU time an event can buy after its (maybe forged) answer.
     static constexpr std::chrono::microseconds freeze_delay{1000};
     // The CPU time an idle worker may still use after its Result (finishing the write,
     // going back to poll) before it counts as running something of the function's.
     static constexpr std::chrono::microseconds idle_cpu_allowance{1000};
+    // The CPU time a worker may use after sending its Result (finishing the write, going
+    // back to wait for the next event) before the rest counts as the function's.
+    static constexpr std::chrono::microseconds answer_cpu_allowance{200};
+    // How often the pool watches idle environments (Pool's reaping timer).
+    static constexpr std::chrono::microseconds idle_watch_interval{1'000'000};
     // Most functions start their threads in init or in their first event.
     static constexpr uint32_t thorough_results = 3;
     // Events shorter than this read nothing from the cgroup.
@@ -156,8 +165,11 @@ private:
     enum class Look { none, quick, thorough };
     std::optional<uint64_t> account(Execution& execution, Look look);
     Look look_at_result(double duration_ms) const;
-    // The environment has nothing to do: with a cgroup, freeze it after freeze_delay.
+    // The environment has nothing to do: with a cgroup, look at it after freeze_delay.
     void rest();
+    // Whether the cgroup used more CPU time since the last check than its events could
+    // have (see above).
+    bool ran_while_idle();
 
     boost::asio::io_context::executor_type executor_;
     Settings settings_;
@@ -184,11 +196,14 @@ private:
 
     cgroup::EnvironmentCgroupPtr cgroup_;  // null without cgroups; removed when this object goes
     bool frozen_ = false;
-    bool restless_ = false;         // read thoroughly after every event: something ran between events
+    bool restless_ = false;         // frozen whenever idle: something ran between events
     uint32_t results_ = 0;          // Result frames received
     uint32_t cgroup_peak_mb_ = 0;   // the cgroup's peak memory at the last reading
     uint64_t cpu_reported_ns_ = 0;  // the cgroup's CPU time at the last reading of a report
     uint32_t cpu_read_results_ = 0;  // results_ at that reading
+    std::chrono::microseconds idle_check_delay_ = freeze_delay;  // until the next idle check
+    uint64_t idle_check_cpu_ns_ = 0;      // the cgroup's CPU time at the last idle check
+    uint64_t events_ns_since_check_ = 0;  // what events since then may have used
     // The idle watch's own last look (watch_idle), for an environment whose last event
     // read nothing.
     bool watched_ = false;
