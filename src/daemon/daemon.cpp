@@ -193,8 +193,10 @@ int run_daemon(const Config& config) {
     asio::io_context& io = *contexts.front();
     Registry registry(config.data_dir / "functions");
     spdlog::info("registry: {} functions loaded from {}", registry.load(), (config.data_dir / "functions").string());
-    Ledger ledger(config.data_dir / "billing",
-                  LedgerOptions{std::chrono::milliseconds(config.ledger_fsync_interval_ms)});
+    LedgerOptions ledger_options;
+    ledger_options.fsync_interval = std::chrono::milliseconds(config.ledger_fsync_interval_ms);
+    ledger_options.reserve_bytes = uint64_t{config.ledger_reserve_mb} << 20;
+    Ledger ledger(config.data_dir / "billing", ledger_options);
     FunctionLogStore logs(config.data_dir / "logs");
     Pool pool(contexts, pool_options(config));
     Scheduler scheduler(pool, ledger, logs, config);

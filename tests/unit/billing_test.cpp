@@ -26,7 +26,8 @@ WallTime utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) 
 BillingRecord record(std::string function, WallTime start, InvocationStatus status = InvocationStatus::ok,
                      std::optional<double> init_ms = std::nullopt) {
     BillingRecord r;
-    r.request_id = "req-" + function + "-" + format_rfc3339(start);
+    static int serial = 0;  // request ids are unique: a query counts each once
+    r.request_id = "req-" + function + "-" + format_rfc3339(start) + "-" + std::to_string(++serial);
     r.function = std::move(function);
     r.version = 3;
     r.trigger = Trigger::http;
