@@ -23,6 +23,7 @@ std::string_view to_string(InvocationStatus status) {
         case InvocationStatus::oom: return "oom";
         case InvocationStatus::host_fault: return "host_fault";
         case InvocationStatus::throttled: return "throttled";
+        case InvocationStatus::unavailable: return "unavailable";
     }
     return "error";
 }
@@ -61,6 +62,10 @@ ErrorResponse InvocationResult::error_response() const {
         case InvocationStatus::throttled: {
             auto [type, message] = pick("TooManyRequestsException", "Rate Exceeded.");
             return {429, type, message};
+        }
+        case InvocationStatus::unavailable: {
+            auto [type, message] = pick(unavailable_error_type, "Billing cannot be recorded now; retry later.");
+            return {503, type, message};
         }
     }
     return {502, "FunctionError", error_message};

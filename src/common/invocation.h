@@ -13,11 +13,14 @@ namespace sofaas {
 // invocation paid for: a min_warm environment's and a deploy's trial load.
 enum class Trigger { http, invoke, warm, deploy };
 
-// Billing statuses (DESIGN.md) plus `throttled`, which is answered but never billed.
-// `host_fault` is sofaas failing, not the function (no worker or sandbox could be set up,
-// the daemon is shutting down): only the pool sets it, from what it observed itself, never
-// from bytes a worker sent. It is recorded at no cost and answered 500.
-enum class InvocationStatus { ok, error, timeout, crash, oom, host_fault, throttled };
+// Billing statuses (DESIGN.md) plus `throttled` and `unavailable`, which are answered but
+// never billed. `host_fault` is sofaas failing, not the function (no worker or sandbox
+// could be set up, the daemon is shutting down): only the pool sets it, from what it
+// observed itself, never from bytes a worker sent. It is recorded at no cost and answered
+// 500. `unavailable` is the billing ledger unable to record (billing/ledger.h): set by the
+// scheduler, answered 503; an invocation it refused never ran, one whose record could not
+// be written has its record written later as host_fault.
+enum class InvocationStatus { ok, error, timeout, crash, oom, host_fault, throttled, unavailable };
 
 std::string_view to_string(Trigger trigger);
 std::string_view to_string(InvocationStatus status);
@@ -30,6 +33,10 @@ inline constexpr std::string_view host_fault_error_type = "ServiceException";
 // The errorType of an output its trigger cannot use (a function URL's output that is no
 // HTTP response): the function's error, billed and answered 502 as any other.
 inline constexpr std::string_view invalid_response_error_type = "Runtime.InvalidResponse";
+
+// The errorType of an invocation refused, or its output withheld, because its billing
+// record cannot be written: answered 503 with Retry-After.
+inline constexpr std::string_view unavailable_error_type = "ServiceUnavailableException";
 
 // What the client gets when an invocation does not succeed: decided here, in one place.
 struct ErrorResponse {

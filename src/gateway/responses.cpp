@@ -29,19 +29,36 @@ HttpResponseParts error_response(int status, std::string_view error_type,
     return json_response(status, error_json(error_type, error_message));
 }
 
+namespace {
+
+// A 503 is the billing ledger unable to record (scheduler.h): it passes within a second
+// or so of the disk having room again.
+void add_retry_after(HttpResponseParts& response) {
+    if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
+}
+
+}  // namespace
+
 HttpResponseParts invocation_error(const ErrorResponse& error) {
     HttpResponseParts response = error_response(error.http_status, error.error_type, error.error_message);
     response.headers.emplace_back("X-Sofaas-Function-Error", error.error_type);
+    add_retry_after(response);
     return response;
 }
 
 HttpResponseParts generic_invocation_error(const InvocationResult& result) {
     const int status = result.error_response().http_status;
+    HttpResponseParts response;
     switch (result.status) {
-        case InvocationStatus::timeout: return json_response(status, R"({"message":"Endpoint request timed out"})");
-        case InvocationStatus::throttled: return json_response(status, R"({"message":"Too Many Requests"})");
-        default: return json_response(status, R"({"message":"Internal Server Error"})");
+        case InvocationStatus::timeout:
+            response = json_response(status, R"({"message":"Endpoint request timed out"})");
+            break;
+        case InvocationStatus::throttled: response = json_response(status, R"({"message":"Too Many Requests"})"); break;
+        case InvocationStatus::unavailable: response = json_response(status, R"({"message":"Service Unavailable"})"); break;
+        default: response = json_response(status, R"({"message":"Internal Server Error"})"); break;
     }
+    add_retry_after(response);
+    return response;
 }
 
 void add_invocation_headers(HttpResponseParts& response, const InvocationResult& result) {

@@ -16,11 +16,13 @@ std::string error_json(std::string_view error_type, std::string_view error_messa
 HttpResponseParts json_response(int status, std::string json);
 HttpResponseParts error_response(int status, std::string_view error_type,
                                  std::string_view error_message);
-// A failed invocation, as common/invocation.h decided it (502, 504, 429 ...).
+// A failed invocation, as common/invocation.h decided it (502, 504, 429 ...); a 503
+// (billing cannot be recorded) carries Retry-After: 1.
 HttpResponseParts invocation_error(const ErrorResponse& error);
 // The same failure told to an anonymous caller of a function endpoint, as API Gateway tells
 // it: the same status, {"message": "Internal Server Error"} ("Endpoint request timed out"
-// for 504, "Too Many Requests" for 429), nothing of the function or of the platform.
+// for 504, "Too Many Requests" for 429, "Service Unavailable" and Retry-After for 503),
+// nothing of the function or of the platform.
 HttpResponseParts generic_invocation_error(const InvocationResult& result);
 // What Lambda's REPORT line says, as X-Sofaas-Version/-Status/-Duration-Ms/-Billed-Ms
 // (and -Init-Ms on a cold start): at most invocation_header_count headers.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -238,6 +239,8 @@ struct FunctionLogStore::State {
     fs::path logs_dir;
     std::map<fs::path, std::shared_ptr<AppendOnlyFile>> open_files;  // the writer's, or under files_mutex
     std::mutex files_mutex;
+    bool failing = false;  // under files_mutex: the last write failed
+    std::atomic<uint64_t> dropped{0};
 
     std::mutex mutex;  // guards everything below
     std::condition_variable work;     // wakes the writer
@@ -272,8 +275,17 @@ struct FunctionLogStore::State {
         for (const auto& [key, file] : by_file) {
             try {
                 file_for(logs_dir / key.first / (key.second + ".jsonl")).append(file.text);
+                if (failing) {
+                    failing = false;
+                    spdlog::warn("logs: written again; {} lines dropped so far", dropped.load());
+                }
             } catch (const std::system_error& e) {
-                spdlog::error("logs: request {} and later: {}", file.first_request, e.what());
+                dropped += static_cast<uint64_t>(std::count(file.text.begin(), file.text.end(), '\n'));
+                if (!failing) {  // once per outage, not once per batch
+                    failing = true;
+                    spdlog::error("logs: lines of request {} and later dropped until they can be written: {}",
+                                  file.first_request, e.what());
+                }
             }
         }
     }
@@ -339,6 +351,10 @@ void FunctionLogStore::append(const InvocationLog& log) {
         ++state_->queued;
     }
     if (was_idle) state_->work.notify_one();
+}
+
+uint64_t FunctionLogStore::lines_dropped() const {
+    return state_->dropped.load();
 }
 
 void FunctionLogStore::flush() {

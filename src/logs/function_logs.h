@@ -50,6 +50,9 @@ public:
     // The last `count` lines of a function's logs, oldest first.
     std::vector<LogLine> tail(const std::string& function, size_t count) const;
     void remove(const std::string& function);
+    // Lines not written since the start (a full or failing disk): logs are best effort,
+    // and a log that cannot be written never holds up or fails an invocation.
+    uint64_t lines_dropped() const;
 
 private:
     struct State;

@@ -60,7 +60,7 @@ InvocationResult throttled_result(const InvocationRequest& request) {
     return result;
 }
 
-void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationRequest& request,
+bool record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationRequest& request,
                        const InvocationResult& result, WallTime start, std::string_view captured_stdout,
                        std::string_view captured_stderr, const Prices& prices) {
     BillingRecord record;
@@ -76,8 +76,9 @@ void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationR
     record.init_ms = result.init_ms;
     record.status = result.status;
     record.cost_usd = is_billable(result) ? cost_usd(prices, result.memory_mb, result.billed_ms) : 0.0;
+    bool recorded = false;
     try {
-        ledger.append(record);
+        recorded = ledger.append(record);
     } catch (const std::exception& e) {
         spdlog::error("[{}] billing record for {}:{} not written: {}", result.request_id, result.function,
                       result.version, e.what());
@@ -88,6 +89,7 @@ void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationR
         spdlog::error("[{}] function log for {}:{} not written: {}", result.request_id, result.function,
                       result.version, e.what());
     }
+    return recorded;
 }
 
 void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InitReport report, const Prices& prices) {

@@ -24,8 +24,9 @@ InvocationResult result_of(const InvocationRequest& request, Execution&& executi
 InvocationResult throttled_result(const InvocationRequest& request);
 
 // Appends the billing record and the log lines of a finished invocation. Failures are
-// logged (with the request id), never thrown: the client still gets its answer.
-void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationRequest& request,
+// logged (with the request id), never thrown. Returns whether the billing record was
+// written: without it the caller must not get the invocation's answer (scheduler.cpp).
+bool record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationRequest& request,
                        const InvocationResult& result, WallTime start, std::string_view captured_stdout,
                        std::string_view captured_stderr, const Prices& prices);
 

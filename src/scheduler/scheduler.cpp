@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "billing/ledger.h"
 #include "pool/pool.h"
 #include "scheduler/invocation_record.h"
 
@@ -48,6 +49,36 @@ size_t concurrency_limit(const InvocationRequest& request) {
     return std::max<size_t>(1, request.version->spec.max_concurrency);
 }
 
+// Told to the caller (unless anonymous, gateway/responses.h); which path or disk is the
+// daemon log's business.
+constexpr const char* not_admitted_message =
+    "The function was not run: its billing cannot be recorded now. Retry later.";
+constexpr const char* withheld_message =
+    "The function ran, but its billing record could not be written, so its result is withheld. Retry later.";
+
+// The caller of a finished invocation without a record gets the host's failure, not the
+// output; the ledger writes the record later, as a host fault at no charge (ledger.h).
+InvocationResult withheld(InvocationResult result) {
+    result.status = InvocationStatus::unavailable;
+    result.output.clear();
+    result.error_type = unavailable_error_type;
+    result.error_message = withheld_message;
+    result.billed_ms = 0;
+    return result;
+}
+
+InvocationResult not_admitted(const InvocationRequest& request) {
+    InvocationResult result;
+    result.request_id = request.request_id;
+    result.function = request.version->spec.name;
+    result.version = request.version->spec.version;
+    result.status = InvocationStatus::unavailable;
+    result.error_type = unavailable_error_type;
+    result.error_message = not_admitted_message;
+    result.memory_mb = request.version->spec.memory_mb;
+    return result;
+}
+
 bool is_runtime_failure(InvocationStatus status) {
     return status == InvocationStatus::timeout || status == InvocationStatus::crash ||
            status == InvocationStatus::oom;
@@ -80,6 +111,13 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     }
 
     void invoke(InvocationRequest request, ResultCallback done) {
+        // Like a throttle, a refusal runs nothing and is not recorded.
+        if (!ledger.writable()) {
+            asio::post(io, [done = std::move(done), result = not_admitted(request)]() mutable {
+                done(std::move(result));
+            });
+            return;
+        }
         const VersionKey key = key_of(request);
         std::unique_lock lock(mutex);
         if (closed) {
@@ -146,9 +184,10 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
                           to_string(result.status), result.error_type, result.error_message);
         }
         // The record and the logs exist before the response can leave.
-        record_invocation(ledger, logs, request, result, start, captured_stdout, captured_stderr, config.prices);
+        const bool recorded =
+            record_invocation(ledger, logs, request, result, start, captured_stdout, captured_stderr, config.prices);
         start_next(key_of(request));
-        done(std::move(result));
+        done(recorded ? std::move(result) : withheld(std::move(result)));
         std::lock_guard lock(mutex);
         --in_flight;
     }
@@ -170,6 +209,16 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
         queue.waiting.erase(oldest);
         ++queue.running;
         lock.unlock();
+        if (!ledger.writable()) {
+            // It waited while the ledger stopped writing: refused as if it came now.
+            asio::post(io, [self = shared_from_this(), key, next = std::move(next)]() mutable {
+                next.done(not_admitted(next.request));
+                self->start_next(key);
+                std::lock_guard lock(self->mutex);
+                --self->in_flight;
+            });
+            return;
+        }
         run(std::move(next));
     }
 };

@@ -3,6 +3,9 @@
 // limits.max_queue more, and answers 429 beyond that. Each admitted invocation runs in
 // the pool; its result is written to the ledger and the function's logs *before* the
 // caller's completion runs, so no client ever sees a response without its record.
+// Billing fails closed: while the ledger cannot write, nothing is admitted (503, no
+// function code runs), and an invocation whose record could not be written is answered
+// 503 instead of with its output.
 #pragma once
 
 #include <cstdint>
