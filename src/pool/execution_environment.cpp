@@ -237,6 +237,8 @@ void ExecutionEnvironment::on_ready(const protocol::Ready& ready) {
         Execution init;
         account(init, Look::thorough);
         idle_check_cpu_ns_ = cpu_reported_ns_;
+        // The worker may still be finishing its Ready when the cgroup is read.
+        events_ns_since_check_ = static_cast<uint64_t>(std::chrono::nanoseconds(answer_cpu_allowance).count());
         read_next_frame();  // while idle, this notices a worker that dies
         rest();
     } else {

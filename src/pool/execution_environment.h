@@ -12,7 +12,8 @@
 // itself after sending a Result of its own (function code shares the worker's socket).
 // So freeze_delay after every answer the pool reads its CPU time (and again 10 and 100
 // times later while it stays idle): more than its events since the last such check can
-// have used (their wall time, one thread, plus answer_cpu_allowance each) means something
+// have used (their wall time, one thread, plus answer_cpu_allowance each, and once after
+// Ready) means something
 // ran while it was idle, and it is restless from then on. The pool's idle watch
 // (watch_idle, each second) catches what starts later. Freezing waits freeze_delay, and the check spares environments that never run
 // while idle the freeze and thaw, because those cost some 10 us of CPU each time; the
@@ -96,7 +97,7 @@ public:
     static constexpr std::chrono::microseconds idle_cpu_allowance{1000};
     // The CPU time a worker may use after sending its Result (finishing the write, going
     // back to wait for the next event) before the rest counts as the function's.
-    static constexpr std::chrono::microseconds answer_cpu_allowance{200};
+    static constexpr std::chrono::microseconds answer_cpu_allowance{500};
     // How often the pool watches idle environments (Pool's reaping timer).
     static constexpr std::chrono::microseconds idle_watch_interval{1'000'000};
     // Most functions start their threads in init or in their first event.

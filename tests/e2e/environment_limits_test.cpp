@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -61,6 +62,24 @@ double thread_cpu_ms(pid_t pid) {
     unsigned long long on_cpu_ns = 0;
     in >> on_cpu_ns;
     return static_cast<double>(on_cpu_ns) / 1e6;
+}
+
+// Whether the cgroup of process `pid` is frozen: cgroup v1's freezer.state, else v2's
+// cgroup.freeze. nullopt when neither can be read.
+std::optional<bool> is_frozen(pid_t pid) {
+    std::ifstream cgroups("/proc/" + std::to_string(pid) + "/cgroup");
+    for (std::string line; std::getline(cgroups, line);) {
+        const auto path = line.substr(line.find(':', line.find(':') + 1) + 1);
+        std::string state;
+        if (line.find(":freezer:") != std::string::npos) {
+            std::ifstream("/sys/fs/cgroup/freezer" + path + "/freezer.state") >> state;
+            if (!state.empty()) return state != "THAWED";
+        } else if (line.rfind("0::", 0) == 0) {
+            std::ifstream("/sys/fs/cgroup" + path + "/cgroup.freeze") >> state;
+            if (!state.empty()) return state != "0";
+        }
+    }
+    return std::nullopt;
 }
 
 class EnvironmentLimits : public ::testing::Test {
@@ -206,6 +225,21 @@ TEST_F(EnvironmentLimits, AForgedAnswerDoesNotBuyComputeAfterIt) {
     ASSERT_EQ(records.size(), 2u);
     EXPECT_EQ(records[1]["status"], "timeout");
     EXPECT_GE(records[1]["billed_ms"].get<double>(), 2000) << records[1].dump();
+}
+
+// An environment that computes nothing while idle is not frozen: freezing and thawing
+// cost CPU and latency that a well-behaved function need not pay.
+TEST_F(EnvironmentLimits, AQuietEnvironmentIsNotFrozen) {
+    ASSERT_EQ(daemon().deploy("quiet", function_library("hello"), {"--min-warm", "1"}).exit_code, 0);
+    const pid_t warm = only_worker_of(daemon(), "quiet");
+    ASSERT_GT(warm, 0);
+    std::this_thread::sleep_for(300ms);  // past the looks at 1, 10 and 100 ms
+    ASSERT_TRUE(is_frozen(warm).has_value()) << "cannot read the freezer of " << warm;
+    EXPECT_FALSE(*is_frozen(warm)) << "frozen after its init";
+    auto response = daemon().http().request("POST", "/v1/functions/quiet/invoke", "you");
+    ASSERT_EQ(response.status, 200) << response.body;
+    std::this_thread::sleep_for(300ms);
+    EXPECT_FALSE(*is_frozen(warm)) << "frozen after an event";
 }
 
 // A frozen environment's worker still dies with the daemon, SIGKILLed or not: under
