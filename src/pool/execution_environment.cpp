@@ -343,8 +343,10 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
         restless_ = restless_ || ran_while_idle();
         if (restless_) {
             frozen_ = cgroup_->freeze();
-        } else if ((idle_check_delay_ *= 10) < idle_watch_interval) {
-            // A function that got little CPU so far (a busy host) is seen at a later look.
+        } else if ((idle_looked_for_ += idle_check_delay_) < idle_watch_interval) {
+            // Later looks see a signal handler due later, or a function that got little CPU
+            // so far (a busy host); after a second, the pool's idle watch goes on.
+            idle_check_delay_ = std::min(idle_check_delay_ * 10, idle_check_step);
             arm_timer(idle_check_delay_);
         }
     }
@@ -356,7 +358,9 @@ bool ExecutionEnvironment::ran_while_idle() {
     const uint64_t used = *cpu_ns - std::min(*cpu_ns, idle_check_cpu_ns_);
     const uint64_t may_have_used = events_ns_since_check_;
     idle_check_cpu_ns_ = *cpu_ns;
-    events_ns_since_check_ = 0;
+    // What the worker has not yet used of its allowance stays: it may not have run yet.
+    const auto allowance = static_cast<uint64_t>(std::chrono::nanoseconds(answer_cpu_allowance).count());
+    events_ns_since_check_ = used > may_have_used ? 0 : std::min(may_have_used - used, allowance);
     return used > may_have_used;
 }
 
@@ -527,6 +531,7 @@ void ExecutionEnvironment::rest() {
         // Every environment, not only a restless one: the worker's Result may be forged by
         // the function, whose code then runs on in the worker's own thread.
         idle_check_delay_ = freeze_delay;
+        idle_looked_for_ = {};
         arm_timer(freeze_delay);  // replaces the deadline's or the init's wait
     } else {
         timer_.cancel();

@@ -10,8 +10,9 @@
 // thawed when the next event is handed to it. One that holds only its worker may still run
 // code of the function's in the worker's own thread: a signal handler, or the handler
 // itself after sending a Result of its own (function code shares the worker's socket).
-// So freeze_delay after every answer the pool reads its CPU time (and again 10 and 100
-// times later while it stays idle): more than its events since the last such check can
+// So freeze_delay after every answer the pool reads its CPU time (again 10 ms after it,
+// then every 100 ms for a second while it stays idle): more than its events since the
+// last such check can
 // have used (their wall time, one thread, plus answer_cpu_allowance each, and once after
 // Ready) means something
 // ran while it was idle, and it is restless from then on. The pool's idle watch
@@ -95,11 +96,14 @@ public:
     // The CPU time an idle worker may still use after its Result (finishing the write,
     // going back to poll) before it counts as running something of the function's.
     static constexpr std::chrono::microseconds idle_cpu_allowance{1000};
-    // The CPU time a worker may use after sending its Result (finishing the write, going
-    // back to wait for the next event) before the rest counts as the function's.
-    static constexpr std::chrono::microseconds answer_cpu_allowance{500};
-    // How often the pool watches idle environments (Pool's reaping timer).
+    // The CPU time a worker may use after sending its Ready or Result (finishing the write,
+    // going back to wait for the next event: some 50-100 us, up to 0.7 ms seen on a busy
+    // host), whenever it gets a CPU for it, before the rest counts as the function's.
+    static constexpr std::chrono::microseconds answer_cpu_allowance{1000};
+    // How often the pool watches idle environments (Pool's reaping timer), and how often
+    // an environment is looked at in the first second after an answer.
     static constexpr std::chrono::microseconds idle_watch_interval{1'000'000};
+    static constexpr std::chrono::microseconds idle_check_step{100'000};
     // Most functions start their threads in init or in their first event.
     static constexpr uint32_t thorough_results = 3;
     // Events shorter than this read nothing from the cgroup.
@@ -203,6 +207,7 @@ private:
     uint64_t cpu_reported_ns_ = 0;  // the cgroup's CPU time at the last reading of a report
     uint32_t cpu_read_results_ = 0;  // results_ at that reading
     std::chrono::microseconds idle_check_delay_ = freeze_delay;  // until the next idle check
+    std::chrono::microseconds idle_looked_for_{};  // idle time the checks since the answer covered
     uint64_t idle_check_cpu_ns_ = 0;      // the cgroup's CPU time at the last idle check
     uint64_t events_ns_since_check_ = 0;  // what events since then may have used
     // The idle watch's own last look (watch_idle), for an environment whose last event
