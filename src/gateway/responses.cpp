@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/number_text.h"
+#include "registry/registry.h"
 
 namespace sofaas {
 
@@ -53,16 +54,13 @@ void add_invocation_headers(HttpResponseParts& response, const InvocationResult&
     if (result.init_ms) response.headers.emplace_back("X-Sofaas-Init-Ms", format_fixed(*result.init_ms, 2));
 }
 
-HttpResponseParts status_error(int status, std::string_view error_message) {
-    switch (status) {
-        case 400: return bad_request(error_message);
-        case 404: return not_found(error_message);
-        case 409: return error_response(409, "ResourceConflictException", error_message);
-        case 413: return error_response(413, "RequestTooLargeException", error_message);
-        default: break;
+HttpResponseParts registry_error(const RegistryError& error) {
+    switch (error.kind()) {
+        case RegistryError::Kind::invalid: return bad_request(error.what());
+        case RegistryError::Kind::conflict: return conflict(error.what());
+        case RegistryError::Kind::storage: break;
     }
-    if (status >= 400 && status < 500) return error_response(status, "InvalidRequestException", error_message);
-    return error_response(status >= 500 && status <= 599 ? status : 500, "ServiceException", error_message);
+    return error_response(500, "ServiceException", error.what());
 }
 
 HttpResponseParts bad_request(std::string_view message) {
@@ -94,6 +92,10 @@ HttpResponseParts forbidden(std::string_view message) {
 
 HttpResponseParts not_found(std::string_view message) {
     return error_response(404, "ResourceNotFoundException", message);
+}
+
+HttpResponseParts conflict(std::string_view message) {
+    return error_response(409, "ResourceConflictException", message);
 }
 
 HttpResponseParts method_not_allowed(std::string_view method, std::string_view path) {

@@ -11,6 +11,8 @@
 
 namespace sofaas {
 
+class RegistryError;
+
 std::string error_json(std::string_view error_type, std::string_view error_message);
 
 HttpResponseParts json_response(int status, std::string json);
@@ -26,8 +28,8 @@ HttpResponseParts generic_invocation_error(const InvocationResult& result);
 // (and -Init-Ms on a cold start): at most invocation_header_count headers.
 inline constexpr size_t invocation_header_count = 5;
 void add_invocation_headers(HttpResponseParts& response, const InvocationResult& result);
-// A RegistryError or similar carrying its own status: the errorType follows the status.
-HttpResponseParts status_error(int status, std::string_view error_message);
+// The registry's refusal, by its kind: invalid 400, conflict 409, storage 500.
+HttpResponseParts registry_error(const RegistryError& error);
 
 HttpResponseParts bad_request(std::string_view message);          // 400 InvalidParameterValueException
 HttpResponseParts invalid_function_name(std::string_view name);  // 400 InvalidParameterValueException
@@ -36,6 +38,7 @@ HttpResponseParts invalid_library(std::string_view message);      // 400 Invalid
 HttpResponseParts unauthorized();                                 // 401 UnauthorizedException
 HttpResponseParts forbidden(std::string_view message);            // 403 AccessDeniedException
 HttpResponseParts not_found(std::string_view message);            // 404 ResourceNotFoundException
+HttpResponseParts conflict(std::string_view message);             // 409 ResourceConflictException
 HttpResponseParts method_not_allowed(std::string_view method, std::string_view path);  // 405
 HttpResponseParts payload_too_large(size_t limit_bytes);          // 413 RequestTooLargeException
 HttpResponseParts header_too_large(size_t limit_bytes);           // 431 RequestHeaderFieldsTooLargeException
