@@ -12,7 +12,7 @@
 // pool looks at its tasks and CPU time every second while it is idle (watch_idle), and it
 // is restless from then on if anything ran. Freezing waits freeze_delay because freezing
 // and thawing cost some 10 us of CPU each time, which an environment that takes the next
-// event at once never pays; what runs meanwhile is measured (Execution::cpu_ms).
+// event at once never pays; what runs meanwhile is measured (InvocationReport::cpu_ms).
 //
 // Each read of a cgroup file costs 1.5-3 us on a 2-core VM, as much as a tenth of a warm
 // invocation, so what is read depends on what can have changed:
@@ -76,8 +76,8 @@ public:
     using Ptr = std::shared_ptr<ExecutionEnvironment>;
     // Runs once, on the environment's io_context, after the process has been reaped.
     using ExitObserver = std::function<void(const ExecutionEnvironment&)>;
-    // An Execution, or nullopt when the environment was already dead and nothing ran.
-    using ExecutionDone = std::function<void(std::optional<Execution>)>;
+    // What the pool observed of the event, or nullopt when the environment was already dead and nothing ran.
+    using ExecutionDone = std::function<void(std::optional<InvocationReport>)>;
 
     struct Settings {
         std::chrono::milliseconds init_timeout;
@@ -147,13 +147,13 @@ private:
     bool reap_locked(bool block);  // exit_mutex_ held; false while still running
 
     void arm_timer(std::chrono::steady_clock::duration after);
-    Execution execution_with_captures(Execution execution);
+    InvocationReport with_captures(InvocationReport report);
     double elapsed_ms() const;
-    // With a cgroup: what the environment used, into `execution` (see above); a thorough
+    // With a cgroup: what the environment used, into `report` (see above); a thorough
     // look also finds a restless environment. Returns the cgroup's count of out-of-memory
     // kills (0 when not read), nullopt without a cgroup or an answer.
     enum class Look { none, quick, thorough };
-    std::optional<uint64_t> account(Execution& execution, Look look);
+    std::optional<uint64_t> account(InvocationReport& report, Look look);
     Look look_at_result(double duration_ms) const;
     // The environment has nothing to do: freeze it soon if it is restless.
     void rest();
