@@ -79,7 +79,7 @@ bool day_can_match(WallTime day, const LedgerQuery& query) {
     return true;
 }
 
-bool record_matches(const BillingRecord& record, const LedgerQuery& query) {
+bool record_matches(const InvocationReport& record, const LedgerQuery& query) {
     if (query.function && record.function != *query.function) return false;
     if (query.since && record.start < *query.since) return false;
     if (query.until && record.start >= *query.until) return false;
@@ -175,9 +175,9 @@ Ledger::~Ledger() {
 // The write itself is outside the lock: O_APPEND keeps concurrent lines whole, and a
 // write(2) can wait on the page the syncer's fsync is writing back; holding the lock
 // through it would stop every other io thread's append behind that one.
-bool Ledger::append(const BillingRecord& record) {
-    const std::string line = to_json_line(record);
-    const std::string date = format_date(record.start);
+bool Ledger::append(const InvocationReport& report) {
+    const std::string line = to_json_line(report);
+    const std::string date = format_date(report.start);
     try {
         std::shared_ptr<AppendOnlyFile> file;
         {
@@ -195,7 +195,7 @@ bool Ledger::append(const BillingRecord& record) {
         }
         return true;
     } catch (const std::system_error& e) {
-        spdlog::error("ledger: record of request {} not written: {}", record.request_id, e.what());
+        spdlog::error("ledger: record of request {} not written: {}", report.request_id, e.what());
         return false;
     }
 }
@@ -217,7 +217,7 @@ LedgerDurability Ledger::durability() const {
     return durability;
 }
 
-std::vector<BillingRecord> Ledger::query(const LedgerQuery& query, size_t* skipped_lines) const {
+std::vector<InvocationReport> Ledger::query(const LedgerQuery& query, size_t* skipped_lines) const {
     std::vector<fs::path> files;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(state_->billing_dir, ec)) {
@@ -226,7 +226,7 @@ std::vector<BillingRecord> Ledger::query(const LedgerQuery& query, size_t* skipp
     }
     std::sort(files.begin(), files.end());
 
-    std::vector<BillingRecord> records;
+    std::vector<InvocationReport> records;
     size_t skipped = 0;
     for (const auto& file : files) {
         std::string contents;
@@ -255,7 +255,7 @@ std::vector<BillingRecord> Ledger::query(const LedgerQuery& query, size_t* skipp
         }
     }
     std::stable_sort(records.begin(), records.end(),
-                     [](const BillingRecord& a, const BillingRecord& b) { return a.start < b.start; });
+                     [](const InvocationReport& a, const InvocationReport& b) { return a.start < b.start; });
     if (skipped_lines) *skipped_lines = skipped;
     return records;
 }

@@ -47,16 +47,18 @@ public:
     Ledger(const Ledger&) = delete;
     Ledger& operator=(const Ledger&) = delete;
 
-    // Thread-safe. Returns once the line is written to the file (not necessarily synced);
-    // false (and logged with the request id) when it could not be written, e.g. disk full.
-    bool append(const BillingRecord& record);
+    // Writes the report's billing record. Thread-safe. Returns once the line is written to
+    // the file (not necessarily synced); false (and logged with the request id) when it
+    // could not be written, e.g. disk full.
+    bool append(const InvocationReport& report);
     // Blocks until everything appended so far is fsync'd.
     void flush();
     LedgerDurability durability() const;
 
     // Reads the ledger files covering the query; torn or corrupt lines are skipped with a
-    // warning (their count in `skipped_lines`), never fatal.
-    std::vector<BillingRecord> query(const LedgerQuery& query, size_t* skipped_lines = nullptr) const;
+    // warning (their count in `skipped_lines`), never fatal. The records are reports
+    // without what the invocations produced (output, captured stdout and stderr).
+    std::vector<InvocationReport> query(const LedgerQuery& query, size_t* skipped_lines = nullptr) const;
 
 private:
     struct State;

@@ -12,13 +12,12 @@
 // itself after sending a Result of its own (function code shares the worker's socket).
 // So freeze_delay after every answer the pool reads its CPU time (again 10 ms after it,
 // then every 100 ms for a second while it stays idle): more than its events since the
-// last such check can
-// have used (their wall time, one thread, plus answer_cpu_allowance each, and once after
-// Ready) means something
-// ran while it was idle, and it is restless from then on. The pool's idle watch
-// (watch_idle, each second) catches what starts later. Freezing waits freeze_delay, and the check spares environments that never run
-// while idle the freeze and thaw, because those cost some 10 us of CPU each time; the
-// check costs one read.
+// last such check can have used (their wall time, one thread, plus answer_cpu_allowance
+// after each answer, Ready included) means something ran while it was idle, and it is
+// restless from then on. The pool's idle watch (watch_idle, each second) catches what
+// starts later. Freezing waits freeze_delay, and the looks spare environments that never
+// run while idle the freeze and thaw, because those cost some 10 us of CPU each time; a
+// look costs one read. What runs meanwhile is measured (InvocationReport::cpu_ms).
 //
 // Each read of a cgroup file costs 1.5-3 us on a 2-core VM, as much as a tenth of a warm
 // invocation, so what is read depends on what can have changed:
@@ -82,8 +81,8 @@ public:
     using Ptr = std::shared_ptr<ExecutionEnvironment>;
     // Runs once, on the environment's io_context, after the process has been reaped.
     using ExitObserver = std::function<void(const ExecutionEnvironment&)>;
-    // An Execution, or nullopt when the environment was already dead and nothing ran.
-    using ExecutionDone = std::function<void(std::optional<Execution>)>;
+    // What the pool observed of the event, or nullopt when the environment was already dead and nothing ran.
+    using ExecutionDone = std::function<void(std::optional<InvocationReport>)>;
 
     struct Settings {
         std::chrono::milliseconds init_timeout;
@@ -162,13 +161,13 @@ private:
     bool reap_locked(bool block);  // exit_mutex_ held; false while still running
 
     void arm_timer(std::chrono::steady_clock::duration after);
-    Execution execution_with_captures(Execution execution);
+    InvocationReport with_captures(InvocationReport report);
     double elapsed_ms() const;
-    // With a cgroup: what the environment used, into `execution` (see above); a thorough
+    // With a cgroup: what the environment used, into `report` (see above); a thorough
     // look also finds a restless environment. Returns the cgroup's count of out-of-memory
     // kills (0 when not read), nullopt without a cgroup or an answer.
     enum class Look { none, quick, thorough };
-    std::optional<uint64_t> account(Execution& execution, Look look);
+    std::optional<uint64_t> account(InvocationReport& report, Look look);
     Look look_at_result(double duration_ms) const;
     // The environment has nothing to do: with a cgroup, look at it after freeze_delay.
     void rest();

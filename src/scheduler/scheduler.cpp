@@ -22,11 +22,11 @@ namespace asio = boost::asio;
 namespace {
 
 using VersionKey = std::pair<std::string, uint32_t>;
-using ResultCallback = std::function<void(InvocationResult)>;
+using ReportCallback = std::function<void(InvocationReport)>;
 
 struct Admitted {
     InvocationRequest request;
-    ResultCallback done;
+    ReportCallback done;
 };
 
 struct Waiting {
@@ -71,15 +71,15 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     size_t in_flight = 0;  // running or waiting
     bool closed = false;   // the Scheduler (and perhaps the Pool) is gone: start nothing new
 
-    void throttle(const InvocationRequest& request, ResultCallback done, const char* why) {
+    void throttle(const InvocationRequest& request, ReportCallback done, const char* why) {
         spdlog::warn("[{}] {}:{} throttled: {}", request.request_id, request.version->spec.name,
                      request.version->spec.version, why);
-        asio::post(io, [done = std::move(done), result = throttled_result(request)]() mutable {
-            done(std::move(result));
+        asio::post(io, [done = std::move(done), report = throttled_report(request)]() mutable {
+            done(std::move(report));
         });
     }
 
-    void invoke(InvocationRequest request, ResultCallback done) {
+    void invoke(InvocationRequest request, ReportCallback done) {
         const VersionKey key = key_of(request);
         std::unique_lock lock(mutex);
         if (closed) {
@@ -132,23 +132,21 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
         std::string payload = std::move(request->payload);
         pool.execute(request->version, request->request_id, std::move(payload),
                      [self = shared_from_this(), request, start,
-                      done = std::move(invocation.done)](Execution execution) mutable {
-                         self->complete(*request, start, std::move(execution), std::move(done));
+                      done = std::move(invocation.done)](InvocationReport report) mutable {
+                         self->complete(*request, start, std::move(report), std::move(done));
                      });
     }
 
-    void complete(const InvocationRequest& request, WallTime start, Execution execution, ResultCallback done) {
-        const std::string captured_stdout = std::move(execution.captured_stdout);
-        const std::string captured_stderr = std::move(execution.captured_stderr);
-        InvocationResult result = result_of(request, std::move(execution));
-        if (is_runtime_failure(result.status)) {
-            spdlog::error("[{}] {}:{} {}: {}: {}", result.request_id, result.function, result.version,
-                          to_string(result.status), result.error_type, result.error_message);
+    void complete(const InvocationRequest& request, WallTime start, InvocationReport report, ReportCallback done) {
+        complete_report(report, request, start, config.prices);
+        if (is_runtime_failure(report.status)) {
+            spdlog::error("[{}] {}:{} {}: {}: {}", report.request_id, report.function, report.version,
+                          to_string(report.status), report.error_type, report.error_message);
         }
         // The record and the logs exist before the response can leave.
-        record_invocation(ledger, logs, request, result, start, captured_stdout, captured_stderr, config.prices);
+        record_invocation(ledger, logs, report);
         start_next(key_of(request));
-        done(std::move(result));
+        done(std::move(report));
         std::lock_guard lock(mutex);
         --in_flight;
     }
@@ -176,7 +174,7 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
 
 Scheduler::Scheduler(Pool& pool, Ledger& ledger, FunctionLogStore& logs, const Config& config)
     : state_(std::make_shared<State>(pool, ledger, logs, config)) {
-    pool.on_unpaid_init([weak = std::weak_ptr(state_)](InitReport report) {
+    pool.on_unpaid_init([weak = std::weak_ptr(state_)](InvocationReport report) {
         if (auto state = weak.lock()) record_unpaid_init(state->ledger, state->logs, std::move(report), state->config.prices);
     });
 }
@@ -192,7 +190,7 @@ Scheduler::~Scheduler() {
     }
 }
 
-void Scheduler::invoke(InvocationRequest request, std::function<void(InvocationResult)> done) {
+void Scheduler::invoke(InvocationRequest request, std::function<void(InvocationReport)> done) {
     state_->invoke(std::move(request), std::move(done));
 }
 
