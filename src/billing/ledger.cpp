@@ -85,7 +85,7 @@ bool day_can_match(WallTime day, const LedgerQuery& query) {
     return true;
 }
 
-bool record_matches(const BillingRecord& record, const LedgerQuery& query) {
+bool record_matches(const InvocationReport& record, const LedgerQuery& query) {
     if (query.function && record.function != *query.function) return false;
     if (query.since && record.start < *query.since) return false;
     if (query.until && record.start >= *query.until) return false;
@@ -102,7 +102,7 @@ std::string describe(const std::error_code& error) {
 
 // The caller of an invocation whose record could not be written is told the host failed
 // (503): its record says so, at no charge, with what it ran and used.
-BillingRecord as_host_fault(BillingRecord record) {
+InvocationReport as_host_fault(InvocationReport record) {
     record.status = InvocationStatus::host_fault;
     record.billed_ms = 0;
     record.cost_usd = 0;
@@ -134,7 +134,7 @@ struct Ledger::State {
     std::vector<Group> to_rewrite;
     // Files whose fsync failed: an append that still holds one has its lines written again.
     std::vector<std::shared_ptr<AppendOnlyFile>> condemned;
-    std::deque<BillingRecord> backlog;  // records that could not be written, oldest first
+    std::deque<InvocationReport> backlog;  // records that could not be written, oldest first
     uint64_t lost = 0;
     std::optional<std::string> write_failure;  // why the last write failed, until the backlog is written
     std::optional<std::string> fsync_failure;  // until to_rewrite is written and synced
@@ -150,7 +150,7 @@ struct Ledger::State {
     bool syncing() const { return options.fsync_interval.count() > 0; }
     std::shared_ptr<AppendOnlyFile> file_for(const std::string& date);
     void note_written(const std::shared_ptr<AppendOnlyFile>& file, const std::string& date, std::string line);
-    void note_write_failure(const BillingRecord& record, const std::system_error& error);
+    void note_write_failure(const InvocationReport& record, const std::system_error& error);
     void update_writable();
     void condemn(const std::shared_ptr<AppendOnlyFile>& file, const std::string& date);
     void sync_dirty(std::unique_lock<std::mutex>& lock);
@@ -189,10 +189,10 @@ void Ledger::State::note_written(const std::shared_ptr<AppendOnlyFile>& file, co
 }
 
 // Under the mutex.
-void Ledger::State::note_write_failure(const BillingRecord& record, const std::system_error& error) {
+void Ledger::State::note_write_failure(const InvocationReport& record, const std::system_error& error) {
     write_failure = "billing ledger cannot be written: " + describe(error.code());
     if (backlog.size() < options.max_backlog) {
-        backlog.push_back(as_host_fault(record));
+        backlog.push_back(as_host_fault(facts_of(record, Captures::drop)));
     } else {
         ++lost;
         spdlog::critical("ledger: record of request {} ({}:{}) LOST: {} records wait already; {} lost so far",
@@ -359,7 +359,7 @@ void Ledger::State::rewrite_failed_groups() {
 // The records of invocations answered 503 because their records could not be written: in
 // the order they came, stopping at the first that still cannot be.
 void Ledger::State::write_backlog() {
-    std::deque<BillingRecord> records;
+    std::deque<InvocationReport> records;
     {
         std::lock_guard lock(mutex);
         if (!write_failure) return;
@@ -368,7 +368,7 @@ void Ledger::State::write_backlog() {
     size_t written = 0;
     std::optional<std::system_error> failure;
     while (!records.empty()) {
-        const BillingRecord& record = records.front();
+        const InvocationReport& record = records.front();
         const std::string date = format_date(record.start);
         try {
             std::string line = to_json_line(record);
@@ -472,9 +472,9 @@ Ledger::~Ledger() {
 // The write itself is outside the ledger's mutex: a write(2) can wait on the page the
 // syncer's fsync is writing back; holding the mutex through it would stop every other io
 // thread's bookkeeping behind that one.
-bool Ledger::append(const BillingRecord& record) {
-    std::string line = to_json_line(record);
-    const std::string date = format_date(record.start);
+bool Ledger::append(const InvocationReport& report) {
+    std::string line = to_json_line(report);
+    const std::string date = format_date(report.start);
     try {
         std::shared_ptr<AppendOnlyFile> file;
         {
@@ -486,9 +486,9 @@ bool Ledger::append(const BillingRecord& record) {
         state_->note_written(file, date, std::move(line));
         return true;
     } catch (const std::system_error& e) {
-        spdlog::error("ledger: record of request {} not written: {}", record.request_id, e.what());
+        spdlog::error("ledger: record of request {} not written: {}", report.request_id, e.what());
         std::lock_guard lock(state_->mutex);
-        state_->note_write_failure(record, e);
+        state_->note_write_failure(report, e);
         return false;
     }
 }
@@ -523,7 +523,7 @@ LedgerHealth Ledger::health() const {
     return health;
 }
 
-std::vector<BillingRecord> Ledger::query(const LedgerQuery& query, size_t* skipped_lines) const {
+std::vector<InvocationReport> Ledger::query(const LedgerQuery& query, size_t* skipped_lines) const {
     std::vector<fs::path> files;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(state_->billing_dir, ec)) {
@@ -532,7 +532,7 @@ std::vector<BillingRecord> Ledger::query(const LedgerQuery& query, size_t* skipp
     }
     std::sort(files.begin(), files.end());
 
-    std::vector<BillingRecord> records;
+    std::vector<InvocationReport> records;
     // A group whose fsync failed is written again: its records may then be on disk twice.
     std::unordered_set<std::string> seen;
     size_t skipped = 0;
@@ -565,7 +565,7 @@ std::vector<BillingRecord> Ledger::query(const LedgerQuery& query, size_t* skipp
         }
     }
     std::stable_sort(records.begin(), records.end(),
-                     [](const BillingRecord& a, const BillingRecord& b) { return a.start < b.start; });
+                     [](const InvocationReport& a, const InvocationReport& b) { return a.start < b.start; });
     if (skipped_lines) *skipped_lines = skipped;
     return records;
 }

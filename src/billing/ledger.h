@@ -71,12 +71,12 @@ public:
     Ledger(const Ledger&) = delete;
     Ledger& operator=(const Ledger&) = delete;
 
-    // Thread-safe. Returns once the line is written to the file (not necessarily synced).
-    // False when it could not be written (a full disk, EIO, a read-only filesystem): the
-    // ledger is then not writable() until the background thread has written the record,
-    // as status host_fault at no charge (its caller must be told the host failed), behind
-    // the records of the invocations that follow.
-    bool append(const BillingRecord& record);
+    // Writes the report's billing record. Thread-safe. Returns once the line is written to
+    // the file (not necessarily synced). False when it could not be written (a full disk,
+    // EIO, a read-only filesystem): the ledger is then not writable() until the background
+    // thread has written the record, as status host_fault at no charge (its caller must be
+    // told the host failed), behind the records of the invocations that follow.
+    bool append(const InvocationReport& report);
     // Blocks until everything appended so far is fsync'd, or its fsync failed (the ledger
     // then writes those records again before it is writable()).
     void flush();
@@ -89,8 +89,9 @@ public:
 
     // Reads the ledger files covering the query; torn or corrupt lines are skipped with a
     // warning (their count in `skipped_lines`), never fatal. A record found twice (written
-    // again after a failed fsync) counts once.
-    std::vector<BillingRecord> query(const LedgerQuery& query, size_t* skipped_lines = nullptr) const;
+    // again after a failed fsync) counts once. The records are reports without what the
+    // invocations produced (output, captured stdout and stderr).
+    std::vector<InvocationReport> query(const LedgerQuery& query, size_t* skipped_lines = nullptr) const;
 
 private:
     struct State;

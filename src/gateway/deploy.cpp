@@ -65,7 +65,7 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
                               [&] { staged = services.registry.stage(function, request.body, settings); });
     } catch (const RegistryError& error) {
         spdlog::warn("[{}] deploy of {} not staged: {}", request.request_id, function, error.what());
-        co_return status_error(error.http_status, error.what());
+        co_return registry_error(error);
     }
 
     // The trial worker sees version 0: the number is only assigned when the version is published.
@@ -90,7 +90,7 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
                               [&] { published = services.registry.publish(std::move(*staged), &replaced); });
     } catch (const RegistryError& error) {
         spdlog::error("[{}] deploy of {} not published: {}", request.request_id, function, error.what());
-        co_return status_error(error.http_status, error.what());
+        co_return registry_error(error);
     }
     services.scheduler.activate(published, replaced);
     context.refresh_routes();

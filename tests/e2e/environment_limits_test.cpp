@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -61,6 +62,24 @@ double thread_cpu_ms(pid_t pid) {
     unsigned long long on_cpu_ns = 0;
     in >> on_cpu_ns;
     return static_cast<double>(on_cpu_ns) / 1e6;
+}
+
+// Whether the cgroup of process `pid` is frozen: cgroup v1's freezer.state, else v2's
+// cgroup.freeze. nullopt when neither can be read.
+std::optional<bool> is_frozen(pid_t pid) {
+    std::ifstream cgroups("/proc/" + std::to_string(pid) + "/cgroup");
+    for (std::string line; std::getline(cgroups, line);) {
+        const auto path = line.substr(line.find(':', line.find(':') + 1) + 1);
+        std::string state;
+        if (line.find(":freezer:") != std::string::npos) {
+            std::ifstream("/sys/fs/cgroup/freezer" + path + "/freezer.state") >> state;
+            if (!state.empty()) return state != "THAWED";
+        } else if (line.rfind("0::", 0) == 0) {
+            std::ifstream("/sys/fs/cgroup" + path + "/cgroup.freeze") >> state;
+            if (!state.empty()) return state != "0";
+        }
+    }
+    return std::nullopt;
 }
 
 class EnvironmentLimits : public ::testing::Test {
@@ -159,9 +178,10 @@ TEST_F(EnvironmentLimits, ABackgroundThreadDoesNotRunBetweenInvocations) {
 }
 
 // A signal handler runs in the worker's own thread, so an environment holding nothing but
-// its worker could compute between events too: it is frozen when idle, so the timer's
-// handler, due 100 ms after the answer, runs only once the next event thaws it, which it
-// then spends, billed, until its deadline.
+// its worker could compute between events too: the pool, looking at its CPU time every
+// 100 ms in the first second after an answer, freezes it within a look, and the handler
+// (due 100 ms after the answer) then runs on only once the next event thaws it, which it
+// spends, billed, until its deadline.
 TEST_F(EnvironmentLimits, ASignalHandlerRunsOnlyInsideAnEvent) {
     ASSERT_EQ(daemon().deploy("alarm", fixture_library("alarm_spin"), {"--timeout", "1"}).exit_code, 0);
     auto http = daemon().http();
@@ -172,7 +192,10 @@ TEST_F(EnvironmentLimits, ASignalHandlerRunsOnlyInsideAnEvent) {
     // Its only thread, to the nanosecond (/proc/PID/schedstat).
     const double answered = thread_cpu_ms(worker);
     std::this_thread::sleep_for(1500ms);
-    EXPECT_LT(thread_cpu_ms(worker) - answered, 2) << "the environment computed between invocations";
+    const double idle = thread_cpu_ms(worker) - answered;
+    EXPECT_LT(idle, 150) << "the environment computed between invocations";
+    std::this_thread::sleep_for(500ms);
+    EXPECT_LT(thread_cpu_ms(worker) - answered - idle, 1) << "the environment was not frozen";
 
     auto next = http.request("POST", "/v1/functions/alarm/invoke", "");
     EXPECT_EQ(next.status, 504) << next.body;
@@ -206,6 +229,21 @@ TEST_F(EnvironmentLimits, AForgedAnswerDoesNotBuyComputeAfterIt) {
     ASSERT_EQ(records.size(), 2u);
     EXPECT_EQ(records[1]["status"], "timeout");
     EXPECT_GE(records[1]["billed_ms"].get<double>(), 2000) << records[1].dump();
+}
+
+// An environment that computes nothing while idle is not frozen: freezing and thawing
+// cost CPU and latency that a well-behaved function need not pay.
+TEST_F(EnvironmentLimits, AQuietEnvironmentIsNotFrozen) {
+    ASSERT_EQ(daemon().deploy("quiet", function_library("hello"), {"--min-warm", "1"}).exit_code, 0);
+    const pid_t warm = only_worker_of(daemon(), "quiet");
+    ASSERT_GT(warm, 0);
+    std::this_thread::sleep_for(300ms);  // past the looks at 1, 10 and 100 ms
+    ASSERT_TRUE(is_frozen(warm).has_value()) << "cannot read the freezer of " << warm;
+    EXPECT_FALSE(*is_frozen(warm)) << "frozen after its init";
+    auto response = daemon().http().request("POST", "/v1/functions/quiet/invoke", "you");
+    ASSERT_EQ(response.status, 200) << response.body;
+    std::this_thread::sleep_for(300ms);
+    EXPECT_FALSE(*is_frozen(warm)) << "frozen after an event";
 }
 
 // A frozen environment's worker still dies with the daemon, SIGKILLed or not: under

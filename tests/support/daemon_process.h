@@ -47,6 +47,9 @@ public:
     void set_environment(std::string name, std::string value) {
         environment_.emplace_back(std::move(name), std::move(value));
     }
+    // Before start(): sofaasd is started through this command (its pid stays sofaasd's:
+    // the command must exec it), e.g. {"setpriv", "--bounding-set", "-sys_admin"}.
+    void start_through(std::vector<std::string> launcher) { launcher_ = std::move(launcher); }
     bool running() const { return pid_ > 0; }
 
     std::string endpoint() const;  // http://127.0.0.1:PORT
@@ -76,6 +79,7 @@ private:
     std::string token_;
     bool generated_token_ = false;
     std::vector<std::pair<std::string, std::string>> environment_;
+    std::vector<std::string> launcher_;
     pid_t pid_ = -1;
     int port_ = 0;
 };
