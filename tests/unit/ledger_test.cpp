@@ -56,8 +56,8 @@ WallTime utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) 
     return WallTime(sys_days{year{y} / month{m} / day{d}}) + hours(hh) + minutes(mm) + seconds(ss);
 }
 
-BillingRecord record(std::string request_id, WallTime start) {
-    BillingRecord r;
+InvocationReport record(std::string request_id, WallTime start) {
+    InvocationReport r;
     r.request_id = std::move(request_id);
     r.function = "hello";
     r.version = 1;
