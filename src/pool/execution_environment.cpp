@@ -530,9 +530,9 @@ void ExecutionEnvironment::rest() {
     if (cgroup_) {
         // Every environment, not only a restless one: the worker's Result may be forged by
         // the function, whose code then runs on in the worker's own thread.
-        idle_check_delay_ = freeze_delay;
+        idle_check_delay_ = restless_ ? freeze_delay : first_idle_look;
         idle_looked_for_ = {};
-        arm_timer(freeze_delay);  // replaces the deadline's or the init's wait
+        arm_timer(idle_check_delay_);  // replaces the deadline's or the init's wait
     } else {
         timer_.cancel();
     }
