@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "billing/ledger.h"
 #include "common/function_spec.h"
 #include "gateway/awaitable_calls.h"
 #include "gateway/control_api.h"
@@ -55,6 +56,11 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
                                          services.config.limits, services.config.allow_loader_environment);
     } catch (const DeploySettingsError& error) {
         co_return bad_request(error.what());
+    }
+
+    // The trial load is an init, billed like any other: not while it cannot be recorded.
+    if (!services.ledger.writable()) {
+        co_return service_unavailable("The library cannot be tried now: its init could not be billed. Retry later.");
     }
 
     // The registry's writes and fsyncs run off the io thread (HandlerContext::disk_work): a

@@ -100,6 +100,12 @@ HttpResponseParts registry_error(const RegistryError& error) {
     return error_response(500, "ServiceException", error.what());
 }
 
+HttpResponseParts service_unavailable(std::string_view message) {
+    HttpResponseParts response = error_response(503, unavailable_error_type, message);
+    add_retry_after(response);
+    return response;
+}
+
 HttpResponseParts bad_request(std::string_view message) {
     return error_response(400, "InvalidParameterValueException", message);
 }

@@ -38,7 +38,9 @@ void add_invocation_headers(HttpResponseParts& response, const InvocationReport&
 // The registry's refusal, by its kind: invalid 400, conflict 409, storage 500.
 HttpResponseParts registry_error(const RegistryError& error);
 
-HttpResponseParts bad_request(std::string_view message);          // 400 InvalidParameterValueException
+HttpResponseParts bad_request(std::string_view message);
+// 503 ServiceUnavailableException with Retry-After: 1 (the billing ledger cannot record).
+HttpResponseParts service_unavailable(std::string_view message);          // 400 InvalidParameterValueException
 HttpResponseParts invalid_function_name(std::string_view name);  // 400 InvalidParameterValueException
 HttpResponseParts malformed_request(std::string_view message);    // 400 BadRequestException
 HttpResponseParts invalid_library(std::string_view message);      // 400 InvalidLibraryException

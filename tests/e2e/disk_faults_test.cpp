@@ -219,7 +219,9 @@ TEST_F(DiskFaults, AFullDiskAnswers503UntilSpaceIsBackAndNo200LacksItsRecord) {
 }
 
 TEST_F(DiskFaults, BelowTheReserveInvocationsAreRefusedBeforeAnyWriteFails) {
-    start({{"ledger_reserve_mb", 4}});
+    // Room for the records and logs of the calls before the reserve is seen (some 650 bytes
+    // each at 20k calls/s), so that removing the filler lifts it back over the reserve.
+    start({{"ledger_reserve_mb", 4}}, "size=32m,mode=0755");
     if (IsSkipped()) return;
     Load load(*daemon_, 4);
     std::this_thread::sleep_for(200ms);
@@ -229,6 +231,10 @@ TEST_F(DiskFaults, BelowTheReserveInvocationsAreRefusedBeforeAnyWriteFails) {
     EXPECT_EQ(health(*daemon_)["reason"], "less than 4 MiB free on the ledger's filesystem");
     const size_t during = load.count();
     ASSERT_TRUE(eventually([&] { return load.count() > during + 20; }, 5s));
+    // A deploy's trial load is an init to bill: refused too, before it runs.
+    const ProcessResult deploy = daemon_->deploy("later", function_library("hello"));
+    EXPECT_NE(deploy.exit_code, 0);
+    EXPECT_NE(deploy.err.find("ServiceUnavailableException"), std::string::npos) << deploy.err;
 
     fs::remove(filler);
     expect_recovery_within_a_second(load);
