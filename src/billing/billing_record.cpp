@@ -45,7 +45,7 @@ std::optional<InvocationStatus> parse_billed_status(std::string_view text) {
     return std::nullopt;
 }
 
-void add(BillingSummaryRow& row, const BillingRecord& record) {
+void add(BillingSummaryRow& row, const InvocationReport& record) {
     // An init no invocation paid for counts in the time and the cost, not as an invocation.
     const bool invocation = record.trigger == Trigger::http || record.trigger == Trigger::invoke;
     if (invocation) {
@@ -73,8 +73,25 @@ double cost_usd(const Prices& prices, uint32_t memory_mb, uint64_t billed_ms) {
     return prices.per_request + gb_seconds(memory_mb, billed_ms) * prices.per_gb_second;
 }
 
+void bill(InvocationReport& report, const Prices& prices) {
+    // A host fault is sofaas failing, not the function: recorded like every answered
+    // invocation, but charged nothing (Lambda does not bill its service errors either). A
+    // throttled request never ran.
+    if (report.status == InvocationStatus::host_fault || report.status == InvocationStatus::throttled) {
+        report.billed_ms = 0;
+        report.cost_usd = 0;
+        return;
+    }
+    report.billed_ms = billed_milliseconds(report.duration_ms, report.init_ms);
+    // An init no invocation paid for: nothing was requested.
+    const bool unpaid_init = report.trigger == Trigger::warm || report.trigger == Trigger::deploy;
+    Prices charged = prices;
+    if (unpaid_init) charged.per_request = 0;
+    report.cost_usd = cost_usd(charged, report.memory_mb, report.billed_ms);
+}
+
 // Written on every invocation, before its response: JsonWriter, not a DOM.
-void append_record(std::string& out, const BillingRecord& record) {
+void append_record(std::string& out, const InvocationReport& record) {
     // One buffer per thread for the timestamp: no allocation per record once it has grown.
     thread_local std::string start;
     start.clear();
@@ -94,13 +111,13 @@ void append_record(std::string& out, const BillingRecord& record) {
     json.field("status", to_string(record.status)).field("cost_usd", record.cost_usd).end_object();
 }
 
-std::string record_to_json(const BillingRecord& record) {
+std::string record_to_json(const InvocationReport& record) {
     std::string out;
     append_record(out, record);
     return out;
 }
 
-std::string to_json_line(const BillingRecord& record) {
+std::string to_json_line(const InvocationReport& record) {
     std::string line;
     line.reserve(320);
     append_record(line, record);
@@ -108,12 +125,12 @@ std::string to_json_line(const BillingRecord& record) {
     return line;
 }
 
-std::optional<BillingRecord> parse_json_line(std::string_view line) {
+std::optional<InvocationReport> parse_json_line(std::string_view line) {
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     auto object = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
     if (!object.is_object()) return std::nullopt;
     try {
-        BillingRecord record;
+        InvocationReport record;
         record.request_id = object.at("request_id").get<std::string>();
         record.function = object.at("function").get<std::string>();
         const auto& version = object.at("version");
@@ -154,7 +171,7 @@ std::optional<BillingRecord> parse_json_line(std::string_view line) {
     }
 }
 
-BillingSummary summarize(const std::vector<BillingRecord>& records) {
+BillingSummary summarize(const std::vector<InvocationReport>& records) {
     std::map<std::string, BillingSummaryRow> rows;
     BillingSummary summary;
     for (const auto& record : records) {

@@ -1,4 +1,5 @@
-// One billing record (DESIGN.md), its price, its JSON line, and summaries over many.
+// The billing record (DESIGN.md): an invocation report's price, its ledger line, and
+// summaries over many. A record read back from the ledger is a report without its output.
 #pragma once
 
 #include <cstdint>
@@ -8,33 +9,23 @@
 #include <vector>
 
 #include "common/config.h"
-#include "common/invocation.h"
+#include "common/invocation_report.h"
 #include "common/time.h"
 
 namespace sofaas {
-
-struct BillingRecord {
-    std::string request_id;
-    std::string function;
-    uint32_t version = 0;
-    Trigger trigger = Trigger::invoke;
-    WallTime start;
-    double duration_ms = 0;
-    uint64_t billed_ms = 0;
-    uint32_t memory_mb = 0;
-    uint32_t max_memory_used_mb = 0;
-    std::optional<double> init_ms;
-    InvocationStatus status = InvocationStatus::ok;
-    double cost_usd = 0;
-};
 
 // Billed time: duration plus init (a cold start is paid for, as on Lambda), rounded up to 1 ms.
 uint64_t billed_milliseconds(double duration_ms, std::optional<double> init_ms);
 double cost_usd(const Prices& prices, uint32_t memory_mb, uint64_t billed_ms);
 
+// Sets the report's billed_ms and cost_usd from its outcome and measures. A host fault and a
+// throttled request charge nothing; an init no invocation paid for (trigger warm or deploy)
+// is its time at the memory size's price, without the per-request price.
+void bill(InvocationReport& report, const Prices& prices);
+
 // The one place a record becomes a line, and back. parse returns nullopt for a torn line.
-std::string to_json_line(const BillingRecord& record);  // ends with '\n'
-std::optional<BillingRecord> parse_json_line(std::string_view line);
+std::string to_json_line(const InvocationReport& report);  // ends with '\n'
+std::optional<InvocationReport> parse_json_line(std::string_view line);
 
 struct BillingSummaryRow {
     std::string function;  // "" for the total
@@ -52,10 +43,10 @@ struct BillingSummary {
     BillingSummaryRow total;
 };
 
-BillingSummary summarize(const std::vector<BillingRecord>& records);
+BillingSummary summarize(const std::vector<InvocationReport>& records);
 
 // JSON for the control API (GET /v1/billing) and the CLI's --json.
 std::string summary_to_json(const BillingSummary& summary);
-std::string record_to_json(const BillingRecord& record);  // one object, no newline
+std::string record_to_json(const InvocationReport& report);  // one object, no newline
 
 }  // namespace sofaas

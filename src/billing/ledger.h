@@ -3,9 +3,11 @@
 // background thread, so a daemon crash never loses the record of an answered request.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "billing/billing_record.h"
+#include "common/append_only_file.h"
 
 namespace sofaas {
 
@@ -21,6 +24,27 @@ struct LedgerOptions {
     // same however few records it holds, so the window is the price: on 2 cores under full
     // load, 5 ms cost ~10% of the warm throughput, 10 ms ~5%, 20 ms ~3.5% (bench/NOTES.md).
     std::chrono::milliseconds fsync_interval{20};
+    // Below this much free space on the billing directory's filesystem the ledger refuses
+    // (writable() is false) before writes start failing; 0: no reserve.
+    uint64_t reserve_bytes = 64ull << 20;
+    // How often the background thread looks at the free space, at files rotated away or
+    // deleted, and retries what could not be written.
+    std::chrono::milliseconds check_interval{100};
+    // Records that could not be written are kept, up to this many, to be written once the
+    // ledger can write again; beyond it they are lost (counted and logged).
+    size_t max_backlog = 100'000;
+    // Today, for closing the files of past days; tests move it across midnight.
+    std::function<WallTime()> clock = wall_now;
+    // The file layer's system calls; tests inject a failing disk here.
+    const FileCalls* file_calls = &real_file_calls;
+};
+
+// Whether the ledger can record invocations now, and if not, why.
+struct LedgerHealth {
+    bool writable = true;
+    std::string reason;  // when not writable; names no path, fit for any caller
+    uint64_t backlog = 0;  // records of answered invocations waiting to be written
+    uint64_t lost = 0;     // records dropped, the backlog being full, since the start
 };
 
 // How long records waited to be durable: for each group fsync, the time from the group's
@@ -47,20 +71,32 @@ public:
     Ledger(const Ledger&) = delete;
     Ledger& operator=(const Ledger&) = delete;
 
-    // Thread-safe. Returns once the line is written to the file (not necessarily synced);
-    // false (and logged with the request id) when it could not be written, e.g. disk full.
-    bool append(const BillingRecord& record);
-    // Blocks until everything appended so far is fsync'd.
+    // Writes the report's billing record. Thread-safe. Returns once the line is written to
+    // the file (not necessarily synced). False when it could not be written (a full disk,
+    // EIO, a read-only filesystem): the ledger is then not writable() until the background
+    // thread has written the record, as status host_fault at no charge (its caller must be
+    // told the host failed), behind the records of the invocations that follow.
+    bool append(const InvocationReport& report);
+    // Blocks until everything appended so far is fsync'd, or its fsync failed (the ledger
+    // then writes those records again before it is writable()).
     void flush();
     LedgerDurability durability() const;
 
+    // False while records cannot be written or made durable, or free space is below the
+    // reserve: invocations must not start. One atomic load, for the warm path.
+    bool writable() const noexcept { return writable_.load(std::memory_order_relaxed); }
+    LedgerHealth health() const;
+
     // Reads the ledger files covering the query; torn or corrupt lines are skipped with a
-    // warning (their count in `skipped_lines`), never fatal.
-    std::vector<BillingRecord> query(const LedgerQuery& query, size_t* skipped_lines = nullptr) const;
+    // warning (their count in `skipped_lines`), never fatal. A record found twice (written
+    // again after a failed fsync) counts once. The records are reports without what the
+    // invocations produced (output, captured stdout and stderr).
+    std::vector<InvocationReport> query(const LedgerQuery& query, size_t* skipped_lines = nullptr) const;
 
 private:
     struct State;
     std::unique_ptr<State> state_;
+    std::atomic<bool> writable_{true};  // set by State, under its mutex
 };
 
 }  // namespace sofaas

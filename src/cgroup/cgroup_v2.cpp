@@ -49,18 +49,10 @@ public:
         return placement;
     }
 
-    std::optional<Usage> usage() const override {
-        const auto peak = read_control(peak_.get());
-        const auto cpu = read_control(cpu_stat_.get());
-        const auto events = read_control(events_.get());
+    std::optional<uint64_t> tasks() const override {
         const auto tasks = read_control(tasks_.get());
-        if (!peak || !cpu || !events || !tasks) return std::nullopt;
-        Usage usage;
-        usage.peak_memory_bytes = parse_number(*peak).value_or(0);
-        usage.cpu_ns = keyed_value(*cpu, "usage_usec").value_or(0) * 1000;
-        usage.oom_kills = keyed_value(*events, "oom_kill").value_or(0);
-        usage.tasks = parse_number(*tasks).value_or(0);
-        return usage;
+        if (!tasks) return std::nullopt;
+        return parse_number(*tasks);
     }
 
     std::optional<uint64_t> peak_memory_bytes() const override {

@@ -48,13 +48,15 @@ public:
     // Opened anew for each call: one worker, one placement. Empty on error.
     virtual Placement placement() const = 0;
 
-    // Four reads of files kept open (some 1.5 us each on a 2-core VM). nullopt when the
-    // kernel does not answer.
-    virtual std::optional<Usage> usage() const = 0;
-    // One read each: what every invocation needs, and what it needs near the limit.
+    // The four reads below (some 1.5 us each on a 2-core VM). nullopt when the kernel does
+    // not answer one.
+    std::optional<Usage> usage() const;
+    // One read each of a file kept open: what every invocation needs, what it needs near
+    // the limit, and whether anything but the worker runs.
     virtual std::optional<uint64_t> peak_memory_bytes() const = 0;
     virtual std::optional<uint64_t> cpu_ns() const = 0;
     virtual std::optional<uint64_t> oom_kills() const = 0;
+    virtual std::optional<uint64_t> tasks() const = 0;
 
     // Stops every process in it, as Lambda stops an environment between events; thaw()
     // lets them run again. Neither waits for the kernel to finish. False when the kernel

@@ -20,6 +20,15 @@
 #include "cgroup/janitor.h"
 
 namespace sofaas::cgroup {
+
+std::optional<Usage> EnvironmentCgroup::usage() const {
+    const auto peak = peak_memory_bytes();
+    const auto cpu = cpu_ns();
+    const auto oom = oom_kills();
+    const auto now_tasks = tasks();
+    if (!peak || !cpu || !oom || !now_tasks) return std::nullopt;
+    return Usage{*peak, *cpu, *oom, *now_tasks};
+}
 namespace {
 
 namespace fs = std::filesystem;

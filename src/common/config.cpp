@@ -185,6 +185,7 @@ Config parse_config(std::string_view json_text) {
     s.string("admin_token", config.admin_token, true);
     s.integer("shutdown_grace_s", config.shutdown_grace_s, 0, 3600);
     s.integer("ledger_fsync_interval_ms", config.ledger_fsync_interval_ms, 0, 60000);
+    s.integer("ledger_reserve_mb", config.ledger_reserve_mb, 0, 1048576);
     s.string("worker_user", config.worker_user, true);
     if (const json* range = s.find("worker_uids")) {
         if (!range->is_string()) fail("worker_uids", "must be a string \"FIRST-LAST\"");

@@ -52,6 +52,9 @@ struct Config {
     std::string admin_token;            // empty: SOFAAS_ADMIN_TOKEN, else DATA/admin.token
     uint32_t shutdown_grace_s = 30;
     uint32_t ledger_fsync_interval_ms = 20;  // group fsync window; 0 = write but never fsync (see ledger.h)
+    // Below this much free space on the ledger's filesystem invocations are refused (503)
+    // before writes could fail; 0 = no reserve (see ledger.h).
+    uint32_t ledger_reserve_mb = 64;
     // Under a root daemon each worker runs as a uid of its own from worker_uids (no user
     // database entry needed), so functions cannot signal each other's workers or share a
     // process limit; unless worker_user names one user for all of them. A daemon that is

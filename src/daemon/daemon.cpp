@@ -1,12 +1,18 @@
 #include "daemon/daemon.h"
 
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -55,6 +61,19 @@ std::filesystem::path find_worker_binary() {
                              candidates[1].string() + ": it is installed beside sofaasd or in its libexec directory");
 }
 
+// Whether this host lets a root daemon give environments namespaces of their own: a
+// container without CAP_SYS_ADMIN does not. Asked once, of a child that tries.
+std::optional<std::string> why_no_namespaces() {
+    const pid_t child = ::fork();
+    if (child == 0) ::_exit(::unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC) == 0 ? 0 : errno);
+    if (child < 0) return std::string("fork: ") + std::strerror(errno);
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return std::nullopt;
+    return std::string("unshare: ") + std::strerror(WIFEXITED(status) ? WEXITSTATUS(status) : EINVAL);
+}
+
 // Function code never runs as root: a root daemon gives each worker a uid of its own from
 // worker_uids, or, when worker_user names one, runs them all as that user, and each
 // environment namespaces of its own. A daemon that is not root can do neither: its
@@ -66,7 +85,13 @@ void choose_worker_users(const Config& config, PoolOptions& options) {
         options.worker_user = config.worker_user;
         return;
     }
-    options.own_namespaces = true;
+    if (auto why = why_no_namespaces()) {
+        spdlog::warn("no namespaces for execution environments ({}): functions share this host's /tmp and "
+                     "process, mount and IPC namespaces, and what they start is killed by process group",
+                     *why);
+    } else {
+        options.own_namespaces = true;
+    }
     if (!config.worker_user.empty()) {
         spdlog::info("running as root: functions run as user '{}' (all of them: one can signal another's workers)",
                      config.worker_user);
@@ -196,8 +221,10 @@ int run_daemon(const Config& config) {
     asio::io_context& io = *contexts.front();
     Registry registry(config.data_dir / "functions");
     spdlog::info("registry: {} functions loaded from {}", registry.load(), (config.data_dir / "functions").string());
-    Ledger ledger(config.data_dir / "billing",
-                  LedgerOptions{std::chrono::milliseconds(config.ledger_fsync_interval_ms)});
+    LedgerOptions ledger_options;
+    ledger_options.fsync_interval = std::chrono::milliseconds(config.ledger_fsync_interval_ms);
+    ledger_options.reserve_bytes = uint64_t{config.ledger_reserve_mb} << 20;
+    Ledger ledger(config.data_dir / "billing", ledger_options);
     FunctionLogStore logs(config.data_dir / "logs");
     Pool pool(contexts, pool_options(config));
     Scheduler scheduler(pool, ledger, logs, config);

@@ -50,17 +50,17 @@ void start_and_resume(Handler&& handler, Start&& start) {
 
 }  // namespace
 
-boost::asio::awaitable<InvocationResult> async_invoke(Scheduler& scheduler, InvocationRequest request) {
-    InvocationResult result = co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
-                                                                   void(InvocationResult)>(
+boost::asio::awaitable<InvocationReport> async_invoke(Scheduler& scheduler, InvocationRequest request) {
+    InvocationReport report = co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
+                                                                   void(InvocationReport)>(
         [&scheduler](auto handler, InvocationRequest request) {
             start_and_resume(std::move(handler), [&](auto resume) {
                 scheduler.invoke(std::move(request),
-                                 [resume](InvocationResult result) mutable { resume(std::move(result)); });
+                                 [resume](InvocationReport report) mutable { resume(std::move(report)); });
             });
         },
         boost::asio::use_awaitable, std::move(request));
-    co_return result;
+    co_return report;
 }
 
 boost::asio::awaitable<std::optional<TrialLoadFailure>> async_trial_load(Pool& pool, FunctionVersionPtr version) {

@@ -10,7 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "common/function_spec.h"
-#include "common/invocation.h"
+#include "common/invocation_report.h"
 #include "pool/pool.h"
 
 namespace boost::asio {
@@ -22,7 +22,7 @@ namespace sofaas {
 class Scheduler;
 struct InvocationRequest;
 
-boost::asio::awaitable<InvocationResult> async_invoke(Scheduler& scheduler, InvocationRequest request);
+boost::asio::awaitable<InvocationReport> async_invoke(Scheduler& scheduler, InvocationRequest request);
 // nullopt when the library loads; else why it does not.
 boost::asio::awaitable<std::optional<TrialLoadFailure>> async_trial_load(Pool& pool, FunctionVersionPtr version);
 // Runs `work` on `blocking` and resumes on the caller's executor; what `work` throws is

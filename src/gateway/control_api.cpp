@@ -112,7 +112,7 @@ HttpResponseParts billing(HandlerContext& context, const IncomingRequest& reques
 
     nlohmann::json body = nlohmann::json::parse(summary);
     nlohmann::json& lines = body["records"] = nlohmann::json::array();
-    for (const BillingRecord& record : records) lines.push_back(nlohmann::json::parse(record_to_json(record)));
+    for (const InvocationReport& record : records) lines.push_back(nlohmann::json::parse(record_to_json(record)));
     return json_response(200, body.dump());
 }
 

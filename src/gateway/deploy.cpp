@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "billing/ledger.h"
 #include "common/function_spec.h"
 #include "gateway/awaitable_calls.h"
 #include "gateway/control_api.h"
@@ -57,6 +58,11 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
         co_return bad_request(error.what());
     }
 
+    // The trial load is an init, billed like any other: not while it cannot be recorded.
+    if (!services.ledger.writable()) {
+        co_return service_unavailable("The library cannot be tried now: its init could not be billed. Retry later.");
+    }
+
     // The registry's writes and fsyncs run off the io thread (HandlerContext::disk_work): a
     // 64 MiB library must not hold up the calls on this thread meanwhile.
     std::optional<StagedVersion> staged;
@@ -65,7 +71,7 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
                               [&] { staged = services.registry.stage(function, request.body, settings); });
     } catch (const RegistryError& error) {
         spdlog::warn("[{}] deploy of {} not staged: {}", request.request_id, function, error.what());
-        co_return status_error(error.http_status, error.what());
+        co_return registry_error(error);
     }
 
     // The trial worker sees version 0: the number is only assigned when the version is published.
@@ -90,7 +96,7 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
                               [&] { published = services.registry.publish(std::move(*staged), &replaced); });
     } catch (const RegistryError& error) {
         spdlog::error("[{}] deploy of {} not published: {}", request.request_id, function, error.what());
-        co_return status_error(error.http_status, error.what());
+        co_return registry_error(error);
     }
     services.scheduler.activate(published, replaced);
     context.refresh_routes();

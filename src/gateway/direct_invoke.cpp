@@ -26,16 +26,16 @@ boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& contex
     }
 
     InvocationRequest invocation{version, request.body, Trigger::invoke, request.request_id};
-    InvocationResult result = co_await async_invoke(context.services.scheduler, std::move(invocation));
+    InvocationReport report = co_await async_invoke(context.services.scheduler, std::move(invocation));
 
     HttpResponseParts response;
-    if (result.status == InvocationStatus::ok) {
+    if (report.status == InvocationStatus::ok) {
         response.headers.emplace_back("Content-Type", "application/octet-stream");
-        response.body = std::move(result.output);  // up to 6 MiB: moved, not copied
+        response.body = std::move(report.output);  // up to 6 MiB: moved, not copied
     } else {
-        response = invocation_error(result.error_response());
+        response = invocation_error(report);
     }
-    add_invocation_headers(response, result);
+    add_invocation_headers(response, report);
     co_return response;
 }
 

@@ -77,21 +77,21 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
 
     auto reader = std::make_shared<FunctionUrlReader>();
     InvocationRequest invocation{version, make_http_event(parts), Trigger::http, request.request_id, reader};
-    InvocationResult result = co_await async_invoke(context.services.scheduler, std::move(invocation));
+    InvocationReport report = co_await async_invoke(context.services.scheduler, std::move(invocation));
     const bool details = discloses_details(version->spec, caller);
-    if (result.status != InvocationStatus::ok && !details) co_return generic_invocation_error(result);
+    if (report.status != InvocationStatus::ok && !details) co_return generic_invocation_error(report);
 
     HttpResponseParts response;
-    if (result.status == InvocationStatus::ok) {
+    if (report.status == InvocationStatus::ok) {
         for (const std::string& name : reader->response.dropped_headers) {
             spdlog::info("[{}] {}:{} set the platform's header {}: not sent", request.request_id, route.function,
-                         result.version, name);
+                         report.version, name);
         }
         response = std::move(reader->response.response);
     } else {
-        response = invocation_error(result.error_response());
+        response = invocation_error(report);
     }
-    if (details) add_invocation_headers(response, result);
+    if (details) add_invocation_headers(response, report);
     co_return response;
 }
 

@@ -28,7 +28,7 @@ json public_part(const ApiKey& key) {
 HttpResponseParts key_error(const KeyError& error) {
     switch (error.kind()) {
         case KeyError::Kind::invalid: return bad_request(error.what());
-        case KeyError::Kind::exists: return status_error(409, error.what());
+        case KeyError::Kind::exists: return conflict(error.what());
         case KeyError::Kind::not_found: return not_found(error.what());
     }
     return internal_error();

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/number_text.h"
+#include "registry/registry.h"
 
 namespace sofaas {
 
@@ -29,40 +30,80 @@ HttpResponseParts error_response(int status, std::string_view error_type,
     return json_response(status, error_json(error_type, error_message));
 }
 
-HttpResponseParts invocation_error(const ErrorResponse& error) {
-    HttpResponseParts response = error_response(error.http_status, error.error_type, error.error_message);
+namespace {
+
+// A 503 is the billing ledger unable to record (scheduler.h): it passes within a second
+// or so of the disk having room again.
+void add_retry_after(HttpResponseParts& response) {
+    if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
+}
+
+}  // namespace
+
+int http_status(InvocationStatus status) {
+    // Lambda's conventions: the function's own failure is a bad gateway (502), running out
+    // of time is a gateway timeout (504), overload asks the client to retry later (429),
+    // the host's own fault is the service's error (500), never a 502: nothing is wrong with
+    // the function, and nothing it can change fixes it; billing that cannot be recorded
+    // makes the service unavailable (503) until it can.
+    switch (status) {
+        case InvocationStatus::host_fault: return 500;
+        case InvocationStatus::timeout: return 504;
+        case InvocationStatus::throttled: return 429;
+        case InvocationStatus::unavailable: return 503;
+        case InvocationStatus::ok:
+        case InvocationStatus::error:
+        case InvocationStatus::crash:
+        case InvocationStatus::oom: break;
+    }
+    return 502;
+}
+
+HttpResponseParts invocation_error(const InvocationReport& report) {
+    const InvocationError error = error_of(report);
+    HttpResponseParts response = error_response(http_status(report.status), error.error_type, error.error_message);
     response.headers.emplace_back("X-Sofaas-Function-Error", error.error_type);
+    add_retry_after(response);
     return response;
 }
 
-HttpResponseParts generic_invocation_error(const InvocationResult& result) {
-    const int status = result.error_response().http_status;
-    switch (result.status) {
-        case InvocationStatus::timeout: return json_response(status, R"({"message":"Endpoint request timed out"})");
-        case InvocationStatus::throttled: return json_response(status, R"({"message":"Too Many Requests"})");
-        default: return json_response(status, R"({"message":"Internal Server Error"})");
+HttpResponseParts generic_invocation_error(const InvocationReport& report) {
+    const int status = http_status(report.status);
+    HttpResponseParts response;
+    switch (report.status) {
+        case InvocationStatus::timeout:
+            response = json_response(status, R"({"message":"Endpoint request timed out"})");
+            break;
+        case InvocationStatus::throttled: response = json_response(status, R"({"message":"Too Many Requests"})"); break;
+        case InvocationStatus::unavailable: response = json_response(status, R"({"message":"Service Unavailable"})"); break;
+        default: response = json_response(status, R"({"message":"Internal Server Error"})"); break;
     }
+    add_retry_after(response);
+    return response;
 }
 
-void add_invocation_headers(HttpResponseParts& response, const InvocationResult& result) {
+void add_invocation_headers(HttpResponseParts& response, const InvocationReport& report) {
     response.headers.reserve(response.headers.size() + invocation_header_count);
-    response.headers.emplace_back("X-Sofaas-Version", std::to_string(result.version));
-    response.headers.emplace_back("X-Sofaas-Status", std::string(to_string(result.status)));
-    response.headers.emplace_back("X-Sofaas-Duration-Ms", format_fixed(result.duration_ms, 2));
-    response.headers.emplace_back("X-Sofaas-Billed-Ms", std::to_string(result.billed_ms));
-    if (result.init_ms) response.headers.emplace_back("X-Sofaas-Init-Ms", format_fixed(*result.init_ms, 2));
+    response.headers.emplace_back("X-Sofaas-Version", std::to_string(report.version));
+    response.headers.emplace_back("X-Sofaas-Status", std::string(to_string(report.status)));
+    response.headers.emplace_back("X-Sofaas-Duration-Ms", format_fixed(report.duration_ms, 2));
+    response.headers.emplace_back("X-Sofaas-Billed-Ms", std::to_string(report.billed_ms));
+    if (report.init_ms) response.headers.emplace_back("X-Sofaas-Init-Ms", format_fixed(*report.init_ms, 2));
 }
 
-HttpResponseParts status_error(int status, std::string_view error_message) {
-    switch (status) {
-        case 400: return bad_request(error_message);
-        case 404: return not_found(error_message);
-        case 409: return error_response(409, "ResourceConflictException", error_message);
-        case 413: return error_response(413, "RequestTooLargeException", error_message);
-        default: break;
+HttpResponseParts registry_error(const RegistryError& error) {
+    switch (error.kind()) {
+        case RegistryError::Kind::invalid: return bad_request(error.what());
+        case RegistryError::Kind::conflict: return conflict(error.what());
+        case RegistryError::Kind::storage: break;
     }
-    if (status >= 400 && status < 500) return error_response(status, "InvalidRequestException", error_message);
-    return error_response(status >= 500 && status <= 599 ? status : 500, "ServiceException", error_message);
+    return error_response(500, "ServiceException", error.what());
+}
+
+HttpResponseParts service_unavailable(std::string_view message) {
+    HttpResponseParts response = error_response(503, unavailable_error_type, message);
+    add_retry_after(response);
+    return response;
 }
 
 HttpResponseParts bad_request(std::string_view message) {
@@ -94,6 +135,10 @@ HttpResponseParts forbidden(std::string_view message) {
 
 HttpResponseParts not_found(std::string_view message) {
     return error_response(404, "ResourceNotFoundException", message);
+}
+
+HttpResponseParts conflict(std::string_view message) {
+    return error_response(409, "ResourceConflictException", message);
 }
 
 HttpResponseParts method_not_allowed(std::string_view method, std::string_view path) {

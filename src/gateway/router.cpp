@@ -6,11 +6,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
+#include "billing/ledger.h"
 #include "common/function_spec.h"
 #include "gateway/auth.h"
 #include "gateway/control_api.h"
 #include "gateway/function_endpoint.h"
 #include "gateway/responses.h"
+#include "logs/function_logs.h"
 #include "registry/registry.h"
 
 namespace sofaas {
@@ -24,6 +28,22 @@ void log_outcome(const IncomingRequest& request, const HttpResponseParts& respon
                                                 : spdlog::level::debug;
     spdlog::log(level, "[{}] {} {} -> {} ({:.2f} ms)", request.request_id, request.method, request.path(),
                 response.status, ms);
+}
+
+// 503 while invocations are refused, so that a load balancer takes the node out; the
+// reason names no path, since anyone may ask.
+HttpResponseParts health_response(const GatewayServices& services) {
+    const LedgerHealth ledger = services.ledger.health();
+    const uint64_t log_lines_dropped = services.logs.lines_dropped();
+    nlohmann::ordered_json body;
+    body["status"] = ledger.writable ? "ok" : "degraded";
+    if (!ledger.writable) body["reason"] = ledger.reason;
+    if (ledger.backlog > 0) body["records_waiting"] = ledger.backlog;
+    if (ledger.lost > 0) body["records_lost"] = ledger.lost;
+    if (log_lines_dropped > 0) body["log_lines_dropped"] = log_lines_dropped;
+    HttpResponseParts response = json_response(ledger.writable ? 200 : 503, body.dump());
+    if (!ledger.writable) response.headers.emplace_back("Retry-After", "1");
+    return response;
 }
 
 }  // namespace
@@ -74,7 +94,7 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
     if (!path.starts_with('/')) co_return malformed_request("The request target must be a path starting with /.");
     if (path == "/healthz") {
         if (request.method != "GET" && request.method != "HEAD") co_return method_not_allowed(request.method, path);
-        co_return json_response(200, R"({"status":"ok"})");
+        co_return health_response(context_.services);
     }
     if (path == "/v1" || path.starts_with("/v1/")) {
         HttpResponseParts response = co_await handle_control_api(context_, request);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -44,45 +45,28 @@ void append_log_line(std::string& out, std::string_view time, std::string_view r
     out += '\n';
 }
 
-// An invocation's log, as queued by append() for the writer thread, which formats it: the
-// io thread that answers the request only copies these fields.
-struct InvocationEntry {
-    std::string function;
-    std::string request_id;
-    uint32_t version = 0;
-    WallTime start;
-    double duration_ms = 0;
-    uint64_t billed_ms = 0;
-    uint32_t memory_mb = 0;
-    uint32_t max_memory_used_mb = 0;
-    std::optional<double> init_ms;
-    std::string captured_stdout;
-    std::string captured_stderr;
-    std::string error;  // a failed invocation's "errorType: errorMessage"
-};
-
-void append_report_line(std::string& out, const InvocationEntry& entry) {
+void append_report_line(std::string& out, const InvocationReport& report) {
     out += "REPORT RequestId: ";
-    out += entry.request_id;
+    out += report.request_id;
     out += "\tDuration: ";
-    append_fixed(out, entry.duration_ms, 2);
+    append_fixed(out, report.duration_ms, 2);
     out += " ms\tBilled Duration: ";
-    out += std::to_string(entry.billed_ms);
+    out += std::to_string(report.billed_ms);
     out += " ms\tMemory Size: ";
-    out += std::to_string(entry.memory_mb);
+    out += std::to_string(report.memory_mb);
     out += " MB\tMax Memory Used: ";
-    out += std::to_string(entry.max_memory_used_mb);
+    out += std::to_string(report.max_memory_used_mb);
     out += " MB";
-    if (entry.init_ms) {
+    if (report.init_ms) {
         out += "\tInit Duration: ";
-        append_fixed(out, *entry.init_ms, 2);
+        append_fixed(out, *report.init_ms, 2);
         out += " ms";
     }
 }
 
 class LineWriter {
 public:
-    LineWriter(std::string& out, const InvocationEntry& entry) : out_(out), entry_(entry) {}
+    LineWriter(std::string& out, const InvocationReport& report) : out_(out), report_(report) {}
 
     void set_time(WallTime time) {
         time_.clear();
@@ -90,7 +74,7 @@ public:
     }
 
     void add(std::string_view stream, std::string_view message) {
-        append_log_line(out_, time_, entry_.request_id, entry_.version, stream, message);
+        append_log_line(out_, time_, report_.request_id, report_.version, stream, message);
     }
 
     // Split on '\n'; a last line without its newline is still a line.
@@ -112,48 +96,31 @@ public:
 
 private:
     std::string& out_;
-    const InvocationEntry& entry_;
+    const InvocationReport& report_;
     std::string time_;
 };
 
 // START, each captured line, ERROR when the invocation failed, END and REPORT.
-void append_invocation_lines(std::string& out, const InvocationEntry& entry) {
-    LineWriter writer(out, entry);
-    writer.set_time(entry.start);
-    std::string message = "START RequestId: " + entry.request_id + " Version: " + std::to_string(entry.version);
+void append_invocation_lines(std::string& out, const InvocationReport& report) {
+    LineWriter writer(out, report);
+    writer.set_time(report.start);
+    std::string message = "START RequestId: " + report.request_id + " Version: " + std::to_string(report.version);
     writer.add("platform", message);
-    writer.add_output("stdout", entry.captured_stdout);
-    writer.add_output("stderr", entry.captured_stderr);
-    writer.set_time(entry.start + std::chrono::microseconds(static_cast<int64_t>(entry.duration_ms * 1000)));
+    writer.add_output("stdout", report.captured_stdout);
+    writer.add_output("stderr", report.captured_stderr);
+    writer.set_time(report.start + std::chrono::microseconds(static_cast<int64_t>(report.duration_ms * 1000)));
     // Anonymous HTTP callers get a generic error: the function's owner reads the real one here.
-    if (!entry.error.empty()) {
-        message = "ERROR RequestId: " + entry.request_id + " ";
-        message.append(entry.error, 0, max_captured_bytes_per_stream);
+    if (report.status != InvocationStatus::ok) {
+        const InvocationError error = error_of(report);
+        message = "ERROR RequestId: " + report.request_id + " ";
+        message.append(error.error_type + ": " + error.error_message, 0, max_captured_bytes_per_stream);
         writer.add("platform", message);
     }
-    message = "END RequestId: " + entry.request_id;
+    message = "END RequestId: " + report.request_id;
     writer.add("platform", message);
     message.clear();
-    append_report_line(message, entry);
+    append_report_line(message, report);
     writer.add("platform", message);
-}
-
-InvocationEntry entry_of(const InvocationResult& result, WallTime start) {
-    InvocationEntry entry;
-    entry.function = result.function;
-    entry.request_id = result.request_id;
-    entry.version = result.version;
-    entry.start = start;
-    entry.duration_ms = result.duration_ms;
-    entry.billed_ms = result.billed_ms;
-    entry.memory_mb = result.memory_mb;
-    entry.max_memory_used_mb = result.max_memory_used_mb;
-    entry.init_ms = result.init_ms;
-    if (result.status != InvocationStatus::ok) {
-        const ErrorResponse error = result.error_response();
-        entry.error = error.error_type + ": " + error.error_message;
-    }
-    return entry;
 }
 
 // Up to `count` complete lines from the end of `file`, newest first, reading backwards in
@@ -216,9 +183,9 @@ bool is_day_file(const fs::path& file) {
 
 }  // namespace
 
-std::string report_line(const InvocationResult& result) {
+std::string report_line(const InvocationReport& report) {
     std::string line;
-    append_report_line(line, entry_of(result, WallTime{}));
+    append_report_line(line, report);
     return line;
 }
 
@@ -238,11 +205,13 @@ struct FunctionLogStore::State {
     fs::path logs_dir;
     std::map<fs::path, std::shared_ptr<AppendOnlyFile>> open_files;  // the writer's, or under files_mutex
     std::mutex files_mutex;
+    bool failing = false;  // under files_mutex: the last write failed
+    std::atomic<uint64_t> dropped{0};
 
     std::mutex mutex;  // guards everything below
     std::condition_variable work;     // wakes the writer
     std::condition_variable written;  // wakes drain()
-    std::vector<InvocationEntry> queue;
+    std::vector<InvocationReport> queue;
     uint64_t queued = 0;
     uint64_t written_count = 0;
     bool drain_requested = false;  // a reader waits: write now
@@ -256,24 +225,33 @@ struct FunctionLogStore::State {
         return *open_files.emplace(path, std::make_shared<AppendOnlyFile>(path)).first->second;
     }
 
-    void write_batch(const std::vector<InvocationEntry>& batch) {
+    void write_batch(const std::vector<InvocationReport>& batch) {
         // Consecutive invocations of one function share a file: one write(2) for all of them.
         struct FileText {
             std::string text;
             std::string first_request;  // names the batch in an error
         };
         std::map<std::pair<std::string, std::string>, FileText> by_file;  // (function, day)
-        for (const InvocationEntry& entry : batch) {
-            FileText& file = by_file[{entry.function, format_date(entry.start)}];
-            if (file.text.empty()) file.first_request = entry.request_id;
-            append_invocation_lines(file.text, entry);
+        for (const InvocationReport& report : batch) {
+            FileText& file = by_file[{report.function, format_date(report.start)}];
+            if (file.text.empty()) file.first_request = report.request_id;
+            append_invocation_lines(file.text, report);
         }
         std::lock_guard lock(files_mutex);
         for (const auto& [key, file] : by_file) {
             try {
                 file_for(logs_dir / key.first / (key.second + ".jsonl")).append(file.text);
+                if (failing) {
+                    failing = false;
+                    spdlog::warn("logs: written again; {} lines dropped so far", dropped.load());
+                }
             } catch (const std::system_error& e) {
-                spdlog::error("logs: request {} and later: {}", file.first_request, e.what());
+                dropped += static_cast<uint64_t>(std::count(file.text.begin(), file.text.end(), '\n'));
+                if (!failing) {  // once per outage, not once per batch
+                    failing = true;
+                    spdlog::error("logs: lines of request {} and later dropped until they can be written: {}",
+                                  file.first_request, e.what());
+                }
             }
         }
     }
@@ -287,7 +265,7 @@ struct FunctionLogStore::State {
             // invocations, instead of a wake-up per invocation.
             work.wait_for(lock, batch_interval, [&] { return stopping || drain_requested; });
             drain_requested = false;
-            std::vector<InvocationEntry> batch;
+            std::vector<InvocationReport> batch;
             batch.swap(queue);
             const uint64_t target = queued;
             lock.unlock();
@@ -322,23 +300,26 @@ FunctionLogStore::~FunctionLogStore() {
     state_->writer.join();  // after writing everything queued
 }
 
-void FunctionLogStore::append(const InvocationLog& log) {
-    const InvocationResult& result = *log.result;
-    if (!is_valid_function_name(result.function)) {
-        spdlog::error("logs: request {}: invalid function name, logs dropped", result.request_id);
+void FunctionLogStore::append(const InvocationReport& report) {
+    if (!is_valid_function_name(report.function)) {
+        spdlog::error("logs: request {}: invalid function name, logs dropped", report.request_id);
         return;
     }
-    InvocationEntry entry = entry_of(result, log.start);
-    entry.captured_stdout = log.captured_stdout;
-    entry.captured_stderr = log.captured_stderr;
+    // The writer thread formats it: the io thread that answers the request only copies the
+    // report, but its output (up to 6 MiB), which no log line shows.
+    InvocationReport queued = facts_of(report, Captures::keep);
     bool was_idle;
     {
         std::lock_guard lock(state_->mutex);
         was_idle = state_->queue.empty();
-        state_->queue.push_back(std::move(entry));
+        state_->queue.push_back(std::move(queued));
         ++state_->queued;
     }
     if (was_idle) state_->work.notify_one();
+}
+
+uint64_t FunctionLogStore::lines_dropped() const {
+    return state_->dropped.load();
 }
 
 void FunctionLogStore::flush() {

@@ -10,17 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "common/invocation.h"
-#include "common/time.h"
+#include "common/invocation_report.h"
 
 namespace sofaas {
-
-struct InvocationLog {
-    const InvocationResult* result;  // request id, function, version, timings, memory
-    WallTime start;
-    std::string_view captured_stdout;
-    std::string_view captured_stderr;
-};
 
 struct LogLine {
     std::string time;     // RFC 3339
@@ -32,24 +24,28 @@ struct LogLine {
 
 // "REPORT RequestId: ...\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB
 //  \tMax Memory Used: 5 MB[\tInit Duration: 0.80 ms]" (tab-separated, as Lambda's)
-std::string report_line(const InvocationResult& result);
+std::string report_line(const InvocationReport& report);
 
 class FunctionLogStore {
 public:
     explicit FunctionLogStore(std::filesystem::path logs_dir);
     ~FunctionLogStore();
 
-    // Thread-safe. Queues START, each captured line, END and REPORT for the writer thread,
-    // which writes them (and whatever else is queued for that file) in one write(2), so an
-    // invocation's lines never interleave with another's. Failures are logged (with the
-    // request id), never thrown: logs are best effort. tail() and remove() see every line
-    // appended before they were called.
-    void append(const InvocationLog& log);
+    // Thread-safe. Queues START, each captured line, ERROR for a failure, END and REPORT for
+    // the writer thread, which writes them (and whatever else is queued for that file) in
+    // one write(2), so an invocation's lines never interleave with another's. Copies the
+    // report but its output, which no line shows. Failures are logged (with the request
+    // id), never thrown: logs are best effort. tail() and remove() see every line appended
+    // before they were called.
+    void append(const InvocationReport& report);
     // Returns once every line appended so far is written to its file.
     void flush();
     // The last `count` lines of a function's logs, oldest first.
     std::vector<LogLine> tail(const std::string& function, size_t count) const;
     void remove(const std::string& function);
+    // Lines not written since the start (a full or failing disk): logs are best effort,
+    // and a log that cannot be written never holds up or fails an invocation.
+    uint64_t lines_dropped() const;
 
 private:
     struct State;

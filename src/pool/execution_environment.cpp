@@ -234,8 +234,11 @@ void ExecutionEnvironment::on_ready(const protocol::Ready& ready) {
         phase_ = Phase::idle;
         startup.ok = true;
         // The first event reports its own CPU time, not the cold start's.
-        Execution init;
+        InvocationReport init;
         account(init, Look::thorough);
+        idle_check_cpu_ns_ = cpu_reported_ns_;
+        // The worker may still be finishing its Ready when the cgroup is read.
+        events_ns_since_check_ = static_cast<uint64_t>(std::chrono::nanoseconds(answer_cpu_allowance).count());
         read_next_frame();  // while idle, this notices a worker that dies
         rest();
     } else {
@@ -258,23 +261,25 @@ void ExecutionEnvironment::on_result(protocol::Result result) {
     phase_ = Phase::idle;
     last_max_memory_mb_ = kb_to_mb_rounded_up(result.max_memory_used_kb);
 
-    Execution execution;
-    execution.status = result.ok ? InvocationStatus::ok : InvocationStatus::error;
-    execution.output = std::move(result.output);  // up to 6 MiB: moved, not copied
+    InvocationReport report;
+    report.status = result.ok ? InvocationStatus::ok : InvocationStatus::error;
+    report.output = std::move(result.output);  // up to 6 MiB: moved, not copied
     if (!result.ok) {
-        execution.error_type = result.error_type.empty() ? "FunctionError" : std::move(result.error_type);
-        execution.error_message = std::move(result.error_message);
+        report.error_type = result.error_type.empty() ? "FunctionError" : std::move(result.error_type);
+        report.error_message = std::move(result.error_message);
     }
     // Billed on the daemon's clock: the function runs inside the worker and can write a
     // Result frame of its own to fd 3 claiming any duration (tests/fixtures/forged_result.c).
     // The worker's measure only differs by the frame round trip, well under the 1 ms unit.
-    execution.duration_ms = elapsed_ms();
-    execution.max_memory_used_mb = last_max_memory_mb_;
+    report.duration_ms = elapsed_ms();
+    report.max_memory_used_mb = last_max_memory_mb_;
+    events_ns_since_check_ += static_cast<uint64_t>(report.duration_ms * 1e6) +
+                              static_cast<uint64_t>(std::chrono::nanoseconds(answer_cpu_allowance).count());
     // The handler's own time, as the worker measured it: the daemon's clock also counts the
     // wait for a CPU, which on a busy machine makes every event look long. A function can
     // claim any duration here, and so keep its own peak from being read: the limit holds
     // all the same.
-    const auto oom_kills = account(execution, look_at_result(result.duration_ms));
+    const auto oom_kills = account(report, look_at_result(result.duration_ms));
     ++results_;
     if (cgroup_ && oom_kills) cpu_read_results_ = results_;
     if (oom_kills && *oom_kills > 0) {
@@ -282,19 +287,19 @@ void ExecutionEnvironment::on_result(protocol::Result result) {
         // helper: the worker itself answered): the event ran out of memory, whatever the
         // answer says, and the environment goes.
         ExitDiagnosis diagnosis = out_of_memory(version_->spec.memory_mb);
-        execution.status = diagnosis.status;
-        execution.error_type = std::move(diagnosis.error_type);
-        execution.error_message = std::move(diagnosis.error_message);
-        execution.output.clear();
-        execution = execution_with_captures(std::move(execution));
+        report.status = diagnosis.status;
+        report.error_type = std::move(diagnosis.error_type);
+        report.error_message = std::move(diagnosis.error_message);
+        report.output.clear();
+        report = with_captures(std::move(report));
         die();
     } else {
-        execution = execution_with_captures(std::move(execution));
+        report = with_captures(std::move(report));
         read_next_frame();
         rest();
     }
     if (auto done = std::exchange(on_executed_, nullptr)) {
-        done(std::move(execution));
+        done(std::move(report));
     }
 }
 
@@ -322,21 +327,41 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
         // must hold whatever the function does. The answer does not wait for the reap.
         auto done = std::exchange(on_executed_, nullptr);
         const uint32_t timeout_s = version_->spec.timeout_s;
-        Execution execution;
-        execution.status = InvocationStatus::timeout;
-        execution.error_type = "Sandbox.Timedout";
-        execution.error_message = timeout_message(timeout_s);
-        if (!account(execution, Look::thorough)) {
-            execution.max_memory_used_mb = std::max(last_max_memory_mb_, kb_to_mb_rounded_up(peak_rss_kb(pid_)));
+        InvocationReport report;
+        report.status = InvocationStatus::timeout;
+        report.error_type = "Sandbox.Timedout";
+        report.error_message = timeout_message(timeout_s);
+        if (!account(report, Look::thorough)) {
+            report.max_memory_used_mb = std::max(last_max_memory_mb_, kb_to_mb_rounded_up(peak_rss_kb(pid_)));
         }
         die();
-        execution.duration_ms = elapsed_ms();  // measured: a late timer must show in the bill
+        report.duration_ms = elapsed_ms();  // measured: a late timer must show in the bill
         if (done) {
-            done(execution_with_captures(std::move(execution)));
+            done(with_captures(std::move(report)));
         }
     } else if (phase_ == Phase::idle && cgroup_ && !frozen_) {
-        frozen_ = cgroup_->freeze();
+        restless_ = restless_ || ran_while_idle();
+        if (restless_) {
+            frozen_ = cgroup_->freeze();
+        } else if ((idle_looked_for_ += idle_check_delay_) < idle_watch_interval) {
+            // Later looks see a signal handler due later, or a function that got little CPU
+            // so far (a busy host); after a second, the pool's idle watch goes on.
+            idle_check_delay_ = std::min(idle_check_delay_ * 10, idle_check_step);
+            arm_timer(idle_check_delay_);
+        }
     }
+}
+
+bool ExecutionEnvironment::ran_while_idle() {
+    const std::optional<uint64_t> cpu_ns = cgroup_->cpu_ns();
+    if (!cpu_ns) return true;  // cannot tell: freeze it
+    const uint64_t used = *cpu_ns - std::min(*cpu_ns, idle_check_cpu_ns_);
+    const uint64_t may_have_used = events_ns_since_check_;
+    idle_check_cpu_ns_ = *cpu_ns;
+    // What the worker has not yet used of its allowance stays: it may not have run yet.
+    const auto allowance = static_cast<uint64_t>(std::chrono::nanoseconds(answer_cpu_allowance).count());
+    events_ns_since_check_ = used > may_have_used ? 0 : std::min(may_have_used - used, allowance);
+    return used > may_have_used;
 }
 
 void ExecutionEnvironment::on_connection_lost() {
@@ -419,7 +444,7 @@ void ExecutionEnvironment::on_process_exit() {
 
     // The cgroup outlives its processes until this object goes: its count of
     // out-of-memory kills says whether memory ran out, its peak how much was used.
-    Execution accounted;
+    InvocationReport accounted;
     const std::optional<uint64_t> oom_kills = account(accounted, Look::thorough);
     ExitDiagnosis diagnosis = diagnose_exit(exit_, version_->spec.memory_mb, oom_kills);
     if (!violation_.empty()) {
@@ -438,16 +463,16 @@ void ExecutionEnvironment::on_process_exit() {
         done(std::move(startup));
     }
     if (auto done = std::exchange(on_executed_, nullptr)) {
-        Execution execution;
-        execution.status = diagnosis.status;
-        execution.error_type = diagnosis.error_type;
-        execution.error_message = diagnosis.error_message;
-        execution.duration_ms = elapsed_ms();
-        execution.max_memory_used_mb =
+        InvocationReport report;
+        report.status = diagnosis.status;
+        report.error_type = diagnosis.error_type;
+        report.error_message = diagnosis.error_message;
+        report.duration_ms = elapsed_ms();
+        report.max_memory_used_mb =
             oom_kills ? accounted.max_memory_used_mb
                       : std::max(last_max_memory_mb_, kb_to_mb_rounded_up(static_cast<uint64_t>(exit_.max_rss_kb)));
-        execution.cpu_ms = accounted.cpu_ms;
-        done(execution_with_captures(std::move(execution)));
+        report.cpu_ms = accounted.cpu_ms;
+        done(with_captures(std::move(report)));
     }
     if (on_exit_) {
         on_exit_(*this);
@@ -464,32 +489,32 @@ void ExecutionEnvironment::arm_timer(std::chrono::steady_clock::duration after) 
     }));
 }
 
-std::optional<uint64_t> ExecutionEnvironment::account(Execution& execution, Look look) {
+std::optional<uint64_t> ExecutionEnvironment::account(InvocationReport& report, Look look) {
     if (!cgroup_) return std::nullopt;
     if (look == Look::none) {
         // The worker's own peak only adds to it: a Result frame can claim anything.
-        execution.max_memory_used_mb = std::max(execution.max_memory_used_mb, cgroup_peak_mb_);
+        report.max_memory_used_mb = std::max(report.max_memory_used_mb, cgroup_peak_mb_);
         return std::nullopt;
     }
     // The cgroup's figures, not the worker's: function code shares the worker's socket and
     // can write any Result frame.
-    const auto report = [&](uint64_t peak_bytes, uint64_t cpu_ns) {
+    const auto take = [&](uint64_t peak_bytes, uint64_t cpu_ns) {
         cgroup_peak_mb_ = last_max_memory_mb_ = bytes_to_mb_rounded_up(peak_bytes);
-        execution.max_memory_used_mb = cgroup_peak_mb_;
-        execution.cpu_ms = static_cast<double>(cpu_ns - std::min(cpu_ns, cpu_reported_ns_)) / 1e6;
+        report.max_memory_used_mb = cgroup_peak_mb_;
+        report.cpu_ms = static_cast<double>(cpu_ns - std::min(cpu_ns, cpu_reported_ns_)) / 1e6;
         cpu_reported_ns_ = cpu_ns;
     };
     if (look == Look::thorough) {
         const auto usage = cgroup_->usage();
         if (!usage) return std::nullopt;
-        report(usage->peak_memory_bytes, usage->cpu_ns);
+        take(usage->peak_memory_bytes, usage->cpu_ns);
         restless_ = restless_ || usage->tasks > 1;
         return usage->oom_kills;
     }
     const auto peak = cgroup_->peak_memory_bytes();
     const auto cpu = cgroup_->cpu_ns();
     if (!peak || !cpu) return std::nullopt;
-    report(*peak, *cpu);
+    take(*peak, *cpu);
     const uint64_t limit = static_cast<uint64_t>(version_->spec.memory_mb) << 20;
     if (*peak + oom_margin_bytes < limit) return 0;
     return cgroup_->oom_kills();
@@ -502,8 +527,12 @@ ExecutionEnvironment::Look ExecutionEnvironment::look_at_result(double duration_
 }
 
 void ExecutionEnvironment::rest() {
-    if (restless_) {
-        arm_timer(freeze_delay);  // replaces the deadline's or the init's wait
+    if (cgroup_) {
+        // Every environment, not only a restless one: the worker's Result may be forged by
+        // the function, whose code then runs on in the worker's own thread.
+        idle_check_delay_ = restless_ ? freeze_delay : first_idle_look;
+        idle_looked_for_ = {};
+        arm_timer(idle_check_delay_);  // replaces the deadline's or the init's wait
     } else {
         timer_.cancel();
     }
@@ -550,10 +579,10 @@ void ExecutionEnvironment::let_signals_land() {
     });
 }
 
-Execution ExecutionEnvironment::execution_with_captures(Execution execution) {
-    execution.captured_stdout = drain_capture(stdout_capture_.get(), settings_.max_log_bytes);
-    execution.captured_stderr = drain_capture(stderr_capture_.get(), settings_.max_log_bytes);
-    return execution;
+InvocationReport ExecutionEnvironment::with_captures(InvocationReport report) {
+    report.captured_stdout = drain_capture(stdout_capture_.get(), settings_.max_log_bytes);
+    report.captured_stderr = drain_capture(stderr_capture_.get(), settings_.max_log_bytes);
+    return report;
 }
 
 double ExecutionEnvironment::elapsed_ms() const {

@@ -7,12 +7,17 @@
 // With a cgroup, nothing of the function runs between events unmeasured. An environment
 // found holding more than its worker when it answers (a thread or a process the function
 // left running) is restless: frozen once idle for freeze_delay, as Lambda freezes it, and
-// thawed when the next event is handed to it. One that holds only its worker, waiting for
-// the next event, has nothing that could run but a signal handler of the function's: the
-// pool looks at its tasks and CPU time every second while it is idle (watch_idle), and it
-// is restless from then on if anything ran. Freezing waits freeze_delay because freezing
-// and thawing cost some 10 us of CPU each time, which an environment that takes the next
-// event at once never pays; what runs meanwhile is measured (Execution::cpu_ms).
+// thawed when the next event is handed to it. One that holds only its worker may still run
+// code of the function's in the worker's own thread: a signal handler, or the handler
+// itself after sending a Result of its own (function code shares the worker's socket).
+// So first_idle_look after every answer the pool reads its CPU time (then every 100 ms
+// for a second while it stays idle): more than its events since the
+// last such check can have used (their wall time, one thread, plus answer_cpu_allowance
+// after each answer, Ready included) means something ran while it was idle, and it is
+// restless from then on. The pool's idle watch (watch_idle, each second) catches what
+// starts later. Freezing waits freeze_delay, and the looks spare environments that never
+// run while idle the freeze and thaw, because those cost some 10 us of CPU each time; a
+// look costs one read. What runs meanwhile is measured (InvocationReport::cpu_ms).
 //
 // Each read of a cgroup file costs 1.5-3 us on a 2-core VM, as much as a tenth of a warm
 // invocation, so what is read depends on what can have changed:
@@ -76,19 +81,34 @@ public:
     using Ptr = std::shared_ptr<ExecutionEnvironment>;
     // Runs once, on the environment's io_context, after the process has been reaped.
     using ExitObserver = std::function<void(const ExecutionEnvironment&)>;
-    // An Execution, or nullopt when the environment was already dead and nothing ran.
-    using ExecutionDone = std::function<void(std::optional<Execution>)>;
+    // What the pool observed of the event, or nullopt when the environment was already dead and nothing ran.
+    using ExecutionDone = std::function<void(std::optional<InvocationReport>)>;
 
     struct Settings {
         std::chrono::milliseconds init_timeout;
         size_t max_log_bytes;
     };
 
-    // How long an idle environment with a cgroup runs before it is frozen.
+    // How long an idle environment with a cgroup runs before it is frozen or checked: the
+    // most CPU time an event can buy after its (maybe forged) answer.
     static constexpr std::chrono::microseconds freeze_delay{1000};
+    // When an environment not yet known to compute while idle is first looked at after an
+    // answer: the most a function computes unbilled before it is frozen after every event,
+    // once in its environment's life. Later than freeze_delay because environments of
+    // busy functions then take their next event before the look, which costs a cgroup read
+    // (some 2 us): at 1 ms, 32 warm environments of hello at 30k calls/s lost 5% of them.
+    static constexpr std::chrono::microseconds first_idle_look{10'000};
     // The CPU time an idle worker may still use after its Result (finishing the write,
     // going back to poll) before it counts as running something of the function's.
     static constexpr std::chrono::microseconds idle_cpu_allowance{1000};
+    // The CPU time a worker may use after sending its Ready or Result (finishing the write,
+    // going back to wait for the next event: some 50-100 us, up to 0.7 ms seen on a busy
+    // host), whenever it gets a CPU for it, before the rest counts as the function's.
+    static constexpr std::chrono::microseconds answer_cpu_allowance{1000};
+    // How often the pool watches idle environments (Pool's reaping timer), and how often
+    // an environment is looked at in the first second after an answer.
+    static constexpr std::chrono::microseconds idle_watch_interval{1'000'000};
+    static constexpr std::chrono::microseconds idle_check_step{100'000};
     // Most functions start their threads in init or in their first event.
     static constexpr uint32_t thorough_results = 3;
     // Events shorter than this read nothing from the cgroup.
@@ -147,16 +167,20 @@ private:
     bool reap_locked(bool block);  // exit_mutex_ held; false while still running
 
     void arm_timer(std::chrono::steady_clock::duration after);
-    Execution execution_with_captures(Execution execution);
+    InvocationReport with_captures(InvocationReport report);
     double elapsed_ms() const;
-    // With a cgroup: what the environment used, into `execution` (see above); a thorough
+    // With a cgroup: what the environment used, into `report` (see above); a thorough
     // look also finds a restless environment. Returns the cgroup's count of out-of-memory
     // kills (0 when not read), nullopt without a cgroup or an answer.
     enum class Look { none, quick, thorough };
-    std::optional<uint64_t> account(Execution& execution, Look look);
+    std::optional<uint64_t> account(InvocationReport& report, Look look);
     Look look_at_result(double duration_ms) const;
-    // The environment has nothing to do: freeze it soon if it is restless.
+    // The environment has nothing to do: with a cgroup, freeze it after freeze_delay if it
+    // is restless, else look at it after first_idle_look.
     void rest();
+    // Whether the cgroup used more CPU time since the last check than its events could
+    // have (see above).
+    bool ran_while_idle();
 
     boost::asio::io_context::executor_type executor_;
     Settings settings_;
@@ -188,6 +212,10 @@ private:
     uint32_t cgroup_peak_mb_ = 0;   // the cgroup's peak memory at the last reading
     uint64_t cpu_reported_ns_ = 0;  // the cgroup's CPU time at the last reading of a report
     uint32_t cpu_read_results_ = 0;  // results_ at that reading
+    std::chrono::microseconds idle_check_delay_ = freeze_delay;  // until the next idle check
+    std::chrono::microseconds idle_looked_for_{};  // idle time the checks since the answer covered
+    uint64_t idle_check_cpu_ns_ = 0;      // the cgroup's CPU time at the last idle check
+    uint64_t events_ns_since_check_ = 0;  // what events since then may have used
     // The idle watch's own last look (watch_idle), for an environment whose last event
     // read nothing.
     bool watched_ = false;

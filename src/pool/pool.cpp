@@ -146,7 +146,7 @@ Pool::~Pool() {
 }
 
 void Pool::execute(FunctionVersionPtr version, std::string request_id, std::string payload,
-                   std::function<void(Execution)> done) {
+                   std::function<void(InvocationReport)> done) {
     state_->execute(std::move(version), std::move(request_id),
                     std::make_shared<const std::string>(std::move(payload)), std::move(done));
 }
@@ -162,7 +162,7 @@ void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::option
         EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
         environment->start([self, version, weak = std::weak_ptr(environment), done = std::move(done)](Startup startup) {
             self->started_one();
-            self->report_unpaid_init(version, InitPurpose::trial, startup);
+            self->report_unpaid_init(version, Trigger::deploy, startup);
             if (auto environment = weak.lock()) {
                 environment->kill();
             }
@@ -201,7 +201,7 @@ PoolStats Pool::stats(const std::string& function, uint32_t version) const {
     return {pool.idle.size(), pool.busy, pool.warm_failures, pool.warm_failure};
 }
 
-void Pool::on_unpaid_init(std::function<void(InitReport)> observer) {
+void Pool::on_unpaid_init(std::function<void(InvocationReport)> observer) {
     state_->init_observer = std::move(observer);
 }
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/function_spec.h"
-#include "common/invocation.h"
+#include "common/invocation_report.h"
 #include "common/uid_range.h"
 
 namespace boost::asio {
@@ -51,22 +51,6 @@ struct PoolOptions {
     std::shared_ptr<cgroup::EnvironmentCgroups> cgroups;
 };
 
-// What happened when one event ran in one execution environment.
-struct Execution {
-    InvocationStatus status = InvocationStatus::ok;  // ok|error|timeout|crash|oom
-    std::string output;
-    std::string error_type;
-    std::string error_message;
-    double duration_ms = 0;                 // handler time (the deadline's, on timeout)
-    std::optional<double> init_ms;          // set when this invocation paid a cold start
-    uint32_t max_memory_used_mb = 0;
-    // With cgroups: the CPU time the environment used since it last reported (Ready, or
-    // the previous Result), so this event's and whatever ran before it was frozen.
-    std::optional<double> cpu_ms;
-    std::string captured_stdout;            // what the function wrote during this invocation
-    std::string captured_stderr;
-};
-
 // Why a library failed its trial load.
 struct TrialLoadFailure {
     std::string error_type;  // Runtime.InvalidLibrary, Runtime.InitError, ...
@@ -75,20 +59,6 @@ struct TrialLoadFailure {
     // Set by the pool from what it observed, never from what the worker said after its
     // sandbox was in place (execution_environment.h).
     bool host_fault = false;
-};
-
-// A cold start that no invocation paid for: a min_warm environment's, or the trial load of
-// a deploy. Reported so that it is billed like any other init.
-enum class InitPurpose { warm, trial };
-struct InitReport {
-    FunctionVersionPtr version;
-    InitPurpose purpose = InitPurpose::warm;
-    InvocationStatus status = InvocationStatus::ok;  // or the failure: error, timeout, crash, oom
-    std::string error_type;
-    std::string error_message;
-    double init_ms = 0;  // measured by the daemon, from the start to Ready (or the failure)
-    std::string captured_stdout;
-    std::string captured_stderr;
 };
 
 struct PoolStats {
@@ -115,18 +85,23 @@ public:
     Pool& operator=(const Pool&) = delete;
 
     // Runs one event in an idle environment of `version`, or in a new one. `done` is
-    // called exactly once, on an io_context thread.
+    // called exactly once, on an io_context thread, with what the pool observed: the
+    // report's outcome, measures (not the bill), output and captured stdout/stderr. Its
+    // identity, trigger and start are the caller's to fill in.
     void execute(FunctionVersionPtr version, std::string request_id, std::string payload,
-                 std::function<void(Execution)> done);
+                 std::function<void(InvocationReport)> done);
 
     // Loads the library in a throwaway worker: nullopt if it is a valid function, else
     // the reason (not ELF, missing handler, wrong ABI version, init failed or timed out,
     // or a host fault: no worker or sandbox could be started, so nothing was learnt).
     void trial_load(FunctionVersionPtr version, std::function<void(std::optional<TrialLoadFailure>)> done);
 
-    // Called (on an io thread) for every init no invocation paid for. Set once, before the
-    // pool is used.
-    void on_unpaid_init(std::function<void(InitReport)> observer);
+    // Called (on an io thread) for every init no invocation paid for, a min_warm
+    // environment's (trigger warm) or a trial load's (trigger deploy), so that it is billed
+    // like any other: the report is complete but for the bill (a request id of its own, the
+    // init's start, its init_ms and outcome, what init wrote). Not called for a host fault.
+    // Set once, before the pool is used.
+    void on_unpaid_init(std::function<void(InvocationReport)> observer);
 
     // Keeps at least `version.spec.min_warm` environments of this version alive, busy or
     // idle: those that die (deadline, crash) are replaced.

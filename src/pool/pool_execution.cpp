@@ -13,37 +13,36 @@ namespace asio = boost::asio;
 
 namespace {
 
-Execution failed_execution(InvocationStatus status, std::string error_type, std::string error_message) {
-    Execution execution;
-    execution.status = status;
-    execution.error_type = std::move(error_type);
-    execution.error_message = std::move(error_message);
-    return execution;
+InvocationReport failed(InvocationStatus status, std::string error_type, std::string error_message) {
+    InvocationReport report;
+    report.status = status;
+    report.error_type = std::move(error_type);
+    report.error_message = std::move(error_message);
+    return report;
 }
 
 // The function never ran, and not by its fault: the client is told so, the operator is
 // told why (the daemon log), and a caller of the function is told nothing about the host.
-Execution host_fault(const std::string& request_id, const VersionKey& key, const std::string& what,
-                     const std::string& reason) {
+InvocationReport host_fault(const std::string& request_id, const VersionKey& key, const std::string& what,
+                            const std::string& reason) {
     spdlog::error("[{}] {}:{}: the host could not start {}: {}", request_id, key.first, key.second, what, reason);
-    return failed_execution(InvocationStatus::host_fault, std::string(host_fault_error_type),
-                            "The host could not start " + what + "; see the daemon log.");
+    return failed(InvocationStatus::host_fault, std::string(host_fault_error_type),
+                  "The host could not start " + what + "; see the daemon log.");
 }
 
 // The init ran, for as long as it ran, and the invocation pays for it (its duration: 0).
-Execution failed_start(Startup startup) {
-    Execution execution = failed_execution(startup.failure, std::move(startup.error_type),
-                                           std::move(startup.error_message));
-    execution.init_ms = startup.init_ms;
-    execution.captured_stdout = std::move(startup.captured_stdout);
-    execution.captured_stderr = std::move(startup.captured_stderr);
-    return execution;
+InvocationReport failed_start(Startup startup) {
+    InvocationReport report = failed(startup.failure, std::move(startup.error_type), std::move(startup.error_message));
+    report.init_ms = startup.init_ms;
+    report.captured_stdout = std::move(startup.captured_stdout);
+    report.captured_stderr = std::move(startup.captured_stderr);
+    return report;
 }
 
 }  // namespace
 
 void Pool::State::execute(FunctionVersionPtr version, std::string request_id, Event event,
-                          ExecutionCallback done) {
+                          ReportCallback done) {
     const VersionKey key = key_of(*version);
     const asio::io_context* here = &calling_context();
     EnvironmentPtr environment;
@@ -52,8 +51,8 @@ void Pool::State::execute(FunctionVersionPtr version, std::string request_id, Ev
         std::unique_lock lock(mutex);
         if (shut_down) {
             lock.unlock();
-            answer_later(std::move(done), failed_execution(InvocationStatus::host_fault, "Runtime.Unavailable",
-                                                           "the daemon is shutting down"));
+            answer_later(std::move(done),
+                         failed(InvocationStatus::host_fault, "Runtime.Unavailable", "the daemon is shutting down"));
             return;
         }
         VersionPool& pool = versions[key];
@@ -81,7 +80,7 @@ void Pool::State::execute(FunctionVersionPtr version, std::string request_id, Ev
 }
 
 void Pool::State::cold_start(FunctionVersionPtr version, VersionKey key, uint64_t generation,
-                             std::string request_id, Event event, ExecutionCallback done) {
+                             std::string request_id, Event event, ReportCallback done) {
     spawn_then(version, calling_context(),
                [self = shared_from_this(), key, generation, request_id = std::move(request_id),
                 event = std::move(event), done = std::move(done)](Spawned spawned) mutable {
@@ -97,7 +96,7 @@ void Pool::State::cold_start(FunctionVersionPtr version, VersionKey key, uint64_
 }
 
 void Pool::State::start_and_invoke(EnvironmentPtr environment, VersionKey key, uint64_t generation,
-                                   std::string request_id, Event event, ExecutionCallback done) {
+                                   std::string request_id, Event event, ReportCallback done) {
     // Weak captures: the environment holds this callback until Ready, and is itself
     // alive whenever it calls back.
     environment->start([self = shared_from_this(), weak = std::weak_ptr(environment), key, generation,
@@ -118,20 +117,20 @@ void Pool::State::start_and_invoke(EnvironmentPtr environment, VersionKey key, u
 
 void Pool::State::invoke(EnvironmentPtr environment, VersionKey key, uint64_t generation,
                          std::string request_id, Event event, std::optional<double> init_ms,
-                         ExecutionCallback done) {
+                         ReportCallback done) {
     auto on_executed = [self = shared_from_this(), weak = std::weak_ptr(environment),
                         version = environment->version(), key, generation, request_id, event, init_ms,
-                        done = std::move(done)](std::optional<Execution> execution) mutable {
+                        done = std::move(done)](std::optional<InvocationReport> report) mutable {
         EnvironmentPtr environment = weak.lock();
-        if (!execution) {
+        if (!report) {
             // The environment died between the idle list and the event: nothing ran.
             self->cold_start(version, key, generation, std::move(request_id), std::move(event),
                              std::move(done));
             return;
         }
-        execution->init_ms = init_ms;
+        report->init_ms = init_ms;
         self->finish(environment, key, generation);
-        done(std::move(*execution));
+        done(std::move(*report));
     };
     environment->invoke(request_id, std::move(event), std::move(on_executed));
 }
@@ -156,9 +155,9 @@ void Pool::State::finish(const EnvironmentPtr& environment, const VersionKey& ke
     }
 }
 
-void Pool::State::answer_later(ExecutionCallback done, Execution execution) {
-    asio::post(io, [done = std::move(done), execution = std::move(execution)]() mutable {
-        done(std::move(execution));
+void Pool::State::answer_later(ReportCallback done, InvocationReport report) {
+    asio::post(io, [done = std::move(done), report = std::move(report)]() mutable {
+        done(std::move(report));
     });
 }
 

@@ -58,7 +58,7 @@ struct VersionPool {
 };
 
 struct Pool::State : std::enable_shared_from_this<Pool::State> {
-    using ExecutionCallback = std::function<void(Execution)>;
+    using ReportCallback = std::function<void(InvocationReport)>;
     using Spawned = std::variant<EnvironmentPtr, std::string>;  // the environment, or why not
 
     State(std::vector<boost::asio::io_context*> io_contexts, PoolOptions pool_options)
@@ -111,21 +111,22 @@ struct Pool::State : std::enable_shared_from_this<Pool::State> {
     void shutdown();
 
     // pool_execution.cpp: one event, in a warm environment or after a cold start.
-    void execute(FunctionVersionPtr version, std::string request_id, Event event, ExecutionCallback done);
+    void execute(FunctionVersionPtr version, std::string request_id, Event event, ReportCallback done);
     void cold_start(FunctionVersionPtr version, VersionKey key, uint64_t generation, std::string request_id,
-                    Event event, ExecutionCallback done);
+                    Event event, ReportCallback done);
     void start_and_invoke(EnvironmentPtr environment, VersionKey key, uint64_t generation, std::string request_id,
-                          Event event, ExecutionCallback done);
+                          Event event, ReportCallback done);
     void invoke(EnvironmentPtr environment, VersionKey key, uint64_t generation, std::string request_id,
-                Event event, std::optional<double> init_ms, ExecutionCallback done);
+                Event event, std::optional<double> init_ms, ReportCallback done);
     // An invocation is over: its environment goes back to the idle list or dies.
     void finish(const EnvironmentPtr& environment, const VersionKey& key, uint64_t generation);
-    void answer_later(ExecutionCallback done, Execution execution);
+    void answer_later(ReportCallback done, InvocationReport report);
 
     // warm_environments.cpp: min_warm, idle reaping, retirement.
     void keep_warm(const FunctionVersionPtr& version);
-    void report_unpaid_init(const FunctionVersionPtr& version, InitPurpose purpose, const Startup& startup);
-    std::function<void(InitReport)> init_observer;
+    // `trigger`: warm or deploy (a trial load).
+    void report_unpaid_init(const FunctionVersionPtr& version, Trigger trigger, const Startup& startup);
+    std::function<void(InvocationReport)> init_observer;
     void spawn_warm(const FunctionVersionPtr& version, const VersionKey& key, uint64_t generation);
     // `failure`: why the environment is not ready (nullopt: it is).
     void warm_done(const EnvironmentPtr& environment, const VersionKey& key, uint64_t generation,

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/request_id.h"
 #include "pool/pool_state.h"
 
 namespace sofaas {
@@ -29,10 +30,24 @@ void VersionPool::note_warm_failure(std::string why) {
     warm_failure = std::move(why);
 }
 
-void Pool::State::report_unpaid_init(const FunctionVersionPtr& version, InitPurpose purpose, const Startup& startup) {
+void Pool::State::report_unpaid_init(const FunctionVersionPtr& version, Trigger trigger, const Startup& startup) {
     if (startup.host_fault || !init_observer) return;  // the host's failure is not billed
-    init_observer(InitReport{version, purpose, status_of(startup), startup.error_type, startup.error_message,
-                             startup.init_ms, startup.captured_stdout, startup.captured_stderr});
+    const FunctionSpec& spec = version->spec;
+    InvocationReport report;
+    report.request_id = new_request_id();
+    report.function = spec.name;
+    report.version = spec.version;
+    report.trigger = trigger;
+    report.start = wall_now() - std::chrono::duration_cast<WallTime::duration>(
+                                    std::chrono::duration<double, std::milli>(startup.init_ms));
+    report.status = status_of(startup);
+    report.error_type = startup.error_type;
+    report.error_message = startup.error_message;
+    report.init_ms = startup.init_ms;
+    report.memory_mb = spec.memory_mb;
+    report.captured_stdout = startup.captured_stdout;
+    report.captured_stderr = startup.captured_stderr;
+    init_observer(std::move(report));
 }
 
 size_t Pool::State::claim_warm_deficit(VersionPool& pool) {
@@ -76,7 +91,7 @@ void Pool::State::spawn_warm(const FunctionVersionPtr& version, const VersionKey
         EnvironmentPtr environment = std::get<EnvironmentPtr>(std::move(spawned));
         environment->start([self, version, weak = std::weak_ptr(environment), key, generation](Startup startup) {
             self->started_one();
-            self->report_unpaid_init(version, InitPurpose::warm, startup);
+            self->report_unpaid_init(version, Trigger::warm, startup);
             std::optional<std::string> failure;
             if (!startup.ok) {
                 failure = startup.error_type + ": " + startup.error_message;

@@ -1,5 +1,6 @@
 // Deploy settings as a client sends them (query parameters or X-Sofaas-* headers),
-// validated against the daemon's limits. Every bad value is a 400 with the setting named.
+// validated against the daemon's limits. Every bad value is a DeploySettingsError naming the
+// setting: the request's fault, whichever API surface it came through.
 #pragma once
 
 #include <optional>

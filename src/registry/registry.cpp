@@ -159,9 +159,10 @@ void Registry::State::check_routes_free(const FunctionSpec& spec) const {
         for (const Route& mine : spec.routes) {
             for (const Route& theirs : other->spec.routes) {
                 if (routes_collide(mine, theirs)) {
-                    throw RegistryError(409, "route \"" + mine.method + " " + mine.path +
-                                                 "\" is already declared by function " + name + " (\"" +
-                                                 theirs.method + " " + theirs.path + "\")");
+                    throw RegistryError(RegistryError::Kind::conflict,
+                                        "route \"" + mine.method + " " + mine.path +
+                                            "\" is already declared by function " + name + " (\"" +
+                                            theirs.method + " " + theirs.path + "\")");
                 }
             }
         }
@@ -177,7 +178,10 @@ Registry::~Registry() = default;
 size_t Registry::load() {
     std::error_code ec;
     fs::create_directories(state_->functions_dir, ec);
-    if (ec) throw RegistryError(500, "cannot create " + state_->functions_dir.string() + ": " + ec.message());
+    if (ec) {
+        throw RegistryError(RegistryError::Kind::storage,
+                            "cannot create " + state_->functions_dir.string() + ": " + ec.message());
+    }
 
     std::map<std::string, FunctionEntry, std::less<>> index;
     for (const auto& entry : fs::directory_iterator(state_->functions_dir, ec)) {
@@ -193,7 +197,10 @@ size_t Registry::load() {
         }
         if (auto function = state_->load_function(entry.path(), name)) index.emplace(name, std::move(*function));
     }
-    if (ec) throw RegistryError(500, "cannot read " + state_->functions_dir.string() + ": " + ec.message());
+    if (ec) {
+        throw RegistryError(RegistryError::Kind::storage,
+                            "cannot read " + state_->functions_dir.string() + ": " + ec.message());
+    }
 
     std::unique_lock lock(state_->index_mutex);
     state_->index = std::move(index);
@@ -207,7 +214,8 @@ size_t Registry::load() {
 StagedVersion Registry::stage(std::string_view function, std::string_view library_bytes,
                               const FunctionSettings& settings) {
     if (!is_valid_function_name(function)) {
-        throw RegistryError(400, "invalid function name \"" + std::string(function) + "\" (allowed: [A-Za-z0-9_-]{1,64})");
+        throw RegistryError(RegistryError::Kind::invalid, "invalid function name \"" + std::string(function) +
+                                                              "\" (allowed: [A-Za-z0-9_-]{1,64})");
     }
     fs::path function_dir = state_->functions_dir / std::string(function);
     try {
@@ -231,7 +239,7 @@ StagedVersion Registry::stage(std::string_view function, std::string_view librar
         auto candidate = std::make_shared<const FunctionVersion>(FunctionVersion{std::move(spec), library});
         return StagedVersion{std::string(function), std::move(directory), std::move(candidate)};
     } catch (const std::exception& e) {
-        throw RegistryError(500, std::string("cannot stage deploy: ") + e.what());
+        throw RegistryError(RegistryError::Kind::storage, std::string("cannot stage deploy: ") + e.what());
     }
 }
 
@@ -259,7 +267,8 @@ FunctionVersionPtr Registry::publish(StagedVersion staged, uint32_t* replaced) {
     FunctionSpec spec = staged.candidate->spec;
     try {
         if (!fs::exists(staged.directory)) {
-            throw RegistryError(409, "function " + staged.function + " was deleted during the deploy");
+            throw RegistryError(RegistryError::Kind::conflict,
+                                "function " + staged.function + " was deleted during the deploy");
         }
         if (fs::create_directories(versions_dir)) {
             // A first deploy: the new directory entries must survive a crash too.
@@ -297,7 +306,7 @@ FunctionVersionPtr Registry::publish(StagedVersion staged, uint32_t* replaced) {
     } catch (const RegistryError&) {
         throw;
     } catch (const std::exception& e) {
-        throw RegistryError(500, "cannot publish " + staged.function + ": " + e.what());
+        throw RegistryError(RegistryError::Kind::storage, "cannot publish " + staged.function + ": " + e.what());
     }
 }
 

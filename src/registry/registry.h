@@ -43,7 +43,7 @@ public:
     // Reads every function from disk. Broken entries are logged and skipped.
     size_t load();
 
-    // Throws RegistryError (bad name, disk error).
+    // Throws RegistryError (bad name, route conflict, disk error).
     StagedVersion stage(std::string_view function, std::string_view library_bytes,
                         const FunctionSettings& settings);
     // Assigns the next version number (strictly increasing per function, even under
@@ -65,11 +65,19 @@ private:
     std::unique_ptr<State> state_;
 };
 
+// Why the registry refused: each API surface tells its callers in its own protocol.
 class RegistryError : public std::runtime_error {
 public:
-    RegistryError(int http_status, std::string message)
-        : std::runtime_error(std::move(message)), http_status(http_status) {}
-    int http_status;
+    enum class Kind {
+        invalid,   // the request itself is wrong (a bad function name)
+        conflict,  // another function holds a route, or the function went away meanwhile
+        storage,   // the data directory could not be read or written
+    };
+    RegistryError(Kind kind, std::string message) : std::runtime_error(std::move(message)), kind_(kind) {}
+    Kind kind() const { return kind_; }
+
+private:
+    Kind kind_;
 };
 
 }  // namespace sofaas

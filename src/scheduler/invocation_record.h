@@ -1,13 +1,10 @@
-// Turning what happened in an execution environment into what the client, the bill and
-// the function's log say about it.
+// Completing what the pool observed of an invocation into its report, and writing the
+// report where it must be before the caller hears of it: the ledger and the function's log.
 #pragma once
 
-#include <string_view>
-
 #include "common/config.h"
-#include "common/invocation.h"
+#include "common/invocation_report.h"
 #include "common/time.h"
-#include "pool/pool.h"
 #include "scheduler/scheduler.h"
 
 namespace sofaas {
@@ -15,23 +12,23 @@ namespace sofaas {
 class Ledger;
 class FunctionLogStore;
 
-// Takes the execution's output and error text (an output can be 6 MiB: it is moved, not
-// copied). A successful output the request's OutputReader refuses makes the invocation the
-// function's error (Runtime.InvalidResponse).
-InvocationResult result_of(const InvocationRequest& request, Execution&& execution);
+// Fills in the report's identity (request id, function, version, memory size), its trigger
+// and start, and its bill. A successful output the request's OutputReader refuses makes the
+// invocation the function's error (Runtime.InvalidResponse), billed as any other.
+void complete_report(InvocationReport& report, const InvocationRequest& request, WallTime start,
+                     const Prices& prices);
 
 // Overload never reaches a worker: no billing record, no log lines.
-InvocationResult throttled_result(const InvocationRequest& request);
+InvocationReport throttled_report(const InvocationRequest& request);
 
 // Appends the billing record and the log lines of a finished invocation. Failures are
-// logged (with the request id), never thrown: the client still gets its answer.
-void record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationRequest& request,
-                       const InvocationResult& result, WallTime start, std::string_view captured_stdout,
-                       std::string_view captured_stderr, const Prices& prices);
+// logged (with the request id), never thrown. Returns whether the billing record was
+// written: without it the caller must not get the invocation's answer (scheduler.cpp).
+bool record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationReport& report);
 
-// Bills an init no invocation paid for (a min_warm environment's, a deploy's trial load)
-// as a record of its own, trigger `warm` or `deploy`: its init time at the memory size's
-// price, without the per-request price, since nothing was requested.
-void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InitReport report, const Prices& prices);
+// Bills and records an init no invocation paid for (a min_warm environment's, a deploy's
+// trial load; the pool's report, trigger `warm` or `deploy`): its init time at the memory
+// size's price, without the per-request price, since nothing was requested.
+void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InvocationReport report, const Prices& prices);
 
 }  // namespace sofaas

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "billing/ledger.h"
 #include "pool/pool.h"
 #include "scheduler/invocation_record.h"
 
@@ -22,11 +23,11 @@ namespace asio = boost::asio;
 namespace {
 
 using VersionKey = std::pair<std::string, uint32_t>;
-using ResultCallback = std::function<void(InvocationResult)>;
+using ReportCallback = std::function<void(InvocationReport)>;
 
 struct Admitted {
     InvocationRequest request;
-    ResultCallback done;
+    ReportCallback done;
 };
 
 struct Waiting {
@@ -46,6 +47,39 @@ VersionKey key_of(const InvocationRequest& request) {
 
 size_t concurrency_limit(const InvocationRequest& request) {
     return std::max<size_t>(1, request.version->spec.max_concurrency);
+}
+
+// Told to the caller (unless anonymous, gateway/responses.h); which path or disk is the
+// daemon log's business.
+constexpr const char* not_admitted_message =
+    "The function was not run: its billing cannot be recorded now. Retry later.";
+constexpr const char* withheld_message =
+    "The function ran, but its billing record could not be written, so its result is withheld. Retry later.";
+
+// The caller of a finished invocation without a record gets the host's failure, not the
+// output; the ledger writes the record later, as a host fault at no charge (ledger.h).
+InvocationReport withheld(InvocationReport report) {
+    report.status = InvocationStatus::unavailable;
+    report.output.clear();
+    report.error_type = unavailable_error_type;
+    report.error_message = withheld_message;
+    report.billed_ms = 0;
+    report.cost_usd = 0;
+    return report;
+}
+
+InvocationReport not_admitted(const InvocationRequest& request) {
+    InvocationReport report;
+    report.request_id = request.request_id;
+    report.function = request.version->spec.name;
+    report.version = request.version->spec.version;
+    report.memory_mb = request.version->spec.memory_mb;
+    report.trigger = request.trigger;
+    report.start = wall_now();
+    report.status = InvocationStatus::unavailable;
+    report.error_type = unavailable_error_type;
+    report.error_message = not_admitted_message;
+    return report;
 }
 
 bool is_runtime_failure(InvocationStatus status) {
@@ -71,15 +105,22 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     size_t in_flight = 0;  // running or waiting
     bool closed = false;   // the Scheduler (and perhaps the Pool) is gone: start nothing new
 
-    void throttle(const InvocationRequest& request, ResultCallback done, const char* why) {
+    void throttle(const InvocationRequest& request, ReportCallback done, const char* why) {
         spdlog::warn("[{}] {}:{} throttled: {}", request.request_id, request.version->spec.name,
                      request.version->spec.version, why);
-        asio::post(io, [done = std::move(done), result = throttled_result(request)]() mutable {
-            done(std::move(result));
+        asio::post(io, [done = std::move(done), report = throttled_report(request)]() mutable {
+            done(std::move(report));
         });
     }
 
-    void invoke(InvocationRequest request, ResultCallback done) {
+    void invoke(InvocationRequest request, ReportCallback done) {
+        // Like a throttle, a refusal runs nothing and is not recorded.
+        if (!ledger.writable()) {
+            asio::post(io, [done = std::move(done), report = not_admitted(request)]() mutable {
+                done(std::move(report));
+            });
+            return;
+        }
         const VersionKey key = key_of(request);
         std::unique_lock lock(mutex);
         if (closed) {
@@ -132,23 +173,21 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
         std::string payload = std::move(request->payload);
         pool.execute(request->version, request->request_id, std::move(payload),
                      [self = shared_from_this(), request, start,
-                      done = std::move(invocation.done)](Execution execution) mutable {
-                         self->complete(*request, start, std::move(execution), std::move(done));
+                      done = std::move(invocation.done)](InvocationReport report) mutable {
+                         self->complete(*request, start, std::move(report), std::move(done));
                      });
     }
 
-    void complete(const InvocationRequest& request, WallTime start, Execution execution, ResultCallback done) {
-        const std::string captured_stdout = std::move(execution.captured_stdout);
-        const std::string captured_stderr = std::move(execution.captured_stderr);
-        InvocationResult result = result_of(request, std::move(execution));
-        if (is_runtime_failure(result.status)) {
-            spdlog::error("[{}] {}:{} {}: {}: {}", result.request_id, result.function, result.version,
-                          to_string(result.status), result.error_type, result.error_message);
+    void complete(const InvocationRequest& request, WallTime start, InvocationReport report, ReportCallback done) {
+        complete_report(report, request, start, config.prices);
+        if (is_runtime_failure(report.status)) {
+            spdlog::error("[{}] {}:{} {}: {}: {}", report.request_id, report.function, report.version,
+                          to_string(report.status), report.error_type, report.error_message);
         }
         // The record and the logs exist before the response can leave.
-        record_invocation(ledger, logs, request, result, start, captured_stdout, captured_stderr, config.prices);
+        const bool recorded = record_invocation(ledger, logs, report);
         start_next(key_of(request));
-        done(std::move(result));
+        done(recorded ? std::move(report) : withheld(std::move(report)));
         std::lock_guard lock(mutex);
         --in_flight;
     }
@@ -170,13 +209,23 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
         queue.waiting.erase(oldest);
         ++queue.running;
         lock.unlock();
+        if (!ledger.writable()) {
+            // It waited while the ledger stopped writing: refused as if it came now.
+            asio::post(io, [self = shared_from_this(), key, next = std::move(next)]() mutable {
+                next.done(not_admitted(next.request));
+                self->start_next(key);
+                std::lock_guard lock(self->mutex);
+                --self->in_flight;
+            });
+            return;
+        }
         run(std::move(next));
     }
 };
 
 Scheduler::Scheduler(Pool& pool, Ledger& ledger, FunctionLogStore& logs, const Config& config)
     : state_(std::make_shared<State>(pool, ledger, logs, config)) {
-    pool.on_unpaid_init([weak = std::weak_ptr(state_)](InitReport report) {
+    pool.on_unpaid_init([weak = std::weak_ptr(state_)](InvocationReport report) {
         if (auto state = weak.lock()) record_unpaid_init(state->ledger, state->logs, std::move(report), state->config.prices);
     });
 }
@@ -192,7 +241,7 @@ Scheduler::~Scheduler() {
     }
 }
 
-void Scheduler::invoke(InvocationRequest request, std::function<void(InvocationResult)> done) {
+void Scheduler::invoke(InvocationRequest request, std::function<void(InvocationReport)> done) {
     state_->invoke(std::move(request), std::move(done));
 }
 

@@ -1,8 +1,11 @@
 // The scheduler: admission control and the invocation record.
 // Per function version it lets at most max_concurrency invocations run, queues up to
 // limits.max_queue more, and answers 429 beyond that. Each admitted invocation runs in
-// the pool; its result is written to the ledger and the function's logs *before* the
+// the pool; its report is written to the ledger and the function's logs *before* the
 // caller's completion runs, so no client ever sees a response without its record.
+// Billing fails closed: while the ledger cannot write, nothing is admitted (503, no
+// function code runs), and an invocation whose record could not be written is answered
+// 503 instead of with its output.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +16,7 @@
 
 #include "common/config.h"
 #include "common/function_spec.h"
-#include "common/invocation.h"
+#include "common/invocation_report.h"
 
 namespace sofaas {
 
@@ -47,8 +50,9 @@ public:
     Scheduler(Pool& pool, Ledger& ledger, FunctionLogStore& logs, const Config& config);
     ~Scheduler();
 
-    // `done` runs exactly once, on an io thread, after the record is written.
-    void invoke(InvocationRequest request, std::function<void(InvocationResult)> done);
+    // `done` runs exactly once, on an io thread, after the record is written, with the
+    // invocation's complete report.
+    void invoke(InvocationRequest request, std::function<void(InvocationReport)> done);
 
     // A new version became $LATEST (previous = the one it replaces, 0 if none).
     void activate(FunctionVersionPtr version, uint32_t previous);

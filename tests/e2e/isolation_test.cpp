@@ -163,5 +163,20 @@ TEST_F(FunctionIsolation, WhatStillRunsAsAUidIsKilledBeforeAWorkerGetsIt) {
     EXPECT_EQ(daemon.stop(), 0);
 }
 
+// A root daemon that may not make namespaces (a container without CAP_SYS_ADMIN) still
+// runs functions, as uids of their own, and says in its log what it gives up.
+TEST(RootWithoutSysAdmin, RunsFunctionsWithoutNamespaces) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root, to start sofaasd with CAP_SYS_ADMIN dropped";
+    DaemonProcess daemon;
+    daemon.start_through({"setpriv", "--bounding-set", "-sys_admin"});
+    daemon.start();
+    EXPECT_NE(daemon.log().find("no namespaces"), std::string::npos) << daemon.log();
+    ASSERT_EQ(daemon.deploy("probe", fixture_library("sandbox_probe")).exit_code, 0);
+    auto response = daemon.http().request("POST", "/v1/functions/probe/invoke");
+    ASSERT_EQ(response.status, 200) << response.body << daemon.log();
+    EXPECT_EQ(response.body.find("uid=0\n"), std::string::npos) << response.body;
+    EXPECT_EQ(response.body.find("\npid=2\n"), std::string::npos) << "a pid namespace after all? " << response.body;
+}
+
 }  // namespace
 }  // namespace sofaas::testing

@@ -107,16 +107,17 @@ void DaemonProcess::start() {
     // The test's own sockets and files must not keep living in the daemon.
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
-    const std::filesystem::path& program = sofaasd_;
-    std::vector<std::string> argv_strings = {program.string(), "--config", config_file_.string(), "--listen",
-                                             "127.0.0.1:0", "--data-dir", data_dir_.string()};
+    std::vector<std::string> argv_strings = launcher_;
+    argv_strings.insert(argv_strings.end(), {sofaasd_.string(), "--config", config_file_.string(), "--listen",
+                                             "127.0.0.1:0", "--data-dir", data_dir_.string()});
+    const std::filesystem::path program = argv_strings.front();
     std::vector<char*> argv = c_strings(argv_strings);
     auto environment = environment_;
     environment.emplace_back("SOFAAS_ADMIN_TOKEN", generated_token_ ? "" : token_);
     std::vector<std::string> env_strings = environment_with(environment);
     std::vector<char*> envp = c_strings(env_strings);
 
-    int rc = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), envp.data());
+    int rc = ::posix_spawnp(&pid_, program.c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
         pid_ = -1;

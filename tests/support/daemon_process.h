@@ -53,6 +53,9 @@ public:
         sofaasd_ = std::move(sofaasd);
         sofaas_ = std::move(sofaas);
     }
+    // Before start(): sofaasd is started through this command (its pid stays sofaasd's:
+    // the command must exec it), e.g. {"setpriv", "--bounding-set", "-sys_admin"}.
+    void start_through(std::vector<std::string> launcher) { launcher_ = std::move(launcher); }
     bool running() const { return pid_ > 0; }
 
     std::string endpoint() const;  // http://127.0.0.1:PORT
@@ -84,6 +87,7 @@ private:
     std::vector<std::pair<std::string, std::string>> environment_;
     std::filesystem::path sofaasd_;
     std::filesystem::path sofaas_;
+    std::vector<std::string> launcher_;
     pid_t pid_ = -1;
     int port_ = 0;
 };

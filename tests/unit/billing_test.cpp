@@ -23,10 +23,11 @@ WallTime utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) 
     return WallTime(sys_days{year{y} / month{m} / day{d}}) + hours(hh) + minutes(mm) + seconds(ss);
 }
 
-BillingRecord record(std::string function, WallTime start, InvocationStatus status = InvocationStatus::ok,
+InvocationReport record(std::string function, WallTime start, InvocationStatus status = InvocationStatus::ok,
                      std::optional<double> init_ms = std::nullopt) {
-    BillingRecord r;
-    r.request_id = "req-" + function + "-" + format_rfc3339(start);
+    InvocationReport r;
+    static int serial = 0;  // request ids are unique: a query counts each once
+    r.request_id = "req-" + function + "-" + format_rfc3339(start) + "-" + std::to_string(++serial);
     r.function = std::move(function);
     r.version = 3;
     r.trigger = Trigger::http;
@@ -79,8 +80,54 @@ TEST(BillingRecordTest, CostIsPerRequestPlusGbSeconds) {
     EXPECT_DOUBLE_EQ(cost_usd(free, 10240, 300000), 0.0);
 }
 
+TEST(BillingRecordTest, BillsAnInvocationItsDurationAndInitAndTheRequest) {
+    InvocationReport report = record("hello", utc(2026, 11, 27), InvocationStatus::error, 0.8);
+    report.billed_ms = 0;
+    report.cost_usd = 0;
+    bill(report, Prices{});
+    EXPECT_EQ(report.billed_ms, 14u);  // 12.3456 + 0.8
+    EXPECT_DOUBLE_EQ(report.cost_usd, cost_usd(Prices{}, 256, 14));
+}
+
+// Lambda does not bill its own service errors, and a throttled request never ran.
+TEST(BillingRecordTest, HostFaultsAndThrottledRequestsChargeNothing) {
+    for (InvocationStatus status : {InvocationStatus::host_fault, InvocationStatus::throttled}) {
+        InvocationReport report = record("hello", utc(2026, 11, 27), status, 0.8);
+        bill(report, Prices{});
+        EXPECT_EQ(report.billed_ms, 0u) << to_string(status);
+        EXPECT_EQ(report.cost_usd, 0.0) << to_string(status);
+    }
+}
+
+// A min_warm environment's init and a deploy's trial load: nothing was requested.
+TEST(BillingRecordTest, AnUnpaidInitIsBilledWithoutTheRequestPrice) {
+    Prices no_request;
+    no_request.per_request = 0;
+    for (Trigger trigger : {Trigger::warm, Trigger::deploy}) {
+        InvocationReport report = record("hello", utc(2026, 11, 27), InvocationStatus::ok, 250.0);
+        report.trigger = trigger;
+        report.duration_ms = 0;
+        bill(report, Prices{});
+        EXPECT_EQ(report.billed_ms, 250u);
+        EXPECT_DOUBLE_EQ(report.cost_usd, cost_usd(no_request, 256, 250)) << to_string(trigger);
+    }
+}
+
+// The ledger line is the billing record: what the invocation produced or said stays out.
+TEST(BillingRecordTest, JsonLineLeavesOutOutputCapturesAndErrors) {
+    InvocationReport plain = record("hello", utc(2026, 11, 27), InvocationStatus::error);
+    InvocationReport full = plain;
+    full.output = "output";
+    full.captured_stdout = "stdout";
+    full.captured_stderr = "stderr";
+    full.error_type = "FunctionError";
+    full.error_message = "message";
+    full.cpu_ms = 1.5;
+    EXPECT_EQ(to_json_line(full), to_json_line(plain));
+}
+
 TEST(BillingRecordTest, JsonLineHasExactlyTheDesignFields) {
-    BillingRecord warm = record("hello", utc(2026, 11, 27, 18, 43, 49) + microseconds(123456));
+    InvocationReport warm = record("hello", utc(2026, 11, 27, 18, 43, 49) + microseconds(123456));
     std::string line = to_json_line(warm);
     ASSERT_EQ(line.back(), '\n');
     EXPECT_EQ(line.find('\n'), line.size() - 1);
@@ -94,14 +141,14 @@ TEST(BillingRecordTest, JsonLineHasExactlyTheDesignFields) {
     EXPECT_EQ(object["status"], "ok");
     EXPECT_EQ(object["billed_ms"], 13);
 
-    BillingRecord cold = record("hello", utc(2026, 11, 27), InvocationStatus::ok, 0.8);
+    InvocationReport cold = record("hello", utc(2026, 11, 27), InvocationStatus::ok, 0.8);
     auto cold_object = nlohmann::json::parse(to_json_line(cold));
     EXPECT_DOUBLE_EQ(cold_object["init_ms"].get<double>(), 0.8);
     EXPECT_EQ(record_to_json(cold) + "\n", to_json_line(cold));
 }
 
 TEST(BillingRecordTest, RoundTripsThroughJsonLine) {
-    BillingRecord original = record("api", utc(2026, 1, 2, 3, 4, 5) + microseconds(6), InvocationStatus::timeout, 4.5);
+    InvocationReport original = record("api", utc(2026, 1, 2, 3, 4, 5) + microseconds(6), InvocationStatus::timeout, 4.5);
     auto back = parse_json_line(to_json_line(original));
     ASSERT_TRUE(back);
     EXPECT_EQ(back->request_id, original.request_id);
@@ -153,7 +200,7 @@ TEST(BillingRecordTest, ParseRejectsCorruptAndIncompleteLines) {
 
 TEST(BillingSummaryTest, GroupsByFunctionSortedWithATotal) {
     WallTime t = utc(2026, 11, 27);
-    std::vector<BillingRecord> records = {
+    std::vector<InvocationReport> records = {
         record("zeta", t, InvocationStatus::ok, 5.0), record("alpha", t, InvocationStatus::error),
         record("alpha", t, InvocationStatus::crash),  record("alpha", t, InvocationStatus::oom),
         record("alpha", t, InvocationStatus::timeout), record("alpha", t, InvocationStatus::ok),
@@ -274,7 +321,7 @@ TEST_F(LedgerTest, ConcurrentAppendsNeverInterleave) {
         for (int t = 0; t < threads; ++t) {
             writers.emplace_back([&, t] {
                 for (int i = 0; i < per_thread; ++i) {
-                    BillingRecord r = record("fn" + std::to_string(t), utc(2026, 11, 27, 12));
+                    InvocationReport r = record("fn" + std::to_string(t), utc(2026, 11, 27, 12));
                     r.request_id = std::string(200, 'a' + t) + std::to_string(i);  // long lines
                     ledger.append(r);
                 }

@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/function_spec.h"
 #include "common/invocation.h"
+#include "common/invocation_report.h"
 #include "common/number_text.h"
 #include "common/private_directory.h"
 #include "common/request_id.h"
@@ -280,65 +281,49 @@ TEST(InvocationTest, TimeoutMessageFollowsLambda) {
     EXPECT_EQ(timeout_message(300), "Task timed out after 300.00 seconds");
 }
 
-// The worker or its sandbox could not be set up: the host's fault, a 500 like Lambda's own.
-TEST(InvocationTest, HostFaultIsA500NotAFunctionError) {
-    InvocationResult result;
-    result.status = InvocationStatus::host_fault;
-    result.error_type = std::string(host_fault_error_type);
-    result.error_message = "The host could not start the function's sandbox; see the daemon log.";
-    const ErrorResponse response = result.error_response();
-    EXPECT_EQ(response.http_status, 500);
-    EXPECT_EQ(response.error_type, "ServiceException");
-    EXPECT_EQ(response.error_message, result.error_message);
+// The worker or its sandbox could not be set up: the host's fault, told as the service's.
+TEST(InvocationTest, AHostFaultIsToldAsAServiceException) {
+    InvocationReport report;
+    report.status = InvocationStatus::host_fault;
+    report.error_message = "The host could not start the function's sandbox; see the daemon log.";
+    const InvocationError error = error_of(report);
+    EXPECT_EQ(error.error_type, "ServiceException");
+    EXPECT_EQ(error.error_message, report.error_message);
 }
 
-// Only the status makes a failure the host's: a function may name its error anything.
-TEST(InvocationTest, AFunctionErrorNamedServiceExceptionIsA502) {
-    InvocationResult result;
-    result.status = InvocationStatus::error;
-    result.error_type = std::string(host_fault_error_type);
-    result.error_message = "not my fault";
-    EXPECT_EQ(result.error_response().http_status, 502);
-}
+TEST(InvocationTest, EachFailureHasLambdasDefaultErrorTypeAndMessage) {
+    InvocationReport report;
+    report.memory_mb = 128;
+    report.status = InvocationStatus::error;
+    EXPECT_EQ(error_of(report).error_type, "FunctionError");
 
-TEST(InvocationTest, ErrorResponseMapsStatusToHttpAndErrorType) {
-    InvocationResult result;
-    result.memory_mb = 128;
-    result.status = InvocationStatus::error;
-    EXPECT_EQ(result.error_response().http_status, 502);
-    EXPECT_EQ(result.error_response().error_type, "FunctionError");
-
-    result.status = InvocationStatus::timeout;
-    result.error_message = timeout_message(1);
-    ErrorResponse timeout = result.error_response();
-    EXPECT_EQ(timeout.http_status, 504);
+    report.status = InvocationStatus::timeout;
+    report.error_message = timeout_message(1);
+    InvocationError timeout = error_of(report);
     EXPECT_EQ(timeout.error_type, "Sandbox.Timedout");
     EXPECT_EQ(timeout.error_message, "Task timed out after 1.00 seconds");
 
-    result.error_message.clear();
-    result.status = InvocationStatus::crash;
-    EXPECT_EQ(result.error_response().http_status, 502);
-    EXPECT_EQ(result.error_response().error_type, "Runtime.ExitError");
+    report.error_message.clear();
+    report.status = InvocationStatus::crash;
+    EXPECT_EQ(error_of(report).error_type, "Runtime.ExitError");
 
-    result.status = InvocationStatus::oom;
-    EXPECT_EQ(result.error_response().error_type, "Runtime.OutOfMemory");
-    EXPECT_EQ(result.error_response().error_message, "Runtime exited with error: out of memory (memory_mb 128)");
+    report.status = InvocationStatus::oom;
+    EXPECT_EQ(error_of(report).error_type, "Runtime.OutOfMemory");
+    EXPECT_EQ(error_of(report).error_message, "Runtime exited with error: out of memory (memory_mb 128)");
 
-    result.status = InvocationStatus::throttled;
-    EXPECT_EQ(result.error_response().http_status, 429);
-    EXPECT_EQ(result.error_response().error_type, "TooManyRequestsException");
-    EXPECT_EQ(result.error_response().error_message, "Rate Exceeded.");
+    report.status = InvocationStatus::throttled;
+    EXPECT_EQ(error_of(report).error_type, "TooManyRequestsException");
+    EXPECT_EQ(error_of(report).error_message, "Rate Exceeded.");
 }
 
-TEST(InvocationTest, ErrorResponseKeepsTheFunctionsOwnError) {
-    InvocationResult result;
-    result.status = InvocationStatus::error;
-    result.error_type = "ValidationError";
-    result.error_message = "name is required";
-    ErrorResponse response = result.error_response();
-    EXPECT_EQ(response.http_status, 502);
-    EXPECT_EQ(response.error_type, "ValidationError");
-    EXPECT_EQ(response.error_message, "name is required");
+TEST(InvocationTest, AFailureKeepsTheFunctionsOwnError) {
+    InvocationReport report;
+    report.status = InvocationStatus::error;
+    report.error_type = "ValidationError";
+    report.error_message = "name is required";
+    const InvocationError error = error_of(report);
+    EXPECT_EQ(error.error_type, "ValidationError");
+    EXPECT_EQ(error.error_message, "name is required");
 }
 
 TEST(RequestIdTest, IsAUniqueVersion4Uuid) {

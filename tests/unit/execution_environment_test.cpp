@@ -88,11 +88,11 @@ protected:
         ASSERT_EQ(::write(worker_end_.get(), frame.data(), frame.size()), static_cast<ssize_t>(frame.size()));
     }
 
-    std::future<std::optional<Execution>> invoke(const std::string& request_id, std::string event) {
-        auto answer = std::make_shared<std::promise<std::optional<Execution>>>();
+    std::future<std::optional<InvocationReport>> invoke(const std::string& request_id, std::string event) {
+        auto answer = std::make_shared<std::promise<std::optional<InvocationReport>>>();
         auto future = answer->get_future();
         environment_->invoke(request_id, std::make_shared<const std::string>(std::move(event)),
-                             [answer](std::optional<Execution> execution) { answer->set_value(std::move(execution)); });
+                             [answer](std::optional<InvocationReport> execution) { answer->set_value(std::move(execution)); });
         return future;
     }
 

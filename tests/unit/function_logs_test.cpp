@@ -19,8 +19,8 @@ WallTime utc(int y, unsigned m, unsigned d, int hh = 0) {
     return WallTime(sys_days{year{y} / month{m} / day{d}}) + hours(hh);
 }
 
-InvocationResult result(std::string request_id, std::optional<double> init_ms = std::nullopt) {
-    InvocationResult r;
+InvocationReport result(std::string request_id, std::optional<double> init_ms = std::nullopt) {
+    InvocationReport r;
     r.request_id = std::move(request_id);
     r.function = "hello";
     r.version = 2;
@@ -40,9 +40,11 @@ std::vector<std::string> messages(const std::vector<LogLine>& lines) {
 
 class FunctionLogsTest : public ::testing::Test {
 protected:
-    void append(const InvocationResult& r, std::string_view out, std::string_view err = {},
-                WallTime start = utc(2026, 11, 27, 12)) {
-        store.append(InvocationLog{&r, start, out, err});
+    void append(InvocationReport r, std::string out, std::string err = {}, WallTime start = utc(2026, 11, 27, 12)) {
+        r.start = start;
+        r.captured_stdout = std::move(out);
+        r.captured_stderr = std::move(err);
+        store.append(r);
     }
 
     sofaas::testing::TempDir temp{"sofaas-logs"};
@@ -159,7 +161,9 @@ TEST_F(FunctionLogsTest, TailSkipsATornLastLine) {
     // A new store (a restarted daemon) seals the torn line before appending.
     FunctionLogStore restarted(logs);
     auto after = result("req-2");
-    restarted.append(InvocationLog{&after, utc(2026, 11, 27, 13), "after", {}});
+    after.start = utc(2026, 11, 27, 13);
+    after.captured_stdout = "after";
+    restarted.append(after);
     auto lines = restarted.tail("hello", 100);
     EXPECT_EQ(lines.size(), 8u);
     EXPECT_EQ(lines.back().request_id, "req-2");

@@ -268,6 +268,16 @@ TEST_F(GatewayTest, BadDeploySettingIs400) {
     EXPECT_EQ(json::parse(response.body)["errorType"], "InvalidParameterValueException");
 }
 
+// The registry says a route is taken; the gateway says so in HTTP, as Lambda would.
+TEST_F(GatewayTest, ARouteAnotherFunctionDeclaredIsA409) {
+    const std::string route = "?route=GET%20%2Fitems%2F%7Bid%7D";
+    ASSERT_EQ(deploy("items", "echo", route).status, 201);
+    const auto response = deploy("thief", "echo", route);
+    EXPECT_EQ(response.status, 409) << response.body;
+    EXPECT_EQ(json::parse(response.body)["errorType"], "ResourceConflictException");
+    EXPECT_EQ(client().request("GET", "/v1/functions/thief").status, 404);
+}
+
 TEST_F(GatewayTest, DeployInvokeAndCallOverHttp) {
     const auto deployed = deploy("echo", "echo", "?memory=256");
     ASSERT_EQ(deployed.status, 201) << deployed.body;

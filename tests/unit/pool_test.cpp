@@ -137,15 +137,15 @@ protected:
         for (auto& thread : threads_) thread.join();
     }
 
-    std::future<Execution> start(const FunctionVersionPtr& version, std::string payload = {}) {
-        auto answer = std::make_shared<std::promise<Execution>>();
+    std::future<InvocationReport> start(const FunctionVersionPtr& version, std::string payload = {}) {
+        auto answer = std::make_shared<std::promise<InvocationReport>>();
         auto future = answer->get_future();
         pool_->execute(version, "req-" + std::to_string(++requests_), std::move(payload),
-                       [answer](Execution execution) { answer->set_value(std::move(execution)); });
+                       [answer](InvocationReport execution) { answer->set_value(std::move(execution)); });
         return future;
     }
 
-    static Execution wait(std::future<Execution>& future) {
+    static InvocationReport wait(std::future<InvocationReport>& future) {
         if (future.wait_for(answer_limit) != std::future_status::ready) {
             ADD_FAILURE() << "the pool did not answer within " << answer_limit.count() << " s";
             return {};
@@ -153,7 +153,7 @@ protected:
         return future.get();
     }
 
-    Execution run(const FunctionVersionPtr& version, std::string payload = {}) {
+    InvocationReport run(const FunctionVersionPtr& version, std::string payload = {}) {
         auto future = start(version, std::move(payload));
         return wait(future);
     }
@@ -183,14 +183,14 @@ protected:
 TEST_P(PoolTest, ColdStartReportsInitThenWarmStartReusesTheWorker) {
     const auto hello = make_version("hello", function_library("hello"));
 
-    const Execution cold = run(hello, "pool");
+    const InvocationReport cold = run(hello, "pool");
     EXPECT_EQ(cold.status, InvocationStatus::ok) << cold.error_type << ": " << cold.error_message;
     EXPECT_EQ(cold.output, "Hello, pool!");
     ASSERT_TRUE(cold.init_ms.has_value());
     EXPECT_GE(*cold.init_ms, 0.0);
     EXPECT_GT(cold.max_memory_used_mb, 0u);
 
-    const Execution warm = run(hello, "again");
+    const InvocationReport warm = run(hello, "again");
     EXPECT_EQ(warm.status, InvocationStatus::ok);
     EXPECT_EQ(warm.output, "Hello, again!");
     EXPECT_FALSE(warm.init_ms.has_value());
@@ -203,12 +203,12 @@ TEST_P(PoolTest, ColdStartReportsInitThenWarmStartReusesTheWorker) {
 
 TEST_P(PoolTest, FunctionErrorKeepsTheWorker) {
     const auto sleep = make_version("sleep", function_library("sleep"));
-    const Execution failed = run(sleep, "not a number");
+    const InvocationReport failed = run(sleep, "not a number");
     EXPECT_EQ(failed.status, InvocationStatus::error);
     EXPECT_EQ(failed.error_type, "InvalidInput");
     EXPECT_FALSE(failed.error_message.empty());
 
-    const Execution next = run(sleep, "1");
+    const InvocationReport next = run(sleep, "1");
     EXPECT_EQ(next.status, InvocationStatus::ok);
     EXPECT_FALSE(next.init_ms.has_value()) << "a function error must not cost the environment";
     EXPECT_EQ(pool_->worker_count(), 1u);
@@ -217,7 +217,7 @@ TEST_P(PoolTest, FunctionErrorKeepsTheWorker) {
 TEST_P(PoolTest, DeadlineKillsTheWorkerAndTheNextInvocationGetsAFreshOne) {
     const auto sleep = make_version("sleep", function_library("sleep"), /*timeout_s=*/1);
     const auto started = std::chrono::steady_clock::now();
-    const Execution late = run(sleep, "5000");
+    const InvocationReport late = run(sleep, "5000");
     const auto waited = std::chrono::steady_clock::now() - started;
 
     EXPECT_EQ(late.status, InvocationStatus::timeout);
@@ -228,7 +228,7 @@ TEST_P(PoolTest, DeadlineKillsTheWorkerAndTheNextInvocationGetsAFreshOne) {
     EXPECT_GT(late.max_memory_used_mb, 0u) << "measured before the kill";
     EXPECT_LT(waited, 4s) << "the deadline must not wait for the function";
 
-    const Execution next = run(sleep, "10");
+    const InvocationReport next = run(sleep, "10");
     EXPECT_EQ(next.status, InvocationStatus::ok);
     EXPECT_TRUE(next.init_ms.has_value()) << "a timed-out worker must not be reused";
     EXPECT_TRUE(eventually([&] { return child_processes().size() == 1; }));
@@ -236,7 +236,7 @@ TEST_P(PoolTest, DeadlineKillsTheWorkerAndTheNextInvocationGetsAFreshOne) {
 
 TEST_P(PoolTest, DeadlineStopsAFunctionThatNeverYields) {
     const auto spin = make_version("spin", fixture_library("spin"), /*timeout_s=*/1);
-    const Execution late = run(spin);
+    const InvocationReport late = run(spin);
     EXPECT_EQ(late.status, InvocationStatus::timeout);
     EXPECT_EQ(late.error_type, "Sandbox.Timedout");
     EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }));
@@ -244,7 +244,7 @@ TEST_P(PoolTest, DeadlineStopsAFunctionThatNeverYields) {
 
 TEST_P(PoolTest, DeadlineKillsWhatTheFunctionForked) {
     const auto forker = make_version("fork_and_spin", fixture_library("fork_and_spin"), /*timeout_s=*/1);
-    const Execution late = run(forker);
+    const InvocationReport late = run(forker);
     ASSERT_EQ(late.status, InvocationStatus::timeout);
     const pid_t child = static_cast<pid_t>(std::stol(late.captured_stdout));
     ASSERT_GT(child, 0) << late.captured_stdout;
@@ -260,18 +260,18 @@ TEST_P(PoolTest, DeadlineKillsWhatTheFunctionForked) {
 }
 
 TEST_P(PoolTest, CrashNamesTheSignalAndThePoolCarriesOn) {
-    const Execution crashed = run(make_version("crash", function_library("crash")));
+    const InvocationReport crashed = run(make_version("crash", function_library("crash")));
     EXPECT_EQ(crashed.status, InvocationStatus::crash);
     EXPECT_EQ(crashed.error_type, "Runtime.ExitError");
     EXPECT_NE(crashed.error_message.find("SIGSEGV"), std::string::npos) << crashed.error_message;
 
-    const Execution next = run(make_version("hello", function_library("hello")));
+    const InvocationReport next = run(make_version("hello", function_library("hello")));
     EXPECT_EQ(next.status, InvocationStatus::ok);
     EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 1 && child_processes().size() == 1; }));
 }
 
 TEST_P(PoolTest, ExitStatusIsReported) {
-    const Execution exited = run(make_version("exit3", fixture_library("exit3")));
+    const InvocationReport exited = run(make_version("exit3", fixture_library("exit3")));
     EXPECT_EQ(exited.status, InvocationStatus::crash);
     EXPECT_EQ(exited.error_message, "Runtime exited with error: exit status 3");
 }
@@ -280,7 +280,7 @@ TEST_P(PoolTest, MemoryHogRunsOutOfMemory) {
 #if defined(__SANITIZE_ADDRESS__)
     GTEST_SKIP() << "ASan's operator new does not call the new_handler, so the hog runs into its deadline";
 #endif
-    const Execution hog = run(make_version("hog", function_library("hog"), 10, /*memory_mb=*/64));
+    const InvocationReport hog = run(make_version("hog", function_library("hog"), 10, /*memory_mb=*/64));
     EXPECT_EQ(hog.status, InvocationStatus::oom);
     EXPECT_EQ(hog.error_type, "Runtime.OutOfMemory");
     EXPECT_EQ(hog.error_message, "Runtime exited with error: out of memory (memory_mb 64)");
@@ -290,7 +290,7 @@ TEST_P(PoolTest, ConcurrentInvocationsRunInSeparateWorkers) {
     const auto sleep = make_version("sleep", function_library("sleep"));
     constexpr int invocations = 8;
     // execute() does not block, so all eight are issued before any can finish.
-    std::vector<std::future<Execution>> answers;
+    std::vector<std::future<InvocationReport>> answers;
     const auto started = std::chrono::steady_clock::now();
     for (int i = 0; i < invocations; ++i) {
         answers.push_back(start(sleep, "200"));
@@ -314,7 +314,7 @@ TEST_P(PoolTest, RetireKillsIdleWorkers) {
     EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0; }));
     EXPECT_TRUE(child_processes().empty()) << "retired workers must be reaped, not left as zombies";
 
-    const Execution again = run(hello);
+    const InvocationReport again = run(hello);
     EXPECT_EQ(again.status, InvocationStatus::ok) << "an explicit invocation of a retired version still runs";
     EXPECT_TRUE(again.init_ms.has_value());
 }
@@ -350,7 +350,7 @@ TEST_P(PoolTest, TrialLoadAcceptsAFunctionAndNamesWhatIsWrongWithOthers) {
 }
 
 TEST_P(PoolTest, InitFailureFailsTheInvocation) {
-    const Execution failed = run(make_version("init_fails", fixture_library("init_fails")));
+    const InvocationReport failed = run(make_version("init_fails", fixture_library("init_fails")));
     EXPECT_EQ(failed.status, InvocationStatus::crash);
     EXPECT_EQ(failed.error_type, "Runtime.InitError");
     ASSERT_TRUE(failed.init_ms.has_value()) << "the init ran, and is billed";
@@ -359,13 +359,13 @@ TEST_P(PoolTest, InitFailureFailsTheInvocation) {
 
 TEST_P(PoolTest, CapturesWhatEachInvocationWrites) {
     const auto logger = make_version("logger", function_library("logger"));
-    const Execution first = run(logger, "abc");
+    const InvocationReport first = run(logger, "abc");
     EXPECT_EQ(first.status, InvocationStatus::ok);
     EXPECT_NE(first.captured_stdout.find("stdout line from printf (event 3 bytes)"), std::string::npos)
         << first.captured_stdout;
     EXPECT_NE(first.captured_stderr.find("stderr line from fprintf"), std::string::npos) << first.captured_stderr;
 
-    const Execution second = run(logger, "abcdef");
+    const InvocationReport second = run(logger, "abcdef");
     EXPECT_EQ(second.captured_stdout.find("event 3 bytes"), std::string::npos)
         << "the first invocation's output must not be reported again";
     EXPECT_NE(second.captured_stdout.find("event 6 bytes"), std::string::npos) << second.captured_stdout;
@@ -402,7 +402,7 @@ TEST_P(PoolTest, KeepWarmStartsMinWarmWorkersAhead) {
     pool_->keep_warm(version);
     EXPECT_TRUE(eventually([&] { return pool_->stats("hello", 1).idle == 2; }));
 
-    const Execution first = run(version);
+    const InvocationReport first = run(version);
     EXPECT_EQ(first.status, InvocationStatus::ok);
     EXPECT_FALSE(first.init_ms.has_value()) << "min_warm workers have paid the cold start already";
     EXPECT_EQ(pool_->worker_count(), 2u);
@@ -444,7 +444,7 @@ TEST_P(PoolTest, IdleWorkerThatDiesIsReplaced) {
     EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0 && child_processes().empty(); }))
         << "the death of an idle worker must be noticed and reaped";
 
-    const Execution next = run(hello);
+    const InvocationReport next = run(hello);
     EXPECT_EQ(next.status, InvocationStatus::ok);
     EXPECT_TRUE(next.init_ms.has_value());
 }
@@ -516,7 +516,7 @@ TEST_P(PoolIdleTest, InitThatHangsTimesOut) {
     ASSERT_TRUE(error.has_value());
     EXPECT_EQ(error->rfind("Runtime.InitTimeout: ", 0), 0u) << *error;
 
-    const Execution execution = run(hangs);
+    const InvocationReport execution = run(hangs);
     EXPECT_EQ(execution.status, InvocationStatus::timeout);
     EXPECT_EQ(execution.error_type, "Runtime.InitTimeout");
     EXPECT_TRUE(eventually([&] { return child_processes().empty(); }));
@@ -552,13 +552,13 @@ TEST(PoolHostFaults, ASandboxThatCannotBeSetUpIsNotBlamedOnTheLibrary) {
         EXPECT_EQ(failure->error_type, "ServiceException");
         EXPECT_NE(failure->error_message.find("sofaas-no-such-user"), std::string::npos) << failure->error_message;
 
-        auto executed = std::make_shared<std::promise<Execution>>();
-        pool.execute(hello, "req-host-fault", "", [executed](Execution execution) {
+        auto executed = std::make_shared<std::promise<InvocationReport>>();
+        pool.execute(hello, "req-host-fault", "", [executed](InvocationReport execution) {
             executed->set_value(std::move(execution));
         });
         auto execution_future = executed->get_future();
         ASSERT_EQ(execution_future.wait_for(answer_limit), std::future_status::ready);
-        const Execution execution = execution_future.get();
+        const InvocationReport execution = execution_future.get();
         EXPECT_EQ(execution.status, InvocationStatus::host_fault);
         EXPECT_EQ(execution.error_type, "ServiceException");
         EXPECT_EQ(execution.error_message, "The host could not start the function's sandbox; see the daemon log.");
@@ -591,14 +591,14 @@ TEST(PoolContexts, AnInvocationStaysOnTheCallersIoThread) {
         auto hello = std::make_shared<FunctionVersion>(*make_version("hello", function_library("hello")));
 
         struct Answer {
-            Execution execution;
+            InvocationReport execution;
             std::thread::id answered_on;
         };
         // Calls the pool from `from`'s thread; returns the answer and the thread it came on.
         const auto call_from = [&](asio::io_context& from) {
             auto answer = std::make_shared<std::promise<Answer>>();
             asio::post(from, [&pool, hello, answer] {
-                pool.execute(hello, "req", "", [answer](Execution execution) {
+                pool.execute(hello, "req", "", [answer](InvocationReport execution) {
                     answer->set_value(Answer{std::move(execution), std::this_thread::get_id()});
                 });
             });

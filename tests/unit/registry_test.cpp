@@ -222,7 +222,7 @@ TEST_F(RegistryTest, RejectsInvalidFunctionName) {
             registry.stage(bad, "bytes", {});
             ADD_FAILURE() << "accepted " << bad;
         } catch (const RegistryError& e) {
-            EXPECT_EQ(e.http_status, 400);
+            EXPECT_EQ(e.kind(), RegistryError::Kind::invalid);
         }
     }
 }
@@ -335,7 +335,7 @@ TEST_F(RegistryTest, RejectsRouteDeclaredByAnotherFunction) {
         deploy("thief", "x", with_routes({{"ANY", "/items/{key}"}}));
         FAIL() << "expected a conflict";
     } catch (const RegistryError& e) {
-        EXPECT_EQ(e.http_status, 409);
+        EXPECT_EQ(e.kind(), RegistryError::Kind::conflict);
         EXPECT_NE(std::string(e.what()).find("items"), std::string::npos);
     }
     EXPECT_EQ(registry.latest("thief"), nullptr);
@@ -353,7 +353,7 @@ TEST_F(RegistryTest, StagedDeployOfARemovedFunctionFailsCleanly) {
         registry.publish(std::move(staged));
         FAIL() << "expected an error";
     } catch (const RegistryError& e) {
-        EXPECT_EQ(e.http_status, 409);
+        EXPECT_EQ(e.kind(), RegistryError::Kind::conflict);
     }
     EXPECT_EQ(registry.latest("hello"), nullptr);
 }

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "billing/ledger.h"
+#include "gateway/responses.h"
 #include "logs/function_logs.h"
 #include "pool/pool.h"
 #include "support/daemon_process.h"
@@ -64,21 +65,21 @@ protected:
     }
 
     // Starts an invocation; the future is its result.
-    std::future<InvocationResult> invoke(const FunctionVersionPtr& version, std::string payload,
-                                         std::function<void(const InvocationResult&)> on_done = {},
+    std::future<InvocationReport> invoke(const FunctionVersionPtr& version, std::string payload,
+                                         std::function<void(const InvocationReport&)> on_done = {},
                                          std::shared_ptr<OutputReader> output_reader = nullptr) {
-        auto answer = std::make_shared<std::promise<InvocationResult>>();
+        auto answer = std::make_shared<std::promise<InvocationReport>>();
         auto future = answer->get_future();
         InvocationRequest request{version, std::move(payload), Trigger::invoke, "req-" + std::to_string(++requests_),
                                   std::move(output_reader)};
-        scheduler_->invoke(std::move(request), [answer, on_done](InvocationResult result) {
+        scheduler_->invoke(std::move(request), [answer, on_done](InvocationReport result) {
             if (on_done) on_done(result);
             answer->set_value(std::move(result));
         });
         return future;
     }
 
-    static InvocationResult wait(std::future<InvocationResult>& future) {
+    static InvocationReport wait(std::future<InvocationReport>& future) {
         if (future.wait_for(answer_limit) != std::future_status::ready) {
             ADD_FAILURE() << "the scheduler did not answer";
             return {};
@@ -86,7 +87,7 @@ protected:
         return future.get();
     }
 
-    std::vector<BillingRecord> records(const std::string& function) const {
+    std::vector<InvocationReport> records(const std::string& function) const {
         return ledger_.query(LedgerQuery{function, std::nullopt, std::nullopt});
     }
 
@@ -108,15 +109,15 @@ TEST_F(SchedulerTest, RejectsWith429WhenQueueFull) {
     auto running = invoke(sleep, "300");
     auto rejected = invoke(sleep, "10");
 
-    const InvocationResult throttled = wait(rejected);
+    const InvocationReport throttled = wait(rejected);
     EXPECT_EQ(throttled.status, InvocationStatus::throttled);
     EXPECT_EQ(throttled.request_id, "req-2");
-    const ErrorResponse error = throttled.error_response();
-    EXPECT_EQ(error.http_status, 429);
-    EXPECT_EQ(error.error_type, "TooManyRequestsException");
-    EXPECT_EQ(error.error_message, "Rate Exceeded.");
+    EXPECT_EQ(http_status(throttled.status), 429);
+    EXPECT_EQ(throttled.error_type, "TooManyRequestsException");
+    EXPECT_EQ(throttled.error_message, "Rate Exceeded.");
+    EXPECT_EQ(throttled.billed_ms, 0u);
 
-    const InvocationResult ran = wait(running);
+    const InvocationReport ran = wait(running);
     EXPECT_EQ(ran.status, InvocationStatus::ok);
     EXPECT_EQ(ran.output, "slept 300 ms");
 
@@ -131,9 +132,9 @@ TEST_F(SchedulerTest, QueuedInvocationsRunInOrderWhenASlotFrees) {
     const auto sleep = sleep_function(/*max_concurrency=*/1);
     std::mutex mutex;
     std::vector<std::string> finished;
-    std::vector<std::future<InvocationResult>> answers;
+    std::vector<std::future<InvocationReport>> answers;
     for (int i = 0; i < 4; ++i) {
-        answers.push_back(invoke(sleep, "50", [&](const InvocationResult& result) {
+        answers.push_back(invoke(sleep, "50", [&](const InvocationReport& result) {
             std::lock_guard lock(mutex);
             finished.push_back(result.request_id);
         }));
@@ -158,8 +159,8 @@ TEST_F(SchedulerTest, RecordIsWrittenBeforeDoneRuns) {
     start(/*max_queue=*/10);
     bool billed_before_done = false;
     bool logged_before_done = false;
-    auto answer = invoke(sleep_function(1), "5", [&](const InvocationResult& result) {
-        for (const BillingRecord& record : records("sleep")) {
+    auto answer = invoke(sleep_function(1), "5", [&](const InvocationReport& result) {
+        for (const InvocationReport& record : records("sleep")) {
             billed_before_done = billed_before_done || record.request_id == result.request_id;
         }
         for (const LogLine& line : logs_.tail("sleep", 100)) {
@@ -167,7 +168,7 @@ TEST_F(SchedulerTest, RecordIsWrittenBeforeDoneRuns) {
                                                         line.message.rfind("REPORT", 0) == 0);
         }
     });
-    const InvocationResult result = wait(answer);
+    const InvocationReport result = wait(answer);
     EXPECT_EQ(result.status, InvocationStatus::ok);
     EXPECT_TRUE(billed_before_done);
     EXPECT_TRUE(logged_before_done);
@@ -189,11 +190,11 @@ TEST_F(SchedulerTest, RecordsOfInvocationsThatFinishTogetherAreWrittenBeforeAnyA
     constexpr int invocations = 12;
     std::mutex mutex;
     int billed_before_done = 0;
-    std::vector<std::future<InvocationResult>> answers;
+    std::vector<std::future<InvocationReport>> answers;
     for (int i = 0; i < invocations; ++i) {
-        answers.push_back(invoke(sleep_function(invocations), "20", [&](const InvocationResult& result) {
+        answers.push_back(invoke(sleep_function(invocations), "20", [&](const InvocationReport& result) {
             bool billed = false;
-            for (const BillingRecord& record : records("sleep")) billed = billed || record.request_id == result.request_id;
+            for (const InvocationReport& record : records("sleep")) billed = billed || record.request_id == result.request_id;
             std::lock_guard lock(mutex);
             billed_before_done += billed ? 1 : 0;
         }));
@@ -203,7 +204,7 @@ TEST_F(SchedulerTest, RecordsOfInvocationsThatFinishTogetherAreWrittenBeforeAnyA
     const auto billed = records("sleep");
     EXPECT_EQ(billed.size(), static_cast<size_t>(invocations));
     std::set<std::string> request_ids;
-    for (const BillingRecord& record : billed) request_ids.insert(record.request_id);
+    for (const InvocationReport& record : billed) request_ids.insert(record.request_id);
     EXPECT_EQ(request_ids.size(), static_cast<size_t>(invocations));
 }
 
@@ -217,7 +218,7 @@ TEST_F(SchedulerTest, InvocationThatWaitsLongerThanTheTimeoutIsThrottled) {
     EXPECT_EQ(wait(third).status, InvocationStatus::throttled);
     EXPECT_EQ(wait(first).status, InvocationStatus::timeout);
     wait(second);
-    for (const BillingRecord& record : records("sleep")) {
+    for (const InvocationReport& record : records("sleep")) {
         EXPECT_NE(record.request_id, "req-3") << "a throttled invocation is never billed";
     }
 }
@@ -229,9 +230,9 @@ TEST_F(SchedulerTest, FailuresAreBilledWithTheirStatus) {
     crash->spec.version = 1;
     crash->library = function_library("crash");
     auto answer = invoke(crash, "");
-    const InvocationResult result = wait(answer);
+    const InvocationReport result = wait(answer);
     EXPECT_EQ(result.status, InvocationStatus::crash);
-    EXPECT_EQ(result.error_response().http_status, 502);
+    EXPECT_EQ(http_status(result.status), 502);
 
     const auto billed = records("crash");
     ASSERT_EQ(billed.size(), 1u);
@@ -260,11 +261,11 @@ TEST_F(SchedulerTest, AnOutputItsTriggerCannotUseIsRecordedAsTheFunctionsError) 
     const auto sleep = sleep_function(/*max_concurrency=*/1);
     auto refusing = std::make_shared<ExpectingReader>("slept 1 ms");
     auto refused = invoke(sleep, "2", {}, refusing);
-    const InvocationResult failed = wait(refused);
+    const InvocationReport failed = wait(refused);
     EXPECT_EQ(failed.status, InvocationStatus::error);
     EXPECT_EQ(failed.error_type, "Runtime.InvalidResponse");
     EXPECT_EQ(failed.error_message, "expected \"slept 1 ms\", got \"slept 2 ms\"");
-    EXPECT_EQ(failed.error_response().http_status, 502);
+    EXPECT_EQ(http_status(failed.status), 502);
     EXPECT_EQ(refusing->reads, 1);
 
     auto accepting = std::make_shared<ExpectingReader>("slept 1 ms");

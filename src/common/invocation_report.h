@@ -1,0 +1,61 @@
+// One invocation's report: the facts of one invocation (or of one init no invocation paid
+// for), built once along the request path. The pool fills in what it observed, the scheduler
+// completes it (identity, start, the trigger's verdict on the output, the bill); then the
+// ledger line, the function's log lines and the response are all read from it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/invocation.h"
+#include "common/time.h"
+
+namespace sofaas {
+
+struct InvocationReport {
+    // What ran, and why.
+    std::string request_id;
+    std::string function;
+    uint32_t version = 0;
+    Trigger trigger = Trigger::invoke;
+    WallTime start;  // when the invocation got its slot; an unpaid init: when it began
+
+    // The outcome, set by the code that observed it (host_fault only by the pool).
+    InvocationStatus status = InvocationStatus::ok;
+    std::string error_type;  // status != ok: Lambda errorType / errorMessage, when known
+    std::string error_message;
+
+    // Measured on the daemon's clock and by the environment's cgroup, never taken from the
+    // worker's word.
+    double duration_ms = 0;          // handler time, to the kill on a timeout
+    std::optional<double> init_ms;   // set when this invocation paid a cold start
+    uint64_t billed_ms = 0;          // duration + init rounded up to 1 ms; 0 when not billed
+    uint32_t memory_mb = 0;          // the function's memory size
+    uint32_t max_memory_used_mb = 0;
+    // With cgroups: the CPU time the environment used since it last reported (Ready, or
+    // the previous Result), so this event's and whatever ran before it was frozen.
+    std::optional<double> cpu_ms;
+    double cost_usd = 0;
+
+    // What the invocation produced. Empty in a record read back from the ledger.
+    std::string output;  // status ok: the function's output bytes (up to 6 MiB: moved, never copied)
+    std::string captured_stdout;
+    std::string captured_stderr;
+};
+
+struct InvocationError {
+    std::string error_type;
+    std::string error_message;
+};
+
+// A copy of the report without its output (up to 6 MiB, the caller's alone) and, unless
+// kept, without its captured stdout and stderr: what outlives the response.
+enum class Captures { keep, drop };
+InvocationReport facts_of(const InvocationReport& report, Captures captures);
+
+// How a failed invocation is told (the response's body, the log's ERROR line): its own
+// errorType and errorMessage, else its status's defaults, as Lambda names them.
+InvocationError error_of(const InvocationReport& report);
+
+}  // namespace sofaas
