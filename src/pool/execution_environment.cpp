@@ -238,7 +238,7 @@ void ExecutionEnvironment::on_ready(const protocol::Ready& ready) {
         account(init, Look::thorough);
         idle_check_cpu_ns_ = cpu_reported_ns_;
         // The worker may still be finishing its Ready when the cgroup is read.
-        events_ns_since_check_ = static_cast<uint64_t>(std::chrono::nanoseconds(answer_cpu_allowance).count());
+        events_ns_since_check_ = static_cast<uint64_t>(std::chrono::nanoseconds(ready_cpu_allowance).count());
         read_next_frame();  // while idle, this notices a worker that dies
         rest();
     } else {
@@ -359,8 +359,8 @@ bool ExecutionEnvironment::ran_while_idle() {
     const uint64_t may_have_used = events_ns_since_check_;
     idle_check_cpu_ns_ = *cpu_ns;
     // What the worker has not yet used of its allowance stays: it may not have run yet.
-    const auto allowance = static_cast<uint64_t>(std::chrono::nanoseconds(answer_cpu_allowance).count());
-    events_ns_since_check_ = used > may_have_used ? 0 : std::min(may_have_used - used, allowance);
+    const auto most = static_cast<uint64_t>(std::chrono::nanoseconds(ready_cpu_allowance).count());
+    events_ns_since_check_ = used > may_have_used ? 0 : std::min(may_have_used - used, most);
     return used > may_have_used;
 }
 

@@ -105,6 +105,10 @@ public:
     // going back to wait for the next event: some 50-100 us, up to 0.7 ms seen on a busy
     // host), whenever it gets a CPU for it, before the rest counts as the function's.
     static constexpr std::chrono::microseconds answer_cpu_allowance{1000};
+    // The same after Ready, once per environment: a worker's first return to waiting
+    // touches code and memory for the first time (several ms under AddressSanitizer). Also
+    // the most allowance carried from one look to the next.
+    static constexpr std::chrono::microseconds ready_cpu_allowance{10'000};
     // How often the pool watches idle environments (Pool's reaping timer), and how often
     // an environment is looked at in the first second after an answer.
     static constexpr std::chrono::microseconds idle_watch_interval{1'000'000};
