@@ -75,29 +75,13 @@ public:
         return placement;
     }
 
-    std::optional<uint64_t> tasks() const override {
-        const auto tasks = read_control(tasks_.get());
-        if (!tasks) return std::nullopt;
-        return parse_number(*tasks);
-    }
+    std::optional<uint64_t> tasks() const override { return read_number(tasks_.get()); }
 
-    std::optional<uint64_t> peak_memory_bytes() const override {
-        const auto peak = read_control(peak_.get());
-        if (!peak) return std::nullopt;
-        return parse_number(*peak);
-    }
+    std::optional<uint64_t> peak_memory_bytes() const override { return read_number(peak_.get()); }
 
-    std::optional<uint64_t> cpu_ns() const override {
-        const auto cpu = read_control(cpu_usage_.get());
-        if (!cpu) return std::nullopt;
-        return parse_number(*cpu);
-    }
+    std::optional<uint64_t> cpu_ns() const override { return read_number(cpu_usage_.get()); }
 
-    std::optional<uint64_t> oom_kills() const override {
-        const auto oom = read_control(oom_control_.get());
-        if (!oom) return std::nullopt;
-        return keyed_value(*oom, "oom_kill");
-    }
+    std::optional<uint64_t> oom_kills() const override { return read_keyed_value(oom_control_.get(), "oom_kill"); }
 
     bool freeze() override { return write_control(freezer_state_.get(), "FROZEN"); }
     bool thaw() override { return write_control(freezer_state_.get(), "THAWED"); }

@@ -49,31 +49,17 @@ public:
         return placement;
     }
 
-    std::optional<uint64_t> tasks() const override {
-        const auto tasks = read_control(tasks_.get());
-        if (!tasks) return std::nullopt;
-        return parse_number(*tasks);
-    }
+    std::optional<uint64_t> tasks() const override { return read_number(tasks_.get()); }
 
-    std::optional<uint64_t> peak_memory_bytes() const override {
-        const auto peak = read_control(peak_.get());
-        if (!peak) return std::nullopt;
-        return parse_number(*peak);
-    }
+    std::optional<uint64_t> peak_memory_bytes() const override { return read_number(peak_.get()); }
 
     std::optional<uint64_t> cpu_ns() const override {
-        const auto cpu = read_control(cpu_stat_.get());
-        if (!cpu) return std::nullopt;
-        const auto usec = keyed_value(*cpu, "usage_usec");
+        const auto usec = read_keyed_value(cpu_stat_.get(), "usage_usec");
         if (!usec) return std::nullopt;
         return *usec * 1000;
     }
 
-    std::optional<uint64_t> oom_kills() const override {
-        const auto events = read_control(events_.get());
-        if (!events) return std::nullopt;
-        return keyed_value(*events, "oom_kill");
-    }
+    std::optional<uint64_t> oom_kills() const override { return read_keyed_value(events_.get(), "oom_kill"); }
 
     bool freeze() override { return write_control(freeze_.get(), "1"); }
     bool thaw() override { return write_control(freeze_.get(), "0"); }

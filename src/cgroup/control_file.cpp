@@ -95,4 +95,16 @@ bool remove_directory(const std::filesystem::path& directory, std::string* error
     return false;
 }
 
+std::optional<uint64_t> read_number(int fd) {
+    const auto text = read_control(fd);
+    if (!text) return std::nullopt;
+    return parse_number(*text);
+}
+
+std::optional<uint64_t> read_keyed_value(int fd, std::string_view key) {
+    const auto text = read_control(fd);
+    if (!text) return std::nullopt;
+    return keyed_value(*text, key);
+}
+
 }  // namespace sofaas::cgroup

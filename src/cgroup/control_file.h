@@ -31,6 +31,9 @@ UniqueFd open_control(const std::filesystem::path& file, int flags);
 std::optional<uint64_t> parse_number(std::string_view text);
 // The value of `key` in "key value" lines (memory.events, cpu.stat, memory.oom_control).
 std::optional<uint64_t> keyed_value(std::string_view text, std::string_view key);
+// One read of a file kept open, as a number, or as the value of `key` in it.
+std::optional<uint64_t> read_number(int fd);
+std::optional<uint64_t> read_keyed_value(int fd, std::string_view key);
 
 // Whether a space-separated list (cgroup.controllers, cgroup.subtree_control) holds `word`.
 bool lists(std::string_view text, std::string_view word);

@@ -31,7 +31,8 @@ void complete_report(InvocationReport& report, const InvocationRequest& request,
     bill(report, prices);
 }
 
-InvocationReport throttled_report(const InvocationRequest& request) {
+InvocationReport refused_report(const InvocationRequest& request, InvocationStatus status,
+                                std::string_view error_type, std::string_view error_message) {
     InvocationReport report;
     report.request_id = request.request_id;
     report.function = request.version->spec.name;
@@ -39,10 +40,14 @@ InvocationReport throttled_report(const InvocationRequest& request) {
     report.memory_mb = request.version->spec.memory_mb;
     report.trigger = request.trigger;
     report.start = wall_now();
-    report.status = InvocationStatus::throttled;
-    report.error_type = "TooManyRequestsException";
-    report.error_message = "Rate Exceeded.";
+    report.status = status;
+    report.error_type = error_type;
+    report.error_message = error_message;
     return report;
+}
+
+InvocationReport throttled_report(const InvocationRequest& request) {
+    return refused_report(request, InvocationStatus::throttled, "TooManyRequestsException", "Rate Exceeded.");
 }
 
 bool record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationReport& report) {

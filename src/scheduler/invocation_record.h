@@ -2,6 +2,8 @@
 // report where it must be before the caller hears of it: the ledger and the function's log.
 #pragma once
 
+#include <string_view>
+
 #include "common/config.h"
 #include "common/invocation_report.h"
 #include "common/time.h"
@@ -18,7 +20,11 @@ class FunctionLogStore;
 void complete_report(InvocationReport& report, const InvocationRequest& request, WallTime start,
                      const Prices& prices);
 
-// Overload never reaches a worker: no billing record, no log lines.
+// An invocation refused before it ran (overload, a ledger that cannot record): no billing
+// record, no log lines.
+InvocationReport refused_report(const InvocationRequest& request, InvocationStatus status,
+                                std::string_view error_type, std::string_view error_message);
+// Overload.
 InvocationReport throttled_report(const InvocationRequest& request);
 
 // Appends the billing record and the log lines of a finished invocation. Failures are

@@ -69,17 +69,7 @@ InvocationReport withheld(InvocationReport report) {
 }
 
 InvocationReport not_admitted(const InvocationRequest& request) {
-    InvocationReport report;
-    report.request_id = request.request_id;
-    report.function = request.version->spec.name;
-    report.version = request.version->spec.version;
-    report.memory_mb = request.version->spec.memory_mb;
-    report.trigger = request.trigger;
-    report.start = wall_now();
-    report.status = InvocationStatus::unavailable;
-    report.error_type = unavailable_error_type;
-    report.error_message = not_admitted_message;
-    return report;
+    return refused_report(request, InvocationStatus::unavailable, unavailable_error_type, not_admitted_message);
 }
 
 bool is_runtime_failure(InvocationStatus status) {
