@@ -281,7 +281,6 @@ void ExecutionEnvironment::on_result(protocol::Result result) {
     // all the same.
     const auto oom_kills = account(report, look_at_result(result.duration_ms));
     ++results_;
-    if (cgroup_ && oom_kills) cpu_read_results_ = results_;
     if (oom_kills && *oom_kills > 0) {
         // The kernel killed a process of the environment at its memory limit (a child, a
         // helper: the worker itself answered): the event ran out of memory, whatever the
@@ -340,7 +339,8 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
             done(with_captures(std::move(report)));
         }
     } else if (phase_ == Phase::idle && cgroup_ && !frozen_) {
-        restless_ = restless_ || ran_while_idle();
+        const std::optional<uint64_t> cpu_ns = cgroup_->cpu_ns();
+        restless_ = restless_ || !cpu_ns || ran_while_idle(*cpu_ns);  // unreadable: freeze it
         if (restless_) {
             frozen_ = cgroup_->freeze();
         } else if ((idle_looked_for_ += idle_check_delay_) < idle_watch_interval) {
@@ -352,12 +352,10 @@ void ExecutionEnvironment::on_timer(uint64_t sequence) {
     }
 }
 
-bool ExecutionEnvironment::ran_while_idle() {
-    const std::optional<uint64_t> cpu_ns = cgroup_->cpu_ns();
-    if (!cpu_ns) return true;  // cannot tell: freeze it
-    const uint64_t used = *cpu_ns - std::min(*cpu_ns, idle_check_cpu_ns_);
+bool ExecutionEnvironment::ran_while_idle(uint64_t cpu_ns) {
+    const uint64_t used = cpu_ns - std::min(cpu_ns, idle_check_cpu_ns_);
     const uint64_t may_have_used = events_ns_since_check_;
-    idle_check_cpu_ns_ = *cpu_ns;
+    idle_check_cpu_ns_ = cpu_ns;
     // What the worker has not yet used of its allowance stays: it may not have run yet.
     const auto most = static_cast<uint64_t>(std::chrono::nanoseconds(ready_cpu_allowance).count());
     events_ns_since_check_ = used > may_have_used ? 0 : std::min(may_have_used - used, most);
@@ -550,19 +548,7 @@ void ExecutionEnvironment::watch_idle() {
             return;
         }
         self->cgroup_peak_mb_ = bytes_to_mb_rounded_up(usage->peak_memory_bytes);
-        // CPU time since the environment went idle: from the reading at its last Result,
-        // else from the previous watch, if no event ran since.
-        std::optional<uint64_t> idle_since;
-        if (self->cpu_read_results_ == self->results_) {
-            idle_since = self->cpu_reported_ns_;
-        } else if (self->watched_ && self->watched_results_ == self->results_) {
-            idle_since = self->watched_cpu_ns_;
-        }
-        self->watched_ = true;
-        self->watched_results_ = self->results_;
-        self->watched_cpu_ns_ = usage->cpu_ns;
-        const auto allowance = static_cast<uint64_t>(std::chrono::nanoseconds(idle_cpu_allowance).count());
-        const bool ran = idle_since && usage->cpu_ns - std::min(usage->cpu_ns, *idle_since) > allowance;
+        const bool ran = self->ran_while_idle(usage->cpu_ns);
         if (ran || usage->tasks > 1) {
             self->restless_ = true;
             self->frozen_ = self->cgroup_->freeze();

@@ -98,9 +98,6 @@ public:
     // busy functions then take their next event before the look, which costs a cgroup read
     // (some 2 us): at 1 ms, 32 warm environments of hello at 30k calls/s lost 5% of them.
     static constexpr std::chrono::microseconds first_idle_look{10'000};
-    // The CPU time an idle worker may still use after its Result (finishing the write,
-    // going back to poll) before it counts as running something of the function's.
-    static constexpr std::chrono::microseconds idle_cpu_allowance{1000};
     // The CPU time a worker may use after sending its Ready or Result (finishing the write,
     // going back to wait for the next event: some 50-100 us, up to 0.7 ms seen on a busy
     // host), whenever it gets a CPU for it, before the rest counts as the function's.
@@ -109,8 +106,8 @@ public:
     // touches code and memory for the first time (several ms under AddressSanitizer). Also
     // the most allowance carried from one look to the next.
     static constexpr std::chrono::microseconds ready_cpu_allowance{10'000};
-    // How often the pool watches idle environments (Pool's reaping timer), and how often
-    // an environment is looked at in the first second after an answer.
+    // How often the pool watches idle environments (its reaping timer runs at this period),
+    // and how often an environment is looked at in the first second after an answer.
     static constexpr std::chrono::microseconds idle_watch_interval{1'000'000};
     static constexpr std::chrono::microseconds idle_check_step{100'000};
     // Most functions start their threads in init or in their first event.
@@ -182,9 +179,9 @@ private:
     // The environment has nothing to do: with a cgroup, freeze it after freeze_delay if it
     // is restless, else look at it after first_idle_look.
     void rest();
-    // Whether the cgroup used more CPU time since the last check than its events could
-    // have (see above).
-    bool ran_while_idle();
+    // Whether the cgroup, now at `cpu_ns`, used more CPU time since the last look (one after
+    // an answer, or the idle watch's) than its events could have (see above).
+    bool ran_while_idle(uint64_t cpu_ns);
 
     boost::asio::io_context::executor_type executor_;
     Settings settings_;
@@ -215,16 +212,10 @@ private:
     uint32_t results_ = 0;          // Result frames received
     uint32_t cgroup_peak_mb_ = 0;   // the cgroup's peak memory at the last reading
     uint64_t cpu_reported_ns_ = 0;  // the cgroup's CPU time at the last reading of a report
-    uint32_t cpu_read_results_ = 0;  // results_ at that reading
     std::chrono::microseconds idle_check_delay_ = freeze_delay;  // until the next idle check
     std::chrono::microseconds idle_looked_for_{};  // idle time the checks since the answer covered
     uint64_t idle_check_cpu_ns_ = 0;      // the cgroup's CPU time at the last idle check
     uint64_t events_ns_since_check_ = 0;  // what events since then may have used
-    // The idle watch's own last look (watch_idle), for an environment whose last event
-    // read nothing.
-    bool watched_ = false;
-    uint32_t watched_results_ = 0;
-    uint64_t watched_cpu_ns_ = 0;
 
     std::function<void(Startup)> on_started_;  // pending until Ready or death
     ExecutionDone on_executed_;                // pending until Result, deadline or death

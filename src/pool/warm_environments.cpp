@@ -11,7 +11,8 @@
 namespace sofaas {
 
 namespace {
-constexpr auto reaping_period = std::chrono::seconds(1);
+// Also how often idle environments are watched (ExecutionEnvironment::watch_idle).
+constexpr auto reaping_period = ExecutionEnvironment::idle_watch_interval;
 constexpr auto first_warm_retry = std::chrono::seconds(1);
 constexpr auto longest_warm_retry = std::chrono::minutes(5);
 
