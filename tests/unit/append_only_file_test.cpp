@@ -2,13 +2,13 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <system_error>
 
 #include "common/append_only_file.h"
+#include "support/failing_disk.h"
 #include "support/temp_dir.h"
 
 using namespace sofaas;
@@ -16,32 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A disk that fails on demand: the next write takes `short_write` bytes (if any) and then
-// fails with `write_error`; ftruncate fails with `truncate_error`.
-std::atomic<int> write_error{0};
-std::atomic<long> short_write{0};
-std::atomic<int> truncate_error{0};
-
-ssize_t failing_write(int fd, const void* bytes, size_t size) {
-    if (const int error = write_error.load()) {
-        if (const long part = short_write.exchange(0); part > 0) {
-            return ::write(fd, bytes, std::min(size, static_cast<size_t>(part)));
-        }
-        errno = error;
-        return -1;
-    }
-    return ::write(fd, bytes, size);
-}
-
-int failing_ftruncate(int fd, off_t length) {
-    if (const int error = truncate_error.load()) {
-        errno = error;
-        return -1;
-    }
-    return ::ftruncate(fd, length);
-}
-
-const FileCalls failing_disk{failing_write, ::fdatasync, failing_ftruncate};
+using sofaas::testing::disk_faults;
+using sofaas::testing::failing_disk;
 
 std::string read(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -52,11 +28,7 @@ std::string read(const fs::path& file) {
 
 class AppendOnlyFileTest : public ::testing::Test {
 protected:
-    void TearDown() override {
-        write_error = 0;
-        short_write = 0;
-        truncate_error = 0;
-    }
+    void TearDown() override { disk_faults.clear(); }
     sofaas::testing::TempDir temp{"sofaas-append"};
     fs::path path = temp / "2026-11-27.jsonl";
 };
@@ -75,10 +47,10 @@ int error_of(const std::function<void()>& action) {
 TEST_F(AppendOnlyFileTest, AFailedWriteThrowsAndLeavesTheFileAsItWas) {
     AppendOnlyFile file(path, failing_disk);
     file.append("first\n");
-    write_error = ENOSPC;
+    disk_faults.write_error = ENOSPC;
     EXPECT_EQ(error_of([&] { file.append("second\n"); }), ENOSPC);
     EXPECT_EQ(read(path), "first\n");
-    write_error = 0;
+    disk_faults.write_error = 0;
     file.append("third\n");
     EXPECT_EQ(read(path), "first\nthird\n");
 }
@@ -86,11 +58,11 @@ TEST_F(AppendOnlyFileTest, AFailedWriteThrowsAndLeavesTheFileAsItWas) {
 TEST_F(AppendOnlyFileTest, AShortWriteIsCutBackOffTheFile) {
     AppendOnlyFile file(path, failing_disk);
     file.append("first\n");
-    write_error = ENOSPC;
-    short_write = 4;  // "seco" reaches the file, then the disk is full
+    disk_faults.write_error = ENOSPC;
+    disk_faults.short_write = 4;  // "seco" reaches the file, then the disk is full
     EXPECT_EQ(error_of([&] { file.append("second\n"); }), ENOSPC);
     EXPECT_EQ(read(path), "first\n");
-    write_error = 0;
+    disk_faults.write_error = 0;
     file.append("third\n");
     EXPECT_EQ(read(path), "first\nthird\n");
 }
@@ -98,12 +70,12 @@ TEST_F(AppendOnlyFileTest, AShortWriteIsCutBackOffTheFile) {
 TEST_F(AppendOnlyFileTest, WhenTheCutFailsTooTheNextLineStartsOnALineOfItsOwn) {
     AppendOnlyFile file(path, failing_disk);
     file.append("first\n");
-    write_error = EIO;
-    short_write = 4;
-    truncate_error = EIO;
+    disk_faults.write_error = EIO;
+    disk_faults.short_write = 4;
+    disk_faults.truncate_error = EIO;
     EXPECT_EQ(error_of([&] { file.append("second\n"); }), EIO);
     EXPECT_EQ(read(path), "first\nseco");
-    write_error = 0;
+    disk_faults.write_error = 0;
     file.append("third\n");
     EXPECT_EQ(read(path), "first\nseco\nthird\n");
 }

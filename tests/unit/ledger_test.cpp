@@ -15,6 +15,7 @@
 #include "billing/billing_record.h"
 #include "billing/ledger.h"
 #include "support/eventually.h"
+#include "support/failing_disk.h"
 #include "support/temp_dir.h"
 
 using namespace sofaas;
@@ -24,33 +25,8 @@ using sofaas::testing::eventually;
 
 namespace {
 
-// A disk that fails on demand (file layer, common/append_only_file.h).
-std::atomic<int> write_error{0};
-std::atomic<long> short_write{0};
-std::atomic<int> fsync_error{0};
-std::atomic<int> fsyncs{0};
-
-ssize_t failing_write(int fd, const void* bytes, size_t size) {
-    if (const int error = write_error.load()) {
-        if (const long part = short_write.exchange(0); part > 0) {
-            return ::write(fd, bytes, std::min(size, static_cast<size_t>(part)));
-        }
-        errno = error;
-        return -1;
-    }
-    return ::write(fd, bytes, size);
-}
-
-int failing_fdatasync(int fd) {
-    ++fsyncs;
-    if (const int error = fsync_error.load()) {
-        errno = error;
-        return -1;
-    }
-    return ::fdatasync(fd);
-}
-
-const FileCalls failing_disk{failing_write, failing_fdatasync, ::ftruncate};
+using sofaas::testing::disk_faults;
+using sofaas::testing::failing_disk;
 
 WallTime utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
     return WallTime(sys_days{year{y} / month{m} / day{d}}) + hours(hh) + minutes(mm) + seconds(ss);
@@ -87,11 +63,7 @@ size_t count_of(const std::string& text, const std::string& what) {
 
 class LedgerFaultTest : public ::testing::Test {
 protected:
-    void TearDown() override {
-        write_error = 0;
-        short_write = 0;
-        fsync_error = 0;
-    }
+    void TearDown() override { disk_faults.clear(); }
     LedgerOptions options() const {
         LedgerOptions options;
         options.fsync_interval = milliseconds(1);
@@ -110,7 +82,7 @@ protected:
 TEST_F(LedgerFaultTest, AFullDiskRefusesUntilTheRecordIsWrittenAsAHostFaultAtNoCharge) {
     Ledger ledger(billing, options());
     ASSERT_TRUE(ledger.append(record("before", utc(2026, 11, 27, 1))));
-    write_error = ENOSPC;
+    disk_faults.write_error = ENOSPC;
     EXPECT_FALSE(ledger.append(record("during", utc(2026, 11, 27, 2))));
     EXPECT_FALSE(ledger.writable());
     const LedgerHealth health = ledger.health();
@@ -119,7 +91,7 @@ TEST_F(LedgerFaultTest, AFullDiskRefusesUntilTheRecordIsWrittenAsAHostFaultAtNoC
     std::this_thread::sleep_for(milliseconds(50));  // retries fail meanwhile
     EXPECT_FALSE(ledger.writable());
 
-    write_error = 0;  // space again
+    disk_faults.write_error = 0;  // space again
     ASSERT_TRUE(eventually([&] { return ledger.writable(); }, seconds(1)));
     EXPECT_EQ(ledger.health().backlog, 0u);
     size_t skipped = 0;
@@ -137,11 +109,11 @@ TEST_F(LedgerFaultTest, AFullDiskRefusesUntilTheRecordIsWrittenAsAHostFaultAtNoC
 TEST_F(LedgerFaultTest, AShortWriteLeavesNoTornLine) {
     Ledger ledger(billing, options());
     ASSERT_TRUE(ledger.append(record("before", utc(2026, 11, 27, 1))));
-    write_error = ENOSPC;
-    short_write = 30;
+    disk_faults.write_error = ENOSPC;
+    disk_faults.short_write = 30;
     EXPECT_FALSE(ledger.append(record("torn", utc(2026, 11, 27, 2))));
     EXPECT_EQ(read(day_file), to_json_line(record("before", utc(2026, 11, 27, 1))));
-    write_error = 0;
+    disk_faults.write_error = 0;
     ASSERT_TRUE(eventually([&] { return ledger.writable(); }, seconds(1)));
     ASSERT_TRUE(ledger.append(record("after", utc(2026, 11, 27, 3))));
     size_t skipped = 0;
@@ -151,7 +123,7 @@ TEST_F(LedgerFaultTest, AShortWriteLeavesNoTornLine) {
 
 TEST_F(LedgerFaultTest, AFailedFsyncWritesItsGroupAgainAndRefusesUntilThatIsSynced) {
     Ledger ledger(billing, options());
-    fsync_error = EIO;
+    disk_faults.fsync_error = EIO;
     ASSERT_TRUE(ledger.append(record("unsure", utc(2026, 11, 27, 1))));
     ledger.flush();  // the fsync failed
     EXPECT_FALSE(ledger.writable());
@@ -159,7 +131,7 @@ TEST_F(LedgerFaultTest, AFailedFsyncWritesItsGroupAgainAndRefusesUntilThatIsSync
     std::this_thread::sleep_for(milliseconds(50));  // the rewrite's fsync fails too
     EXPECT_FALSE(ledger.writable());
 
-    fsync_error = 0;
+    disk_faults.fsync_error = 0;
     ASSERT_TRUE(eventually([&] { return ledger.writable(); }, seconds(1)));
     // On disk twice, perhaps (here: surely, the first copy was never lost); counted once.
     EXPECT_GE(count_of(read(day_file), "\"unsure\""), 2u);
@@ -170,10 +142,10 @@ TEST_F(LedgerFaultTest, AFailedFsyncWritesItsGroupAgainAndRefusesUntilThatIsSync
 
 TEST_F(LedgerFaultTest, RecordsWrittenAfterAFailedFsyncToTheSameFileAreWrittenAgainToo) {
     Ledger ledger(billing, options());
-    fsync_error = EIO;
+    disk_faults.fsync_error = EIO;
     ASSERT_TRUE(ledger.append(record("first", utc(2026, 11, 27, 1))));
     ledger.flush();
-    fsync_error = 0;
+    disk_faults.fsync_error = 0;
     ASSERT_TRUE(ledger.append(record("second", utc(2026, 11, 27, 2))));  // in flight meanwhile
     ASSERT_TRUE(eventually([&] { return ledger.writable(); }, seconds(1)));
     ledger.flush();
