@@ -30,7 +30,7 @@ ordered_json row_object(const BillingSummaryRow& row) {
 }
 
 std::optional<Trigger> parse_trigger(std::string_view text) {
-    for (Trigger t : {Trigger::http, Trigger::invoke, Trigger::warm, Trigger::deploy}) {
+    for (Trigger t : {Trigger::http, Trigger::invoke, Trigger::async, Trigger::schedule, Trigger::warm, Trigger::deploy}) {
         if (to_string(t) == text) return t;
     }
     return std::nullopt;
@@ -47,7 +47,7 @@ std::optional<InvocationStatus> parse_billed_status(std::string_view text) {
 
 void add(BillingSummaryRow& row, const InvocationReport& record) {
     // An init no invocation paid for counts in the time and the cost, not as an invocation.
-    const bool invocation = record.trigger == Trigger::http || record.trigger == Trigger::invoke;
+    const bool invocation = record.trigger != Trigger::warm && record.trigger != Trigger::deploy;
     if (invocation) {
         ++row.invocations;
         if (record.status == InvocationStatus::error || record.status == InvocationStatus::crash ||
