@@ -9,6 +9,7 @@
 // one fsync per event.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -20,6 +21,9 @@
 #include "common/invocation.h"
 
 namespace sofaas {
+
+// Lambda's limit for an asynchronous invocation's payload.
+inline constexpr size_t max_event_payload_bytes = 256 * 1024;
 
 // Unix time in milliseconds: what the store keeps, portable across SQL engines.
 using UnixMillis = int64_t;

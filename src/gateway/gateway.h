@@ -22,6 +22,8 @@ class Pool;
 class Ledger;
 class FunctionLogStore;
 class KeyStore;
+class EventStore;
+class Dispatcher;
 
 struct GatewayServices {
     const Config& config;
@@ -32,6 +34,8 @@ struct GatewayServices {
     Pool& pool;
     Ledger& ledger;
     FunctionLogStore& logs;
+    EventStore& events;
+    Dispatcher& dispatcher;
 };
 
 class Gateway {
