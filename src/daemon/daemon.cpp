@@ -31,6 +31,7 @@
 #include "cgroup/environment_cgroups.h"
 #include "cgroup/layout.h"
 #include "events/dispatcher.h"
+#include "events/schedule_runner.h"
 #include "events/sqlite_event_store.h"
 #include "common/private_directory.h"
 #include "daemon/admin_token.h"
@@ -148,6 +149,7 @@ struct Services {
     Pool& pool;
     Scheduler& scheduler;
     Dispatcher& dispatcher;
+    ScheduleRunner& schedules;
     Gateway& gateway;
 };
 
@@ -166,6 +168,7 @@ asio::awaitable<void> drain_and_stop(std::vector<asio::io_context*> contexts, Se
                                      std::chrono::seconds grace) {
     services.gateway.stop_accepting();
     // Queued events stay queued; the runs already started are settled before the end.
+    services.schedules.stop();
     services.dispatcher.stop();
     const auto deadline = std::chrono::steady_clock::now() + grace;
     asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -239,13 +242,15 @@ int run_daemon(const Config& config) {
     Pool pool(contexts, pool_options(config));
     Scheduler scheduler(pool, ledger, logs, config);
     Dispatcher dispatcher(*events, registry, scheduler, config);
+    ScheduleRunner schedules(*events, dispatcher, config);
     Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs,
-                                              *events, dispatcher});
+                                              *events, dispatcher, schedules});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.
     for (const FunctionVersionPtr& version : registry.list_latest()) scheduler.activate(version, 0);
     dispatcher.start();
+    schedules.start();
 
     const std::string bound = gateway.start();
     spdlog::info("sofaasd listening on {} ({} io thread{}{})", bound, io_threads, io_threads == 1 ? "" : "s",
@@ -256,7 +261,7 @@ int run_daemon(const Config& config) {
         if (ec) return;
         spdlog::info("received {}, draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
         asio::co_spawn(io,
-                       drain_and_stop(contexts, Services{registry, ledger, pool, scheduler, dispatcher, gateway},
+                       drain_and_stop(contexts, Services{registry, ledger, pool, scheduler, dispatcher, schedules, gateway},
                                       std::chrono::seconds(config.shutdown_grace_s)),
                        asio::detached);
     });

@@ -170,6 +170,18 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
         HttpResponseParts answer = co_await read_off_the_io_thread(context, [&] { return billing(context, request); });
         co_return answer;
     }
+    if (path.size() == 2 && path[1] == "schedules") {
+        if (method != "GET") co_return unsupported();
+        HttpResponseParts answer = co_await read_off_the_io_thread(context, [&] {
+            try {
+                return list_all_schedules(context);
+            } catch (const EventStoreError& e) {
+                spdlog::error("[{}] event store: {}", request.request_id, e.what());
+                return service_unavailable("The event store cannot be read now. Retry later.");
+            }
+        });
+        co_return answer;
+    }
     if (path.size() < 2 || path[1] != "functions") {
         co_return not_found(fmt::format("No such API: {} {}", method, request.path()));
     }

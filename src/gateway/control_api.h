@@ -29,6 +29,9 @@ boost::asio::awaitable<HttpResponseParts> handle_events_api(HandlerContext& cont
 HttpResponseParts schedules_api(HandlerContext& context, const IncomingRequest& request,
                                 const std::vector<std::string>& path, const std::string& function);
 
+// GET /v1/schedules (schedules_api.cpp): on the disk-work thread, as schedules_api.
+HttpResponseParts list_all_schedules(HandlerContext& context);
+
 // PUT /v1/functions/NAME (deploy.cpp).
 boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& context,
                                                           const IncomingRequest& request,

@@ -24,6 +24,7 @@ class FunctionLogStore;
 class KeyStore;
 class EventStore;
 class Dispatcher;
+class ScheduleRunner;
 
 struct GatewayServices {
     const Config& config;
@@ -36,6 +37,7 @@ struct GatewayServices {
     FunctionLogStore& logs;
     EventStore& events;
     Dispatcher& dispatcher;
+    ScheduleRunner& schedules;
 };
 
 class Gateway {
