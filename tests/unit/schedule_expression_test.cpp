@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -12,22 +14,41 @@ using namespace std::chrono;
 
 namespace {
 
-sys_seconds utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
-    return sys_days{year{y} / month{m} / day{d}} + hours(hh) + minutes(mm) + seconds(ss);
+// An instant that failing tests print as "2024-03-31 01:00:00 UTC".
+struct Instant {
+    sys_seconds t;
+    Instant(sys_seconds value) : t(value) {}
+    operator sys_seconds() const { return t; }
+    friend bool operator==(const Instant& a, const Instant& b) { return a.t == b.t; }
+    friend void PrintTo(const Instant& instant, std::ostream* out) {
+        year_month_day date{floor<days>(instant.t)};
+        hh_mm_ss time{instant.t - floor<days>(instant.t)};
+        char text[48];
+        std::snprintf(text, sizeof text, "%d-%02u-%02u %02d:%02d:%02d UTC", int(date.year()), unsigned(date.month()),
+                      unsigned(date.day()), int(time.hours().count()), int(time.minutes().count()),
+                      int(time.seconds().count()));
+        *out << text;
+    }
+};
+
+Instant utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
+    return sys_seconds{sys_days{year{y} / month{m} / day{d}} + hours(hh) + minutes(mm) + seconds(ss)};
 }
 
 // The next due time of a cron expression after `t`, read in `zone`.
-std::optional<sys_seconds> next(std::string_view expression, sys_seconds t, const TimeZone& zone = TimeZone::utc()) {
-    return ScheduleExpression::parse(expression).next_after(t, zone, sys_seconds{});
+std::optional<Instant> next(std::string_view expression, sys_seconds t, const TimeZone& zone = TimeZone::utc()) {
+    auto due = ScheduleExpression::parse(expression).next_after(t, zone, sys_seconds{});
+    if (!due) return std::nullopt;
+    return *due;
 }
 
 // The first `count` due times after `t`.
-std::vector<sys_seconds> series(std::string_view expression, sys_seconds t, int count,
-                                const TimeZone& zone = TimeZone::utc()) {
+std::vector<Instant> series(std::string_view expression, sys_seconds t, int count,
+                            const TimeZone& zone = TimeZone::utc()) {
     ScheduleExpression schedule = ScheduleExpression::parse(expression);
-    std::vector<sys_seconds> due;
+    std::vector<Instant> due;
     for (int i = 0; i < count; ++i) {
-        auto after = schedule.next_after(due.empty() ? t : due.back(), zone, sys_seconds{});
+        auto after = schedule.next_after(due.empty() ? t : due.back().t, zone, sys_seconds{});
         if (!after) break;
         due.push_back(*after);
     }
@@ -255,7 +276,7 @@ TEST(ScheduleExpression, GarbageNeverCrashesNorHangs) {
         try {
             ScheduleExpression schedule = ScheduleExpression::parse(text);
             ++parsed;
-            sys_seconds t = utc(2024, 1, 1) + seconds(random() % (86400LL * 366 * 30));
+            sys_seconds t = utc(2024, 1, 1).t + seconds(random() % (86400LL * 366 * 30));
             auto due = schedule.next_after(t, zones[i % 2], t);
             if (due) {
                 EXPECT_GT(*due, t) << text;
@@ -323,4 +344,11 @@ TEST(ScheduleExpressionDaylightSaving, OddOffsets) {
     EXPECT_EQ(next("cron(15 2 * * ? *)", utc(2024, 10, 5, 12), lord_howe), utc(2024, 10, 5, 15, 30));
     EXPECT_EQ(series("cron(45 1 * * ? *)", utc(2024, 4, 6, 12), 2, lord_howe),
               (std::vector{utc(2024, 4, 6, 14, 45), utc(2024, 4, 7, 15, 15)}));
+}
+
+TEST(ScheduleExpressionDaylightSaving, SkippedWholeDayFiresOnceWhenItEnds) {
+    // Samoa crossed the date line in 2011: December 30 never happened in Apia.
+    TimeZone apia = TimeZone::load_or_throw("Pacific/Apia");
+    EXPECT_EQ(series("0 12 * * *", utc(2011, 12, 29, 23), 2, apia),  // 13:00 local
+              (std::vector{utc(2011, 12, 30, 10), utc(2011, 12, 30, 22)}));
 }

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <fstream>
+#include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -287,4 +290,27 @@ TEST(TimeZone, ExtremeInstantsDoNotOverflow) {
     EXPECT_EQ(paris.utc_offset_at(sys_seconds::min()), paris.utc_offset_at(utc(-9999, 1, 1)));
     paris.to_utc(local_seconds::max());
     paris.to_utc(local_seconds::min());
+}
+
+TEST(TimeZone, DamagedFilesAndRulesNeverCrash) {
+    std::ifstream in("/usr/share/zoneinfo/Europe/Paris", std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    const std::string paris = bytes.str();
+    ASSERT_FALSE(paris.empty());
+    const std::string alphabet = "<>+-0123456789,.:/JMCESTAZ";
+    std::mt19937 random(8536);
+    for (int i = 0; i < 3000; ++i) {
+        std::string file = paris;
+        for (int flips = 1 + random() % 4; flips > 0; --flips) file[random() % file.size()] = char(random());
+        if (random() % 4 == 0) file.resize(random() % file.size());
+        std::string text;
+        for (size_t j = random() % 30; j > 0; --j) text += alphabet[random() % alphabet.size()];
+        for (auto zone : {TimeZone::from_tzif("Damaged", file), TimeZone::from_posix_rule(text)}) {
+            if (!zone) continue;
+            sys_seconds t = utc(1900, 1, 1) + seconds(random() % (86400LL * 366 * 250));
+            EXPECT_LT(abs(zone->utc_offset_at(t)), hours(27));
+            zone->to_utc(zone->to_local(t));
+        }
+    }
 }
