@@ -148,7 +148,9 @@ public:
 
     // Events waiting (leased or not), per function with any. At start and for metrics.
     virtual std::vector<std::pair<std::string, QueueDepth>> depths() = 0;
-    // The earliest not_before of the function's unleased events, if any: when to look again.
+    // When one of the function's events can next be claimed, if it has any: the earliest
+    // not_before, or for a leased event the end of its lease if that is later (a run whose
+    // settle() failed, or whose node died, is claimed again then). When to look again.
     virtual std::optional<UnixMillis> next_due(std::string_view function) = 0;
 
     // Forgets idempotency keys used before `before`.
