@@ -71,14 +71,14 @@ void EventTables::rollback() {
 void EventTables::begin_operation() { db_.query("SAVEPOINT operation").run(); }
 
 void EventTables::end_operation() {
-    db_.query("RELEASE operation").run();
+    db_.query("RELEASE SAVEPOINT operation").run();
     counts_.keep_operation();
 }
 
 void EventTables::undo_operation() {
     counts_.undo_operation();
-    db_.query("ROLLBACK TO operation").run();
-    db_.query("RELEASE operation").run();
+    db_.query("ROLLBACK TO SAVEPOINT operation").run();
+    db_.query("RELEASE SAVEPOINT operation").run();
 }
 
 void EventTables::reload_counts_if_changed() {

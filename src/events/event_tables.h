@@ -66,7 +66,8 @@ public:
     uint64_t remove_function(std::string_view function);
 
 private:
-    // The first request id of an idempotency key still remembered at `now`.
+    // The request id that first used the event's idempotency key, if that was within 24 h
+    // of the event's enqueued_ms.
     std::optional<std::string> live_key(const NewEvent& event);
     void insert(const NewEvent& event);
     void reload_counts_if_changed();

@@ -93,14 +93,24 @@ private:
 };
 
 // The file exists, 0600, before SQLite opens it: its WAL and shared-memory files take
-// their permissions from it.
+// their permissions from it. A new file's directory entry is synced as SQLite syncs its
+// WAL's, so that a power cut cannot lose the whole file.
 void create_private_file(const fs::path& file) {
-    int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const bool created = fd >= 0;
+    if (!created && errno == EEXIST) fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) throw EventStoreError(std::strerror(errno));
     int chmod_result = ::fchmod(fd, 0600);
     int chmod_error = errno;
     ::close(fd);
     if (chmod_result != 0) throw EventStoreError(std::strerror(chmod_error));
+    if (!created) return;
+    fs::path directory = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+    int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (directory_fd >= 0) {
+        ::fsync(directory_fd);
+        ::close(directory_fd);
+    }
 }
 
 std::string pragma_text(SqliteConnection& db, const std::string& pragma) {
@@ -119,6 +129,8 @@ public:
         }
         write_db_.execute("PRAGMA synchronous = FULL");
         write_db_.execute("PRAGMA temp_store = MEMORY");
+        // A flood's batches grow the WAL; a checkpoint then truncates it back to this.
+        write_db_.execute("PRAGMA journal_size_limit = 67108864");
         migrate_event_schema(write_db_);
         read_db_.execute("PRAGMA query_only = ON");
         writer_ = std::thread([this] { write_loop(); });

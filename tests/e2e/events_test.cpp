@@ -117,7 +117,7 @@ TEST(Events, RefusesAtOnceWhatCannotRun) {
 }
 
 TEST(Events, AFullQueueRefusesWith429) {
-    DaemonProcess daemon({{"events", {{"max_queued_per_function", 3}}}});
+    DaemonProcess daemon(json{{"events", {{"max_queued_per_function", 3}}}});
     daemon.start();
     ASSERT_EQ(daemon.deploy("sleeper", function_library("sleep"), {"--max-concurrency", "1", "--timeout", "10"}).exit_code, 0);
     // One runs (its sleep holds the only slot), three wait, the fifth finds the queue full.
@@ -245,7 +245,7 @@ TEST(Events, DestinationsReceiveLambdasInvocationRecord) {
 TEST(Events, Kill9LosesNoQueuedEvent) {
     constexpr int events = 5000;
     constexpr int max_running = 4;
-    DaemonProcess daemon({{"events", {{"max_running", max_running}}}});
+    DaemonProcess daemon(json{{"events", {{"max_running", max_running}}}});
     daemon.start();
     ASSERT_EQ(daemon.deploy("hello", function_library("hello")).exit_code, 0);
 

@@ -6,7 +6,9 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -278,4 +280,29 @@ TEST_F(EventStoreTest, TwoThreadsNeverClaimTheSameEvent) {
     all.insert(taken[1].begin(), taken[1].end());
     EXPECT_EQ(all.size(), static_cast<size_t>(events));
     EXPECT_EQ(taken[0].size() + taken[1].size(), static_cast<size_t>(events));
+}
+
+TEST_F(EventStoreTest, ClosingTheStoreWritesWhatWasQueuedFirst) {
+    std::atomic<int> stored{0};
+    for (int i = 0; i < 500; ++i) {
+        store->enqueue(event("f", "r" + std::to_string(i)), 1000, [&](EnqueueResult result) {
+            if (result.outcome == EnqueueOutcome::queued) ++stored;
+        });
+    }
+    reopen();
+    EXPECT_EQ(stored.load(), 500);
+    EXPECT_EQ(depth_of(*store, "f"), 500u);
+}
+
+TEST_F(EventStoreTest, ACompletionCannotMakeABlockingCall) {
+    std::promise<std::string> refused;
+    store->enqueue(event("f", "r1"), 1000, [&](EnqueueResult) {
+        try {
+            store->claim("f", "node-a", t0, t0 + 1, 1);
+            refused.set_value("");
+        } catch (const std::logic_error& error) {
+            refused.set_value(error.what());
+        }
+    });
+    EXPECT_NE(refused.get_future().get(), "");
 }
