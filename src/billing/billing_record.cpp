@@ -1,6 +1,7 @@
 #include "billing/billing_record.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -30,7 +31,7 @@ ordered_json row_object(const BillingSummaryRow& row) {
 }
 
 std::optional<Trigger> parse_trigger(std::string_view text) {
-    for (Trigger t : {Trigger::http, Trigger::invoke, Trigger::warm, Trigger::deploy}) {
+    for (Trigger t : {Trigger::http, Trigger::invoke, Trigger::async, Trigger::schedule, Trigger::warm, Trigger::deploy}) {
         if (to_string(t) == text) return t;
     }
     return std::nullopt;
@@ -47,7 +48,7 @@ std::optional<InvocationStatus> parse_billed_status(std::string_view text) {
 
 void add(BillingSummaryRow& row, const InvocationReport& record) {
     // An init no invocation paid for counts in the time and the cost, not as an invocation.
-    const bool invocation = record.trigger == Trigger::http || record.trigger == Trigger::invoke;
+    const bool invocation = record.trigger != Trigger::warm && record.trigger != Trigger::deploy;
     if (invocation) {
         ++row.invocations;
         if (record.status == InvocationStatus::error || record.status == InvocationStatus::crash ||
@@ -101,7 +102,9 @@ void append_record(std::string& out, const InvocationReport& record) {
         .field("request_id", record.request_id)
         .field("function", record.function)
         .field("version", record.version)
-        .field("trigger", to_string(record.trigger))
+        .field("trigger", to_string(record.trigger));
+    if (record.attempt > 0) json.field("attempt", record.attempt);
+    json
         .field("start", start)
         .field("duration_ms", to_microsecond_precision(record.duration_ms))
         .field("billed_ms", record.billed_ms)
@@ -161,6 +164,13 @@ std::optional<InvocationReport> parse_json_line(std::string_view line) {
         if (!duration.is_number() || !cost.is_number()) return std::nullopt;
         record.duration_ms = duration.get<double>();
         record.cost_usd = cost.get<double>();
+        if (auto attempt = object.find("attempt"); attempt != object.end()) {
+            if (!attempt->is_number_unsigned() || attempt->get<uint64_t>() == 0 ||
+                attempt->get<uint64_t>() > std::numeric_limits<uint32_t>::max()) {
+                return std::nullopt;
+            }
+            record.attempt = attempt->get<uint32_t>();
+        }
         if (auto init = object.find("init_ms"); init != object.end()) {
             if (!init->is_number()) return std::nullopt;
             record.init_ms = init->get<double>();

@@ -534,7 +534,9 @@ std::vector<InvocationReport> Ledger::query(const LedgerQuery& query, size_t* sk
 
     std::vector<InvocationReport> records;
     // A group whose fsync failed is written again: its records may then be on disk twice.
+    // A record is one run: a queued event's runs share its request id, each has its attempt.
     std::unordered_set<std::string> seen;
+    std::string run_key;
     size_t skipped = 0;
     for (const auto& file : files) {
         std::string contents;
@@ -559,7 +561,10 @@ std::vector<InvocationReport> Ledger::query(const LedgerQuery& query, size_t* sk
                 spdlog::warn("ledger: skipping torn or corrupt line {}:{}", file.string(), line_number);
                 continue;
             }
-            if (record_matches(*record, query) && seen.insert(record->request_id).second) {
+            run_key = record->request_id;
+            run_key += '#';
+            run_key += std::to_string(record->attempt);
+            if (record_matches(*record, query) && seen.insert(run_key).second) {
                 records.push_back(std::move(*record));
             }
         }

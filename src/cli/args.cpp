@@ -34,13 +34,20 @@ const std::vector<CommandSpec>& command_specs() {
           {"min-warm", "N", "execution environments kept warm"},
           {"max-concurrency", "N", "invocations running at once"},
           {"auth", "none|key", "whether HTTP calls need an API key that may invoke it"},
-          {"expose-errors", "", "anonymous HTTP callers see the function's errors and the X-Sofaas-* headers"}},
+          {"expose-errors", "", "anonymous HTTP callers see the function's errors and the X-Sofaas-* headers"},
+          {"async-retries", "N", "runs again of a failed queued event, 0..2 (default 2)"},
+          {"max-event-age", "SEC", "queued events older than this are not run, 60..21600 (default 21600)"},
+          {"on-success", "FUNCTION", "queued events that succeed send their record to FUNCTION"},
+          {"on-failure", "FUNCTION", "queued events that fail for good send their record to FUNCTION "
+                                     "(else they are dead letters)"}},
          "deploy a shared library as a new version of function NAME"},
         {"invoke",
          {"NAME"},
          {{"data", "STRING", "event payload"},
           {"data-file", "FILE", "read the event payload from FILE (- for stdin)"},
-          {"version", "N", "invoke this version instead of the latest"}},
+          {"version", "N", "invoke this version instead of the latest"},
+          {"async", "", "queue the event and print its request id; it runs soon after"},
+          {"idempotency-key", "KEY", "with --async: the same KEY within 24 h queues nothing new"}},
          "run function NAME once and print its output"},
         {"list", {}, {}, "list deployed functions"},
         {"info", {"NAME"}, {}, "show a function's settings, versions and workers"},
@@ -62,6 +69,33 @@ const std::vector<CommandSpec>& command_specs() {
          "create an API key; its secret is printed once"},
         {"keys list", {}, {{"json", "", "print the server's JSON"}}, "list API keys (never their secrets)"},
         {"keys delete", {"NAME"}, {}, "delete an API key"},
+        {"queue", {"NAME"}, {{"json", "", "print the server's JSON"}}, "show how many events wait for NAME"},
+        {"dlq list",
+         {"NAME"},
+         {{"after", "ID", "only dead letters after ID"},
+          {"limit", "N", "at most N (default 100)"},
+          {"json", "", "print the server's JSON"}},
+         "list the events of NAME that failed for good"},
+        {"dlq show", {"NAME", "ID"}, {}, "show one dead letter with its payload (JSON)"},
+        {"dlq redrive",
+         {"NAME"},
+         {{"all", "", "every dead letter of NAME"}},
+         "queue dead letters again: ID, or --all",
+         {"ID"}},
+        {"dlq purge", {"NAME"}, {}, "delete every dead letter of NAME"},
+        {"schedule add",
+         {"NAME"},
+         {{"every", "'rate(5 minutes)'", "fire at a rate (minutes, hours, days; sofaas also takes seconds)"},
+          {"cron", "'cron(0 12 * * ? *)'", "fire on a cron expression: AWS's six fields, or Unix's five"},
+          {"timezone", "TZ", "time zone of the cron fields, e.g. Europe/Paris (default UTC)"},
+          {"payload", "JSON", "the event (default: EventBridge's scheduled event)"},
+          {"id", "ID", "the schedule's name (default: made from the expression)"},
+          {"json", "", "print the server's JSON"}},
+         "run NAME on a schedule"},
+        {"schedule list", {}, {{"json", "", "print the server's JSON"}}, "list schedules", {"NAME"}},
+        {"schedule pause", {"NAME", "ID"}, {}, "stop a schedule from firing"},
+        {"schedule resume", {"NAME", "ID"}, {}, "let a paused schedule fire again"},
+        {"schedule delete", {"NAME", "ID"}, {}, "delete a schedule"},
     };
     return specs;
 }
@@ -158,9 +192,9 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
         throw UsageError("'" + spec->name + "' needs " + spec->arguments[line.arguments.size()] +
                          " (usage: " + command_usage(*spec).substr(0, command_usage(*spec).find('\n')) + ")");
     }
-    if (line.arguments.size() > spec->arguments.size()) {
-        throw UsageError("unexpected argument '" + line.arguments[spec->arguments.size()] + "' for '" +
-                         spec->name + "'");
+    const size_t most = spec->arguments.size() + spec->optional_arguments.size();
+    if (line.arguments.size() > most) {
+        throw UsageError("unexpected argument '" + line.arguments[most] + "' for '" + spec->name + "'");
     }
     return line;
 }
@@ -193,6 +227,7 @@ std::string flag_lines(const std::vector<FlagSpec>& flags) {
 std::string command_usage(const CommandSpec& spec) {
     std::string out = "sofaas " + spec.name;
     for (const auto& argument : spec.arguments) out += " " + argument;
+    for (const auto& argument : spec.optional_arguments) out += " [" + argument + "]";
     if (!spec.flags.empty()) out += " [options]";
     out += "\n\n" + spec.summary + "\n";
     if (!spec.flags.empty()) out += "\noptions:\n" + flag_lines(spec.flags);

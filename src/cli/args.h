@@ -29,6 +29,7 @@ struct CommandSpec {
     std::vector<std::string> arguments;  // positional, all required
     std::vector<FlagSpec> flags;
     std::string summary;
+    std::vector<std::string> optional_arguments;  // positional, after the required ones
 };
 
 // Every command, in the order --help lists them.

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/command_support.h"
 #include "cli/format.h"
 #include "cli/http_client.h"
 
@@ -29,29 +30,6 @@ std::string read_file(const std::string& path) {
     return bytes;
 }
 
-std::string function_path(const CommandLine& line) { return "/v1/functions/" + url_encode(line.arguments.at(0)); }
-
-// Query string from (key, value) pairs, values URL-encoded; "" when there are none.
-std::string query(const std::vector<std::pair<std::string, std::string>>& params) {
-    std::string out;
-    for (const auto& [key, value] : params) out += (out.empty() ? "?" : "&") + key + "=" + url_encode(value);
-    return out;
-}
-
-// Every non-2xx answer becomes one line: the server's errorType and errorMessage.
-HttpResponse checked(HttpResponse response) {
-    if (response.status == 401) throw CommandError("unauthorized: check --token or SOFAAS_TOKEN");
-    if (response.status < 200 || response.status > 299) {
-        throw CommandError(format_server_error(response.status, response.body));
-    }
-    return response;
-}
-
-json parse_body(const HttpResponse& response) {
-    json body = json::parse(response.body, nullptr, false);
-    if (body.is_discarded()) throw CommandError("sofaasd answered with invalid JSON");
-    return body;
-}
 
 void deploy(const CommandLine& line, HttpClient& client, std::ostream& out) {
     std::string library = read_file(line.arguments.at(1));
@@ -74,8 +52,20 @@ void invoke(const CommandLine& line, HttpClient& client, std::ostream& out, std:
     if (auto version = line.value("version")) {
         params.emplace_back("version", std::to_string(parse_number("version", *version, 1, max_u32)));
     }
-    auto response = checked(client.request("POST", function_path(line) + "/invoke" + query(params), event,
-                                           {{"Content-Type", "application/octet-stream"}}));
+    std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/octet-stream"}};
+    const bool queued = line.has("async");
+    if (queued) headers.emplace_back("X-Sofaas-Invocation-Type", "Event");
+    if (auto key = line.value("idempotency-key")) {
+        if (!queued) throw UsageError("option '--idempotency-key' goes with --async");
+        headers.emplace_back("X-Sofaas-Idempotency-Key", *key);
+    }
+    auto response = checked(client.request("POST", function_path(line) + "/invoke" + query(params), event, headers));
+    if (queued) {
+        const json body = parse_body(response);
+        out << body.value("request_id", "") << (body.value("status", "") == "duplicate" ? " (already queued)" : "")
+            << "\n";
+        return;
+    }
     out.write(response.body.data(), static_cast<std::streamsize>(response.body.size()));
 }
 
@@ -117,10 +107,6 @@ void billing(const CommandLine& line, HttpClient& client, std::ostream& out) {
     out << (line.has("records") ? format_billing_records(body) : format_billing_summary(body));
 }
 
-void print_json(const HttpResponse& response, std::ostream& out) {
-    out << response.body;
-    if (response.body.empty() || response.body.back() != '\n') out << "\n";
-}
 
 void create_key(const CommandLine& line, HttpClient& client, std::ostream& out) {
     json request = {{"name", line.arguments.at(0)}, {"scope", line.value("scope").value_or("invoke")},
@@ -178,7 +164,8 @@ std::string deploy_target(const CommandLine& line) {
     static const std::pair<const char*, const char*> numeric[] = {
         {"memory", "memory"},         {"timeout", "timeout"},
         {"ephemeral-storage", "ephemeral_storage"}, {"min-warm", "min_warm"},
-        {"max-concurrency", "max_concurrency"}};
+        {"max-concurrency", "max_concurrency"}, {"async-retries", "async_retries"},
+        {"max-event-age", "max_event_age"}};
     // Only the syntax is checked here; the ranges are the daemon's (they come from its config).
     for (const auto& [flag, key] : numeric) {
         if (auto value = line.value(flag)) {
@@ -197,6 +184,11 @@ std::string deploy_target(const CommandLine& line) {
         params.emplace_back("auth", *auth);
     }
     if (line.has("expose-errors")) params.emplace_back("expose_errors", "true");
+    for (const char* flag : {"on-success", "on-failure"}) {
+        std::string key = flag;
+        key[2] = '_';
+        if (auto destination = line.value(flag)) params.emplace_back(key, *destination);
+    }
     return function_path(line) + query(params);
 }
 
@@ -212,6 +204,7 @@ void run_command(const CommandLine& line, HttpClient& client, std::ostream& out,
     else if (command == "keys create") create_key(line, client, out);
     else if (command == "keys list") list_keys(line, client, out);
     else if (command == "keys delete") delete_key(line, client, out);
+    else if (run_event_command(line, client, out)) return;
     else throw UsageError("unknown command '" + command + "'");
 }
 

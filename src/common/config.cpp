@@ -130,6 +130,16 @@ void read_prices(const json& value, Prices& prices) {
     s.reject_unknown();
 }
 
+void read_events(const json& value, EventSettings& events) {
+    Section s(value, "events");
+    s.integer("retry_delay_s", events.retry_delay_s, 1, 3600);
+    s.integer("max_queued_per_function", events.max_queued_per_function, 1, size_max);
+    s.integer("concurrency_share_percent", events.concurrency_share_percent, 1, 100);
+    s.integer("max_running", events.max_running, 1, 100000);
+    s.string("node_id", events.node_id, true);
+    s.reject_unknown();
+}
+
 // Cross-field rules that no single key can check.
 void check_consistency(const Config& config) {
     if (config.defaults.timeout_s > config.limits.max_timeout_s) {
@@ -204,6 +214,16 @@ Config parse_config(std::string_view json_text) {
     if (const json* v = s.find("limits")) read_limits(*v, config.limits);
     if (const json* v = s.find("defaults")) read_defaults(*v, config.defaults);
     if (const json* v = s.find("prices")) read_prices(*v, config.prices);
+    if (const json* v = s.find("events")) read_events(*v, config.events);
+    s.string("region", config.region, false);
+    s.string("account_id", config.account_id, false);
+    if (config.region.size() > 32 || config.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+        fail("region", "must be lower-case letters, digits and '-' (us-east-1), at most 32");
+    }
+    if (config.account_id.size() != 12 ||
+        config.account_id.find_first_not_of("0123456789") != std::string::npos) {
+        fail("account_id", "must be 12 digits");
+    }
     s.reject_unknown();
     check_consistency(config);
     return config;

@@ -31,6 +31,23 @@ struct FunctionDefaults {
     uint32_t idle_timeout_s = 600;
 };
 
+// Queued events: asynchronous invocations and schedule firings (src/events/).
+struct EventSettings {
+    // A failed run is run again after retry_delay_s, the next after twice that (Lambda:
+    // about 1 and 2 minutes).
+    uint32_t retry_delay_s = 60;
+    // Events waiting per function beyond which an asynchronous invocation is refused (429).
+    uint64_t max_queued_per_function = 10'000'000;
+    // Of a function's max_concurrency, the part queued events may use at once (percent, at
+    // least one run): the rest is kept for callers who wait for their answer.
+    uint32_t concurrency_share_percent = 50;
+    // Runs of queued events at once, all functions together.
+    uint32_t max_running = 64;
+    // Who holds an event's lease: "HOST:PORT" of this daemon unless set (several daemons
+    // sharing one store must differ).
+    std::string node_id;
+};
+
 // Lambda's x86 prices.
 struct Prices {
     double per_gb_second = 0.0000166667;
@@ -73,6 +90,10 @@ struct Config {
     Limits limits;
     FunctionDefaults defaults;
     Prices prices;
+    EventSettings events;
+    // What ARNs name (arn:aws:lambda:REGION:ACCOUNT:function:NAME).
+    std::string region = "local";
+    std::string account_id = "000000000000";
 };
 
 class ConfigError : public std::runtime_error {

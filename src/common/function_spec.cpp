@@ -71,6 +71,10 @@ std::string spec_to_json(const FunctionSpec& spec) {
         {"max_concurrency", spec.max_concurrency},
         {"auth", to_string(spec.auth)},
         {"expose_errors", spec.expose_errors},
+        {"async_retries", spec.async_retries},
+        {"max_event_age_s", spec.max_event_age_s},
+        {"on_success", spec.on_success},
+        {"on_failure", spec.on_failure},
         {"sha256", spec.sha256},
         {"size_bytes", spec.size_bytes},
         {"created_at", spec.created_at},
@@ -126,6 +130,14 @@ FunctionSpec spec_from_json(std::string_view text) {
     if (const auto expose_errors = object.find("expose_errors"); expose_errors != object.end()) {
         if (!expose_errors->is_boolean()) bad_field("expose_errors", "must be true or false");
         spec.expose_errors = expose_errors->get<bool>();
+    }
+    // Absent from versions deployed before queued events: Lambda's defaults, no destinations.
+    if (object.contains("async_retries")) spec.async_retries = u32_field(object, "async_retries");
+    if (object.contains("max_event_age_s")) spec.max_event_age_s = u32_field(object, "max_event_age_s");
+    for (auto [key, destination] : {std::pair{"on_success", &spec.on_success}, std::pair{"on_failure", &spec.on_failure}}) {
+        if (!object.contains(key)) continue;
+        *destination = string_field(object, key);
+        if (!destination->empty() && !is_valid_function_name(*destination)) bad_field(key, "not a valid function name");
     }
     spec.sha256 = string_field(object, "sha256");
     spec.size_bytes = unsigned_field(object, "size_bytes", UINT64_MAX);

@@ -26,6 +26,12 @@ enum class AuthMode { none, key };
 inline constexpr uint32_t default_ephemeral_storage_mb = 512;
 inline constexpr uint32_t max_ephemeral_storage_mb = 10240;
 
+// Lambda's: 0..2 retries, events from 60 s to 6 h old.
+inline constexpr uint32_t default_async_retries = 2;
+inline constexpr uint32_t max_async_retries = 2;
+inline constexpr uint32_t min_event_age_s = 60;
+inline constexpr uint32_t default_max_event_age_s = 6 * 3600;
+
 struct FunctionSpec {
     std::string name;
     uint32_t version = 0;
@@ -42,6 +48,14 @@ struct FunctionSpec {
     // Anonymous callers of its HTTP endpoints see its failures as the control API shows them
     // (errorType, errorMessage, the X-Sofaas-* headers) instead of API Gateway's generic ones.
     bool expose_errors = false;
+    // Queued events (asynchronous invocations, schedule firings), as Lambda's event invoke
+    // config: a function failure is run again up to async_retries times; an event older than
+    // max_event_age_s is not run any more. Then a destination function, if named, gets
+    // Lambda's invocation record as an event of its own; else the event is a dead letter.
+    uint32_t async_retries = default_async_retries;
+    uint32_t max_event_age_s = default_max_event_age_s;
+    std::string on_success;  // a function name, or "" for none
+    std::string on_failure;
     std::string sha256;        // of function.so
     uint64_t size_bytes = 0;   // of function.so
     std::string created_at;    // RFC 3339

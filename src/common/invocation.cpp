@@ -8,6 +8,8 @@ std::string_view to_string(Trigger trigger) {
     switch (trigger) {
         case Trigger::http: return "http";
         case Trigger::invoke: return "invoke";
+        case Trigger::async: return "async";
+        case Trigger::schedule: return "schedule";
         case Trigger::warm: return "warm";
         case Trigger::deploy: return "deploy";
     }

@@ -19,6 +19,9 @@ struct InvocationReport {
     std::string function;
     uint32_t version = 0;
     Trigger trigger = Trigger::invoke;
+    // A queued event's run: 1, 2, ... (its request id is the event's, the same for every
+    // run, as on Lambda). 0 for everything else.
+    uint32_t attempt = 0;
     WallTime start;  // when the invocation got its slot; an unpaid init: when it began
 
     // The outcome, set by the code that observed it (host_fault only by the pool).

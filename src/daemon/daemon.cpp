@@ -30,6 +30,9 @@
 #include "billing/ledger.h"
 #include "cgroup/environment_cgroups.h"
 #include "cgroup/layout.h"
+#include "events/dispatcher.h"
+#include "events/schedule_runner.h"
+#include "events/sqlite_event_store.h"
 #include "common/private_directory.h"
 #include "daemon/admin_token.h"
 #include "keys/api_keys.h"
@@ -145,6 +148,8 @@ struct Services {
     Ledger& ledger;
     Pool& pool;
     Scheduler& scheduler;
+    Dispatcher& dispatcher;
+    ScheduleRunner& schedules;
     Gateway& gateway;
 };
 
@@ -162,9 +167,15 @@ void log_ledger_durability(const LedgerDurability& durability) {
 asio::awaitable<void> drain_and_stop(std::vector<asio::io_context*> contexts, Services services,
                                      std::chrono::seconds grace) {
     services.gateway.stop_accepting();
+    // Queued events stay queued; the runs already started are settled before the end.
+    services.schedules.stop();
+    services.dispatcher.stop();
     const auto deadline = std::chrono::steady_clock::now() + grace;
     asio::steady_timer timer(co_await asio::this_coro::executor);
-    const auto busy = [&] { return services.gateway.requests_in_progress() > 0 || services.scheduler.in_flight() > 0; };
+    const auto busy = [&] {
+        return services.gateway.requests_in_progress() > 0 || services.scheduler.in_flight() > 0 ||
+               services.dispatcher.running() > 0;
+    };
     while (busy() && std::chrono::steady_clock::now() < deadline) {
         timer.expires_after(std::chrono::milliseconds(20));
         co_await timer.async_wait(asio::use_awaitable);
@@ -226,12 +237,20 @@ int run_daemon(const Config& config) {
     ledger_options.reserve_bytes = uint64_t{config.ledger_reserve_mb} << 20;
     Ledger ledger(config.data_dir / "billing", ledger_options);
     FunctionLogStore logs(config.data_dir / "logs");
+    // Before the pool and the scheduler: their last completions settle queued events in it.
+    const std::unique_ptr<EventStore> events = open_sqlite_event_store(config.data_dir / "events.db");
     Pool pool(contexts, pool_options(config));
     Scheduler scheduler(pool, ledger, logs, config);
-    Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs});
+    Dispatcher dispatcher(*events, registry, scheduler, config);
+    ScheduleRunner schedules(*events, dispatcher, config);
+    Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs,
+                                              *events, dispatcher, schedules});
 
-    // After a restart, functions with min_warm get their environments back.
+    // After a restart, functions with min_warm get their environments back, and the events
+    // queued before it (runs a killed daemon left unsettled included) run.
     for (const FunctionVersionPtr& version : registry.list_latest()) scheduler.activate(version, 0);
+    dispatcher.start();
+    schedules.start();
 
     const std::string bound = gateway.start();
     spdlog::info("sofaasd listening on {} ({} io thread{}{})", bound, io_threads, io_threads == 1 ? "" : "s",
@@ -242,7 +261,7 @@ int run_daemon(const Config& config) {
         if (ec) return;
         spdlog::info("received {}, draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
         asio::co_spawn(io,
-                       drain_and_stop(contexts, Services{registry, ledger, pool, scheduler, gateway},
+                       drain_and_stop(contexts, Services{registry, ledger, pool, scheduler, dispatcher, schedules, gateway},
                                       std::chrono::seconds(config.shutdown_grace_s)),
                        asio::detached);
     });

@@ -12,6 +12,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "events/dispatcher.h"
 #include "pool/pool.h"
 #include "scheduler/scheduler.h"
 
@@ -61,6 +62,18 @@ boost::asio::awaitable<InvocationReport> async_invoke(Scheduler& scheduler, Invo
         },
         boost::asio::use_awaitable, std::move(request));
     co_return report;
+}
+
+boost::asio::awaitable<EnqueueResult> async_enqueue(Dispatcher& dispatcher, NewEvent event) {
+    EnqueueResult result = co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
+                                                                void(EnqueueResult)>(
+        [&dispatcher](auto handler, NewEvent event) {
+            start_and_resume(std::move(handler), [&](auto resume) {
+                dispatcher.enqueue(std::move(event), [resume](EnqueueResult result) mutable { resume(std::move(result)); });
+            });
+        },
+        boost::asio::use_awaitable, std::move(event));
+    co_return result;
 }
 
 boost::asio::awaitable<std::optional<TrialLoadFailure>> async_trial_load(Pool& pool, FunctionVersionPtr version) {

@@ -11,6 +11,7 @@
 
 #include "common/function_spec.h"
 #include "common/invocation_report.h"
+#include "events/event_store.h"
 #include "pool/pool.h"
 
 namespace boost::asio {
@@ -20,9 +21,12 @@ class thread_pool;
 namespace sofaas {
 
 class Scheduler;
+class Dispatcher;
 struct InvocationRequest;
 
 boost::asio::awaitable<InvocationReport> async_invoke(Scheduler& scheduler, InvocationRequest request);
+// Resumes once the event is stored (or refused).
+boost::asio::awaitable<EnqueueResult> async_enqueue(Dispatcher& dispatcher, NewEvent event);
 // nullopt when the library loads; else why it does not.
 boost::asio::awaitable<std::optional<TrialLoadFailure>> async_trial_load(Pool& pool, FunctionVersionPtr version);
 // Runs `work` on `blocking` and resumes on the caller's executor; what `work` throws is

@@ -7,10 +7,12 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "billing/billing_record.h"
 #include "billing/ledger.h"
 #include "common/time.h"
+#include "events/event_store.h"
 #include "gateway/auth.h"
 #include "gateway/awaitable_calls.h"
 #include "gateway/query_string.h"
@@ -68,12 +70,30 @@ HttpResponseParts describe_function(HandlerContext& context, const std::string& 
                                           versions.dump(), worker_state.dump()));
 }
 
-HttpResponseParts delete_function(HandlerContext& context, const std::string& function) {
+// Its queued events, dead letters and schedules go with it (the answer counts the events):
+// first, so that a store that cannot write leaves the function whole, and once more after,
+// for an event queued meanwhile; none may wait for a new function of the same name.
+HttpResponseParts delete_function(HandlerContext& context, const IncomingRequest& request, const std::string& function) {
+    if (!context.services.registry.latest(function)) return function_not_found(function);
+    uint64_t dropped = 0;
+    try {
+        dropped = context.services.events.remove_function(function);
+    } catch (const EventStoreError& e) {
+        spdlog::error("[{}] {}: not deleted, its queued events cannot be dropped: {}", request.request_id, function,
+                      e.what());
+        return service_unavailable("The function's queued events cannot be dropped now. Retry later.");
+    }
     if (!context.services.registry.remove(function)) return function_not_found(function);
     context.services.scheduler.remove(function);
     context.services.logs.remove(function);
     context.refresh_routes();
-    return json_response(200, nlohmann::json{{"deleted", function}}.dump());
+    try {
+        dropped += context.services.events.remove_function(function);
+    } catch (const EventStoreError& e) {
+        spdlog::error("[{}] {}: events queued during its deletion not dropped: {}", request.request_id, function,
+                      e.what());
+    }
+    return json_response(200, nlohmann::json{{"deleted", function}, {"events_dropped", dropped}}.dump());
 }
 
 HttpResponseParts function_logs(HandlerContext& context, const IncomingRequest& request,
@@ -150,6 +170,18 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
         HttpResponseParts answer = co_await read_off_the_io_thread(context, [&] { return billing(context, request); });
         co_return answer;
     }
+    if (path.size() == 2 && path[1] == "schedules") {
+        if (method != "GET") co_return unsupported();
+        HttpResponseParts answer = co_await read_off_the_io_thread(context, [&] {
+            try {
+                return list_all_schedules(context);
+            } catch (const EventStoreError& e) {
+                spdlog::error("[{}] event store: {}", request.request_id, e.what());
+                return service_unavailable("The event store cannot be read now. Retry later.");
+            }
+        });
+        co_return answer;
+    }
     if (path.size() < 2 || path[1] != "functions") {
         co_return not_found(fmt::format("No such API: {} {}", method, request.path()));
     }
@@ -158,6 +190,10 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
     // A bad name is a 400 whatever follows it: "/v1/functions/../../etc" names nothing.
     const std::string& function = path[2];
     if (!is_valid_function_name(function)) co_return invalid_function_name(function);
+    if (path.size() >= 4 && (path[3] == "queue" || path[3] == "dead-letters" || path[3] == "schedules")) {
+        HttpResponseParts answer = co_await handle_events_api(context, request, path);
+        co_return answer;
+    }
     if (path.size() > 4) co_return not_found(fmt::format("No such API: {} {}", method, request.path()));
     if (path.size() == 3) {
         if (method == "PUT") {
@@ -165,7 +201,11 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
             co_return deployed;
         }
         if (method == "GET") co_return describe_function(context, function);
-        if (method == "DELETE") co_return delete_function(context, function);
+        if (method == "DELETE") {
+            HttpResponseParts answer =
+                co_await read_off_the_io_thread(context, [&] { return delete_function(context, request, function); });
+            co_return answer;
+        }
         co_return unsupported();
     }
     if (path[3] == "invoke") {

@@ -20,6 +20,18 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
 boost::asio::awaitable<HttpResponseParts> handle_keys_api(HandlerContext& context, const IncomingRequest& request,
                                                           const std::vector<std::string>& path);
 
+// /v1/functions/NAME/queue, .../dead-letters[/...] and .../schedules[/...] (events_api.cpp);
+// path[3] is one of those three.
+boost::asio::awaitable<HttpResponseParts> handle_events_api(HandlerContext& context, const IncomingRequest& request,
+                                                            const std::vector<std::string>& path);
+// .../schedules[/ID[/pause|resume]] (schedules_api.cpp): blocks on the event store, so it
+// runs on the disk-work thread; throws EventStoreError.
+HttpResponseParts schedules_api(HandlerContext& context, const IncomingRequest& request,
+                                const std::vector<std::string>& path, const std::string& function);
+
+// GET /v1/schedules (schedules_api.cpp): on the disk-work thread, as schedules_api.
+HttpResponseParts list_all_schedules(HandlerContext& context);
+
 // PUT /v1/functions/NAME (deploy.cpp).
 boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& context,
                                                           const IncomingRequest& request,

@@ -20,7 +20,7 @@ namespace sofaas {
 namespace {
 
 // Settings may come as headers instead of query parameters (handy for curl -T).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 10> setting_headers{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 14> setting_headers{{
     {"X-Sofaas-Handler", "handler"},
     {"X-Sofaas-Memory", "memory"},
     {"X-Sofaas-Timeout", "timeout"},
@@ -31,6 +31,10 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 10> setting_
     {"X-Sofaas-Max-Concurrency", "max_concurrency"},
     {"X-Sofaas-Auth", "auth"},
     {"X-Sofaas-Expose-Errors", "expose_errors"},
+    {"X-Sofaas-Async-Retries", "async_retries"},
+    {"X-Sofaas-Max-Event-Age", "max_event_age"},
+    {"X-Sofaas-On-Success", "on_success"},
+    {"X-Sofaas-On-Failure", "on_failure"},
 }};
 
 QueryParams deploy_params(const IncomingRequest& request) {
@@ -56,6 +60,10 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
                                          services.config.limits, services.config.allow_loader_environment);
     } catch (const DeploySettingsError& error) {
         co_return bad_request(error.what());
+    }
+    // A function that is its own destination would feed itself for ever.
+    if (settings.on_success == function || settings.on_failure == function) {
+        co_return bad_request("on_success and on_failure must name another function, not " + function);
     }
 
     // The trial load is an init, billed like any other: not while it cannot be recorded.

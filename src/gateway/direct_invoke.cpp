@@ -1,7 +1,14 @@
 // POST /v1/functions/NAME/invoke[?version=N]: the payload is the event, the output is the
-// body. The X-Sofaas-* headers carry what Lambda's REPORT line says.
-#include <fmt/format.h>
+// body. The X-Sofaas-* headers carry what Lambda's REPORT line says. With
+// X-Sofaas-Invocation-Type: Event the event is queued instead (202 once it is stored) and
+// runs soon after (events/dispatcher.h).
+#include <chrono>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "events/dispatcher.h"
 #include "gateway/awaitable_calls.h"
 #include "gateway/control_api.h"
 #include "gateway/query_string.h"
@@ -10,19 +17,90 @@
 #include "scheduler/scheduler.h"
 
 namespace sofaas {
+namespace {
+
+enum class InvocationType { request_response, event };
+
+constexpr size_t max_idempotency_key_bytes = 128;
+
+bool is_valid_idempotency_key(std::string_view key) {
+    if (key.empty() || key.size() > max_idempotency_key_bytes) return false;
+    for (const char c : key) {
+        if (c < 0x21 || c > 0x7e) return false;
+    }
+    return true;
+}
+
+boost::asio::awaitable<HttpResponseParts> enqueue_event(HandlerContext& context, const IncomingRequest& request,
+                                                        const FunctionVersionPtr& version, bool pinned) {
+    if (request.body.size() > max_event_payload_bytes) {
+        co_return error_response(413, "RequestTooLargeException",
+                                 fmt::format("An asynchronous invocation's payload is at most {} bytes; this one has {}",
+                                             max_event_payload_bytes, request.body.size()));
+    }
+    NewEvent event;
+    event.request_id = request.request_id;
+    event.function = version->spec.name;
+    event.version = pinned ? version->spec.version : 0;
+    event.trigger = Trigger::async;
+    event.payload = request.body;
+    event.enqueued_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    if (const auto key = request.header("X-Sofaas-Idempotency-Key")) {
+        if (!is_valid_idempotency_key(*key)) {
+            co_return bad_request(fmt::format("X-Sofaas-Idempotency-Key must be 1 to {} printable ASCII characters",
+                                              max_idempotency_key_bytes));
+        }
+        event.idempotency_key = std::string(*key);
+    }
+    const EnqueueResult result = co_await async_enqueue(context.services.dispatcher, std::move(event));
+    switch (result.outcome) {
+        case EnqueueOutcome::queued:
+        case EnqueueOutcome::duplicate:
+            co_return json_response(
+                202, nlohmann::json{{"request_id", result.request_id},
+                                    {"status", result.outcome == EnqueueOutcome::queued ? "queued" : "duplicate"}}
+                         .dump());
+        case EnqueueOutcome::full:
+            spdlog::warn("[{}] {}: event refused, its queue is full", request.request_id, version->spec.name);
+            co_return too_many_requests(fmt::format("The event queue of {} is full ({} events waiting)",
+                                                    version->spec.name,
+                                                    context.services.config.events.max_queued_per_function));
+        case EnqueueOutcome::failed: break;
+    }
+    spdlog::error("[{}] {}: event not stored: {}", request.request_id, version->spec.name, result.error);
+    co_return service_unavailable("The event could not be stored. Retry later.");
+}
+
+}  // namespace
+
 boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& context,
                                                           const IncomingRequest& request,
                                                           const std::string& function) {
+    InvocationType type = InvocationType::request_response;
+    if (const auto wanted = request.header("X-Sofaas-Invocation-Type")) {
+        if (*wanted == "Event") {
+            type = InvocationType::event;
+        } else if (*wanted != "RequestResponse") {
+            co_return bad_request("X-Sofaas-Invocation-Type must be RequestResponse or Event");
+        }
+    }
     Registry& registry = context.services.registry;
     FunctionVersionPtr version;
-    if (const auto wanted = find_param(parse_query(request.query()), "version")) {
-        const auto number = parse_unsigned(*wanted);
+    const auto wanted_version = find_param(parse_query(request.query()), "version");
+    if (wanted_version) {
+        const auto number = parse_unsigned(*wanted_version);
         if (!number || *number == 0) co_return bad_request("version must be a positive integer");
         version = registry.find(function, *number);
         if (!version) co_return not_found(fmt::format("Function not found: {} version {}", function, *number));
     } else {
         version = registry.latest(function);
         if (!version) co_return not_found(fmt::format("Function not found: {}", function));
+    }
+    if (type == InvocationType::event) {
+        HttpResponseParts queued = co_await enqueue_event(context, request, version, wanted_version.has_value());
+        co_return queued;
     }
 
     InvocationRequest invocation{version, request.body, Trigger::invoke, request.request_id};

@@ -22,6 +22,9 @@ class Pool;
 class Ledger;
 class FunctionLogStore;
 class KeyStore;
+class EventStore;
+class Dispatcher;
+class ScheduleRunner;
 
 struct GatewayServices {
     const Config& config;
@@ -32,6 +35,9 @@ struct GatewayServices {
     Pool& pool;
     Ledger& ledger;
     FunctionLogStore& logs;
+    EventStore& events;
+    Dispatcher& dispatcher;
+    ScheduleRunner& schedules;
 };
 
 class Gateway {

@@ -106,6 +106,12 @@ HttpResponseParts service_unavailable(std::string_view message) {
     return response;
 }
 
+HttpResponseParts too_many_requests(std::string_view message) {
+    HttpResponseParts response = error_response(429, "TooManyRequestsException", message);
+    response.headers.emplace_back("Retry-After", "1");
+    return response;
+}
+
 HttpResponseParts bad_request(std::string_view message) {
     return error_response(400, "InvalidParameterValueException", message);
 }

@@ -47,6 +47,7 @@ HttpResponseParts invalid_library(std::string_view message);      // 400 Invalid
 HttpResponseParts unauthorized();                                 // 401 UnauthorizedException
 HttpResponseParts forbidden(std::string_view message);            // 403 AccessDeniedException
 HttpResponseParts not_found(std::string_view message);            // 404 ResourceNotFoundException
+HttpResponseParts too_many_requests(std::string_view message);  // 429 TooManyRequestsException, Retry-After: 1
 HttpResponseParts conflict(std::string_view message);             // 409 ResourceConflictException
 HttpResponseParts method_not_allowed(std::string_view method, std::string_view path);  // 405
 HttpResponseParts payload_too_large(size_t limit_bytes);          // 413 RequestTooLargeException

@@ -155,9 +155,18 @@ FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, 
                 bad("expose_errors", "must be \"true\" or \"false\", got \"" + value + "\"");
             }
             settings.expose_errors = value == "true";
+        } else if (key == "async_retries") {
+            settings.async_retries = parse_unsigned("async_retries", value, 0, max_async_retries);
+        } else if (key == "max_event_age") {
+            settings.max_event_age_s = parse_unsigned("max_event_age", value, min_event_age_s, default_max_event_age_s);
+        } else if (key == "on_success" || key == "on_failure") {
+            if (!value.empty() && !is_valid_function_name(value)) {
+                bad(key, "must be a function name ([A-Za-z0-9_-], 1 to 64), got \"" + value + "\"");
+            }
+            (key == "on_success" ? settings.on_success : settings.on_failure) = value;
         } else {
             bad(key, "unknown setting (handler, memory, timeout, ephemeral_storage, env, route, min_warm, "
-                     "max_concurrency, auth, expose_errors)");
+                     "max_concurrency, auth, expose_errors, async_retries, max_event_age, on_success, on_failure)");
         }
     }
 

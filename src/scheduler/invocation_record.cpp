@@ -19,6 +19,7 @@ void complete_report(InvocationReport& report, const InvocationRequest& request,
     report.version = spec.version;
     report.memory_mb = spec.memory_mb;
     report.trigger = request.trigger;
+    report.attempt = request.attempt;
     report.start = start;
     if (report.status == InvocationStatus::ok && request.output_reader) {
         if (std::optional<std::string> why = request.output_reader->read(report.output)) {
@@ -39,6 +40,7 @@ InvocationReport refused_report(const InvocationRequest& request, InvocationStat
     report.version = request.version->spec.version;
     report.memory_mb = request.version->spec.memory_mb;
     report.trigger = request.trigger;
+    report.attempt = request.attempt;
     report.start = wall_now();
     report.status = status;
     report.error_type = error_type;

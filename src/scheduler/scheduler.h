@@ -43,6 +43,7 @@ struct InvocationRequest {
     Trigger trigger = Trigger::invoke;
     std::string request_id;
     std::shared_ptr<OutputReader> output_reader;  // none: any output will do
+    uint32_t attempt = 0;  // a queued event's run (InvocationReport::attempt)
 };
 
 class Scheduler {

@@ -189,7 +189,7 @@ ProcessResult DaemonProcess::deploy(const std::string& name, const std::filesyst
 std::vector<nlohmann::json> DaemonProcess::billing_records(const std::string& function) const {
     std::vector<nlohmann::json> invocations;
     for (auto& record : all_billing_records(function))
-        if (record["trigger"] == "http" || record["trigger"] == "invoke") invocations.push_back(std::move(record));
+        if (record["trigger"] != "deploy" && record["trigger"] != "warm") invocations.push_back(std::move(record));
     return invocations;
 }
 

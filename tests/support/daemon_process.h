@@ -72,7 +72,7 @@ public:
     ProcessResult deploy(const std::string& name, const std::filesystem::path& library,
                          const std::vector<std::string>& extra_args = {}) const;
     // `sofaas billing --records --function NAME`, one JSON object per record, oldest first:
-    // the records of invocations (triggers http and invoke), or all of them, the inits no
+    // the records of invocations (triggers http, invoke, async, schedule), or all of them, the inits no
     // invocation paid for (triggers deploy and warm) too.
     std::vector<nlohmann::json> billing_records(const std::string& function) const;
     std::vector<nlohmann::json> all_billing_records(const std::string& function) const;

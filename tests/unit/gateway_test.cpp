@@ -19,6 +19,9 @@
 
 #include "billing/ledger.h"
 #include "cli/http_client.h"
+#include "events/dispatcher.h"
+#include "events/schedule_runner.h"
+#include "events/sqlite_event_store.h"
 #include "keys/api_keys.h"
 #include "logs/function_logs.h"
 #include "pool/pool.h"
@@ -57,9 +60,13 @@ struct Daemon {
           registry(data_dir / "functions"),
           ledger(data_dir / "billing", LedgerOptions{}),
           logs(data_dir / "logs"),
+          events(open_sqlite_event_store(data_dir / "events.db")),
           pool(io, PoolOptions{.worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker"}),
           scheduler(pool, ledger, logs, config),
-          gateway(io, GatewayServices{config, admin_token, keys, registry, scheduler, pool, ledger, logs}) {
+          dispatcher(*events, registry, scheduler, config),
+          schedules(*events, dispatcher, config),
+          gateway(io, GatewayServices{config, admin_token, keys, registry, scheduler, pool, ledger, logs, *events,
+                                      dispatcher, schedules}) {
         const std::string bound = gateway.start();
         port = std::stoi(bound.substr(bound.rfind(':') + 1));
         threads.emplace_back([this] { io.run(); });  // one thread per io_context, as the daemon runs it
@@ -77,8 +84,11 @@ struct Daemon {
     Registry registry;
     Ledger ledger;
     FunctionLogStore logs;
+    std::unique_ptr<EventStore> events;
     Pool pool;
     Scheduler scheduler;
+    Dispatcher dispatcher;
+    ScheduleRunner schedules;
     Gateway gateway;
     int port = 0;
     std::vector<std::thread> threads;
