@@ -91,8 +91,9 @@ struct Config {
     FunctionDefaults defaults;
     Prices prices;
     EventSettings events;
-    // What ARNs name (arn:aws:lambda:REGION:ACCOUNT:function:NAME).
-    std::string region = "local";
+    // What ARNs name (arn:aws:lambda:REGION:ACCOUNT:function:NAME). AWS clients sign for
+    // the region they are configured with, us-east-1 most often: the same by default.
+    std::string region = "us-east-1";
     std::string account_id = "000000000000";
 };
 

@@ -229,7 +229,7 @@ TEST(Events, DestinationsReceiveLambdasInvocationRecord) {
     EXPECT_EQ(failure["version"], "1.0");
     EXPECT_EQ(failure["requestContext"]["condition"], "RetriesExhausted");
     EXPECT_EQ(failure["requestContext"]["approximateInvokeCount"], 2);
-    EXPECT_EQ(failure["requestContext"]["functionArn"], "arn:aws:lambda:local:000000000000:function:failing:1");
+    EXPECT_EQ(failure["requestContext"]["functionArn"], "arn:aws:lambda:us-east-1:000000000000:function:failing:1");
     EXPECT_EQ(failure["requestPayload"], "fail");
     EXPECT_EQ(failure["responseContext"]["statusCode"], 200);
     EXPECT_EQ(failure["responseContext"]["functionError"], "Unhandled");

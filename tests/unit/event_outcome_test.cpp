@@ -106,7 +106,7 @@ TEST(EventOutcome, FailureDestinationGetsLambdasRecordInsteadOfADeadLetter) {
     const json record = json::parse(settled.then_enqueue->payload);
     EXPECT_EQ(record["version"], "1.0");
     EXPECT_EQ(record["requestContext"]["requestId"], "req-1");
-    EXPECT_EQ(record["requestContext"]["functionArn"], "arn:aws:lambda:local:000000000000:function:resize:3");
+    EXPECT_EQ(record["requestContext"]["functionArn"], "arn:aws:lambda:us-east-1:000000000000:function:resize:3");
     EXPECT_EQ(record["requestContext"]["condition"], "RetriesExhausted");
     EXPECT_EQ(record["requestContext"]["approximateInvokeCount"], 1);
     EXPECT_EQ(record["requestPayload"], json({{"key", "a.jpg"}}));
