@@ -31,7 +31,7 @@ ordered_json row_object(const BillingSummaryRow& row) {
 }
 
 std::optional<Trigger> parse_trigger(std::string_view text) {
-    for (Trigger t : {Trigger::http, Trigger::invoke, Trigger::async, Trigger::schedule, Trigger::warm, Trigger::deploy}) {
+    for (Trigger t : {Trigger::http, Trigger::invoke, Trigger::lambda_api, Trigger::async, Trigger::schedule, Trigger::warm, Trigger::deploy}) {
         if (to_string(t) == text) return t;
     }
     return std::nullopt;

@@ -242,6 +242,10 @@ Config load_config(const std::filesystem::path& file) {
     }
 }
 
+std::string function_arn(const Config& config, std::string_view function) {
+    return "arn:aws:lambda:" + config.region + ":" + config.account_id + ":function:" + std::string(function);
+}
+
 UidRange parse_uid_range(std::string_view text) {
     const auto invalid = [&] {
         return ConfigError("a uid range is \"FIRST-LAST\" with user ids from 1 to 4294967294, got \"" +

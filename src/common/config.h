@@ -113,6 +113,9 @@ uint32_t io_thread_count(const Config& config);
 Config parse_config(std::string_view json_text);
 Config load_config(const std::filesystem::path& file);
 
+// arn:aws:lambda:REGION:ACCOUNT:function:NAME
+std::string function_arn(const Config& config, std::string_view function);
+
 // "HOST:PORT" -> config.listen_host/listen_port; throws ConfigError.
 void apply_listen(Config& config, std::string_view host_port);
 

@@ -8,6 +8,7 @@ std::string_view to_string(Trigger trigger) {
     switch (trigger) {
         case Trigger::http: return "http";
         case Trigger::invoke: return "invoke";
+        case Trigger::lambda_api: return "lambda-api";
         case Trigger::async: return "async";
         case Trigger::schedule: return "schedule";
         case Trigger::warm: return "warm";

@@ -8,11 +8,12 @@
 
 namespace sofaas {
 
-// What started the work a ledger record bills. `async` is a queued event (an asynchronous
+// What started the work a ledger record bills. `lambda_api` is AWS's Invoke operation
+// (written "lambda-api"); `async` is a queued event (an asynchronous
 // invocation, a destination's record, a redriven dead letter), `schedule` a schedule's
 // firing. `warm` and `deploy` are cold starts no invocation paid for: a min_warm
 // environment's and a deploy's trial load.
-enum class Trigger { http, invoke, async, schedule, warm, deploy };
+enum class Trigger { http, invoke, lambda_api, async, schedule, warm, deploy };
 
 // Billing statuses (DESIGN.md) plus `throttled` and `unavailable`, which are answered but
 // never billed. `host_fault` is sofaas failing, not the function (no worker or sandbox

@@ -122,10 +122,6 @@ Settlement settle_expired(const QueuedEvent& event, const FunctionSpec& spec, Un
                             destination_exists);
 }
 
-std::string function_arn(const Config& config, const std::string& function) {
-    return "arn:aws:lambda:" + config.region + ":" + config.account_id + ":function:" + function;
-}
-
 std::string destination_record(const QueuedEvent& event, const FunctionSpec& spec,
                                const InvocationReport* report, std::optional<FailureCondition> condition,
                                UnixMillis now, const Config& config) {

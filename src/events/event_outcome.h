@@ -49,7 +49,4 @@ std::string destination_record(const QueuedEvent& event, const FunctionSpec& spe
                                const InvocationReport* report, std::optional<FailureCondition> condition,
                                UnixMillis now, const Config& config);
 
-// arn:aws:lambda:REGION:ACCOUNT:function:NAME
-std::string function_arn(const Config& config, const std::string& function);
-
 }  // namespace sofaas

@@ -70,30 +70,11 @@ HttpResponseParts describe_function(HandlerContext& context, const std::string& 
                                           versions.dump(), worker_state.dump()));
 }
 
-// Its queued events, dead letters and schedules go with it (the answer counts the events):
-// first, so that a store that cannot write leaves the function whole, and once more after,
-// for an event queued meanwhile; none may wait for a new function of the same name.
+// DELETE /v1/functions/NAME (remove_function): the answer counts the queued events dropped.
 HttpResponseParts delete_function(HandlerContext& context, const IncomingRequest& request, const std::string& function) {
-    if (!context.services.registry.latest(function)) return function_not_found(function);
-    uint64_t dropped = 0;
-    try {
-        dropped = context.services.events.remove_function(function);
-    } catch (const EventStoreError& e) {
-        spdlog::error("[{}] {}: not deleted, its queued events cannot be dropped: {}", request.request_id, function,
-                      e.what());
-        return service_unavailable("The function's queued events cannot be dropped now. Retry later.");
-    }
-    if (!context.services.registry.remove(function)) return function_not_found(function);
-    context.services.scheduler.remove(function);
-    context.services.logs.remove(function);
-    context.refresh_routes();
-    try {
-        dropped += context.services.events.remove_function(function);
-    } catch (const EventStoreError& e) {
-        spdlog::error("[{}] {}: events queued during its deletion not dropped: {}", request.request_id, function,
-                      e.what());
-    }
-    return json_response(200, nlohmann::json{{"deleted", function}, {"events_dropped", dropped}}.dump());
+    const DeleteResult deleted = remove_function(context, request.request_id, function);
+    if (deleted.refusal) return *deleted.refusal;
+    return json_response(200, nlohmann::json{{"deleted", function}, {"events_dropped", deleted.events_dropped}}.dump());
 }
 
 HttpResponseParts function_logs(HandlerContext& context, const IncomingRequest& request,
@@ -146,6 +127,27 @@ boost::asio::awaitable<HttpResponseParts> read_off_the_io_thread(HandlerContext&
 }
 
 }  // namespace
+
+DeleteResult remove_function(HandlerContext& context, const std::string& request_id, const std::string& function) {
+    if (!context.services.registry.latest(function)) return DeleteResult{0, function_not_found(function)};
+    uint64_t dropped = 0;
+    try {
+        dropped = context.services.events.remove_function(function);
+    } catch (const EventStoreError& e) {
+        spdlog::error("[{}] {}: not deleted, its queued events cannot be dropped: {}", request_id, function, e.what());
+        return DeleteResult{0, service_unavailable("The function's queued events cannot be dropped now. Retry later.")};
+    }
+    if (!context.services.registry.remove(function)) return DeleteResult{0, function_not_found(function)};
+    context.services.scheduler.remove(function);
+    context.services.logs.remove(function);
+    context.refresh_routes();
+    try {
+        dropped += context.services.events.remove_function(function);
+    } catch (const EventStoreError& e) {
+        spdlog::error("[{}] {}: events queued during its deletion not dropped: {}", request_id, function, e.what());
+    }
+    return DeleteResult{dropped, std::nullopt};
+}
 
 boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& context,
                                                              const IncomingRequest& request) {

@@ -2,7 +2,9 @@
 // admin key, except invoking a function, which an invoke key that may invoke it can do.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -10,6 +12,7 @@
 #include "gateway/handler_context.h"
 #include "gateway/http_event.h"
 #include "gateway/http_message.h"
+#include "registry/deploy_settings.h"
 
 namespace sofaas {
 
@@ -31,6 +34,40 @@ HttpResponseParts schedules_api(HandlerContext& context, const IncomingRequest& 
 
 // GET /v1/schedules (schedules_api.cpp): on the disk-work thread, as schedules_api.
 HttpResponseParts list_all_schedules(HandlerContext& context);
+
+// Stages a library, proves it loads in a throwaway worker, publishes it as the function's
+// new $LATEST (deploy.cpp): every API surface deploys through here. `refusal` says why not,
+// in the control API's terms.
+struct PublishResult {
+    FunctionVersionPtr version;
+    std::optional<HttpResponseParts> refusal;
+};
+boost::asio::awaitable<PublishResult> publish_library(HandlerContext& context, const std::string& request_id,
+                                                     const std::string& function, std::string_view library,
+                                                     const FunctionSettings& settings);
+
+// Queues an asynchronous invocation of `version` (pinned: that version, else whatever is
+// $LATEST when it runs) under `request_id` (direct_invoke.cpp): every API surface queues
+// through here. `refusal` says why not, in the control API's terms.
+struct QueuedEventResult {
+    std::string request_id;  // the event's: the first one's when `duplicate`
+    bool duplicate = false;
+    std::optional<HttpResponseParts> refusal;
+};
+boost::asio::awaitable<QueuedEventResult> queue_event(HandlerContext& context, const std::string& request_id,
+                                                      const FunctionVersionPtr& version, bool pinned,
+                                                      std::string_view payload,
+                                                      std::optional<std::string> idempotency_key);
+
+// Deletes a function with all its versions, its queued events, dead letters, schedules and
+// logs (control_api.cpp): first its events, so that a store that cannot write leaves the
+// function whole, then once more after, for an event queued meanwhile; none may wait for a
+// new function of the same name. Blocks on the disk: call it on the disk-work thread.
+struct DeleteResult {
+    uint64_t events_dropped = 0;
+    std::optional<HttpResponseParts> refusal;  // no such function, or the store cannot write
+};
+DeleteResult remove_function(HandlerContext& context, const std::string& request_id, const std::string& function);
 
 // PUT /v1/functions/NAME (deploy.cpp).
 boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& context,

@@ -47,6 +47,62 @@ QueryParams deploy_params(const IncomingRequest& request) {
 
 }  // namespace
 
+boost::asio::awaitable<PublishResult> publish_library(HandlerContext& context, const std::string& request_id,
+                                                     const std::string& function, std::string_view library,
+                                                     const FunctionSettings& settings) {
+    const GatewayServices& services = context.services;
+    const auto refused = [](HttpResponseParts refusal) { return PublishResult{nullptr, std::move(refusal)}; };
+    if (library.empty()) co_return refused(invalid_library("The library is empty: send the function's .so file."));
+    // A function that is its own destination would feed itself for ever.
+    if (settings.on_success == function || settings.on_failure == function) {
+        co_return refused(bad_request("on_success and on_failure must name another function, not " + function));
+    }
+    // The trial load is an init, billed like any other: not while it cannot be recorded.
+    if (!services.ledger.writable()) {
+        co_return refused(
+            service_unavailable("The library cannot be tried now: its init could not be billed. Retry later."));
+    }
+
+    // The registry's writes and fsyncs run off the io thread (HandlerContext::disk_work): a
+    // 64 MiB library must not hold up the calls on this thread meanwhile.
+    std::optional<StagedVersion> staged;
+    try {
+        co_await run_blocking(context.disk_work, [&] { staged = services.registry.stage(function, library, settings); });
+    } catch (const RegistryError& error) {
+        spdlog::warn("[{}] deploy of {} not staged: {}", request_id, function, error.what());
+        co_return refused(registry_error(error));
+    }
+
+    // The trial worker sees version 0: the number is only assigned when the version is published.
+    const std::optional<TrialLoadFailure> load_failure = co_await async_trial_load(services.pool, staged->candidate);
+    if (load_failure) {
+        co_await run_blocking(context.disk_work, [&] { services.registry.discard(std::move(*staged)); });
+        if (load_failure->host_fault) {
+            // The library was never tried: refusing it as invalid would blame the wrong party.
+            spdlog::error("[{}] deploy of {} failed: {}", request_id, function, load_failure->error_message);
+            co_return refused(host_fault(load_failure->error_message));
+        }
+        const std::string reason = load_failure->error_type + ": " + load_failure->error_message;
+        spdlog::info("[{}] deploy of {} rejected: {}", request_id, function, reason);
+        co_return refused(invalid_library(reason));
+    }
+
+    FunctionVersionPtr published;
+    uint32_t replaced = 0;
+    try {
+        co_await run_blocking(context.disk_work,
+                              [&] { published = services.registry.publish(std::move(*staged), &replaced); });
+    } catch (const RegistryError& error) {
+        spdlog::error("[{}] deploy of {} not published: {}", request_id, function, error.what());
+        co_return refused(registry_error(error));
+    }
+    services.scheduler.activate(published, replaced);
+    context.refresh_routes();
+    spdlog::info("[{}] deployed {} version {} ({} bytes)", request_id, function, published->spec.version,
+                 published->spec.size_bytes);
+    co_return PublishResult{published, std::nullopt};
+}
+
 boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& context,
                                                           const IncomingRequest& request,
                                                           const std::string& function) {
@@ -61,56 +117,9 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
     } catch (const DeploySettingsError& error) {
         co_return bad_request(error.what());
     }
-    // A function that is its own destination would feed itself for ever.
-    if (settings.on_success == function || settings.on_failure == function) {
-        co_return bad_request("on_success and on_failure must name another function, not " + function);
-    }
-
-    // The trial load is an init, billed like any other: not while it cannot be recorded.
-    if (!services.ledger.writable()) {
-        co_return service_unavailable("The library cannot be tried now: its init could not be billed. Retry later.");
-    }
-
-    // The registry's writes and fsyncs run off the io thread (HandlerContext::disk_work): a
-    // 64 MiB library must not hold up the calls on this thread meanwhile.
-    std::optional<StagedVersion> staged;
-    try {
-        co_await run_blocking(context.disk_work,
-                              [&] { staged = services.registry.stage(function, request.body, settings); });
-    } catch (const RegistryError& error) {
-        spdlog::warn("[{}] deploy of {} not staged: {}", request.request_id, function, error.what());
-        co_return registry_error(error);
-    }
-
-    // The trial worker sees version 0: the number is only assigned when the version is published.
-    const std::optional<TrialLoadFailure> load_failure =
-        co_await async_trial_load(services.pool, staged->candidate);
-    if (load_failure) {
-        co_await run_blocking(context.disk_work, [&] { services.registry.discard(std::move(*staged)); });
-        if (load_failure->host_fault) {
-            // The library was never tried: refusing it as invalid would blame the wrong party.
-            spdlog::error("[{}] deploy of {} failed: {}", request.request_id, function, load_failure->error_message);
-            co_return host_fault(load_failure->error_message);
-        }
-        const std::string reason = load_failure->error_type + ": " + load_failure->error_message;
-        spdlog::info("[{}] deploy of {} rejected: {}", request.request_id, function, reason);
-        co_return invalid_library(reason);
-    }
-
-    FunctionVersionPtr published;
-    uint32_t replaced = 0;
-    try {
-        co_await run_blocking(context.disk_work,
-                              [&] { published = services.registry.publish(std::move(*staged), &replaced); });
-    } catch (const RegistryError& error) {
-        spdlog::error("[{}] deploy of {} not published: {}", request.request_id, function, error.what());
-        co_return registry_error(error);
-    }
-    services.scheduler.activate(published, replaced);
-    context.refresh_routes();
-    spdlog::info("[{}] deployed {} version {} ({} bytes)", request.request_id, function,
-                 published->spec.version, published->spec.size_bytes);
-    co_return json_response(201, spec_to_json(published->spec));
+    PublishResult result = co_await publish_library(context, request.request_id, function, request.body, settings);
+    if (result.refusal) co_return std::move(*result.refusal);
+    co_return json_response(201, spec_to_json(result.version->spec));
 }
 
 }  // namespace sofaas

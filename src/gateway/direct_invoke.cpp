@@ -33,47 +33,58 @@ bool is_valid_idempotency_key(std::string_view key) {
 
 boost::asio::awaitable<HttpResponseParts> enqueue_event(HandlerContext& context, const IncomingRequest& request,
                                                         const FunctionVersionPtr& version, bool pinned) {
-    if (request.body.size() > max_event_payload_bytes) {
-        co_return error_response(413, "RequestTooLargeException",
-                                 fmt::format("An asynchronous invocation's payload is at most {} bytes; this one has {}",
-                                             max_event_payload_bytes, request.body.size()));
+    std::optional<std::string> idempotency_key;
+    if (const auto key = request.header("X-Sofaas-Idempotency-Key")) idempotency_key = std::string(*key);
+    QueuedEventResult queued = co_await queue_event(context, request.request_id, version, pinned, request.body,
+                                                    std::move(idempotency_key));
+    if (queued.refusal) co_return std::move(*queued.refusal);
+    co_return json_response(202, nlohmann::json{{"request_id", queued.request_id},
+                                                 {"status", queued.duplicate ? "duplicate" : "queued"}}
+                                     .dump());
+}
+
+}  // namespace
+
+boost::asio::awaitable<QueuedEventResult> queue_event(HandlerContext& context, const std::string& request_id,
+                                                      const FunctionVersionPtr& version, bool pinned,
+                                                      std::string_view payload,
+                                                      std::optional<std::string> idempotency_key) {
+    const auto refused = [](HttpResponseParts refusal) { return QueuedEventResult{{}, false, std::move(refusal)}; };
+    if (payload.size() > max_event_payload_bytes) {
+        co_return refused(error_response(
+            413, "RequestTooLargeException",
+            fmt::format("An asynchronous invocation's payload is at most {} bytes; this one has {}",
+                        max_event_payload_bytes, payload.size())));
+    }
+    if (idempotency_key && !is_valid_idempotency_key(*idempotency_key)) {
+        co_return refused(bad_request(fmt::format("The idempotency key must be 1 to {} printable ASCII characters",
+                                                  max_idempotency_key_bytes)));
     }
     NewEvent event;
-    event.request_id = request.request_id;
+    event.request_id = request_id;
     event.function = version->spec.name;
     event.version = pinned ? version->spec.version : 0;
     event.trigger = Trigger::async;
-    event.payload = request.body;
+    event.payload = payload;
+    event.idempotency_key = std::move(idempotency_key);
     event.enqueued_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    if (const auto key = request.header("X-Sofaas-Idempotency-Key")) {
-        if (!is_valid_idempotency_key(*key)) {
-            co_return bad_request(fmt::format("X-Sofaas-Idempotency-Key must be 1 to {} printable ASCII characters",
-                                              max_idempotency_key_bytes));
-        }
-        event.idempotency_key = std::string(*key);
-    }
     const EnqueueResult result = co_await async_enqueue(context.services.dispatcher, std::move(event));
     switch (result.outcome) {
         case EnqueueOutcome::queued:
         case EnqueueOutcome::duplicate:
-            co_return json_response(
-                202, nlohmann::json{{"request_id", result.request_id},
-                                    {"status", result.outcome == EnqueueOutcome::queued ? "queued" : "duplicate"}}
-                         .dump());
+            co_return QueuedEventResult{result.request_id, result.outcome == EnqueueOutcome::duplicate, std::nullopt};
         case EnqueueOutcome::full:
-            spdlog::warn("[{}] {}: event refused, its queue is full", request.request_id, version->spec.name);
-            co_return too_many_requests(fmt::format("The event queue of {} is full ({} events waiting)",
-                                                    version->spec.name,
-                                                    context.services.config.events.max_queued_per_function));
+            spdlog::warn("[{}] {}: event refused, its queue is full", request_id, version->spec.name);
+            co_return refused(too_many_requests(fmt::format("The event queue of {} is full ({} events waiting)",
+                                                            version->spec.name,
+                                                            context.services.config.events.max_queued_per_function)));
         case EnqueueOutcome::failed: break;
     }
-    spdlog::error("[{}] {}: event not stored: {}", request.request_id, version->spec.name, result.error);
-    co_return service_unavailable("The event could not be stored. Retry later.");
+    spdlog::error("[{}] {}: event not stored: {}", request_id, version->spec.name, result.error);
+    co_return refused(service_unavailable("The event could not be stored. Retry later."));
 }
-
-}  // namespace
 
 boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& context,
                                                           const IncomingRequest& request,

@@ -13,6 +13,7 @@
 #include "gateway/auth.h"
 #include "gateway/control_api.h"
 #include "gateway/function_endpoint.h"
+#include "gateway/lambda_api.h"
 #include "gateway/responses.h"
 #include "logs/function_logs.h"
 #include "registry/registry.h"
@@ -98,6 +99,10 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
     }
     if (path == "/v1" || path.starts_with("/v1/")) {
         HttpResponseParts response = co_await handle_control_api(context_, request);
+        co_return response;
+    }
+    if (is_lambda_api_path(path)) {
+        HttpResponseParts response = co_await handle_lambda_api(context_, request);
         co_return response;
     }
     std::optional<RouteMatch> route = context_.routes.snapshot()->match(request.method, path);

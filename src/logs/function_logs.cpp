@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -64,18 +65,19 @@ void append_report_line(std::string& out, const InvocationReport& report) {
     }
 }
 
+// Receives an invocation's lines: (time, stream, message).
+using LineSink = std::function<void(std::string_view, std::string_view, std::string_view)>;
+
 class LineWriter {
 public:
-    LineWriter(std::string& out, const InvocationReport& report) : out_(out), report_(report) {}
+    LineWriter(const LineSink& sink) : sink_(sink) {}
 
     void set_time(WallTime time) {
         time_.clear();
         append_rfc3339(time_, time);
     }
 
-    void add(std::string_view stream, std::string_view message) {
-        append_log_line(out_, time_, report_.request_id, report_.version, stream, message);
-    }
+    void add(std::string_view stream, std::string_view message) { sink_(time_, stream, message); }
 
     // Split on '\n'; a last line without its newline is still a line.
     void add_output(std::string_view stream, std::string_view captured) {
@@ -95,14 +97,13 @@ public:
     }
 
 private:
-    std::string& out_;
-    const InvocationReport& report_;
+    const LineSink& sink_;
     std::string time_;
 };
 
 // START, each captured line, ERROR when the invocation failed, END and REPORT.
-void append_invocation_lines(std::string& out, const InvocationReport& report) {
-    LineWriter writer(out, report);
+void for_each_invocation_line(const InvocationReport& report, const LineSink& sink) {
+    LineWriter writer(sink);
     writer.set_time(report.start);
     std::string message = "START RequestId: " + report.request_id + " Version: " + std::to_string(report.version);
     writer.add("platform", message);
@@ -121,6 +122,12 @@ void append_invocation_lines(std::string& out, const InvocationReport& report) {
     message.clear();
     append_report_line(message, report);
     writer.add("platform", message);
+}
+
+void append_invocation_lines(std::string& out, const InvocationReport& report) {
+    for_each_invocation_line(report, [&](std::string_view time, std::string_view stream, std::string_view message) {
+        append_log_line(out, time, report.request_id, report.version, stream, message);
+    });
 }
 
 // Up to `count` complete lines from the end of `file`, newest first, reading backwards in
@@ -187,6 +194,21 @@ std::string report_line(const InvocationReport& report) {
     std::string line;
     append_report_line(line, report);
     return line;
+}
+
+std::string invocation_log_text(const InvocationReport& report, size_t max_bytes) {
+    std::string text;
+    for_each_invocation_line(report, [&](std::string_view, std::string_view stream, std::string_view message) {
+        // Lambda's tail: the platform's lines as they are, the function's with their request id.
+        if (stream != "platform") {
+            text += report.request_id;
+            text += '\t';
+        }
+        text += message;
+        text += '\n';
+    });
+    if (text.size() > max_bytes) text.erase(0, text.size() - max_bytes);
+    return text;
 }
 
 std::string to_json(const LogLine& line) {

@@ -54,4 +54,9 @@ private:
 
 std::string to_json(const LogLine& line);
 
+// One invocation's lines as plain text, as Lambda's tail of an invocation's log gives them
+// (X-Amz-Log-Result): START, the function's lines (request id, tab, line), ERROR, END,
+// REPORT; the last `max_bytes` of it.
+std::string invocation_log_text(const InvocationReport& report, size_t max_bytes);
+
 }  // namespace sofaas
