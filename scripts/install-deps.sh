@@ -3,7 +3,7 @@
 # are missing (so it runs offline once everything is there). Root, or sudo.
 set -euo pipefail
 
-packages=(build-essential cmake g++ pkg-config libseccomp-dev libboost1.81-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libsqlite3-dev ccache curl cargo rustc)
+packages=(build-essential cmake g++ pkg-config libseccomp-dev libboost1.81-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libsqlite3-dev libssl-dev ccache curl cargo rustc python3-boto3)
 
 missing=()
 for package in "${packages[@]}"; do
