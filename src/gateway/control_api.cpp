@@ -149,7 +149,7 @@ boost::asio::awaitable<HttpResponseParts> read_off_the_io_thread(HandlerContext&
 
 boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& context,
                                                              const IncomingRequest& request) {
-    const Caller caller = identify_caller(request, context.services.admin_token, context.services.keys);
+    const Caller caller = identify_caller(request, trusted_credentials(context.services));
     if (!caller.known()) co_return unauthorized();
 
     const std::vector<std::string> path = decoded_path_segments(request.path());

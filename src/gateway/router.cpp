@@ -74,14 +74,14 @@ std::optional<HttpResponseParts> Router::refusal_before_body(std::string_view me
     const std::string_view path = target.substr(0, target.find('?'));
     const GatewayServices& services = context_.services;
     if (path == "/v1" || path.starts_with("/v1/")) {
-        if (!identify_caller(authorization, services.admin_token, services.keys).known()) return unauthorized();
+        if (!caller_before_body(authorization, trusted_credentials(services)).known()) return unauthorized();
         return std::nullopt;
     }
     const std::optional<RouteMatch> route = context_.routes.snapshot()->match(method, path);
     if (!route) return std::nullopt;
     const FunctionVersionPtr version = services.registry.latest(route->function);
     if (version && version->spec.auth == AuthMode::key &&
-        !identify_caller(authorization, services.admin_token, services.keys).may_invoke(route->function)) {
+        !caller_before_body(authorization, trusted_credentials(services)).may_invoke(route->function)) {
         return unauthorized();
     }
     return std::nullopt;

@@ -155,7 +155,8 @@ SigV4Verdict verify_sigv4(const SignedRequest& request, const KeyStore& keys, Wa
     const std::vector<std::string_view> authorizations = header_values(request, "authorization");
     const bool signed_header = std::any_of(authorizations.begin(), authorizations.end(), is_sigv4_authorization);
     if (!signed_header) {
-        if (sigv4::query_parameter(request.query, "X-Amz-Algorithm")) {
+        // Another scheme in the Authorization header takes precedence over the query.
+        if (authorizations.empty() && sigv4::query_parameter(request.query, "X-Amz-Algorithm")) {
             return refuse(SigV4FailureKind::presigned,
                           "Query-string authentication (presigned URLs) is not accepted: sign the Authorization header.");
         }

@@ -1,12 +1,8 @@
 // AWS Signature Version 4 with API keys: requests signed by botocore verify with their
-// key's secret, and every other request is refused with the failure AWS would give.
-//
-// The signatures below were computed by botocore's own SigV4Auth: tests/unit/sigv4_vectors.py
-// signs these requests and prints them (botocore 1.29, Debian 12's, and 1.43 print the same).
-// Key SOFAEXAMPLEKEY234567, signed at 2026-12-06T08:30:00Z for us-east-1/lambda.
+// key's secret, and every other request is refused with the failure AWS would give. The
+// signatures are botocore's (unit/sigv4_vectors.h says how they were made).
 #include "keys/sigv4.h"
 
-#include <fstream>
 #include <random>
 #include <string>
 #include <utility>
@@ -15,73 +11,20 @@
 #include <gtest/gtest.h>
 
 #include "support/temp_dir.h"
+#include "sigv4_vectors.h"
 
 namespace sofaas {
 namespace {
 
 using namespace std::chrono_literals;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-constexpr std::string_view access_key_id = "SOFAEXAMPLEKEY234567";
-constexpr std::string_view secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY00";
-const WallTime signed_at = WallTime(std::chrono::sys_days(std::chrono::year(2026) / 12 / 6) + 8h + 30min);
-
-std::string authorization(std::string_view signed_headers, std::string_view signature) {
-    return "AWS4-HMAC-SHA256 Credential=SOFAEXAMPLEKEY234567/20261206/us-east-1/lambda/aws4_request, SignedHeaders=" +
-           std::string(signed_headers) + ", Signature=" + std::string(signature);
-}
-
-struct TestRequest {
-    std::string method;
-    std::string target;  // path?query, as sent
-    Headers headers;
-    std::string body;
-
-    std::string* header(std::string_view name) {
-        for (auto& [header_name, value] : headers)
-            if (header_name == name) return &value;
-        return nullptr;
-    }
-};
-
-// sigv4_vectors.py, "get".
-TestRequest signed_get() {
-    return {"GET",
-            "/v1/functions",
-            {{"Host", "127.0.0.1:8080"},
-             {"X-Amz-Date", "20261206T083000Z"},
-             {"Authorization",
-              authorization("host;x-amz-date", "a4f55bc7b0031f378d0c6b96ccb8a52c67d59856149c71db4dcc627b74569552")}},
-            ""};
-}
-
-// "post_with_query": a function name with ':' (sent as %3A) and $LATEST in the query.
-TestRequest signed_post() {
-    return {"POST",
-            "/2015-03-31/functions/hello%3Alive/invocations?Qualifier=%24LATEST",
-            {{"Host", "127.0.0.1:8080"},
-             {"Content-Type", "application/json"},
-             {"X-Custom", "  two   spaces\tand tab  "},
-             {"X-Amz-Date", "20261206T083000Z"},
-             {"Authorization", authorization("content-type;host;x-amz-date;x-custom",
-                                             "cc2ab6feca6011045d6f9f0863118efa538d92b476908ebd7e165b01ef7ac6b3")},
-             {"Content-Length", "18"}},
-            R"({"name": "sofaas"})"};
-}
+using namespace sigv4_vectors;
 
 class SigV4Test : public ::testing::Test {
 protected:
     SigV4Test() { write_keys({{std::string(access_key_id), std::string(secret)}}); }
 
     void write_keys(const std::vector<std::pair<std::string, std::string>>& id_secrets) {
-        std::string file = R"({"keys": [)";
-        for (size_t i = 0; i < id_secrets.size(); ++i) {
-            if (i > 0) file += ",";
-            file += R"({"name": "key)" + std::to_string(i) + R"(", "access_key_id": ")" + id_secrets[i].first +
-                    R"(", "secret_access_key": ")" + id_secrets[i].second +
-                    R"(", "scope": "admin", "functions": [], "created": "2026-12-01T00:00:00Z"})";
-        }
-        std::ofstream(dir_ / "keys.json") << file << "]}";
+        write_key_file(dir_ / "keys.json", id_secrets);
         keys_ = std::make_unique<KeyStore>(dir_ / "keys.json");
     }
 
@@ -306,6 +249,10 @@ TEST_F(SigV4Test, PresignedQueryIsRefused) {
     const SigV4Failure failure = failure_of(request);
     EXPECT_EQ(failure.kind, SigV4FailureKind::presigned);
     EXPECT_EQ(failure.http_status(), 403);
+
+    TestRequest with_bearer = request;
+    with_bearer.headers.emplace_back("Authorization", "Bearer token");
+    EXPECT_FALSE(verify(with_bearer).is_sigv4());
 }
 
 TEST_F(SigV4Test, OtherSchemesAreNotSigV4) {
