@@ -1,6 +1,7 @@
 #include "gateway/auth.h"
 
 #include "gateway/gateway.h"
+#include "gateway/responses.h"
 
 namespace sofaas {
 namespace {
@@ -48,6 +49,11 @@ bool Caller::is_admin() const {
 
 bool Caller::may_invoke(std::string_view function) const {
     return kind == CallerKind::admin_token || (kind == CallerKind::api_key && key->may_invoke(function));
+}
+
+HttpResponseParts unauthorized(const Caller& caller) {
+    if (caller.signature_failure) return unauthorized(caller.signature_failure->message);
+    return unauthorized();
 }
 
 Caller identify_caller(const IncomingRequest& request, const TrustedCredentials& trusted, WallTime now) {

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/time.h"
+#include "gateway/http_event.h"
 #include "gateway/http_message.h"
 #include "keys/api_keys.h"
 #include "keys/sigv4.h"
@@ -46,6 +47,9 @@ struct Caller {
     // Invoking `function`: an admin, or an invoke key that names it (or names none).
     bool may_invoke(std::string_view function) const;
 };
+
+// The 401 for a caller who is not known: a refused signature says why, as AWS does.
+HttpResponseParts unauthorized(const Caller& caller);
 
 // Secrets are compared in constant time (secrets_equal); a SigV4 signature is verified as
 // of `now`, against the whole request, body included.

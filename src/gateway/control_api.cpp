@@ -150,7 +150,7 @@ boost::asio::awaitable<HttpResponseParts> read_off_the_io_thread(HandlerContext&
 boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& context,
                                                              const IncomingRequest& request) {
     const Caller caller = identify_caller(request, trusted_credentials(context.services));
-    if (!caller.known()) co_return unauthorized();
+    if (!caller.known()) co_return unauthorized(caller);
 
     const std::vector<std::string> path = decoded_path_segments(request.path());
     const std::string& method = request.method;

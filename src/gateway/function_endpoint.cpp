@@ -53,7 +53,7 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     if (!version) co_return not_found(fmt::format("Function not found: {}", route.function));
     const Caller caller = identify_caller(request, trusted_credentials(context.services));
     if (version->spec.auth == AuthMode::key) {
-        if (!caller.known()) co_return unauthorized();
+        if (!caller.known()) co_return unauthorized(caller);
         if (!caller.may_invoke(route.function)) co_return forbidden("This key may not invoke " + route.function);
     }
 

@@ -157,6 +157,8 @@ TEST_F(Auth, SigV4SignedRequestsActAsTheirKey) {
     const SignedAnswer refused = signed_by_botocore(daemon(), wrong_secret, "GET", "/v1/functions");
     EXPECT_EQ(refused.status, 401) << refused.body;
     EXPECT_EQ(json::parse(refused.body)["errorType"], "UnauthorizedException");
+    EXPECT_NE(refused.body.find("The request signature we calculated does not match"), std::string::npos)
+        << refused.body;
     EXPECT_EQ(signed_by_botocore(daemon(), admin, "GET", "/v1/functions", "", "eu-west-1").status, 401);
     EXPECT_EQ(daemon().log().find(admin.secret), std::string::npos);
 }
