@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Signs the requests of tests/unit/sigv4_test.cpp with botocore's own SigV4Auth, at a fixed
-time, and prints each request with the Authorization header botocore gives it. The test
-embeds this output; run it again (python3 tests/unit/sigv4_vectors.py) after changing a
-request there. Needs python3-botocore (scripts/install-deps.sh installs python3-boto3)."""
+"""Signs the requests of the SigV4 unit tests with botocore's own SigV4Auth, at a fixed
+time, and prints each request with the Authorization header botocore gives it. The tests
+embed this output (tests/unit/sigv4_vectors.h and sigv4_test.cpp); run it again
+(/usr/bin/python3 tests/unit/sigv4_vectors.py) after changing a request there. Needs
+python3-botocore (scripts/install-deps.sh installs python3-boto3)."""
 
 import contextlib
 import datetime
