@@ -3,7 +3,8 @@
 # are missing (so it runs offline once everything is there). Root, or sudo.
 set -euo pipefail
 
-packages=(build-essential cmake g++ pkg-config libseccomp-dev libboost1.81-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libsqlite3-dev libzip-dev ccache curl cargo rustc)
+packages=(build-essential cmake g++ pkg-config libseccomp-dev libboost1.81-dev nlohmann-json3-dev libspdlog-dev
+          libgtest-dev libsqlite3-dev libssl-dev libzip-dev ccache curl cargo rustc python3-boto3 awscli)
 
 missing=()
 for package in "${packages[@]}"; do

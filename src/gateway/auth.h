@@ -1,14 +1,32 @@
-// Who is calling: the credential in a request's "Authorization: Bearer ..." header, which
-// is the admin token or an API key given as ACCESS_KEY_ID:SECRET (keys/api_keys.h).
+// Who is calling: the credential in a request's Authorization header. Either
+// "Bearer TOKEN", where TOKEN is the admin token or an API key given as
+// ACCESS_KEY_ID:SECRET (keys/api_keys.h), or an AWS Signature Version 4 made with an API
+// key's id and secret (keys/sigv4.h), as the AWS CLI and SDKs send it.
 #pragma once
 
 #include <optional>
 #include <string_view>
 
+#include "common/time.h"
+#include "gateway/http_event.h"
 #include "gateway/http_message.h"
 #include "keys/api_keys.h"
+#include "keys/sigv4.h"
 
 namespace sofaas {
+
+struct GatewayServices;
+
+// The service every SigV4 credential scope must name: sofaas answers as AWS Lambda.
+inline constexpr std::string_view sigv4_service = "lambda";
+
+// What a credential is checked against.
+struct TrustedCredentials {
+    std::string_view admin_token;  // empty: admits nobody
+    const KeyStore& keys;
+    std::string_view region;  // the SigV4 credential scope's region (Config::region)
+};
+TrustedCredentials trusted_credentials(const GatewayServices& services);
 
 enum class CallerKind {
     anonymous,    // no credential, or one that is not valid
@@ -19,6 +37,9 @@ enum class CallerKind {
 struct Caller {
     CallerKind kind = CallerKind::anonymous;
     std::optional<ApiKey> key;  // when kind == api_key
+    // A SigV4 signature that was refused, and why: the caller is anonymous, and the AWS
+    // API answers with this failure's status and error type instead of a plain 401.
+    std::optional<SigV4Failure> signature_failure;
 
     bool known() const { return kind != CallerKind::anonymous; }
     // The whole control API: the admin token or an admin key.
@@ -27,10 +48,17 @@ struct Caller {
     bool may_invoke(std::string_view function) const;
 };
 
-// Secrets are compared in constant time (secrets_equal). An empty admin token admits
-// nobody.
-Caller identify_caller(std::optional<std::string_view> authorization, std::string_view admin_token,
-                       const KeyStore& keys);
-Caller identify_caller(const IncomingRequest& request, std::string_view admin_token, const KeyStore& keys);
+// The 401 for a caller who is not known: a refused signature says why, as AWS does.
+HttpResponseParts unauthorized(const Caller& caller);
+
+// Secrets are compared in constant time (secrets_equal); a SigV4 signature is verified as
+// of `now`, against the whole request, body included.
+Caller identify_caller(const IncomingRequest& request, const TrustedCredentials& trusted, WallTime now = wall_now());
+
+// Before the body is read (Expect: 100-continue) only the Authorization header is known.
+// A Bearer credential is checked in full; a SigV4 signature covers the body, so here only
+// its header is read and its key looked up: a caller who may be admitted once the body has
+// arrived and identify_caller has verified it.
+Caller caller_before_body(std::optional<std::string_view> authorization, const TrustedCredentials& trusted);
 
 }  // namespace sofaas

@@ -151,8 +151,8 @@ DeleteResult remove_function(HandlerContext& context, const std::string& request
 
 boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& context,
                                                              const IncomingRequest& request) {
-    const Caller caller = identify_caller(request, context.services.admin_token, context.services.keys);
-    if (!caller.known()) co_return unauthorized();
+    const Caller caller = identify_caller(request, trusted_credentials(context.services));
+    if (!caller.known()) co_return unauthorized(caller);
 
     const std::vector<std::string> path = decoded_path_segments(request.path());
     const std::string& method = request.method;

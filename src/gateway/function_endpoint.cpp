@@ -51,9 +51,9 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     // The route table may be a moment older than the registry: the registry decides.
     const FunctionVersionPtr version = context.services.registry.latest(route.function);
     if (!version) co_return not_found(fmt::format("Function not found: {}", route.function));
-    const Caller caller = identify_caller(request, context.services.admin_token, context.services.keys);
+    const Caller caller = identify_caller(request, trusted_credentials(context.services));
     if (version->spec.auth == AuthMode::key) {
-        if (!caller.known()) co_return unauthorized();
+        if (!caller.known()) co_return unauthorized(caller);
         if (!caller.may_invoke(route.function)) co_return forbidden("This key may not invoke " + route.function);
     }
 

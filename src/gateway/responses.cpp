@@ -130,9 +130,10 @@ HttpResponseParts invalid_library(std::string_view message) {
     return error_response(400, "InvalidLibraryException", message);
 }
 
-HttpResponseParts unauthorized() {
-    return error_response(401, "UnauthorizedException",
-                          "Missing or invalid Authorization: Bearer token.");
+HttpResponseParts unauthorized() { return unauthorized("Missing or invalid Authorization: Bearer token."); }
+
+HttpResponseParts unauthorized(std::string_view message) {
+    return error_response(401, "UnauthorizedException", message);
 }
 
 HttpResponseParts forbidden(std::string_view message) {

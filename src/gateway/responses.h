@@ -45,6 +45,7 @@ HttpResponseParts invalid_function_name(std::string_view name);  // 400 InvalidP
 HttpResponseParts malformed_request(std::string_view message);    // 400 BadRequestException
 HttpResponseParts invalid_library(std::string_view message);      // 400 InvalidLibraryException
 HttpResponseParts unauthorized();                                 // 401 UnauthorizedException
+HttpResponseParts unauthorized(std::string_view message);         // 401 UnauthorizedException
 HttpResponseParts forbidden(std::string_view message);            // 403 AccessDeniedException
 HttpResponseParts not_found(std::string_view message);            // 404 ResourceNotFoundException
 HttpResponseParts too_many_requests(std::string_view message);  // 429 TooManyRequestsException, Retry-After: 1

@@ -74,16 +74,16 @@ std::optional<HttpResponseParts> Router::refusal_before_body(std::string_view me
                                                             std::optional<std::string_view> authorization) const {
     const std::string_view path = target.substr(0, target.find('?'));
     const GatewayServices& services = context_.services;
+    const Caller caller = caller_before_body(authorization, trusted_credentials(services));
     if (path == "/v1" || path.starts_with("/v1/")) {
-        if (!identify_caller(authorization, services.admin_token, services.keys).known()) return unauthorized();
+        if (!caller.known()) return unauthorized(caller);
         return std::nullopt;
     }
     const std::optional<RouteMatch> route = context_.routes.snapshot()->match(method, path);
     if (!route) return std::nullopt;
     const FunctionVersionPtr version = services.registry.latest(route->function);
-    if (version && version->spec.auth == AuthMode::key &&
-        !identify_caller(authorization, services.admin_token, services.keys).may_invoke(route->function)) {
-        return unauthorized();
+    if (version && version->spec.auth == AuthMode::key && !caller.may_invoke(route->function)) {
+        return unauthorized(caller);
     }
     return std::nullopt;
 }

@@ -1,6 +1,7 @@
 // Authentication: the control API needs the admin token or an admin key; a function
 // deployed with --auth key needs a key that may invoke it on its HTTP endpoints; no
-// credential ever reaches function code.
+// credential ever reaches function code. A key works as a bearer credential or signs
+// with AWS Signature Version 4, as botocore does.
 #include <filesystem>
 #include <string>
 
@@ -97,6 +98,69 @@ TEST_F(Auth, NoCredentialReachesTheFunction) {
             EXPECT_EQ(json::parse(response.body)["headers"].count("authorization"), 0u) << response.body;
         }
     }
+}
+
+// Signs a request with AWS Signature Version 4 by botocore, as the AWS CLI and boto3 do,
+// sends it with botocore's own HTTP session, and prints the status and the body.
+constexpr const char* botocore_call = R"(
+import sys
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.httpsession import URLLib3Session
+endpoint, key_id, secret, region, method, path, body = sys.argv[1:8]
+request = AWSRequest(method=method, url=endpoint + path, data=body.encode())
+SigV4Auth(Credentials(key_id, secret), "lambda", region).add_auth(request)
+response = URLLib3Session().send(request.prepare())
+print(response.status_code)
+sys.stdout.write(response.content.decode())
+)";
+
+struct SignedAnswer {
+    int status = 0;
+    std::string body;
+};
+
+// Debian's python3 with python3-boto3 (scripts/install-deps.sh).
+SignedAnswer signed_by_botocore(const DaemonProcess& daemon, const Key& key, const std::string& method,
+                                const std::string& path, const std::string& body = "",
+                                const std::string& region = "us-east-1") {
+    auto result = run_process("/usr/bin/python3",
+                              {"-c", botocore_call, daemon.endpoint(), key.id, key.secret, region, method, path, body});
+    EXPECT_EQ(result.exit_code, 0) << result;
+    const size_t newline = result.out.find('\n');
+    if (newline == std::string::npos) return {};
+    return {std::stoi(result.out.substr(0, newline)), result.out.substr(newline + 1)};
+}
+
+// What the AWS CLI and SDKs send: a signature made with a key's id and secret, checked
+// against the key (its scope included) and against the whole request, body and all.
+TEST_F(Auth, SigV4SignedRequestsActAsTheirKey) {
+    if (run_process("/usr/bin/python3", {"-c", "import botocore"}).exit_code != 0) {
+        GTEST_SKIP() << "needs python3-boto3 (scripts/install-deps.sh)";
+    }
+    ASSERT_EQ(daemon().deploy("signed-hello", function_library("hello"), {"--auth", "key"}).exit_code, 0);
+    const Key admin = create_key(daemon(), {"sigv4-admin", "--scope", "admin"});
+    const Key invoker = create_key(daemon(), {"sigv4-invoker", "--function", "signed-hello"});
+
+    const SignedAnswer listed = signed_by_botocore(daemon(), admin, "GET", "/v1/functions");
+    EXPECT_EQ(listed.status, 200) << listed.body;
+    EXPECT_NE(listed.body.find("signed-hello"), std::string::npos) << listed.body;
+
+    const SignedAnswer invoked =
+        signed_by_botocore(daemon(), invoker, "POST", "/v1/functions/signed-hello/invoke", "botocore");
+    EXPECT_EQ(invoked.status, 200) << invoked.body;
+    EXPECT_EQ(invoked.body, "Hello, botocore!");
+    EXPECT_EQ(signed_by_botocore(daemon(), invoker, "GET", "/v1/functions").status, 403);
+
+    const Key wrong_secret{admin.id, std::string(40, 'x')};
+    const SignedAnswer refused = signed_by_botocore(daemon(), wrong_secret, "GET", "/v1/functions");
+    EXPECT_EQ(refused.status, 401) << refused.body;
+    EXPECT_EQ(json::parse(refused.body)["errorType"], "UnauthorizedException");
+    EXPECT_NE(refused.body.find("The request signature we calculated does not match"), std::string::npos)
+        << refused.body;
+    EXPECT_EQ(signed_by_botocore(daemon(), admin, "GET", "/v1/functions", "", "eu-west-1").status, 401);
+    EXPECT_EQ(daemon().log().find(admin.secret), std::string::npos);
 }
 
 // Scoped keys: an invoke key calls the functions it names, nothing else; an admin key

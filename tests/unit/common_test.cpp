@@ -425,6 +425,22 @@ TEST(Sha256Test, MatchesKnownDigests) {
               "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+// RFC 4231, test cases 1 and 2; and the empty key, which must not read as "no key".
+TEST(HmacSha256Test, MatchesRfc4231) {
+    EXPECT_EQ(lowercase_hex(hmac_sha256(std::string(20, '\x0b'), "Hi There")),
+              "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    EXPECT_EQ(lowercase_hex(hmac_sha256("Jefe", "what do ya want for nothing?")),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    EXPECT_EQ(hmac_sha256("Jefe", "what do ya want for nothing?").size(), 32u);
+    EXPECT_EQ(lowercase_hex(hmac_sha256("", "")),
+              "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+TEST(HmacSha256Test, HexIsTwoLowercaseDigitsPerByte) {
+    EXPECT_EQ(lowercase_hex(std::string_view("\x00\x0f\xa0\xff", 4)), "000fa0ff");
+    EXPECT_EQ(lowercase_hex(""), "");
+}
+
 // A data directory is private to the daemon's user, including what an older sofaasd left
 // readable; the named world-readable files keep only their read permission; a symbolic
 // link is never followed out.
