@@ -171,11 +171,15 @@ std::string function_configuration(const FunctionSpec& spec, const Config& confi
 }
 
 boost::asio::awaitable<HttpResponseParts> handle_lambda_api(HandlerContext& context, const IncomingRequest& request) {
-    const Caller caller = identify_caller(request, context.services.admin_token, context.services.keys);
+    const Caller caller = identify_caller(request, trusted_credentials(context.services));
+    if (caller.signature_failure) {
+        co_return lambda_error(caller.signature_failure->http_status(), caller.signature_failure->error_type(),
+                               caller.signature_failure->message);
+    }
     if (!caller.known()) {
-        co_return lambda_error(403, "UnrecognizedClientException",
-                               "The security token included in the request is invalid: sign it with an API key "
-                               "(sofaas keys create) as AWS Signature Version 4");
+        co_return lambda_error(403, "MissingAuthenticationTokenException",
+                               "Missing Authentication Token: sign the request with an API key (sofaas keys create) "
+                               "as AWS Signature Version 4");
     }
     const std::vector<std::string> path = decoded_segments(request.path());
     LambdaCall call{context, request, caller, path};

@@ -79,6 +79,14 @@ std::optional<HttpResponseParts> Router::refusal_before_body(std::string_view me
         if (!caller.known()) return unauthorized(caller);
         return std::nullopt;
     }
+    if (is_lambda_api_path(path)) {
+        if (caller.signature_failure) {
+            return lambda_error(caller.signature_failure->http_status(), caller.signature_failure->error_type(),
+                                caller.signature_failure->message);
+        }
+        if (!caller.known()) return lambda_error(403, "MissingAuthenticationTokenException", "Missing Authentication Token");
+        return std::nullopt;
+    }
     const std::optional<RouteMatch> route = context_.routes.snapshot()->match(method, path);
     if (!route) return std::nullopt;
     const FunctionVersionPtr version = services.registry.latest(route->function);

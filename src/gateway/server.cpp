@@ -217,6 +217,12 @@ private:
         if (method == http::verb::put && target.starts_with("/v1/functions/")) {
             return std::max(max_library_bytes, limits.max_payload_bytes);
         }
+        // The Lambda API's CreateFunction and UpdateFunctionCode: the zip, base64 in JSON.
+        const std::string_view path = target.substr(0, target.find('?'));
+        const bool lambda_code = (method == http::verb::post && path == "/2015-03-31/functions") ||
+                                 (method == http::verb::put && path.starts_with("/2015-03-31/functions/") &&
+                                  path.ends_with("/code"));
+        if (lambda_code) return std::max(max_library_bytes / 3 * 4 + 64 * 1024, limits.max_payload_bytes);
         return limits.max_payload_bytes;
     }
 
