@@ -32,10 +32,19 @@ HttpResponseParts schedules_api(HandlerContext& context, const IncomingRequest& 
 // GET /v1/schedules (schedules_api.cpp): on the disk-work thread, as schedules_api.
 HttpResponseParts list_all_schedules(HandlerContext& context);
 
+// /v1/functions/NAME/aliases[/ALIAS] (aliases_api.cpp): writes and fsyncs, so it runs
+// on the disk-work thread.
+HttpResponseParts aliases_api(HandlerContext& context, const IncomingRequest& request,
+                              const std::vector<std::string>& path, const std::string& function);
+
 // PUT /v1/functions/NAME (deploy.cpp).
 boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& context,
                                                           const IncomingRequest& request,
                                                           const std::string& function);
+// PATCH /v1/functions/NAME (deploy.cpp): new settings, the same code, a new version.
+boost::asio::awaitable<HttpResponseParts> update_function_settings(HandlerContext& context,
+                                                                   const IncomingRequest& request,
+                                                                   const std::string& function);
 // POST /v1/functions/NAME/invoke (direct_invoke.cpp).
 boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& context,
                                                           const IncomingRequest& request,

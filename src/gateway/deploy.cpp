@@ -1,9 +1,12 @@
 // PUT /v1/functions/NAME: stage the library, prove it loads in a throwaway worker, and only
 // then publish it. A library that cannot load never becomes a version.
+// PATCH /v1/functions/NAME: the same library with new settings, as a new version; tried
+// only when the handler changes, since nothing else the worker loads does.
 #include <array>
 #include <memory>
 #include <utility>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "billing/ledger.h"
@@ -45,6 +48,43 @@ QueryParams deploy_params(const IncomingRequest& request) {
     return params;
 }
 
+// Tries the staged version in a throwaway worker (when `trial`), then publishes it and
+// lets the scheduler and the routes know; answers `status` and the new version's spec.
+boost::asio::awaitable<HttpResponseParts> try_and_publish(HandlerContext& context, const IncomingRequest& request,
+                                                          StagedVersion staged, bool trial, int status) {
+    const GatewayServices& services = context.services;
+    const std::string function = staged.function;
+    // The trial worker sees version 0: the number is only assigned when the version is published.
+    std::optional<TrialLoadFailure> load_failure;
+    if (trial) load_failure = co_await async_trial_load(services.pool, staged.candidate);
+    if (load_failure) {
+        co_await run_blocking(context.disk_work, [&] { services.registry.discard(std::move(staged)); });
+        if (load_failure->host_fault) {
+            // The library was never tried: refusing it as invalid would blame the wrong party.
+            spdlog::error("[{}] deploy of {} failed: {}", request.request_id, function, load_failure->error_message);
+            co_return host_fault(load_failure->error_message);
+        }
+        const std::string reason = load_failure->error_type + ": " + load_failure->error_message;
+        spdlog::info("[{}] deploy of {} rejected: {}", request.request_id, function, reason);
+        co_return invalid_library(reason);
+    }
+
+    FunctionVersionPtr published;
+    uint32_t replaced = 0;
+    try {
+        co_await run_blocking(context.disk_work,
+                              [&] { published = services.registry.publish(std::move(staged), &replaced); });
+    } catch (const RegistryError& error) {
+        spdlog::error("[{}] deploy of {} not published: {}", request.request_id, function, error.what());
+        co_return registry_error(error);
+    }
+    services.scheduler.activate(published, replaced);
+    context.refresh_routes();
+    spdlog::info("[{}] deployed {} version {} ({} bytes)", request.request_id, function,
+                 published->spec.version, published->spec.size_bytes);
+    co_return json_response(status, spec_to_json(published->spec));
+}
+
 }  // namespace
 
 boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& context,
@@ -81,36 +121,44 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
         spdlog::warn("[{}] deploy of {} not staged: {}", request.request_id, function, error.what());
         co_return registry_error(error);
     }
+    HttpResponseParts answer = co_await try_and_publish(context, request, std::move(*staged), true, 201);
+    co_return answer;
+}
 
-    // The trial worker sees version 0: the number is only assigned when the version is published.
-    const std::optional<TrialLoadFailure> load_failure =
-        co_await async_trial_load(services.pool, staged->candidate);
-    if (load_failure) {
-        co_await run_blocking(context.disk_work, [&] { services.registry.discard(std::move(*staged)); });
-        if (load_failure->host_fault) {
-            // The library was never tried: refusing it as invalid would blame the wrong party.
-            spdlog::error("[{}] deploy of {} failed: {}", request.request_id, function, load_failure->error_message);
-            co_return host_fault(load_failure->error_message);
-        }
-        const std::string reason = load_failure->error_type + ": " + load_failure->error_message;
-        spdlog::info("[{}] deploy of {} rejected: {}", request.request_id, function, reason);
-        co_return invalid_library(reason);
+boost::asio::awaitable<HttpResponseParts> update_function_settings(HandlerContext& context,
+                                                                   const IncomingRequest& request,
+                                                                   const std::string& function) {
+    const GatewayServices& services = context.services;
+    if (!request.body.empty()) {
+        co_return bad_request("A settings update takes no body: new code is a deploy (PUT).");
+    }
+    const FunctionVersionPtr current = services.registry.latest(function);
+    if (!current) co_return not_found(fmt::format("Function not found: {}", function));
+    FunctionSettings settings;
+    try {
+        settings = parse_settings_update(deploy_params(request), current->spec, services.config.limits,
+                                         services.config.allow_loader_environment);
+    } catch (const DeploySettingsError& error) {
+        co_return bad_request(error.what());
+    }
+    if (settings.on_success == function || settings.on_failure == function) {
+        co_return bad_request("on_success and on_failure must name another function, not " + function);
+    }
+    const bool new_handler = settings.handler != current->spec.handler;
+    if (new_handler && !services.ledger.writable()) {
+        co_return service_unavailable("The new handler cannot be tried now: its init could not be billed. Retry later.");
     }
 
-    FunctionVersionPtr published;
-    uint32_t replaced = 0;
+    std::optional<StagedVersion> staged;
     try {
         co_await run_blocking(context.disk_work,
-                              [&] { published = services.registry.publish(std::move(*staged), &replaced); });
+                              [&] { staged = services.registry.stage_settings(current, settings); });
     } catch (const RegistryError& error) {
-        spdlog::error("[{}] deploy of {} not published: {}", request.request_id, function, error.what());
+        spdlog::warn("[{}] settings of {} not staged: {}", request.request_id, function, error.what());
         co_return registry_error(error);
     }
-    services.scheduler.activate(published, replaced);
-    context.refresh_routes();
-    spdlog::info("[{}] deployed {} version {} ({} bytes)", request.request_id, function,
-                 published->spec.version, published->spec.size_bytes);
-    co_return json_response(201, spec_to_json(published->spec));
+    HttpResponseParts answer = co_await try_and_publish(context, request, std::move(*staged), new_handler, 200);
+    co_return answer;
 }
 
 }  // namespace sofaas
