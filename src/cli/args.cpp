@@ -19,33 +19,42 @@ const FlagSpec* find_flag(const std::vector<FlagSpec>& flags, std::string_view n
     return it == flags.end() ? nullptr : &*it;
 }
 
+// What a deploy sets, and a config changes.
+const std::vector<FlagSpec>& settings_flags() {
+    static const std::vector<FlagSpec> flags = {
+        {"handler", "SYMBOL", "handler symbol (default sofaas_handler)"},
+        {"memory", "MB", "memory limit in MB (default 128)"},
+        {"timeout", "SEC", "deadline in seconds, 1..300 (default 3)"},
+        {"ephemeral-storage", "MB", "size of the environment's /tmp, 512..10240 (default 512)"},
+        {"env", "K=V", "environment variable (repeatable)", true},
+        {"route", "'METHOD /path'", "custom HTTP route, e.g. 'GET /items/{id}' (repeatable)", true},
+        {"min-warm", "N", "execution environments kept warm"},
+        {"max-concurrency", "N", "invocations running at once"},
+        {"auth", "none|key", "whether HTTP calls need an API key that may invoke it"},
+        {"expose-errors", "", "anonymous HTTP callers see the function's errors and the X-Sofaas-* headers"},
+        {"async-retries", "N", "runs again of a failed queued event, 0..2 (default 2)"},
+        {"max-event-age", "SEC", "queued events older than this are not run, 60..21600 (default 21600)"},
+        {"on-success", "FUNCTION", "queued events that succeed send their record to FUNCTION"},
+        {"on-failure", "FUNCTION", "queued events that fail for good send their record to FUNCTION "
+                                   "(else they are dead letters)"},
+    };
+    return flags;
+}
+
 }  // namespace
 
 const std::vector<CommandSpec>& command_specs() {
     static const std::vector<CommandSpec> specs = {
-        {"deploy",
-         {"NAME", "FILE.so"},
-         {{"handler", "SYMBOL", "handler symbol (default sofaas_handler)"},
-          {"memory", "MB", "memory limit in MB (default 128)"},
-          {"timeout", "SEC", "deadline in seconds, 1..300 (default 3)"},
-          {"ephemeral-storage", "MB", "size of the environment's /tmp, 512..10240 (default 512)"},
-          {"env", "K=V", "environment variable (repeatable)", true},
-          {"route", "'METHOD /path'", "custom HTTP route, e.g. 'GET /items/{id}' (repeatable)", true},
-          {"min-warm", "N", "execution environments kept warm"},
-          {"max-concurrency", "N", "invocations running at once"},
-          {"auth", "none|key", "whether HTTP calls need an API key that may invoke it"},
-          {"expose-errors", "", "anonymous HTTP callers see the function's errors and the X-Sofaas-* headers"},
-          {"async-retries", "N", "runs again of a failed queued event, 0..2 (default 2)"},
-          {"max-event-age", "SEC", "queued events older than this are not run, 60..21600 (default 21600)"},
-          {"on-success", "FUNCTION", "queued events that succeed send their record to FUNCTION"},
-          {"on-failure", "FUNCTION", "queued events that fail for good send their record to FUNCTION "
-                                     "(else they are dead letters)"}},
+        {"deploy", {"NAME", "FILE.so"}, settings_flags(),
          "deploy a shared library as a new version of function NAME"},
+        {"config", {"NAME"}, settings_flags(),
+         "new settings for NAME's latest code, as a new version"},
         {"invoke",
          {"NAME"},
          {{"data", "STRING", "event payload"},
           {"data-file", "FILE", "read the event payload from FILE (- for stdin)"},
           {"version", "N", "invoke this version instead of the latest"},
+          {"qualifier", "ALIAS|N", "invoke through this alias (or version, or $LATEST)"},
           {"async", "", "queue the event and print its request id; it runs soon after"},
           {"idempotency-key", "KEY", "with --async: the same KEY within 24 h queues nothing new"}},
          "run function NAME once and print its output"},
@@ -61,6 +70,13 @@ const std::vector<CommandSpec>& command_specs() {
           {"json", "", "print the server's JSON"},
           {"records", "", "print the billing records, one JSON object per line"}},
          "summarize billing records"},
+        {"alias set",
+         {"NAME", "ALIAS", "VERSION"},
+         {{"weight", "V=W", "send a share W (0 to 1) of the calls to version V instead"},
+          {"description", "TEXT", "what the alias is for"}},
+         "point alias ALIAS of NAME at VERSION (creates or updates it)"},
+        {"alias list", {"NAME"}, {{"json", "", "print the server's JSON"}}, "list the aliases of NAME"},
+        {"alias delete", {"NAME", "ALIAS"}, {}, "delete an alias"},
         {"keys create",
          {"NAME"},
          {{"scope", "admin|invoke", "what the key may do (default invoke)"},

@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -38,6 +39,12 @@ void deploy(const CommandLine& line, HttpClient& client, std::ostream& out) {
     out << format_deployed(parse_body(response));
 }
 
+void configure(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    const auto params = settings_params(line, true);
+    if (params.empty()) throw UsageError("'config' needs at least one setting to change (see sofaas config --help)");
+    out << format_deployed(parse_body(checked(client.request("PATCH", function_path(line) + query(params)))));
+}
+
 void invoke(const CommandLine& line, HttpClient& client, std::ostream& out, std::istream& in) {
     if (line.has("data") && line.has("data-file")) throw UsageError("use either --data or --data-file, not both");
     std::string event = line.value("data").value_or("");
@@ -51,6 +58,10 @@ void invoke(const CommandLine& line, HttpClient& client, std::ostream& out, std:
     std::vector<std::pair<std::string, std::string>> params;
     if (auto version = line.value("version")) {
         params.emplace_back("version", std::to_string(parse_number("version", *version, 1, max_u32)));
+    }
+    if (auto qualifier = line.value("qualifier")) {
+        if (line.has("version")) throw UsageError("use either --version or --qualifier, not both");
+        params.emplace_back("qualifier", *qualifier);
     }
     std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/octet-stream"}};
     const bool queued = line.has("async");
@@ -108,6 +119,45 @@ void billing(const CommandLine& line, HttpClient& client, std::ostream& out) {
 }
 
 
+std::string alias_path(const CommandLine& line) {
+    return function_path(line) + "/aliases/" + url_encode(line.arguments.at(1));
+}
+
+void set_alias(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    const std::string& version = line.arguments.at(2);
+    const auto digits = [](const std::string& text) {
+        return !text.empty() && text.size() <= 10 && text.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!digits(version)) throw UsageError("'alias set' needs a version number, not '" + version + "'");
+    json request = {{"version", std::stoull(version)}};
+    if (auto weight = line.value("weight")) {
+        const auto equals = weight->find('=');
+        const std::string other = weight->substr(0, std::min(equals, weight->size()));
+        const std::string share = equals == std::string::npos ? "" : weight->substr(equals + 1);
+        char* end = nullptr;
+        const double value = std::strtod(share.c_str(), &end);
+        if (!digits(other) || share.empty() || *end != '\0') {
+            throw UsageError("option '--weight' needs VERSION=WEIGHT, e.g. 2=0.1, not '" + *weight + "'");
+        }
+        request["weights"] = {{other, value}};
+    }
+    if (auto description = line.value("description")) request["description"] = *description;
+    const json alias = parse_body(
+        checked(client.request("PUT", alias_path(line), request.dump(), {{"Content-Type", "application/json"}})));
+    out << format_alias(alias);
+}
+
+void list_aliases(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    auto response = checked(client.request("GET", function_path(line) + "/aliases"));
+    if (line.has("json")) return print_json(response, out);
+    out << format_alias_list(parse_body(response));
+}
+
+void delete_alias(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    checked(client.request("DELETE", alias_path(line)));
+    out << "deleted alias " << line.arguments.at(1) << "\n";
+}
+
 void create_key(const CommandLine& line, HttpClient& client, std::ostream& out) {
     json request = {{"name", line.arguments.at(0)}, {"scope", line.value("scope").value_or("invoke")},
                     {"functions", line.values("function")}};
@@ -158,7 +208,9 @@ ClientSettings resolve_client_settings(const CommandLine& line, const char* endp
     return settings;
 }
 
-std::string deploy_target(const CommandLine& line) {
+std::string deploy_target(const CommandLine& line) { return function_path(line) + query(settings_params(line, false)); }
+
+std::vector<std::pair<std::string, std::string>> settings_params(const CommandLine& line, bool update) {
     std::vector<std::pair<std::string, std::string>> params;
     if (auto handler = line.value("handler")) params.emplace_back("handler", *handler);
     static const std::pair<const char*, const char*> numeric[] = {
@@ -173,7 +225,9 @@ std::string deploy_target(const CommandLine& line) {
         }
     }
     for (const auto& env : line.values("env")) {
-        if (env.find('=') == std::string::npos || env.front() == '=') {
+        // An update's empty --env clears the variables.
+        const bool clears = update && env.empty();
+        if (!clears && (env.find('=') == std::string::npos || env.front() == '=')) {
             throw UsageError("option '--env' needs KEY=VALUE, not '" + env + "'");
         }
         params.emplace_back("env", env);
@@ -189,18 +243,22 @@ std::string deploy_target(const CommandLine& line) {
         key[2] = '_';
         if (auto destination = line.value(flag)) params.emplace_back(key, *destination);
     }
-    return function_path(line) + query(params);
+    return params;
 }
 
 void run_command(const CommandLine& line, HttpClient& client, std::ostream& out, std::istream& in) {
     const std::string& command = line.command;
     if (command == "deploy") deploy(line, client, out);
+    else if (command == "config") configure(line, client, out);
     else if (command == "invoke") invoke(line, client, out, in);
     else if (command == "list") list(client, out);
     else if (command == "info") info(line, client, out);
     else if (command == "delete") remove(line, client, out);
     else if (command == "logs") logs(line, client, out);
     else if (command == "billing") billing(line, client, out);
+    else if (command == "alias set") set_alias(line, client, out);
+    else if (command == "alias list") list_aliases(line, client, out);
+    else if (command == "alias delete") delete_alias(line, client, out);
     else if (command == "keys create") create_key(line, client, out);
     else if (command == "keys list") list_keys(line, client, out);
     else if (command == "keys delete") delete_key(line, client, out);

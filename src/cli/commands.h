@@ -7,6 +7,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/args.h"
 
@@ -36,6 +38,9 @@ ClientSettings resolve_client_settings(const CommandLine& line, const char* endp
 
 // The control API target of a deploy: /v1/functions/NAME?memory=...&route=... (URL-encoded).
 std::string deploy_target(const CommandLine& line);
+// The settings flags of deploy and config as query parameters. An update (config) may
+// give --env '' to clear the variables (and --route '' the routes).
+std::vector<std::pair<std::string, std::string>> settings_params(const CommandLine& line, bool update);
 
 // Runs line.command against the daemon; writes results to `out`, reads stdin from `in`
 // (invoke --data-file -). Throws CommandError, UsageError, HttpClientError.

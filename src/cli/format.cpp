@@ -170,6 +170,37 @@ std::string format_deployed(const json& spec) {
     return text(spec, "name") + " version " + text(spec, "version") + "\n";
 }
 
+namespace {
+
+std::string alias_weights(const json& alias) {
+    std::string out;
+    const json weights = alias.value("weights", json::object());
+    for (const auto& [version, weight] : weights.items()) {
+        if (!out.empty()) out += ", ";
+        out += version + "=" + weight.dump();
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string format_alias(const json& alias) {
+    std::string out = text(alias, "function") + ":" + text(alias, "name") + " -> version " + text(alias, "version");
+    const std::string weights = alias_weights(alias);
+    if (!weights.empty()) out += " (weights " + weights + ")";
+    return out + "\n";
+}
+
+std::string format_alias_list(const json& list) {
+    std::vector<std::vector<std::string>> rows;
+    for (const json& alias : list.value("aliases", json::array())) {
+        const std::string weights = alias_weights(alias);
+        rows.push_back({text(alias, "name"), text(alias, "version"), weights.empty() ? "-" : weights,
+                        text(alias, "description")});
+    }
+    return format_table({"ALIAS", "VERSION", "WEIGHTS", "DESCRIPTION"}, rows);
+}
+
 std::string format_log_line(const json& line) {
     std::string message = text(line, "message");
     if (text(line, "stream") == "platform") return text(line, "time") + " " + message + "\n";

@@ -25,6 +25,10 @@ std::string format_created_key(const nlohmann::json& key);
 std::string format_key_list(const nlohmann::json& list);
 // PUT /v1/functions/NAME: "NAME version N".
 std::string format_deployed(const nlohmann::json& spec);
+// PUT /v1/functions/NAME/aliases/ALIAS: "NAME:ALIAS -> version N" (and its weighted version).
+std::string format_alias(const nlohmann::json& alias);
+// GET /v1/functions/NAME/aliases: ALIAS VERSION WEIGHTS DESCRIPTION.
+std::string format_alias_list(const nlohmann::json& list);
 // One line of GET /v1/functions/NAME/logs: "TIME REQUEST_ID STREAM MESSAGE" for the
 // function's output; platform lines (START/END/REPORT) as Lambda prints them: "TIME MESSAGE".
 std::string format_log_line(const nlohmann::json& line);

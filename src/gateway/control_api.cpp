@@ -196,11 +196,20 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
         HttpResponseParts answer = co_await handle_events_api(context, request, path);
         co_return answer;
     }
+    if ((path.size() == 4 || path.size() == 5) && path[3] == "aliases") {
+        HttpResponseParts answer =
+            co_await read_off_the_io_thread(context, [&] { return aliases_api(context, request, path, function); });
+        co_return answer;
+    }
     if (path.size() > 4) co_return not_found(fmt::format("No such API: {} {}", method, request.path()));
     if (path.size() == 3) {
         if (method == "PUT") {
             HttpResponseParts deployed = co_await deploy_function(context, request, function);
             co_return deployed;
+        }
+        if (method == "PATCH") {
+            HttpResponseParts updated = co_await update_function_settings(context, request, function);
+            co_return updated;
         }
         if (method == "GET") co_return describe_function(context, function);
         if (method == "DELETE") {

@@ -45,6 +45,12 @@ struct PublishResult {
 boost::asio::awaitable<PublishResult> publish_library(HandlerContext& context, const std::string& request_id,
                                                      const std::string& function, std::string_view library,
                                                      const FunctionSettings& settings);
+// The same library as `current`, with new settings, as the new $LATEST: tried only when the
+// handler changes, since nothing else the worker loads does (Lambda's
+// UpdateFunctionConfiguration, PATCH /v1/functions/NAME).
+boost::asio::awaitable<PublishResult> publish_settings(HandlerContext& context, const std::string& request_id,
+                                                      const FunctionVersionPtr& current,
+                                                      const FunctionSettings& settings);
 
 // Queues an asynchronous invocation of `version` (pinned: that version, else whatever is
 // $LATEST when it runs) under `request_id` (direct_invoke.cpp): every API surface queues
@@ -69,10 +75,19 @@ struct DeleteResult {
 };
 DeleteResult remove_function(HandlerContext& context, const std::string& request_id, const std::string& function);
 
+// /v1/functions/NAME/aliases[/ALIAS] (aliases_api.cpp): writes and fsyncs, so it runs
+// on the disk-work thread.
+HttpResponseParts aliases_api(HandlerContext& context, const IncomingRequest& request,
+                              const std::vector<std::string>& path, const std::string& function);
+
 // PUT /v1/functions/NAME (deploy.cpp).
 boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& context,
                                                           const IncomingRequest& request,
                                                           const std::string& function);
+// PATCH /v1/functions/NAME (deploy.cpp): new settings, the same code, a new version.
+boost::asio::awaitable<HttpResponseParts> update_function_settings(HandlerContext& context,
+                                                                   const IncomingRequest& request,
+                                                                   const std::string& function);
 // POST /v1/functions/NAME/invoke (direct_invoke.cpp).
 boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& context,
                                                           const IncomingRequest& request,

@@ -1,4 +1,4 @@
-// POST /v1/functions/NAME/invoke[?version=N]: the payload is the event, the output is the
+// POST /v1/functions/NAME/invoke[?version=N|?qualifier=ALIAS]: the payload is the event, the output is the
 // body. The X-Sofaas-* headers carry what Lambda's REPORT line says. With
 // X-Sofaas-Invocation-Type: Event the event is queued instead (202 once it is stored) and
 // runs soon after (events/dispatcher.h).
@@ -97,20 +97,24 @@ boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& contex
             co_return bad_request("X-Sofaas-Invocation-Type must be RequestResponse or Event");
         }
     }
-    Registry& registry = context.services.registry;
-    FunctionVersionPtr version;
-    const auto wanted_version = find_param(parse_query(request.query()), "version");
+    // ?qualifier= is Lambda's (a version number, an alias or $LATEST); ?version=N is ours.
+    const QueryParams params = parse_query(request.query());
+    const auto wanted_version = find_param(params, "version");
+    const auto wanted_qualifier = find_param(params, "qualifier");
+    if (wanted_version && wanted_qualifier) co_return bad_request("Give either version or qualifier, not both");
+    std::string qualifier = wanted_qualifier.value_or("");
     if (wanted_version) {
         const auto number = parse_unsigned(*wanted_version);
         if (!number || *number == 0) co_return bad_request("version must be a positive integer");
-        version = registry.find(function, *number);
-        if (!version) co_return not_found(fmt::format("Function not found: {} version {}", function, *number));
-    } else {
-        version = registry.latest(function);
-        if (!version) co_return not_found(fmt::format("Function not found: {}", function));
+        qualifier = std::to_string(*number);
     }
+    const ResolvedVersion resolved = context.services.registry.resolve(function, qualifier);
+    if (!resolved.version) co_return unresolved_qualifier(resolved.failure, function, qualifier);
+    const FunctionVersionPtr& version = resolved.version;
     if (type == InvocationType::event) {
-        HttpResponseParts queued = co_await enqueue_event(context, request, version, wanted_version.has_value());
+        // A qualified event runs the version it resolved to now, as a pinned one.
+        const bool pinned = !qualifier.empty() && qualifier != "$LATEST";
+        HttpResponseParts queued = co_await enqueue_event(context, request, version, pinned);
         co_return queued;
     }
 

@@ -49,13 +49,17 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
                                                                    const IncomingRequest& request,
                                                                    RouteMatch route) {
     // The route table may be a moment older than the registry: the registry decides.
-    const FunctionVersionPtr version = context.services.registry.latest(route.function);
-    if (!version) co_return not_found(fmt::format("Function not found: {}", route.function));
+    const ResolvedVersion resolved = context.services.registry.resolve(route.function, route.qualifier);
     const Caller caller = identify_caller(request, trusted_credentials(context.services));
-    if (version->spec.auth == AuthMode::key) {
+    // A qualifier that names nothing is told only to those who may call the function: which
+    // aliases exist is no stranger's business.
+    const FunctionVersionPtr gate = resolved.version ? resolved.version : context.services.registry.latest(route.function);
+    if (gate && gate->spec.auth == AuthMode::key) {
         if (!caller.known()) co_return unauthorized(caller);
         if (!caller.may_invoke(route.function)) co_return forbidden("This key may not invoke " + route.function);
     }
+    if (!resolved.version) co_return unresolved_qualifier(resolved.failure, route.function, route.qualifier);
+    const FunctionVersionPtr& version = resolved.version;
 
     HttpRequestParts parts;
     parts.method = request.method;

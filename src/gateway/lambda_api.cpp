@@ -48,9 +48,6 @@ std::string hex_to_base64(std::string_view hex) {
     return base64_encode(bytes);
 }
 
-bool is_digits(std::string_view text) {
-    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 }  // namespace
 
@@ -120,24 +117,16 @@ std::optional<FunctionReference> parse_function_reference(std::string_view text,
 
 FunctionVersionPtr resolve_function(HandlerContext& context, const FunctionReference& reference,
                                     std::optional<HttpResponseParts>* refusal) {
-    Registry& registry = context.services.registry;
-    const std::string arn = function_arn(context.services.config, reference.name);
-    FunctionVersionPtr version;
-    if (reference.qualifier.empty() || reference.qualifier == "$LATEST") {
-        version = registry.latest(reference.name);
-    } else if (is_digits(reference.qualifier)) {
-        uint32_t number = 0;
-        const auto [end, ec] = std::from_chars(reference.qualifier.data(),
-                                               reference.qualifier.data() + reference.qualifier.size(), number);
-        if (ec == std::errc()) version = registry.find(reference.name, number);
-    } else {
-        version = resolve_alias(context, reference);
-    }
-    if (!version) {
+    const ResolvedVersion resolved = context.services.registry.resolve(reference.name, reference.qualifier);
+    if (resolved.failure == ResolveFailure::bad_qualifier) {
+        *refusal = lambda_error(400, "InvalidParameterValueException",
+                                "Qualifier must be $LATEST, a version number or an alias name");
+    } else if (!resolved.version) {
+        const std::string arn = function_arn(context.services.config, reference.name);
         const std::string target = reference.qualifier.empty() ? arn : arn + ":" + reference.qualifier;
         *refusal = lambda_error(404, "ResourceNotFoundException", "Function not found: " + target);
     }
-    return version;
+    return resolved.version;
 }
 
 std::string function_configuration(const FunctionSpec& spec, const Config& config, bool as_latest) {

@@ -135,37 +135,6 @@ std::optional<std::vector<std::pair<std::string, std::string>>> settings_params(
     return params;
 }
 
-// The current settings of a version, as deploy parameters, under `changes`.
-std::vector<std::pair<std::string, std::string>> current_params(const FunctionSpec& spec) {
-    std::vector<std::pair<std::string, std::string>> params = {
-        {"handler", spec.handler},
-        {"memory", std::to_string(spec.memory_mb)},
-        {"timeout", std::to_string(spec.timeout_s)},
-        {"ephemeral_storage", std::to_string(spec.ephemeral_storage_mb)},
-        {"min_warm", std::to_string(spec.min_warm)},
-        {"max_concurrency", std::to_string(spec.max_concurrency)},
-        {"auth", std::string(to_string(spec.auth))},
-        {"expose_errors", spec.expose_errors ? "true" : "false"},
-        {"async_retries", std::to_string(spec.async_retries)},
-        {"max_event_age", std::to_string(spec.max_event_age_s)},
-        {"on_success", spec.on_success},
-        {"on_failure", spec.on_failure},
-    };
-    for (const auto& [key, value] : spec.env) params.emplace_back("env", key + "=" + value);
-    for (const Route& route : spec.routes) params.emplace_back("route", route.method + " " + route.path);
-    return params;
-}
-
-// `changes` over `base`: a key given in `changes` replaces every value of that key.
-std::vector<std::pair<std::string, std::string>> merged(std::vector<std::pair<std::string, std::string>> base,
-                                                        const std::vector<std::pair<std::string, std::string>>& changes) {
-    for (const auto& [key, _] : changes) {
-        base.erase(std::remove_if(base.begin(), base.end(), [&](const auto& p) { return p.first == key; }), base.end());
-    }
-    base.insert(base.end(), changes.begin(), changes.end());
-    return base;
-}
-
 boost::asio::awaitable<HttpResponseParts> publish(LambdaCall& call, const std::string& function,
                                                   std::string_view library,
                                                   const std::vector<std::pair<std::string, std::string>>& params,
@@ -224,15 +193,19 @@ boost::asio::awaitable<HttpResponseParts> create_function(LambdaCall& call) {
     co_return answer;
 }
 
-// The library of the latest version, read off the io thread (it may be 64 MiB).
-boost::asio::awaitable<std::optional<std::string>> read_library(LambdaCall& call, const FunctionVersionPtr& version) {
-    std::optional<std::string> bytes;
-    co_await run_blocking(call.context.disk_work, [&] {
-        std::ifstream in(version->library, std::ios::binary);
-        std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (in.good() || in.eof()) bytes = std::move(contents);
-    });
-    co_return bytes;
+// UpdateFunctionConfiguration: the same library, new settings, as the new $LATEST.
+boost::asio::awaitable<HttpResponseParts> update_settings(LambdaCall& call, const FunctionVersionPtr& latest,
+                                                          const std::vector<std::pair<std::string, std::string>>& changes) {
+    const Config& config = call.context.services.config;
+    FunctionSettings settings;
+    try {
+        settings = parse_settings_update(changes, latest->spec, config.limits, config.allow_loader_environment);
+    } catch (const DeploySettingsError& error) {
+        co_return invalid_parameter(error.what());
+    }
+    PublishResult result = co_await publish_settings(call.context, call.request.request_id, latest, settings);
+    if (result.refusal) co_return as_lambda_error(*result.refusal);
+    co_return configuration_response(result.version->spec, config, true);
 }
 
 boost::asio::awaitable<HttpResponseParts> update_function(LambdaCall& call, const FunctionVersionPtr& latest,
@@ -248,17 +221,18 @@ boost::asio::awaitable<HttpResponseParts> update_function(LambdaCall& call, cons
         if (!params) co_return std::move(*refusal);
         changes = *params;
     }
-    std::optional<std::string> library;
+    HttpResponseParts answer;
     if (code) {
-        // UpdateFunctionCode names no file: the zip's only .so is the library.
-        library = library_from(json{{"ZipFile", body->value("ZipFile", json())}}, "", &refusal);
+        // UpdateFunctionCode names no file: the zip's only .so is the library; the settings stay.
+        const auto library = library_from(json{{"ZipFile", body->value("ZipFile", json())}}, "", &refusal);
         if (!library) co_return std::move(*refusal);
+        PublishResult result =
+            co_await publish_library(call.context, call.request.request_id, function, *library, latest->spec);
+        answer = result.refusal ? as_lambda_error(*result.refusal)
+                                : configuration_response(result.version->spec, call.context.services.config, true);
     } else {
-        library = co_await read_library(call, latest);
-        if (!library) co_return lambda_error(500, "ServiceException", "The function's library cannot be read");
+        answer = co_await update_settings(call, latest, changes);
     }
-    const auto params = merged(current_params(latest->spec), changes);
-    HttpResponseParts answer = co_await publish(call, function, *library, params, 200);
     co_return answer;
 }
 
@@ -301,11 +275,8 @@ boost::asio::awaitable<HttpResponseParts> put_concurrency(LambdaCall& call, cons
         }
         reserved = std::to_string(value->get<uint64_t>());
     }
-    const auto library = co_await read_library(call, latest);
-    if (!library) co_return lambda_error(500, "ServiceException", "The function's library cannot be read");
     const std::vector<std::pair<std::string, std::string>> change = {{"max_concurrency", reserved}};
-    const auto params = merged(current_params(latest->spec), change);
-    HttpResponseParts published = co_await publish(call, latest->spec.name, *library, params, 200);
+    HttpResponseParts published = co_await update_settings(call, latest, change);
     if (published.status != 200) co_return published;
     if (remove) co_return HttpResponseParts{204, {}, {}};
     co_return json_response(200, json{{"ReservedConcurrentExecutions", std::stoul(reserved)}}.dump());

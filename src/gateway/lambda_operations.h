@@ -29,7 +29,4 @@ boost::asio::awaitable<HttpResponseParts> route_lambda_operation(LambdaCall& cal
 // path[3] is "aliases".
 boost::asio::awaitable<HttpResponseParts> lambda_alias_operation(LambdaCall& call, const FunctionVersionPtr& latest);
 
-// The version an alias names now (with its weights), or null (lambda_aliases.cpp).
-FunctionVersionPtr resolve_alias(HandlerContext& context, const FunctionReference& reference);
-
 }  // namespace sofaas

@@ -91,10 +91,29 @@ void add_invocation_headers(HttpResponseParts& response, const InvocationReport&
     if (report.init_ms) response.headers.emplace_back("X-Sofaas-Init-Ms", format_fixed(*report.init_ms, 2));
 }
 
+HttpResponseParts unresolved_qualifier(ResolveFailure failure, std::string_view function,
+                                       std::string_view qualifier) {
+    switch (failure) {
+        case ResolveFailure::bad_qualifier:
+            // Not echoed, as a bad function name is not.
+            return bad_request(fmt::format("Invalid qualifier ({} bytes): $LATEST, a version number or an alias "
+                                           "name (1 to 128 characters of A-Z, a-z, 0-9, _ and -)",
+                                           qualifier.size()));
+        case ResolveFailure::no_version:
+            return not_found(fmt::format("Function not found: {} version {}", function, qualifier));
+        case ResolveFailure::no_alias:
+            return not_found(fmt::format("Function not found: {} alias {}", function, qualifier));
+        case ResolveFailure::no_function:
+        case ResolveFailure::none: break;
+    }
+    return not_found(fmt::format("Function not found: {}", function));
+}
+
 HttpResponseParts registry_error(const RegistryError& error) {
     switch (error.kind()) {
         case RegistryError::Kind::invalid: return bad_request(error.what());
         case RegistryError::Kind::conflict: return conflict(error.what());
+        case RegistryError::Kind::not_found: return not_found(error.what());
         case RegistryError::Kind::storage: break;
     }
     return error_response(500, "ServiceException", error.what());

@@ -12,6 +12,7 @@
 namespace sofaas {
 
 class RegistryError;
+enum class ResolveFailure;
 
 std::string error_json(std::string_view error_type, std::string_view error_message);
 
@@ -35,8 +36,12 @@ HttpResponseParts generic_invocation_error(const InvocationReport& report);
 // (and -Init-Ms on a cold start): at most invocation_header_count headers.
 inline constexpr size_t invocation_header_count = 5;
 void add_invocation_headers(HttpResponseParts& response, const InvocationReport& report);
-// The registry's refusal, by its kind: invalid 400, conflict 409, storage 500.
+// The registry's refusal, by its kind: invalid 400, conflict 409, not_found 404, storage 500.
 HttpResponseParts registry_error(const RegistryError& error);
+// Why a qualifier (?qualifier=, ?version=, /fn/NAME:QUALIFIER) names no version: 400 for
+// one that cannot name any, else 404 saying which of function, version or alias is missing.
+HttpResponseParts unresolved_qualifier(ResolveFailure failure, std::string_view function,
+                                       std::string_view qualifier);
 
 HttpResponseParts bad_request(std::string_view message);
 // 503 ServiceUnavailableException with Retry-After: 1 (the billing ledger cannot record).

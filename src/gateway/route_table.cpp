@@ -101,8 +101,14 @@ std::optional<RouteMatch> RouteTable::match(std::string_view method, std::string
     if (segments.size() >= 2 && segments[0] == "fn") {
         // As it stands, never decoded: a name needs no escape, and "/fn/%68ello" being
         // /fn/hello would let the path a proxy in front checks differ from the one served.
-        const auto function = functions_.find(segments[1]);
-        if (function != functions_.end()) return RouteMatch{*function, "$default", {}};
+        // "/fn/NAME:live/..." and "/fn/NAME:3/...": the qualifier is the registry's to resolve.
+        const std::string_view target = segments[1];
+        const size_t colon = target.find(':');
+        const auto function = functions_.find(target.substr(0, colon));
+        if (function != functions_.end()) {
+            const std::string qualifier(colon == std::string_view::npos ? "" : target.substr(colon + 1));
+            return RouteMatch{*function, "$default", {}, qualifier};
+        }
     }
     return std::nullopt;
 }

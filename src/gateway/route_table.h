@@ -1,5 +1,5 @@
-// Which function serves a request: /fn/NAME[/rest...] and the custom routes functions
-// declared at deploy ("GET /items/{id}", "ANY /files/{path+}"). Immutable; the gateway
+// Which function serves a request: /fn/NAME[:QUALIFIER][/rest...] and the custom routes
+// functions declared at deploy ("GET /items/{id}", "ANY /files/{path+}"). Immutable; the gateway
 // swaps in a new table after each deploy or delete (LiveRouteTable).
 #pragma once
 
@@ -21,6 +21,7 @@ struct RouteMatch {
     std::string function;
     std::string route_key;  // "$default" for /fn/NAME
     std::map<std::string, std::string> path_parameters;
+    std::string qualifier;  // of /fn/NAME:QUALIFIER (a version or an alias); "" is $LATEST
 };
 
 class RouteTable {

@@ -89,7 +89,9 @@ std::optional<HttpResponseParts> Router::refusal_before_body(std::string_view me
     }
     const std::optional<RouteMatch> route = context_.routes.snapshot()->match(method, path);
     if (!route) return std::nullopt;
-    const FunctionVersionPtr version = services.registry.latest(route->function);
+    // An alias with weights may pick another version for the call itself, which is checked
+    // again then (function_endpoint.cpp): this early answer only spares reading the body.
+    const FunctionVersionPtr version = services.registry.resolve(route->function, route->qualifier).version;
     if (version && version->spec.auth == AuthMode::key && !caller.may_invoke(route->function)) {
         return unauthorized(caller);
     }
@@ -121,7 +123,8 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
     }
     if (path.starts_with("/fn/")) {
         const std::string_view rest = path.substr(4);
-        const std::string_view function = rest.substr(0, rest.find('/'));
+        const std::string_view target = rest.substr(0, rest.find('/'));
+        const std::string_view function = target.substr(0, target.find(':'));
         if (!is_valid_function_name(function)) co_return invalid_function_name(function);
         co_return not_found(fmt::format("Function not found: {}", function));
     }

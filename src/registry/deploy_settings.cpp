@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <utility>
 
 #include "common/loader_variables.h"
 
@@ -99,19 +100,18 @@ Route parse_route(std::string_view text) {
     return Route{std::string(method), std::string(path)};
 }
 
-}  // namespace
-
-FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, std::string>>& params,
-                                       const FunctionDefaults& defaults, const Limits& limits,
-                                       bool allow_loader_environment) {
-    FunctionSettings settings;
-    settings.memory_mb = defaults.memory_mb;
-    settings.timeout_s = defaults.timeout_s;
-    settings.max_concurrency = defaults.max_concurrency;
-    settings.min_warm = defaults.min_warm;
+// Applies `params` over `settings`. An update replaces the environment and the routes
+// whole when it names any (an empty value names none, to clear them).
+void apply_settings(FunctionSettings& settings, const std::vector<std::pair<std::string, std::string>>& params,
+                    const Limits& limits, bool allow_loader_environment, bool update) {
     bool min_warm_given = false;
+    bool env_given = false;
+    bool routes_given = false;
 
     for (const auto& [key, value] : params) {
+        if (update && key == "env" && !std::exchange(env_given, true)) settings.env.clear();
+        if (update && key == "route" && !std::exchange(routes_given, true)) settings.routes.clear();
+        if (update && (key == "env" || key == "route") && value.empty()) continue;
         if (key == "handler") {
             if (!is_identifier(value)) bad("handler", "must be a C identifier, got \"" + value + "\"");
             settings.handler = value;
@@ -179,6 +179,27 @@ FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, 
             bad("min_warm", "must not exceed max_concurrency (" + std::to_string(settings.max_concurrency) + ")");
         }
     }
+}
+
+}  // namespace
+
+FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, std::string>>& params,
+                                       const FunctionDefaults& defaults, const Limits& limits,
+                                       bool allow_loader_environment) {
+    FunctionSettings settings;
+    settings.memory_mb = defaults.memory_mb;
+    settings.timeout_s = defaults.timeout_s;
+    settings.max_concurrency = defaults.max_concurrency;
+    settings.min_warm = defaults.min_warm;
+    apply_settings(settings, params, limits, allow_loader_environment, false);
+    return settings;
+}
+
+FunctionSettings parse_settings_update(const std::vector<std::pair<std::string, std::string>>& params,
+                                       const FunctionSpec& current, const Limits& limits,
+                                       bool allow_loader_environment) {
+    FunctionSettings settings = current;
+    apply_settings(settings, params, limits, allow_loader_environment, true);
     return settings;
 }
 

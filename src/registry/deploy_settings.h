@@ -32,4 +32,13 @@ FunctionSettings parse_deploy_settings(const std::vector<std::pair<std::string, 
                                        const FunctionDefaults& defaults, const Limits& limits,
                                        bool allow_loader_environment = false);
 
+// A change of settings without new code (Lambda's UpdateFunctionConfiguration): the same
+// keys, checked the same way; a key not given keeps `current`'s value. `env` and `route`
+// replace the current list when given at all, and a value "" clears it; a min_warm above a
+// new max_concurrency is lowered to it unless given too. The result keeps
+// `current`'s name, version and library fields: the registry sets those when it stages it.
+FunctionSettings parse_settings_update(const std::vector<std::pair<std::string, std::string>>& params,
+                                       const FunctionSpec& current, const Limits& limits,
+                                       bool allow_loader_environment = false);
+
 }  // namespace sofaas

@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <map>
-#include <shared_mutex>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +14,7 @@
 #include "common/request_id.h"
 #include "common/sha256.h"
 #include "common/time.h"
+#include "registry/registry_state.h"
 
 namespace sofaas {
 namespace fs = std::filesystem;
@@ -24,16 +23,6 @@ namespace {
 
 constexpr std::string_view staging_prefix = ".staging-";
 constexpr std::string_view trash_prefix = ".trash-";
-
-struct FunctionEntry {
-    std::map<uint32_t, FunctionVersionPtr> versions;
-    uint32_t latest = 0;
-
-    FunctionVersionPtr latest_version() const {
-        auto it = versions.find(latest);
-        return it == versions.end() ? nullptr : it->second;
-    }
-};
 
 std::optional<uint32_t> parse_version_name(std::string_view name) {
     uint32_t version = 0;
@@ -86,29 +75,6 @@ std::optional<FunctionVersion> load_version(const fs::path& dir, std::string_vie
 
 }  // namespace
 
-struct Registry::State {
-    fs::path functions_dir;
-
-    mutable std::shared_mutex index_mutex;
-    std::map<std::string, FunctionEntry, std::less<>> index;
-    std::map<std::string, uint32_t, std::less<>> highest_published;  // survives remove()
-
-    std::mutex locks_mutex;
-    std::map<std::string, std::shared_ptr<std::mutex>, std::less<>> function_locks;
-    // Held by publishes that declare routes, so two functions cannot claim one route at once.
-    std::mutex routes_mutex;
-
-    std::shared_ptr<std::mutex> lock_for(std::string_view function) {
-        std::lock_guard lock(locks_mutex);
-        auto& slot = function_locks[std::string(function)];
-        if (!slot) slot = std::make_shared<std::mutex>();
-        return slot;
-    }
-
-    std::optional<FunctionEntry> load_function(const fs::path& dir, const std::string& name);
-    void check_routes_free(const FunctionSpec& spec) const;
-};
-
 std::optional<FunctionEntry> Registry::State::load_function(const fs::path& dir, const std::string& name) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
@@ -147,6 +113,7 @@ std::optional<FunctionEntry> Registry::State::load_function(const fs::path& dir,
     } catch (const std::exception& e) {
         spdlog::warn("registry: {}: unreadable latest.json ({}), using version {}", name, e.what(), function.latest);
     }
+    load_aliases(dir, name, function);
     return function;
 }
 
@@ -243,6 +210,45 @@ StagedVersion Registry::stage(std::string_view function, std::string_view librar
     }
 }
 
+StagedVersion Registry::stage_settings(const FunctionVersionPtr& base, const FunctionSettings& settings) {
+    const std::string& function = base->spec.name;
+    fs::path function_dir = state_->functions_dir / function;
+    fs::path directory;
+    try {
+        std::string pattern = (function_dir / (std::string(staging_prefix) + "XXXXXX")).string();
+        if (!::mkdtemp(pattern.data())) {
+            if (errno == ENOENT) {
+                throw RegistryError(RegistryError::Kind::not_found, "function " + function + " was deleted");
+            }
+            throw std::system_error(errno, std::generic_category(), "cannot create " + pattern);
+        }
+        directory = pattern;
+        fs::path library = directory / library_file_name;
+        // Versions are immutable, so two of them may share one file. A copy where links
+        // cannot be made (another file system under versions/ would be one reason).
+        std::error_code ec;
+        fs::create_hard_link(base->library, library, ec);
+        if (ec) write_file_synced(library, read_whole_file(base->library), 0644);
+
+        FunctionSpec spec = settings;
+        spec.name = function;
+        spec.version = 0;
+        spec.sha256 = base->spec.sha256;
+        spec.size_bytes = base->spec.size_bytes;
+        write_file_synced(directory / "spec.json", spec_to_json(spec));
+        fsync_directory(directory);
+
+        auto candidate = std::make_shared<const FunctionVersion>(FunctionVersion{std::move(spec), library});
+        return StagedVersion{function, std::move(directory), std::move(candidate), base->spec.version};
+    } catch (const RegistryError&) {
+        throw;
+    } catch (const std::exception& e) {
+        std::error_code ignored;
+        if (!directory.empty()) fs::remove_all(directory, ignored);
+        throw RegistryError(RegistryError::Kind::storage, std::string("cannot stage the new settings: ") + e.what());
+    }
+}
+
 FunctionVersionPtr Registry::publish(StagedVersion staged, uint32_t* replaced) {
     // Whatever goes wrong, the staged directory must not outlive the deploy.
     struct DiscardOnFailure {
@@ -260,6 +266,15 @@ FunctionVersionPtr Registry::publish(StagedVersion staged, uint32_t* replaced) {
     if (!staged.candidate->spec.routes.empty()) {
         routes_lock = std::unique_lock(state_->routes_mutex);
         state_->check_routes_free(staged.candidate->spec);
+    }
+    if (staged.based_on != 0) {
+        std::shared_lock index_lock(state_->index_mutex);
+        auto it = state_->index.find(staged.function);
+        if (it == state_->index.end() || it->second.latest != staged.based_on) {
+            throw RegistryError(RegistryError::Kind::conflict,
+                                "function " + staged.function + " changed during the update (it was version " +
+                                    std::to_string(staged.based_on) + "): retry");
+        }
     }
 
     fs::path function_dir = state_->functions_dir / staged.function;

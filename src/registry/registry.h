@@ -2,6 +2,7 @@
 //
 //   DATA/functions/NAME/versions/N/{function.so,spec.json}
 //   DATA/functions/NAME/latest.json   {"version": N}
+//   DATA/functions/NAME/aliases.json  {"aliases": [{"name", "version", "weights", "description"}]}
 //
 // A deploy is staged (written + fsync'd into a temp directory), checked by the caller
 // (trial load), then published by rename, so no half-written version is ever visible.
@@ -14,6 +15,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,6 +33,39 @@ struct StagedVersion {
     std::string function;
     std::filesystem::path directory;
     FunctionVersionPtr candidate;  // spec with version 0; library inside `directory`
+    // publish() refuses (conflict) unless this version is still $LATEST; 0: whatever is.
+    uint32_t based_on = 0;
+};
+
+// An alias, as Lambda's: a name for one version, or for two with a share of the calls
+// going to the second (RoutingConfig.AdditionalVersionWeights).
+struct Alias {
+    std::string name;
+    uint32_t version = 0;
+    std::map<uint32_t, double> additional_version_weights;  // at most one version, weight in [0, 1)
+    std::string description;                                 // at most 256 characters
+};
+
+// Lambda's alias names: [A-Za-z0-9_-]{1,128}, not all digits (those name versions).
+bool is_valid_alias_name(std::string_view name);
+
+// Why a qualifier names no version.
+enum class ResolveFailure {
+    none,
+    bad_qualifier,  // neither "", "$LATEST", a version number nor an alias name
+    no_function,
+    no_version,
+    no_alias,
+};
+
+struct ResolvedVersion {
+    FunctionVersionPtr version;  // null when `failure` says why
+    ResolveFailure failure = ResolveFailure::none;
+};
+
+struct AliasChange {
+    Alias alias;
+    bool created = false;
 };
 
 inline constexpr std::string_view library_file_name = "function.so";
@@ -51,14 +86,29 @@ public:
     // $LATEST until now (0 if none), decided under the same lock, so that concurrent
     // deploys each retire exactly the version they replaced.
     FunctionVersionPtr publish(StagedVersion staged, uint32_t* replaced = nullptr);
+    // A new version with `base`'s library (hard-linked, else copied) and new settings, as
+    // Lambda's UpdateFunctionConfiguration; publish() refuses it if another version became
+    // $LATEST meanwhile, so that no deploy is undone unseen. Throws RegistryError.
+    StagedVersion stage_settings(const FunctionVersionPtr& base, const FunctionSettings& settings);
     void discard(StagedVersion staged) noexcept;
 
     FunctionVersionPtr latest(std::string_view function) const;
     FunctionVersionPtr find(std::string_view function, uint32_t version) const;
     std::vector<FunctionVersionPtr> list_latest() const;   // sorted by name
     std::vector<uint32_t> versions(std::string_view function) const;
-    // Removes the function and all its versions; false if it did not exist.
+    // Removes the function, all its versions and its aliases; false if it did not exist.
     bool remove(std::string_view function);
+
+    // Creates or replaces an alias. Throws RegistryError: invalid (bad name, weights or
+    // description), not_found (no such function or version), storage.
+    AliasChange set_alias(std::string_view function, Alias alias);
+    std::optional<Alias> alias(std::string_view function, std::string_view name) const;
+    std::vector<Alias> aliases(std::string_view function) const;  // sorted by name
+    // false if there was no such alias. Throws RegistryError (storage).
+    bool remove_alias(std::string_view function, std::string_view name);
+    // "" or "$LATEST": the latest version; digits: that version; else an alias, which picks
+    // its additional version with that version's weight.
+    ResolvedVersion resolve(std::string_view function, std::string_view qualifier) const;
 
 private:
     struct State;
@@ -70,7 +120,8 @@ class RegistryError : public std::runtime_error {
 public:
     enum class Kind {
         invalid,   // the request itself is wrong (a bad function name)
-        conflict,  // another function holds a route, or the function went away meanwhile
+        conflict,  // another function holds a route, or the function changed meanwhile
+        not_found, // the function, version or alias a request names does not exist
         storage,   // the data directory could not be read or written
     };
     RegistryError(Kind kind, std::string message) : std::runtime_error(std::move(message)), kind_(kind) {}

@@ -108,6 +108,33 @@ TEST(CliDeploy, RejectsMalformedSettingsBeforeSending) {
     EXPECT_THROW(deploy_target(parse({"deploy", "a", "a.so", "--auth", "maybe"})), UsageError);
 }
 
+TEST(CliConfig, SendsOnlyTheSettingsGivenAndMayClearTheEnvironment) {
+    using Params = std::vector<std::pair<std::string, std::string>>;
+    auto line = parse({"config", "api", "--memory", "256", "--env", ""});
+    EXPECT_EQ(line.command, "config");
+    EXPECT_EQ(settings_params(line, true), (Params{{"memory", "256"}, {"env", ""}}));
+    EXPECT_THROW(settings_params(line, false), UsageError);  // a deploy has nothing to clear
+}
+
+TEST(CliArgs, AliasCommandsTakeTheirArguments) {
+    auto set = parse({"alias", "set", "api", "live", "3", "--weight", "4=0.1", "--description", "prod"});
+    EXPECT_EQ(set.command, "alias set");
+    EXPECT_EQ(set.arguments, (std::vector<std::string>{"api", "live", "3"}));
+    EXPECT_EQ(set.value("weight"), "4=0.1");
+    EXPECT_THROW(parse({"alias", "set", "api", "live"}), UsageError);
+    EXPECT_EQ(parse({"alias", "list", "api", "--json"}).command, "alias list");
+    EXPECT_EQ(parse({"alias", "delete", "api", "live"}).arguments.size(), 2u);
+    EXPECT_EQ(parse({"invoke", "api", "--qualifier", "live"}).value("qualifier"), "live");
+}
+
+TEST(CliFormat, AliasesShowTheirWeights) {
+    const json alias = {{"name", "live"}, {"function", "api"}, {"version", 3}, {"weights", {{"4", 0.1}}},
+                        {"description", "prod"}};
+    EXPECT_EQ(format_alias(alias), "api:live -> version 3 (weights 4=0.1)\n");
+    EXPECT_EQ(format_alias_list({{"aliases", {alias}}}),
+              "ALIAS  VERSION  WEIGHTS  DESCRIPTION\nlive   3        4=0.1    prod\n");
+}
+
 TEST(CliSettings, FlagBeatsEnvironmentBeatsTokenFile) {
     testing::TempDir dir;
     std::ofstream(dir / "admin.token") << "from-file\n";

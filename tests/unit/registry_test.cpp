@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -188,6 +190,65 @@ TEST(DeploySettings, RejectsUnknownAuthMode) {
     EXPECT_NE(settings_error({{"auth", "iam"}}).find("auth:"), std::string::npos);
 }
 
+TEST(DeploySettings, UpdateKeepsWhatIsNotGiven) {
+    FunctionSpec current;
+    current.name = "hello";
+    current.version = 4;
+    current.handler = "handle";
+    current.memory_mb = 512;
+    current.timeout_s = 30;
+    current.env = {{"A", "1"}, {"B", "2"}};
+    current.routes = {{"GET", "/items"}};
+    current.auth = AuthMode::key;
+    current.sha256 = "abc";
+    FunctionSettings updated = parse_settings_update({{"memory", "256"}}, current, Limits{});
+    EXPECT_EQ(updated.memory_mb, 256u);
+    EXPECT_EQ(updated.handler, "handle");
+    EXPECT_EQ(updated.timeout_s, 30u);
+    EXPECT_EQ(updated.env, current.env);
+    EXPECT_EQ(updated.routes, current.routes);
+    EXPECT_EQ(updated.auth, AuthMode::key);
+    EXPECT_EQ(updated.sha256, "abc");
+}
+
+TEST(DeploySettings, UpdateReplacesOrClearsTheEnvironmentAndRoutesWhole) {
+    FunctionSpec current;
+    current.env = {{"A", "1"}, {"B", "2"}};
+    current.routes = {{"GET", "/items"}};
+    FunctionSettings replaced = parse_settings_update({{"env", "C=3"}, {"env", "D=4"}}, current, Limits{});
+    EXPECT_EQ(replaced.env, (std::vector<std::pair<std::string, std::string>>{{"C", "3"}, {"D", "4"}}));
+    EXPECT_EQ(replaced.routes, current.routes);
+    FunctionSettings cleared = parse_settings_update({{"env", ""}, {"route", ""}}, current, Limits{});
+    EXPECT_TRUE(cleared.env.empty());
+    EXPECT_TRUE(cleared.routes.empty());
+}
+
+TEST(DeploySettings, UpdateValidatesAsADeployDoes) {
+    auto update_error = [](const Params& params) {
+        try {
+            parse_settings_update(params, FunctionSpec{}, Limits{});
+        } catch (const DeploySettingsError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    for (const Params& params : {Params{{"memory", "64"}}, Params{{"timeout", "0"}}, Params{{"handler", "1x"}},
+                                 Params{{"env", "SOFAAS_X=1"}}, Params{{"route", "GET /v1/x"}},
+                                 Params{{"colour", "red"}}}) {
+        EXPECT_EQ(update_error(params), settings_error(params)) << params.front().first;
+        EXPECT_NE(update_error(params), "no error");
+    }
+}
+
+TEST(DeploySettings, UpdateLowersAMinWarmAboveANewMaxConcurrency) {
+    FunctionSpec current;
+    current.min_warm = 5;
+    current.max_concurrency = 10;
+    EXPECT_EQ(parse_settings_update({{"max_concurrency", "2"}}, current, Limits{}).min_warm, 2u);
+    EXPECT_THROW(parse_settings_update({{"max_concurrency", "2"}, {"min_warm", "3"}}, current, Limits{}),
+                 DeploySettingsError);
+}
+
 TEST_F(RegistryTest, PublishWritesTheOnDiskLayout) {
     FunctionSettings settings;
     settings.memory_mb = 256;
@@ -356,4 +417,179 @@ TEST_F(RegistryTest, StagedDeployOfARemovedFunctionFailsCleanly) {
         EXPECT_EQ(e.kind(), RegistryError::Kind::conflict);
     }
     EXPECT_EQ(registry.latest("hello"), nullptr);
+}
+
+// Aliases and settings updates.
+namespace {
+
+Alias alias_to(std::string name, uint32_t version, std::map<uint32_t, double> weights = {}) {
+    return Alias{std::move(name), version, std::move(weights), ""};
+}
+
+RegistryError::Kind refusal(const std::function<void()>& call) {
+    try {
+        call();
+    } catch (const RegistryError& e) {
+        return e.kind();
+    }
+    ADD_FAILURE() << "no RegistryError";
+    return RegistryError::Kind::storage;
+}
+
+}  // namespace
+
+TEST(AliasNames, FollowLambdasPattern) {
+    for (const char* good : {"live", "a", "v2", "blue-green_1", "2x"}) EXPECT_TRUE(is_valid_alias_name(good)) << good;
+    for (const std::string bad : {std::string(), std::string("12"), std::string("$LATEST"), std::string("a:b"),
+                                  std::string("a/b"), std::string("..") , std::string(129, 'a')}) {
+        EXPECT_FALSE(is_valid_alias_name(bad)) << bad;
+    }
+    EXPECT_TRUE(is_valid_alias_name(std::string(128, 'a')));
+}
+
+TEST_F(RegistryTest, AliasesArePersistedAcrossReload) {
+    deploy("hello", "v1");
+    deploy("hello", "v2");
+    Alias live = alias_to("live", 1, {{2, 0.25}});
+    live.description = "production";
+    EXPECT_TRUE(registry.set_alias("hello", live).created);
+    EXPECT_TRUE(registry.set_alias("hello", alias_to("beta", 2)).created);
+    EXPECT_FALSE(registry.set_alias("hello", alias_to("beta", 1)).created);
+    EXPECT_EQ(fs::status(functions / "hello" / "aliases.json").permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write);
+
+    Registry reloaded(functions);
+    reloaded.load();
+    auto aliases = reloaded.aliases("hello");
+    ASSERT_EQ(aliases.size(), 2u);
+    EXPECT_EQ(aliases[0].name, "beta");  // sorted by name
+    EXPECT_EQ(aliases[0].version, 1u);
+    auto loaded = reloaded.alias("hello", "live");
+    ASSERT_TRUE(loaded);
+    EXPECT_EQ(loaded->version, 1u);
+    EXPECT_EQ(loaded->additional_version_weights, (std::map<uint32_t, double>{{2, 0.25}}));
+    EXPECT_EQ(loaded->description, "production");
+    EXPECT_FALSE(reloaded.alias("hello", "gamma"));
+}
+
+TEST_F(RegistryTest, RefusesBadAliasNamesWeightsAndDescriptions) {
+    deploy("hello");
+    deploy("hello");
+    deploy("hello");
+    using Kind = RegistryError::Kind;
+    for (const char* bad : {"", "42", "$LATEST", "a b", "a:b"}) {
+        EXPECT_EQ(refusal([&] { registry.set_alias("hello", alias_to(bad, 1)); }), Kind::invalid) << bad;
+    }
+    EXPECT_EQ(refusal([&] { registry.set_alias("hello", alias_to("live", 1, {{2, 1.0}})); }), Kind::invalid);
+    EXPECT_EQ(refusal([&] { registry.set_alias("hello", alias_to("live", 1, {{2, -0.1}})); }), Kind::invalid);
+    EXPECT_EQ(refusal([&] { registry.set_alias("hello", alias_to("live", 1, {{1, 0.5}})); }), Kind::invalid);
+    EXPECT_EQ(refusal([&] { registry.set_alias("hello", alias_to("live", 1, {{2, 0.1}, {3, 0.1}})); }), Kind::invalid);
+    Alias wordy = alias_to("live", 1);
+    wordy.description = std::string(257, 'x');
+    EXPECT_EQ(refusal([&] { registry.set_alias("hello", wordy); }), Kind::invalid);
+    EXPECT_NO_THROW(registry.set_alias("hello", alias_to("live", 1, {{2, 0.0}})));
+    EXPECT_NO_THROW(registry.set_alias("hello", alias_to("live", 1, {{2, 0.999}})));
+}
+
+TEST_F(RegistryTest, RefusesAliasesOfMissingFunctionsOrVersions) {
+    deploy("hello");
+    using Kind = RegistryError::Kind;
+    EXPECT_EQ(refusal([&] { registry.set_alias("nobody", alias_to("live", 1)); }), Kind::not_found);
+    EXPECT_EQ(refusal([&] { registry.set_alias("hello", alias_to("live", 2)); }), Kind::not_found);
+    EXPECT_EQ(refusal([&] { registry.set_alias("hello", alias_to("live", 1, {{7, 0.5}})); }), Kind::not_found);
+    EXPECT_TRUE(registry.aliases("hello").empty());
+    EXPECT_FALSE(fs::exists(functions / "hello" / "aliases.json"));
+}
+
+TEST_F(RegistryTest, RemovesAnAlias) {
+    deploy("hello");
+    registry.set_alias("hello", alias_to("live", 1));
+    EXPECT_TRUE(registry.remove_alias("hello", "live"));
+    EXPECT_FALSE(registry.remove_alias("hello", "live"));
+    EXPECT_FALSE(registry.remove_alias("nobody", "live"));
+    Registry reloaded(functions);
+    reloaded.load();
+    EXPECT_TRUE(reloaded.aliases("hello").empty());
+}
+
+TEST_F(RegistryTest, ResolvesEachKindOfQualifier) {
+    deploy("hello", "v1");
+    deploy("hello", "v2");
+    registry.set_alias("hello", alias_to("live", 1));
+    EXPECT_EQ(registry.resolve("hello", "").version->spec.version, 2u);
+    EXPECT_EQ(registry.resolve("hello", "$LATEST").version->spec.version, 2u);
+    EXPECT_EQ(registry.resolve("hello", "1").version->spec.version, 1u);
+    EXPECT_EQ(registry.resolve("hello", "live").version->spec.version, 1u);
+
+    EXPECT_EQ(registry.resolve("nobody", "").failure, ResolveFailure::no_function);
+    EXPECT_EQ(registry.resolve("nobody", "live").failure, ResolveFailure::no_function);
+    EXPECT_EQ(registry.resolve("hello", "3").failure, ResolveFailure::no_version);
+    EXPECT_EQ(registry.resolve("hello", "0").failure, ResolveFailure::no_version);
+    EXPECT_EQ(registry.resolve("hello", "99999999999").failure, ResolveFailure::no_version);
+    EXPECT_EQ(registry.resolve("hello", "beta").failure, ResolveFailure::no_alias);
+    EXPECT_EQ(registry.resolve("hello", "a/b").failure, ResolveFailure::bad_qualifier);
+    EXPECT_EQ(registry.resolve("hello", "beta").version, nullptr);
+}
+
+// 10,000 draws at 10%: the count is binomial, mean 1,000, sigma 30; 4 sigma either way
+// fails once in about 16,000 runs.
+TEST_F(RegistryTest, AliasWeightSplitsTheCalls) {
+    deploy("hello", "v1");
+    deploy("hello", "v2");
+    registry.set_alias("hello", alias_to("canary", 1, {{2, 0.1}}));
+    constexpr int draws = 10'000;
+    constexpr double p = 0.1;
+    int second = 0;
+    for (int i = 0; i < draws; ++i) {
+        const uint32_t version = registry.resolve("hello", "canary").version->spec.version;
+        ASSERT_TRUE(version == 1 || version == 2);
+        second += version == 2;
+    }
+    const double sigma = std::sqrt(draws * p * (1 - p));
+    EXPECT_NEAR(second, draws * p, 4 * sigma);
+}
+
+TEST_F(RegistryTest, SettingsUpdateKeepsTheLibraryAndBumpsTheVersion) {
+    FunctionSettings settings;
+    settings.env = {{"K", "V"}};
+    auto first = deploy("hello", "the library", settings);
+    registry.set_alias("hello", alias_to("live", 1));
+    FunctionSettings changed = first->spec;
+    changed.memory_mb = 256;
+    auto updated = registry.publish(registry.stage_settings(first, changed));
+    EXPECT_EQ(updated->spec.version, 2u);
+    EXPECT_EQ(updated->spec.memory_mb, 256u);
+    EXPECT_EQ(updated->spec.env, settings.env);
+    EXPECT_EQ(updated->spec.sha256, first->spec.sha256);
+    EXPECT_EQ(updated->spec.size_bytes, first->spec.size_bytes);
+    EXPECT_EQ(read(updated->library), "the library");
+    EXPECT_EQ(registry.latest("hello"), updated);
+    EXPECT_EQ(registry.find("hello", 1)->spec.memory_mb, 128u);
+    EXPECT_EQ(registry.resolve("hello", "live").version->spec.version, 1u);  // deploys keep aliases
+
+    Registry reloaded(functions);
+    reloaded.load();
+    EXPECT_EQ(reloaded.latest("hello")->spec.memory_mb, 256u);
+    EXPECT_EQ(reloaded.alias("hello", "live")->version, 1u);
+}
+
+TEST_F(RegistryTest, SettingsUpdateRefusedWhenAnotherVersionCameFirst) {
+    auto first = deploy("hello", "v1");
+    StagedVersion staged = registry.stage_settings(first, first->spec);
+    const fs::path directory = staged.directory;
+    deploy("hello", "v2");
+    EXPECT_EQ(refusal([&] { registry.publish(std::move(staged)); }), RegistryError::Kind::conflict);
+    EXPECT_FALSE(fs::exists(directory));
+    EXPECT_EQ(read(registry.latest("hello")->library), "v2");
+}
+
+TEST_F(RegistryTest, RemovingAFunctionDropsItsAliases) {
+    deploy("hello");
+    registry.set_alias("hello", alias_to("live", 1));
+    registry.remove("hello");
+    EXPECT_TRUE(registry.aliases("hello").empty());
+    deploy("hello");
+    deploy("hello");
+    EXPECT_FALSE(registry.alias("hello", "live"));
+    EXPECT_EQ(registry.resolve("hello", "live").failure, ResolveFailure::no_alias);
 }

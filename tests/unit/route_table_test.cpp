@@ -70,6 +70,19 @@ TEST(RouteTable, FnPrefixReachesEveryFunctionWithAnyRest) {
     }
 }
 
+TEST(RouteTable, FnPrefixCarriesAQualifierAfterTheName) {
+    const RouteTable table = sample_table();
+    for (const auto& [path, qualifier] : {std::pair{"/fn/plain:live", "live"}, std::pair{"/fn/plain:3/deep", "3"},
+                                          std::pair{"/fn/plain", ""}, std::pair{"/fn/plain:", ""}}) {
+        const auto match = table.match("GET", path);
+        ASSERT_TRUE(match) << path;
+        EXPECT_EQ(match->function, "plain");
+        EXPECT_EQ(match->qualifier, qualifier) << path;
+    }
+    EXPECT_FALSE(table.match("GET", "/fn/missing:live"));
+    EXPECT_EQ(table.match("GET", "/items/1")->qualifier, "");  // custom routes run $LATEST
+}
+
 TEST(RouteTable, UnknownPathsAndFunctionsDoNotMatch) {
     const RouteTable table = sample_table();
     EXPECT_FALSE(table.match("GET", "/fn/missing"));
