@@ -51,7 +51,8 @@ std::variant<Alias, HttpResponseParts> alias_from(const json& body, Alias alias)
         }
         if (const auto routing = body.find("RoutingConfig"); routing != body.end()) {
             alias.additional_version_weights.clear();
-            for (const auto& [version, weight] : routing->value("AdditionalVersionWeights", json::object()).items()) {
+            const json weights = routing->value("AdditionalVersionWeights", json::object());
+            for (const auto& [version, weight] : weights.items()) {
                 const auto number = version_number(version);
                 if (!number) return invalid("AdditionalVersionWeights keys are version numbers, not " + version);
                 alias.additional_version_weights[*number] = weight.get<double>();

@@ -124,7 +124,8 @@ std::optional<std::vector<std::pair<std::string, std::string>>> settings_params(
             params.emplace_back("ephemeral_storage", std::to_string(storage->at("Size").get<uint32_t>()));
         }
         if (const auto environment = body.find("Environment"); environment != body.end()) {
-            for (const auto& [key, value] : environment->value("Variables", json::object()).items()) {
+            const json variables = environment->value("Variables", json::object());
+            for (const auto& [key, value] : variables.items()) {
                 params.emplace_back("env", key + "=" + value.get<std::string>());
             }
         }

@@ -77,6 +77,20 @@ with concurrent.futures.ThreadPoolExecutor(4) as pool:
     outcomes = list(pool.map(slow_call, range(4)))
 check("throttled" in outcomes and "ok" in outcomes, "one slot: some calls throttled, some not: " + str(outcomes))
 
+# An alias sends 10% of the calls to version 2: over 300 calls, within 4 standard deviations.
+client.update_function_configuration(FunctionName="boto-hello", MemorySize=256)
+client.get_waiter("function_updated_v2").wait(FunctionName="boto-hello")
+alias = client.create_alias(FunctionName="boto-hello", Name="live", FunctionVersion="1",
+                            RoutingConfig={"AdditionalVersionWeights": {"2": 0.1}})
+check(alias["AliasArn"] == "arn:aws:lambda:us-east-1:000000000000:function:boto-hello:live", "AliasArn " + alias["AliasArn"])
+check(client.get_alias(FunctionName="boto-hello", Name="live")["RoutingConfig"]["AdditionalVersionWeights"] == {"2": 0.1},
+      "get_alias gives the weights back")
+versions = [client.invoke(FunctionName="boto-hello", Qualifier="live", Payload=b"{}")["ExecutedVersion"] for _ in range(300)]
+second = versions.count("2")
+check(set(versions) == {"1", "2"} and 9 <= second <= 51, "10%% of 300 calls on version 2, got %d" % second)
+check([a["Name"] for a in client.list_aliases(FunctionName="boto-hello")["Aliases"]] == ["live"], "list_aliases")
+client.delete_alias(FunctionName="boto-hello", Name="live")
+
 paginator = client.get_paginator("list_functions")
 names = [f["FunctionName"] for page in paginator.paginate(PaginationConfig={"PageSize": 1}) for f in page["Functions"]]
 check("boto-hello" in names and "boto-sleep" in names, "list_functions pages through all: " + str(names))
