@@ -387,5 +387,20 @@ TEST(Events, DeletingAFunctionDropsItsQueue) {
     EXPECT_TRUE(printed_events(daemon, "sleeper").empty());
 }
 
+// An event for ?version=N runs with that version's timeout: its lease must outlast it even
+// when $LATEST has a shorter one, or the event is claimed again while it runs.
+TEST(Events, AnEventForAnOlderVersionWithALongerTimeoutRunsOnce) {
+    DaemonProcess daemon(json{{"limits", {{"init_timeout_s", 3}}}});
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("sleeper", function_library("sleep"), {"--timeout", "68", "--async-retries", "0"}).exit_code, 0);
+    ASSERT_EQ(daemon.deploy("sleeper", function_library("sleep"), {"--timeout", "1"}).exit_code, 0);
+    // Version 1 times out after 68 s; a lease from $LATEST's timeout ends after 65 s.
+    auto queued = daemon.http().request("POST", "/v1/functions/sleeper/invoke?version=1", "100000",
+                                        {{"X-Sofaas-Invocation-Type", "Event"}});
+    ASSERT_EQ(queued.status, 202) << queued.body;
+    ASSERT_TRUE(eventually([&] { return dead_letters(daemon, "sleeper").size() == 1; }, 100s));
+    EXPECT_EQ(dead_letters(daemon, "sleeper").at(0)["attempts"], 1) << "claimed again while it ran";
+}
+
 }  // namespace
 }  // namespace sofaas::testing
