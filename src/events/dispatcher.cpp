@@ -24,7 +24,7 @@ constexpr UnixMillis idempotency_window_ms = 24 * 3600 * 1000;
 constexpr UnixMillis key_expiry_period_ms = 60 * 1000;
 constexpr UnixMillis store_failure_pause_ms = 1000;
 // A lease outlives any run: a wait for a slot (up to the timeout), the init, the run.
-constexpr UnixMillis lease_margin_ms = 60 * 1000;
+constexpr UnixMillis lease_margin_ms = 10 * 1000;
 
 UnixMillis unix_now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -396,14 +396,18 @@ TEST(Events, DeletingAFunctionDropsItsQueue) {
 TEST(Events, AnEventForAnOlderVersionWithALongerTimeoutRunsOnce) {
     DaemonProcess daemon(json{{"limits", {{"init_timeout_s", 3}}}});
     daemon.start();
-    ASSERT_EQ(daemon.deploy("sleeper", function_library("sleep"), {"--timeout", "68", "--async-retries", "0"}).exit_code, 0);
+    ASSERT_EQ(daemon.deploy("sleeper", function_library("sleep"), {"--timeout", "20"}).exit_code, 0);
     ASSERT_EQ(daemon.deploy("sleeper", function_library("sleep"), {"--timeout", "1"}).exit_code, 0);
-    // Version 1 times out after 68 s; a lease from $LATEST's timeout ends after 65 s.
-    auto queued = daemon.http().request("POST", "/v1/functions/sleeper/invoke?version=1", "100000",
+    // Version 1 runs 16 s; a lease from $LATEST's timeout (2 x 1 s, the 3 s init, 10 s) ends after 15 s.
+    auto queued = daemon.http().request("POST", "/v1/functions/sleeper/invoke?version=1", "16000",
                                         {{"X-Sofaas-Invocation-Type", "Event"}});
     ASSERT_EQ(queued.status, 202) << queued.body;
-    ASSERT_TRUE(eventually([&] { return dead_letters(daemon, "sleeper").size() == 1; }, 100s));
-    EXPECT_EQ(dead_letters(daemon, "sleeper").at(0)["attempts"], 1) << "claimed again while it ran";
+    ASSERT_TRUE(eventually([&] { return daemon.billing_records("sleeper").size() == 1; }, 30s));
+    std::this_thread::sleep_for(1s);
+    const auto records = daemon.billing_records("sleeper");
+    ASSERT_EQ(records.size(), 1u) << "claimed again while it ran";
+    EXPECT_EQ(records[0]["attempt"], 1);
+    EXPECT_EQ(records[0]["status"], "ok");
 }
 
 // A firing's event is queued under a key of its own, per due time; a caller's idempotency
