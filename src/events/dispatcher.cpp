@@ -24,7 +24,7 @@ constexpr UnixMillis idempotency_window_ms = 24 * 3600 * 1000;
 constexpr UnixMillis key_expiry_period_ms = 60 * 1000;
 constexpr UnixMillis store_failure_pause_ms = 1000;
 // A lease outlives any run: a wait for a slot (up to the timeout), the init, the run.
-constexpr UnixMillis lease_margin_ms = 60 * 1000;
+constexpr UnixMillis lease_margin_ms = 10 * 1000;
 
 UnixMillis unix_now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -134,8 +134,15 @@ struct Dispatcher::State : std::enable_shared_from_this<Dispatcher::State> {
         uint32_t share = 1;
         if (latest) {
             share = share_of(latest->spec);
+            // An event for ?version=N runs with N's timeout, which may be longer than $LATEST's.
+            uint32_t timeout_s = latest->spec.timeout_s;
+            for (const uint32_t number : registry.versions(function)) {
+                if (const FunctionVersionPtr version = registry.find(function, number)) {
+                    timeout_s = std::max(timeout_s, version->spec.timeout_s);
+                }
+            }
             const UnixMillis lease_ms =
-                (2 * UnixMillis{latest->spec.timeout_s} + config.limits.init_timeout_s) * 1000 + lease_margin_ms;
+                (2 * UnixMillis{timeout_s} + config.limits.init_timeout_s) * 1000 + lease_margin_ms;
             try {
                 claimed = store.claim(function, owner, now, now + lease_ms, std::min<size_t>(limit, share));
                 if (claimed.size() < limit) next_due = store.next_due(function);

@@ -15,6 +15,9 @@ using ordered_json = nlohmann::ordered_json;
 
 constexpr UnixMillis requeue_first_ms = 1000;
 constexpr UnixMillis requeue_max_ms = 5 * 60 * 1000;
+// Records a chain of destinations may nest (A's to B, B's to A, ...), as Lambda stops a
+// recursive loop after about 16 invocations.
+constexpr size_t max_destination_chain = 16;
 
 UnixMillis event_age_limit_ms(const FunctionSpec& spec) {
     return static_cast<UnixMillis>(spec.max_event_age_s) * 1000;
@@ -28,22 +31,48 @@ ordered_json embedded(const std::string& payload) {
     return parsed;
 }
 
+// Why a destination's record is not sent, if it is not: each record holds the one before
+// it, so a chain of destinations that loops (A to B to A) would run for ever, its event
+// growing by the function's output (up to 6 MiB) at each step.
+std::optional<std::string> unsendable(const std::string& record) {
+    if (record.size() > max_event_payload_bytes) {
+        return "its invocation record has " + std::to_string(record.size()) + " bytes, over the " +
+               std::to_string(max_event_payload_bytes) + " of an asynchronous invocation";
+    }
+    size_t nested = 0;
+    const ordered_json parsed = ordered_json::parse(record, nullptr, /*allow_exceptions=*/false);
+    for (const ordered_json* at = &parsed; at->is_object() && at->contains("requestContext") &&
+                                           at->contains("requestPayload");
+         at = &(*at)["requestPayload"]) {
+        ++nested;
+    }
+    if (nested > max_destination_chain) {
+        return "a chain of " + std::to_string(max_destination_chain) + " destinations' records ends here";
+    }
+    return std::nullopt;
+}
+
 Settlement settled_for_good(const QueuedEvent& event, const FunctionSpec& spec, const InvocationReport* report,
                             std::optional<FailureCondition> condition, UnixMillis now, const Config& config,
                             const std::function<bool(const std::string&)>& destination_exists) {
     Settlement settlement;
     settlement.now_ms = now;
     const std::string& destination = condition ? spec.on_failure : spec.on_success;
+    std::optional<std::string> not_sent;
     if (!destination.empty() && destination_exists(destination)) {
-        settlement.kind = SettlementKind::done;
-        NewEvent next;
-        next.request_id = new_request_id();
-        next.function = destination;
-        next.trigger = Trigger::async;
-        next.payload = destination_record(event, spec, report, condition, now, config);
-        next.enqueued_ms = now;
-        settlement.then_enqueue = std::move(next);
-        return settlement;
+        std::string record = destination_record(event, spec, report, condition, now, config);
+        not_sent = unsendable(record);
+        if (!not_sent) {
+            settlement.kind = SettlementKind::done;
+            NewEvent next;
+            next.request_id = new_request_id();
+            next.function = destination;
+            next.trigger = Trigger::async;
+            next.payload = std::move(record);
+            next.enqueued_ms = now;
+            settlement.then_enqueue = std::move(next);
+            return settlement;
+        }
     }
     if (!condition) return settlement;  // a success without a destination: done
     settlement.kind = SettlementKind::dead_letter;
@@ -56,7 +85,9 @@ Settlement settled_for_good(const QueuedEvent& event, const FunctionSpec& spec, 
         settlement.error_type = event.last_error_type;
         settlement.error_message = event.last_error_message;
     }
-    if (!destination.empty()) {
+    if (not_sent) {
+        settlement.error_message += " (not sent to on_failure destination " + destination + ": " + *not_sent + ")";
+    } else if (!destination.empty()) {
         settlement.error_message += " (on_failure destination " + destination + " does not exist)";
     }
     return settlement;

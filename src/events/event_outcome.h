@@ -30,7 +30,8 @@ RunVerdict verdict_of(InvocationStatus status);
 // Settled for good, a success goes to the on_success destination and a failure to the
 // on_failure one, each as Lambda's invocation record (destination_record), when the
 // function names one that exists (`destination_exists`); a failure without one becomes a
-// dead letter.
+// dead letter. A record over max_event_payload_bytes, or one that would nest more than 16
+// records (a chain of destinations that loops), is not sent.
 Settlement settle_after_run(const QueuedEvent& event, const FunctionSpec& spec, const InvocationReport& report,
                             UnixMillis now, const Config& config,
                             const std::function<bool(const std::string&)>& destination_exists);

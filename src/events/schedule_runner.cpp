@@ -165,7 +165,8 @@ struct ScheduleRunner::State : std::enable_shared_from_this<ScheduleRunner::Stat
         event.function = schedule.function;
         event.trigger = Trigger::schedule;
         event.payload = schedule.payload ? *schedule.payload : scheduled_event(schedule, due.latest, event.request_id, config);
-        event.idempotency_key = "schedule/" + schedule.id + "/" + std::to_string(due.latest);
+        // Blanks, which a caller's key cannot hold: no one can take a due time's key first.
+        event.idempotency_key = "schedule " + schedule.id + " " + std::to_string(due.latest);
         event.enqueued_ms = due.latest;
         try {
             if (store.fire(schedule.function, schedule.id, due.latest, due.skipped, std::move(event))) {

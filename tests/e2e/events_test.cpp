@@ -57,13 +57,17 @@ json dead_letters(const DaemonProcess& daemon, const std::string& function) {
     return json::parse(result.out)["dead_letters"];
 }
 
-std::chrono::system_clock::time_point start_of(const json& record) {
+// An RFC 3339 time as the daemon writes it: 2026-12-06T09:12:03.411000Z.
+std::chrono::system_clock::time_point time_of(const std::string& start) {
     std::tm tm{};
-    const std::string start = record["start"];
     strptime(start.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
     const double fraction = std::stod(start.substr(19, start.size() - 20));
     return std::chrono::system_clock::from_time_t(timegm(&tm)) +
            std::chrono::microseconds(static_cast<int64_t>(fraction * 1e6));
+}
+
+std::chrono::system_clock::time_point start_of(const json& record) {
+    return time_of(record["start"]);
 }
 
 TEST(Events, AsyncInvokeAnswers202ThenRunsOnceWithItsRequestId) {
@@ -385,6 +389,49 @@ TEST(Events, DeletingAFunctionDropsItsQueue) {
     ASSERT_EQ(daemon.deploy("sleeper", fixture_library("print_event")).exit_code, 0);
     std::this_thread::sleep_for(500ms);
     EXPECT_TRUE(printed_events(daemon, "sleeper").empty());
+}
+
+// An event for ?version=N runs with that version's timeout: its lease must outlast it even
+// when $LATEST has a shorter one, or the event is claimed again while it runs.
+TEST(Events, AnEventForAnOlderVersionWithALongerTimeoutRunsOnce) {
+    DaemonProcess daemon(json{{"limits", {{"init_timeout_s", 3}}}});
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("sleeper", function_library("sleep"), {"--timeout", "20"}).exit_code, 0);
+    ASSERT_EQ(daemon.deploy("sleeper", function_library("sleep"), {"--timeout", "1"}).exit_code, 0);
+    // Version 1 runs 16 s; a lease from $LATEST's timeout (2 x 1 s, the 3 s init, 10 s) ends after 15 s.
+    auto queued = daemon.http().request("POST", "/v1/functions/sleeper/invoke?version=1", "16000",
+                                        {{"X-Sofaas-Invocation-Type", "Event"}});
+    ASSERT_EQ(queued.status, 202) << queued.body;
+    ASSERT_TRUE(eventually([&] { return daemon.billing_records("sleeper").size() == 1; }, 30s));
+    std::this_thread::sleep_for(1s);
+    const auto records = daemon.billing_records("sleeper");
+    ASSERT_EQ(records.size(), 1u) << "claimed again while it ran";
+    EXPECT_EQ(records[0]["attempt"], 1);
+    EXPECT_EQ(records[0]["status"], "ok");
+}
+
+// A firing's event is queued under a key of its own, per due time; a caller's idempotency
+// key must not be able to take it first, or any invoke key could cancel a schedule's runs.
+TEST(Events, ACallersIdempotencyKeyCannotCancelAScheduledFiring) {
+    DaemonProcess daemon;
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("ticker", fixture_library("print_event")).exit_code, 0);
+    auto added = daemon.cli({"schedule", "add", "ticker", "--every", "rate(3 seconds)", "--id", "tick", "--json"});
+    ASSERT_EQ(added.exit_code, 0) << added;
+    const auto next = time_of(json::parse(added.out)["next_fire_at"]);
+    const int64_t due_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(next.time_since_epoch()).count();
+    for (int k = 0; k < 3; ++k) {
+        const std::string key = "schedule/tick/" + std::to_string(due_ms + k * 3000);
+        ASSERT_EQ(enqueue(daemon, "ticker", "caller", {{"X-Sofaas-Idempotency-Key", key}}).status, 202);
+    }
+    ASSERT_TRUE(eventually(
+        [&] {
+            const auto events = printed_events(daemon, "ticker");
+            return std::any_of(events.begin(), events.end(),
+                               [](const std::string& event) { return event.find("Scheduled Event") != std::string::npos; });
+        },
+        8s));
 }
 
 }  // namespace

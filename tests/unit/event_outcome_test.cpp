@@ -163,5 +163,39 @@ TEST(EventOutcome, AnEventOlderThanItsMaxAgeExpiresWithItsLastError) {
     EXPECT_EQ(record["responsePayload"]["errorType"], "ImageError");
 }
 
+TEST(EventOutcome, ARecordOverTheAsyncPayloadLimitIsNotSent) {
+    // A 6 MiB output in a record, and that record in the next one's: a chain of
+    // destinations would grow each event without end.
+    Config config;
+    FunctionSpec spec = spec_of("resize");
+    spec.on_success = "recorder";
+    spec.on_failure = "recorder";
+    spec.async_retries = 0;
+    const std::string big(max_event_payload_bytes, 'x');
+    const Settlement success = settle_after_run(event_of("{}"), spec, report_of(InvocationStatus::ok, big), now, config, exists);
+    EXPECT_EQ(success.kind, SettlementKind::done);
+    EXPECT_FALSE(success.then_enqueue);
+    const Settlement failure = settle_after_run(event_of(big), spec, report_of(InvocationStatus::error), now, config, exists);
+    EXPECT_EQ(failure.kind, SettlementKind::dead_letter);
+    EXPECT_FALSE(failure.then_enqueue);
+    EXPECT_NE(failure.error_message.find("not sent"), std::string::npos) << failure.error_message;
+}
+
+TEST(EventOutcome, AChainOfDestinationsStopsAfter16Records) {
+    // A's success goes to B and B's to A: each record holds the one before, and the loop
+    // would run for ever.
+    Config config;
+    FunctionSpec spec = spec_of("resize");
+    spec.on_success = "recorder";
+    std::string payload = "{}";
+    int sent = 0;
+    for (; sent < 100; ++sent) {
+        const Settlement settled = settle_after_run(event_of(payload), spec, report_of(InvocationStatus::ok, "null"), now, config, exists);
+        if (!settled.then_enqueue) break;
+        payload = settled.then_enqueue->payload;
+    }
+    EXPECT_EQ(sent, 16);
+}
+
 }  // namespace
 }  // namespace sofaas
