@@ -10,9 +10,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build-release"
 RUNS=3 DURATION=10s CONNECTIONS=32
-COLD_SAMPLES=200 BURST=1000 DEADLINE_SAMPLES=50 WARM_WORKERS=1000 MANY=10000
+COLD_SAMPLES=200 BURST=1000 DEADLINE_SAMPLES=50 WARM_WORKERS=1000 MANY=10000 BACKLOG=1000000
 if [[ "${1:-}" == "--quick" ]]; then
-    RUNS=1 DURATION=3s COLD_SAMPLES=50 BURST=200 DEADLINE_SAMPLES=10 WARM_WORKERS=100 MANY=500
+    RUNS=1 DURATION=3s COLD_SAMPLES=50 BURST=200 DEADLINE_SAMPLES=10 WARM_WORKERS=100 MANY=500 BACKLOG=50000
 fi
 
 "$ROOT/scripts/install-deps.sh"
@@ -71,13 +71,13 @@ sleep 0.5
 
 # --- wrk -----------------------------------------------------------------------------
 # wrk_point URL [LUA]: median over $RUNS runs of requests/s, p50 ms, p99 ms; fails on any
-# non-2xx answer or socket error.
+# non-2xx answer or socket error (and on any answer but 202 with bench/async_invoke.lua).
 wrk_point() {
     local rps=() p50=() p99=()
     for _ in $(seq 1 $RUNS); do
         local out
         out=$(wrk -t1 -c$CONNECTIONS -d$DURATION --latency ${2:+-s "$2"} "$1")
-        if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then echo "$out" >&2; echo "wrk: errors on $1" >&2; exit 1; fi
+        if grep -qE 'Non-2xx|Non-202|Socket errors' <<<"$out"; then echo "$out" >&2; echo "wrk: errors on $1" >&2; exit 1; fi
         read -r r a b < <(awk '
             function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
             /Requests\/sec/ { r = $2 } /^ +50%/ { a = ms($2) } /^ +99%/ { b = ms($2) }
@@ -93,6 +93,19 @@ wrk.body = "bench"
 wrk.headers["Authorization"] = "Bearer $SOFAAS_TOKEN"
 EOF
 ledger_lines() { cat "$1"/billing/*.jsonl 2>/dev/null | wc -l; }
+ASYNC_LUA="$ROOT/bench/async_invoke.lua"  # asynchronous invokes; reads $SOFAAS_TOKEN
+queue_depth() { # NAME: events of NAME waiting in the last daemon started
+    curl -sf -H "Authorization: Bearer $SOFAAS_TOKEN" "$SOFAAS_ENDPOINT/v1/functions/$1/queue" |
+        grep -o '"events":[0-9]*' | cut -d: -f2
+}
+wait_drained() { # NAME: waits (up to 10 minutes) until no event of NAME waits; prints the seconds
+    local start=$(date +%s%N)
+    for _ in $(seq 1 6000); do
+        [[ "$(queue_depth "$1")" == 0 ]] && { awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.2f", ns / 1e9 }'; return; }
+        sleep 0.1
+    done
+    echo "the queue of $1 did not drain" >&2; exit 1
+}
 
 declare -A R
 put() { R[$1]=$2; }
@@ -184,6 +197,65 @@ collect < <("$BENCH" call-latency --target "/fn/many-$((MANY / 2))" --count 500 
 collect < <("$BENCH" call-latency --target /fn/hello --count 500 | sed 's/^call_/many_hello_call_/')
 stop_sofaasd
 
+echo "== 9: queued events (asynchronous invokes of hello; a backlog of $BACKLOG)" >&2
+# Enqueue rate: wrk as in scenario 1, every answer a 202, while the dispatcher runs the
+# events. Each run starts on an empty queue: the queue drains between runs, and how fast
+# it drains is a figure of its own (events left when wrk stops / seconds to run them).
+start_sofaasd '{}' "$WORK/events-rate"
+deploy hello "$BUILD/functions/hello.so" "min_warm=2"
+enqueue_rps=() enqueue_p50=() enqueue_p99=() drain_rps=()
+for _ in $(seq 1 $RUNS); do
+    read -r r a b < <(RUNS=1 wrk_point "$SOFAAS_ENDPOINT/v1/functions/hello/invoke" "$ASYNC_LUA")
+    enqueue_rps+=("$r") enqueue_p50+=("$a") enqueue_p99+=("$b")
+    left=$(queue_depth hello)
+    drained_s=$(wait_drained hello)
+    drain_rps+=("$(awk -v n="$left" -v s="$drained_s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')")
+done
+R[enqueue_rps]=$(median "${enqueue_rps[@]}") R[enqueue_p50]=$(median "${enqueue_p50[@]}") R[enqueue_p99]=$(median "${enqueue_p99[@]}")
+R[drain_rps]=$(median "${drain_rps[@]}")
+stop_sofaasd
+# From the 202 to the start of the run, at half that rate, on a fresh daemon.
+start_sofaasd '{}' "$WORK/events-latency"
+deploy hello "$BUILD/functions/hello.so" "min_warm=2"
+out=$("$BENCH" async-latency --function hello --rate "$(awk -v r="${R[enqueue_rps]}" 'BEGIN { printf "%d", r / 2 }')" \
+    --seconds "${DURATION%s}" --connections $((CONNECTIONS / 2)))
+collect <<<"$out"
+stop_sofaasd
+# A backlog: sleep 1 s with max_concurrency 1 runs one event a second, so the queue only
+# grows. Enqueued as fast as wrk can (its main thread sleeps for all of -d: the script's
+# marker file says when the count is reached), held, then dropped with the function.
+start_sofaasd '{}' "$WORK/events-backlog"
+deploy backlog "$BUILD/functions/sleep.so" "max_concurrency=1"
+sleep 1
+R[backlog_rss_before_kib]=$(rss_kib "$SOFAASD_PID")
+rm -f "$WORK/backlog.done"
+start=$(date +%s%N)
+EVENT_COUNT=$BACKLOG EVENT_COUNT_DONE="$WORK/backlog.done" EVENT_PAYLOAD=1000 \
+    wrk -t1 -c$CONNECTIONS -d3600s -s "$ASYNC_LUA" "$SOFAAS_ENDPOINT/v1/functions/backlog/invoke" >"$WORK/backlog.out" &
+wrk_pid=$!
+while [[ ! -e "$WORK/backlog.done" ]] && kill -0 $wrk_pid 2>/dev/null; do sleep 0.05; done
+R[backlog_s]=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
+kill -INT $wrk_pid 2>/dev/null || true
+wait $wrk_pid || true
+if [[ ! -e "$WORK/backlog.done" ]] || grep -qE 'Non-2xx|Non-202|Socket errors' "$WORK/backlog.out"; then
+    cat "$WORK/backlog.out" >&2; echo "wrk: the backlog was not enqueued" >&2; exit 1
+fi
+sleep 1  # the 202s wrk did not wait for
+R[backlog_rss_kib]=$(rss_kib "$SOFAASD_PID")
+R[backlog_disk_mib]=$(du -ck "$WORK/events-backlog"/events.db* | awk 'END { printf "%.0f", $1 / 1024 }')
+start=$(date +%s%N)
+R[backlog_dropped]=$(curl -sf -X DELETE -H "Authorization: Bearer $SOFAAS_TOKEN" "$SOFAAS_ENDPOINT/v1/functions/backlog" |
+    grep -o '"events_dropped":[0-9]*' | cut -d: -f2)
+R[backlog_delete_s]=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
+R[backlog_rss_after_kib]=$(rss_kib "$SOFAASD_PID")
+stop_sofaasd
+R[backlog_runs]=$(cat "$WORK/events-backlog"/billing/*.jsonl 2>/dev/null | grep -c '"trigger":"async"' || true)
+# Every 202 is either dropped or ran; the requests wrk left in flight may add up to one per
+# connection, and the run in flight at the delete counts on both sides.
+if ((R[backlog_dropped] + R[backlog_runs] < BACKLOG || R[backlog_dropped] > BACKLOG + CONNECTIONS)); then
+    echo "backlog: $BACKLOG answered 202, ${R[backlog_runs]} ran, but ${R[backlog_dropped]} dropped" >&2; exit 1
+fi
+
 # --- the table -----------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 holds() { awk "BEGIN { exit !($1) }" && echo yes || echo no; }
@@ -227,6 +299,17 @@ table() {
         "${R[fsync_on_requests]} / ${R[fsync_off_requests]}" \
         "a record for every request: $(holds "${R[fsync_on_records]} >= ${R[fsync_on_requests]} && ${R[fsync_off_records]} >= ${R[fsync_off_requests]}")"
     row "8. fsync on: billing records on disk within, p99 over group fsyncs, ms" "${R[fsync_durable_p99_ms]}" "" ""
+    row "9. async invoke of hello: 202s/s" "${R[enqueue_rps]}" "warm /fn/hello req/s ${R[fn_rps]}" "$(ratio "${R[enqueue_rps]}" "${R[fn_rps]}")"
+    row "9. async invoke: 202 p50 / p99 ms ($CONNECTIONS conns)" "${R[enqueue_p50]} / ${R[enqueue_p99]}" "warm /fn/hello ${R[fn_p50]} / ${R[fn_p99]}" ""
+    row "9. queued hello events run/s, draining what the enqueue left" "${R[drain_rps]}" "202s/s ${R[enqueue_rps]}" "$(ratio "${R[drain_rps]}" "${R[enqueue_rps]}")"
+    row "9. 202 to start of run, p50 / p99 ms, at ${R[async_rate]} events/s (${R[async_sent]} events)" \
+        "${R[async_start_p50_ms]} / ${R[async_start_p99_ms]}" "" ""
+    row "9. backlog of $BACKLOG events: daemon RSS KiB held vs before" "${R[backlog_rss_kib]}" "${R[backlog_rss_before_kib]}" \
+        "$(ratio "${R[backlog_rss_kib]}" "${R[backlog_rss_before_kib]}")"
+    row "9. backlog: enqueue s, events/s, events.db* MiB" \
+        "${R[backlog_s]}, $(awk -v n=$BACKLOG -v s="${R[backlog_s]}" 'BEGIN { printf "%.0f", n / s }'), ${R[backlog_disk_mib]}" "" ""
+    row "9. backlog: function deleted, events_dropped (s), RSS KiB after" \
+        "${R[backlog_dropped]} (${R[backlog_delete_s]} s), ${R[backlog_rss_after_kib]}" "$BACKLOG answered 202, ${R[backlog_runs]} ran" ""
 }
 TABLE=$(table)
 echo "$TABLE"

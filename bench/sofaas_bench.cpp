@@ -16,14 +16,19 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/http_client.h"
+#include "common/time.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using sofaas::HttpClient;
 using sofaas::HttpResponse;
+using sofaas::WallTime;
 
 
 namespace {
@@ -305,6 +310,102 @@ int call_latency(const Options& options) {
     return 0;
 }
 
+// Events waiting in a function's queue (leased ones included), from its queue endpoint.
+long queued_events(HttpClient& client, const std::string& function) {
+    const auto body = nlohmann::json::parse(
+        expect(client.request("GET", "/v1/functions/" + function + "/queue"), 200, "queue of " + function).body);
+    return body.at("events").get<long>();
+}
+
+// Asynchronous invocations at a constant rate (--rate events/s for --seconds, spread over
+// --connections clients), each keeping the wall-clock time its 202 arrived. Once the queue
+// has drained, the event's billing record (trigger async, attempt 1) says when its run got
+// its slot ("start"): start minus the 202 is how long it waited in the queue as its caller
+// sees it. Both times are this machine's wall clock. Every answer must be a 202.
+int async_latency(const Options& options) {
+    const std::string function = options.get("function", "hello");
+    const long rate = options.number("rate", 1000);
+    const long seconds = options.number("seconds", 10);
+    const long connections = options.number("connections", 8);
+    const long total = rate * seconds;
+    const std::string target = "/v1/functions/" + function + "/invoke";
+    if (rate <= 0 || seconds <= 0 || connections <= 0) {
+        throw std::runtime_error("rate, seconds and connections must be above 0");
+    }
+
+    struct Queued {
+        std::string request_id;
+        WallTime answered;
+    };
+    std::vector<std::vector<Queued>> queued(static_cast<size_t>(connections));
+    std::atomic<long> refused{0};
+    const auto begin = Clock::now() + std::chrono::milliseconds(100);
+    std::vector<std::thread> threads;
+    for (long c = 0; c < connections; ++c) {
+        threads.emplace_back([&, c] {
+            HttpClient client(options.endpoint, options.token);
+            auto& mine = queued[static_cast<size_t>(c)];
+            mine.reserve(static_cast<size_t>(total / connections + 1));
+            for (long k = c; k < total; k += connections) {
+                // A fixed schedule: a client that fell behind sends at once until it is back on it.
+                std::this_thread::sleep_until(begin + std::chrono::nanoseconds(k * 1'000'000'000 / rate));
+                try {
+                    const auto response =
+                        client.request("POST", target, "bench", {{"X-Sofaas-Invocation-Type", "Event"}});
+                    const WallTime answered = sofaas::wall_now();
+                    if (response.status != 202) {
+                        if (refused.fetch_add(1) < 3) {
+                            std::cerr << "HTTP " << response.status << " " << response.body << "\n";
+                        }
+                        continue;
+                    }
+                    const auto body = nlohmann::json::parse(response.body);
+                    mine.push_back({body.at("request_id").get<std::string>(), answered});
+                } catch (const std::exception& e) {
+                    if (refused.fetch_add(1) < 3) std::cerr << e.what() << "\n";
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    const double sending_s = std::chrono::duration<double>(Clock::now() - begin).count();
+    if (refused.load() > 0) throw std::runtime_error(std::to_string(refused.load()) + " answers were not 202");
+
+    HttpClient client(options.endpoint, options.token);
+    const auto give_up = Clock::now() + std::chrono::seconds(options.number("drain-timeout-s", 300));
+    while (queued_events(client, function) > 0) {
+        if (Clock::now() > give_up) throw std::runtime_error("the queue of " + function + " did not drain");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    const auto billing = nlohmann::json::parse(
+        expect(client.request("GET", "/v1/billing?function=" + function + "&records=true"), 200, "billing").body);
+    std::unordered_map<std::string, WallTime> started;
+    const WallTime now = sofaas::wall_now();
+    for (const auto& record : billing.at("records")) {
+        if (record.value("trigger", "") != "async" || record.value("attempt", 0) != 1) continue;
+        if (auto start = sofaas::parse_time_spec(record.at("start").get<std::string>(), now)) {
+            started.emplace(record.at("request_id").get<std::string>(), *start);
+        }
+    }
+    std::vector<double> waited_ms;
+    long missing = 0;
+    for (const auto& client_queued : queued) {
+        for (const Queued& event : client_queued) {
+            auto found = started.find(event.request_id);
+            if (found == started.end()) {
+                ++missing;
+                continue;
+            }
+            waited_ms.push_back(std::chrono::duration<double, std::milli>(found->second - event.answered).count());
+        }
+    }
+    std::printf("async_sent %zu\nasync_rate %.0f\nasync_start_p50_ms %.2f\nasync_start_p99_ms %.2f\n"
+                "async_start_max_ms %.2f\nasync_missing %ld\n",
+                waited_ms.size() + static_cast<size_t>(missing), static_cast<double>(total) / sending_s,
+                percentile(waited_ms, 50), percentile(waited_ms, 99), percentile(waited_ms, 100), missing);
+    return missing == 0 ? 0 : 1;
+}
+
 int usage() {
     std::cerr << "usage: sofaas-bench COMMAND [--endpoint URL] [--token T] [--KEY VALUE]...\n"
                  "commands: cold-start [--samples N --library SO --pause-ms MS]\n"
@@ -312,7 +413,8 @@ int usage() {
                  "          deadline [--count N --parallel N --library SO --workers cold|warm]\n"
                  "          footprint --daemon-pid PID [--workers N --library SO]\n"
                  "          deploy-many [--count N --parallel N --library SO]\n"
-                 "          call-latency [--target PATH --count N]\n";
+                 "          call-latency [--target PATH --count N]\n"
+                 "          async-latency [--function NAME --rate N --seconds N --connections N --drain-timeout-s N]\n";
     return 2;
 }
 
@@ -339,6 +441,7 @@ int main(int argc, char** argv) {
         if (command == "footprint") return footprint(options);
         if (command == "deploy-many") return deploy_many(options);
         if (command == "call-latency") return call_latency(options);
+        if (command == "async-latency") return async_latency(options);
     } catch (const std::exception& e) {
         std::cerr << "sofaas-bench " << command << ": " << e.what() << "\n";
         return 1;

@@ -128,7 +128,10 @@ public:
             throw EventStoreError("cannot use write-ahead logging");
         }
         write_db_.execute("PRAGMA synchronous = FULL");
-        write_db_.execute("PRAGMA temp_store = MEMORY");
+        // temp_store stays at its default: a savepoint's journal (every write has one) is
+        // kept in memory up to 64 KiB and goes to a temporary file beyond. With MEMORY it
+        // never leaves memory, and dropping a function's million queued events held the
+        // original of every page they filled, about 110 MB, which the heap then kept.
         // A flood's batches grow the WAL; a checkpoint then truncates it back to this.
         write_db_.execute("PRAGMA journal_size_limit = 67108864");
         migrate_event_schema(write_db_);

@@ -190,3 +190,24 @@ TEST(EventStoreCapacity, GroupCommitCarriesTwoHundredThousandEvents) {
     std::cout << count << " events enqueued in " << seconds << " s: " << static_cast<uint64_t>(count / seconds)
               << " events/s\n";
 }
+
+TEST(EventStoreCapacity, DroppingAQueueDoesNotHoldItsPagesInMemory) {
+    TempDir temp{"sofaas-events-drop"};
+    auto store = open_sqlite_event_store(temp / "events.db");
+    constexpr size_t count = 200'000;
+    std::vector<NewEvent> events;
+    events.reserve(count);
+    for (size_t i = 0; i < count; ++i) events.push_back(event("f", "req-" + std::to_string(i)));
+    enqueue_all(*store, std::move(events));
+    const auto on_disk =
+        static_cast<sqlite3_int64>(fs::file_size(temp / "events.db") + fs::file_size(temp / "events.db-wal"));
+
+    const sqlite3_int64 before = sqlite3_memory_used();
+    sqlite3_memory_highwater(1);
+    EXPECT_EQ(store->remove_function("f"), count);
+    const sqlite3_int64 grew = sqlite3_memory_highwater(0) - before;
+
+    // The page caches (2 MiB each by default) may fill; the pages the delete changed must
+    // not all be copied into memory as well.
+    EXPECT_LT(grew, on_disk / 4) << "SQLite's memory grew by " << grew << " bytes, the file has " << on_disk;
+}
