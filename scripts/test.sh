@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # README command 2: installs what is missing, builds, and runs every test (unit,
-# end-to-end, fuzz-corpus replays), then the same suite again built with AddressSanitizer
-# and UndefinedBehaviorSanitizer (build-sanitize/), where any memory error, leak or
-# undefined behaviour fails the test that hit it. SOFAAS_SKIP_SANITIZERS=1 skips that
+# end-to-end, fuzz-corpus replays), then the same suite again with the programs and
+# libraries built with AddressSanitizer and UndefinedBehaviorSanitizer (build-sanitize/),
+# where any memory error, leak or undefined behaviour fails the test that hit it: the unit
+# tests and replays built there, and the end-to-end tests of build/ driving the programs
+# of build-sanitize/bin (tests/support/programs.h). SOFAAS_SKIP_SANITIZERS=1 skips that
 # second pass. The output ends with ctest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,9 +14,11 @@ scripts/build.sh
 status=0
 ctest --test-dir build --output-on-failure -j2 || status=$?
 if [[ "${SOFAAS_SKIP_SANITIZERS:-0}" != 1 ]]; then
-    cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSOFAAS_SANITIZE=ON >/dev/null
+    cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSOFAAS_SANITIZE=ON -DSOFAAS_BUILD_E2E_TESTS=OFF >/dev/null
     cmake --build build-sanitize -j2
-    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        ctest --test-dir build-sanitize --output-on-failure -j2 || status=$?
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    ctest --test-dir build-sanitize --output-on-failure -j2 || status=$?
+    SOFAAS_TEST_PROGRAMS_DIR="$PWD/build-sanitize/bin" ctest --test-dir build -L e2e --output-on-failure -j2 ||
+        status=$?
 fi
 exit $status

@@ -24,16 +24,21 @@ const std::string dead_letter_columns =
     "id, request_id, function_name, function_version, trigger_kind, payload, idempotency_key, enqueued_ms, runs, "
     "failure_condition, error_type, error_message, failed_ms";
 
+// Columns 1-7 of both tables: request_id .. enqueued_ms.
+void read_event_columns(const SqliteQuery& row, NewEvent& event) {
+    event.request_id = row.text(1);
+    event.function = row.text(2);
+    event.version = static_cast<uint32_t>(row.integer(3));
+    event.trigger = trigger_named(row.text(4));
+    event.payload = row.text(5);
+    event.idempotency_key = row.optional_text(6);
+    event.enqueued_ms = row.integer(7);
+}
+
 DeadLetter dead_letter_row(const SqliteQuery& row) {
     DeadLetter letter;
     letter.id = row.integer(0);
-    letter.event.request_id = row.text(1);
-    letter.event.function = row.text(2);
-    letter.event.version = static_cast<uint32_t>(row.integer(3));
-    letter.event.trigger = trigger_named(row.text(4));
-    letter.event.payload = row.text(5);
-    letter.event.idempotency_key = row.optional_text(6);
-    letter.event.enqueued_ms = row.integer(7);
+    read_event_columns(row, letter.event);
     letter.runs = static_cast<uint32_t>(row.integer(8));
     letter.condition = condition_named(row.text(9));
     letter.error_type = row.text(10);
@@ -69,13 +74,7 @@ const std::string event_columns =
 QueuedEvent queued_event(const SqliteQuery& row) {
     QueuedEvent queued;
     queued.id = row.integer(0);
-    queued.event.request_id = row.text(1);
-    queued.event.function = row.text(2);
-    queued.event.version = static_cast<uint32_t>(row.integer(3));
-    queued.event.trigger = trigger_named(row.text(4));
-    queued.event.payload = row.text(5);
-    queued.event.idempotency_key = row.optional_text(6);
-    queued.event.enqueued_ms = row.integer(7);
+    read_event_columns(row, queued.event);
     queued.event.not_before_ms = row.integer(8);
     queued.runs = static_cast<uint32_t>(row.integer(9));
     queued.failures = static_cast<uint32_t>(row.integer(10));

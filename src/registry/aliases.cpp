@@ -97,6 +97,17 @@ void write_aliases(const fs::path& function_dir, const std::map<std::string, Ali
 
 }  // namespace
 
+void Registry::State::store_aliases(std::string_view function, std::map<std::string, Alias, std::less<>> aliases) {
+    try {
+        write_aliases(functions_dir / std::string(function), aliases);
+    } catch (const std::exception& e) {
+        throw RegistryError(RegistryError::Kind::storage, "cannot write the aliases of " + std::string(function) +
+                                                              ": " + e.what());
+    }
+    std::unique_lock index_lock(index_mutex);
+    index[std::string(function)].aliases = std::move(aliases);
+}
+
 bool is_valid_alias_name(std::string_view name) {
     if (name.empty() || name.size() > max_alias_name_length || all_digits(name)) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
@@ -151,14 +162,7 @@ AliasChange Registry::set_alias(std::string_view function, Alias alias) {
     }
     const bool created = !aliases.count(alias.name);
     aliases[alias.name] = alias;
-    try {
-        write_aliases(state_->functions_dir / std::string(function), aliases);
-    } catch (const std::exception& e) {
-        throw RegistryError(RegistryError::Kind::storage, "cannot write the aliases of " + std::string(function) +
-                                                              ": " + e.what());
-    }
-    std::unique_lock index_lock(state_->index_mutex);
-    state_->index[std::string(function)].aliases = std::move(aliases);
+    state_->store_aliases(function, std::move(aliases));
     spdlog::info("registry: alias {}:{} -> version {}", function, alias.name, alias.version);
     return AliasChange{std::move(alias), created};
 }
@@ -192,14 +196,7 @@ bool Registry::remove_alias(std::string_view function, std::string_view name) {
         aliases = it->second.aliases;
     }
     aliases.erase(aliases.find(name));
-    try {
-        write_aliases(state_->functions_dir / std::string(function), aliases);
-    } catch (const std::exception& e) {
-        throw RegistryError(RegistryError::Kind::storage, "cannot write the aliases of " + std::string(function) +
-                                                              ": " + e.what());
-    }
-    std::unique_lock index_lock(state_->index_mutex);
-    state_->index[std::string(function)].aliases = std::move(aliases);
+    state_->store_aliases(function, std::move(aliases));
     spdlog::info("registry: alias {}:{} deleted", function, name);
     return true;
 }

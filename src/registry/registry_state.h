@@ -46,6 +46,9 @@ struct Registry::State {
     }
 
     std::optional<FunctionEntry> load_function(const std::filesystem::path& dir, const std::string& name);
+    // Writes a function's aliases, then puts them in force; the caller holds the function's
+    // lock. Throws RegistryError (storage).
+    void store_aliases(std::string_view function, std::map<std::string, Alias, std::less<>> aliases);
     void check_routes_free(const FunctionSpec& spec) const;
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/daemon_test.h"
+#include "support/programs.h"
 #include "support/unused_port.h"
 
 namespace sofaas::testing {
@@ -32,7 +33,7 @@ TEST_F(CliErrors, BadFunctionName) {
 TEST_F(CliErrors, UnreachableDaemon) {
     UnusedPort nowhere;
     std::string endpoint = "http://127.0.0.1:" + std::to_string(nowhere.port());
-    auto result = run_process(std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas", {"--endpoint", endpoint, "list"});
+    auto result = run_process(programs_dir() / "sofaas", {"--endpoint", endpoint, "list"});
     EXPECT_EQ(result.exit_code, 1) << result;
     EXPECT_EQ(result.err.rfind("cannot reach sofaasd at " + endpoint + ": ", 0), 0u) << result;
     EXPECT_EQ(line_count(result.err), 1u) << result;

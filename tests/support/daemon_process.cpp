@@ -16,13 +16,14 @@
 
 #include <gtest/gtest.h>
 
+#include "support/programs.h"
+
 namespace sofaas::testing {
 
 namespace {
 
 using namespace std::chrono_literals;
 
-const std::filesystem::path bin_dir = SOFAAS_BIN_DIR;
 
 // Test defaults: a quick shutdown and every record synced promptly.
 nlohmann::json test_config() {
@@ -81,8 +82,8 @@ DaemonProcess::DaemonProcess(nlohmann::json extra_config)
       config_file_(dir_ / "sofaasd.json"),
       log_file_(dir_ / "sofaasd.log"),
       token_("test-admin-token-0123456789"),
-      sofaasd_(bin_dir / "sofaasd"),
-      sofaas_(bin_dir / "sofaas") {
+      sofaasd_(programs_dir() / "sofaasd"),
+      sofaas_(programs_dir() / "sofaas") {
     nlohmann::json config = test_config();
     config.merge_patch(extra_config);
     std::ofstream(config_file_) << config.dump(2) << "\n";

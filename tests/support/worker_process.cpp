@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/process.h"
+#include "support/programs.h"
 
 namespace sofaas::testing {
 namespace {
@@ -71,7 +72,7 @@ WorkerProcess::WorkerProcess(const WorkerLaunch& launch) {
     posix_spawn_file_actions_adddup2(&actions, worker_socket, 3);
     posix_spawn_file_actions_addclosefrom_np(&actions, 4);
 
-    const std::string program = std::string(SOFAAS_BIN_DIR) + "/sofaas-worker";
+    const std::string program = (programs_dir() / "sofaas-worker").string();
     std::vector<std::string> args = {
         program,
         "--library", launch.library.string(),

@@ -1,0 +1,13 @@
+// Where the tests find sofaasd, sofaas and sofaas-worker: this build tree's bin/, unless
+// SOFAAS_TEST_PROGRAMS_DIR names another. scripts/test.sh runs the end-to-end tests of the
+// plain build against the programs of the sanitizer build that way: the programs are what
+// the sanitizers watch, and the test drivers gain nothing from being built twice.
+#pragma once
+
+#include <filesystem>
+
+namespace sofaas::testing {
+
+const std::filesystem::path& programs_dir();
+
+}  // namespace sofaas::testing
