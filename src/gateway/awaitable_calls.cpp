@@ -76,6 +76,24 @@ boost::asio::awaitable<EnqueueResult> async_enqueue(Dispatcher& dispatcher, NewE
     co_return result;
 }
 
+// A retry that waits is resumed by the first call's completion, on the first call's
+// thread: dispatched to its own connection's executor like any other completion.
+boost::asio::awaitable<JoinedInvocation> async_join_invocation(InvocationReplay& replay, InvocationKey key) {
+    JoinedInvocation joined = co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
+                                                                   void(JoinedInvocation)>(
+        [&replay](auto handler, InvocationKey key) {
+            start_and_resume(std::move(handler), [&](auto resume) {
+                std::optional<InvocationReplay::Claim> claim =
+                    replay.begin(key, [resume](HttpResponseParts answer) mutable {
+                        resume(JoinedInvocation{std::nullopt, std::move(answer)});
+                    });
+                if (claim) resume(JoinedInvocation{std::move(claim), std::nullopt});
+            });
+        },
+        boost::asio::use_awaitable, std::move(key));
+    co_return joined;
+}
+
 boost::asio::awaitable<std::optional<TrialLoadFailure>> async_trial_load(Pool& pool, FunctionVersionPtr version) {
     std::optional<TrialLoadFailure> failure = co_await boost::asio::async_initiate<
         decltype(boost::asio::use_awaitable), void(std::optional<TrialLoadFailure>)>(

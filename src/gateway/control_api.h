@@ -54,7 +54,8 @@ boost::asio::awaitable<PublishResult> publish_settings(HandlerContext& context, 
 
 // Queues an asynchronous invocation of `version` (pinned: that version, else whatever is
 // $LATEST when it runs) under `request_id` (direct_invoke.cpp): every API surface queues
-// through here. `refusal` says why not, in the control API's terms.
+// through here. `refusal` says why not, in the control API's terms. An idempotency key
+// (checked by the caller) makes a second event with it within 24 h a duplicate.
 struct QueuedEventResult {
     std::string request_id;  // the event's: the first one's when `duplicate`
     bool duplicate = false;

@@ -34,7 +34,13 @@ bool is_valid_idempotency_key(std::string_view key) {
 boost::asio::awaitable<HttpResponseParts> enqueue_event(HandlerContext& context, const IncomingRequest& request,
                                                         const FunctionVersionPtr& version, bool pinned) {
     std::optional<std::string> idempotency_key;
-    if (const auto key = request.header("X-Sofaas-Idempotency-Key")) idempotency_key = std::string(*key);
+    if (const auto key = request.header("X-Sofaas-Idempotency-Key")) {
+        if (!is_valid_idempotency_key(*key)) {
+            co_return bad_request(fmt::format("The idempotency key must be 1 to {} printable ASCII characters",
+                                              max_idempotency_key_bytes));
+        }
+        idempotency_key = std::string(*key);
+    }
     QueuedEventResult queued = co_await queue_event(context, request.request_id, version, pinned, request.body,
                                                     std::move(idempotency_key));
     if (queued.refusal) co_return std::move(*queued.refusal);
@@ -55,10 +61,6 @@ boost::asio::awaitable<QueuedEventResult> queue_event(HandlerContext& context, c
             413, "RequestTooLargeException",
             fmt::format("An asynchronous invocation's payload is at most {} bytes; this one has {}",
                         max_event_payload_bytes, payload.size())));
-    }
-    if (idempotency_key && !is_valid_idempotency_key(*idempotency_key)) {
-        co_return refused(bad_request(fmt::format("The idempotency key must be 1 to {} printable ASCII characters",
-                                                  max_idempotency_key_bytes)));
     }
     NewEvent event;
     event.request_id = request_id;

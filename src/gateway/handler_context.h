@@ -6,6 +6,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "gateway/gateway.h"
+#include "gateway/invocation_replay.h"
 #include "gateway/route_table.h"
 
 namespace sofaas {
@@ -20,6 +21,8 @@ struct HandlerContext {
     // run there (run_blocking, awaitable_calls.h), the io thread goes on serving the other
     // connections. One thread: deploys are rare, and the registry orders them anyway.
     boost::asio::thread_pool disk_work{1};
+    // The Lambda API's invocations by amz-sdk-invocation-id: a retried Invoke runs once.
+    InvocationReplay invocations;
 
     // After a deploy or delete: the next request sees the new routes.
     void refresh_routes();

@@ -18,6 +18,8 @@
 
 namespace sofaas {
 
+struct Caller;
+
 // /2015-03-31/..., /2017-10-31/... and /2019-09-30/... (concurrency).
 bool is_lambda_api_path(std::string_view path);
 
@@ -49,8 +51,9 @@ FunctionVersionPtr resolve_function(HandlerContext& context, const FunctionRefer
 // FunctionConfiguration as Lambda describes a version ("$LATEST" when `as_latest`).
 std::string function_configuration(const FunctionSpec& spec, const Config& config, bool as_latest);
 
-// Invoke (lambda_invoke.cpp).
+// Invoke (lambda_invoke.cpp). A retry (the same caller, function and amz-sdk-invocation-id)
+// of an invocation that runs or ran gets its answer instead of running again.
 boost::asio::awaitable<HttpResponseParts> lambda_invoke(HandlerContext& context, const IncomingRequest& request,
-                                                        const FunctionReference& reference);
+                                                        const Caller& caller, const FunctionReference& reference);
 
 }  // namespace sofaas

@@ -323,7 +323,7 @@ boost::asio::awaitable<HttpResponseParts> route_lambda_operation(LambdaCall& cal
         if (!call.caller.may_invoke(reference->name)) {
             co_return lambda_error(403, "AccessDeniedException", "This key may not invoke " + reference->name);
         }
-        HttpResponseParts invoked = co_await lambda_invoke(context, call.request, *reference);
+        HttpResponseParts invoked = co_await lambda_invoke(context, call.request, call.caller, *reference);
         co_return invoked;
     }
     if (!call.caller.is_admin()) co_return lambda_error(403, "AccessDeniedException", "This key may only invoke functions");

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -199,6 +200,34 @@ TEST_F(LambdaApi, Boto3ClientsWorkAsAgainstLambda) {
                               std::chrono::seconds(120));
     EXPECT_EQ(result.exit_code, 0) << result;
     EXPECT_NE(result.out.find("all checks passed"), std::string::npos) << result;
+}
+
+// botocore retries a read timeout with the call's amz-sdk-invocation-id: the retries wait
+// for the first attempt's answer, and the bill has one run. A retried Event queues once.
+TEST_F(LambdaApi, ARetriedInvokeRunsOnce) {
+    const fs::path script = fs::path(SOFAAS_TESTS_DIR) / "e2e" / "lambda" / "boto3_retries.py";
+    auto env = aws_environment(admin_);
+    env.emplace_back("SOFAAS_ENDPOINT", daemon_->endpoint());
+    auto result = run_process(python, {script.string(), zip_of("sleep").string(), zip_of("hello").string()}, env, {},
+                              std::chrono::seconds(60));
+    ASSERT_EQ(result.exit_code, 0) << result;
+    EXPECT_NE(result.out.find("all checks passed"), std::string::npos) << result;
+
+    const auto runs = daemon_->billing_records("retry-sleep");
+    ASSERT_EQ(runs.size(), 1u) << "the retries ran the function again";
+    EXPECT_EQ(runs[0]["status"], "ok");
+
+    // The event runs soon after it is queued; a second one would run as soon.
+    std::vector<nlohmann::json> events;
+    for (int i = 0; i < 100 && events.empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        events = daemon_->billing_records("retry-event");
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    events = daemon_->billing_records("retry-event");
+    EXPECT_EQ(events.size(), 1u);
+    EXPECT_EQ(aws({"delete-function", "--function-name", "retry-sleep"}).exit_code, 0);
+    EXPECT_EQ(aws({"delete-function", "--function-name", "retry-event"}).exit_code, 0);
 }
 
 }  // namespace
