@@ -12,6 +12,7 @@
 #include "support/daemon_process.h"
 #include "support/fault_suite.h"
 #include "support/proc_inspect.h"
+#include "support/programs.h"
 
 namespace sofaas::testing {
 namespace {
@@ -37,10 +38,8 @@ bool no_zombies_within(pid_t parent, std::chrono::milliseconds timeout) {
 
 TEST(CrashLeaks, ManyCrashesLeaveNoDescriptorsMemoryOrZombies) {
     DaemonProcess daemon;
-#if defined(__SANITIZE_ADDRESS__)
     // ASan's allocator keeps freed memory in quarantine: the daemon's RSS bound means nothing.
-    GTEST_SKIP() << "RSS bounds do not hold under AddressSanitizer";
-#endif
+    if (programs_are_sanitized()) GTEST_SKIP() << "RSS bounds do not hold under AddressSanitizer";
     daemon.start();
     auto pid = find_process("sofaasd", daemon.data_dir().string());
     ASSERT_TRUE(pid) << "no sofaasd process with data dir " << daemon.data_dir();

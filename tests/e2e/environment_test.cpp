@@ -20,6 +20,7 @@
 #include "support/daemon_process.h"
 #include "support/eventually.h"
 #include "support/proc_inspect.h"
+#include "support/programs.h"
 
 namespace sofaas::testing {
 namespace {
@@ -285,9 +286,9 @@ TEST(LoaderVariables, AreRefusedAtDeploy) {
 // Allowed, LD_PRELOAD acts, but its library runs as the worker's user: the worker execs
 // itself again once it is inside its sandbox (worker/loader_exec.h).
 TEST(LoaderVariables, AllowedOnesActOnlyInsideTheSandbox) {
-#if defined(__SANITIZE_ADDRESS__)
-    GTEST_SKIP() << "ASan's runtime refuses to start after an LD_PRELOADed library that is not itself";
-#endif
+    if (programs_are_sanitized()) {
+        GTEST_SKIP() << "ASan's runtime refuses to start after an LD_PRELOADed library that is not itself";
+    }
     if (::geteuid() != 0) GTEST_SKIP() << "workers switch users only under a root daemon";
     DaemonProcess daemon(nlohmann::json{{"allow_loader_environment", true}});
     daemon.start();

@@ -21,6 +21,7 @@
 #include "support/eventually.h"
 #include "support/fault_suite.h"
 #include "support/temp_dir.h"
+#include "support/programs.h"
 
 namespace sofaas::testing {
 namespace {
@@ -116,9 +117,9 @@ TEST_F(Faults, InfiniteLoopTimesOut) {
 }
 
 TEST_F(Faults, MemoryHogIsOutOfMemory) {
-#if defined(__SANITIZE_ADDRESS__)
-    GTEST_SKIP() << "ASan's operator new does not call the new_handler, so the hog runs into its deadline";
-#endif
+    if (programs_are_sanitized()) {
+        GTEST_SKIP() << "ASan's operator new does not call the new_handler, so the hog runs into its deadline";
+    }
     ASSERT_EQ(daemon().deploy("hogger", function_library("hog"), {"--memory", "128", "--timeout", "10"}).exit_code, 0);
     auto response = invoke("hogger");
     ASSERT_EQ(response.status, 502) << response.body;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/daemon_test.h"
+#include "support/programs.h"
 
 namespace sofaas::testing {
 namespace {
@@ -70,9 +71,9 @@ TEST_F(Limits, ExitInsideTheHandlerIsACrash) {
 }
 
 TEST_F(Limits, MemoryHogIsStoppedAtItsLimit) {
-#if defined(__SANITIZE_ADDRESS__)
-    GTEST_SKIP() << "ASan's operator new does not call the new_handler, so the hog runs into its deadline";
-#endif
+    if (programs_are_sanitized()) {
+        GTEST_SKIP() << "ASan's operator new does not call the new_handler, so the hog runs into its deadline";
+    }
     ASSERT_EQ(daemon().deploy("hog", function_library("hog"), {"--memory", "128", "--timeout", "10"}).exit_code, 0);
     auto response = daemon().http().request("POST", "/v1/functions/hog/invoke", "");
     ASSERT_EQ(response.status, 502) << response.body;

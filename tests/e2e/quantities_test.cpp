@@ -19,6 +19,7 @@
 
 #include "support/daemon_test.h"
 #include "support/eventually.h"
+#include "support/programs.h"
 
 namespace sofaas::testing {
 namespace {
@@ -94,9 +95,9 @@ TEST_F(Quantities, DurationIsWhatTheFunctionTook) {
 
 // --memory 256: 170 MiB fits, 400 MiB is Runtime.OutOfMemory, and the peak is reported.
 TEST_F(Quantities, MemoryLimitIsTheConfiguredSize) {
-#if defined(__SANITIZE_ADDRESS__)
-    GTEST_SKIP() << "ASan's operator new does not call the new_handler, and its shadow memory counts";
-#endif
+    if (programs_are_sanitized()) {
+        GTEST_SKIP() << "ASan's operator new does not call the new_handler, and its shadow memory counts";
+    }
     ASSERT_EQ(daemon().deploy("allocator", fixture_library("allocate"), {"--memory", "256", "--timeout", "20"}).exit_code,
               0);
     auto http = daemon().http();
@@ -343,9 +344,7 @@ TEST(QuantitiesLedger, RecordsAreFsyncedOnceAWindow) {
     const auto spy_log = daemon.data_dir().parent_path() / "sync_spy.log";
     daemon.set_environment("LD_PRELOAD", fixture_library("sync_spy").string());
     daemon.set_environment("SOFAAS_SYNC_SPY_LOG", spy_log.string());
-#if defined(__SANITIZE_ADDRESS__)
-    daemon.set_environment("ASAN_OPTIONS", "verify_asan_link_order=0");
-#endif
+    if (programs_are_sanitized()) daemon.set_environment("ASAN_OPTIONS", "verify_asan_link_order=0");
     daemon.start();
     ASSERT_EQ(daemon.deploy("durable", function_library("hello")).exit_code, 0);
     auto http = daemon.http();

@@ -1,6 +1,9 @@
 #include "support/programs.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <iostream>
 #include <stdexcept>
 
@@ -19,6 +22,15 @@ const std::filesystem::path& programs_dir() {
         return path;
     }();
     return dir;
+}
+
+bool programs_are_sanitized() {
+    static const bool sanitized = [] {
+        std::ifstream program(programs_dir() / "sofaasd", std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(program)), std::istreambuf_iterator<char>());
+        return bytes.find("__asan_init") != std::string::npos;
+    }();
+    return sanitized;
 }
 
 }  // namespace sofaas::testing

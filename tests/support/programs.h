@@ -10,4 +10,9 @@ namespace sofaas::testing {
 
 const std::filesystem::path& programs_dir();
 
+// Whether those programs are built with AddressSanitizer (read from sofaasd itself, not
+// from how the test was built): some checks mean nothing then (RSS bounds under ASan's
+// quarantine, a library LD_PRELOADed ahead of ASan's runtime).
+bool programs_are_sanitized();
+
 }  // namespace sofaas::testing
