@@ -9,6 +9,11 @@
 #   stop_sofaasd [PID...]                  SIGTERM and wait; default the last started
 #   stop_all_sofaasd                       every daemon started, and their temp directories
 #   deploy_hello MIN_WARM                  hello.so as "hello", to the last daemon started
+#   sign_lambda_invoke FUNCTION BODY       prints the headers ("Name: value" lines, Host
+#       among them) of one Lambda API Invoke of FUNCTION with BODY, signed with AWS
+#       Signature Version 4 by botocore (Debian's python3-botocore) with a new admin API
+#       key of the last daemon started: bench/lambda_invoke.lua replays it (a signature
+#       holds for 15 minutes)
 #   ledger_durable_p99_ms LOG              from a stopped daemon's log: p99 of how long its
 #       billing records waited to reach the disk (empty with fsync off)
 #   ledger_fsync_window_ms LOG             the same line's fsync window
@@ -54,6 +59,25 @@ stop_all_sofaasd() {
 deploy_hello() {
     curl -sf -X PUT -H "Authorization: Bearer $SOFAAS_TOKEN" --data-binary @"$BUILD/functions/hello.so" \
         "$SOFAAS_ENDPOINT/v1/functions/hello?min_warm=$1" >/dev/null
+}
+
+sign_lambda_invoke() {
+    curl -sf -X POST -H "Authorization: Bearer $SOFAAS_TOKEN" -H "Content-Type: application/json" \
+        --data "{\"name\": \"bench-$RANDOM\", \"scope\": \"admin\"}" "$SOFAAS_ENDPOINT/v1/keys" |
+        LAMBDA_URL="$SOFAAS_ENDPOINT/2015-03-31/functions/$1/invocations" LAMBDA_BODY="$2" /usr/bin/python3 -c '
+import json, os, sys
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+key = json.load(sys.stdin)
+url = os.environ["LAMBDA_URL"]
+request = AWSRequest(method="POST", url=url, data=os.environ["LAMBDA_BODY"].encode())
+SigV4Auth(Credentials(key["access_key_id"], key["secret_access_key"]), "lambda", "us-east-1").add_auth(request)  # the default region
+print("Host: " + url.split("/")[2])
+for name in ("Authorization", "X-Amz-Date", "X-Amz-Content-SHA256"):
+    if name in request.headers:
+        print(name + ": " + request.headers[name])
+'
 }
 
 ledger_durable_p99_ms() {

@@ -71,13 +71,14 @@ sleep 0.5
 
 # --- wrk -----------------------------------------------------------------------------
 # wrk_point URL [LUA]: median over $RUNS runs of requests/s, p50 ms, p99 ms; fails on any
-# non-2xx answer or socket error (and on any answer but 202 with bench/async_invoke.lua).
+# non-2xx answer or socket error (and on any answer but 202 with bench/async_invoke.lua, and
+# any but a 200 with the function's output with bench/lambda_invoke.lua).
 wrk_point() {
     local rps=() p50=() p99=()
     for _ in $(seq 1 $RUNS); do
         local out
         out=$(wrk -t1 -c$CONNECTIONS -d$DURATION --latency ${2:+-s "$2"} "$1")
-        if grep -qE 'Non-2xx|Non-202|Socket errors' <<<"$out"; then echo "$out" >&2; echo "wrk: errors on $1" >&2; exit 1; fi
+        if grep -qE 'Non-2xx|Non-20[02]|Socket errors' <<<"$out"; then echo "$out" >&2; echo "wrk: errors on $1" >&2; exit 1; fi
         read -r r a b < <(awk '
             function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
             /Requests\/sec/ { r = $2 } /^ +50%/ { a = ms($2) } /^ +99%/ { b = ms($2) }
@@ -92,6 +93,8 @@ wrk.method = "POST"
 wrk.body = "bench"
 wrk.headers["Authorization"] = "Bearer $SOFAAS_TOKEN"
 EOF
+# Lambda API invokes, signed once (sign_lambda_invoke, bench/daemon.sh) and replayed.
+LAMBDA_LUA="$ROOT/bench/lambda_invoke.lua"
 ledger_lines() { cat "$1"/billing/*.jsonl 2>/dev/null | wc -l; }
 ASYNC_LUA="$ROOT/bench/async_invoke.lua"  # asynchronous invokes; reads $SOFAAS_TOKEN
 queue_depth() { # NAME: events of NAME waiting in the last daemon started
@@ -116,6 +119,9 @@ start_sofaasd '{}' "$WORK/data"  # the shipped defaults, ledger fsync window inc
 deploy hello "$BUILD/functions/hello.so" "min_warm=2"
 read -r R[fn_rps] R[fn_p50] R[fn_p99] < <(wrk_point "$SOFAAS_ENDPOINT/fn/hello")
 read -r R[invoke_rps] R[invoke_p50] R[invoke_p99] < <(wrk_point "$SOFAAS_ENDPOINT/v1/functions/hello/invoke" "$WORK/invoke.lua")
+sign_lambda_invoke hello '{}' >"$WORK/lambda-headers"
+read -r R[lambda_rps] R[lambda_p50] R[lambda_p99] < <(LAMBDA_INVOKE_HEADERS="$WORK/lambda-headers" LAMBDA_INVOKE_BODY='{}' \
+    wrk_point "$SOFAAS_ENDPOINT/2015-03-31/functions/hello/invocations" "$LAMBDA_LUA")
 read -r R[nginx_rps] R[nginx_p50] R[nginx_p99] < <(wrk_point "http://127.0.0.1:$NGINX_PORT/")
 read -r R[proxy_rps] R[proxy_p50] R[proxy_p99] < <(wrk_point "http://127.0.0.1:$PROXY_PORT/")
 # Where the warm path's time goes: sofaasd's HTTP path alone (no function), and one
@@ -273,9 +279,12 @@ table() {
     row "1. the same plus a billing line written before each response, req/s" "${R[gwledger_rps]}" "nginx direct ${R[nginx_rps]}, two-hop ${R[proxy_rps]}" \
         "$(ratio "${R[gwledger_rps]}" "${R[nginx_rps]}") / $(ratio "${R[gwledger_rps]}" "${R[proxy_rps]}"); sofaas $(ratio "${R[fn_rps]}" "${R[gwledger_rps]}") of it"
     row "1. control-API invoke req/s" "${R[invoke_rps]}" "nginx two-hop ${R[proxy_rps]}" "$(ratio "${R[invoke_rps]}" "${R[proxy_rps]}")"
+    row "1. Lambda API invoke, SigV4-signed, req/s" "${R[lambda_rps]}" "warm /fn/hello ${R[fn_rps]}" "$(ratio "${R[lambda_rps]}" "${R[fn_rps]}")"
     row "2. p50 / p99 ms (32 conns)" "${R[fn_p50]} / ${R[fn_p99]}" \
         "nginx ${R[nginx_p50]} / ${R[nginx_p99]}, two-hop ${R[proxy_p50]} / ${R[proxy_p99]}, floor + billing ${R[gwledger_p50]} / ${R[gwledger_p99]}" \
         ""
+    row "2. Lambda API invoke, SigV4-signed: p50 / p99 ms ($CONNECTIONS conns)" "${R[lambda_p50]} / ${R[lambda_p99]}" \
+        "warm /fn/hello ${R[fn_p50]} / ${R[fn_p99]}" ""
     row "2. single-connection call p50 / p99 ms" "${R[hello_call_p50_ms]} / ${R[hello_call_p99_ms]}" "" ""
     row "3. cold start e2e p50 / p99 ms" "${R[cold_p50_ms]} / ${R[cold_p99_ms]}" "AWS Lambda ~100+ ms (documented)"
     row "3. fork floor, before / after: fork + one byte back, p50 / p99 ms" \

@@ -10,12 +10,13 @@
 #   bench/warm_cost.sh [DURATION=5s] [CONFIG_JSON_FIELDS]     e.g. '"io_threads": 1'
 # SOFAASD=PATH runs another sofaasd binary (an A/B pair); WARM_COST_BUILD=DIR another
 # build; WARM_COST_TMP=DIR puts the data directory elsewhere (e.g. /dev/shm);
-# WARM_COST_PATH=/healthz measures another path; WARM_COST_PERF=FILE also records a perf
-# profile of sofaasd into FILE (perf record options in WARM_COST_PERF_ARGS, default -g
-# -e cpu-clock); WARM_COST_SYSCALLS=1 also prints sofaasd's system calls per request
-# (perf stat; it slows the run, so its req/s is not comparable); WARM_COST_MALLOCS=1 also
-# prints sofaasd's malloc calls per request (perf stat on a uprobe on glibc's malloc, which
-# it adds once; slower still).
+# WARM_COST_PATH=/healthz measures another path; WARM_COST_LAMBDA=1 measures the Lambda
+# API's Invoke of hello instead, SigV4-signed (bench/lambda_invoke.lua, body {});
+# WARM_COST_PERF=FILE also records a perf profile of sofaasd into FILE (perf record
+# options in WARM_COST_PERF_ARGS, default -g -e cpu-clock); WARM_COST_SYSCALLS=1 also
+# prints sofaasd's system calls per request (perf stat; it slows the run, so its req/s is
+# not comparable); WARM_COST_MALLOCS=1 also prints sofaasd's malloc calls per request
+# (perf stat on a uprobe on glibc's malloc, which it adds once; slower still).
 # Uses build-release/ (bench/run.sh builds it).
 set -euo pipefail
 
@@ -29,6 +30,7 @@ start_sofaasd "{${2:-}}"
 DAEMON=$SOFAASD_PID address=$SOFAASD_ADDRESS
 deploy_hello 32
 wrk -t1 -c32 -d1s "http://$address/fn/hello" >/dev/null
+[[ -n "${WARM_COST_LAMBDA:-}" ]] && sign_lambda_invoke hello '{}' >"$SOFAASD_WORK/lambda-headers"
 sleep 0.3
 
 # Time on CPU in ns, from schedstat (exact; the tick-sampled utime/stime miss workers that
@@ -72,7 +74,13 @@ if [[ -n "${WARM_COST_MALLOCS:-}" ]]; then
     MALLOCS=$!
     sleep 0.2
 fi
-out=$(wrk -t1 -c32 -d"$DURATION" --latency "http://$address${WARM_COST_PATH:-/fn/hello}")
+if [[ -n "${WARM_COST_LAMBDA:-}" ]]; then
+    out=$(LAMBDA_INVOKE_HEADERS="$SOFAASD_WORK/lambda-headers" LAMBDA_INVOKE_BODY='{}' wrk -t1 -c32 -d"$DURATION" \
+        --latency -s "$ROOT/bench/lambda_invoke.lua" "http://$address/2015-03-31/functions/hello/invocations")
+    grep -qE 'Non-2|Socket errors' <<<"$out" && { echo "$out" >&2; exit 1; }
+else
+    out=$(wrk -t1 -c32 -d"$DURATION" --latency "http://$address${WARM_COST_PATH:-/fn/hello}")
+fi
 if [[ -n "${WARM_COST_SYSCALLS:-}" ]]; then kill -INT $STAT; wait $STAT || true; fi
 if [[ -n "${WARM_COST_MALLOCS:-}" ]]; then kill -INT $MALLOCS; wait $MALLOCS || true; fi
 if [[ -n "${WARM_COST_PERF:-}" ]]; then kill -INT $PERF; wait $PERF || true; fi

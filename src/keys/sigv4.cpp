@@ -62,12 +62,30 @@ std::optional<SigV4Failure> scope_failure(const AuthorizationHeader& header, std
     return std::nullopt;
 }
 
-std::string signature_of(const AuthorizationHeader& header, std::string_view secret, std::string_view string_to_sign) {
+// The signing key: four HMACs that depend only on the secret and the credential's day,
+// region and service, so that a client's requests of one day share it. Each thread keeps
+// the last one it derived (some AWS SDKs keep theirs so); the secret is compared in
+// constant time like any other.
+const std::string& signing_key(std::string_view secret, const AuthorizationHeader& header) {
+    struct Derived {
+        std::string secret, date, region, service, key;
+    };
+    thread_local Derived last;
+    if (!last.key.empty() && secrets_equal(secret, last.secret) && last.date == header.date &&
+        last.region == header.region && last.service == header.service) {
+        return last.key;
+    }
     std::string key = hmac_sha256("AWS4" + std::string(secret), header.date);
     key = hmac_sha256(key, header.region);
     key = hmac_sha256(key, header.service);
     key = hmac_sha256(key, "aws4_request");
-    return lowercase_hex(hmac_sha256(key, string_to_sign));
+    last = Derived{std::string(secret), std::string(header.date), std::string(header.region),
+                   std::string(header.service), std::move(key)};
+    return last.key;
+}
+
+std::string signature_of(const AuthorizationHeader& header, std::string_view secret, std::string_view string_to_sign) {
+    return lowercase_hex(hmac_sha256(signing_key(secret, header), string_to_sign));
 }
 
 // The request time and its text in the string to sign: X-Amz-Date as sent, else the Date

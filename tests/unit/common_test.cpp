@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "common/config.h"
 #include "common/function_spec.h"
@@ -434,6 +436,26 @@ TEST(HmacSha256Test, MatchesRfc4231) {
     EXPECT_EQ(hmac_sha256("Jefe", "what do ya want for nothing?").size(), 32u);
     EXPECT_EQ(lowercase_hex(hmac_sha256("", "")),
               "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+// Each thread keeps a MAC context of its own: threads computing at once, each with keys
+// of its own in turn, get the MACs one thread gets.
+TEST(HmacSha256Test, ThreadsComputingAtOnceAgree) {
+    const std::string jefe = hmac_sha256("Jefe", "what do ya want for nothing?");
+    std::vector<std::string> own;
+    for (int t = 0; t < 4; ++t) own.push_back(hmac_sha256(std::string(static_cast<size_t>(t), 'k'), "other"));
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 2000; ++i) {
+                if (hmac_sha256(std::string(static_cast<size_t>(t), 'k'), "other") != own[t]) ++wrong;
+                if (hmac_sha256("Jefe", "what do ya want for nothing?") != jefe) ++wrong;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(HmacSha256Test, HexIsTwoLowercaseDigitsPerByte) {

@@ -154,6 +154,17 @@ TEST_F(SigV4Test, WrongSecretIsInvalidSignature) {
         << failure.message;
 }
 
+// The signing key derived for a request is kept for the next: a key given a new secret
+// must not verify with the old one's, nor the old secret after the key is back.
+TEST_F(SigV4Test, AKeptSigningKeyServesOnlyItsSecret) {
+    ASSERT_TRUE(verify(signed_post()).key);
+    write_keys({{std::string(access_key_id), "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY01"}});
+    EXPECT_EQ(failure_of(signed_post()).kind, SigV4FailureKind::signature_mismatch);
+    write_keys({{std::string(access_key_id), std::string(secret)}});
+    EXPECT_TRUE(verify(signed_post()).key);
+    EXPECT_TRUE(verify(signed_get()).key);
+}
+
 TEST_F(SigV4Test, AnyChangeToWhatWasSignedIsInvalidSignature) {
     std::vector<TestRequest> changed(6, signed_post());
     changed[0].body = R"({"name": "sofaaS"})";
