@@ -1,7 +1,12 @@
 # Rust, for sdk/rust and the Rust example functions: Debian's cargo and rustc (no crates
 # from the internet: every build and test runs with --offline). Without cargo those are
 # not built and the tests that need them say so when skipped.
-find_program(SOFAAS_CARGO cargo)
+option(SOFAAS_RUST "Build the Rust SDK and functions where cargo is" ON)
+if(SOFAAS_RUST)
+  find_program(SOFAAS_CARGO cargo)
+else()
+  unset(SOFAAS_CARGO CACHE)
+endif()
 if(SOFAAS_CARGO)
   # The rustc and rustdoc beside that cargo, not whichever come first on PATH: a crate
   # compiled by one rustc cannot be read by another's rustdoc.
