@@ -26,11 +26,6 @@ constexpr UnixMillis store_failure_pause_ms = 1000;
 // A lease outlives any run: a wait for a slot (up to the timeout), the init, the run.
 constexpr UnixMillis lease_margin_ms = 10 * 1000;
 
-UnixMillis unix_now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::chrono::system_clock::time_point at(UnixMillis ms) {
     return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
 }

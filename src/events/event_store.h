@@ -27,6 +27,7 @@ inline constexpr size_t max_event_payload_bytes = 256 * 1024;
 
 // Unix time in milliseconds: what the store keeps, portable across SQL engines.
 using UnixMillis = int64_t;
+UnixMillis unix_now_ms();
 
 struct NewEvent {
     std::string request_id;  // answered with 202; every run's record carries it

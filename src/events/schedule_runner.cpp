@@ -29,10 +29,6 @@ constexpr uint64_t max_missed_counted = 1'000'000;
 constexpr UnixMillis idle_look_ms = 60 * 1000;
 constexpr UnixMillis store_failure_pause_ms = 1000;
 
-UnixMillis unix_now_ms() {
-    return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 sys_seconds seconds_of(UnixMillis ms) {
     return std::chrono::floor<std::chrono::seconds>(std::chrono::sys_time<milliseconds>(milliseconds(ms)));
 }

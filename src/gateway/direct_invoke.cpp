@@ -69,9 +69,7 @@ boost::asio::awaitable<QueuedEventResult> queue_event(HandlerContext& context, c
     event.trigger = Trigger::async;
     event.payload = payload;
     event.idempotency_key = std::move(idempotency_key);
-    event.enqueued_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    event.enqueued_ms = unix_now_ms();
     const EnqueueResult result = co_await async_enqueue(context.services.dispatcher, std::move(event));
     switch (result.outcome) {
         case EnqueueOutcome::queued:

@@ -29,11 +29,6 @@ using nlohmann::ordered_json;
 constexpr size_t default_page = 100;
 constexpr size_t max_page = 1000;
 
-UnixMillis unix_now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::string rfc3339_of(UnixMillis ms) {
     return format_rfc3339(WallTime(std::chrono::milliseconds(ms)));
 }

@@ -25,11 +25,6 @@ using nlohmann::ordered_json;
 
 constexpr size_t max_schedule_id_bytes = 64;
 
-UnixMillis unix_now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 ordered_json time_or_null(UnixMillis ms) {
     if (ms == 0) return nullptr;
     return format_rfc3339(WallTime(std::chrono::milliseconds(ms)));
