@@ -15,20 +15,12 @@ const FileCalls real_file_calls{::write, ::fdatasync, ::ftruncate};
 
 namespace {
 
-[[noreturn]] void fail(int error, const std::string& what, const std::filesystem::path& path) {
-    throw std::system_error(error, std::generic_category(), what + " " + path.string());
-}
-
-[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
-    fail(errno, what, path);
-}
-
 bool ends_with_newline(int fd, const std::filesystem::path& path) {
     struct stat status {};
-    if (::fstat(fd, &status) != 0) fail("cannot stat", path);
+    if (::fstat(fd, &status) != 0) throw_file_error("cannot stat", path);
     if (status.st_size == 0) return true;
     char last = 0;
-    if (::pread(fd, &last, 1, status.st_size - 1) != 1) fail("cannot read", path);
+    if (::pread(fd, &last, 1, status.st_size - 1) != 1) throw_file_error("cannot read", path);
     return last == '\n';
 }
 
@@ -40,7 +32,7 @@ AppendOnlyFile::AppendOnlyFile(const std::filesystem::path& file, const FileCall
     std::filesystem::create_directories(file.parent_path(), ec);
     if (ec) throw std::system_error(ec, "cannot create directory " + file.parent_path().string());
     fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd_ < 0) fail("cannot open", file);
+    if (fd_ < 0) throw_file_error("cannot open", file);
     try {
         torn_tail_ = !ends_with_newline(fd_, path_);
     } catch (...) {
@@ -70,7 +62,7 @@ void AppendOnlyFile::append(std::string_view bytes) {
         if (n <= 0) {
             const int error = n < 0 ? errno : EIO;
             cut_back(written);
-            fail(error, "cannot write", path_);
+            throw_file_error(error, "cannot write", path_);
         }
         written += static_cast<size_t>(n);
     }
@@ -90,7 +82,7 @@ void AppendOnlyFile::cut_back(size_t written) {
 }
 
 void AppendOnlyFile::sync() {
-    if (calls_.fdatasync(fd_) != 0) fail("cannot fsync", path_);
+    if (calls_.fdatasync(fd_) != 0) throw_file_error("cannot fsync", path_);
     // The file may be new: its directory entry must be durable too, once.
     if (!directory_synced_) {
         fsync_directory(path_.parent_path());

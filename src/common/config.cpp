@@ -14,7 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-[[noreturn]] void fail(const std::string& key, std::string_view why) {
+[[noreturn]] void reject(const std::string& key, std::string_view why) {
     throw ConfigError(key + ": " + std::string(why));
 }
 
@@ -24,7 +24,7 @@ class Section {
 public:
     Section(const json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {
         if (!object_.is_object()) {
-            fail(prefix_.empty() ? std::string("config") : prefix_, "must be a JSON object");
+            reject(prefix_.empty() ? std::string("config") : prefix_, "must be a JSON object");
         }
     }
 
@@ -54,7 +54,7 @@ public:
         const json* value = find(name);
         if (!value) return;
         if (!value->is_number() || value->get<double>() < 0) {
-            fail(key(name), "must be a non-negative number");
+            reject(key(name), "must be a non-negative number");
         }
         out = value->get<double>();
     }
@@ -62,16 +62,16 @@ public:
     void boolean(std::string_view name, bool& out) {
         const json* value = find(name);
         if (!value) return;
-        if (!value->is_boolean()) fail(key(name), "must be true or false");
+        if (!value->is_boolean()) reject(key(name), "must be true or false");
         out = value->get<bool>();
     }
 
     void string(std::string_view name, std::string& out, bool allow_empty) {
         const json* value = find(name);
         if (!value) return;
-        if (!value->is_string()) fail(key(name), "must be a string");
+        if (!value->is_string()) reject(key(name), "must be a string");
         if (!allow_empty && value->get_ref<const std::string&>().empty()) {
-            fail(key(name), "must not be empty");
+            reject(key(name), "must not be empty");
         }
         out = value->get<std::string>();
     }
@@ -81,16 +81,16 @@ public:
         for (const auto& [name, _] : object_.items()) {
             bool known = false;
             for (const auto& k : known_) known = known || k == name;
-            if (!known) fail(key(name), "unknown key");
+            if (!known) reject(key(name), "unknown key");
         }
     }
 
 private:
     [[noreturn]] void range_error(std::string_view name, uint64_t min, uint64_t max) const {
         if (max == std::numeric_limits<uint32_t>::max() || max == std::numeric_limits<uint64_t>::max()) {
-            fail(key(name), "must be an integer >= " + std::to_string(min));
+            reject(key(name), "must be an integer >= " + std::to_string(min));
         }
-        fail(key(name), "must be between " + std::to_string(min) + " and " + std::to_string(max));
+        reject(key(name), "must be between " + std::to_string(min) + " and " + std::to_string(max));
     }
 
     const json& object_;
@@ -143,13 +143,13 @@ void read_events(const json& value, EventSettings& events) {
 // Cross-field rules that no single key can check.
 void check_consistency(const Config& config) {
     if (config.defaults.timeout_s > config.limits.max_timeout_s) {
-        fail("defaults.timeout_s", "must not exceed limits.max_timeout_s");
+        reject("defaults.timeout_s", "must not exceed limits.max_timeout_s");
     }
     if (config.defaults.memory_mb > config.limits.max_memory_mb) {
-        fail("defaults.memory_mb", "must not exceed limits.max_memory_mb");
+        reject("defaults.memory_mb", "must not exceed limits.max_memory_mb");
     }
     if (config.defaults.min_warm > config.defaults.max_concurrency) {
-        fail("defaults.min_warm", "must not exceed defaults.max_concurrency");
+        reject("defaults.min_warm", "must not exceed defaults.max_concurrency");
     }
 }
 
@@ -176,11 +176,11 @@ Config parse_config(std::string_view json_text) {
     Config config;
     Section s(document, "");
     if (const json* listen = s.find("listen")) {
-        if (!listen->is_string()) fail("listen", "must be a string \"HOST:PORT\"");
+        if (!listen->is_string()) reject("listen", "must be a string \"HOST:PORT\"");
         try {
             apply_listen(config, listen->get<std::string>());
         } catch (const ConfigError& e) {
-            fail("listen", e.what());
+            reject("listen", e.what());
         }
     }
     std::string data_dir = config.data_dir.string();
@@ -188,7 +188,7 @@ Config parse_config(std::string_view json_text) {
     config.data_dir = data_dir;
     if (const json* threads = s.find("io_threads"); threads && !(threads->is_string() && *threads == "auto")) {
         if (!threads->is_number_unsigned() || threads->get<uint64_t>() < 1 || threads->get<uint64_t>() > 256) {
-            fail("io_threads", "must be \"auto\" or between 1 and 256");
+            reject("io_threads", "must be \"auto\" or between 1 and 256");
         }
         config.io_threads = threads->get<uint32_t>();
     }
@@ -198,16 +198,16 @@ Config parse_config(std::string_view json_text) {
     s.integer("ledger_reserve_mb", config.ledger_reserve_mb, 0, 1048576);
     s.string("worker_user", config.worker_user, true);
     if (const json* range = s.find("worker_uids")) {
-        if (!range->is_string()) fail("worker_uids", "must be a string \"FIRST-LAST\"");
+        if (!range->is_string()) reject("worker_uids", "must be a string \"FIRST-LAST\"");
         try {
             config.worker_uids = parse_uid_range(range->get<std::string>());
         } catch (const ConfigError& e) {
-            fail("worker_uids", e.what());
+            reject("worker_uids", e.what());
         }
     }
     s.boolean("zygote", config.zygote);
     if (const json* cgroups = s.find("cgroups")) {
-        if (!cgroups->is_string() || (*cgroups != "auto" && *cgroups != "off")) fail("cgroups", "must be \"auto\" or \"off\"");
+        if (!cgroups->is_string() || (*cgroups != "auto" && *cgroups != "off")) reject("cgroups", "must be \"auto\" or \"off\"");
         config.cgroups = *cgroups == "auto";
     }
     s.boolean("allow_loader_environment", config.allow_loader_environment);
@@ -218,11 +218,11 @@ Config parse_config(std::string_view json_text) {
     s.string("region", config.region, false);
     s.string("account_id", config.account_id, false);
     if (config.region.size() > 32 || config.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
-        fail("region", "must be lower-case letters, digits and '-' (us-east-1), at most 32");
+        reject("region", "must be lower-case letters, digits and '-' (us-east-1), at most 32");
     }
     if (config.account_id.size() != 12 ||
         config.account_id.find_first_not_of("0123456789") != std::string::npos) {
-        fail("account_id", "must be 12 digits");
+        reject("account_id", "must be 12 digits");
     }
     s.reject_unknown();
     check_consistency(config);

@@ -9,11 +9,16 @@
 #include <system_error>
 
 namespace sofaas {
-namespace {
 
-[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
-    throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+void throw_file_error(int error, const std::string& what, const std::filesystem::path& path) {
+    throw std::system_error(error, std::generic_category(), what + " " + path.string());
 }
+
+void throw_file_error(const std::string& what, const std::filesystem::path& path) {
+    throw_file_error(errno, what, path);
+}
+
+namespace {
 
 class FileDescriptor {
 public:
@@ -38,7 +43,7 @@ void write_all(int fd, std::string_view bytes, const std::filesystem::path& path
         ssize_t written = ::write(fd, bytes.data(), bytes.size());
         if (written < 0) {
             if (errno == EINTR) continue;
-            fail("cannot write", path);
+            throw_file_error("cannot write", path);
         }
         bytes.remove_prefix(static_cast<size_t>(written));
     }
@@ -46,14 +51,14 @@ void write_all(int fd, std::string_view bytes, const std::filesystem::path& path
 
 std::string read_whole_file(const std::filesystem::path& file) {
     FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) fail("cannot open", file);
+    if (fd.get() < 0) throw_file_error("cannot open", file);
     std::string contents;
     char buffer[65536];
     while (true) {
         ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
         if (n < 0) {
             if (errno == EINTR) continue;
-            fail("cannot read", file);
+            throw_file_error("cannot read", file);
         }
         if (n == 0) return contents;
         contents.append(buffer, static_cast<size_t>(n));
@@ -62,17 +67,17 @@ std::string read_whole_file(const std::filesystem::path& file) {
 
 void write_file_synced(const std::filesystem::path& file, std::string_view bytes, unsigned mode) {
     FileDescriptor fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-    if (fd.get() < 0) fail("cannot create", file);
+    if (fd.get() < 0) throw_file_error("cannot create", file);
     // Exactly `mode`, whatever the umask (the daemon's is 077).
-    if (::fchmod(fd.get(), mode) != 0) fail("cannot chmod", file);
+    if (::fchmod(fd.get(), mode) != 0) throw_file_error("cannot chmod", file);
     write_all(fd.get(), bytes, file);
-    if (::fsync(fd.get()) != 0) fail("cannot fsync", file);
+    if (::fsync(fd.get()) != 0) throw_file_error("cannot fsync", file);
 }
 
 void fsync_directory(const std::filesystem::path& directory) {
     FileDescriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (fd.get() < 0) fail("cannot open directory", directory);
-    if (::fsync(fd.get()) != 0) fail("cannot fsync directory", directory);
+    if (fd.get() < 0) throw_file_error("cannot open directory", directory);
+    if (::fsync(fd.get()) != 0) throw_file_error("cannot fsync directory", directory);
 }
 
 void replace_file_atomically(const std::filesystem::path& file, std::string_view bytes, unsigned mode) {
@@ -83,7 +88,7 @@ void replace_file_atomically(const std::filesystem::path& file, std::string_view
         int saved = errno;
         ::unlink(temporary.c_str());
         errno = saved;
-        fail("cannot rename into", file);
+        throw_file_error("cannot rename into", file);
     }
     fsync_directory(file.parent_path());
 }

@@ -10,6 +10,11 @@
 
 namespace sofaas {
 
+// Throws std::system_error(error) saying "WHAT PATH".
+[[noreturn]] void throw_file_error(int error, const std::string& what, const std::filesystem::path& path);
+// The same with errno.
+[[noreturn]] void throw_file_error(const std::string& what, const std::filesystem::path& path);
+
 // Writes all of `bytes` to `fd`, retrying short writes and EINTR.
 void write_all(int fd, std::string_view bytes, const std::filesystem::path& path);
 std::string read_whole_file(const std::filesystem::path& file);

@@ -22,7 +22,6 @@ using namespace std::chrono_literals;
 
 constexpr UnixMillis idempotency_window_ms = 24 * 3600 * 1000;
 constexpr UnixMillis key_expiry_period_ms = 60 * 1000;
-constexpr UnixMillis store_failure_pause_ms = 1000;
 // A lease outlives any run: a wait for a slot (up to the timeout), the init, the run.
 constexpr UnixMillis lease_margin_ms = 10 * 1000;
 

@@ -28,6 +28,9 @@ inline constexpr size_t max_event_payload_bytes = 256 * 1024;
 // Unix time in milliseconds: what the store keeps, portable across SQL engines.
 using UnixMillis = int64_t;
 UnixMillis unix_now_ms();
+// After the store failed, the dispatcher and the schedule runner wait this long before they
+// ask it again.
+constexpr UnixMillis store_failure_pause_ms = 1000;
 
 struct NewEvent {
     std::string request_id;  // answered with 202; every run's record carries it

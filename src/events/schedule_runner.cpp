@@ -27,7 +27,6 @@ using std::chrono::sys_seconds;
 constexpr uint64_t max_missed_counted = 1'000'000;
 // With nothing due, the schedules are read again this often anyway.
 constexpr UnixMillis idle_look_ms = 60 * 1000;
-constexpr UnixMillis store_failure_pause_ms = 1000;
 
 sys_seconds seconds_of(UnixMillis ms) {
     return std::chrono::floor<std::chrono::seconds>(std::chrono::sys_time<milliseconds>(milliseconds(ms)));

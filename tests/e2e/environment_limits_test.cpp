@@ -27,8 +27,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-json error_of(const HttpResponse& response) { return json::parse(response.body); }
-
 // CPU time (user + system, all threads) of a process, in milliseconds.
 double cpu_ms(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -112,7 +110,7 @@ TEST_F(EnvironmentLimits, SharedMemoryCountsAgainstTheLimit) {
     auto http = daemon().http();
     auto response = http.request("POST", "/v1/functions/memfd/invoke", "2048");
     ASSERT_EQ(response.status, 502) << response.body;
-    EXPECT_EQ(error_of(response)["errorType"], "Runtime.OutOfMemory");
+    EXPECT_EQ(body_of(response)["errorType"], "Runtime.OutOfMemory");
     EXPECT_EQ(response.header("X-Sofaas-Status"), "oom");
 
     auto next = http.request("POST", "/v1/functions/memfd/invoke", "16");  // in a new environment
@@ -136,7 +134,7 @@ TEST_F(EnvironmentLimits, ForkedChildrenShareTheLimit) {
 
     auto response = http.request("POST", "/v1/functions/forkhog/invoke", "8 100");
     ASSERT_EQ(response.status, 502) << response.body;
-    EXPECT_EQ(error_of(response)["errorType"], "Runtime.OutOfMemory");
+    EXPECT_EQ(body_of(response)["errorType"], "Runtime.OutOfMemory");
     auto records = daemon().billing_records("forkhog");
     ASSERT_EQ(records.size(), 2u);
     EXPECT_EQ(records[1]["status"], "oom");

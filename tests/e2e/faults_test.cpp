@@ -76,8 +76,6 @@ private:
     std::unique_ptr<HealthyTraffic> traffic_;
 };
 
-json error_of(const HttpResponse& response) { return json::parse(response.body); }
-
 std::string read_bytes(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -86,8 +84,8 @@ std::string read_bytes(const std::filesystem::path& file) {
 void expect_crash(const HttpResponse& response, const std::string& message_part) {
     ASSERT_EQ(response.status, 502) << response.body;
     EXPECT_EQ(response.header("X-Sofaas-Status"), "crash");
-    EXPECT_EQ(error_of(response)["errorType"], "Runtime.ExitError");
-    EXPECT_NE(error_of(response)["errorMessage"].get<std::string>().find(message_part), std::string::npos)
+    EXPECT_EQ(body_of(response)["errorType"], "Runtime.ExitError");
+    EXPECT_NE(body_of(response)["errorMessage"].get<std::string>().find(message_part), std::string::npos)
         << response.body;
 }
 
@@ -111,8 +109,8 @@ TEST_F(Faults, InfiniteLoopTimesOut) {
     auto started = std::chrono::steady_clock::now();
     auto response = invoke("spinner");
     ASSERT_EQ(response.status, 504) << response.body;
-    EXPECT_EQ(error_of(response)["errorType"], "Sandbox.Timedout");
-    EXPECT_EQ(error_of(response)["errorMessage"], "Task timed out after 1.00 seconds");
+    EXPECT_EQ(body_of(response)["errorType"], "Sandbox.Timedout");
+    EXPECT_EQ(body_of(response)["errorMessage"], "Task timed out after 1.00 seconds");
     EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
 }
 
@@ -124,7 +122,7 @@ TEST_F(Faults, MemoryHogIsOutOfMemory) {
     auto response = invoke("hogger");
     ASSERT_EQ(response.status, 502) << response.body;
     EXPECT_EQ(response.header("X-Sofaas-Status"), "oom");
-    EXPECT_EQ(error_of(response)["errorType"], "Runtime.OutOfMemory");
+    EXPECT_EQ(body_of(response)["errorType"], "Runtime.OutOfMemory");
 }
 
 // Megabytes on stdout: the invocation succeeds, but the capture holds 256 KiB of it (the
@@ -199,8 +197,8 @@ TEST_F(Faults, OutputOverTheResponseLimitIsAClearError) {
 
     auto too_large = invoke("bigout", std::to_string(7 * 1024 * 1024));
     ASSERT_EQ(too_large.status, 502) << too_large.body.substr(0, 200);
-    EXPECT_EQ(error_of(too_large)["errorType"], "Runtime.ResponseTooLarge");
-    EXPECT_NE(error_of(too_large)["errorMessage"].get<std::string>().find("exceeded maximum"), std::string::npos);
+    EXPECT_EQ(body_of(too_large)["errorType"], "Runtime.ResponseTooLarge");
+    EXPECT_NE(body_of(too_large)["errorMessage"].get<std::string>().find("exceeded maximum"), std::string::npos);
     EXPECT_EQ(invoke("bigout", "5").body, "ooooo");
 }
 
@@ -237,8 +235,8 @@ TEST_F(Faults, ForgedReadyFrameCannotChooseTheInitTime) {
 
 void expect_invalid_library(const HttpResponse& response, const std::string& message_part) {
     ASSERT_EQ(response.status, 400) << response.body;
-    EXPECT_EQ(error_of(response)["errorType"], "InvalidLibraryException");
-    EXPECT_NE(error_of(response)["errorMessage"].get<std::string>().find(message_part), std::string::npos)
+    EXPECT_EQ(body_of(response)["errorType"], "InvalidLibraryException");
+    EXPECT_NE(body_of(response)["errorMessage"].get<std::string>().find(message_part), std::string::npos)
         << response.body;
 }
 

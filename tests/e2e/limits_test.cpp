@@ -16,15 +16,13 @@ using nlohmann::json;
 
 class Limits : public DaemonTest {};
 
-json error_of(const HttpResponse& response) { return json::parse(response.body); }
-
 TEST_F(Limits, TimeoutIs504AndTheNextCallSucceeds) {
     ASSERT_EQ(daemon().deploy("slow", function_library("sleep"), {"--timeout", "1"}).exit_code, 0);
     auto http = daemon().http();
     auto timed_out = http.request("POST", "/v1/functions/slow/invoke", "3000");
     ASSERT_EQ(timed_out.status, 504) << timed_out.body;
-    EXPECT_EQ(error_of(timed_out)["errorType"], "Sandbox.Timedout");
-    EXPECT_EQ(error_of(timed_out)["errorMessage"], "Task timed out after 1.00 seconds");
+    EXPECT_EQ(body_of(timed_out)["errorType"], "Sandbox.Timedout");
+    EXPECT_EQ(body_of(timed_out)["errorMessage"], "Task timed out after 1.00 seconds");
     EXPECT_EQ(timed_out.header("X-Sofaas-Status"), "timeout");
     EXPECT_EQ(timed_out.header("X-Sofaas-Function-Error"), "Sandbox.Timedout");
 
@@ -53,8 +51,8 @@ TEST_F(Limits, CrashIs502AndTheDaemonKeepsServing) {
     for (int round = 0; round < 2; ++round) {  // the second runs in a replacement environment
         auto crashed = http.request("POST", "/v1/functions/crash/invoke", "");
         ASSERT_EQ(crashed.status, 502) << crashed.body;
-        EXPECT_EQ(error_of(crashed)["errorType"], "Runtime.ExitError");
-        EXPECT_NE(error_of(crashed)["errorMessage"].get<std::string>().find("SIGSEGV"), std::string::npos)
+        EXPECT_EQ(body_of(crashed)["errorType"], "Runtime.ExitError");
+        EXPECT_NE(body_of(crashed)["errorMessage"].get<std::string>().find("SIGSEGV"), std::string::npos)
             << crashed.body;
         EXPECT_EQ(crashed.header("X-Sofaas-Status"), "crash");
         EXPECT_EQ(http.request("POST", "/v1/functions/steady/invoke", "x").status, 200);
@@ -77,7 +75,7 @@ TEST_F(Limits, MemoryHogIsStoppedAtItsLimit) {
     ASSERT_EQ(daemon().deploy("hog", function_library("hog"), {"--memory", "128", "--timeout", "10"}).exit_code, 0);
     auto response = daemon().http().request("POST", "/v1/functions/hog/invoke", "");
     ASSERT_EQ(response.status, 502) << response.body;
-    EXPECT_EQ(error_of(response)["errorType"], "Runtime.OutOfMemory");
+    EXPECT_EQ(body_of(response)["errorType"], "Runtime.OutOfMemory");
     EXPECT_EQ(response.header("X-Sofaas-Status"), "oom");
 
     auto records = daemon().billing_records("hog");
@@ -101,8 +99,8 @@ TEST(LimitsThrottle, OverloadIs429AndNotBilled) {
             auto response = http.request("POST", "/v1/functions/single/invoke", "1000");
             if (response.status == 200) {
                 ++ok;
-            } else if (response.status == 429 && error_of(response)["errorType"] == "TooManyRequestsException" &&
-                       error_of(response)["errorMessage"] == "Rate Exceeded.") {
+            } else if (response.status == 429 && body_of(response)["errorType"] == "TooManyRequestsException" &&
+                       body_of(response)["errorMessage"] == "Rate Exceeded.") {
                 ++throttled;
             } else {
                 ++other;

@@ -32,8 +32,6 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-json body_of(const HttpResponse& response) { return json::parse(response.body); }
-
 // billed_ms is the duration plus the init, rounded up to the next millisecond (at least 1).
 void expect_billed_rounding(const json& record) {
     const double total = record["duration_ms"].get<double>() + record.value("init_ms", 0.0);

@@ -17,8 +17,6 @@ using nlohmann::json;
 
 class Trust : public DaemonTest {};
 
-json body_of(const HttpResponse& response) { return json::parse(response.body); }
-
 // A function that names its failure "ServiceException" is still failing itself: 502, its
 // status `error`, billed for the time it took.
 TEST_F(Trust, AFunctionCannotClaimAHostFault) {

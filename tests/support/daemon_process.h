@@ -19,6 +19,9 @@
 
 namespace sofaas::testing {
 
+// The JSON body of an answer; throws if it is not JSON.
+inline nlohmann::json body_of(const HttpResponse& response) { return nlohmann::json::parse(response.body); }
+
 // build/functions/NAME.so and build/fixtures/NAME.so.
 std::filesystem::path function_library(std::string_view name);
 std::filesystem::path fixture_library(std::string_view name);

@@ -10,21 +10,16 @@
 #include "common/append_only_file.h"
 #include "support/failing_disk.h"
 #include "support/temp_dir.h"
+#include "support/test_data.h"
 
 using namespace sofaas;
+using sofaas::testing::file_text;
 namespace fs = std::filesystem;
 
 namespace {
 
 using sofaas::testing::disk_faults;
 using sofaas::testing::failing_disk;
-
-std::string read(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 class AppendOnlyFileTest : public ::testing::Test {
 protected:
@@ -49,10 +44,10 @@ TEST_F(AppendOnlyFileTest, AFailedWriteThrowsAndLeavesTheFileAsItWas) {
     file.append("first\n");
     disk_faults.write_error = ENOSPC;
     EXPECT_EQ(error_of([&] { file.append("second\n"); }), ENOSPC);
-    EXPECT_EQ(read(path), "first\n");
+    EXPECT_EQ(file_text(path), "first\n");
     disk_faults.write_error = 0;
     file.append("third\n");
-    EXPECT_EQ(read(path), "first\nthird\n");
+    EXPECT_EQ(file_text(path), "first\nthird\n");
 }
 
 TEST_F(AppendOnlyFileTest, AShortWriteIsCutBackOffTheFile) {
@@ -61,10 +56,10 @@ TEST_F(AppendOnlyFileTest, AShortWriteIsCutBackOffTheFile) {
     disk_faults.write_error = ENOSPC;
     disk_faults.short_write = 4;  // "seco" reaches the file, then the disk is full
     EXPECT_EQ(error_of([&] { file.append("second\n"); }), ENOSPC);
-    EXPECT_EQ(read(path), "first\n");
+    EXPECT_EQ(file_text(path), "first\n");
     disk_faults.write_error = 0;
     file.append("third\n");
-    EXPECT_EQ(read(path), "first\nthird\n");
+    EXPECT_EQ(file_text(path), "first\nthird\n");
 }
 
 TEST_F(AppendOnlyFileTest, WhenTheCutFailsTooTheNextLineStartsOnALineOfItsOwn) {
@@ -74,10 +69,10 @@ TEST_F(AppendOnlyFileTest, WhenTheCutFailsTooTheNextLineStartsOnALineOfItsOwn) {
     disk_faults.short_write = 4;
     disk_faults.truncate_error = EIO;
     EXPECT_EQ(error_of([&] { file.append("second\n"); }), EIO);
-    EXPECT_EQ(read(path), "first\nseco");
+    EXPECT_EQ(file_text(path), "first\nseco");
     disk_faults.write_error = 0;
     file.append("third\n");
-    EXPECT_EQ(read(path), "first\nseco\nthird\n");
+    EXPECT_EQ(file_text(path), "first\nseco\nthird\n");
 }
 
 TEST_F(AppendOnlyFileTest, KnowsWhenItsPathNamesAnotherFileOrNone) {

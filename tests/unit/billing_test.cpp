@@ -12,16 +12,15 @@
 #include "billing/ledger.h"
 #include "support/eventually.h"
 #include "support/temp_dir.h"
+#include "support/test_data.h"
 
 using namespace sofaas;
+using sofaas::testing::file_text;
+using sofaas::testing::utc;
 using namespace std::chrono;
 namespace fs = std::filesystem;
 
 namespace {
-
-WallTime utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
-    return WallTime(sys_days{year{y} / month{m} / day{d}}) + hours(hh) + minutes(mm) + seconds(ss);
-}
 
 InvocationReport record(std::string function, WallTime start, InvocationStatus status = InvocationStatus::ok,
                      std::optional<double> init_ms = std::nullopt) {
@@ -40,13 +39,6 @@ InvocationReport record(std::string function, WallTime start, InvocationStatus s
     r.status = status;
     r.cost_usd = cost_usd(Prices{}, r.memory_mb, r.billed_ms);
     return r;
-}
-
-std::string read(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 void append_raw(const fs::path& file, std::string_view bytes) {
@@ -244,8 +236,8 @@ TEST_F(LedgerTest, AppendsOneLineToTheDayFileOfTheRecordsStart) {
         EXPECT_TRUE(ledger.append(record("hello", utc(2026, 11, 27, 23, 59, 59))));
         EXPECT_TRUE(ledger.append(record("hello", utc(2026, 11, 28, 0, 0, 1))));
     }
-    std::string day1 = read(billing / "2026-11-27.jsonl");
-    std::string day2 = read(billing / "2026-11-28.jsonl");
+    std::string day1 = file_text(billing / "2026-11-27.jsonl");
+    std::string day2 = file_text(billing / "2026-11-28.jsonl");
     EXPECT_EQ(std::count(day1.begin(), day1.end(), '\n'), 1);
     EXPECT_EQ(std::count(day2.begin(), day2.end(), '\n'), 1);
     EXPECT_EQ(parse_json_line(day1)->start, utc(2026, 11, 27, 23, 59, 59));

@@ -19,8 +19,10 @@
 #include "common/sha256.h"
 #include "common/time.h"
 #include "support/temp_dir.h"
+#include "support/test_data.h"
 
 using namespace sofaas;
+using sofaas::testing::utc;
 using namespace std::chrono;
 
 namespace {
@@ -32,11 +34,6 @@ std::string config_error(std::string_view json) {
         return e.what();
     }
     return "no error";
-}
-
-WallTime utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0, int us = 0) {
-    return WallTime(sys_days{year{y} / month{m} / day{d}}) + hours(hh) + minutes(mm) + seconds(ss) +
-           microseconds(us);
 }
 
 // tests/unit/common_test.cpp -> the repository root, where config/ lives.

@@ -8,16 +8,14 @@
 
 #include "logs/function_logs.h"
 #include "support/temp_dir.h"
+#include "support/test_data.h"
 
 using namespace sofaas;
+using sofaas::testing::utc;
 using namespace std::chrono;
 namespace fs = std::filesystem;
 
 namespace {
-
-WallTime utc(int y, unsigned m, unsigned d, int hh = 0) {
-    return WallTime(sys_days{year{y} / month{m} / day{d}}) + hours(hh);
-}
 
 InvocationReport result(std::string request_id, std::optional<double> init_ms = std::nullopt) {
     InvocationReport r;

@@ -17,8 +17,11 @@
 #include "support/eventually.h"
 #include "support/failing_disk.h"
 #include "support/temp_dir.h"
+#include "support/test_data.h"
 
 using namespace sofaas;
+using sofaas::testing::file_text;
+using sofaas::testing::utc;
 using namespace std::chrono;
 namespace fs = std::filesystem;
 using sofaas::testing::eventually;
@@ -27,10 +30,6 @@ namespace {
 
 using sofaas::testing::disk_faults;
 using sofaas::testing::failing_disk;
-
-WallTime utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
-    return WallTime(sys_days{year{y} / month{m} / day{d}}) + hours(hh) + minutes(mm) + seconds(ss);
-}
 
 InvocationReport record(std::string request_id, WallTime start) {
     InvocationReport r;
@@ -46,13 +45,6 @@ InvocationReport record(std::string request_id, WallTime start) {
     r.status = InvocationStatus::ok;
     r.cost_usd = cost_usd(Prices{}, r.memory_mb, r.billed_ms);
     return r;
-}
-
-std::string read(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 size_t count_of(const std::string& text, const std::string& what) {
@@ -112,7 +104,7 @@ TEST_F(LedgerFaultTest, AShortWriteLeavesNoTornLine) {
     disk_faults.write_error = ENOSPC;
     disk_faults.short_write = 30;
     EXPECT_FALSE(ledger.append(record("torn", utc(2026, 11, 27, 2))));
-    EXPECT_EQ(read(day_file), to_json_line(record("before", utc(2026, 11, 27, 1))));
+    EXPECT_EQ(file_text(day_file), to_json_line(record("before", utc(2026, 11, 27, 1))));
     disk_faults.write_error = 0;
     ASSERT_TRUE(eventually([&] { return ledger.writable(); }, seconds(1)));
     ASSERT_TRUE(ledger.append(record("after", utc(2026, 11, 27, 3))));
@@ -134,7 +126,7 @@ TEST_F(LedgerFaultTest, AFailedFsyncWritesItsGroupAgainAndRefusesUntilThatIsSync
     disk_faults.fsync_error = 0;
     ASSERT_TRUE(eventually([&] { return ledger.writable(); }, seconds(1)));
     // On disk twice, perhaps (here: surely, the first copy was never lost); counted once.
-    EXPECT_GE(count_of(read(day_file), "\"unsure\""), 2u);
+    EXPECT_GE(count_of(file_text(day_file), "\"unsure\""), 2u);
     const auto records = ledger.query({});
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0].status, InvocationStatus::ok);
@@ -171,15 +163,15 @@ TEST_F(LedgerFaultTest, AFileRotatedOrDeletedIsReopenedAtItsPath) {
         EXPECT_TRUE(ledger.append(record("two", utc(2026, 11, 27, 2))));
         return fs::exists(day_file);
     }, seconds(1)));
-    EXPECT_EQ(count_of(read(billing / "2026-11-27.jsonl.1"), "\"one\""), 1u);
-    EXPECT_EQ(count_of(read(day_file), "\"two\""), 1u);
+    EXPECT_EQ(count_of(file_text(billing / "2026-11-27.jsonl.1"), "\"one\""), 1u);
+    EXPECT_EQ(count_of(file_text(day_file), "\"two\""), 1u);
 
     fs::remove(day_file);  // rm
     ASSERT_TRUE(eventually([&] {
         EXPECT_TRUE(ledger.append(record("three", utc(2026, 11, 27, 3))));
         return fs::exists(day_file);
     }, seconds(1)));
-    EXPECT_EQ(count_of(read(day_file), "\"three\""), 1u);
+    EXPECT_EQ(count_of(file_text(day_file), "\"three\""), 1u);
 }
 
 TEST_F(LedgerFaultTest, FreeSpaceBelowTheReserveRefusesAndAboveItAdmits) {
@@ -222,7 +214,7 @@ TEST_F(LedgerFaultTest, MidnightUnderConcurrentAppendsLosesAndDuplicatesNothing)
     std::map<std::string, int> seen;
     size_t on_each_day[2] = {0, 0};
     for (const auto& [date, index] : {std::pair{"2026-11-27", 0}, std::pair{"2026-11-28", 1}}) {
-        std::istringstream lines(read(billing / (std::string(date) + ".jsonl")));
+        std::istringstream lines(file_text(billing / (std::string(date) + ".jsonl")));
         for (std::string line; std::getline(lines, line);) {
             const auto parsed = parse_json_line(line);
             ASSERT_TRUE(parsed) << line;

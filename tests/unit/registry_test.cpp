@@ -11,8 +11,10 @@
 #include "registry/deploy_settings.h"
 #include "registry/registry.h"
 #include "support/temp_dir.h"
+#include "support/test_data.h"
 
 using namespace sofaas;
+using sofaas::testing::file_text;
 namespace fs = std::filesystem;
 using Params = std::vector<std::pair<std::string, std::string>>;
 
@@ -29,13 +31,6 @@ std::string settings_error(const Params& params) {
         return e.what();
     }
     return "no error";
-}
-
-std::string read(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 void write(const fs::path& file, std::string_view bytes) {
@@ -261,9 +256,9 @@ TEST_F(RegistryTest, PublishWritesTheOnDiskLayout) {
     EXPECT_EQ(version->spec.sha256, sha256_hex("library bytes"));
     EXPECT_FALSE(version->spec.created_at.empty());
     EXPECT_EQ(version->library, functions / "hello" / "versions" / "1" / "function.so");
-    EXPECT_EQ(read(version->library), "library bytes");
-    EXPECT_EQ(spec_from_json(read(functions / "hello" / "versions" / "1" / "spec.json")).version, 1u);
-    EXPECT_EQ(read(functions / "hello" / "latest.json"), "{\"version\":1}\n");
+    EXPECT_EQ(file_text(version->library), "library bytes");
+    EXPECT_EQ(spec_from_json(file_text(functions / "hello" / "versions" / "1" / "spec.json")).version, 1u);
+    EXPECT_EQ(file_text(functions / "hello" / "latest.json"), "{\"version\":1}\n");
 }
 
 TEST_F(RegistryTest, StagedVersionIsInvisibleUntilPublished) {
@@ -292,8 +287,8 @@ TEST_F(RegistryTest, RedeployMakesANewLatestVersion) {
     deploy("hello", "v1");
     deploy("hello", "v2");
     EXPECT_EQ(registry.latest("hello")->spec.version, 2u);
-    EXPECT_EQ(read(registry.find("hello", 1)->library), "v1");
-    EXPECT_EQ(read(registry.find("hello", 2)->library), "v2");
+    EXPECT_EQ(file_text(registry.find("hello", 1)->library), "v1");
+    EXPECT_EQ(file_text(registry.find("hello", 2)->library), "v2");
     EXPECT_EQ(registry.find("hello", 3), nullptr);
     EXPECT_EQ(registry.versions("hello"), (std::vector<uint32_t>{1, 2}));
 }
@@ -337,7 +332,7 @@ TEST_F(RegistryTest, ReloadsFromDisk) {
     ASSERT_TRUE(latest);
     EXPECT_EQ(latest->spec.version, 2u);
     EXPECT_EQ(latest->spec.env, settings.env);
-    EXPECT_EQ(read(latest->library), "v2");
+    EXPECT_EQ(file_text(latest->library), "v2");
     EXPECT_EQ(reloaded.versions("hello"), (std::vector<uint32_t>{1, 2}));
     EXPECT_EQ(reloaded.publish(reloaded.stage("hello", "v3", {}))->spec.version, 3u);
 }
@@ -440,7 +435,7 @@ RegistryError::Kind refusal(const std::function<void()>& call) {
 
 TEST(AliasNames, FollowLambdasPattern) {
     for (const char* good : {"live", "a", "v2", "blue-green_1", "2x"}) EXPECT_TRUE(is_valid_alias_name(good)) << good;
-    for (const std::string bad : {std::string(), std::string("12"), std::string("$LATEST"), std::string("a:b"),
+    for (const std::string& bad : {std::string(), std::string("12"), std::string("$LATEST"), std::string("a:b"),
                                   std::string("a/b"), std::string("..") , std::string(129, 'a')}) {
         EXPECT_FALSE(is_valid_alias_name(bad)) << bad;
     }
@@ -562,7 +557,7 @@ TEST_F(RegistryTest, SettingsUpdateKeepsTheLibraryAndBumpsTheVersion) {
     EXPECT_EQ(updated->spec.env, settings.env);
     EXPECT_EQ(updated->spec.sha256, first->spec.sha256);
     EXPECT_EQ(updated->spec.size_bytes, first->spec.size_bytes);
-    EXPECT_EQ(read(updated->library), "the library");
+    EXPECT_EQ(file_text(updated->library), "the library");
     EXPECT_EQ(registry.latest("hello"), updated);
     EXPECT_EQ(registry.find("hello", 1)->spec.memory_mb, 128u);
     EXPECT_EQ(registry.resolve("hello", "live").version->spec.version, 1u);  // deploys keep aliases
@@ -580,7 +575,7 @@ TEST_F(RegistryTest, SettingsUpdateRefusedWhenAnotherVersionCameFirst) {
     deploy("hello", "v2");
     EXPECT_EQ(refusal([&] { registry.publish(std::move(staged)); }), RegistryError::Kind::conflict);
     EXPECT_FALSE(fs::exists(directory));
-    EXPECT_EQ(read(registry.latest("hello")->library), "v2");
+    EXPECT_EQ(file_text(registry.latest("hello")->library), "v2");
 }
 
 TEST_F(RegistryTest, RemovingAFunctionDropsItsAliases) {

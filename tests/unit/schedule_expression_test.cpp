@@ -31,7 +31,7 @@ struct Instant {
     }
 };
 
-Instant utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
+Instant utc_instant(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
     return sys_seconds{sys_days{year{y} / month{m} / day{d}} + hours(hh) + minutes(mm) + seconds(ss)};
 }
 
@@ -85,18 +85,18 @@ TEST(ScheduleExpression, RateTakesEveryUnitSingularOrPlural) {
 TEST(ScheduleExpression, RateDueTimesCountWholePeriodsFromTheAnchor) {
     ScheduleExpression rate = ScheduleExpression::parse("rate(5 minutes)");
     TimeZone zone = TimeZone::utc();
-    sys_seconds created = utc(2024, 5, 1, 10, 0, 7);
-    EXPECT_EQ(rate.next_after(created, zone, created), utc(2024, 5, 1, 10, 5, 7));
-    EXPECT_EQ(rate.next_after(utc(2024, 5, 1, 10, 5, 7), zone, created), utc(2024, 5, 1, 10, 10, 7));
-    EXPECT_EQ(rate.next_after(utc(2024, 5, 1, 10, 7), zone, created), utc(2024, 5, 1, 10, 10, 7));
-    EXPECT_EQ(rate.next_after(utc(2024, 5, 1, 9), zone, created), utc(2024, 5, 1, 10, 5, 7));
+    sys_seconds created = utc_instant(2024, 5, 1, 10, 0, 7);
+    EXPECT_EQ(rate.next_after(created, zone, created), utc_instant(2024, 5, 1, 10, 5, 7));
+    EXPECT_EQ(rate.next_after(utc_instant(2024, 5, 1, 10, 5, 7), zone, created), utc_instant(2024, 5, 1, 10, 10, 7));
+    EXPECT_EQ(rate.next_after(utc_instant(2024, 5, 1, 10, 7), zone, created), utc_instant(2024, 5, 1, 10, 10, 7));
+    EXPECT_EQ(rate.next_after(utc_instant(2024, 5, 1, 9), zone, created), utc_instant(2024, 5, 1, 10, 5, 7));
 }
 
 TEST(ScheduleExpression, RateIgnoresDaylightSavingTime) {
     ScheduleExpression rate = ScheduleExpression::parse("rate(1 day)");
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
-    sys_seconds created = utc(2024, 3, 30, 12);
-    EXPECT_EQ(rate.next_after(created, paris, created), utc(2024, 3, 31, 12));
+    sys_seconds created = utc_instant(2024, 3, 30, 12);
+    EXPECT_EQ(rate.next_after(created, paris, created), utc_instant(2024, 3, 31, 12));
 }
 
 TEST(ScheduleExpression, RateAtTheEndOfTimeHasNoNextTime) {
@@ -106,89 +106,89 @@ TEST(ScheduleExpression, RateAtTheEndOfTimeHasNoNextTime) {
 
 TEST(ScheduleExpression, AwsDocumentationExamples) {
     EXPECT_EQ(ScheduleExpression::parse("cron(0 10 * * ? *)").kind(), ScheduleKind::aws_cron);
-    EXPECT_EQ(next("cron(0 10 * * ? *)", utc(2024, 5, 1, 9)), utc(2024, 5, 1, 10));
-    EXPECT_EQ(next("cron(0 10 * * ? *)", utc(2024, 5, 1, 10)), utc(2024, 5, 2, 10));
-    EXPECT_EQ(next("cron(15 12 * * ? *)", utc(2024, 5, 1, 12, 15, 1)), utc(2024, 5, 2, 12, 15));
-    EXPECT_EQ(next("cron(0 18 ? * MON-FRI *)", utc(2024, 5, 3, 18)), utc(2024, 5, 6, 18));  // Friday -> Monday
-    EXPECT_EQ(next("cron(0 8 1 * ? *)", utc(2024, 5, 1, 8)), utc(2024, 6, 1, 8));
-    EXPECT_EQ(next("cron(0/15 * * * ? *)", utc(2024, 5, 1, 10, 7)), utc(2024, 5, 1, 10, 15));
-    EXPECT_EQ(next("cron(0/15 * * * ? *)", utc(2024, 5, 1, 10, 45)), utc(2024, 5, 1, 11));
-    EXPECT_EQ(next("cron(0/10 * ? * MON-FRI *)", utc(2024, 5, 3, 23, 55)), utc(2024, 5, 6, 0, 0));
-    EXPECT_EQ(next("cron(0/5 8-17 ? * MON-FRI *)", utc(2024, 5, 6, 17, 52)), utc(2024, 5, 6, 17, 55));
-    EXPECT_EQ(next("cron(0/5 8-17 ? * MON-FRI *)", utc(2024, 5, 6, 17, 55)), utc(2024, 5, 7, 8, 0));
+    EXPECT_EQ(next("cron(0 10 * * ? *)", utc_instant(2024, 5, 1, 9)), utc_instant(2024, 5, 1, 10));
+    EXPECT_EQ(next("cron(0 10 * * ? *)", utc_instant(2024, 5, 1, 10)), utc_instant(2024, 5, 2, 10));
+    EXPECT_EQ(next("cron(15 12 * * ? *)", utc_instant(2024, 5, 1, 12, 15, 1)), utc_instant(2024, 5, 2, 12, 15));
+    EXPECT_EQ(next("cron(0 18 ? * MON-FRI *)", utc_instant(2024, 5, 3, 18)), utc_instant(2024, 5, 6, 18));  // Friday -> Monday
+    EXPECT_EQ(next("cron(0 8 1 * ? *)", utc_instant(2024, 5, 1, 8)), utc_instant(2024, 6, 1, 8));
+    EXPECT_EQ(next("cron(0/15 * * * ? *)", utc_instant(2024, 5, 1, 10, 7)), utc_instant(2024, 5, 1, 10, 15));
+    EXPECT_EQ(next("cron(0/15 * * * ? *)", utc_instant(2024, 5, 1, 10, 45)), utc_instant(2024, 5, 1, 11));
+    EXPECT_EQ(next("cron(0/10 * ? * MON-FRI *)", utc_instant(2024, 5, 3, 23, 55)), utc_instant(2024, 5, 6, 0, 0));
+    EXPECT_EQ(next("cron(0/5 8-17 ? * MON-FRI *)", utc_instant(2024, 5, 6, 17, 52)), utc_instant(2024, 5, 6, 17, 55));
+    EXPECT_EQ(next("cron(0/5 8-17 ? * MON-FRI *)", utc_instant(2024, 5, 6, 17, 55)), utc_instant(2024, 5, 7, 8, 0));
     // The first Monday: May 6, then June 3 (June 1 is a Saturday).
-    EXPECT_EQ(series("cron(0 9 ? * 2#1 *)", utc(2024, 5, 1), 2),
-              (std::vector{utc(2024, 5, 6, 9), utc(2024, 6, 3, 9)}));
+    EXPECT_EQ(series("cron(0 9 ? * 2#1 *)", utc_instant(2024, 5, 1), 2),
+              (std::vector{utc_instant(2024, 5, 6, 9), utc_instant(2024, 6, 3, 9)}));
 }
 
 TEST(ScheduleExpression, AwsLastDayOfMonth) {
-    EXPECT_EQ(series("cron(0 0 L * ? *)", utc(2024, 2, 1), 3),
-              (std::vector{utc(2024, 2, 29), utc(2024, 3, 31), utc(2024, 4, 30)}));
+    EXPECT_EQ(series("cron(0 0 L * ? *)", utc_instant(2024, 2, 1), 3),
+              (std::vector{utc_instant(2024, 2, 29), utc_instant(2024, 3, 31), utc_instant(2024, 4, 30)}));
 }
 
 TEST(ScheduleExpression, AwsLastWeekdayOfMonth) {
     // March 31 2024 is a Sunday, August 31 a Saturday: both move back to Friday.
-    EXPECT_EQ(next("cron(0 0 LW * ? *)", utc(2024, 3, 1)), utc(2024, 3, 29));
-    EXPECT_EQ(next("cron(0 0 LW * ? *)", utc(2024, 8, 1)), utc(2024, 8, 30));
-    EXPECT_EQ(next("cron(0 0 LW * ? *)", utc(2024, 5, 1)), utc(2024, 5, 31));
+    EXPECT_EQ(next("cron(0 0 LW * ? *)", utc_instant(2024, 3, 1)), utc_instant(2024, 3, 29));
+    EXPECT_EQ(next("cron(0 0 LW * ? *)", utc_instant(2024, 8, 1)), utc_instant(2024, 8, 30));
+    EXPECT_EQ(next("cron(0 0 LW * ? *)", utc_instant(2024, 5, 1)), utc_instant(2024, 5, 31));
 }
 
 TEST(ScheduleExpression, AwsNearestWeekdayStaysInTheMonth) {
-    EXPECT_EQ(next("cron(0 0 15W * ? *)", utc(2024, 6, 1)), utc(2024, 6, 14));   // Saturday -> Friday
-    EXPECT_EQ(next("cron(0 0 15W * ? *)", utc(2024, 9, 1)), utc(2024, 9, 16));   // Sunday -> Monday
-    EXPECT_EQ(next("cron(0 0 15W * ? *)", utc(2024, 5, 1)), utc(2024, 5, 15));   // a Wednesday
-    EXPECT_EQ(next("cron(0 0 1W * ? *)", utc(2024, 5, 15)), utc(2024, 6, 3));    // not Friday May 31
-    EXPECT_EQ(next("cron(0 0 31W * ? *)", utc(2024, 3, 1)), utc(2024, 3, 29));   // not Monday April 1
-    EXPECT_EQ(next("cron(0 0 30W * ? *)", utc(2024, 2, 1)), utc(2024, 3, 29));   // February has no 30th
+    EXPECT_EQ(next("cron(0 0 15W * ? *)", utc_instant(2024, 6, 1)), utc_instant(2024, 6, 14));   // Saturday -> Friday
+    EXPECT_EQ(next("cron(0 0 15W * ? *)", utc_instant(2024, 9, 1)), utc_instant(2024, 9, 16));   // Sunday -> Monday
+    EXPECT_EQ(next("cron(0 0 15W * ? *)", utc_instant(2024, 5, 1)), utc_instant(2024, 5, 15));   // a Wednesday
+    EXPECT_EQ(next("cron(0 0 1W * ? *)", utc_instant(2024, 5, 15)), utc_instant(2024, 6, 3));    // not Friday May 31
+    EXPECT_EQ(next("cron(0 0 31W * ? *)", utc_instant(2024, 3, 1)), utc_instant(2024, 3, 29));   // not Monday April 1
+    EXPECT_EQ(next("cron(0 0 30W * ? *)", utc_instant(2024, 2, 1)), utc_instant(2024, 3, 29));   // February has no 30th
 }
 
 TEST(ScheduleExpression, AwsLastGivenWeekdayOfMonth) {
-    EXPECT_EQ(series("cron(0 12 ? * 6L *)", utc(2024, 5, 1), 2),
-              (std::vector{utc(2024, 5, 31, 12), utc(2024, 6, 28, 12)}));
-    EXPECT_EQ(next("cron(0 12 ? * FRIL *)", utc(2024, 5, 1)), utc(2024, 5, 31, 12));
-    EXPECT_EQ(next("cron(0 0 ? * L *)", utc(2024, 5, 1)), utc(2024, 5, 4));  // L alone: Saturday
+    EXPECT_EQ(series("cron(0 12 ? * 6L *)", utc_instant(2024, 5, 1), 2),
+              (std::vector{utc_instant(2024, 5, 31, 12), utc_instant(2024, 6, 28, 12)}));
+    EXPECT_EQ(next("cron(0 12 ? * FRIL *)", utc_instant(2024, 5, 1)), utc_instant(2024, 5, 31, 12));
+    EXPECT_EQ(next("cron(0 0 ? * L *)", utc_instant(2024, 5, 1)), utc_instant(2024, 5, 4));  // L alone: Saturday
 }
 
 TEST(ScheduleExpression, AwsNamesInAnyCaseAndLists) {
-    EXPECT_EQ(next("cron(0 12 ? jan-mar,DEC Sun *)", utc(2024, 4, 1)), utc(2024, 12, 1, 12));
-    EXPECT_EQ(next("cron(5,35 8-9 * * ? *)", utc(2024, 5, 1, 8, 35)), utc(2024, 5, 1, 9, 5));
+    EXPECT_EQ(next("cron(0 12 ? jan-mar,DEC Sun *)", utc_instant(2024, 4, 1)), utc_instant(2024, 12, 1, 12));
+    EXPECT_EQ(next("cron(5,35 8-9 * * ? *)", utc_instant(2024, 5, 1, 8, 35)), utc_instant(2024, 5, 1, 9, 5));
 }
 
 TEST(ScheduleExpression, AwsYearField) {
-    EXPECT_EQ(next("cron(0 0 1 1 ? 2025)", utc(2024, 6, 1)), utc(2025, 1, 1));
-    EXPECT_EQ(next("cron(0 0 1 1 ? 2025)", utc(2025, 1, 1)), std::nullopt);
-    EXPECT_EQ(next("cron(0 0 1 1 ? 1999-2000)", utc(2024, 6, 1)), std::nullopt);
-    EXPECT_EQ(next("cron(0 0 1 1 ? 2024/4)", utc(2024, 1, 1)), utc(2028, 1, 1));
-    EXPECT_EQ(next("cron(0 0 * * ? *)", utc(2199, 12, 31)), std::nullopt);
+    EXPECT_EQ(next("cron(0 0 1 1 ? 2025)", utc_instant(2024, 6, 1)), utc_instant(2025, 1, 1));
+    EXPECT_EQ(next("cron(0 0 1 1 ? 2025)", utc_instant(2025, 1, 1)), std::nullopt);
+    EXPECT_EQ(next("cron(0 0 1 1 ? 1999-2000)", utc_instant(2024, 6, 1)), std::nullopt);
+    EXPECT_EQ(next("cron(0 0 1 1 ? 2024/4)", utc_instant(2024, 1, 1)), utc_instant(2028, 1, 1));
+    EXPECT_EQ(next("cron(0 0 * * ? *)", utc_instant(2199, 12, 31)), std::nullopt);
 }
 
 TEST(ScheduleExpression, ImpossibleDatesHaveNoNextTime) {
-    EXPECT_EQ(next("cron(0 0 30 2 ? *)", utc(2024, 1, 1)), std::nullopt);
-    EXPECT_EQ(next("0 0 31 2 *", utc(2024, 1, 1)), std::nullopt);
-    EXPECT_EQ(next("0 0 31 4,6,9,11 *", utc(2024, 1, 1)), std::nullopt);
+    EXPECT_EQ(next("cron(0 0 30 2 ? *)", utc_instant(2024, 1, 1)), std::nullopt);
+    EXPECT_EQ(next("0 0 31 2 *", utc_instant(2024, 1, 1)), std::nullopt);
+    EXPECT_EQ(next("0 0 31 4,6,9,11 *", utc_instant(2024, 1, 1)), std::nullopt);
 }
 
 TEST(ScheduleExpression, UnixCronEveryFiveMinutes) {
     EXPECT_EQ(ScheduleExpression::parse("*/5 * * * *").kind(), ScheduleKind::unix_cron);
-    EXPECT_EQ(next("*/5 * * * *", utc(2024, 5, 1, 10, 7, 30)), utc(2024, 5, 1, 10, 10));
-    EXPECT_EQ(next("*/5 * * * *", utc(2024, 5, 1, 10, 10)), utc(2024, 5, 1, 10, 15));
-    EXPECT_EQ(series("0 8-18/4 * * *", utc(2024, 5, 1), 4),
-              (std::vector{utc(2024, 5, 1, 8), utc(2024, 5, 1, 12), utc(2024, 5, 1, 16), utc(2024, 5, 2, 8)}));
+    EXPECT_EQ(next("*/5 * * * *", utc_instant(2024, 5, 1, 10, 7, 30)), utc_instant(2024, 5, 1, 10, 10));
+    EXPECT_EQ(next("*/5 * * * *", utc_instant(2024, 5, 1, 10, 10)), utc_instant(2024, 5, 1, 10, 15));
+    EXPECT_EQ(series("0 8-18/4 * * *", utc_instant(2024, 5, 1), 4),
+              (std::vector{utc_instant(2024, 5, 1, 8), utc_instant(2024, 5, 1, 12), utc_instant(2024, 5, 1, 16), utc_instant(2024, 5, 2, 8)}));
 }
 
 TEST(ScheduleExpression, UnixCronSundayIsZeroOrSeven) {
     for (const char* expression : {"0 0 * * 0", "0 0 * * 7", "0 0 * * sun", "0 0 * * 6-7"}) {
-        EXPECT_EQ(next(expression, utc(2024, 5, 4, 12)), utc(2024, 5, 5)) << expression;
+        EXPECT_EQ(next(expression, utc_instant(2024, 5, 4, 12)), utc_instant(2024, 5, 5)) << expression;
     }
-    EXPECT_EQ(next("30 6 * jun mon-fri", utc(2024, 5, 4)), utc(2024, 6, 3, 6, 30));
+    EXPECT_EQ(next("30 6 * jun mon-fri", utc_instant(2024, 5, 4)), utc_instant(2024, 6, 3, 6, 30));
 }
 
 TEST(ScheduleExpression, UnixCronDayFieldsMatchEitherWhenBothRestricted) {
     // The 13th, and every Friday: October 2024 starts on a Tuesday.
-    EXPECT_EQ(series("0 0 13 * 5", utc(2024, 10, 1), 4),
-              (std::vector{utc(2024, 10, 4), utc(2024, 10, 11), utc(2024, 10, 13), utc(2024, 10, 18)}));
+    EXPECT_EQ(series("0 0 13 * 5", utc_instant(2024, 10, 1), 4),
+              (std::vector{utc_instant(2024, 10, 4), utc_instant(2024, 10, 11), utc_instant(2024, 10, 13), utc_instant(2024, 10, 18)}));
     // A field starting with '*' leaves the other in charge: odd days that are Mondays.
-    EXPECT_EQ(series("0 0 */2 * 1", utc(2024, 10, 1), 2), (std::vector{utc(2024, 10, 7), utc(2024, 10, 21)}));
+    EXPECT_EQ(series("0 0 */2 * 1", utc_instant(2024, 10, 1), 2), (std::vector{utc_instant(2024, 10, 7), utc_instant(2024, 10, 21)}));
 }
 
 TEST(ScheduleExpression, BadRatesSayWhatIsWrong) {
@@ -276,7 +276,7 @@ TEST(ScheduleExpression, GarbageNeverCrashesNorHangs) {
         try {
             ScheduleExpression schedule = ScheduleExpression::parse(text);
             ++parsed;
-            sys_seconds t = utc(2024, 1, 1).t + seconds(random() % (86400LL * 366 * 30));
+            sys_seconds t = utc_instant(2024, 1, 1).t + seconds(random() % (86400LL * 366 * 30));
             auto due = schedule.next_after(t, zones[i % 2], t);
             if (due) {
                 EXPECT_GT(*due, t) << text;
@@ -290,65 +290,65 @@ TEST(ScheduleExpression, GarbageNeverCrashesNorHangs) {
 TEST(ScheduleExpressionDaylightSaving, SkippedTimeFiresWhenTheGapEnds) {
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
     // 02:30 does not exist on March 31 2024 in Paris: it fires at 03:00 CEST (01:00 UTC).
-    EXPECT_EQ(series("cron(30 2 * * ? *)", utc(2024, 3, 29, 12), 3, paris),
-              (std::vector{utc(2024, 3, 30, 1, 30), utc(2024, 3, 31, 1), utc(2024, 4, 1, 0, 30)}));
+    EXPECT_EQ(series("cron(30 2 * * ? *)", utc_instant(2024, 3, 29, 12), 3, paris),
+              (std::vector{utc_instant(2024, 3, 30, 1, 30), utc_instant(2024, 3, 31, 1), utc_instant(2024, 4, 1, 0, 30)}));
     TimeZone new_york = TimeZone::load_or_throw("America/New_York");
-    EXPECT_EQ(series("30 2 * * *", utc(2024, 3, 9, 12), 2, new_york),
-              (std::vector{utc(2024, 3, 10, 7), utc(2024, 3, 11, 6, 30)}));
+    EXPECT_EQ(series("30 2 * * *", utc_instant(2024, 3, 9, 12), 2, new_york),
+              (std::vector{utc_instant(2024, 3, 10, 7), utc_instant(2024, 3, 11, 6, 30)}));
 }
 
 TEST(ScheduleExpressionDaylightSaving, TimesSkippedTogetherFireOnce) {
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
     // 02:00, 02:30 and 03:00 all land on 01:00 UTC: one run, then 03:30 CEST.
-    EXPECT_EQ(series("0,30 2,3 * * *", utc(2024, 3, 31), 2, paris),
-              (std::vector{utc(2024, 3, 31, 1), utc(2024, 3, 31, 1, 30)}));
+    EXPECT_EQ(series("0,30 2,3 * * *", utc_instant(2024, 3, 31), 2, paris),
+              (std::vector{utc_instant(2024, 3, 31, 1), utc_instant(2024, 3, 31, 1, 30)}));
 }
 
 TEST(ScheduleExpressionDaylightSaving, RepeatedTimeFiresAtItsFirstOccurrence) {
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
     // 02:30 happens twice on October 27 2024 in Paris: 00:30 UTC (CEST), 01:30 UTC (CET).
-    EXPECT_EQ(series("cron(30 2 * * ? *)", utc(2024, 10, 26, 12), 2, paris),
-              (std::vector{utc(2024, 10, 27, 0, 30), utc(2024, 10, 28, 1, 30)}));
+    EXPECT_EQ(series("cron(30 2 * * ? *)", utc_instant(2024, 10, 26, 12), 2, paris),
+              (std::vector{utc_instant(2024, 10, 27, 0, 30), utc_instant(2024, 10, 28, 1, 30)}));
     TimeZone new_york = TimeZone::load_or_throw("America/New_York");
-    EXPECT_EQ(series("30 1 * * *", utc(2024, 11, 2, 12), 2, new_york),
-              (std::vector{utc(2024, 11, 3, 5, 30), utc(2024, 11, 4, 6, 30)}));
+    EXPECT_EQ(series("30 1 * * *", utc_instant(2024, 11, 2, 12), 2, new_york),
+              (std::vector{utc_instant(2024, 11, 3, 5, 30), utc_instant(2024, 11, 4, 6, 30)}));
 }
 
 TEST(ScheduleExpressionDaylightSaving, HourlyScheduleRunsOnceInTheRepeatedHour) {
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
     // Local 01:00, 02:00 (first), 03:00, 04:00: no run at 01:00 UTC, the second 02:00.
-    EXPECT_EQ(series("cron(0 * * * ? *)", utc(2024, 10, 26, 22, 30), 4, paris),
-              (std::vector{utc(2024, 10, 26, 23), utc(2024, 10, 27, 0), utc(2024, 10, 27, 2), utc(2024, 10, 27, 3)}));
+    EXPECT_EQ(series("cron(0 * * * ? *)", utc_instant(2024, 10, 26, 22, 30), 4, paris),
+              (std::vector{utc_instant(2024, 10, 26, 23), utc_instant(2024, 10, 27, 0), utc_instant(2024, 10, 27, 2), utc_instant(2024, 10, 27, 3)}));
     // Within the second pass of the repeated hour, nothing is due until it ends.
-    EXPECT_EQ(next("*/15 * * * *", utc(2024, 10, 27, 1, 20), paris), utc(2024, 10, 27, 2));
+    EXPECT_EQ(next("*/15 * * * *", utc_instant(2024, 10, 27, 1, 20), paris), utc_instant(2024, 10, 27, 2));
 }
 
 TEST(ScheduleExpressionDaylightSaving, HourlyScheduleRunsEveryUtcHourAcrossTheGap) {
     TimeZone new_york = TimeZone::load_or_throw("America/New_York");
     // Local 01:00 EST, 02:00 (skipped: 03:00 EDT), 03:00 EDT is the same instant, 04:00 EDT.
-    EXPECT_EQ(series("0 * * * *", utc(2024, 3, 10, 5, 30), 3, new_york),
-              (std::vector{utc(2024, 3, 10, 6), utc(2024, 3, 10, 7), utc(2024, 3, 10, 8)}));
+    EXPECT_EQ(series("0 * * * *", utc_instant(2024, 3, 10, 5, 30), 3, new_york),
+              (std::vector{utc_instant(2024, 3, 10, 6), utc_instant(2024, 3, 10, 7), utc_instant(2024, 3, 10, 8)}));
 }
 
 TEST(ScheduleExpressionDaylightSaving, FarFutureUsesTheZoneRule) {
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
-    EXPECT_EQ(next("cron(30 2 * * ? *)", utc(2100, 3, 27, 12), paris), utc(2100, 3, 28, 1));
-    EXPECT_EQ(next("cron(0 12 1 7 ? *)", utc(2150, 1, 1), paris), utc(2150, 7, 1, 10));
+    EXPECT_EQ(next("cron(30 2 * * ? *)", utc_instant(2100, 3, 27, 12), paris), utc_instant(2100, 3, 28, 1));
+    EXPECT_EQ(next("cron(0 12 1 7 ? *)", utc_instant(2150, 1, 1), paris), utc_instant(2150, 7, 1, 10));
 }
 
 TEST(ScheduleExpressionDaylightSaving, OddOffsets) {
-    EXPECT_EQ(next("cron(0 9 * * ? *)", utc(2024, 6, 1), TimeZone::load_or_throw("Asia/Kathmandu")),
-              utc(2024, 6, 1, 3, 15));
+    EXPECT_EQ(next("cron(0 9 * * ? *)", utc_instant(2024, 6, 1), TimeZone::load_or_throw("Asia/Kathmandu")),
+              utc_instant(2024, 6, 1, 3, 15));
     TimeZone lord_howe = TimeZone::load_or_throw("Australia/Lord_Howe");
     // Lord Howe moves by 30 minutes: 02:15 is skipped on October 6 2024, 01:45 repeated on April 7.
-    EXPECT_EQ(next("cron(15 2 * * ? *)", utc(2024, 10, 5, 12), lord_howe), utc(2024, 10, 5, 15, 30));
-    EXPECT_EQ(series("cron(45 1 * * ? *)", utc(2024, 4, 6, 12), 2, lord_howe),
-              (std::vector{utc(2024, 4, 6, 14, 45), utc(2024, 4, 7, 15, 15)}));
+    EXPECT_EQ(next("cron(15 2 * * ? *)", utc_instant(2024, 10, 5, 12), lord_howe), utc_instant(2024, 10, 5, 15, 30));
+    EXPECT_EQ(series("cron(45 1 * * ? *)", utc_instant(2024, 4, 6, 12), 2, lord_howe),
+              (std::vector{utc_instant(2024, 4, 6, 14, 45), utc_instant(2024, 4, 7, 15, 15)}));
 }
 
 TEST(ScheduleExpressionDaylightSaving, SkippedWholeDayFiresOnceWhenItEnds) {
     // Samoa crossed the date line in 2011: December 30 never happened in Apia.
     TimeZone apia = TimeZone::load_or_throw("Pacific/Apia");
-    EXPECT_EQ(series("0 12 * * *", utc(2011, 12, 29, 23), 2, apia),  // 13:00 local
-              (std::vector{utc(2011, 12, 30, 10), utc(2011, 12, 30, 22)}));
+    EXPECT_EQ(series("0 12 * * *", utc_instant(2011, 12, 29, 23), 2, apia),  // 13:00 local
+              (std::vector{utc_instant(2011, 12, 30, 10), utc_instant(2011, 12, 30, 22)}));
 }

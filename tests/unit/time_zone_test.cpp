@@ -16,7 +16,7 @@ using namespace std::chrono;
 
 namespace {
 
-sys_seconds utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
+sys_seconds at_utc(int y, unsigned m, unsigned d, int hh = 0, int mm = 0, int ss = 0) {
     return sys_days{year{y} / month{m} / day{d}} + hours(hh) + minutes(mm) + seconds(ss);
 }
 
@@ -72,8 +72,8 @@ TEST(TimeZone, UtcIsBuiltInWithoutFiles) {
     auto zone = TimeZone::load("UTC");
     ASSERT_TRUE(zone);
     EXPECT_EQ(zone->name(), "UTC");
-    EXPECT_EQ(zone->utc_offset_at(utc(2024, 7, 1)), seconds(0));
-    EXPECT_EQ(TimeZone::utc().to_local(utc(2024, 7, 1, 12)), local(2024, 7, 1, 12));
+    EXPECT_EQ(zone->utc_offset_at(at_utc(2024, 7, 1)), seconds(0));
+    EXPECT_EQ(TimeZone::utc().to_local(at_utc(2024, 7, 1, 12)), local(2024, 7, 1, 12));
 }
 
 TEST(TimeZone, RefusesNamesThatCouldLeaveTheDatabase) {
@@ -100,31 +100,31 @@ TEST(TimeZone, RefusesFilesThatAreNotPlainTzif) {
 TEST(TimeZone, ParisIsOneHourAheadInWinterAndTwoInSummer) {
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
     EXPECT_EQ(paris.name(), "Europe/Paris");
-    EXPECT_EQ(paris.utc_offset_at(utc(2024, 1, 15)), hours(1));
-    EXPECT_EQ(paris.utc_offset_at(utc(2024, 7, 15)), hours(2));
-    EXPECT_EQ(paris.utc_offset_at(utc(2024, 3, 31, 0, 59, 59)), hours(1));
-    EXPECT_EQ(paris.utc_offset_at(utc(2024, 3, 31, 1)), hours(2));
-    EXPECT_EQ(paris.to_local(utc(2024, 7, 15, 10)), local(2024, 7, 15, 12));
+    EXPECT_EQ(paris.utc_offset_at(at_utc(2024, 1, 15)), hours(1));
+    EXPECT_EQ(paris.utc_offset_at(at_utc(2024, 7, 15)), hours(2));
+    EXPECT_EQ(paris.utc_offset_at(at_utc(2024, 3, 31, 0, 59, 59)), hours(1));
+    EXPECT_EQ(paris.utc_offset_at(at_utc(2024, 3, 31, 1)), hours(2));
+    EXPECT_EQ(paris.to_local(at_utc(2024, 7, 15, 10)), local(2024, 7, 15, 12));
 }
 
 TEST(TimeZone, ParisSpringForwardSkipsTwoToThree) {
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
     LocalTimeInUtc skipped = paris.to_utc(local(2024, 3, 31, 2, 30));
     EXPECT_EQ(skipped.kind, LocalTimeInUtc::Kind::gap);
-    EXPECT_EQ(skipped.earliest, utc(2024, 3, 31, 1));  // 03:00 local, when the gap ends
+    EXPECT_EQ(skipped.earliest, at_utc(2024, 3, 31, 1));  // 03:00 local, when the gap ends
     EXPECT_EQ(skipped.latest, skipped.earliest);
 
     LocalTimeInUtc after = paris.to_utc(local(2024, 3, 31, 3));
     EXPECT_EQ(after.kind, LocalTimeInUtc::Kind::unique);
-    EXPECT_EQ(after.earliest, utc(2024, 3, 31, 1));
+    EXPECT_EQ(after.earliest, at_utc(2024, 3, 31, 1));
 }
 
 TEST(TimeZone, ParisFallBackShowsTwoToThreeTwice) {
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
     LocalTimeInUtc twice = paris.to_utc(local(2024, 10, 27, 2, 30));
     EXPECT_EQ(twice.kind, LocalTimeInUtc::Kind::fold);
-    EXPECT_EQ(twice.earliest, utc(2024, 10, 27, 0, 30));
-    EXPECT_EQ(twice.latest, utc(2024, 10, 27, 1, 30));
+    EXPECT_EQ(twice.earliest, at_utc(2024, 10, 27, 0, 30));
+    EXPECT_EQ(twice.latest, at_utc(2024, 10, 27, 1, 30));
     EXPECT_EQ(paris.to_utc(local(2024, 10, 27, 3)).kind, LocalTimeInUtc::Kind::unique);
     EXPECT_EQ(paris.to_utc(local(2024, 10, 27, 1, 59)).kind, LocalTimeInUtc::Kind::unique);
 }
@@ -133,86 +133,86 @@ TEST(TimeZone, NewYorkGapAndFold) {
     TimeZone new_york = TimeZone::load_or_throw("America/New_York");
     LocalTimeInUtc skipped = new_york.to_utc(local(2024, 3, 10, 2, 30));
     EXPECT_EQ(skipped.kind, LocalTimeInUtc::Kind::gap);
-    EXPECT_EQ(skipped.earliest, utc(2024, 3, 10, 7));
+    EXPECT_EQ(skipped.earliest, at_utc(2024, 3, 10, 7));
     LocalTimeInUtc twice = new_york.to_utc(local(2024, 11, 3, 1, 30));
     EXPECT_EQ(twice.kind, LocalTimeInUtc::Kind::fold);
-    EXPECT_EQ(twice.earliest, utc(2024, 11, 3, 5, 30));
-    EXPECT_EQ(twice.latest, utc(2024, 11, 3, 6, 30));
+    EXPECT_EQ(twice.earliest, at_utc(2024, 11, 3, 5, 30));
+    EXPECT_EQ(twice.latest, at_utc(2024, 11, 3, 6, 30));
 }
 
 TEST(TimeZone, ParisBeyond2037FollowsTheFooterRule) {
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
-    EXPECT_EQ(paris.utc_offset_at(utc(2100, 7, 1)), hours(2));
-    EXPECT_EQ(paris.utc_offset_at(utc(2100, 3, 28, 0, 59, 59)), hours(1));
-    EXPECT_EQ(paris.utc_offset_at(utc(2100, 3, 28, 1)), hours(2));
-    EXPECT_EQ(paris.utc_offset_at(utc(2100, 10, 31, 0, 59, 59)), hours(2));
-    EXPECT_EQ(paris.utc_offset_at(utc(2100, 10, 31, 1)), hours(1));
+    EXPECT_EQ(paris.utc_offset_at(at_utc(2100, 7, 1)), hours(2));
+    EXPECT_EQ(paris.utc_offset_at(at_utc(2100, 3, 28, 0, 59, 59)), hours(1));
+    EXPECT_EQ(paris.utc_offset_at(at_utc(2100, 3, 28, 1)), hours(2));
+    EXPECT_EQ(paris.utc_offset_at(at_utc(2100, 10, 31, 0, 59, 59)), hours(2));
+    EXPECT_EQ(paris.utc_offset_at(at_utc(2100, 10, 31, 1)), hours(1));
     LocalTimeInUtc skipped = paris.to_utc(local(2100, 3, 28, 2, 30));
     EXPECT_EQ(skipped.kind, LocalTimeInUtc::Kind::gap);
-    EXPECT_EQ(skipped.earliest, utc(2100, 3, 28, 1));
+    EXPECT_EQ(skipped.earliest, at_utc(2100, 3, 28, 1));
 }
 
 TEST(TimeZone, LordHoweMovesHalfAnHour) {
     TimeZone lord_howe = TimeZone::load_or_throw("Australia/Lord_Howe");
-    EXPECT_EQ(lord_howe.utc_offset_at(utc(2024, 4, 6, 14, 59, 59)), hours(11));
-    EXPECT_EQ(lord_howe.utc_offset_at(utc(2024, 4, 6, 15)), hours(10) + minutes(30));
+    EXPECT_EQ(lord_howe.utc_offset_at(at_utc(2024, 4, 6, 14, 59, 59)), hours(11));
+    EXPECT_EQ(lord_howe.utc_offset_at(at_utc(2024, 4, 6, 15)), hours(10) + minutes(30));
     LocalTimeInUtc twice = lord_howe.to_utc(local(2024, 4, 7, 1, 45));
     EXPECT_EQ(twice.kind, LocalTimeInUtc::Kind::fold);
-    EXPECT_EQ(twice.earliest, utc(2024, 4, 6, 14, 45));
-    EXPECT_EQ(twice.latest, utc(2024, 4, 6, 15, 15));
+    EXPECT_EQ(twice.earliest, at_utc(2024, 4, 6, 14, 45));
+    EXPECT_EQ(twice.latest, at_utc(2024, 4, 6, 15, 15));
     LocalTimeInUtc skipped = lord_howe.to_utc(local(2024, 10, 6, 2, 15));
     EXPECT_EQ(skipped.kind, LocalTimeInUtc::Kind::gap);
-    EXPECT_EQ(skipped.earliest, utc(2024, 10, 5, 15, 30));
+    EXPECT_EQ(skipped.earliest, at_utc(2024, 10, 5, 15, 30));
 }
 
 TEST(TimeZone, KathmanduIsFiveHoursFortyFiveAhead) {
     TimeZone kathmandu = TimeZone::load_or_throw("Asia/Kathmandu");
-    EXPECT_EQ(kathmandu.utc_offset_at(utc(2024, 6, 1)), hours(5) + minutes(45));
-    EXPECT_EQ(kathmandu.utc_offset_at(utc(1985, 6, 1)), hours(5) + minutes(30));
-    EXPECT_EQ(kathmandu.to_utc(local(2024, 6, 1, 5, 45)).earliest, utc(2024, 6, 1));
+    EXPECT_EQ(kathmandu.utc_offset_at(at_utc(2024, 6, 1)), hours(5) + minutes(45));
+    EXPECT_EQ(kathmandu.utc_offset_at(at_utc(1985, 6, 1)), hours(5) + minutes(30));
+    EXPECT_EQ(kathmandu.to_utc(local(2024, 6, 1, 5, 45)).earliest, at_utc(2024, 6, 1));
 }
 
 TEST(TimeZone, FixedOffsetsAreNamedByTheirOffset) {
     TimeZone zone = TimeZone::fixed(hours(5) + minutes(45));
     EXPECT_EQ(zone.name(), "UTC+05:45");
     EXPECT_EQ(TimeZone::fixed(-hours(3) - minutes(30)).name(), "UTC-03:30");
-    EXPECT_EQ(zone.to_utc(local(2024, 1, 1, 5, 45)).earliest, utc(2024, 1, 1));
+    EXPECT_EQ(zone.to_utc(local(2024, 1, 1, 5, 45)).earliest, at_utc(2024, 1, 1));
     EXPECT_THROW(TimeZone::fixed(hours(30)), TimeZoneError);
 }
 
 TEST(TimeZone, PosixRuleMatchesTheZoneItCameFrom) {
     TimeZone from_rule = rule("CET-1CEST,M3.5.0,M10.5.0/3");
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
-    for (sys_seconds t = utc(2000, 1, 1); t < utc(2036, 1, 1); t += hours(7) + minutes(13)) {
+    for (sys_seconds t = at_utc(2000, 1, 1); t < at_utc(2036, 1, 1); t += hours(7) + minutes(13)) {
         ASSERT_EQ(from_rule.utc_offset_at(t), paris.utc_offset_at(t)) << t.time_since_epoch().count();
     }
 }
 
 TEST(TimeZone, PosixRuleJulianDaysNeverCountFebruary29) {
     TimeZone zone = rule("AAA3BBB,J60/2,J300/2");  // J60 is March 1 in every year
-    EXPECT_EQ(zone.utc_offset_at(utc(2024, 3, 1, 4, 59, 59)), -hours(3));
-    EXPECT_EQ(zone.utc_offset_at(utc(2024, 3, 1, 5)), -hours(2));
-    EXPECT_EQ(zone.utc_offset_at(utc(2023, 3, 1, 5)), -hours(2));
+    EXPECT_EQ(zone.utc_offset_at(at_utc(2024, 3, 1, 4, 59, 59)), -hours(3));
+    EXPECT_EQ(zone.utc_offset_at(at_utc(2024, 3, 1, 5)), -hours(2));
+    EXPECT_EQ(zone.utc_offset_at(at_utc(2023, 3, 1, 5)), -hours(2));
 }
 
 TEST(TimeZone, PosixRuleZeroBasedDaysCountFebruary29) {
     TimeZone zone = rule("AAA3BBB,59/2,299/2");  // day 59: Feb 29 in leap years, else March 1
-    EXPECT_EQ(zone.utc_offset_at(utc(2024, 2, 29, 5)), -hours(2));
-    EXPECT_EQ(zone.utc_offset_at(utc(2023, 2, 28, 23)), -hours(3));
-    EXPECT_EQ(zone.utc_offset_at(utc(2023, 3, 1, 5)), -hours(2));
+    EXPECT_EQ(zone.utc_offset_at(at_utc(2024, 2, 29, 5)), -hours(2));
+    EXPECT_EQ(zone.utc_offset_at(at_utc(2023, 2, 28, 23)), -hours(3));
+    EXPECT_EQ(zone.utc_offset_at(at_utc(2023, 3, 1, 5)), -hours(2));
 }
 
 TEST(TimeZone, PosixRuleTakesQuotedNamesAndNegativeTimes) {
-    EXPECT_EQ(rule("<+03>-3").utc_offset_at(utc(2024, 1, 1)), hours(3));
+    EXPECT_EQ(rule("<+03>-3").utc_offset_at(at_utc(2024, 1, 1)), hours(3));
     // Nuuk: daylight time starts on the last Saturday of March at 22:00 local (-1 on Sunday).
     TimeZone nuuk = rule("<-02>2<-01>,M3.5.0/-1,M10.5.0/0");
-    EXPECT_EQ(nuuk.utc_offset_at(utc(2024, 3, 31, 0, 59, 59)), -hours(2));
-    EXPECT_EQ(nuuk.utc_offset_at(utc(2024, 3, 31, 1)), -hours(1));
+    EXPECT_EQ(nuuk.utc_offset_at(at_utc(2024, 3, 31, 0, 59, 59)), -hours(2));
+    EXPECT_EQ(nuuk.utc_offset_at(at_utc(2024, 3, 31, 1)), -hours(1));
 }
 
 TEST(TimeZone, PosixRuleForDaylightTimeAllYear) {
     TimeZone zone = rule("EST5EDT,0/0,J365/25");
-    for (sys_seconds t : {utc(2024, 1, 1), utc(2024, 7, 1), utc(2024, 12, 31, 23, 30), utc(2025, 1, 1, 4, 30)}) {
+    for (sys_seconds t : {at_utc(2024, 1, 1), at_utc(2024, 7, 1), at_utc(2024, 12, 31, 23, 30), at_utc(2025, 1, 1, 4, 30)}) {
         EXPECT_EQ(zone.utc_offset_at(t), -hours(4));
     }
     EXPECT_EQ(zone.to_utc(local(2025, 1, 1, 0, 30)).kind, LocalTimeInUtc::Kind::unique);
@@ -232,28 +232,28 @@ TEST(TimeZone, BadPosixRulesSayWhatIsWrong) {
 TEST(TimeZone, SlimFileWithoutTransitionsFollowsItsFooter) {
     auto zone = TimeZone::from_tzif("Slim/Paris", tzif_file({}, {3600}, "CET-1CEST,M3.5.0,M10.5.0/3"));
     ASSERT_TRUE(zone);
-    EXPECT_EQ(zone->utc_offset_at(utc(2024, 1, 15)), hours(1));
-    EXPECT_EQ(zone->utc_offset_at(utc(2024, 7, 15)), hours(2));
+    EXPECT_EQ(zone->utc_offset_at(at_utc(2024, 1, 15)), hours(1));
+    EXPECT_EQ(zone->utc_offset_at(at_utc(2024, 7, 15)), hours(2));
     EXPECT_EQ(zone->to_utc(local(2024, 3, 31, 2, 30)).kind, LocalTimeInUtc::Kind::gap);
 }
 
 TEST(TimeZone, FooterTakesOverAfterTheLastTransition) {
-    int64_t in_2000 = utc(2000, 1, 1).time_since_epoch().count();
+    int64_t in_2000 = at_utc(2000, 1, 1).time_since_epoch().count();
     auto zone = TimeZone::from_tzif("Test/Zone", tzif_file({{in_2000, 1}}, {0, 3600}, "CET-1CEST,M3.5.0,M10.5.0/3"));
     ASSERT_TRUE(zone);
-    EXPECT_EQ(zone->utc_offset_at(utc(1999, 7, 1)), seconds(0));
-    EXPECT_EQ(zone->utc_offset_at(utc(2000, 1, 1)), hours(1));
-    EXPECT_EQ(zone->utc_offset_at(utc(2000, 7, 1)), hours(2));
+    EXPECT_EQ(zone->utc_offset_at(at_utc(1999, 7, 1)), seconds(0));
+    EXPECT_EQ(zone->utc_offset_at(at_utc(2000, 1, 1)), hours(1));
+    EXPECT_EQ(zone->utc_offset_at(at_utc(2000, 7, 1)), hours(2));
     LocalTimeInUtc skipped = zone->to_utc(local(2000, 1, 1, 0, 30));  // clocks went 00:00 -> 01:00
     EXPECT_EQ(skipped.kind, LocalTimeInUtc::Kind::gap);
-    EXPECT_EQ(skipped.earliest, utc(2000, 1, 1));
+    EXPECT_EQ(skipped.earliest, at_utc(2000, 1, 1));
 }
 
 TEST(TimeZone, FileWithoutFooterKeepsItsLastOffset) {
     auto zone = TimeZone::from_tzif("Test/Zone", tzif_file({{0, 1}}, {0, 7200}, ""));
     ASSERT_TRUE(zone);
-    EXPECT_EQ(zone->utc_offset_at(utc(1969, 12, 31)), seconds(0));
-    EXPECT_EQ(zone->utc_offset_at(utc(2500, 1, 1)), hours(2));
+    EXPECT_EQ(zone->utc_offset_at(at_utc(1969, 12, 31)), seconds(0));
+    EXPECT_EQ(zone->utc_offset_at(at_utc(2500, 1, 1)), hours(2));
 }
 
 TEST(TimeZone, BrokenFilesAreRefused) {
@@ -275,7 +275,7 @@ TEST(TimeZone, CopiesAreSafeToUseFromManyThreads) {
     std::vector<int> mismatches(4, 0);
     for (int i = 0; i < 4; ++i) {
         threads.emplace_back([&, i, zone = paris] {
-            for (sys_seconds t = utc(2020, 1, 1); t < utc(2060, 1, 1); t += hours(97)) {
+            for (sys_seconds t = at_utc(2020, 1, 1); t < at_utc(2060, 1, 1); t += hours(97)) {
                 if (zone.to_utc(zone.to_local(t)).earliest > t) ++mismatches[i];
             }
         });
@@ -287,7 +287,7 @@ TEST(TimeZone, CopiesAreSafeToUseFromManyThreads) {
 TEST(TimeZone, ExtremeInstantsDoNotOverflow) {
     TimeZone paris = TimeZone::load_or_throw("Europe/Paris");
     EXPECT_EQ(paris.utc_offset_at(sys_seconds::max()), hours(1));
-    EXPECT_EQ(paris.utc_offset_at(sys_seconds::min()), paris.utc_offset_at(utc(-9999, 1, 1)));
+    EXPECT_EQ(paris.utc_offset_at(sys_seconds::min()), paris.utc_offset_at(at_utc(-9999, 1, 1)));
     paris.to_utc(local_seconds::max());
     paris.to_utc(local_seconds::min());
 }
@@ -308,7 +308,7 @@ TEST(TimeZone, DamagedFilesAndRulesNeverCrash) {
         for (size_t j = random() % 30; j > 0; --j) text += alphabet[random() % alphabet.size()];
         for (auto zone : {TimeZone::from_tzif("Damaged", file), TimeZone::from_posix_rule(text)}) {
             if (!zone) continue;
-            sys_seconds t = utc(1900, 1, 1) + seconds(random() % (86400LL * 366 * 250));
+            sys_seconds t = at_utc(1900, 1, 1) + seconds(random() % (86400LL * 366 * 250));
             EXPECT_LT(abs(zone->utc_offset_at(t)), hours(27));
             zone->to_utc(zone->to_local(t));
         }
