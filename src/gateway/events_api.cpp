@@ -57,7 +57,7 @@ HttpResponseParts json_of(const ordered_json& body, int status = 200) {
 }
 
 std::optional<int64_t> parse_id(std::string_view text) {
-    const auto number = parse_unsigned(text);
+    const auto number = parse_unsigned<uint64_t>(text);
     if (!number || *number == 0 || *number > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
     return static_cast<int64_t>(*number);
 }
@@ -78,7 +78,7 @@ HttpResponseParts list_dead_letters(HandlerContext& context, const IncomingReque
     int64_t after = 0;
     size_t limit = default_page;
     if (const auto text = find_param(params, "after")) {
-        const auto number = parse_unsigned(*text);
+        const auto number = parse_unsigned<uint64_t>(*text);
         if (!number || *number > static_cast<uint64_t>(INT64_MAX)) return bad_request("after must be a dead letter id");
         after = static_cast<int64_t>(*number);
     }

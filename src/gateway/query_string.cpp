@@ -81,11 +81,15 @@ std::optional<std::string> find_param(const QueryParams& params, std::string_vie
     return std::nullopt;
 }
 
-std::optional<uint32_t> parse_unsigned(std::string_view text) {
-    uint32_t value = 0;
+template <typename T>
+std::optional<T> parse_unsigned(std::string_view text) {
+    T value = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (text.empty() || error != std::errc{} || end != text.data() + text.size()) return std::nullopt;
     return value;
 }
+
+template std::optional<uint32_t> parse_unsigned(std::string_view);
+template std::optional<uint64_t> parse_unsigned(std::string_view);
 
 }  // namespace sofaas

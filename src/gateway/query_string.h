@@ -36,7 +36,8 @@ using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
 // The first value of `key`, nullopt when absent.
 std::optional<std::string> find_param(const QueryParams& params, std::string_view key);
-// Decimal digits only, within uint32_t; nullopt otherwise.
-std::optional<uint32_t> parse_unsigned(std::string_view text);
+// Decimal digits only, within T (uint32_t or uint64_t); nullopt otherwise.
+template <typename T = uint32_t>
+std::optional<T> parse_unsigned(std::string_view text);
 
 }  // namespace sofaas

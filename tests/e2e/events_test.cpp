@@ -208,6 +208,10 @@ TEST(Events, AFailingEventRunsOnePlusRetriesTimesThenIsADeadLetterAndCanBeRedriv
     EXPECT_TRUE(dead_letters(daemon, "failing").empty());
     auto missing = daemon.cli({"dlq", "redrive", "failing", "12345"});
     EXPECT_EQ(missing.exit_code, 1) << missing;
+    // Ids are 63-bit: one past 32 bits is a dead letter that does not exist, not a bad id.
+    auto http = daemon.http();
+    EXPECT_EQ(http.request("GET", "/v1/functions/failing/dead-letters/4294967296").status, 404);
+    EXPECT_EQ(http.request("GET", "/v1/functions/failing/dead-letters/9223372036854775808").status, 400);
 }
 
 TEST(Events, DestinationsReceiveLambdasInvocationRecord) {
