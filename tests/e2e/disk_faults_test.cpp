@@ -112,22 +112,57 @@ json health(const DaemonProcess& daemon) {
     return body;
 }
 
-// Fills the filesystem of `file` up to its last byte, or up to `keep_free_bytes` free.
-void fill(const fs::path& file, uint64_t keep_free_bytes = 0) {
-    struct statvfs stats {};
-    ASSERT_EQ(::statvfs(file.parent_path().c_str(), &stats), 0);
-    const uint64_t free_bytes = static_cast<uint64_t>(stats.f_bavail) * stats.f_frsize;
-    uint64_t left = keep_free_bytes == 0 ? UINT64_MAX : free_bytes - std::min(free_bytes, keep_free_bytes);
-    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ASSERT_GE(fd, 0) << std::strerror(errno);
+// Writes to `fd` until the filesystem is full, or `left` bytes are written.
+void write_until_full(int fd, uint64_t left = UINT64_MAX) {
     std::vector<char> chunk(64 * 1024, 'x');
     while (left > 0) {
         const ssize_t n = ::write(fd, chunk.data(), static_cast<size_t>(std::min<uint64_t>(chunk.size(), left)));
         if (n <= 0) break;
         left -= static_cast<uint64_t>(n);
     }
+}
+
+// Fills the filesystem of `file` up to `keep_free_bytes` free.
+void fill(const fs::path& file, uint64_t keep_free_bytes) {
+    struct statvfs stats {};
+    ASSERT_EQ(::statvfs(file.parent_path().c_str(), &stats), 0);
+    const uint64_t free_bytes = static_cast<uint64_t>(stats.f_bavail) * stats.f_frsize;
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    write_until_full(fd, free_bytes - std::min(free_bytes, keep_free_bytes));
     ::close(fd);
 }
+
+// Keeps the filesystem of `file` full until destroyed, then frees it. Filling it once is
+// not enough: a writer of the daemon whose write(2) was cut short by the full disk gives
+// back the pages it did get when it truncates its file to the last whole line, and a
+// disk with room again is not the fault under test.
+class FullDisk {
+public:
+    explicit FullDisk(fs::path file) : file_(std::move(file)) {
+        fd_ = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        EXPECT_GE(fd_, 0) << std::strerror(errno);
+        write_until_full(fd_);
+        keeper_ = std::thread([this] {
+            while (!stop_) {
+                write_until_full(fd_);
+                std::this_thread::sleep_for(1ms);
+            }
+        });
+    }
+    ~FullDisk() {
+        stop_ = true;
+        keeper_.join();
+        ::close(fd_);
+        fs::remove(file_);
+    }
+
+private:
+    fs::path file_;
+    int fd_ = -1;
+    std::atomic<bool> stop_{false};
+    std::thread keeper_;
+};
 
 class DiskFaults : public ::testing::Test {
 protected:
@@ -201,8 +236,7 @@ TEST_F(DiskFaults, AFullDiskAnswers503UntilSpaceIsBackAndNo200LacksItsRecord) {
     if (IsSkipped()) return;
     Load load(*daemon_, 4);
     std::this_thread::sleep_for(200ms);
-    const fs::path filler = daemon_->data_dir() / "filler";
-    fill(filler);
+    auto full = std::make_unique<FullDisk>(daemon_->data_dir() / "filler");
     ASSERT_TRUE(eventually([&] { return health(*daemon_)["status"] == "degraded"; }, 5s)) << daemon_->log();
     const json degraded = health(*daemon_);
     EXPECT_EQ(degraded["http_status"], 503);
@@ -211,7 +245,7 @@ TEST_F(DiskFaults, AFullDiskAnswers503UntilSpaceIsBackAndNo200LacksItsRecord) {
     ASSERT_TRUE(eventually([&] { return load.count() > during + 20; }, 5s));
     EXPECT_FALSE(load.answered_since(during + 10, 200));  // refused, once the state is known
 
-    fs::remove(filler);
+    full.reset();
     expect_recovery_within_a_second(load);
     std::this_thread::sleep_for(100ms);
     load.stop();
