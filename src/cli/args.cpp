@@ -3,16 +3,22 @@
 #include <algorithm>
 #include <charconv>
 
+#include "cli/exit_code.h"
+
 namespace sofaas::cli {
 
-namespace {
+const std::vector<FlagSpec>& global_flags() {
+    static const std::vector<FlagSpec> flags = {
+        {"endpoint", "URL", "sofaasd address (env SOFAAS_ENDPOINT, default http://127.0.0.1:8080)"},
+        {"token", "TOKEN", "admin token or API key ID:SECRET (env SOFAAS_TOKEN, else ./data/admin.token)"},
+        {"output", "text|json|csv", "text for people (default), json for scripts, csv (billing only)"},
+        {"help", "", "show help"},
+        {"version", "", "print the version and the commit it was built from"},
+    };
+    return flags;
+}
 
-const std::vector<FlagSpec> global_flags = {
-    {"endpoint", "URL", "sofaasd address (env SOFAAS_ENDPOINT, default http://127.0.0.1:8080)"},
-    {"token", "TOKEN", "admin token or API key ID:SECRET (env SOFAAS_TOKEN, else ./data/admin.token)"},
-    {"help", "", "show help"},
-    {"version", "", "print the version and the commit it was built from"},
-};
+namespace {
 
 const FlagSpec* find_flag(const std::vector<FlagSpec>& flags, std::string_view name) {
     auto it = std::find_if(flags.begin(), flags.end(), [&](const FlagSpec& f) { return f.name == name; });
@@ -56,7 +62,8 @@ const std::vector<CommandSpec>& command_specs() {
           {"version", "N", "invoke this version instead of the latest"},
           {"qualifier", "ALIAS|N", "invoke through this alias (or version, or $LATEST)"},
           {"async", "", "queue the event and print its request id; it runs soon after"},
-          {"idempotency-key", "KEY", "with --async: the same KEY within 24 h queues nothing new"}},
+          {"idempotency-key", "KEY", "with --async: the same KEY within 24 h queues nothing new"},
+          {"verbose", "", "print the request id, status, duration, billed ms and version on stderr"}},
          "run function NAME once and print its output"},
         {"list", {}, {}, "list deployed functions"},
         {"info", {"NAME"}, {}, "show a function's settings, versions and workers"},
@@ -112,6 +119,7 @@ const std::vector<CommandSpec>& command_specs() {
         {"schedule pause", {"NAME", "ID"}, {}, "stop a schedule from firing"},
         {"schedule resume", {"NAME", "ID"}, {}, "let a paused schedule fire again"},
         {"schedule delete", {"NAME", "ID"}, {}, "delete a schedule"},
+        {"completion", {"SHELL"}, {}, "print a completion script: source <(sofaas completion bash)"},
     };
     return specs;
 }
@@ -134,9 +142,35 @@ const std::vector<std::string>& CommandLine::values(const std::string& flag) con
     return it == flags.end() ? none : it->second;
 }
 
+namespace {
+
+// "set, list or delete" for "alias"; "" for a word that is no group of commands.
+std::string actions_of(std::string_view group) {
+    std::vector<std::string> actions;
+    for (const auto& spec : command_specs()) {
+        if (spec.name.size() > group.size() && spec.name.starts_with(group) && spec.name[group.size()] == ' ')
+            actions.push_back(spec.name.substr(group.size() + 1));
+    }
+    std::string out;
+    for (size_t i = 0; i < actions.size(); ++i) {
+        out += (i == 0 ? "" : i + 1 == actions.size() ? " or " : ", ") + actions[i];
+    }
+    return out;
+}
+
+OutputFormat parse_output_format(std::string_view text) {
+    if (text == "text") return OutputFormat::text;
+    if (text == "json") return OutputFormat::json;
+    if (text == "csv") return OutputFormat::csv;
+    throw UsageError("option '--output' needs text, json or csv, not '" + std::string(text) + "'");
+}
+
+}  // namespace
+
 CommandLine parse_command_line(const std::vector<std::string>& args) {
     CommandLine line;
     const CommandSpec* spec = nullptr;
+    std::string group;  // "alias" of "alias set", until its action is read
     bool only_positionals = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
@@ -150,10 +184,17 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
                 throw UsageError("unknown option '" + arg + "' (options start with --)");
             }
             if (!spec) {
+                if (!group.empty()) {
+                    throw UsageError("'" + group + "' has no action '" + arg + "' (it has " + actions_of(group) + ")");
+                }
                 spec = find_command(arg);
                 // Commands of two words ("keys create"): the group, then the action.
                 if (!spec && i + 1 < args.size()) {
                     if ((spec = find_command(arg + " " + args[i + 1]))) ++i;
+                }
+                if (!spec && !actions_of(arg).empty()) {
+                    group = line.command = arg;  // an action should follow, or --help
+                    continue;
                 }
                 if (!spec) throw UsageError("unknown command '" + arg + "' (see sofaas --help)");
                 line.command = spec->name;
@@ -171,7 +212,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
         // A command's own flag first: `invoke --version N` is not the global --version.
         const FlagSpec* flag = spec ? find_flag(spec->flags, name) : nullptr;
         const bool global = !flag;
-        if (global) flag = find_flag(global_flags, name);
+        if (global) flag = find_flag(global_flags(), name);
         if (!flag) {
             throw UsageError("unknown option '--" + name + "'" + (spec ? " for '" + spec->name + "'" : std::string()) +
                              " (see sofaas " + (spec ? spec->name + " " : std::string()) + "--help)");
@@ -194,6 +235,8 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
             line.endpoint = value;
         } else if (global && name == "token") {
             line.token = value;
+        } else if (global && name == "output") {
+            line.output = parse_output_format(value);
         } else {
             auto& values = line.flags[name];
             if (!values.empty() && !flag->repeatable) {
@@ -203,7 +246,18 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
         }
     }
     if (line.help || (line.version && !spec)) return line;
+    if (!group.empty() && !spec) {
+        throw UsageError("'" + group + "' needs an action: " + actions_of(group) + " (see sofaas " + group + " --help)");
+    }
     if (!spec) throw UsageError("missing command (see sofaas --help)");
+    // The --json of the commands that had it before --output existed.
+    if (line.has("json")) {
+        if (line.output == OutputFormat::csv) throw UsageError("use either --json or --output csv, not both");
+        line.output = OutputFormat::json;
+    }
+    if (line.output == OutputFormat::csv && spec->name != "billing") {
+        throw UsageError("'--output csv' is for billing only; '" + spec->name + "' prints text or json");
+    }
     if (line.arguments.size() < spec->arguments.size()) {
         throw UsageError("'" + spec->name + "' needs " + spec->arguments[line.arguments.size()] +
                          " (usage: " + command_usage(*spec).substr(0, command_usage(*spec).find('\n')) + ")");
@@ -247,20 +301,34 @@ std::string command_usage(const CommandSpec& spec) {
     if (!spec.flags.empty()) out += " [options]";
     out += "\n\n" + spec.summary + "\n";
     if (!spec.flags.empty()) out += "\noptions:\n" + flag_lines(spec.flags);
-    out += "\nglobal options:\n" + flag_lines(global_flags);
+    out += "\nglobal options:\n" + flag_lines(global_flags());
     return out;
+}
+
+std::string help_text(std::string_view command) {
+    if (const CommandSpec* spec = find_command(command)) return command_usage(*spec);
+    if (command.empty() || actions_of(command).empty()) return usage();
+    std::string out = "sofaas " + std::string(command) + " ACTION [ARGS] [options]\n\nactions:\n";
+    for (const auto& spec : command_specs()) {
+        if (!spec.name.starts_with(std::string(command) + " ")) continue;
+        std::string left = "  " + spec.name.substr(command.size() + 1);
+        left.resize(std::max<size_t>(left.size() + 2, 12), ' ');
+        out += left + spec.summary + "\n";
+    }
+    return out + "\nRun 'sofaas " + std::string(command) + " ACTION --help' for an action's arguments and options.\n";
 }
 
 std::string usage() {
     std::string out =
         "sofaas: the command line of sofaasd, functions-as-a-service for native code\n\n"
-        "usage: sofaas [--endpoint URL] [--token TOKEN] COMMAND [ARGS] [options]\n\ncommands:\n";
+        "usage: sofaas [--endpoint URL] [--token TOKEN] [--output text|json|csv] COMMAND [ARGS] [options]\n\ncommands:\n";
     for (const auto& spec : command_specs()) {
         std::string left = "  " + spec.name;
         left.resize(std::max<size_t>(left.size() + 2, 15), ' ');
         out += left + spec.summary + "\n";
     }
-    out += "\nglobal options:\n" + flag_lines(global_flags);
+    out += "\nglobal options:\n" + flag_lines(global_flags());
+    out += "\nexit codes:\n" + exit_codes_help();
     out += "\nRun 'sofaas COMMAND --help' for a command's options.\n";
     return out;
 }

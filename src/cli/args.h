@@ -32,9 +32,16 @@ struct CommandSpec {
     std::vector<std::string> optional_arguments;  // positional, after the required ones
 };
 
+// The options every command takes (--endpoint, --token, --output, --help, --version).
+const std::vector<FlagSpec>& global_flags();
+
 // Every command, in the order --help lists them.
 const std::vector<CommandSpec>& command_specs();
 const CommandSpec* find_command(std::string_view name);
+
+// How a command prints its result: text for people (tables, "key: value" lines), JSON for
+// scripts (the control API's answer), CSV for spreadsheets (billing only).
+enum class OutputFormat { text, json, csv };
 
 struct CommandLine {
     std::string command;                  // "" when only --help or --version was asked for
@@ -44,6 +51,7 @@ struct CommandLine {
     bool version = false;                 // --version: print it, run no command
     std::optional<std::string> endpoint;  // --endpoint
     std::optional<std::string> token;     // --token
+    OutputFormat output = OutputFormat::text;  // --output (a command's --json: json)
 
     bool has(const std::string& flag) const { return flags.count(flag) != 0; }
     // The last value of a flag, or nullopt.
@@ -61,5 +69,7 @@ unsigned parse_number(std::string_view flag, std::string_view text, unsigned min
 // Top-level help and per-command help.
 std::string usage();
 std::string command_usage(const CommandSpec& spec);
+// --help for what was parsed: a command's, a group's ("alias": its actions), or the top one.
+std::string help_text(std::string_view command);
 
 }  // namespace sofaas::cli

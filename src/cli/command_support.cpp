@@ -15,10 +15,9 @@ std::string query(const std::vector<std::pair<std::string, std::string>>& params
 }
 
 HttpResponse checked(HttpResponse response) {
-    if (response.status == 401) throw CommandError("unauthorized: check --token or SOFAAS_TOKEN");
-    if (response.status < 200 || response.status > 299) {
-        throw CommandError(format_server_error(response.status, response.body));
-    }
+    if (response.status == 401) throw TokenRefused();
+    const ExitCode code = exit_code_for(response);
+    if (code != ExitCode::ok) throw CommandError(format_server_error(response.status, response.body), code);
     return response;
 }
 
@@ -29,8 +28,15 @@ nlohmann::json parse_body(const HttpResponse& response) {
 }
 
 void print_json(const HttpResponse& response, std::ostream& out) {
+    parse_body(response);
     out << response.body;
     if (response.body.empty() || response.body.back() != '\n') out << "\n";
+}
+
+bool printed_as_json(const CommandLine& line, const HttpResponse& response, std::ostream& out) {
+    if (line.output != OutputFormat::json) return false;
+    print_json(response, out);
+    return true;
 }
 
 }  // namespace sofaas::cli

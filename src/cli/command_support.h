@@ -21,14 +21,17 @@ std::string function_path(const CommandLine& line);
 // Query string from (key, value) pairs, values URL-encoded; "" when there are none.
 std::string query(const std::vector<std::pair<std::string, std::string>>& params);
 
-// Every non-2xx answer becomes one line: the server's errorType and errorMessage
-// (a CommandError).
+// Every non-2xx answer becomes one line: the server's errorType and errorMessage, in a
+// CommandError with the exit code of its kind (TokenRefused for a 401).
 HttpResponse checked(HttpResponse response);
 
 nlohmann::json parse_body(const HttpResponse& response);
 
-// The server's JSON as it came, ending with a newline (--json).
+// The server's JSON as it came (checked to be JSON), ending with a newline.
 void print_json(const HttpResponse& response, std::ostream& out);
+// --output json: prints the answer as print_json does and returns true; else false, and
+// the command prints its text.
+bool printed_as_json(const CommandLine& line, const HttpResponse& response, std::ostream& out);
 
 // queue, dlq ..., schedule ... (event_commands.cpp); false when line.command is none of them.
 bool run_event_command(const CommandLine& line, HttpClient& client, std::ostream& out);

@@ -36,16 +36,21 @@ void deploy(const CommandLine& line, HttpClient& client, std::ostream& out) {
     std::string library = read_file(line.arguments.at(1));
     auto response = checked(client.request("PUT", deploy_target(line), library,
                                            {{"Content-Type", "application/octet-stream"}}));
+    if (printed_as_json(line, response, out)) return;
     out << format_deployed(parse_body(response));
 }
 
 void configure(const CommandLine& line, HttpClient& client, std::ostream& out) {
     const auto params = settings_params(line, true);
     if (params.empty()) throw UsageError("'config' needs at least one setting to change (see sofaas config --help)");
-    out << format_deployed(parse_body(checked(client.request("PATCH", function_path(line) + query(params)))));
+    auto response = checked(client.request("PATCH", function_path(line) + query(params)));
+    if (printed_as_json(line, response, out)) return;
+    out << format_deployed(parse_body(response));
 }
 
-void invoke(const CommandLine& line, HttpClient& client, std::ostream& out, std::istream& in) {
+void invoke(const CommandLine& line, HttpClient& client, Console& console) {
+    std::istream& in = console.in;
+    std::ostream& out = console.out;
     if (line.has("data") && line.has("data-file")) throw UsageError("use either --data or --data-file, not both");
     std::string event = line.value("data").value_or("");
     if (auto file = line.value("data-file")) {
@@ -70,26 +75,42 @@ void invoke(const CommandLine& line, HttpClient& client, std::ostream& out, std:
         if (!queued) throw UsageError("option '--idempotency-key' goes with --async");
         headers.emplace_back("X-Sofaas-Idempotency-Key", *key);
     }
-    auto response = checked(client.request("POST", function_path(line) + "/invoke" + query(params), event, headers));
+    const HttpResponse response = client.request("POST", function_path(line) + "/invoke" + query(params), event, headers);
+    if (line.has("verbose")) console.err << format_invocation_facts(response);
+    if (line.output == OutputFormat::json && !queued && !response.header("X-Sofaas-Status").empty()) {
+        // The function ran (or was throttled): its record, failed or not, then the exit code.
+        out << invocation_json(response).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    }
+    checked(response);
     if (queued) {
+        if (printed_as_json(line, response, out)) return;
         const json body = parse_body(response);
         out << body.value("request_id", "") << (body.value("status", "") == "duplicate" ? " (already queued)" : "")
             << "\n";
         return;
     }
+    if (line.output == OutputFormat::json) return;
+    // The output's bytes exactly as returned, for a pipe or a file; a terminal also gets a
+    // newline after an output without one, so that the prompt starts on a line of its own.
     out.write(response.body.data(), static_cast<std::streamsize>(response.body.size()));
+    if (console.out_is_terminal && !response.body.empty() && response.body.back() != '\n') out << "\n";
 }
 
-void list(HttpClient& client, std::ostream& out) {
-    out << format_function_list(parse_body(checked(client.request("GET", "/v1/functions"))));
+void list(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    auto response = checked(client.request("GET", "/v1/functions"));
+    if (printed_as_json(line, response, out)) return;
+    out << format_function_list(parse_body(response));
 }
 
 void info(const CommandLine& line, HttpClient& client, std::ostream& out) {
-    out << format_function_info(parse_body(checked(client.request("GET", function_path(line)))));
+    auto response = checked(client.request("GET", function_path(line)));
+    if (printed_as_json(line, response, out)) return;
+    out << format_function_info(parse_body(response));
 }
 
 void remove(const CommandLine& line, HttpClient& client, std::ostream& out) {
-    checked(client.request("DELETE", function_path(line)));
+    auto response = checked(client.request("DELETE", function_path(line)));
+    if (printed_as_json(line, response, out)) return;
     out << "deleted " << line.arguments.at(0) << "\n";
 }
 
@@ -98,7 +119,9 @@ void logs(const CommandLine& line, HttpClient& client, std::ostream& out) {
     if (auto tail = line.value("tail")) {
         params.emplace_back("tail", std::to_string(parse_number("tail", *tail, 1, max_u32)));
     }
-    json body = parse_body(checked(client.request("GET", function_path(line) + "/logs" + query(params))));
+    auto response = checked(client.request("GET", function_path(line) + "/logs" + query(params)));
+    if (printed_as_json(line, response, out)) return;
+    json body = parse_body(response);
     for (const auto& entry : body.value("lines", json::array())) out << format_log_line(entry);
 }
 
@@ -109,13 +132,13 @@ void billing(const CommandLine& line, HttpClient& client, std::ostream& out) {
     }
     if (line.has("records")) params.emplace_back("records", "true");
     auto response = checked(client.request("GET", "/v1/billing" + query(params)));
-    if (line.has("json")) {
-        out << response.body;
-        if (response.body.empty() || response.body.back() != '\n') out << "\n";
-        return;
-    }
+    if (printed_as_json(line, response, out)) return;
     json body = parse_body(response);
-    out << (line.has("records") ? format_billing_records(body) : format_billing_summary(body));
+    if (line.output == OutputFormat::csv) {
+        out << (line.has("records") ? format_billing_records_csv(body) : format_billing_summary_csv(body));
+    } else {
+        out << (line.has("records") ? format_billing_records(body) : format_billing_summary(body));
+    }
 }
 
 
@@ -142,19 +165,20 @@ void set_alias(const CommandLine& line, HttpClient& client, std::ostream& out) {
         request["weights"] = {{other, value}};
     }
     if (auto description = line.value("description")) request["description"] = *description;
-    const json alias = parse_body(
-        checked(client.request("PUT", alias_path(line), request.dump(), {{"Content-Type", "application/json"}})));
-    out << format_alias(alias);
+    auto response = checked(client.request("PUT", alias_path(line), request.dump(), {{"Content-Type", "application/json"}}));
+    if (printed_as_json(line, response, out)) return;
+    out << format_alias(parse_body(response));
 }
 
 void list_aliases(const CommandLine& line, HttpClient& client, std::ostream& out) {
     auto response = checked(client.request("GET", function_path(line) + "/aliases"));
-    if (line.has("json")) return print_json(response, out);
+    if (printed_as_json(line, response, out)) return;
     out << format_alias_list(parse_body(response));
 }
 
 void delete_alias(const CommandLine& line, HttpClient& client, std::ostream& out) {
-    checked(client.request("DELETE", alias_path(line)));
+    auto response = checked(client.request("DELETE", alias_path(line)));
+    if (printed_as_json(line, response, out)) return;
     out << "deleted alias " << line.arguments.at(1) << "\n";
 }
 
@@ -164,18 +188,19 @@ void create_key(const CommandLine& line, HttpClient& client, std::ostream& out) 
     if (request["scope"] != "admin" && request["scope"] != "invoke")
         throw UsageError("option '--scope' needs admin or invoke, not '" + request["scope"].get<std::string>() + "'");
     auto response = checked(client.request("POST", "/v1/keys", request.dump(), {{"Content-Type", "application/json"}}));
-    if (line.has("json")) print_json(response, out);
-    else out << format_created_key(parse_body(response));
+    if (printed_as_json(line, response, out)) return;
+    out << format_created_key(parse_body(response));
 }
 
 void list_keys(const CommandLine& line, HttpClient& client, std::ostream& out) {
     auto response = checked(client.request("GET", "/v1/keys"));
-    if (line.has("json")) print_json(response, out);
-    else out << format_key_list(parse_body(response));
+    if (printed_as_json(line, response, out)) return;
+    out << format_key_list(parse_body(response));
 }
 
 void delete_key(const CommandLine& line, HttpClient& client, std::ostream& out) {
-    checked(client.request("DELETE", "/v1/keys/" + url_encode(line.arguments.at(0))));
+    auto response = checked(client.request("DELETE", "/v1/keys/" + url_encode(line.arguments.at(0))));
+    if (printed_as_json(line, response, out)) return;
     out << "deleted key " << line.arguments.at(0) << "\n";
 }
 
@@ -196,15 +221,27 @@ ClientSettings resolve_client_settings(const CommandLine& line, const char* endp
 
     if (line.token) {
         settings.token = *line.token;
+        settings.token_source = "--token";
     } else if (token_env && *token_env) {
         settings.token = token_env;
-    } else if (std::ifstream file(token_file); file) {
-        // Best effort: a token file we cannot read simply means no token, and the
-        // daemon's 401 then says what to do.
+        settings.token_source = "SOFAAS_TOKEN";
+    } else {
+        settings.token_source = token_file.string();
+        const auto no_token = [&](const std::string& why) {
+            return CommandError("no token: set SOFAAS_TOKEN or --token; " + why, ExitCode::unauthorized);
+        };
+        errno = 0;
+        std::ifstream file(token_file);
+        if (!file) {
+            if (errno == ENOENT || errno == 0) throw no_token("looked in " + token_file.string());
+            throw no_token("cannot read " + token_file.string() + ": " + std::strerror(errno));
+        }
         std::stringstream contents;
         contents << file.rdbuf();
         settings.token = trimmed(contents.str());
+        if (settings.token.empty()) throw no_token(token_file.string() + " is empty");
     }
+    if (settings.token.empty()) throw CommandError("no token: " + settings.token_source + " is empty", ExitCode::unauthorized);
     return settings;
 }
 
@@ -246,12 +283,13 @@ std::vector<std::pair<std::string, std::string>> settings_params(const CommandLi
     return params;
 }
 
-void run_command(const CommandLine& line, HttpClient& client, std::ostream& out, std::istream& in) {
+void run_command(const CommandLine& line, HttpClient& client, Console& console) {
     const std::string& command = line.command;
+    std::ostream& out = console.out;
     if (command == "deploy") deploy(line, client, out);
     else if (command == "config") configure(line, client, out);
-    else if (command == "invoke") invoke(line, client, out, in);
-    else if (command == "list") list(client, out);
+    else if (command == "invoke") invoke(line, client, console);
+    else if (command == "list") list(line, client, out);
     else if (command == "info") info(line, client, out);
     else if (command == "delete") remove(line, client, out);
     else if (command == "logs") logs(line, client, out);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "cli/exit_code.h"
 
 namespace sofaas {
 class HttpClient;
@@ -19,10 +20,21 @@ class HttpClient;
 namespace sofaas::cli {
 
 // A failure that is not a usage mistake (server error, unreadable file, function error):
-// exit code 1, `what()` is the one line printed on stderr.
+// `what()` is the one line printed on stderr, `exit_code()` tells its kind.
 class CommandError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit CommandError(const std::string& message, ExitCode exit_code = ExitCode::failure)
+        : std::runtime_error(message), exit_code_(exit_code) {}
+    ExitCode exit_code() const { return exit_code_; }
+
+private:
+    ExitCode exit_code_;
+};
+
+// sofaasd answered 401: the token was not one it knows. main names where it came from.
+class TokenRefused : public CommandError {
+public:
+    TokenRefused() : CommandError("unauthorized", ExitCode::unauthorized) {}
 };
 
 inline constexpr const char* default_endpoint = "http://127.0.0.1:8080";
@@ -32,7 +44,10 @@ inline constexpr const char* default_endpoint = "http://127.0.0.1:8080";
 struct ClientSettings {
     std::string endpoint;
     std::string token;
+    std::string token_source;  // "--token", "SOFAAS_TOKEN" or the token file's path
 };
+// Throws CommandError (ExitCode::unauthorized) when there is no token at all, naming where
+// it looked.
 ClientSettings resolve_client_settings(const CommandLine& line, const char* endpoint_env, const char* token_env,
                                        const std::filesystem::path& token_file);
 
@@ -42,8 +57,17 @@ std::string deploy_target(const CommandLine& line);
 // give --env '' to clear the variables (and --route '' the routes).
 std::vector<std::pair<std::string, std::string>> settings_params(const CommandLine& line, bool update);
 
-// Runs line.command against the daemon; writes results to `out`, reads stdin from `in`
-// (invoke --data-file -). Throws CommandError, UsageError, HttpClientError.
-void run_command(const CommandLine& line, HttpClient& client, std::ostream& out, std::istream& in);
+// Where a command writes its result (out) and its diagnostics (err: invoke --verbose), what
+// it reads (in: invoke --data-file -), and whether out is a terminal (then invoke ends its
+// output with a newline).
+struct Console {
+    std::ostream& out;
+    std::ostream& err;
+    std::istream& in;
+    bool out_is_terminal = false;
+};
+
+// Runs line.command against the daemon. Throws CommandError, UsageError, HttpClientError.
+void run_command(const CommandLine& line, HttpClient& client, Console& console);
 
 }  // namespace sofaas::cli

@@ -24,7 +24,7 @@ std::string id_path(const CommandLine& line, const char* collection) {
 
 void show_queue(const CommandLine& line, HttpClient& client, std::ostream& out) {
     auto response = checked(client.request("GET", function_path(line) + "/queue"));
-    if (line.has("json")) return print_json(response, out);
+    if (printed_as_json(line, response, out)) return;
     const json body = parse_body(response);
     out << format_fields({{"events waiting", text_of(body.value("events", json()))},
                           {"oldest age (s)", text_of(body.value("oldest_age_s", json()))}});
@@ -35,7 +35,7 @@ void list_dead_letters(const CommandLine& line, HttpClient& client, std::ostream
     if (auto after = line.value("after")) params.emplace_back("after", *after);
     if (auto limit = line.value("limit")) params.emplace_back("limit", *limit);
     auto response = checked(client.request("GET", function_path(line) + "/dead-letters" + query(params)));
-    if (line.has("json")) return print_json(response, out);
+    if (printed_as_json(line, response, out)) return;
     std::vector<std::vector<std::string>> rows;
     for (const json& letter : parse_body(response).value("dead_letters", json::array())) {
         rows.push_back({text_of(letter["id"]), text_of(letter["request_id"]), text_of(letter["failed_at"]),
@@ -49,7 +49,9 @@ void redrive_dead_letters(const CommandLine& line, HttpClient& client, std::ostr
     const bool all = line.has("all");
     if (all == (line.arguments.size() > 1)) throw UsageError("'dlq redrive' needs a dead letter ID or --all, not both");
     const std::string target = all ? function_path(line) + "/dead-letters/redrive" : id_path(line, "dead-letters") + "/redrive";
-    const json body = parse_body(checked(client.request("POST", target)));
+    auto response = checked(client.request("POST", target));
+    if (printed_as_json(line, response, out)) return;
+    const json body = parse_body(response);
     out << "redriven " << text_of(body.value("redriven", json())) << "\n";
 }
 
@@ -68,7 +70,7 @@ void add_schedule(const CommandLine& line, HttpClient& client, std::ostream& out
     if (auto id = line.value("id")) request["id"] = *id;
     auto response = checked(client.request("POST", function_path(line) + "/schedules", request.dump(),
                                            {{"Content-Type", "application/json"}}));
-    if (line.has("json")) return print_json(response, out);
+    if (printed_as_json(line, response, out)) return;
     const json schedule = parse_body(response);
     out << "schedule " << text_of(schedule["id"]) << " of " << text_of(schedule["function"]) << ": next at "
         << text_of(schedule.value("next_fire_at", json())) << "\n";
@@ -77,7 +79,7 @@ void add_schedule(const CommandLine& line, HttpClient& client, std::ostream& out
 void list_schedules(const CommandLine& line, HttpClient& client, std::ostream& out) {
     const std::string target = line.arguments.empty() ? "/v1/schedules" : function_path(line) + "/schedules";
     auto response = checked(client.request("GET", target));
-    if (line.has("json")) return print_json(response, out);
+    if (printed_as_json(line, response, out)) return;
     std::vector<std::vector<std::string>> rows;
     for (const json& schedule : parse_body(response).value("schedules", json::array())) {
         rows.push_back({text_of(schedule["function"]), text_of(schedule["id"]), text_of(schedule["expression"]),
@@ -101,7 +103,9 @@ bool run_event_command(const CommandLine& line, HttpClient& client, std::ostream
     } else if (command == "dlq redrive") {
         redrive_dead_letters(line, client, out);
     } else if (command == "dlq purge") {
-        const json body = parse_body(checked(client.request("DELETE", function_path(line) + "/dead-letters")));
+        auto response = checked(client.request("DELETE", function_path(line) + "/dead-letters"));
+        if (printed_as_json(line, response, out)) return true;
+        const json body = parse_body(response);
         out << "purged " << text_of(body.value("purged", json())) << "\n";
     } else if (command == "schedule add") {
         add_schedule(line, client, out);
@@ -109,10 +113,12 @@ bool run_event_command(const CommandLine& line, HttpClient& client, std::ostream
         list_schedules(line, client, out);
     } else if (command == "schedule pause" || command == "schedule resume") {
         const std::string action = command.substr(command.find(' ') + 1);
-        checked(client.request("POST", id_path(line, "schedules") + "/" + action));
+        auto response = checked(client.request("POST", id_path(line, "schedules") + "/" + action));
+        if (printed_as_json(line, response, out)) return true;
         out << (action == "pause" ? "paused " : "resumed ") << line.arguments.at(1) << "\n";
     } else if (command == "schedule delete") {
-        checked(client.request("DELETE", id_path(line, "schedules")));
+        auto response = checked(client.request("DELETE", id_path(line, "schedules")));
+        if (printed_as_json(line, response, out)) return true;
         out << "deleted schedule " << line.arguments.at(1) << "\n";
     } else {
         return false;

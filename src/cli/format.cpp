@@ -1,9 +1,12 @@
 #include "cli/format.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
+
+#include "cli/http_client.h"
 
 namespace sofaas::cli {
 
@@ -219,6 +222,108 @@ std::string format_billing_records(const json& billing) {
     std::string out;
     for (const auto& record : billing.value("records", json::array())) out += record.dump() + "\n";
     return out;
+}
+
+std::string csv_field(const std::string& text) {
+    if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+    std::string out = "\"";
+    for (char ch : text) {
+        if (ch == '"') out += '"';
+        out += ch;
+    }
+    return out + "\"";
+}
+
+namespace {
+
+std::string csv_rows(const std::vector<const char*>& columns, const json& rows) {
+    std::string out;
+    for (const char* column : columns) out += (out.empty() ? "" : ",") + csv_field(column);
+    out += "\n";
+    for (const auto& row : rows) {
+        std::string line;
+        for (size_t i = 0; i < columns.size(); ++i) line += (i ? "," : "") + csv_field(text(row, columns[i]));
+        out += line + "\n";
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string format_billing_summary_csv(const json& billing) {
+    return csv_rows({"function", "invocations", "errors", "timeouts", "cold_starts", "billed_ms", "gb_seconds", "cost_usd"},
+                    billing.value("functions", json::array()));
+}
+
+std::string format_billing_records_csv(const json& billing) {
+    return csv_rows({"request_id", "function", "version", "trigger", "attempt", "start", "duration_ms", "init_ms",
+                     "billed_ms", "memory_mb", "max_memory_used_mb", "status", "cost_usd"},
+                    billing.value("records", json::array()));
+}
+
+namespace {
+
+// A header's value as a JSON number, null when absent or not a number.
+json header_number(const HttpResponse& response, const char* name) {
+    const std::string value = response.header(name);
+    double number = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (value.empty() || ec != std::errc() || end != value.data() + value.size()) return nullptr;
+    if (value.find('.') == std::string::npos) return static_cast<int64_t>(number);
+    return number;
+}
+
+json header_text(const HttpResponse& response, const char* name) {
+    const std::string value = response.header(name);
+    return value.empty() ? json(nullptr) : json(value);
+}
+
+}  // namespace
+
+std::string format_invocation_facts(const HttpResponse& response) {
+    const std::string status = response.header("X-Sofaas-Status");
+    std::vector<std::pair<std::string, std::string>> fields = {
+        {"request id", response.header("X-Sofaas-Request-Id")},
+        {"status", status.empty() ? "HTTP " + std::to_string(response.status) : status},
+    };
+    struct Fact {
+        const char* label;
+        const char* header;
+        const char* unit;
+    };
+    static constexpr Fact facts[] = {{"version", "X-Sofaas-Version", ""},
+                                     {"duration", "X-Sofaas-Duration-Ms", " ms"},
+                                     {"billed", "X-Sofaas-Billed-Ms", " ms"},
+                                     {"init", "X-Sofaas-Init-Ms", " ms"}};
+    for (const Fact& fact : facts) {
+        const std::string value = response.header(fact.header);
+        if (!value.empty()) fields.emplace_back(fact.label, value + fact.unit);
+    }
+    return format_fields(fields);
+}
+
+json invocation_json(const HttpResponse& response) {
+    json record = {{"request_id", header_text(response, "X-Sofaas-Request-Id")},
+                   {"status", header_text(response, "X-Sofaas-Status")},
+                   {"version", header_number(response, "X-Sofaas-Version")},
+                   {"duration_ms", header_number(response, "X-Sofaas-Duration-Ms")},
+                   {"billed_ms", header_number(response, "X-Sofaas-Billed-Ms")},
+                   {"init_ms", header_number(response, "X-Sofaas-Init-Ms")},
+                   {"output", nullptr},
+                   {"error_type", nullptr},
+                   {"error_message", nullptr}};
+    if (response.status >= 200 && response.status <= 299) {
+        record["output"] = response.body;
+        return record;
+    }
+    const json error = json::parse(response.body, nullptr, false);
+    if (error.is_object()) {
+        if (auto type = error.find("errorType"); type != error.end() && type->is_string()) record["error_type"] = *type;
+        if (auto message = error.find("errorMessage"); message != error.end() && message->is_string()) {
+            record["error_message"] = *message;
+        }
+    }
+    return record;
 }
 
 std::string format_server_error(int status, const std::string& body) {

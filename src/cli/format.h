@@ -7,6 +7,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+namespace sofaas {
+struct HttpResponse;
+}
+
 namespace sofaas::cli {
 
 // Left-aligned columns separated by two spaces; every line ends with '\n'.
@@ -37,6 +41,21 @@ std::string format_log_line(const nlohmann::json& line);
 std::string format_billing_summary(const nlohmann::json& billing);
 // GET /v1/billing?records=true: one compact JSON object per line.
 std::string format_billing_records(const nlohmann::json& billing);
+// --output csv (RFC 4180 quoting, lines ending in LF): a header row, then one row per
+// function (the summary: no TOTAL row, the rows add up to it) or per record.
+std::string format_billing_summary_csv(const nlohmann::json& billing);
+std::string format_billing_records_csv(const nlohmann::json& billing);
+// One CSV field: as it is, or in double quotes (inner quotes doubled) when it holds a
+// comma, a quote, CR or LF.
+std::string csv_field(const std::string& text);
+
+// invoke --verbose, from the answer's headers: request id, status, version, duration,
+// billed ms and init ms (a cold start), as "key: value" lines.
+std::string format_invocation_facts(const HttpResponse& response);
+// invoke --output json: {"request_id", "status", "version", "duration_ms", "billed_ms",
+// "init_ms", "output", "error_type", "error_message"}, every key always there (null when
+// it does not apply).
+nlohmann::json invocation_json(const HttpResponse& response);
 
 // An error answer of the control API: "errorType: errorMessage", or the status and body
 // when the body is not the usual JSON.

@@ -151,7 +151,7 @@ TEST_F(Aliases, BadNamesAndMissingVersionsAreRefused) {
     EXPECT_EQ(http.request("GET", "/fn/strict:nope").status, 404);
     EXPECT_EQ(http.request("GET", "/fn/nobody:live").status, 404);
     auto cli = daemon().cli({"alias", "set", "strict", "other", "9"});
-    EXPECT_EQ(cli.exit_code, 1);
+    EXPECT_EQ(cli.exit_code, 3);
     EXPECT_NE(cli.err.find("ResourceNotFoundException"), std::string::npos) << cli;
 }
 

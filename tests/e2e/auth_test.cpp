@@ -33,8 +33,8 @@ TEST_F(Auth, ControlApiNeedsTheAdminToken) {
 
 TEST_F(Auth, CliSaysWhatToCheck) {
     auto result = daemon().cli({"--token", "wrong-token", "list"});
-    EXPECT_EQ(result.exit_code, 1) << result;
-    EXPECT_EQ(result.err, "unauthorized: check --token or SOFAAS_TOKEN\n");
+    EXPECT_EQ(result.exit_code, 4) << result;
+    EXPECT_EQ(result.err, "unauthorized: sofaasd refused the token from --token (check --token or SOFAAS_TOKEN)\n");
 }
 
 TEST_F(Auth, KeyProtectedFunctionRefusesAnonymousCalls) {
@@ -200,7 +200,7 @@ TEST_F(Auth, KeysAreScoped) {
     ASSERT_EQ(daemon().cli({"keys", "delete", "invoker-a"}).exit_code, 0);
     EXPECT_EQ(as_invoker.request("GET", "/fn/scoped-a").status, 401);
     auto again = daemon().cli({"keys", "delete", "invoker-a"});
-    EXPECT_EQ(again.exit_code, 1) << again;
+    EXPECT_EQ(again.exit_code, 3) << again;
     EXPECT_NE(again.err.find("ResourceNotFoundException"), std::string::npos) << again;
     auto duplicate = daemon().cli({"keys", "create", "second-admin"});
     EXPECT_EQ(duplicate.exit_code, 1) << duplicate;

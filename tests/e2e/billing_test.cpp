@@ -25,7 +25,7 @@ TEST_F(Billing, SummaryCountsTheCallsMade) {
     ASSERT_EQ(daemon().deploy("billed-errors", function_library("sleep")).exit_code, 0);
     for (int i = 0; i < 3; ++i) ASSERT_EQ(daemon().cli({"invoke", "billed"}).exit_code, 0);
     ASSERT_EQ(daemon().http("").request("GET", "/fn/billed").status, 200);
-    ASSERT_EQ(daemon().cli({"invoke", "billed-errors", "--data", "oops"}).exit_code, 1);
+    ASSERT_EQ(daemon().cli({"invoke", "billed-errors", "--data", "oops"}).exit_code, 6);
 
     auto result = daemon().cli({"billing", "--json"});
     ASSERT_EQ(result.exit_code, 0) << result;

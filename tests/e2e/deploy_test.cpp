@@ -144,11 +144,11 @@ TEST_F(Deploy, DeleteRemovesEveryVersion) {
     EXPECT_EQ(deleted.out, "deleted doomed\n");
 
     auto invoke = daemon().cli({"invoke", "doomed"});
-    EXPECT_EQ(invoke.exit_code, 1) << invoke;
+    EXPECT_EQ(invoke.exit_code, 3) << invoke;
     EXPECT_NE(invoke.err.find("ResourceNotFoundException"), std::string::npos) << invoke;
     EXPECT_EQ(daemon().http().request("POST", "/fn/doomed").status, 404);
     EXPECT_EQ(daemon().cli({"list"}).out.find("doomed"), std::string::npos);
-    EXPECT_EQ(daemon().cli({"delete", "doomed"}).exit_code, 1);
+    EXPECT_EQ(daemon().cli({"delete", "doomed"}).exit_code, 3);
 
     auto again = daemon().deploy("doomed", function_library("hello"));
     EXPECT_EQ(again.exit_code, 0) << again;

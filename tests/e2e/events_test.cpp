@@ -207,7 +207,7 @@ TEST(Events, AFailingEventRunsOnePlusRetriesTimesThenIsADeadLetterAndCanBeRedriv
     EXPECT_EQ(purged.out, "purged 1\n") << purged;
     EXPECT_TRUE(dead_letters(daemon, "failing").empty());
     auto missing = daemon.cli({"dlq", "redrive", "failing", "12345"});
-    EXPECT_EQ(missing.exit_code, 1) << missing;
+    EXPECT_EQ(missing.exit_code, 3) << missing;
     // Ids are 63-bit: one past 32 bits is a dead letter that does not exist, not a bad id.
     auto http = daemon.http();
     EXPECT_EQ(http.request("GET", "/v1/functions/failing/dead-letters/4294967296").status, 404);
@@ -360,7 +360,7 @@ TEST(Events, ScheduleExpressionsAreCheckedWhenAdded) {
     auto bad_zone = daemon.cli({"schedule", "add", "ticker", "--cron", "0 12 * * *", "--timezone", "../etc/passwd"});
     EXPECT_EQ(bad_zone.exit_code, 1) << bad_zone;
     auto unknown = daemon.cli({"schedule", "add", "nobody", "--every", "5 minutes"});
-    EXPECT_EQ(unknown.exit_code, 1) << unknown;
+    EXPECT_EQ(unknown.exit_code, 3) << unknown;
     auto both = daemon.cli({"schedule", "add", "ticker", "--every", "5 minutes", "--cron", "* * * * *"});
     EXPECT_EQ(both.exit_code, 2) << both;
 

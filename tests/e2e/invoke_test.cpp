@@ -57,9 +57,9 @@ TEST_F(Invoke, ByCliFromFileAndStdin) {
     EXPECT_NE(missing.err.find("cannot read"), std::string::npos) << missing;
 }
 
-TEST_F(Invoke, FunctionErrorExitsOneWithTypeAndMessage) {
+TEST_F(Invoke, FunctionErrorExitsSixWithTypeAndMessage) {
     auto result = daemon().cli({"invoke", "sleep", "--data", "not a number"});
-    EXPECT_EQ(result.exit_code, 1) << result;
+    EXPECT_EQ(result.exit_code, 6) << result;
     EXPECT_EQ(result.out, "");
     EXPECT_EQ(result.err.rfind("InvalidInput: expected a number of milliseconds", 0), 0u) << result;
 }
@@ -118,7 +118,7 @@ TEST_F(Invoke, UnknownFunctionAndVersion) {
     EXPECT_EQ(json::parse(missing.body)["errorType"], "ResourceNotFoundException");
     EXPECT_EQ(http.request("POST", "/v1/functions/hello/invoke?version=99", "x").status, 404);
     auto cli = daemon().cli({"invoke", "hello", "--version", "99"});
-    EXPECT_EQ(cli.exit_code, 1) << cli;
+    EXPECT_EQ(cli.exit_code, 3) << cli;
 }
 
 TEST_F(Invoke, PayloadOverTheLimitIs413) {

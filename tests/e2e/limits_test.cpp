@@ -40,7 +40,7 @@ TEST_F(Limits, TimeoutIs504AndTheNextCallSucceeds) {
 TEST_F(Limits, BusyLoopIsStoppedAtTheDeadline) {
     ASSERT_EQ(daemon().deploy("spin", fixture_library("spin"), {"--timeout", "1"}).exit_code, 0);
     auto result = daemon().cli({"invoke", "spin"});
-    EXPECT_EQ(result.exit_code, 1) << result;
+    EXPECT_EQ(result.exit_code, 7) << result;
     EXPECT_EQ(result.err, "Sandbox.Timedout: Task timed out after 1.00 seconds\n");
 }
 
@@ -63,7 +63,7 @@ TEST_F(Limits, CrashIs502AndTheDaemonKeepsServing) {
 TEST_F(Limits, ExitInsideTheHandlerIsACrash) {
     ASSERT_EQ(daemon().deploy("quitter", fixture_library("exit3")).exit_code, 0);
     auto result = daemon().cli({"invoke", "quitter"});
-    EXPECT_EQ(result.exit_code, 1) << result;
+    EXPECT_EQ(result.exit_code, 6) << result;
     EXPECT_EQ(result.err.rfind("Runtime.ExitError: ", 0), 0u) << result;
     EXPECT_NE(result.err.find("exit status 3"), std::string::npos) << result;
 }

@@ -62,7 +62,7 @@ TEST_F(Logs, TailLimitsTheLines) {
 
 TEST_F(Logs, UnknownFunctionHasNoLogs) {
     auto result = daemon().cli({"logs", "nobody"});
-    EXPECT_EQ(result.exit_code, 1) << result;
+    EXPECT_EQ(result.exit_code, 3) << result;
     EXPECT_NE(result.err.find("ResourceNotFoundException"), std::string::npos) << result;
 }
 

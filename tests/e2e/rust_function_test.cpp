@@ -33,11 +33,11 @@ TEST_F(RustFunction, ErrorsAndPanicsAreFunctionErrors) {
     auto deployed = daemon().deploy("rust-errors", function_library("hello-rust"));
     ASSERT_EQ(deployed.exit_code, 0) << deployed;
     auto empty = daemon().cli({"invoke", "rust-errors"});
-    EXPECT_EQ(empty.exit_code, 1) << empty;
+    EXPECT_EQ(empty.exit_code, 6) << empty;
     EXPECT_EQ(empty.err.rfind("InvalidInput: send a name", 0), 0u) << empty;
 
     auto panicked = daemon().cli({"invoke", "rust-errors", "--data", "panic"});
-    EXPECT_EQ(panicked.exit_code, 1) << panicked;
+    EXPECT_EQ(panicked.exit_code, 6) << panicked;
     EXPECT_EQ(panicked.err.rfind("Panic: asked to panic", 0), 0u) << panicked;
 
     // Caught, not a crash: the same environment answers the next call.

@@ -6,6 +6,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/completion.h"
+#include "cli/exit_code.h"
 #include "cli/format.h"
 #include "cli/http_client.h"
 #include "support/temp_dir.h"
@@ -149,7 +151,158 @@ TEST(CliSettings, FlagBeatsEnvironmentBeatsTokenFile) {
                                        "from-env", dir / "admin.token");
     EXPECT_EQ(settings.endpoint, "http://f:2");
     EXPECT_EQ(settings.token, "flag");
-    EXPECT_EQ(resolve_client_settings(plain, nullptr, nullptr, dir / "missing").token, "");
+    EXPECT_EQ(settings.token_source, "--token");
+}
+
+TEST(CliSettings, NoTokenNamesWhereItLooked) {
+    testing::TempDir dir;
+    try {
+        resolve_client_settings(parse({"list"}), nullptr, nullptr, dir / "missing");
+        FAIL() << "no error";
+    } catch (const CommandError& e) {
+        EXPECT_EQ(e.exit_code(), ExitCode::unauthorized);
+        EXPECT_EQ(std::string(e.what()), "no token: set SOFAAS_TOKEN or --token; looked in " + (dir / "missing").string());
+    }
+    std::ofstream(dir / "empty.token") << "\n";
+    EXPECT_THROW(resolve_client_settings(parse({"list"}), nullptr, nullptr, dir / "empty.token"), CommandError);
+    EXPECT_THROW(resolve_client_settings(parse({"list", "--token", ""}), nullptr, "from-env", dir / "missing"),
+                 CommandError);
+    // An empty SOFAAS_TOKEN is no token: the file is read.
+    std::ofstream(dir / "admin.token") << "from-file";
+    auto settings = resolve_client_settings(parse({"list"}), nullptr, "", dir / "admin.token");
+    EXPECT_EQ(settings.token, "from-file");
+    EXPECT_EQ(settings.token_source, (dir / "admin.token").string());
+}
+
+TEST(CliArgs, OutputIsGlobalAndJsonIsItsAlias) {
+    EXPECT_EQ(parse({"list"}).output, OutputFormat::text);
+    EXPECT_EQ(parse({"--output", "json", "list"}).output, OutputFormat::json);
+    EXPECT_EQ(parse({"info", "hello", "--output=json"}).output, OutputFormat::json);
+    EXPECT_EQ(parse({"keys", "list", "--json"}).output, OutputFormat::json);
+    EXPECT_EQ(parse({"billing", "--output", "csv"}).output, OutputFormat::csv);
+    EXPECT_EQ(parse({"billing", "--output", "json", "--output", "text"}).output, OutputFormat::text);
+    EXPECT_THROW(parse({"list", "--output", "csv"}), UsageError);  // csv is billing's only
+    EXPECT_THROW(parse({"list", "--output", "xml"}), UsageError);
+    EXPECT_THROW(parse({"billing", "--json", "--output", "csv"}), UsageError);
+    EXPECT_THROW(parse({"list", "--json"}), UsageError);  // list never had --json: --output json
+}
+
+TEST(CliArgs, AGroupWithoutItsActionSaysWhichActionsThereAre) {
+    try {
+        parse({"alias"});
+        FAIL() << "no error";
+    } catch (const UsageError& e) {
+        EXPECT_EQ(std::string(e.what()), "'alias' needs an action: set, list or delete (see sofaas alias --help)");
+    }
+    EXPECT_THROW(parse({"keys", "rotate", "ci"}), UsageError);
+    auto help = parse({"schedule", "--help"});
+    EXPECT_TRUE(help.help);
+    EXPECT_EQ(help.command, "schedule");
+    const std::string text = help_text("schedule");
+    EXPECT_EQ(text.rfind("sofaas schedule ACTION", 0), 0u) << text;
+    for (const char* action : {"add", "list", "pause", "resume", "delete"})
+        EXPECT_NE(text.find(std::string("\n  ") + action + " "), std::string::npos) << action << "\n" << text;
+    EXPECT_EQ(help_text("deploy").rfind("sofaas deploy NAME FILE.so", 0), 0u);
+    EXPECT_EQ(help_text(""), usage());
+}
+
+TEST(CliCompletion, BashScriptCoversTheCommandTable) {
+    const std::string script = completion_script("bash");
+    EXPECT_NE(script.find("complete -o default -F _sofaas sofaas"), std::string::npos);
+    EXPECT_NE(script.find("[\"alias\"]=\"set list delete\""), std::string::npos);
+    EXPECT_NE(script.find("[\"deploy\"]=\"function file\""), std::string::npos);
+    EXPECT_NE(script.find("[\"keys delete\"]=\"-\""), std::string::npos);  // a key's name, not a function's
+    EXPECT_NE(script.find("--memory= "), std::string::npos);                 // takes a value
+    EXPECT_NE(script.find("--verbose"), std::string::npos);
+    EXPECT_THROW(completion_script("fish"), UsageError);
+}
+
+TEST(CliArgs, UsageListsTheExitCodes) {
+    const std::string text = usage();
+    for (const char* code : {"  2  usage", "  3  not found", "  4  no token", "  5  sofaasd unreachable",
+                             "  6  invoke: the function failed", "  7  invoke: the function timed out",
+                             "  8  throttled"}) {
+        EXPECT_NE(text.find(code), std::string::npos) << code;
+    }
+}
+
+HttpResponse answer(int status, HttpHeaders headers = {}, std::string body = {}) {
+    return HttpResponse{status, std::move(headers), std::move(body)};
+}
+
+TEST(CliExitCodes, EachKindOfAnswerHasItsOwnCode) {
+    EXPECT_EQ(exit_code_for(answer(200)), ExitCode::ok);
+    EXPECT_EQ(exit_code_for(answer(202)), ExitCode::ok);
+    EXPECT_EQ(exit_code_for(answer(400)), ExitCode::failure);
+    EXPECT_EQ(exit_code_for(answer(409)), ExitCode::failure);
+    EXPECT_EQ(exit_code_for(answer(413)), ExitCode::failure);
+    EXPECT_EQ(exit_code_for(answer(500)), ExitCode::failure);
+    EXPECT_EQ(exit_code_for(answer(401)), ExitCode::unauthorized);
+    EXPECT_EQ(exit_code_for(answer(403)), ExitCode::unauthorized);
+    EXPECT_EQ(exit_code_for(answer(404)), ExitCode::not_found);
+    EXPECT_EQ(exit_code_for(answer(429)), ExitCode::throttled);
+    EXPECT_EQ(exit_code_for(answer(502)), ExitCode::function_error);
+    EXPECT_EQ(exit_code_for(answer(503)), ExitCode::unavailable);
+    EXPECT_EQ(exit_code_for(answer(504)), ExitCode::timeout);
+    // Distinct values, as documented.
+    EXPECT_EQ(static_cast<int>(ExitCode::usage), 2);
+    EXPECT_EQ(static_cast<int>(ExitCode::not_found), 3);
+    EXPECT_EQ(static_cast<int>(ExitCode::unauthorized), 4);
+    EXPECT_EQ(static_cast<int>(ExitCode::unreachable), 5);
+    EXPECT_EQ(static_cast<int>(ExitCode::function_error), 6);
+    EXPECT_EQ(static_cast<int>(ExitCode::timeout), 7);
+    EXPECT_EQ(static_cast<int>(ExitCode::throttled), 8);
+    EXPECT_EQ(static_cast<int>(ExitCode::unavailable), 9);
+}
+
+TEST(CliFormat, CsvQuotesOnlyWhatNeedsIt) {
+    EXPECT_EQ(csv_field("hello"), "hello");
+    EXPECT_EQ(csv_field(""), "");
+    EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+    EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+    EXPECT_EQ(csv_field("cr\r"), "\"cr\r\"");
+}
+
+TEST(CliFormat, BillingCsvHasAHeaderAndOneRowPerFunction) {
+    json row = {{"function", "hello"}, {"invocations", 2}, {"errors", 0}, {"timeouts", 0}, {"cold_starts", 1},
+                {"billed_ms", 3}, {"gb_seconds", 0.000375}, {"cost_usd", 0.5}};
+    EXPECT_EQ(format_billing_summary_csv({{"functions", {row}}, {"total", row}}),
+              "function,invocations,errors,timeouts,cold_starts,billed_ms,gb_seconds,cost_usd\n"
+              "hello,2,0,0,1,3,0.000375,0.5\n");
+    json record = {{"request_id", "r,1"}, {"function", "f"}, {"version", 1}, {"trigger", "invoke"},
+                   {"start", "2026-12-06T10:00:00.000000Z"}, {"duration_ms", 1.5}, {"billed_ms", 2},
+                   {"memory_mb", 128}, {"max_memory_used_mb", 3}, {"status", "ok"}, {"cost_usd", 0.25}};
+    EXPECT_EQ(format_billing_records_csv({{"records", {record}}}),
+              "request_id,function,version,trigger,attempt,start,duration_ms,init_ms,billed_ms,memory_mb,"
+              "max_memory_used_mb,status,cost_usd\n"
+              "\"r,1\",f,1,invoke,,2026-12-06T10:00:00.000000Z,1.5,,2,128,3,ok,0.25\n");
+}
+
+TEST(CliFormat, InvocationFactsComeFromTheHeaders) {
+    auto ran = answer(200, {{"X-Sofaas-Request-Id", "rid"}, {"X-Sofaas-Status", "ok"}, {"X-Sofaas-Version", "3"},
+                            {"X-Sofaas-Duration-Ms", "1.25"}, {"X-Sofaas-Billed-Ms", "2"},
+                            {"X-Sofaas-Init-Ms", "10.50"}},
+                      "out");
+    EXPECT_EQ(format_invocation_facts(ran),
+              "request id:      rid\nstatus:          ok\nversion:         3\nduration:        1.25 ms\n"
+              "billed:          2 ms\ninit:            10.50 ms\n");
+    const json record = invocation_json(ran);
+    EXPECT_EQ(record, json({{"request_id", "rid"}, {"status", "ok"}, {"version", 3}, {"duration_ms", 1.25},
+                            {"billed_ms", 2}, {"init_ms", 10.5}, {"output", "out"}, {"error_type", nullptr},
+                            {"error_message", nullptr}}));
+
+    auto failed = answer(504, {{"X-Sofaas-Request-Id", "r2"}, {"X-Sofaas-Status", "timeout"}},
+                         R"({"errorType":"Sandbox.Timedout","errorMessage":"Task timed out after 1.00 seconds"})");
+    const json failure = invocation_json(failed);
+    EXPECT_EQ(failure["status"], "timeout");
+    EXPECT_EQ(failure["output"], nullptr);
+    EXPECT_EQ(failure["init_ms"], nullptr);
+    EXPECT_EQ(failure["error_type"], "Sandbox.Timedout");
+    EXPECT_EQ(failure["error_message"], "Task timed out after 1.00 seconds");
+    // No X-Sofaas-Status (the function did not run): the HTTP status instead.
+    EXPECT_EQ(format_invocation_facts(answer(404, {{"X-Sofaas-Request-Id", "r3"}})),
+              "request id:      r3\nstatus:          HTTP 404\n");
 }
 
 TEST(CliFormat, TableAlignsColumns) {

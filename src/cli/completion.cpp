@@ -1,0 +1,136 @@
+#include "cli/completion.h"
+
+#include <map>
+#include <set>
+
+#include "cli/args.h"
+
+namespace sofaas::cli {
+namespace {
+
+// How bash completes a positional argument, by its name in the command table.
+std::string argument_kind(const CommandSpec& spec, const std::string& argument) {
+    if (argument == "FILE.so") return "file";
+    if (argument == "SHELL") return "shell";
+    if (argument == "NAME" && spec.name.rfind("keys ", 0) != 0) return "function";
+    return "-";
+}
+
+// A bash word list: the options of one command, value-taking ones marked with a trailing
+// '=' (the script strips it before offering them).
+std::string option_words(const std::vector<FlagSpec>& flags) {
+    std::string out;
+    for (const auto& flag : flags) out += (out.empty() ? "--" : " --") + flag.name + (flag.value_name.empty() ? "" : "=");
+    return out;
+}
+
+// The part of the script that does not depend on the command table.
+constexpr const char* bash_logic = R"BASH(
+_sofaas_functions() {
+    # Quietly: no daemon or no token means no names offered, never an error on the line.
+    timeout 3 "${COMP_WORDS[0]}" "${_sofaas_connection[@]}" list 2>/dev/null | awk 'NR > 1 { print $1 }'
+}
+
+_sofaas_takes_value() {  # COMMAND OPTION: whether OPTION takes a value (a command's own option first)
+    local own=" ${_sofaas_options[$1]} " global=" ${_sofaas_options[-]} "
+    [[ $own == *" $2= "* ]] && return 0
+    [[ $own == *" $2 "* ]] && return 1
+    [[ $global == *" $2= "* ]]
+}
+
+_sofaas() {
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=""
+    local command="" word i
+    local -a arguments=()
+    _sofaas_connection=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        word=${COMP_WORDS[i]}
+        if [[ $word == --* ]]; then
+            [[ $word == --*=* ]] && continue
+            if _sofaas_takes_value "${command:--}" "$word"; then
+                ((i++))
+                [[ $i == "$COMP_CWORD" ]] && prev=$word
+                [[ $word == --endpoint || $word == --token ]] && _sofaas_connection+=("$word" "${COMP_WORDS[i]}")
+            fi
+        elif [[ -z $command ]]; then
+            command=$word
+        elif [[ -n ${_sofaas_actions[$command]} ]]; then
+            command="$command $word"
+        else
+            arguments+=("$word")
+        fi
+    done
+    COMPREPLY=()
+    if [[ -n $prev ]]; then
+        case $prev in
+            --output) COMPREPLY=($(compgen -W "text json csv" -- "$cur")) ;;
+            --auth) COMPREPLY=($(compgen -W "none key" -- "$cur")) ;;
+            --scope) COMPREPLY=($(compgen -W "admin invoke" -- "$cur")) ;;
+            --data-file) COMPREPLY=($(compgen -f -- "$cur")) ;;
+            --function | --on-success | --on-failure) COMPREPLY=($(compgen -W "$(_sofaas_functions)" -- "$cur")) ;;
+        esac
+        return 0
+    fi
+    if [[ $cur == -* ]]; then
+        local options="${_sofaas_options[${command:--}]} ${_sofaas_options[-]}"
+        COMPREPLY=($(compgen -W "${options//=/}" -- "$cur"))
+        return 0
+    fi
+    if [[ -z $command ]]; then
+        COMPREPLY=($(compgen -W "$_sofaas_commands" -- "$cur"))
+        return 0
+    fi
+    if [[ -n ${_sofaas_actions[$command]} ]]; then
+        COMPREPLY=($(compgen -W "${_sofaas_actions[$command]}" -- "$cur"))
+        return 0
+    fi
+    local -a kinds=(${_sofaas_arguments[$command]})
+    case ${kinds[${#arguments[@]}]} in
+        function) COMPREPLY=($(compgen -W "$(_sofaas_functions)" -- "$cur")) ;;
+        file) COMPREPLY=($(compgen -f -- "$cur")) ;;
+        shell) COMPREPLY=($(compgen -W "bash" -- "$cur")) ;;
+    esac
+    return 0
+}
+
+complete -o default -F _sofaas sofaas
+)BASH";
+
+}  // namespace
+
+std::string completion_script(const std::string& shell) {
+    if (shell != "bash") throw UsageError("'completion' knows bash only, not '" + shell + "'");
+    std::string commands;
+    std::set<std::string> listed;
+    std::string actions, options, arguments;
+    std::map<std::string, std::string> actions_of_group;
+    for (const auto& spec : command_specs()) {
+        const auto space = spec.name.find(' ');
+        const std::string first = spec.name.substr(0, space);
+        if (listed.insert(first).second) commands += (commands.empty() ? "" : " ") + first;
+        if (space != std::string::npos) {
+            std::string& group = actions_of_group[first];
+            group += (group.empty() ? "" : " ") + spec.name.substr(space + 1);
+        }
+        options += "    [\"" + spec.name + "\"]=\"" + option_words(spec.flags) + "\"\n";
+        std::string kinds;
+        for (const auto& argument : spec.arguments) kinds += (kinds.empty() ? "" : " ") + argument_kind(spec, argument);
+        for (const auto& argument : spec.optional_arguments) {
+            kinds += (kinds.empty() ? "" : " ") + argument_kind(spec, argument);
+        }
+        arguments += "    [\"" + spec.name + "\"]=\"" + kinds + "\"\n";
+    }
+    for (const auto& [group, words] : actions_of_group) actions += "    [\"" + group + "\"]=\"" + words + "\"\n";
+    return "# bash completion for sofaas: source <(sofaas completion bash), or save it as\n"
+           "# /etc/bash_completion.d/sofaas (or ~/.local/share/bash-completion/completions/sofaas).\n"
+           "_sofaas_commands=\"" + commands + "\"\n"
+           "declare -gA _sofaas_actions=(\n" + actions + ")\n"
+           "# The options of each command; \"-\": the global ones. A trailing '=' marks an option\n"
+           "# that takes a value.\n"
+           "declare -gA _sofaas_options=(\n" + options +
+           "    [\"-\"]=\"" + option_words(global_flags()) + "\"\n)\n"
+           "# What each positional argument is: a function name, a file, a shell, or '-' (anything).\n"
+           "declare -gA _sofaas_arguments=(\n" + arguments + ")\n" + bash_logic;
+}
+
+}  // namespace sofaas::cli
