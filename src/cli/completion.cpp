@@ -1,5 +1,6 @@
 #include "cli/completion.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -16,9 +17,16 @@ std::string argument_kind(const CommandSpec& spec, const std::string& argument) 
     return "-";
 }
 
-// A bash word list: the options of one command, value-taking ones marked with a trailing
-// '=' (the script strips it before offering them).
-std::string option_words(const std::vector<FlagSpec>& flags) {
+// A bash word list: a command's options and the global ones it does not override
+// (invoke's --version N), value-taking ones marked with a trailing '=' (the script strips
+// it before offering them).
+std::string option_words(const std::vector<FlagSpec>& own) {
+    std::vector<FlagSpec> flags = own;
+    for (const auto& global : global_flags()) {
+        const bool overridden =
+            std::any_of(own.begin(), own.end(), [&](const FlagSpec& flag) { return flag.name == global.name; });
+        if (!overridden) flags.push_back(global);
+    }
     std::string out;
     for (const auto& flag : flags) out += (out.empty() ? "--" : " --") + flag.name + (flag.value_name.empty() ? "" : "=");
     return out;
@@ -31,11 +39,8 @@ _sofaas_functions() {
     timeout 3 "${COMP_WORDS[0]}" "${_sofaas_connection[@]}" list 2>/dev/null | awk 'NR > 1 { print $1 }'
 }
 
-_sofaas_takes_value() {  # COMMAND OPTION: whether OPTION takes a value (a command's own option first)
-    local own=" ${_sofaas_options[$1]} " global=" ${_sofaas_options[-]} "
-    [[ $own == *" $2= "* ]] && return 0
-    [[ $own == *" $2 "* ]] && return 1
-    [[ $global == *" $2= "* ]]
+_sofaas_takes_value() {  # COMMAND OPTION: whether COMMAND's OPTION takes a value
+    [[ " ${_sofaas_options[$1]} " == *" $2= "* ]]
 }
 
 _sofaas() {
@@ -72,7 +77,7 @@ _sofaas() {
         return 0
     fi
     if [[ $cur == -* ]]; then
-        local options="${_sofaas_options[${command:--}]} ${_sofaas_options[-]}"
+        local options=${_sofaas_options[${command:--}]}
         COMPREPLY=($(compgen -W "${options//=/}" -- "$cur"))
         return 0
     fi
@@ -125,10 +130,10 @@ std::string completion_script(const std::string& shell) {
            "# /etc/bash_completion.d/sofaas (or ~/.local/share/bash-completion/completions/sofaas).\n"
            "_sofaas_commands=\"" + commands + "\"\n"
            "declare -gA _sofaas_actions=(\n" + actions + ")\n"
-           "# The options of each command; \"-\": the global ones. A trailing '=' marks an option\n"
-           "# that takes a value.\n"
+           "# The options of each command, the global ones included; \"-\": before the command.\n"
+           "# A trailing '=' marks an option that takes a value.\n"
            "declare -gA _sofaas_options=(\n" + options +
-           "    [\"-\"]=\"" + option_words(global_flags()) + "\"\n)\n"
+           "    [\"-\"]=\"" + option_words({}) + "\"\n)\n"
            "# What each positional argument is: a function name, a file, a shell, or '-' (anything).\n"
            "declare -gA _sofaas_arguments=(\n" + arguments + ")\n" + bash_logic;
 }

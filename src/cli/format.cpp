@@ -264,7 +264,7 @@ std::string format_billing_records_csv(const json& billing) {
 namespace {
 
 // A header's value as a JSON number, null when absent or not a number.
-json header_number(const HttpResponse& response, const char* name) {
+nlohmann::ordered_json header_number(const HttpResponse& response, const char* name) {
     const std::string value = response.header(name);
     double number = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
@@ -273,9 +273,10 @@ json header_number(const HttpResponse& response, const char* name) {
     return number;
 }
 
-json header_text(const HttpResponse& response, const char* name) {
+nlohmann::ordered_json header_text(const HttpResponse& response, const char* name) {
     const std::string value = response.header(name);
-    return value.empty() ? json(nullptr) : json(value);
+    if (value.empty()) return nullptr;
+    return value;
 }
 
 }  // namespace
@@ -302,25 +303,27 @@ std::string format_invocation_facts(const HttpResponse& response) {
     return format_fields(fields);
 }
 
-json invocation_json(const HttpResponse& response) {
-    json record = {{"request_id", header_text(response, "X-Sofaas-Request-Id")},
-                   {"status", header_text(response, "X-Sofaas-Status")},
-                   {"version", header_number(response, "X-Sofaas-Version")},
-                   {"duration_ms", header_number(response, "X-Sofaas-Duration-Ms")},
-                   {"billed_ms", header_number(response, "X-Sofaas-Billed-Ms")},
-                   {"init_ms", header_number(response, "X-Sofaas-Init-Ms")},
-                   {"output", nullptr},
-                   {"error_type", nullptr},
-                   {"error_message", nullptr}};
+nlohmann::ordered_json invocation_json(const HttpResponse& response) {
+    nlohmann::ordered_json record = {{"request_id", header_text(response, "X-Sofaas-Request-Id")},
+                                     {"status", header_text(response, "X-Sofaas-Status")},
+                                     {"version", header_number(response, "X-Sofaas-Version")},
+                                     {"duration_ms", header_number(response, "X-Sofaas-Duration-Ms")},
+                                     {"billed_ms", header_number(response, "X-Sofaas-Billed-Ms")},
+                                     {"init_ms", header_number(response, "X-Sofaas-Init-Ms")},
+                                     {"output", nullptr},
+                                     {"error_type", nullptr},
+                                     {"error_message", nullptr}};
     if (response.status >= 200 && response.status <= 299) {
         record["output"] = response.body;
         return record;
     }
     const json error = json::parse(response.body, nullptr, false);
     if (error.is_object()) {
-        if (auto type = error.find("errorType"); type != error.end() && type->is_string()) record["error_type"] = *type;
+        if (auto type = error.find("errorType"); type != error.end() && type->is_string()) {
+            record["error_type"] = type->get<std::string>();
+        }
         if (auto message = error.find("errorMessage"); message != error.end() && message->is_string()) {
-            record["error_message"] = *message;
+            record["error_message"] = message->get<std::string>();
         }
     }
     return record;

@@ -54,8 +54,8 @@ std::string csv_field(const std::string& text);
 std::string format_invocation_facts(const HttpResponse& response);
 // invoke --output json: {"request_id", "status", "version", "duration_ms", "billed_ms",
 // "init_ms", "output", "error_type", "error_message"}, every key always there (null when
-// it does not apply).
-nlohmann::json invocation_json(const HttpResponse& response);
+// it does not apply), in that order.
+nlohmann::ordered_json invocation_json(const HttpResponse& response);
 
 // An error answer of the control API: "errorType: errorMessage", or the status and body
 // when the body is not the usual JSON.
