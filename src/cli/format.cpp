@@ -282,7 +282,10 @@ nlohmann::ordered_json header_text(const HttpResponse& response, const char* nam
 }  // namespace
 
 std::string format_invocation_facts(const HttpResponse& response) {
-    const std::string status = response.header("X-Sofaas-Status");
+    std::string status = response.header("X-Sofaas-Status");
+    if (status.empty() && response.status == 202) {  // queued (--async): "queued" or "duplicate"
+        status = text(json::parse(response.body, nullptr, false), "status");
+    }
     std::vector<std::pair<std::string, std::string>> fields = {
         {"request id", response.header("X-Sofaas-Request-Id")},
         {"status", status.empty() ? "HTTP " + std::to_string(response.status) : status},

@@ -301,6 +301,8 @@ TEST(CliFormat, InvocationFactsComeFromTheHeaders) {
     EXPECT_EQ(failure["init_ms"], nullptr);
     EXPECT_EQ(failure["error_type"], "Sandbox.Timedout");
     EXPECT_EQ(failure["error_message"], "Task timed out after 1.00 seconds");
+    EXPECT_EQ(format_invocation_facts(answer(202, {{"X-Sofaas-Request-Id", "q"}}, R"({"status":"queued"})")),
+              "request id:      q\nstatus:          queued\n");
     // No X-Sofaas-Status (the function did not run): the HTTP status instead.
     EXPECT_EQ(format_invocation_facts(answer(404, {{"X-Sofaas-Request-Id", "r3"}})),
               "request id:      r3\nstatus:          HTTP 404\n");
