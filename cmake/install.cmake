@@ -10,6 +10,7 @@
 #   share/pkgconfig/sofaas.pc        pkg-config sofaas (the SDK is headers only: share, not lib)
 #   etc/sofaas/sofaasd.json          the default configuration (data in LOCALSTATEDIR/lib/sofaas)
 #   lib/systemd/system/sofaasd.service
+#   share/bash-completion/completions/sofaas   what `sofaas completion bash` prints
 #
 # Every destination is relative to the prefix unless configured otherwise, so that
 # `cmake --install build --prefix DIR` stays inside DIR; the .deb sets /usr, /etc and /var.
@@ -54,6 +55,18 @@ install(FILES ${generated}/sofaasd.json DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/
 
 configure_file(${packaging}/sofaasd.service.in ${generated}/sofaasd.service @ONLY)
 install(FILES ${generated}/sofaasd.service DESTINATION lib/systemd/system)
+
+# Written by the CLI being installed, so that it completes exactly its own commands.
+install(CODE "
+  set(completions \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DATADIR}/bash-completion/completions\")
+  file(MAKE_DIRECTORY \"\${completions}\")
+  message(STATUS \"Installing: \${completions}/sofaas\")
+  execute_process(COMMAND \"$<TARGET_FILE:sofaas>\" completion bash OUTPUT_FILE \"\${completions}/sofaas\"
+    RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR \"sofaas completion bash failed: \${status}\")
+  endif()
+")
 
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/CHANGELOG.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -124,6 +124,11 @@ TEST_F(InstalledTree, HoldsTheProgramsHeadersPackageFilesConfigAndUnit) {
     EXPECT_NE(unit.find("ExecStart=" SOFAAS_INSTALL_FULL_SBINDIR "/sofaasd --config "), std::string::npos) << unit;
     for (const char* line : {"Delegate=yes", "StateDirectory=sofaas", "Restart=on-failure", "ProtectSystem=strict"})
         EXPECT_NE(unit.find(std::string("\n") + line + "\n"), std::string::npos) << line << " missing from\n" << unit;
+
+    // Where bash-completion looks for it, as the installed CLI prints it.
+    const std::string completion = read_file(prefix_ / "share/bash-completion/completions/sofaas");
+    EXPECT_EQ(completion, run_process(prefix_ / "bin/sofaas", {"completion", "bash"}).out);
+    EXPECT_NE(completion.find("complete -o default -F _sofaas sofaas"), std::string::npos) << completion;
 }
 
 TEST_F(InstalledTree, ProgramsPrintTheProjectVersion) {
