@@ -183,10 +183,11 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
             if (arg.size() > 1 && arg[0] == '-' && arg != "-" && !only_positionals) {
                 throw UsageError("unknown option '" + arg + "' (options start with --)");
             }
-            if (!spec) {
-                if (!group.empty()) {
-                    throw UsageError("'" + group + "' has no action '" + arg + "' (it has " + actions_of(group) + ")");
-                }
+            if (!spec && !group.empty()) {  // an option came between the group and its action
+                spec = find_command(group + " " + arg);
+                if (!spec) throw UsageError("'" + group + "' has no action '" + arg + "' (it has " + actions_of(group) + ")");
+                line.command = spec->name;
+            } else if (!spec) {
                 spec = find_command(arg);
                 // Commands of two words ("keys create"): the group, then the action.
                 if (!spec && i + 1 < args.size()) {
@@ -257,6 +258,9 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     }
     if (line.output == OutputFormat::csv && spec->name != "billing") {
         throw UsageError("'--output csv' is for billing only; '" + spec->name + "' prints text or json");
+    }
+    if (line.output != OutputFormat::text && spec->name == "completion") {
+        throw UsageError("'completion' prints a shell script, in no other format");
     }
     if (line.arguments.size() < spec->arguments.size()) {
         throw UsageError("'" + spec->name + "' needs " + spec->arguments[line.arguments.size()] +

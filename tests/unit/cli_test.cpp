@@ -195,6 +195,12 @@ TEST(CliArgs, AGroupWithoutItsActionSaysWhichActionsThereAre) {
         EXPECT_EQ(std::string(e.what()), "'alias' needs an action: set, list or delete (see sofaas alias --help)");
     }
     EXPECT_THROW(parse({"keys", "rotate", "ci"}), UsageError);
+    EXPECT_THROW(parse({"keys", "--output", "json", "rotate"}), UsageError);
+    auto late = parse({"alias", "--output", "json", "set", "hello", "live", "1"});
+    EXPECT_EQ(late.command, "alias set");
+    EXPECT_EQ(late.arguments, (std::vector<std::string>{"hello", "live", "1"}));
+    EXPECT_EQ(late.output, OutputFormat::json);
+    EXPECT_THROW(parse({"--output", "json", "completion", "bash"}), UsageError);
     auto help = parse({"schedule", "--help"});
     EXPECT_TRUE(help.help);
     EXPECT_EQ(help.command, "schedule");
