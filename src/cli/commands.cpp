@@ -119,10 +119,12 @@ void logs(const CommandLine& line, HttpClient& client, std::ostream& out) {
     if (auto tail = line.value("tail")) {
         params.emplace_back("tail", std::to_string(parse_number("tail", *tail, 1, max_u32)));
     }
-    auto response = checked(client.request("GET", function_path(line) + "/logs" + query(params)));
-    if (printed_as_json(line, response, out)) return;
-    json body = parse_body(response);
-    for (const auto& entry : body.value("lines", json::array())) out << format_log_line(entry);
+    json body = parse_body(checked(client.request("GET", function_path(line) + "/logs" + query(params))));
+    // JSON: one object per log line (JSONL), the shape a log that grows while it is read keeps.
+    const bool as_json = line.output == OutputFormat::json;
+    for (const auto& entry : body.value("lines", json::array())) {
+        out << (as_json ? entry.dump() + "\n" : format_log_line(entry));
+    }
 }
 
 void billing(const CommandLine& line, HttpClient& client, std::ostream& out) {

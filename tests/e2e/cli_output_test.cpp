@@ -68,8 +68,14 @@ TEST_F(CliOutput, JsonForTheFunctionCommands) {
     EXPECT_TRUE(queued["request_id"].is_string());
     EXPECT_EQ(json_of({"queue", "json-fn"})["function"], "json-fn");
 
-    const json logs = json_of({"logs", "json-fn"});
-    EXPECT_FALSE(logs["lines"].empty()) << logs.dump();
+    auto logs = daemon().cli({"logs", "json-fn", "--output", "json"});
+    ASSERT_EQ(logs.exit_code, 0) << logs;
+    std::istringstream log_lines(logs.out);
+    size_t parsed = 0;
+    for (std::string text; std::getline(log_lines, text); ++parsed) {
+        EXPECT_TRUE(json::parse(text).contains("message")) << text;  // one object per line
+    }
+    EXPECT_GE(parsed, 3u) << "START, END and REPORT at least: " << logs.out;
     const json summary = json_of({"billing", "--function", "json-fn"});
     EXPECT_GE(summary["total"]["invocations"], 1);
     const json records = json_of({"billing", "--function", "json-fn", "--records"});
