@@ -17,6 +17,19 @@ std::string argument_kind(const CommandSpec& spec, const std::string& argument) 
     return "-";
 }
 
+// What bash offers as an option's value, read from its value name in the table: the words
+// of a fixed set ("none|key"), ":file", ":function", or "" (anything).
+std::string option_value_kind(const FlagSpec& flag) {
+    if (flag.value_name == "FILE") return ":file";
+    if (flag.value_name == "FUNCTION" || flag.name == "function") return ":function";
+    const bool fixed_set = flag.value_name.find('|') != std::string::npos &&
+                           flag.value_name.find_first_not_of("abcdefghijklmnopqrstuvwxyz|") == std::string::npos;
+    if (!fixed_set) return "";
+    std::string words = flag.value_name;
+    std::replace(words.begin(), words.end(), '|', ' ');
+    return words;
+}
+
 // A bash word list: a command's options and the global ones it does not override
 // (invoke's --version N), value-taking ones marked with a trailing '=' (the script strips
 // it before offering them).
@@ -67,12 +80,11 @@ _sofaas() {
     done
     COMPREPLY=()
     if [[ -n $prev ]]; then
-        case $prev in
-            --output) COMPREPLY=($(compgen -W "text json csv" -- "$cur")) ;;
-            --auth) COMPREPLY=($(compgen -W "none key" -- "$cur")) ;;
-            --scope) COMPREPLY=($(compgen -W "admin invoke" -- "$cur")) ;;
-            --data-file) COMPREPLY=($(compgen -f -- "$cur")) ;;
-            --function | --on-success | --on-failure) COMPREPLY=($(compgen -W "$(_sofaas_functions)" -- "$cur")) ;;
+        case ${_sofaas_values[$prev]} in
+            "") ;;
+            :file) COMPREPLY=($(compgen -f -- "$cur")) ;;
+            :function) COMPREPLY=($(compgen -W "$(_sofaas_functions)" -- "$cur")) ;;
+            *) COMPREPLY=($(compgen -W "${_sofaas_values[$prev]}" -- "$cur")) ;;
         esac
         return 0
     fi
@@ -108,6 +120,14 @@ std::string completion_script(const std::string& shell) {
     std::string commands;
     std::set<std::string> listed;
     std::string actions, options, arguments;
+    std::map<std::string, std::string> value_kinds;  // by option: the same option means the same everywhere
+    const auto note_values = [&](const std::vector<FlagSpec>& flags) {
+        for (const auto& flag : flags) {
+            if (auto kind = option_value_kind(flag); !flag.value_name.empty() && !kind.empty())
+                value_kinds["--" + flag.name] = kind;
+        }
+    };
+    note_values(global_flags());
     std::map<std::string, std::string> actions_of_group;
     for (const auto& spec : command_specs()) {
         const auto space = spec.name.find(' ');
@@ -118,6 +138,7 @@ std::string completion_script(const std::string& shell) {
             group += (group.empty() ? "" : " ") + spec.name.substr(space + 1);
         }
         options += "    [\"" + spec.name + "\"]=\"" + option_words(spec.flags) + "\"\n";
+        note_values(spec.flags);
         std::string kinds;
         for (const auto& argument : spec.arguments) kinds += (kinds.empty() ? "" : " ") + argument_kind(spec, argument);
         for (const auto& argument : spec.optional_arguments) {
@@ -126,6 +147,8 @@ std::string completion_script(const std::string& shell) {
         arguments += "    [\"" + spec.name + "\"]=\"" + kinds + "\"\n";
     }
     for (const auto& [group, words] : actions_of_group) actions += "    [\"" + group + "\"]=\"" + words + "\"\n";
+    std::string values;
+    for (const auto& [option, kind] : value_kinds) values += "    [\"" + option + "\"]=\"" + kind + "\"\n";
     return "# bash completion for sofaas: source <(sofaas completion bash), or save it as\n"
            "# /etc/bash_completion.d/sofaas (or ~/.local/share/bash-completion/completions/sofaas).\n"
            "_sofaas_commands=\"" + commands + "\"\n"
@@ -135,7 +158,9 @@ std::string completion_script(const std::string& shell) {
            "declare -gA _sofaas_options=(\n" + options +
            "    [\"-\"]=\"" + option_words({}) + "\"\n)\n"
            "# What each positional argument is: a function name, a file, a shell, or '-' (anything).\n"
-           "declare -gA _sofaas_arguments=(\n" + arguments + ")\n" + bash_logic;
+           "declare -gA _sofaas_arguments=(\n" + arguments + ")\n"
+           "# What an option's value is: one of a set of words, a file, a function name.\n"
+           "declare -gA _sofaas_values=(\n" + values + ")\n" + bash_logic;
 }
 
 }  // namespace sofaas::cli

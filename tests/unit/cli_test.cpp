@@ -220,6 +220,12 @@ TEST(CliCompletion, BashScriptCoversTheCommandTable) {
     EXPECT_NE(script.find("[\"keys delete\"]=\"-\""), std::string::npos);  // a key's name, not a function's
     EXPECT_NE(script.find("--memory= "), std::string::npos);                 // takes a value
     EXPECT_NE(script.find("--verbose"), std::string::npos);
+    // Option values from the value names of the table.
+    EXPECT_NE(script.find("[\"--scope\"]=\"admin invoke"), std::string::npos);
+    EXPECT_NE(script.find("[\"--output\"]=\"text json csv\""), std::string::npos);
+    EXPECT_NE(script.find("[\"--data-file\"]=\":file\""), std::string::npos);
+    EXPECT_NE(script.find("[\"--on-failure\"]=\":function\""), std::string::npos);
+    EXPECT_EQ(script.find("[\"--qualifier\"]"), std::string::npos);  // ALIAS|N: anything
     EXPECT_THROW(completion_script("fish"), UsageError);
 }
 
