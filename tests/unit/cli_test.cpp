@@ -1,5 +1,6 @@
 // The sofaas CLI without a daemon: argument parsing, settings resolution, formatting.
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -210,6 +211,21 @@ TEST(CliArgs, AGroupWithoutItsActionSaysWhichActionsThereAre) {
         EXPECT_NE(text.find(std::string("\n  ") + action + " "), std::string::npos) << action << "\n" << text;
     EXPECT_EQ(help_text("deploy").rfind("sofaas deploy NAME FILE.so", 0), 0u);
     EXPECT_EQ(help_text(""), usage());
+}
+
+TEST(CliArgs, EveryCommandHasHelpWithItsOptionsAndTheGlobalOnes) {
+    for (const auto& spec : command_specs()) {
+        std::vector<std::string> args;  // "alias set" -> {"alias", "set", "--help"}
+        std::istringstream words(spec.name);
+        for (std::string word; words >> word;) args.push_back(word);
+        args.push_back("--help");
+        const auto line = parse(args);
+        EXPECT_TRUE(line.help) << spec.name;
+        const std::string text = help_text(line.command);
+        EXPECT_EQ(text.rfind("sofaas " + spec.name, 0), 0u) << text;
+        for (const auto& flag : spec.flags) EXPECT_NE(text.find("--" + flag.name + " "), std::string::npos) << flag.name;
+        EXPECT_NE(text.find("  --output text|json|csv"), std::string::npos) << text;
+    }
 }
 
 TEST(CliCompletion, BashScriptCoversTheCommandTable) {
