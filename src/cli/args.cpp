@@ -298,6 +298,14 @@ std::string flag_lines(const std::vector<FlagSpec>& flags) {
 
 }  // namespace
 
+std::vector<FlagSpec> global_flags_of(const CommandSpec& spec) {
+    std::vector<FlagSpec> flags;
+    for (const auto& global : global_flags()) {
+        if (!find_flag(spec.flags, global.name)) flags.push_back(global);
+    }
+    return flags;
+}
+
 std::string command_usage(const CommandSpec& spec) {
     std::string out = "sofaas " + spec.name;
     for (const auto& argument : spec.arguments) out += " " + argument;
@@ -305,7 +313,7 @@ std::string command_usage(const CommandSpec& spec) {
     if (!spec.flags.empty()) out += " [options]";
     out += "\n\n" + spec.summary + "\n";
     if (!spec.flags.empty()) out += "\noptions:\n" + flag_lines(spec.flags);
-    out += "\nglobal options:\n" + flag_lines(global_flags());
+    out += "\nglobal options:\n" + flag_lines(global_flags_of(spec));
     return out;
 }
 

@@ -35,6 +35,10 @@ struct CommandSpec {
 // The options every command takes (--endpoint, --token, --output, --help, --version).
 const std::vector<FlagSpec>& global_flags();
 
+// The global options a command takes: all but those it has an option of its own for
+// (invoke's --version N).
+std::vector<FlagSpec> global_flags_of(const CommandSpec& spec);
+
 // Every command, in the order --help lists them.
 const std::vector<CommandSpec>& command_specs();
 const CommandSpec* find_command(std::string_view name);

@@ -30,16 +30,9 @@ std::string option_value_kind(const FlagSpec& flag) {
     return words;
 }
 
-// A bash word list: a command's options and the global ones it does not override
-// (invoke's --version N), value-taking ones marked with a trailing '=' (the script strips
-// it before offering them).
-std::string option_words(const std::vector<FlagSpec>& own) {
-    std::vector<FlagSpec> flags = own;
-    for (const auto& global : global_flags()) {
-        const bool overridden =
-            std::any_of(own.begin(), own.end(), [&](const FlagSpec& flag) { return flag.name == global.name; });
-        if (!overridden) flags.push_back(global);
-    }
+// A bash word list: options, value-taking ones marked with a trailing '=' (the script
+// strips it before offering them).
+std::string option_words(const std::vector<FlagSpec>& flags) {
     std::string out;
     for (const auto& flag : flags) out += (out.empty() ? "--" : " --") + flag.name + (flag.value_name.empty() ? "" : "=");
     return out;
@@ -137,7 +130,9 @@ std::string completion_script(const std::string& shell) {
             std::string& group = actions_of_group[first];
             group += (group.empty() ? "" : " ") + spec.name.substr(space + 1);
         }
-        options += "    [\"" + spec.name + "\"]=\"" + option_words(spec.flags) + "\"\n";
+        std::vector<FlagSpec> flags = spec.flags;
+        for (auto& global : global_flags_of(spec)) flags.push_back(std::move(global));
+        options += "    [\"" + spec.name + "\"]=\"" + option_words(flags) + "\"\n";
         note_values(spec.flags);
         std::string kinds;
         for (const auto& argument : spec.arguments) kinds += (kinds.empty() ? "" : " ") + argument_kind(spec, argument);
@@ -156,7 +151,7 @@ std::string completion_script(const std::string& shell) {
            "# The options of each command, the global ones included; \"-\": before the command.\n"
            "# A trailing '=' marks an option that takes a value.\n"
            "declare -gA _sofaas_options=(\n" + options +
-           "    [\"-\"]=\"" + option_words({}) + "\"\n)\n"
+           "    [\"-\"]=\"" + option_words(global_flags()) + "\"\n)\n"
            "# What each positional argument is: a function name, a file, a shell, or '-' (anything).\n"
            "declare -gA _sofaas_arguments=(\n" + arguments + ")\n"
            "# What an option's value is: one of a set of words, a file, a function name.\n"

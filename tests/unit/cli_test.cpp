@@ -228,6 +228,13 @@ TEST(CliArgs, EveryCommandHasHelpWithItsOptionsAndTheGlobalOnes) {
     }
 }
 
+TEST(CliArgs, InvokeHelpShowsItsOwnVersionOptionOnly) {
+    const std::string text = help_text("invoke");
+    EXPECT_NE(text.find("--version N"), std::string::npos) << text;
+    EXPECT_EQ(text.find("the commit it was built from"), std::string::npos) << text;
+    EXPECT_NE(help_text("list").find("the commit it was built from"), std::string::npos);
+}
+
 TEST(CliCompletion, BashScriptCoversTheCommandTable) {
     const std::string script = completion_script("bash");
     EXPECT_NE(script.find("complete -o default -F _sofaas sofaas"), std::string::npos);
