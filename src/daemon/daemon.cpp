@@ -228,6 +228,7 @@ int run_daemon(const Config& config) {
     }
     const AdminToken admin_token = resolve_admin_token(config);
     spdlog::info("admin token from {}", admin_token.source);
+    const std::optional<std::filesystem::path> dashboard_files = find_dashboard_files(config);
     KeyStore keys(config.data_dir / "keys.json");
 
     // A process a function forks and detaches (setsid, double fork) outlives its worker:
@@ -268,7 +269,7 @@ int run_daemon(const Config& config) {
     Dispatcher dispatcher(*events, registry, scheduler, config);
     ScheduleRunner schedules(*events, dispatcher, config);
     Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs,
-                                              *events, dispatcher, schedules, find_dashboard_files(config)});
+                                              *events, dispatcher, schedules, dashboard_files});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.
