@@ -102,8 +102,11 @@ def main():
         if screenshot:
             driver.save_screenshot(screenshot)
 
-        # The failed invocation's reason, highlighted in its function's logs.
+        # The failed invocation: counted in the errors chart, its reason highlighted in the logs.
         open_function(driver, failed)
+        failures = float(driver.find_element(By.ID, "chart-errors").get_attribute("data-total") or 0)
+        if failures < 1:
+            fail(f"the errors chart of {failed} shows no error")
         reasons = [line.text for line in driver.find_elements(By.CSS_SELECTOR, "#logs .log-line.failure.error-line")]
         if not any(reason in text for text in reasons):
             all_lines = [line.text for line in driver.find_elements(By.CSS_SELECTOR, "#logs .log-line")]
