@@ -169,6 +169,13 @@ TEST_F(Dashboard, ActivityRefusesRangesOfTooManyBucketsNamingTheLimit) {
     EXPECT_EQ(http.request("GET", "/v1/functions/nobody/activity").status, 404);
     EXPECT_EQ(http.request("POST", "/v1/functions/bounded/activity").status, 405);
     EXPECT_EQ(daemon().http("").request("GET", "/v1/functions/bounded/activity").status, 401);
+    // A key that may only invoke the function may not read its activity.
+    const ProcessResult created = daemon().cli({"keys", "create", "bounded-caller", "--scope", "invoke", "--function",
+                                                "bounded", "--json"});
+    ASSERT_EQ(created.exit_code, 0) << created;
+    const json key = json::parse(created.out);
+    const std::string credential = key["access_key_id"].get<std::string>() + ":" + key["secret_access_key"].get<std::string>();
+    EXPECT_EQ(daemon().http(credential).request("GET", "/v1/functions/bounded/activity").status, 403);
 }
 
 // Throttled requests are never billed: the activity counts them from the scheduler.
