@@ -14,7 +14,7 @@ using namespace std::chrono;
 
 namespace {
 
-InvocationReport run_at(WallTime start, double duration_ms, InvocationStatus status = InvocationStatus::ok,
+InvocationReport activity_record(WallTime start, double duration_ms, InvocationStatus status = InvocationStatus::ok,
                         Trigger trigger = Trigger::http) {
     InvocationReport r;
     r.request_id = "req";
@@ -43,16 +43,16 @@ TEST(Activity, BucketsStartAtMultiplesOfTheStep) {
 TEST(Activity, CountsInvocationsErrorsByStatusAndColdStartsPerBucket) {
     const WallTime t0 = utc(2026, 12, 6, 10);
     std::vector<InvocationReport> records = {
-        run_at(t0 + seconds(1), 5),
-        run_at(t0 + seconds(2), 7, InvocationStatus::error),
-        run_at(t0 + seconds(3), 1000, InvocationStatus::timeout),
-        run_at(t0 + seconds(61), 3, InvocationStatus::crash),
-        run_at(t0 + seconds(62), 2),
+        activity_record(t0 + seconds(1), 5),
+        activity_record(t0 + seconds(2), 7, InvocationStatus::error),
+        activity_record(t0 + seconds(3), 1000, InvocationStatus::timeout),
+        activity_record(t0 + seconds(61), 3, InvocationStatus::crash),
+        activity_record(t0 + seconds(62), 2),
         // An init no invocation paid for is no invocation.
-        run_at(t0 + seconds(63), 9, InvocationStatus::ok, Trigger::deploy),
+        activity_record(t0 + seconds(63), 9, InvocationStatus::ok, Trigger::deploy),
         // Outside the range.
-        run_at(t0 + seconds(180), 1),
-        run_at(t0 - seconds(1), 1),
+        activity_record(t0 + seconds(180), 1),
+        activity_record(t0 - seconds(1), 1),
     };
     records[0].init_ms = 1.5;
     records[5].init_ms = 2.0;
@@ -70,13 +70,13 @@ TEST(Activity, CountsInvocationsErrorsByStatusAndColdStartsPerBucket) {
 TEST(Activity, DurationQuantilesAreNearestRank) {
     const WallTime t0 = utc(2026, 12, 6, 10);
     std::vector<InvocationReport> records;
-    for (int i = 100; i >= 1; --i) records.push_back(run_at(t0 + milliseconds(i), i));  // 1..100 ms, unsorted
+    for (int i = 100; i >= 1; --i) records.push_back(activity_record(t0 + milliseconds(i), i));  // 1..100 ms, unsorted
     const auto buckets = bucket_activity(records, {}, ActivityRange{t0, t0 + seconds(60), seconds(60)});
     ASSERT_EQ(buckets.size(), 1u);
     EXPECT_DOUBLE_EQ(*buckets[0].duration_p50_ms, 50);
     EXPECT_DOUBLE_EQ(*buckets[0].duration_p99_ms, 99);
 
-    const auto single = bucket_activity({run_at(t0, 4.25)}, {}, ActivityRange{t0, t0 + seconds(60), seconds(60)});
+    const auto single = bucket_activity({activity_record(t0, 4.25)}, {}, ActivityRange{t0, t0 + seconds(60), seconds(60)});
     EXPECT_DOUBLE_EQ(*single[0].duration_p50_ms, 4.25);
     EXPECT_DOUBLE_EQ(*single[0].duration_p99_ms, 4.25);
 }
@@ -93,7 +93,7 @@ TEST(Activity, ThrottlesLandInTheirBuckets) {
 TEST(Activity, JsonNamesEveryFieldAndNullForNoDuration) {
     const WallTime t0 = utc(2026, 12, 6, 10);
     const ActivityRange range{t0, t0 + seconds(120), seconds(60)};
-    const auto buckets = bucket_activity({run_at(t0 + seconds(1), 2.5, InvocationStatus::oom)}, {}, range);
+    const auto buckets = bucket_activity({activity_record(t0 + seconds(1), 2.5, InvocationStatus::oom)}, {}, range);
     const auto body = nlohmann::json::parse(activity_to_json("charted", range, buckets));
     EXPECT_EQ(body["function"], "charted");
     EXPECT_EQ(body["step_s"], 60);
