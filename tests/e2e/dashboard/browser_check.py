@@ -96,7 +96,12 @@ def main():
         duration_points = int(driver.find_element(By.ID, "chart-duration").get_attribute("data-points") or 0)
         if duration_points != points:
             fail(f"the duration chart has {duration_points} points, the invocations chart {points}")
-        billed = driver.find_elements(By.CSS_SELECTOR, f'#billing-functions tr[data-function="{charted}"] td')
+        billed_row = f'#billing-functions tr[data-function="{charted}"] td'
+        try:
+            wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, billed_row)))
+        except TimeoutException:
+            fail(f"the bill per function has no row for {charted}")
+        billed = driver.find_elements(By.CSS_SELECTOR, billed_row)
         if len(billed) < 2 or int(billed[1].text) != int(invocations):
             fail(f"billing per function shows {[cell.text for cell in billed]}, expected {invocations} invocations")
         if screenshot:
