@@ -38,6 +38,7 @@
 #include "keys/api_keys.h"
 #include "gateway/gateway.h"
 #include "logs/function_logs.h"
+#include "metrics/metrics.h"
 #include "pool/child_processes.h"
 #include "pool/pool.h"
 #include "registry/registry.h"
@@ -240,11 +241,12 @@ int run_daemon(const Config& config) {
     // Before the pool and the scheduler: their last completions settle queued events in it.
     const std::unique_ptr<EventStore> events = open_sqlite_event_store(config.data_dir / "events.db");
     Pool pool(contexts, pool_options(config));
-    Scheduler scheduler(pool, ledger, logs, config);
-    Dispatcher dispatcher(*events, registry, scheduler, config);
+    Metrics metrics(config.metrics.enabled);
+    Scheduler scheduler(pool, ledger, logs, metrics, config);
+    Dispatcher dispatcher(*events, registry, scheduler, metrics, config);
     ScheduleRunner schedules(*events, dispatcher, config);
     Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs,
-                                              *events, dispatcher, schedules});
+                                              *events, dispatcher, schedules, metrics});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.
@@ -255,6 +257,9 @@ int run_daemon(const Config& config) {
     const std::string bound = gateway.start();
     spdlog::info("sofaasd listening on {} ({} io thread{}{})", bound, io_threads, io_threads == 1 ? "" : "s",
                  config.io_threads ? "" : ", auto: half the cores");
+    if (!gateway.metrics_address().empty()) {
+        spdlog::info("sofaasd serves /metrics without credentials on {} (metrics_listen)", gateway.metrics_address());
+    }
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
