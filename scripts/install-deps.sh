@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake g++ pkg-config libseccomp-dev libboost1.81-dev nlohmann-json3-dev libspdlog-dev
-          libgtest-dev libsqlite3-dev libssl-dev libzip-dev ccache curl cargo rustc python3-boto3 awscli)
+          libgtest-dev libsqlite3-dev libssl-dev libzip-dev ccache curl cargo rustc python3-boto3 awscli
+          prometheus)
 
 missing=()
 for package in "${packages[@]}"; do
