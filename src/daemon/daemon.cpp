@@ -233,6 +233,8 @@ int run_daemon(const Config& config) {
     asio::io_context& io = *contexts.front();
     Registry registry(config.data_dir / "functions");
     spdlog::info("registry: {} functions loaded from {}", registry.load(), (config.data_dir / "functions").string());
+    // Before the pool and the scheduler, which count in it until their last completion.
+    Metrics metrics(config.metrics.enabled);
     LedgerOptions ledger_options;
     ledger_options.fsync_interval = std::chrono::milliseconds(config.ledger_fsync_interval_ms);
     ledger_options.reserve_bytes = uint64_t{config.ledger_reserve_mb} << 20;
@@ -241,7 +243,6 @@ int run_daemon(const Config& config) {
     // Before the pool and the scheduler: their last completions settle queued events in it.
     const std::unique_ptr<EventStore> events = open_sqlite_event_store(config.data_dir / "events.db");
     Pool pool(contexts, pool_options(config));
-    Metrics metrics(config.metrics.enabled);
     Scheduler scheduler(pool, ledger, logs, metrics, config);
     Dispatcher dispatcher(*events, registry, scheduler, metrics, config);
     ScheduleRunner schedules(*events, dispatcher, config);

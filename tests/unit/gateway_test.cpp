@@ -80,6 +80,7 @@ struct Daemon {
     }
 
     boost::asio::io_context io;
+    Metrics metrics;  // outlives the pool's last completion
     Config config;
     KeyStore keys;
     Registry registry;
@@ -87,7 +88,6 @@ struct Daemon {
     FunctionLogStore logs;
     std::unique_ptr<EventStore> events;
     Pool pool;
-    Metrics metrics;
     Scheduler scheduler;
     Dispatcher dispatcher;
     ScheduleRunner schedules;
