@@ -148,6 +148,44 @@ TEST(MetricsListen, ServesMetricsWithoutCredentialsAndNothingElse) {
     daemon.stop();
 }
 
+// The queue's gauges are read when scraped; what becomes of its events is counted as it
+// happens (refused: the queue was full; dead-lettered: failed with no retry left).
+TEST(MetricsEvents, QueueDepthRefusalsAndDeadLettersShowInMetrics) {
+    DaemonProcess daemon(json{{"events", {{"max_queued_per_function", 1}}}});
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("queued", function_library("sleep"), {"--max-concurrency", "1", "--async-retries", "0"}).exit_code, 0);
+    const HttpHeaders as_event = {{"X-Sofaas-Invocation-Type", "Event"}};
+    HttpClient client = daemon.http();
+    const auto metrics = [&] { return client.request("GET", "/metrics").body; };
+
+    ASSERT_EQ(client.request("POST", "/v1/functions/queued/invoke", "1500", as_event).status, 202);
+    EXPECT_EQ(client.request("POST", "/v1/functions/queued/invoke", "1", as_event).status, 429);
+    const std::string while_queued = metrics();
+    EXPECT_NE(while_queued.find("sofaas_queued_events{function=\"queued\"} 1\n"), std::string::npos) << while_queued;
+    EXPECT_NE(while_queued.find("sofaas_oldest_queued_event_age_seconds{function=\"queued\"} "), std::string::npos);
+    EXPECT_NE(while_queued.find("sofaas_events_refused_total{function=\"queued\"} 1\n"), std::string::npos);
+
+    std::string text;
+    ASSERT_TRUE(eventually([&] { return metrics().find("sofaas_queued_events{function=\"queued\"}") == std::string::npos; },
+                           std::chrono::seconds(10)))
+        << "the first event did not leave the queue";
+    ASSERT_EQ(client.request("POST", "/v1/functions/queued/invoke", "not a number", as_event).status, 202);
+    EXPECT_TRUE(eventually(
+        [&] {
+            text = metrics();
+            return text.find("sofaas_events_dead_lettered_total{function=\"queued\"} 1\n") != std::string::npos;
+        },
+        std::chrono::seconds(10)))
+        << text;
+    EXPECT_NE(text.find("sofaas_invocations_total{function=\"queued\",version=\"1\",trigger=\"async\",status=\"ok\"} 1\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("sofaas_invocations_total{function=\"queued\",version=\"1\",trigger=\"async\",status=\"error\"} 1\n"),
+              std::string::npos)
+        << text;
+    daemon.stop();
+}
+
 TEST(MetricsOff, AnswersNotFoundAndCountsNothing) {
     DaemonProcess daemon(json{{"metrics", {{"enabled", false}}}});
     daemon.start();
