@@ -223,10 +223,13 @@ Config parse_config(std::string_view json_text) {
     if (const json* v = s.find("prices")) read_prices(*v, config.prices);
     if (const json* v = s.find("events")) read_events(*v, config.events);
     if (const json* v = s.find("metrics")) read_metrics(*v, config.metrics);
-    if (const json* listen = s.find("metrics_listen"); listen && !(listen->is_string() && listen->get_ref<const std::string&>().empty())) {
-        if (!listen->is_string()) reject("metrics_listen", "must be a string \"HOST:PORT\" (or \"\": none)");
+    // "" (the shipped config's value) is no second address.
+    const json* metrics_listen = s.find("metrics_listen");
+    if (metrics_listen && !(metrics_listen->is_string() && metrics_listen->get_ref<const std::string&>().empty())) {
+        if (!metrics_listen->is_string()) reject("metrics_listen", "must be a string \"HOST:PORT\" (or \"\": none)");
         try {
-            std::tie(config.metrics.listen_host, config.metrics.listen_port) = parse_host_port(listen->get<std::string>());
+            std::tie(config.metrics.listen_host, config.metrics.listen_port) =
+                parse_host_port(metrics_listen->get<std::string>());
         } catch (const ConfigError& e) {
             reject("metrics_listen", e.what());
         }

@@ -92,7 +92,8 @@ std::string Gateway::start() {
     const Config& config = state_->router->config();
     const std::string bound = listen_on(state_->io, state_->acceptor, config.listen_host, config.listen_port);
     if (state_->metrics_router) {
-        state_->metrics_address = listen_on(state_->io, state_->metrics_acceptor, *config.metrics.listen_host, config.metrics.listen_port);
+        state_->metrics_address =
+            listen_on(state_->io, state_->metrics_acceptor, *config.metrics.listen_host, config.metrics.listen_port);
     }
     // The lambdas hold the state: the acceptors outlive the accept loops.
     asio::co_spawn(

@@ -30,7 +30,8 @@ void write_environments(Exposition& out, const Pool& pool) {
     const std::vector<FunctionEnvironments> functions = pool.environments();
     out.family("sofaas_concurrent_executions", MetricType::gauge,
                "Invocations running now (their cold start included), as Lambda's ConcurrentExecutions.");
-    for (const FunctionEnvironments& f : functions) out.sample("sofaas_concurrent_executions", {{"function", f.function}}, f.busy);
+    for (const FunctionEnvironments& f : functions)
+        out.sample("sofaas_concurrent_executions", {{"function", f.function}}, f.busy);
     out.family("sofaas_environments", MetricType::gauge,
                "Execution environments (sofaas-worker processes) by state: idle (warm, waiting), busy (running an "
                "invocation or starting for one), starting (for min_warm).");
@@ -45,8 +46,10 @@ void write_environments(Exposition& out, const Pool& pool) {
 void write_event_queue(Exposition& out, EventStore& store, UnixMillis now) {
     const auto depths = store.depths();
     out.family("sofaas_queued_events", MetricType::gauge,
-               "Events waiting in the function's queue (asynchronous invocations, schedule firings, retries), running ones included.");
-    for (const auto& [function, depth] : depths) out.sample("sofaas_queued_events", {{"function", function}}, depth.events);
+               "Events waiting in the function's queue (asynchronous invocations, schedule firings, retries), running "
+               "ones included.");
+    for (const auto& [function, depth] : depths)
+        out.sample("sofaas_queued_events", {{"function", function}}, depth.events);
     out.family("sofaas_oldest_queued_event_age_seconds", MetricType::gauge,
                "Age of the function's oldest queued event, as Lambda's AsyncEventAge.");
     for (const auto& [function, depth] : depths) {
@@ -63,7 +66,8 @@ void write_event_queue(Exposition& out, EventStore& store, UnixMillis now) {
     }
     out.family("sofaas_schedule_firings_total", MetricType::counter,
                "Schedule firings (each an event queued), of the function's current schedules.");
-    for (const auto& [function, counts] : firings) out.sample("sofaas_schedule_firings_total", {{"function", function}}, counts.first);
+    for (const auto& [function, counts] : firings)
+        out.sample("sofaas_schedule_firings_total", {{"function", function}}, counts.first);
     out.family("sofaas_schedule_missed_firings_total", MetricType::counter,
                "Due times of the function's current schedules skipped while no daemon ran.");
     for (const auto& [function, counts] : firings) {
@@ -107,7 +111,8 @@ boost::asio::awaitable<HttpResponseParts> handle_metrics(HandlerContext& context
         if (!caller.known()) co_return unauthorized(caller);
         if (!caller.may_read_metrics()) co_return forbidden("This key may not read /metrics");
     }
-    if (request.method != "GET" && request.method != "HEAD") co_return method_not_allowed(request.method, request.path());
+    if (request.method != "GET" && request.method != "HEAD")
+        co_return method_not_allowed(request.method, request.path());
     if (!services.metrics.enabled()) co_return not_found("Metrics are off (metrics.enabled is false in the config)");
 
     Exposition out;

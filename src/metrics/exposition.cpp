@@ -12,9 +12,12 @@ namespace {
 
 std::string_view type_name(MetricType type) {
     switch (type) {
-        case MetricType::counter: return "counter";
-        case MetricType::gauge: return "gauge";
-        case MetricType::histogram: return "histogram";
+        case MetricType::counter:
+            return "counter";
+        case MetricType::gauge:
+            return "gauge";
+        case MetricType::histogram:
+            return "histogram";
     }
     return "untyped";
 }

@@ -18,8 +18,8 @@ inline constexpr std::string_view exposition_content_type = "text/plain; version
 enum class MetricType { counter, gauge, histogram };
 
 struct Label {
-    std::string_view name;  // a Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*, not checked
-    std::string_view value; // any bytes; escaped when written
+    std::string_view name;   // a Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*, not checked
+    std::string_view value;  // any bytes; escaped when written
 };
 using Labels = std::initializer_list<Label>;
 

@@ -35,14 +35,12 @@ private:
 
 // Bucket bounds in seconds. Warm invocations take a tenth of a millisecond, timeouts up to
 // 15 minutes.
-inline constexpr double invocation_duration_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                        0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
-                                                        5,      10,      30,     60,    300,    900};
+inline constexpr double invocation_duration_bounds[] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900};
 // Cold starts: about 1.5 ms from the zygote, up to init_timeout_s.
 inline constexpr double init_duration_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 // The billing ledger's group fsyncs: a 20 ms window by default.
-inline constexpr double ledger_fsync_wait_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.02, 0.025,
-                                                      0.05,  0.1,    0.25,  0.5,  1};
+inline constexpr double ledger_fsync_wait_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
 
 }  // namespace sofaas

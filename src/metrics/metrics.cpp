@@ -15,9 +15,7 @@ namespace {
 // One sofaas_invocations_total series of a function.
 using InvocationKey = std::tuple<uint32_t, Trigger, InvocationStatus>;  // version, trigger, status
 
-bool is_unpaid_init(Trigger trigger) {
-    return trigger == Trigger::warm || trigger == Trigger::deploy;
-}
+bool is_unpaid_init(Trigger trigger) { return trigger == Trigger::warm || trigger == Trigger::deploy; }
 
 }  // namespace
 
@@ -74,7 +72,9 @@ void Metrics::write(Exposition& out) const {
             const auto& [version, trigger, status] = key;
             const std::string version_text = std::to_string(version);
             out.sample("sofaas_invocations_total",
-                       {{"function", function}, {"version", version_text}, {"trigger", to_string(trigger)},
+                       {{"function", function},
+                        {"version", version_text},
+                        {"trigger", to_string(trigger)},
                         {"status", to_string(status)}},
                        count);
         }
@@ -82,12 +82,15 @@ void Metrics::write(Exposition& out) const {
     out.family("sofaas_invocation_duration_seconds", MetricType::histogram,
                "Handler time of invocations that ran, measured by the daemon (to the kill on a timeout).");
     for (const auto& [function, series] : series_) {
-        if (series->duration.count() > 0) out.histogram("sofaas_invocation_duration_seconds", {{"function", function}}, series->duration);
+        if (series->duration.count() > 0)
+            out.histogram("sofaas_invocation_duration_seconds", {{"function", function}}, series->duration);
     }
     out.family("sofaas_init_duration_seconds", MetricType::histogram,
-               "Cold starts (dlopen and sofaas_init), whether an invocation, min_warm or a deploy's trial load paid for them.");
+               "Cold starts (dlopen and sofaas_init), whether an invocation, min_warm or a deploy's trial load paid "
+               "for them.");
     for (const auto& [function, series] : series_) {
-        if (series->init.count() > 0) out.histogram("sofaas_init_duration_seconds", {{"function", function}}, series->init);
+        if (series->init.count() > 0)
+            out.histogram("sofaas_init_duration_seconds", {{"function", function}}, series->init);
     }
     const auto counter = [&](std::string_view name, std::string_view help, auto value_of) {
         out.family(name, MetricType::counter, help);
@@ -95,7 +98,8 @@ void Metrics::write(Exposition& out) const {
     };
     counter("sofaas_cold_starts_total", "Invocations that waited for a cold start of their environment.",
             [](const Series& s) { return s.cold_starts; });
-    counter("sofaas_throttles_total", "Invocations refused with 429: concurrency limit and queue full, or waited too long.",
+    counter("sofaas_throttles_total",
+            "Invocations refused with 429: concurrency limit and queue full, or waited too long.",
             [](const Series& s) { return s.throttles; });
     counter("sofaas_billed_gb_seconds_total", "GB-seconds billed: billed time times memory size, inits included.",
             [](const Series& s) { return s.billed_gb_seconds; });

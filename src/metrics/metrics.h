@@ -48,7 +48,7 @@ public:
 private:
     struct Series;
     const bool enabled_;
-    mutable std::mutex mutex_;  // guards series_
+    mutable std::mutex mutex_;                                            // guards series_
     std::map<std::string, std::unique_ptr<Series>, std::less<>> series_;  // by function
 };
 

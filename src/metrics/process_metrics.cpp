@@ -56,8 +56,10 @@ void write_process_metrics(Exposition& out) {
         // Fields 14 utime, 15 stime, 22 starttime (clock ticks), 23 vsize (bytes), 24 rss (pages).
         const std::vector<std::string> fields = stat_fields_after_command(*stat);
         if (fields.size() >= 22) {
-            const double cpu = static_cast<double>(std::stoull(fields[11]) + std::stoull(fields[12])) / ticks_per_second;
-            out.family("process_cpu_seconds_total", MetricType::counter, "Total user and system CPU time spent in seconds.");
+            const double cpu =
+                static_cast<double>(std::stoull(fields[11]) + std::stoull(fields[12])) / ticks_per_second;
+            out.family("process_cpu_seconds_total", MetricType::counter,
+                       "Total user and system CPU time spent in seconds.");
             out.sample("process_cpu_seconds_total", {}, cpu);
             out.family("process_virtual_memory_bytes", MetricType::gauge, "Virtual memory size in bytes.");
             out.sample("process_virtual_memory_bytes", {}, static_cast<uint64_t>(std::stoull(fields[20])));
@@ -66,14 +68,16 @@ void write_process_metrics(Exposition& out) {
             if (const auto boot = boot_time_seconds()) {
                 out.family("process_start_time_seconds", MetricType::gauge,
                            "Start time of the process since unix epoch in seconds.");
-                out.sample("process_start_time_seconds", {},
-                           static_cast<double>(*boot) + static_cast<double>(std::stoull(fields[19])) / ticks_per_second);
+                out.sample(
+                    "process_start_time_seconds", {},
+                    static_cast<double>(*boot) + static_cast<double>(std::stoull(fields[19])) / ticks_per_second);
             }
         }
     }
     std::error_code error;
     uint64_t open_fds = 0;
-    for (std::filesystem::directory_iterator it("/proc/self/fd", error), end; !error && it != end; it.increment(error)) {
+    for (std::filesystem::directory_iterator it("/proc/self/fd", error), end; !error && it != end;
+         it.increment(error)) {
         ++open_fds;
     }
     if (!error) {

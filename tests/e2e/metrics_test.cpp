@@ -91,15 +91,18 @@ TEST_F(Metrics, PrometheusScrapesTheCountsAndQuantilesOfTheTraffic) {
     }
 
     const auto count_of = [&](const std::string& status) {
-        return prometheus.scalar("sum(sofaas_invocations_total{job=\"sofaasd\",function=\"paced\",trigger=\"invoke\",status=\"" +
-                                 status + "\"})");
+        return prometheus.scalar(
+            "sum(sofaas_invocations_total{job=\"sofaasd\",function=\"paced\",trigger=\"invoke\",status=\"" + status +
+            "\"})");
     };
     EXPECT_TRUE(eventually([&] { return count_of("ok") == ok_calls && count_of("error") == failing_calls; },
                            std::chrono::seconds(15)))
         << "ok " << count_of("ok").value_or(-1) << ", error " << count_of("error").value_or(-1)
-        << "; up: " << prometheus.query("up").dump() << "\nprometheus log:\n" << prometheus.log();
+        << "; up: " << prometheus.query("up").dump() << "\nprometheus log:\n"
+        << prometheus.log();
     EXPECT_EQ(prometheus.scalar("up{job=\"sofaasd\"}"), 1.0);
-    EXPECT_EQ(prometheus.scalar("sofaas_invocation_duration_seconds_count{function=\"paced\"}"), ok_calls + failing_calls);
+    EXPECT_EQ(prometheus.scalar("sofaas_invocation_duration_seconds_count{function=\"paced\"}"),
+              ok_calls + failing_calls);
     EXPECT_EQ(prometheus.scalar("sofaas_cold_starts_total{function=\"paced\"}"), 1.0);
 
     // Of 9 durations, 3 failures of well under a millisecond and 6 sleeps of 30 ms: the
@@ -119,7 +122,8 @@ TEST_F(Metrics, PrometheusScrapesTheCountsAndQuantilesOfTheTraffic) {
         for (const json& target : panel.at("targets")) {
             std::string expr = target.at("expr").get<std::string>();
             for (const auto& [variable, value] : {std::pair{"$__rate_interval", "1m"}, std::pair{"$function", ".*"}}) {
-                for (size_t at; (at = expr.find(variable)) != std::string::npos;) expr.replace(at, std::strlen(variable), value);
+                for (size_t at; (at = expr.find(variable)) != std::string::npos;)
+                    expr.replace(at, std::strlen(variable), value);
             }
             EXPECT_NO_THROW(prometheus.query(expr)) << panel.at("title") << ": " << expr;
             ++queries;
@@ -153,7 +157,9 @@ TEST(MetricsListen, ServesMetricsWithoutCredentialsAndNothingElse) {
 TEST(MetricsEvents, QueueDepthRefusalsAndDeadLettersShowInMetrics) {
     DaemonProcess daemon(json{{"events", {{"max_queued_per_function", 1}}}});
     daemon.start();
-    ASSERT_EQ(daemon.deploy("queued", function_library("sleep"), {"--max-concurrency", "1", "--async-retries", "0"}).exit_code, 0);
+    ASSERT_EQ(daemon.deploy("queued", function_library("sleep"), {"--max-concurrency", "1", "--async-retries", "0"})
+                  .exit_code,
+              0);
     const HttpHeaders as_event = {{"X-Sofaas-Invocation-Type", "Event"}};
     HttpClient client = daemon.http();
     const auto metrics = [&] { return client.request("GET", "/metrics").body; };
@@ -166,8 +172,9 @@ TEST(MetricsEvents, QueueDepthRefusalsAndDeadLettersShowInMetrics) {
     EXPECT_NE(while_queued.find("sofaas_events_refused_total{function=\"queued\"} 1\n"), std::string::npos);
 
     std::string text;
-    ASSERT_TRUE(eventually([&] { return metrics().find("sofaas_queued_events{function=\"queued\"}") == std::string::npos; },
-                           std::chrono::seconds(10)))
+    ASSERT_TRUE(
+        eventually([&] { return metrics().find("sofaas_queued_events{function=\"queued\"}") == std::string::npos; },
+                   std::chrono::seconds(10)))
         << "the first event did not leave the queue";
     ASSERT_EQ(client.request("POST", "/v1/functions/queued/invoke", "not a number", as_event).status, 202);
     EXPECT_TRUE(eventually(
@@ -177,11 +184,13 @@ TEST(MetricsEvents, QueueDepthRefusalsAndDeadLettersShowInMetrics) {
         },
         std::chrono::seconds(10)))
         << text;
-    EXPECT_NE(text.find("sofaas_invocations_total{function=\"queued\",version=\"1\",trigger=\"async\",status=\"ok\"} 1\n"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find("sofaas_invocations_total{function=\"queued\",version=\"1\",trigger=\"async\",status=\"ok\"} 1\n"),
+        std::string::npos)
         << text;
-    EXPECT_NE(text.find("sofaas_invocations_total{function=\"queued\",version=\"1\",trigger=\"async\",status=\"error\"} 1\n"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find("sofaas_invocations_total{function=\"queued\",version=\"1\",trigger=\"async\",status=\"error\"} 1\n"),
+        std::string::npos)
         << text;
     daemon.stop();
 }

@@ -29,8 +29,8 @@ PrometheusProcess::PrometheusProcess(const std::string& target, const std::strin
         port_ = port.port();
     }
     std::ofstream(dir_ / "credentials") << bearer_token;
-    std::filesystem::permissions(dir_ / "credentials", std::filesystem::perms::owner_read |
-                                                           std::filesystem::perms::owner_write);
+    std::filesystem::permissions(dir_ / "credentials",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     std::ofstream(dir_ / "prometheus.yml") << "global:\n"
                                               "  scrape_interval: 1s\n"
                                               "  scrape_timeout: 1s\n"
@@ -68,11 +68,10 @@ void PrometheusProcess::start() {
     posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    std::vector<std::string> argv_strings = {prometheus_binary.string(),
-                                             "--config.file=" + (dir_ / "prometheus.yml").string(),
-                                             "--storage.tsdb.path=" + (dir_ / "tsdb").string(),
-                                             "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                                             "--log.level=warn"};
+    std::vector<std::string> argv_strings = {
+        prometheus_binary.string(), "--config.file=" + (dir_ / "prometheus.yml").string(),
+        "--storage.tsdb.path=" + (dir_ / "tsdb").string(), "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+        "--log.level=warn"};
     std::vector<char*> argv = c_strings(argv_strings);
     std::vector<std::string> env_strings = environment_with({});
     std::vector<char*> envp = c_strings(env_strings);
@@ -116,7 +115,8 @@ std::optional<double> PrometheusProcess::scalar(const std::string& promql) const
     const nlohmann::json data = query(promql);
     const nlohmann::json& result = data.at("result");
     if (result.empty()) return std::nullopt;
-    if (result.size() > 1) throw std::runtime_error("prometheus query " + promql + " has several series: " + data.dump());
+    if (result.size() > 1)
+        throw std::runtime_error("prometheus query " + promql + " has several series: " + data.dump());
     // An instant vector's value is [time, "value"].
     return std::stod(result.at(0).at("value").at(1).get<std::string>());
 }

@@ -85,12 +85,19 @@ TEST(Metrics, CountsInvocationsByVersionTriggerAndStatus) {
     metrics.record(report_of_run("hello", InvocationStatus::ok, 0.3));
     metrics.record(report_of_run("hello", InvocationStatus::error, 1));
     const std::string text = exposition_of(metrics);
-    EXPECT_TRUE(text_has(text, "sofaas_invocations_total{function=\"hello\",version=\"3\",trigger=\"http\",status=\"ok\"} 2\n")) << text;
-    EXPECT_TRUE(text_has(text, "sofaas_invocations_total{function=\"hello\",version=\"3\",trigger=\"http\",status=\"error\"} 1\n")) << text;
+    EXPECT_TRUE(
+        text_has(text, "sofaas_invocations_total{function=\"hello\",version=\"3\",trigger=\"http\",status=\"ok\"} 2\n"))
+        << text;
+    EXPECT_TRUE(text_has(
+        text, "sofaas_invocations_total{function=\"hello\",version=\"3\",trigger=\"http\",status=\"error\"} 1\n"))
+        << text;
     EXPECT_TRUE(text_has(text, "sofaas_invocation_duration_seconds_count{function=\"hello\"} 3\n")) << text;
-    EXPECT_TRUE(text_has(text, "sofaas_invocation_duration_seconds_bucket{function=\"hello\",le=\"0.00025\"} 1\n")) << text;
-    EXPECT_TRUE(text_has(text, "sofaas_invocation_duration_seconds_bucket{function=\"hello\",le=\"0.0005\"} 2\n")) << text;
-    EXPECT_TRUE(text_has(text, "sofaas_invocation_duration_seconds_bucket{function=\"hello\",le=\"0.001\"} 3\n")) << text;
+    EXPECT_TRUE(text_has(text, "sofaas_invocation_duration_seconds_bucket{function=\"hello\",le=\"0.00025\"} 1\n"))
+        << text;
+    EXPECT_TRUE(text_has(text, "sofaas_invocation_duration_seconds_bucket{function=\"hello\",le=\"0.0005\"} 2\n"))
+        << text;
+    EXPECT_TRUE(text_has(text, "sofaas_invocation_duration_seconds_bucket{function=\"hello\",le=\"0.001\"} 3\n"))
+        << text;
     // 3 invocations of 2 ms at 512 MB: 3 * 0.002 * 0.5 GB-s.
     EXPECT_TRUE(text_has(text, "sofaas_billed_gb_seconds_total{function=\"hello\"} 0.003\n")) << text;
     EXPECT_TRUE(text_has(text, "sofaas_cost_usd_total{function=\"hello\"} 0.75\n")) << text;
