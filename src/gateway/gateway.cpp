@@ -19,6 +19,16 @@ namespace sofaas {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// metrics_listen serves /metrics alone: the dashboard's files need not be loaded twice.
+GatewayServices without_dashboard(GatewayServices services) {
+    services.ui_dir = std::nullopt;
+    return services;
+}
+
+}  // namespace
+
 struct Gateway::State {
     State(std::vector<asio::io_context*> io_contexts, GatewayServices services)
         : contexts(std::move(io_contexts)),
@@ -26,7 +36,7 @@ struct Gateway::State {
           router(std::make_shared<Router>(services)),
           acceptor(asio::make_strand(io)),
           metrics_router(services.config.metrics.listen_host
-                             ? std::make_shared<Router>(services, RouterRole::metrics_only)
+                             ? std::make_shared<Router>(without_dashboard(services), RouterRole::metrics_only)
                              : nullptr),
           metrics_acceptor(asio::make_strand(io)) {}
 

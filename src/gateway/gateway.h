@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +42,8 @@ struct GatewayServices {
     Dispatcher& dispatcher;
     ScheduleRunner& schedules;
     Metrics& metrics;
+    // The dashboard's files, served at /ui/ (dashboard_assets.h); none: /ui/ answers 404.
+    std::optional<std::filesystem::path> ui_dir = std::nullopt;
 };
 
 class Gateway {

@@ -54,7 +54,8 @@ void HandlerContext::refresh_routes() {
     routes.rebuild([this] { return services.registry.list_latest(); });
 }
 
-Router::Router(GatewayServices services, RouterRole role) : context_{std::move(services)}, role_(role) {
+Router::Router(GatewayServices services, RouterRole role)
+    : context_{std::move(services)}, role_(role), dashboard_(context_.services.ui_dir) {
     if (role_ == RouterRole::everything) context_.refresh_routes();
 }
 
@@ -112,7 +113,9 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
     // need a reading of its own, and a proxy in front may read them otherwise.
     if (!path.starts_with('/')) co_return malformed_request("The request target must be a path starting with /.");
     if (role_ == RouterRole::metrics_only) {
-        if (path != "/metrics") co_return not_found(fmt::format("No route for {} {}: this address serves /metrics only", request.method, path));
+        if (path != "/metrics") {
+            co_return not_found(fmt::format("No route for {} {}: this address serves /metrics only", request.method, path));
+        }
         HttpResponseParts response = co_await handle_metrics(context_, request, MetricsAccess::open);
         co_return response;
     }
@@ -124,6 +127,7 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
         if (request.method != "GET" && request.method != "HEAD") co_return method_not_allowed(request.method, path);
         co_return health_response(context_.services);
     }
+    if (is_dashboard_path(path)) co_return dashboard_.respond(request);
     if (path == "/v1" || path.starts_with("/v1/")) {
         HttpResponseParts response = co_await handle_control_api(context_, request);
         co_return response;
