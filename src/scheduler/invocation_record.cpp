@@ -69,7 +69,7 @@ bool record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationR
     return recorded;
 }
 
-void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InvocationReport report, const Prices& prices) {
+void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InvocationReport& report, const Prices& prices) {
     bill(report, prices);
     record_invocation(ledger, logs, report);
 }

@@ -255,7 +255,7 @@ TEST_F(CliOutput, BashCompletionKnowsCommandsOptionsAndFunctions) {
     EXPECT_EQ(lines_of(in_bash(daemon(), "complete_words --output ''").out),
               (std::vector<std::string>{"csv", "json", "text"}));
     EXPECT_EQ(lines_of(in_bash(daemon(), "complete_words keys create ci --scope ''").out),
-              (std::vector<std::string>{"admin", "invoke"}));
+              (std::vector<std::string>{"admin", "invoke", "metrics"}));
     // A value-taking option's value is not taken for an argument: FILE.so is next.
     EXPECT_EQ(lines_of(in_bash(daemon(), "cd /usr/lib && complete_words deploy --memory 256 x os-rel").out),
               (std::vector<std::string>{"os-release"}));
