@@ -69,7 +69,10 @@ InvocationReport withheld(InvocationReport report) {
 }
 
 InvocationReport not_admitted(const InvocationRequest& request) {
-    return refused_report(request, InvocationStatus::unavailable, unavailable_error_type, not_admitted_message);
+    InvocationReport report =
+        refused_report(request, InvocationStatus::unavailable, unavailable_error_type, not_admitted_message);
+    report.refusal_reason = "the billing ledger cannot write";
+    return report;
 }
 
 bool is_runtime_failure(InvocationStatus status) {
@@ -98,17 +101,18 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     void throttle(const InvocationRequest& request, ReportCallback done, const char* why) {
         spdlog::warn("[{}] {}:{} throttled: {}", request.request_id, request.version->spec.name,
                      request.version->spec.version, why);
-        asio::post(io, [done = std::move(done), report = throttled_report(request)]() mutable {
-            done(std::move(report));
-        });
+        InvocationReport report = throttled_report(request);
+        report.refusal_reason = why;
+        record_refusal(logs, report);
+        asio::post(io, [done = std::move(done), report = std::move(report)]() mutable { done(std::move(report)); });
     }
 
     void invoke(InvocationRequest request, ReportCallback done) {
         // Like a throttle, a refusal runs nothing and is not recorded.
         if (!ledger.writable()) {
-            asio::post(io, [done = std::move(done), report = not_admitted(request)]() mutable {
-                done(std::move(report));
-            });
+            InvocationReport report = not_admitted(request);
+            record_refusal(logs, report);
+            asio::post(io, [done = std::move(done), report = std::move(report)]() mutable { done(std::move(report)); });
             return;
         }
         const VersionKey key = key_of(request);
@@ -202,7 +206,9 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
         if (!ledger.writable()) {
             // It waited while the ledger stopped writing: refused as if it came now.
             asio::post(io, [self = shared_from_this(), key, next = std::move(next)]() mutable {
-                next.done(not_admitted(next.request));
+                InvocationReport report = not_admitted(next.request);
+                record_refusal(self->logs, report);
+                next.done(std::move(report));
                 self->start_next(key);
                 std::lock_guard lock(self->mutex);
                 --self->in_flight;
