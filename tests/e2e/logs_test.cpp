@@ -1,6 +1,7 @@
 // Function logs: what a function prints, framed by START / END / REPORT as on Lambda, the
 // reason of every invocation that did not succeed, filters, following, retention.
 #include <atomic>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -179,15 +180,19 @@ TEST(LogsOfRefusals, AThrottleIsLoggedWithItsReason) {
     DaemonProcess daemon(json{{"limits", {{"max_queue", 0}}}});
     daemon.start();
     ASSERT_EQ(daemon.deploy("single", function_library("sleep"), {"--max-concurrency", "1"}).exit_code, 0);
-    std::thread busy([&] { daemon.http().request("POST", "/v1/functions/single/invoke", "2000"); });
+    // As limits_test.cpp: all arrive while the first sleeps its second.
+    std::mutex mutex;
     std::string throttled_id;
-    EXPECT_TRUE(eventually([&] {
-        auto response = daemon.http().request("POST", "/v1/functions/single/invoke", "1");
-        if (response.status != 429) return false;
-        throttled_id = response.header("X-Sofaas-Request-Id");
-        return true;
-    }));
-    busy.join();
+    std::vector<std::thread> callers;
+    for (int i = 0; i < 4; ++i) {
+        callers.emplace_back([&] {
+            auto response = daemon.http().request("POST", "/v1/functions/single/invoke", "1000");
+            std::lock_guard lock(mutex);
+            if (response.status == 429) throttled_id = response.header("X-Sofaas-Request-Id");
+        });
+    }
+    for (auto& caller : callers) caller.join();
+    ASSERT_FALSE(throttled_id.empty());
     auto logs = daemon.cli({"logs", "single", "--request-id", throttled_id});
     ASSERT_EQ(logs.exit_code, 0) << logs;
     EXPECT_NE(logs.out.find("RequestId: " + throttled_id +

@@ -50,7 +50,8 @@ protected:
 
     sofaas::testing::TempDir temp{"sofaas-logs"};
     fs::path logs = temp / "logs";
-    FunctionLogStore store{logs};
+    // The day of the lines written: retention keeps them.
+    FunctionLogStore store{logs, LogSettings{}, [] { return utc(2026, 11, 27, 12); }};
 };
 
 }  // namespace
@@ -233,7 +234,7 @@ TEST_F(FunctionLogsTest, TailSkipsATornLastLine) {
     std::ofstream(logs / "hello" / "2026-11-27.jsonl", std::ios::app) << R"({"time":"2026-11-27T12:00:00Z","req)";
     EXPECT_EQ(store.tail("hello", {.count = 1})[0].message, report_line(result("req-1")));
     // A new store (a restarted daemon) seals the torn line before appending.
-    FunctionLogStore restarted(logs);
+    FunctionLogStore restarted(logs, LogSettings{}, [] { return utc(2026, 11, 27, 13); });
     auto after = result("req-2");
     after.start = utc(2026, 11, 27, 13);
     after.captured_stdout = "after";
