@@ -179,7 +179,8 @@ HttpResponse HttpClient::stream(std::string_view method, std::string_view target
         parser.get().body().data = piece;
         parser.get().body().size = sizeof piece;
         c.stream.expires_after(timeout_);
-        ec = c.run([&](auto handler) { http::async_read(c.stream, c.buffer, parser, handler); });
+        // read_some: back with whatever arrived, not once the piece is full.
+        ec = c.run([&](auto handler) { http::async_read_some(c.stream, c.buffer, parser, handler); });
         if (ec == http::error::need_buffer) ec = {};
         if (ec) throw fail("stream from", ec);
         const std::string_view got(piece, sizeof piece - parser.get().body().size);

@@ -42,6 +42,9 @@ public:
     virtual ~StreamedBody() = default;
     // The next bytes to send, nullopt at the end; resumes on the connection's executor.
     virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
+    // The reader hung up: next() ends now, whatever it waits for. On the connection's
+    // executor.
+    virtual void abandon() = 0;
 };
 
 struct HttpResponseParts {

@@ -122,6 +122,16 @@ void LogStream::wake() {
     });
 }
 
+void LogStream::abandon() {
+    {
+        std::lock_guard lock(shared_->mutex);
+        shared_->end = std::string("the reader hung up");
+        shared_->end_told = true;  // to nobody
+        shared_->waiting.clear();
+    }
+    timer_.cancel();
+}
+
 asio::awaitable<std::optional<std::string>> LogStream::next() {
     for (;;) {
         std::string chunk;

@@ -64,6 +64,7 @@ public:
     void on_lines(std::string_view jsonl, size_t count) override;
     void on_end(std::string_view why) override;
     boost::asio::awaitable<std::optional<std::string>> next() override;
+    void abandon() override;
 
 private:
     void wake();

@@ -220,6 +220,11 @@ private:
         response_head_.clear();
         append_response_head(response_head_, response, request_id, framing);
         const auto write_timeout = std::chrono::seconds(router_->limits().read_timeout_s);
+        // A reader that hangs up makes the socket readable (EOF): the stream ends then, and
+        // frees its follower's slot, instead of at the next write that fails.
+        stream_.socket().async_wait(tcp::socket::wait_read, [body = response.stream](const beast::error_code& ec) {
+            if (ec != asio::error::operation_aborted) body->abandon();
+        });
         std::string piece = response.body;
         for (;;) {
             // The head goes at once, with what there is: the client knows it is answered.
@@ -231,13 +236,19 @@ private:
                 stream_.expires_after(write_timeout);
                 const bool written = co_await write_head_and_body(framed);
                 stream_.expires_never();
-                if (!written) co_return false;
+                if (!written) {
+                    beast::error_code ignored;
+                    stream_.socket().cancel(ignored);
+                    co_return false;
+                }
                 response_head_.clear();
             }
             std::optional<std::string> next = co_await response.stream->next();
             if (!next) break;
             piece = std::move(*next);
         }
+        beast::error_code ignored;
+        stream_.socket().cancel(ignored);  // the wait for a hang-up
         const std::string_view last_chunk = chunked ? "0\r\n\r\n" : "";
         stream_.expires_after(write_timeout);
         co_await write_head_and_body(last_chunk);

@@ -270,6 +270,43 @@ TEST_F(LogsFollow, StreamsNewLinesUntilTheFunctionIsDeleted) {
     EXPECT_EQ(daemon.stop(), 0);
 }
 
+// Lines reach the reader while the stream is open, and a reader that hangs up frees its
+// slot at once, not at the next line or heartbeat.
+TEST_F(LogsFollow, LinesArriveLiveAndAHangUpFreesTheSlot) {
+    ASSERT_EQ(daemon.deploy("live", function_library("logger")).exit_code, 0);
+    std::mutex mutex;
+    std::string received, awaited;  // awaited: the REPORT line the reader stops after
+    std::atomic<bool> reader_done{false};
+    struct Enough {};
+    std::thread reader([&] {
+        auto client = daemon.http();
+        try {
+            client.stream("GET", "/v1/functions/live/logs?follow=1&tail=1", [&](std::string_view piece) {
+                std::lock_guard lock(mutex);
+                received += piece;
+                if (!awaited.empty() && received.find(awaited) != std::string::npos) throw Enough{};
+            });
+        } catch (const Enough&) {
+        }
+        reader_done = true;  // and the client, its connection with it, is gone
+    });
+    ASSERT_TRUE(eventually([&] { return open_streams(daemon) == 1; }));
+    auto invoked = daemon.http().request("POST", "/v1/functions/live/invoke", "live");
+    ASSERT_EQ(invoked.status, 200);
+    {
+        std::lock_guard lock(mutex);
+        awaited = "REPORT RequestId: " + invoked.header("X-Sofaas-Request-Id");
+    }
+    // Its REPORT comes while the stream is open; the heartbeat (every 10 s) also wakes
+    // the reader should it have come before `awaited` was set.
+    const bool streamed = eventually([&] { return reader_done.load(); }, std::chrono::seconds(15));
+    if (!streamed) daemon.cli({"delete", "live"});  // ends the stream, so the reader returns
+    reader.join();
+    EXPECT_TRUE(streamed) << received;
+    EXPECT_TRUE(eventually([&] { return open_streams(daemon) == 0; }, std::chrono::seconds(5)));
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
 TEST_F(LogsFollow, AStoppingDaemonEndsTheStream) {
     ASSERT_EQ(daemon.deploy("watched", function_library("logger")).exit_code, 0);
     Follower follower(daemon, {"logs", "watched", "--follow", "--json"});
