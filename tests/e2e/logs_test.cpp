@@ -137,6 +137,8 @@ TEST_F(Logs, EveryFailureLeavesItsReason) {
          {"RequestId: {ID} Error: Task timed out after 1.00 seconds", "Sandbox.Timedout"}},
         {"badurl", fixture_library("responds_with"), {"--route", "POST /logs-badurl"}, R"({"statusCode": 42})",
          {R"(Invoke Error {"errorType":"Runtime.InvalidResponse")"}},
+        {"oversized", fixture_library("big_output"), {}, std::to_string(7 * 1024 * 1024),
+         {R"(ERROR RequestId: {ID} Invoke Error {"errorType":"Runtime.ResponseTooLarge")"}},
     };
     if (!programs_are_sanitized()) {  // ASan's operator new ignores the limit (quantities_test.cpp)
         cases.push_back({"hungry", fixture_library("allocate"), {"--memory", "128", "--timeout", "20"}, "400",
