@@ -1,6 +1,6 @@
 // HTTP <-> event mapping for function endpoints: the Lambda function-URL / API Gateway
-// HTTP API v2 payload, and the response a function's output becomes. Plain types only,
-// so it can be unit-tested and fuzzed without a server.
+// HTTP API v2 payload, and the response a function's output becomes. Plain types only
+// (a streamed body is an interface), so it can be unit-tested and fuzzed without a server.
 #pragma once
 
 #include <map>

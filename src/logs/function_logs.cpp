@@ -36,21 +36,19 @@ void append_invocation_lines(std::string& out, const InvocationReport& report) {
     });
 }
 
-// Up to `count` complete lines from the end of `file`, newest first, that `keep` accepts,
-// reading backwards in chunks so a large log file costs only what is asked for.
-template <typename Keep>
-std::vector<std::string> last_lines(const fs::path& file, size_t count, const Keep& keep) {
-    std::vector<std::string> lines;
+// Hands the complete lines of `file` to `take`, newest first, until it has accepted
+// `count` of them (it returns whether it did), reading backwards in chunks so that a large
+// log file costs only what is asked for.
+template <typename Take>
+void take_last_lines(const fs::path& file, size_t count, const Take& take) {
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return lines;
+    if (fd < 0) return;
+    size_t taken = 0;
     off_t position = ::lseek(fd, 0, SEEK_END);
     std::string pending;  // bytes after `position` not yet split into lines
     bool tail_dropped = false;
     char buffer[64 * 1024];
-    auto take = [&](std::string line) {
-        if (keep(line)) lines.push_back(std::move(line));
-    };
-    while (position > 0 && lines.size() < count) {
+    while (position > 0 && taken < count) {
         size_t chunk = static_cast<size_t>(std::min<off_t>(position, sizeof buffer));
         position -= static_cast<off_t>(chunk);
         ssize_t n = ::pread(fd, buffer, chunk, position);
@@ -68,18 +66,17 @@ std::vector<std::string> last_lines(const fs::path& file, size_t count, const Ke
         }
         // Every line that starts after a newline inside `pending` is complete.
         size_t end = pending.size();
-        while (lines.size() < count) {
+        while (taken < count) {
             if (end == 0) break;
             size_t newline = pending.rfind('\n', end - 1);
             if (newline == std::string::npos) break;
-            if (newline + 1 < end) take(pending.substr(newline + 1, end - newline - 1));
+            if (newline + 1 < end && take(std::string_view(pending).substr(newline + 1, end - newline - 1))) ++taken;
             end = newline;
         }
         pending.erase(end);
     }
-    if (position == 0 && !pending.empty() && lines.size() < count) take(pending);
+    if (position == 0 && !pending.empty() && taken < count) take(std::string_view(pending));
     ::close(fd);
-    return lines;
 }
 
 std::optional<LogLine> parse_log_line(std::string_view text) {
@@ -289,10 +286,9 @@ struct FunctionLogStore::State {
         }
         std::sort(files.rbegin(), files.rend());  // newest day first
         for (const auto& file : files) {
-            std::optional<LogLine> parsed;
-            auto keep = [&](const std::string& text) {
+            auto take = [&](std::string_view text) {
                 if (!filter.may_match(text)) return false;
-                parsed = parse_log_line(text);
+                std::optional<LogLine> parsed = parse_log_line(text);
                 if (!parsed) {
                     spdlog::warn("logs: skipping corrupt line in {}", file.string());
                     return false;
@@ -301,7 +297,7 @@ struct FunctionLogStore::State {
                 newest_first.push_back(std::move(*parsed));
                 return true;
             };
-            last_lines(file, query.count - newest_first.size(), keep);
+            take_last_lines(file, query.count - newest_first.size(), take);
             if (newest_first.size() >= query.count) break;
         }
         return {newest_first.rbegin(), newest_first.rend()};
