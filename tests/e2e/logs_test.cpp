@@ -137,6 +137,9 @@ TEST_F(Logs, EveryFailureLeavesItsReason) {
          {"RequestId: {ID} Error: Task timed out after 1.00 seconds", "Sandbox.Timedout"}},
         {"badurl", fixture_library("responds_with"), {"--route", "POST /logs-badurl"}, R"({"statusCode": 42})",
          {R"(Invoke Error {"errorType":"Runtime.InvalidResponse")"}},
+        {"initcrash", fixture_library("slow_init"), {"--env", "CRASH_AFTER_DEPLOY=1"}, "",
+         {"INIT_REPORT Init Duration: ", " ms\tPhase: init\tStatus: crash\tError Type: Runtime.ExitError",
+          "RequestId: {ID} Error: Runtime exited with error: signal: aborted (SIGABRT)"}},
         {"oversized", fixture_library("big_output"), {}, std::to_string(7 * 1024 * 1024),
          {R"(ERROR RequestId: {ID} Invoke Error {"errorType":"Runtime.ResponseTooLarge")"}},
     };
