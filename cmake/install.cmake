@@ -4,6 +4,7 @@
 #                                    namespaces and gives each worker a uid of its own)
 #   bin/sofaas                       the CLI, for every user
 #   libexec/sofaas/sofaas-worker     run only by sofaasd, which finds it relative to itself
+#   share/sofaas/ui/                 the web dashboard's files (/ui/), found by sofaasd so too
 #   include/sofaas/                  the function ABI and the C++ SDK
 #   share/cmake/sofaas/              find_package(sofaas CONFIG): sofaas::sdk and
 #                                    sofaas_add_function()
@@ -24,6 +25,7 @@ set(generated ${CMAKE_BINARY_DIR}/packaging)
 install(TARGETS sofaasd DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install(TARGETS sofaas DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS sofaas-worker DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/sofaas)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/ui/ DESTINATION ${CMAKE_INSTALL_DATADIR}/sofaas/ui)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/sofaas DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
 

@@ -76,6 +76,7 @@ Try this:
   build/bin/sofaas invoke sleep --data 5000      # times out after 3 s
   build/bin/sofaas billing
   build/bin/sofaas logs hello
+  http://$listen/ui/                             # the dashboard: sign in with data/admin.token
 
 Stop it with scripts/stop.sh
 TRY

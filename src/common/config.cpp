@@ -224,6 +224,10 @@ Config parse_config(std::string_view json_text) {
     if (const json* v = s.find("prices")) read_prices(*v, config.prices);
     if (const json* v = s.find("events")) read_events(*v, config.events);
     if (const json* v = s.find("logs")) read_logs(*v, config.logs);
+    if (const json* ui_dir = s.find("ui_dir"); ui_dir && !ui_dir->is_null()) {
+        if (!ui_dir->is_string() || ui_dir->get<std::string>().empty()) reject("ui_dir", "must be a directory's path or null");
+        config.ui_dir = ui_dir->get<std::string>();
+    }
     s.string("region", config.region, false);
     s.string("account_id", config.account_id, false);
     if (config.region.size() > 32 || config.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {

@@ -108,6 +108,9 @@ struct Config {
     // the region they are configured with, us-east-1 most often: the same by default.
     std::string region = "us-east-1";
     std::string account_id = "000000000000";
+    // The web dashboard's files (/ui/). Unset: ui/ beside sofaasd (a build tree), else the
+    // installed share/sofaas/ui.
+    std::optional<std::filesystem::path> ui_dir;
 };
 
 class ConfigError : public std::runtime_error {

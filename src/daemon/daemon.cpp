@@ -64,6 +64,30 @@ std::filesystem::path find_worker_binary() {
                              candidates[1].string() + ": it is installed beside sofaasd or in its libexec directory");
 }
 
+// The dashboard's files: ui_dir when configured (it must then exist), else found from
+// sofaasd's own path as sofaas-worker is: ui/ beside it in a build tree, at
+// SOFAAS_INSTALLED_UI (share/sofaas/ui) once installed. Without them the daemon runs and
+// /ui/ says the dashboard is not installed.
+std::optional<std::filesystem::path> find_dashboard_files(const Config& config) {
+    std::error_code ec;
+    if (config.ui_dir) {
+        if (!std::filesystem::is_directory(*config.ui_dir, ec)) {
+            throw std::runtime_error("ui_dir " + config.ui_dir->string() + " is not a directory");
+        }
+        return config.ui_dir;
+    }
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) throw std::runtime_error("cannot locate sofaasd itself (/proc/self/exe): " + ec.message());
+    const std::filesystem::path candidates[] = {self.parent_path() / "ui",
+                                                (self.parent_path() / SOFAAS_INSTALLED_UI).lexically_normal()};
+    for (const auto& directory : candidates) {
+        if (std::filesystem::is_directory(directory, ec)) return directory;
+    }
+    spdlog::warn("dashboard files not found at {} or {} (nor ui_dir configured): /ui/ answers 404",
+                 candidates[0].string(), candidates[1].string());
+    return std::nullopt;
+}
+
 // Whether this host lets a root daemon give environments namespaces of their own: a
 // container without CAP_SYS_ADMIN does not. Asked once, of a child that tries.
 std::optional<std::string> why_no_namespaces() {
@@ -204,6 +228,7 @@ int run_daemon(const Config& config) {
     }
     const AdminToken admin_token = resolve_admin_token(config);
     spdlog::info("admin token from {}", admin_token.source);
+    const std::optional<std::filesystem::path> dashboard_files = find_dashboard_files(config);
     KeyStore keys(config.data_dir / "keys.json");
 
     // A process a function forks and detaches (setsid, double fork) outlives its worker:
@@ -244,7 +269,7 @@ int run_daemon(const Config& config) {
     Dispatcher dispatcher(*events, registry, scheduler, config);
     ScheduleRunner schedules(*events, dispatcher, config);
     Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs,
-                                              *events, dispatcher, schedules});
+                                              *events, dispatcher, schedules, dashboard_files});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "billing/activity.h"
 #include "billing/billing_record.h"
 #include "billing/ledger.h"
 #include "common/time.h"
@@ -30,6 +31,7 @@ namespace sofaas {
 namespace {
 
 constexpr size_t default_log_lines = 100;
+constexpr uint32_t max_activity_step_s = 7 * 24 * 3600;
 
 std::vector<std::string> decoded_path_segments(std::string_view path) {
     std::vector<std::string> segments;
@@ -121,11 +123,9 @@ HttpResponseParts function_logs(HandlerContext& context, const std::string& func
                                   json_array(lines, [](const LogLine& line) { return to_json(line); }) + "}");
 }
 
-HttpResponseParts billing(HandlerContext& context, const IncomingRequest& request) {
-    const QueryParams params = parse_query(request.query());
-    LedgerQuery query;
-    query.function = find_param(params, "function");
-    const WallTime now = wall_now();
+// ?since= and ?until= of /v1/billing and .../activity into `query`; the refusal when one
+// is unreadable.
+std::optional<HttpResponseParts> read_time_bounds(const QueryParams& params, WallTime now, LedgerQuery& query) {
     for (const auto& [key, bound] : {std::pair{"since", &query.since}, std::pair{"until", &query.until}}) {
         if (const auto text = find_param(params, key)) {
             *bound = parse_time_spec(*text, now);
@@ -136,6 +136,14 @@ HttpResponseParts billing(HandlerContext& context, const IncomingRequest& reques
             }
         }
     }
+    return std::nullopt;
+}
+
+HttpResponseParts billing(HandlerContext& context, const IncomingRequest& request) {
+    const QueryParams params = parse_query(request.query());
+    LedgerQuery query;
+    query.function = find_param(params, "function");
+    if (auto refusal = read_time_bounds(params, wall_now(), query)) return *refusal;
     const auto records = context.services.ledger.query(query);
     const std::string summary = summary_to_json(summarize(records));
     const auto with_records = find_param(params, "records");
@@ -145,6 +153,42 @@ HttpResponseParts billing(HandlerContext& context, const IncomingRequest& reques
     nlohmann::json& lines = body["records"] = nlohmann::json::array();
     for (const InvocationReport& record : records) lines.push_back(nlohmann::json::parse(record_to_json(record)));
     return json_response(200, body.dump());
+}
+
+// GET /v1/functions/NAME/activity?since=1h&until=...&step=60: the function's ledger records
+// and throttles in time buckets (billing/activity.h), by default the last hour by minute.
+HttpResponseParts function_activity(HandlerContext& context, const IncomingRequest& request,
+                                    const std::string& function) {
+    if (!context.services.registry.latest(function)) return function_not_found(function);
+    const QueryParams params = parse_query(request.query());
+    const WallTime now = wall_now();
+    LedgerQuery query;
+    query.function = function;
+    if (auto refusal = read_time_bounds(params, now, query)) return *refusal;
+    ActivityRange range;
+    range.since = query.since.value_or(now - std::chrono::hours(1));
+    range.until = query.until.value_or(now);
+    if (range.until <= range.since) return bad_request("until must be later than since");
+    if (const auto step = find_param(params, "step")) {
+        const auto seconds = parse_unsigned(*step);
+        if (!seconds || *seconds == 0 || *seconds > max_activity_step_s) {
+            return bad_request(fmt::format("step must be a number of seconds from 1 to {}: got '{}'",
+                                           max_activity_step_s, *step));
+        }
+        range.step = std::chrono::seconds(*seconds);
+    }
+    const size_t buckets = activity_bucket_count(range);
+    if (buckets > max_activity_buckets) {
+        return bad_request(fmt::format("since, until and step make {} buckets; at most {} are allowed "
+                                       "(a larger step or a shorter range)",
+                                       buckets, max_activity_buckets));
+    }
+    // The first bucket may start before `since` (activity.h): its records are read too.
+    query.since = range.since - std::chrono::duration_cast<WallTime::duration>(range.step);
+    query.until = range.until;
+    const auto records = context.services.ledger.query(query);
+    const auto throttles = context.services.scheduler.throttles().counts_since(function, *query.since);
+    return json_response(200, activity_to_json(function, range, bucket_activity(records, throttles, range)));
 }
 
 // For handlers that read files of any size (the whole ledger, a function's log): on the
@@ -279,6 +323,12 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
             co_return invoked;
         }
         co_return unsupported();
+    }
+    if (path[3] == "activity") {
+        if (method != "GET") co_return unsupported();
+        HttpResponseParts answer =
+            co_await read_off_the_io_thread(context, [&] { return function_activity(context, request, function); });
+        co_return answer;
     }
     if (path[3] == "logs") {
         if (method != "GET") co_return unsupported();

@@ -17,6 +17,7 @@
 #include "events/event_store.h"
 #include "gateway/awaitable_calls.h"
 #include "gateway/control_api.h"
+#include "gateway/json_answer.h"
 #include "gateway/query_string.h"
 #include "gateway/responses.h"
 #include "registry/registry.h"
@@ -49,11 +50,6 @@ ordered_json dead_letter_json(const DeadLetter& letter, bool with_payload) {
     };
     if (with_payload) object["payload"] = letter.event.payload;
     return object;
-}
-
-HttpResponseParts json_of(const ordered_json& body, int status = 200) {
-    // Payloads and error messages are the function's bytes: never let them throw.
-    return json_response(status, body.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
 }
 
 std::optional<int64_t> parse_id(std::string_view text) {

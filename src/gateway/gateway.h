@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +40,8 @@ struct GatewayServices {
     EventStore& events;
     Dispatcher& dispatcher;
     ScheduleRunner& schedules;
+    // The dashboard's files, served at /ui/ (dashboard_assets.h); none: /ui/ answers 404.
+    std::optional<std::filesystem::path> ui_dir = std::nullopt;
 };
 
 class Gateway {

@@ -55,7 +55,9 @@ void HandlerContext::refresh_routes() {
     routes.rebuild([this] { return services.registry.list_latest(); });
 }
 
-Router::Router(GatewayServices services) : context_{std::move(services)} { context_.refresh_routes(); }
+Router::Router(GatewayServices services) : context_{std::move(services)}, dashboard_(context_.services.ui_dir) {
+    context_.refresh_routes();
+}
 
 boost::asio::awaitable<HttpResponseParts> Router::handle(IncomingRequest request) {
     const auto started = std::chrono::steady_clock::now();
@@ -109,6 +111,7 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
         if (request.method != "GET" && request.method != "HEAD") co_return method_not_allowed(request.method, path);
         co_return health_response(context_);
     }
+    if (is_dashboard_path(path)) co_return dashboard_.respond(request);
     if (path == "/v1" || path.starts_with("/v1/")) {
         HttpResponseParts response = co_await handle_control_api(context_, request);
         co_return response;

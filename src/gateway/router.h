@@ -1,4 +1,5 @@
-// From a parsed request to its response: /healthz, the control API, function endpoints.
+// From a parsed request to its response: /healthz, the dashboard, the control API,
+// function endpoints.
 // Never throws: whatever goes wrong inside a handler becomes a logged 500.
 #pragma once
 
@@ -9,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "gateway/dashboard_assets.h"
 #include "gateway/handler_context.h"
 #include "gateway/http_event.h"
 #include "gateway/http_message.h"
@@ -56,6 +58,7 @@ private:
     boost::asio::awaitable<HttpResponseParts> dispatch(const IncomingRequest& request);
 
     HandlerContext context_;
+    DashboardAssets dashboard_;
     std::atomic<size_t> in_progress_{0};
     std::atomic<bool> draining_{false};
 };

@@ -16,6 +16,7 @@
 #include "events/schedule_runner.h"
 #include "events/time_zone.h"
 #include "gateway/control_api.h"
+#include "gateway/json_answer.h"
 #include "gateway/responses.h"
 
 namespace sofaas {
@@ -72,10 +73,6 @@ ordered_json schedule_json(const Schedule& schedule) {
         {"fired", schedule.fired},
         {"missed", schedule.missed},
     };
-}
-
-HttpResponseParts json_of(const ordered_json& body, int status = 200) {
-    return json_response(status, body.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
 }
 
 HttpResponseParts add_schedule(HandlerContext& context, const IncomingRequest& request, const std::string& function) {

@@ -97,10 +97,12 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     uint64_t arrivals = 0;
     size_t in_flight = 0;  // running or waiting
     bool closed = false;   // the Scheduler (and perhaps the Pool) is gone: start nothing new
+    ThrottleHistory throttles;  // has its own mutex
 
     void throttle(const InvocationRequest& request, ReportCallback done, const char* why) {
         spdlog::warn("[{}] {}:{} throttled: {}", request.request_id, request.version->spec.name,
                      request.version->spec.version, why);
+        throttles.record(request.version->spec.name, wall_now());
         InvocationReport report = throttled_report(request);
         report.refusal_reason = why;
         record_refusal(logs, report);
@@ -250,6 +252,11 @@ void Scheduler::activate(FunctionVersionPtr version, uint32_t previous) {
 
 void Scheduler::remove(const std::string& function) {
     state_->pool.retire_all(function);
+    state_->throttles.remove(function);
+}
+
+const ThrottleHistory& Scheduler::throttles() const {
+    return state_->throttles;
 }
 
 size_t Scheduler::in_flight() const {

@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/function_spec.h"
 #include "common/invocation_report.h"
+#include "scheduler/throttle_history.h"
 
 namespace sofaas {
 
@@ -62,6 +63,9 @@ public:
     // Invocations admitted (running or waiting in a queue) and not yet answered; shutdown
     // waits for 0.
     size_t in_flight() const;
+
+    // The requests this scheduler throttled (429), per function and second.
+    const ThrottleHistory& throttles() const;
 
 private:
     struct State;

@@ -112,7 +112,8 @@ TEST_F(InstalledTree, HoldsTheProgramsHeadersPackageFilesConfigAndUnit) {
     for (const char* file : {"include/sofaas/sofaas.h", "include/sofaas/sofaas.hpp",
                              "share/cmake/sofaas/sofaasConfig.cmake", "share/cmake/sofaas/sofaasConfigVersion.cmake",
                              "share/cmake/sofaas/sofaasFunctions.cmake", "share/pkgconfig/sofaas.pc",
-                             "share/doc/sofaas/CHANGELOG.md"})
+                             "share/doc/sofaas/CHANGELOG.md", "share/sofaas/ui/index.html",
+                             "share/sofaas/ui/vendor/uPlot.iife.min.js", "share/sofaas/ui/vendor/uPlot.LICENSE.txt"})
         EXPECT_TRUE(fs::is_regular_file(prefix_ / file)) << file;
 
     // The default configuration keeps its data in the state directory, not in ./data.
@@ -183,6 +184,11 @@ TEST_F(InstalledTree, BuildsDeploysAndInvokesFunctionsOutOfTree) {
     EXPECT_EQ(deployed.out, "greet version 1\n");
     deployed = daemon.deploy("shout", shout);
     ASSERT_EQ(deployed.exit_code, 0) << deployed << daemon.log();
+
+    // The dashboard's files are the installed ones, found relative to sbin/sofaasd.
+    const HttpResponse dashboard = daemon.http("").request("GET", "/ui/");
+    EXPECT_EQ(dashboard.status, 200) << dashboard.body;
+    EXPECT_NE(dashboard.body.find("<title>sofaas dashboard</title>"), std::string::npos);
 
     auto greeted = daemon.cli({"invoke", "greet", "--data", "hello"});
     ASSERT_EQ(greeted.exit_code, 0) << greeted << daemon.log();

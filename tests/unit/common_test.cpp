@@ -132,6 +132,14 @@ TEST(ConfigTest, RejectsWrongTypesNegativesAndZeros) {
     EXPECT_NE(config_error("{not json").find("invalid JSON"), std::string::npos);
 }
 
+TEST(ConfigTest, UiDirIsAPathOrNull) {
+    EXPECT_FALSE(parse_config("{}").ui_dir.has_value());
+    EXPECT_FALSE(parse_config(R"({"ui_dir": null})").ui_dir.has_value());
+    EXPECT_EQ(parse_config(R"({"ui_dir": "/srv/sofaas-ui"})").ui_dir, std::filesystem::path("/srv/sofaas-ui"));
+    EXPECT_EQ(config_error(R"({"ui_dir": ""})"), "ui_dir: must be a directory's path or null");
+    EXPECT_EQ(config_error(R"({"ui_dir": 3})"), "ui_dir: must be a directory's path or null");
+}
+
 TEST(ConfigTest, RejectsPortOutOfRange) {
     EXPECT_NE(config_error(R"({"listen": "127.0.0.1:65536"})").find("listen:"), std::string::npos);
     EXPECT_NE(config_error(R"({"listen": "127.0.0.1"})").find("listen:"), std::string::npos);
