@@ -33,7 +33,7 @@ using namespace std::chrono_literals;
 using testing::eventually;
 using testing::function_library;
 
-constexpr auto answer_limit = 60s;
+constexpr auto scheduler_answer_limit = 60s;
 
 FunctionVersionPtr sleep_function(uint32_t max_concurrency, uint32_t timeout_s = 3) {
     auto version = std::make_shared<FunctionVersion>();
@@ -80,7 +80,7 @@ protected:
     }
 
     static InvocationReport wait(std::future<InvocationReport>& future) {
-        if (future.wait_for(answer_limit) != std::future_status::ready) {
+        if (future.wait_for(scheduler_answer_limit) != std::future_status::ready) {
             ADD_FAILURE() << "the scheduler did not answer";
             return {};
         }
