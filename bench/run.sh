@@ -23,7 +23,7 @@ if ((${#missing[@]})); then apt-get install -y "${missing[@]}"; fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSOFAAS_BUILD_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions sofaas_fixtures sofaas-bench handoff-floor gateway-floor fork-floor >/dev/null
+cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions sofaas_fixtures sofaas-bench handoff-floor gateway-floor fork-floor metrics-record >/dev/null
 BENCH="$BUILD/bin/sofaas-bench"
 
 WORK=$(mktemp -d /tmp/sofaas-bench.XXXXXX)
@@ -188,6 +188,28 @@ done
 for mode in on off; do R[fsync_${mode}_rps]=$(median ${fsync_rps[$mode]}); done
 R[fsync_durable_p99_ms]=$(median "${durable_p99[@]}")
 
+echo "== 10: metrics counting on vs off (alternating, median of $RUNS each)" >&2
+# Two daemons side by side, taking turns; bench/metrics_pairs.sh runs more rounds.
+declare -A metrics_address=() metrics_rps=([on]="" [off]="")
+metrics_pids=()
+for mode in on off; do
+    config='{}'; [[ $mode == off ]] && config='{"metrics": {"enabled": false}}'
+    start_sofaasd "$config"
+    deploy hello "$BUILD/functions/hello.so" "min_warm=2"
+    metrics_address[$mode]=$SOFAASD_ADDRESS metrics_pids+=("$SOFAASD_PID")
+    wrk -t1 -c$CONNECTIONS -d1s "$SOFAAS_ENDPOINT/fn/hello" >/dev/null
+done
+for run in $(seq 1 $RUNS); do
+    for mode in on off; do
+        out=$(wrk -t1 -c$CONNECTIONS -d$DURATION "http://${metrics_address[$mode]}/fn/hello")
+        metrics_rps[$mode]+=" $(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+    done
+done
+R[metrics_series]=$(curl -sf -H "Authorization: Bearer $SOFAAS_TOKEN" "http://${metrics_address[on]}/metrics" | grep -vc '^#')
+stop_sofaasd "${metrics_pids[@]}"
+for mode in on off; do R[metrics_${mode}_rps]=$(median ${metrics_rps[$mode]}); done
+collect < <("$BUILD/bin/metrics-record")
+
 echo "== 6: many functions ($MANY deployed)" >&2
 start_sofaasd '{}' "$WORK/many"
 collect < <("$BENCH" deploy-many --count $MANY --library "$BUILD/functions/hello.so")
@@ -308,6 +330,9 @@ table() {
         "${R[fsync_on_requests]} / ${R[fsync_off_requests]}" \
         "a record for every request: $(holds "${R[fsync_on_records]} >= ${R[fsync_on_requests]} && ${R[fsync_off_records]} >= ${R[fsync_off_requests]}")"
     row "8. fsync on: billing records on disk within, p99 over group fsyncs, ms" "${R[fsync_durable_p99_ms]}" "" ""
+    row "10. warm /fn/hello req/s, metrics on vs off (alternating runs)" "${R[metrics_on_rps]}" "${R[metrics_off_rps]}" "$(ratio "${R[metrics_on_rps]}" "${R[metrics_off_rps]}")"
+    row "10. Metrics::record alone, ns per call: one thread / two at once" "${R[record_ns_one_thread]} / ${R[record_ns_two_threads]}" "" ""
+    row "10. samples in one /metrics answer after it" "${R[metrics_series]}" "" ""
     row "9. async invoke of hello: 202s/s" "${R[enqueue_rps]}" "warm /fn/hello req/s ${R[fn_rps]}" "$(ratio "${R[enqueue_rps]}" "${R[fn_rps]}")"
     row "9. async invoke: 202 p50 / p99 ms ($CONNECTIONS conns)" "${R[enqueue_p50]} / ${R[enqueue_p99]}" "warm /fn/hello ${R[fn_p50]} / ${R[fn_p99]}" ""
     row "9. queued hello events run/s, draining what the enqueue left" "${R[drain_rps]}" "202s/s ${R[enqueue_rps]}" "$(ratio "${R[drain_rps]}" "${R[enqueue_rps]}")"

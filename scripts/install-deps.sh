@@ -7,6 +7,8 @@ packages=(build-essential cmake g++ pkg-config libseccomp-dev libboost1.81-dev n
           libgtest-dev libsqlite3-dev libssl-dev libzip-dev ccache curl cargo rustc python3-boto3 awscli)
 # The dashboard's end-to-end test drives headless Chromium through Selenium.
 packages+=(chromium chromium-driver python3-selenium)
+# The metrics end-to-end test scrapes sofaasd with a real Prometheus.
+packages+=(prometheus)
 
 missing=()
 for package in "${packages[@]}"; do

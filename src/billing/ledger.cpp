@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <span>
 #include <system_error>
 #include <thread>
 #include <unordered_set>
@@ -37,6 +38,7 @@ public:
         const double ms = std::chrono::duration<double, std::milli>(lag).count();
         buckets_[std::min(buckets_.size() - 1, static_cast<size_t>(ms * 10))]++;
         ++count_;
+        sum_ms_ += ms;
         max_ms_ = std::max(max_ms_, ms);
     }
     LedgerDurability summary() const {
@@ -46,6 +48,25 @@ public:
         result.p50_ms = quantile(0.50);
         result.p99_ms = quantile(0.99);
         return result;
+    }
+
+    // Regrouped into `bounds` (seconds): a 0.1 ms bucket counts in the first bound at or
+    // above its upper edge; those over 1 s only in +Inf.
+    LedgerFsyncWaits regrouped(std::span<const double> bounds) const {
+        LedgerFsyncWaits waits;
+        waits.counts.assign(bounds.size() + 1, 0);
+        waits.sum_seconds = sum_ms_ / 1000;
+        for (size_t i = 0; i < buckets_.size(); ++i) {
+            if (buckets_[i] == 0) continue;
+            const double upper_edge_s = static_cast<double>(i + 1) / 10 / 1000;
+            const bool last = i + 1 == buckets_.size();
+            const size_t slot =
+                last ? bounds.size()
+                     : static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), upper_edge_s - 1e-12) -
+                                           bounds.begin());
+            waits.counts[slot] += buckets_[i];
+        }
+        return waits;
     }
 
 private:
@@ -63,6 +84,7 @@ private:
     std::array<uint64_t, 10001> buckets_{};
     uint64_t count_ = 0;
     double max_ms_ = 0;
+    double sum_ms_ = 0;
 };
 
 // Older day files are closed once this many are open, and by the background thread once
@@ -508,6 +530,11 @@ LedgerDurability Ledger::durability() const {
     LedgerDurability durability = state_->lags.summary();
     durability.fsync_interval = state_->options.fsync_interval;
     return durability;
+}
+
+LedgerFsyncWaits Ledger::fsync_waits(std::span<const double> bounds) const {
+    std::lock_guard lock(state_->mutex);
+    return state_->lags.regrouped(bounds);
 }
 
 LedgerHealth Ledger::health() const {

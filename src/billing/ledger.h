@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,13 @@ struct LedgerDurability {
     double max_ms = 0;
 };
 
+// The same waits as a histogram with the caller's bucket bounds (seconds, increasing):
+// counts per bucket (not cumulative), the last those over every bound, and their sum.
+struct LedgerFsyncWaits {
+    std::vector<uint64_t> counts;
+    double sum_seconds = 0;
+};
+
 struct LedgerQuery {
     std::optional<std::string> function;
     std::optional<WallTime> since;  // inclusive, on the record's start
@@ -81,6 +89,7 @@ public:
     // then writes those records again before it is writable()).
     void flush();
     LedgerDurability durability() const;
+    LedgerFsyncWaits fsync_waits(std::span<const double> bounds) const;
 
     // False while records cannot be written or made durable, or free space is below the
     // reserve: invocations must not start. One atomic load, for the warm path.

@@ -86,7 +86,7 @@ const std::vector<CommandSpec>& command_specs() {
         {"alias delete", {"NAME", "ALIAS"}, {}, "delete an alias"},
         {"keys create",
          {"NAME"},
-         {{"scope", "admin|invoke", "what the key may do (default invoke)"},
+         {{"scope", "admin|invoke|metrics", "what the key may do (default invoke; metrics: read /metrics)"},
           {"function", "NAME", "an invoke key for this function only (repeatable; default: every function)", true},
           {"json", "", "print the key as JSON"}},
          "create an API key; its secret is printed once"},

@@ -197,8 +197,8 @@ void delete_alias(const CommandLine& line, HttpClient& client, std::ostream& out
 void create_key(const CommandLine& line, HttpClient& client, std::ostream& out) {
     json request = {{"name", line.arguments.at(0)}, {"scope", line.value("scope").value_or("invoke")},
                     {"functions", line.values("function")}};
-    if (request["scope"] != "admin" && request["scope"] != "invoke")
-        throw UsageError("option '--scope' needs admin or invoke, not '" + request["scope"].get<std::string>() + "'");
+    if (request["scope"] != "admin" && request["scope"] != "invoke" && request["scope"] != "metrics")
+        throw UsageError("option '--scope' needs admin, invoke or metrics, not '" + request["scope"].get<std::string>() + "'");
     auto response = checked(client.request("POST", "/v1/keys", request.dump(), {{"Content-Type", "application/json"}}));
     if (line.has("json")) print_json(response, out);
     else out << format_created_key(parse_body(response));

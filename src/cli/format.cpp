@@ -143,7 +143,7 @@ std::string functions_text(const json& key) {
     for (const auto& function : key.value("functions", json::array())) {
         functions += (functions.empty() ? "" : ", ") + (function.is_string() ? function.get<std::string>() : function.dump());
     }
-    return functions.empty() ? (text(key, "scope") == "admin" ? "-" : "every function") : functions;
+    return functions.empty() ? (text(key, "scope") == "invoke" ? "every function" : "-") : functions;
 }
 }  // namespace
 

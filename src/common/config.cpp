@@ -6,6 +6,7 @@
 #include <limits>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -130,6 +131,12 @@ void read_prices(const json& value, Prices& prices) {
     s.reject_unknown();
 }
 
+void read_metrics(const json& value, MetricsSettings& metrics) {
+    Section s(value, "metrics");
+    s.boolean("enabled", metrics.enabled);
+    s.reject_unknown();
+}
+
 void read_events(const json& value, EventSettings& events) {
     Section s(value, "events");
     s.integer("retry_delay_s", events.retry_delay_s, 1, 3600);
@@ -224,6 +231,19 @@ Config parse_config(std::string_view json_text) {
     if (const json* v = s.find("prices")) read_prices(*v, config.prices);
     if (const json* v = s.find("events")) read_events(*v, config.events);
     if (const json* v = s.find("logs")) read_logs(*v, config.logs);
+    if (const json* v = s.find("metrics")) read_metrics(*v, config.metrics);
+    // "" (the shipped config's value) is no second address.
+    const json* metrics_listen = s.find("metrics_listen");
+    if (metrics_listen && !(metrics_listen->is_string() && metrics_listen->get_ref<const std::string&>().empty())) {
+        if (!metrics_listen->is_string()) reject("metrics_listen", "must be a string \"HOST:PORT\" (or \"\": none)");
+        try {
+            std::tie(config.metrics.listen_host, config.metrics.listen_port) =
+                parse_host_port(metrics_listen->get<std::string>());
+        } catch (const ConfigError& e) {
+            reject("metrics_listen", e.what());
+        }
+        if (!config.metrics.enabled) reject("metrics_listen", "needs metrics.enabled, which is false");
+    }
     if (const json* ui_dir = s.find("ui_dir"); ui_dir && !ui_dir->is_null()) {
         if (!ui_dir->is_string() || ui_dir->get<std::string>().empty()) reject("ui_dir", "must be a directory's path or null");
         config.ui_dir = ui_dir->get<std::string>();
@@ -283,6 +303,10 @@ UidRange parse_uid_range(std::string_view text) {
 }
 
 void apply_listen(Config& config, std::string_view host_port) {
+    std::tie(config.listen_host, config.listen_port) = parse_host_port(host_port);
+}
+
+std::pair<std::string, uint16_t> parse_host_port(std::string_view host_port) {
     // rfind: the port is after the last colon ("[::1]:8080" keeps its brackets in the host).
     auto colon = host_port.rfind(':');
     if (colon == std::string_view::npos || colon == 0) {
@@ -296,8 +320,7 @@ void apply_listen(Config& config, std::string_view host_port) {
         throw ConfigError("listen port must be between 0 and 65535, got \"" + std::string(port_text) + "\"");
     }
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    config.listen_host = std::string(host);
-    config.listen_port = static_cast<uint16_t>(port);
+    return {std::string(host), static_cast<uint16_t>(port)};
 }
 
 }  // namespace sofaas

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/uid_range.h"
 
@@ -60,6 +61,17 @@ struct LogSettings {
     uint32_t max_followers = 64;
 };
 
+// GET /metrics (metrics/metrics.h, docs/METRICS.md).
+struct MetricsSettings {
+    // false: nothing is counted and /metrics answers 404 (for measuring what counting costs).
+    bool enabled = true;
+    // Set: /metrics is served on this address too, without credentials, for a scraper on a
+    // private network (metrics_listen, "HOST:PORT"). Anyone who reaches it reads the names
+    // of the functions and their traffic.
+    std::optional<std::string> listen_host;
+    uint16_t listen_port = 0;
+};
+
 // Lambda's x86 prices.
 struct Prices {
     double per_gb_second = 0.0000166667;
@@ -104,6 +116,7 @@ struct Config {
     Prices prices;
     EventSettings events;
     LogSettings logs;
+    MetricsSettings metrics;
     // What ARNs name (arn:aws:lambda:REGION:ACCOUNT:function:NAME). AWS clients sign for
     // the region they are configured with, us-east-1 most often: the same by default.
     std::string region = "us-east-1";
@@ -134,5 +147,7 @@ std::string function_arn(const Config& config, std::string_view function);
 
 // "HOST:PORT" -> config.listen_host/listen_port; throws ConfigError.
 void apply_listen(Config& config, std::string_view host_port);
+// "HOST:PORT" -> host (without IPv6 brackets) and port; throws ConfigError.
+std::pair<std::string, uint16_t> parse_host_port(std::string_view host_port);
 
 }  // namespace sofaas

@@ -38,6 +38,7 @@
 #include "keys/api_keys.h"
 #include "gateway/gateway.h"
 #include "logs/function_logs.h"
+#include "metrics/metrics.h"
 #include "pool/child_processes.h"
 #include "pool/pool.h"
 #include "registry/registry.h"
@@ -257,6 +258,8 @@ int run_daemon(const Config& config) {
     asio::io_context& io = *contexts.front();
     Registry registry(config.data_dir / "functions");
     spdlog::info("registry: {} functions loaded from {}", registry.load(), (config.data_dir / "functions").string());
+    // Before the pool and the scheduler, which count in it until their last completion.
+    Metrics metrics(config.metrics.enabled);
     LedgerOptions ledger_options;
     ledger_options.fsync_interval = std::chrono::milliseconds(config.ledger_fsync_interval_ms);
     ledger_options.reserve_bytes = uint64_t{config.ledger_reserve_mb} << 20;
@@ -265,11 +268,11 @@ int run_daemon(const Config& config) {
     // Before the pool and the scheduler: their last completions settle queued events in it.
     const std::unique_ptr<EventStore> events = open_sqlite_event_store(config.data_dir / "events.db");
     Pool pool(contexts, pool_options(config));
-    Scheduler scheduler(pool, ledger, logs, config);
-    Dispatcher dispatcher(*events, registry, scheduler, config);
+    Scheduler scheduler(pool, ledger, logs, metrics, config);
+    Dispatcher dispatcher(*events, registry, scheduler, metrics, config);
     ScheduleRunner schedules(*events, dispatcher, config);
     Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs,
-                                              *events, dispatcher, schedules, dashboard_files});
+                                              *events, dispatcher, schedules, metrics, dashboard_files});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.
@@ -280,6 +283,9 @@ int run_daemon(const Config& config) {
     const std::string bound = gateway.start();
     spdlog::info("sofaasd listening on {} ({} io thread{}{})", bound, io_threads, io_threads == 1 ? "" : "s",
                  config.io_threads ? "" : ", auto: half the cores");
+    if (!gateway.metrics_address().empty()) {
+        spdlog::info("sofaasd serves /metrics without credentials on {} (metrics_listen)", gateway.metrics_address());
+    }
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {

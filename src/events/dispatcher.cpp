@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "events/event_outcome.h"
+#include "metrics/metrics.h"
 #include "registry/registry.h"
 #include "scheduler/scheduler.h"
 
@@ -32,13 +33,14 @@ std::chrono::system_clock::time_point at(UnixMillis ms) {
 }  // namespace
 
 struct Dispatcher::State : std::enable_shared_from_this<Dispatcher::State> {
-    State(EventStore& store_, Registry& registry_, Scheduler& scheduler_, const Config& config_)
-        : store(store_), registry(registry_), scheduler(scheduler_), config(config_),
+    State(EventStore& store_, Registry& registry_, Scheduler& scheduler_, Metrics& metrics_, const Config& config_)
+        : store(store_), registry(registry_), scheduler(scheduler_), metrics(metrics_), config(config_),
           owner(config_.events.node_id.empty() ? "local" : config_.events.node_id) {}
 
     EventStore& store;
     Registry& registry;
     Scheduler& scheduler;
+    Metrics& metrics;
     const Config config;
     const std::string owner;
 
@@ -183,6 +185,7 @@ struct Dispatcher::State : std::enable_shared_from_this<Dispatcher::State> {
         if (too_old(event, version->spec, now)) {
             spdlog::warn("[{}] {}: event not run, older than max_event_age {} s", event.event.request_id, function,
                          version->spec.max_event_age_s);
+            metrics.record_event(function, EventFate::expired);
             settle(event, settle_expired(event, version->spec, now, config, destination_exists()));
             return;
         }
@@ -207,6 +210,7 @@ struct Dispatcher::State : std::enable_shared_from_this<Dispatcher::State> {
 
     void settle(const QueuedEvent& event, Settlement settlement) {
         const std::string function = event.event.function;
+        if (settlement.kind == SettlementKind::dead_letter) metrics.record_event(function, EventFate::dead_lettered);
         std::optional<std::string> destination;
         if (settlement.then_enqueue) destination = settlement.then_enqueue->function;
         const std::optional<UnixMillis> again =
@@ -235,8 +239,9 @@ struct Dispatcher::State : std::enable_shared_from_this<Dispatcher::State> {
     }
 };
 
-Dispatcher::Dispatcher(EventStore& store, Registry& registry, Scheduler& scheduler, const Config& config)
-    : state_(std::make_shared<State>(store, registry, scheduler, config)) {}
+Dispatcher::Dispatcher(EventStore& store, Registry& registry, Scheduler& scheduler, Metrics& metrics,
+                       const Config& config)
+    : state_(std::make_shared<State>(store, registry, scheduler, metrics, config)) {}
 
 Dispatcher::~Dispatcher() {
     stop();
@@ -267,6 +272,9 @@ void Dispatcher::enqueue(NewEvent event, std::function<void(EnqueueResult)> done
     state_->store.enqueue(std::move(event), state_->config.events.max_queued_per_function,
                           [state = state_, function, done = std::move(done)](EnqueueResult result) {
                               if (result.outcome == EnqueueOutcome::queued) state->look_soon(function, 0);
+                              if (result.outcome == EnqueueOutcome::full) {
+                                  state->metrics.record_event(function, EventFate::refused_queue_full);
+                              }
                               done(std::move(result));
                           });
 }

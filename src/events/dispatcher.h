@@ -25,10 +25,12 @@ namespace sofaas {
 
 class Registry;
 class Scheduler;
+class Metrics;
 
 class Dispatcher {
 public:
-    Dispatcher(EventStore& store, Registry& registry, Scheduler& scheduler, const Config& config);
+    // Events refused (queue full), expired and dead-lettered are counted in `metrics`.
+    Dispatcher(EventStore& store, Registry& registry, Scheduler& scheduler, Metrics& metrics, const Config& config);
     ~Dispatcher();  // stop()s
 
     // Releases the leases a previous daemon left, learns which functions have events

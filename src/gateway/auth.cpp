@@ -51,6 +51,14 @@ bool Caller::may_invoke(std::string_view function) const {
     return kind == CallerKind::admin_token || (kind == CallerKind::api_key && key->may_invoke(function));
 }
 
+bool Caller::may_read_metrics() const {
+    return is_admin() || (kind == CallerKind::api_key && key->scope == KeyScope::metrics);
+}
+
+std::string_view Caller::what_the_key_may_do() const {
+    return key && key->scope == KeyScope::metrics ? "This key may only read /metrics" : "This key may only invoke functions";
+}
+
 HttpResponseParts unauthorized(const Caller& caller) {
     if (caller.signature_failure) return unauthorized(caller.signature_failure->message);
     return unauthorized();

@@ -46,6 +46,11 @@ struct Caller {
     bool is_admin() const;
     // Invoking `function`: an admin, or an invoke key that names it (or names none).
     bool may_invoke(std::string_view function) const;
+    // GET /metrics: an admin, or a metrics key.
+    bool may_read_metrics() const;
+    // Why a known caller who is no admin is refused the rest of the control API (its
+    // key's scope).
+    std::string_view what_the_key_may_do() const;
 };
 
 // The 401 for a caller who is not known: a refused signature says why, as AWS does.

@@ -259,7 +259,7 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
     // An invoke key may call the functions it names; everything else is an admin's.
     const bool invocation = path.size() == 4 && path[1] == "functions" && path[3] == "invoke" && method == "POST";
     if (invocation && !caller.may_invoke(path[2])) co_return forbidden("This key may not invoke " + path[2]);
-    if (!invocation && !caller.is_admin()) co_return forbidden("This key may only invoke functions");
+    if (!invocation && !caller.is_admin()) co_return forbidden(std::string(caller.what_the_key_may_do()));
 
     if (path.size() >= 2 && path[1] == "keys") {
         HttpResponseParts answer = co_await handle_keys_api(context, request, path);

@@ -27,6 +27,7 @@ class KeyStore;
 class EventStore;
 class Dispatcher;
 class ScheduleRunner;
+class Metrics;
 
 struct GatewayServices {
     const Config& config;
@@ -40,6 +41,7 @@ struct GatewayServices {
     EventStore& events;
     Dispatcher& dispatcher;
     ScheduleRunner& schedules;
+    Metrics& metrics;
     // The dashboard's files, served at /ui/ (dashboard_assets.h); none: /ui/ answers 404.
     std::optional<std::filesystem::path> ui_dir = std::nullopt;
 };
@@ -52,9 +54,13 @@ public:
     Gateway(std::vector<boost::asio::io_context*> contexts, GatewayServices services);
     ~Gateway();
 
-    // Binds config.listen_host:listen_port (0 = ephemeral) and starts accepting.
-    // Returns the bound "HOST:PORT". Throws std::system_error when it cannot bind.
+    // Binds config.listen_host:listen_port (0 = ephemeral) and starts accepting; and
+    // config.metrics.listen_host:listen_port, when set, for GET /metrics alone, without
+    // credentials. Returns the bound "HOST:PORT" of the first. Throws std::system_error
+    // when it cannot bind.
     std::string start();
+    // The bound "HOST:PORT" of metrics_listen, once started; empty when there is none.
+    std::string metrics_address() const;
     // Stops accepting new connections; open ones finish their current request.
     void stop_accepting();
     // Requests being handled right now (shutdown waits for 0).

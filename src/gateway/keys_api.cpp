@@ -49,7 +49,7 @@ std::variant<KeyRequest, HttpResponseParts> parse_key_request(std::string_view b
     request.name = name->get<std::string>();
     if (const auto scope = object.find("scope"); scope != object.end()) {
         const auto parsed = scope->is_string() ? parse_key_scope(scope->get<std::string>()) : std::nullopt;
-        if (!parsed) return bad_request("\"scope\" must be \"admin\" or \"invoke\"");
+        if (!parsed) return bad_request("\"scope\" must be \"admin\", \"invoke\" or \"metrics\"");
         request.scope = *parsed;
     }
     if (const auto functions = object.find("functions"); functions != object.end()) {

@@ -296,7 +296,7 @@ boost::asio::awaitable<HttpResponseParts> route_lambda_operation(LambdaCall& cal
     // path[0] is the API version, path[1] "functions".
     if (path.size() < 2) co_return unsupported();
     if (path.size() == 2) {
-        if (!call.caller.is_admin()) co_return lambda_error(403, "AccessDeniedException", "This key may only invoke functions");
+        if (!call.caller.is_admin()) co_return lambda_error(403, "AccessDeniedException", std::string(call.caller.what_the_key_may_do()));
         if (method == "GET" && path[0] == "2015-03-31") co_return list_functions(call);
         if (method == "POST" && path[0] == "2015-03-31") {
             HttpResponseParts created = co_await create_function(call);
@@ -326,7 +326,7 @@ boost::asio::awaitable<HttpResponseParts> route_lambda_operation(LambdaCall& cal
         HttpResponseParts invoked = co_await lambda_invoke(context, call.request, call.caller, *reference);
         co_return invoked;
     }
-    if (!call.caller.is_admin()) co_return lambda_error(403, "AccessDeniedException", "This key may only invoke functions");
+    if (!call.caller.is_admin()) co_return lambda_error(403, "AccessDeniedException", std::string(call.caller.what_the_key_may_do()));
     const FunctionVersionPtr latest = context.services.registry.latest(reference->name);
     if (!latest) co_return function_not_found(context, reference->name);
     if (operation == "aliases") {

@@ -14,6 +14,7 @@
 #include "gateway/control_api.h"
 #include "gateway/function_endpoint.h"
 #include "gateway/lambda_api.h"
+#include "gateway/metrics_endpoint.h"
 #include "gateway/responses.h"
 #include "logs/function_logs.h"
 #include "registry/registry.h"
@@ -55,8 +56,9 @@ void HandlerContext::refresh_routes() {
     routes.rebuild([this] { return services.registry.list_latest(); });
 }
 
-Router::Router(GatewayServices services) : context_{std::move(services)}, dashboard_(context_.services.ui_dir) {
-    context_.refresh_routes();
+Router::Router(GatewayServices services, RouterRole role)
+    : context_{std::move(services)}, role_(role), dashboard_(context_.services.ui_dir) {
+    if (role_ == RouterRole::everything) context_.refresh_routes();
 }
 
 boost::asio::awaitable<HttpResponseParts> Router::handle(IncomingRequest request) {
@@ -78,7 +80,12 @@ std::optional<HttpResponseParts> Router::refusal_before_body(std::string_view me
                                                             std::optional<std::string_view> authorization) const {
     const std::string_view path = target.substr(0, target.find('?'));
     const GatewayServices& services = context_.services;
+    if (role_ == RouterRole::metrics_only) return std::nullopt;
     const Caller caller = caller_before_body(authorization, trusted_credentials(services));
+    if (path == "/metrics") {
+        if (!caller.known()) return unauthorized(caller);
+        return std::nullopt;
+    }
     if (path == "/v1" || path.starts_with("/v1/")) {
         if (!caller.known()) return unauthorized(caller);
         return std::nullopt;
@@ -107,6 +114,17 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
     // Only origin-form ("/path?query"): "fn/hello", "*" or "http://host/fn/hello" would each
     // need a reading of its own, and a proxy in front may read them otherwise.
     if (!path.starts_with('/')) co_return malformed_request("The request target must be a path starting with /.");
+    if (role_ == RouterRole::metrics_only) {
+        if (path != "/metrics") {
+            co_return not_found(fmt::format("No route for {} {}: this address serves /metrics only", request.method, path));
+        }
+        HttpResponseParts response = co_await handle_metrics(context_, request, MetricsAccess::open);
+        co_return response;
+    }
+    if (path == "/metrics") {
+        HttpResponseParts response = co_await handle_metrics(context_, request, MetricsAccess::credential);
+        co_return response;
+    }
     if (path == "/healthz") {
         if (request.method != "GET" && request.method != "HEAD") co_return method_not_allowed(request.method, path);
         co_return health_response(context_);

@@ -17,9 +17,15 @@
 
 namespace sofaas {
 
+// What a listener serves.
+enum class RouterRole {
+    everything,    // the main listener
+    metrics_only,  // metrics_listen: GET /metrics without credentials, nothing else
+};
+
 class Router {
 public:
-    explicit Router(GatewayServices services);
+    explicit Router(GatewayServices services, RouterRole role = RouterRole::everything);
 
     // Held by a connection from the moment a request is read until its response is
     // written: shutdown waits for these, not only for the handlers.
@@ -58,6 +64,7 @@ private:
     boost::asio::awaitable<HttpResponseParts> dispatch(const IncomingRequest& request);
 
     HandlerContext context_;
+    const RouterRole role_;
     DashboardAssets dashboard_;
     std::atomic<size_t> in_progress_{0};
     std::atomic<bool> draining_{false};

@@ -83,16 +83,23 @@ StoredKey from_json(const json& object) {
 }  // namespace
 
 std::string_view to_string(KeyScope scope) {
-    return scope == KeyScope::admin ? "admin" : "invoke";
+    switch (scope) {
+        case KeyScope::admin: return "admin";
+        case KeyScope::invoke: return "invoke";
+        case KeyScope::metrics: return "metrics";
+    }
+    return "invoke";
 }
 
 std::optional<KeyScope> parse_key_scope(std::string_view text) {
     if (text == "admin") return KeyScope::admin;
     if (text == "invoke") return KeyScope::invoke;
+    if (text == "metrics") return KeyScope::metrics;
     return std::nullopt;
 }
 
 bool ApiKey::may_invoke(std::string_view function) const {
+    if (scope == KeyScope::metrics) return false;
     if (scope == KeyScope::admin || functions.empty()) return true;
     return std::find(functions.begin(), functions.end(), function) != functions.end();
 }
@@ -152,6 +159,8 @@ CreatedKey KeyStore::create(const std::string& name, KeyScope scope, std::vector
         throw KeyError(KeyError::Kind::invalid, "Key names are 1-64 characters of A-Z a-z 0-9 _ -, not '" + name + "'");
     if (scope == KeyScope::admin && !functions.empty())
         throw KeyError(KeyError::Kind::invalid, "An admin key reaches every function; --function is for invoke keys");
+    if (scope == KeyScope::metrics && !functions.empty())
+        throw KeyError(KeyError::Kind::invalid, "A metrics key reads the metrics of every function; --function is for invoke keys");
     for (const auto& function : functions) {
         if (!is_valid_function_name(function))
             throw KeyError(KeyError::Kind::invalid, "Not a function name: '" + function + "'");

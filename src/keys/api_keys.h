@@ -1,7 +1,8 @@
 // API keys: credentials an operator hands out instead of the admin token. A key has a
 // name, a public access key id and a secret (shown once, when it is created), and a scope:
-// `admin` (the whole control API) or `invoke` (calling functions: those it names, or every
-// function when it names none). The pair (id, secret) is what AWS calls an access key, so
+// `admin` (the whole control API), `invoke` (calling functions: those it names, or every
+// function when it names none) or `metrics` (reading GET /metrics, nothing else: what a
+// Prometheus server is given). The pair (id, secret) is what AWS calls an access key, so
 // the same key can sign requests with AWS Signature Version 4.
 //
 // Keys live in one file under DATA, mode 0600, replaced atomically on every change.
@@ -19,7 +20,7 @@
 
 namespace sofaas {
 
-enum class KeyScope { admin, invoke };
+enum class KeyScope { admin, invoke, metrics };
 std::string_view to_string(KeyScope scope);
 std::optional<KeyScope> parse_key_scope(std::string_view text);
 
@@ -28,7 +29,7 @@ struct ApiKey {
     std::string name;
     std::string access_key_id;
     KeyScope scope = KeyScope::invoke;
-    std::vector<std::string> functions;  // invoke scope: empty = every function
+    std::vector<std::string> functions;  // invoke scope: empty = every function; others: empty
     WallTime created;
 
     bool may_invoke(std::string_view function) const;

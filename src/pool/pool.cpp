@@ -201,6 +201,19 @@ PoolStats Pool::stats(const std::string& function, uint32_t version) const {
     return {pool.idle.size(), pool.busy, pool.warm_failures, pool.warm_failure};
 }
 
+std::vector<FunctionEnvironments> Pool::environments() const {
+    std::vector<FunctionEnvironments> functions;
+    std::lock_guard lock(state_->mutex);
+    for (const auto& [key, pool] : state_->versions) {  // ordered by function, then version
+        if (pool.idle.empty() && pool.busy == 0 && pool.warming == 0) continue;
+        if (functions.empty() || functions.back().function != key.first) functions.push_back({key.first});
+        functions.back().idle += pool.idle.size();
+        functions.back().busy += pool.busy;
+        functions.back().starting += pool.warming;
+    }
+    return functions;
+}
+
 void Pool::on_unpaid_init(std::function<void(InvocationReport)> observer) {
     state_->init_observer = std::move(observer);
 }

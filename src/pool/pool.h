@@ -70,6 +70,14 @@ struct PoolStats {
     std::string warm_failure;  // why the last one failed
 };
 
+// The environments of one function, all its versions together, at one moment.
+struct FunctionEnvironments {
+    std::string function;
+    size_t idle = 0;
+    size_t busy = 0;      // running an invocation, or starting cold for one
+    size_t starting = 0;  // starting for min_warm, not yet ready
+};
+
 class Pool {
 public:
     Pool(boost::asio::io_context& io, PoolOptions options);
@@ -112,6 +120,8 @@ public:
     void retire_all(const std::string& function);
 
     PoolStats stats(const std::string& function, uint32_t version) const;
+    // Every function that has environments, by name (for metrics).
+    std::vector<FunctionEnvironments> environments() const;
     // Worker processes alive or not yet reaped, of every version.
     size_t worker_count() const;
 

@@ -78,7 +78,7 @@ void record_refusal(FunctionLogStore& logs, const InvocationReport& report) {
     }
 }
 
-void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InvocationReport report, const Prices& prices) {
+void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InvocationReport& report, const Prices& prices) {
     bill(report, prices);
     record_invocation(ledger, logs, report);
 }

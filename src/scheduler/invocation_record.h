@@ -40,6 +40,7 @@ bool record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationR
 // Bills and records an init no invocation paid for (a min_warm environment's, a deploy's
 // trial load; the pool's report, trigger `warm` or `deploy`): its init time at the memory
 // size's price, without the per-request price, since nothing was requested.
-void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InvocationReport report, const Prices& prices);
+// `report` gets its bill.
+void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InvocationReport& report, const Prices& prices);
 
 }  // namespace sofaas

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "billing/ledger.h"
+#include "metrics/metrics.h"
 #include "pool/pool.h"
 #include "scheduler/invocation_record.h"
 
@@ -83,12 +84,13 @@ bool is_runtime_failure(InvocationStatus status) {
 }  // namespace
 
 struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
-    State(Pool& pool_, Ledger& ledger_, FunctionLogStore& logs_, const Config& config_)
-        : pool(pool_), ledger(ledger_), logs(logs_), config(config_), io(pool_.io_context()) {}
+    State(Pool& pool_, Ledger& ledger_, FunctionLogStore& logs_, Metrics& metrics_, const Config& config_)
+        : pool(pool_), ledger(ledger_), logs(logs_), metrics(metrics_), config(config_), io(pool_.io_context()) {}
 
     Pool& pool;
     Ledger& ledger;
     FunctionLogStore& logs;
+    Metrics& metrics;
     const Config config;
     asio::io_context& io;
 
@@ -105,6 +107,13 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
         throttles.record(request.version->spec.name, wall_now());
         InvocationReport report = throttled_report(request);
         report.refusal_reason = why;
+        answer_refused(std::move(report), std::move(done));
+    }
+
+    // Ran nothing, billed nothing: counted, its one log line written (why it was not run),
+    // and answered on an io thread, not on the caller's stack.
+    void answer_refused(InvocationReport report, ReportCallback done) {
+        metrics.record(report);
         record_refusal(logs, report);
         asio::post(io, [done = std::move(done), report = std::move(report)]() mutable { done(std::move(report)); });
     }
@@ -112,9 +121,7 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     void invoke(InvocationRequest request, ReportCallback done) {
         // Like a throttle, a refusal runs nothing and is not recorded.
         if (!ledger.writable()) {
-            InvocationReport report = not_admitted(request);
-            record_refusal(logs, report);
-            asio::post(io, [done = std::move(done), report = std::move(report)]() mutable { done(std::move(report)); });
+            answer_refused(not_admitted(request), std::move(done));
             return;
         }
         const VersionKey key = key_of(request);
@@ -183,7 +190,9 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
         // The record and the logs exist before the response can leave.
         const bool recorded = record_invocation(ledger, logs, report);
         start_next(key_of(request));
-        done(recorded ? std::move(report) : withheld(std::move(report)));
+        InvocationReport answered = recorded ? std::move(report) : withheld(std::move(report));
+        metrics.record(answered);
+        done(std::move(answered));
         std::lock_guard lock(mutex);
         --in_flight;
     }
@@ -208,9 +217,10 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
         if (!ledger.writable()) {
             // It waited while the ledger stopped writing: refused as if it came now.
             asio::post(io, [self = shared_from_this(), key, next = std::move(next)]() mutable {
-                InvocationReport report = not_admitted(next.request);
-                record_refusal(self->logs, report);
-                next.done(std::move(report));
+                InvocationReport refused = not_admitted(next.request);
+                self->metrics.record(refused);
+                record_refusal(self->logs, refused);
+                next.done(std::move(refused));
                 self->start_next(key);
                 std::lock_guard lock(self->mutex);
                 --self->in_flight;
@@ -221,10 +231,13 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     }
 };
 
-Scheduler::Scheduler(Pool& pool, Ledger& ledger, FunctionLogStore& logs, const Config& config)
-    : state_(std::make_shared<State>(pool, ledger, logs, config)) {
+Scheduler::Scheduler(Pool& pool, Ledger& ledger, FunctionLogStore& logs, Metrics& metrics, const Config& config)
+    : state_(std::make_shared<State>(pool, ledger, logs, metrics, config)) {
     pool.on_unpaid_init([weak = std::weak_ptr(state_)](InvocationReport report) {
-        if (auto state = weak.lock()) record_unpaid_init(state->ledger, state->logs, std::move(report), state->config.prices);
+        if (auto state = weak.lock()) {
+            record_unpaid_init(state->ledger, state->logs, report, state->config.prices);
+            state->metrics.record(report);
+        }
     });
 }
 

@@ -24,6 +24,7 @@ namespace sofaas {
 class Pool;
 class Ledger;
 class FunctionLogStore;
+class Metrics;
 
 // How a trigger reads a successful output. A function URL's output must be an HTTP
 // response (gateway/http_event.h); one that is not is the function's error. The scheduler
@@ -49,7 +50,8 @@ struct InvocationRequest {
 
 class Scheduler {
 public:
-    Scheduler(Pool& pool, Ledger& ledger, FunctionLogStore& logs, const Config& config);
+    // Every answered invocation, throttle and unpaid init is counted in `metrics` too.
+    Scheduler(Pool& pool, Ledger& ledger, FunctionLogStore& logs, Metrics& metrics, const Config& config);
     ~Scheduler();
 
     // `done` runs exactly once, on an io thread, after the record is written, with the

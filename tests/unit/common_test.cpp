@@ -208,6 +208,21 @@ TEST(ConfigTest, ApplyListenParsesHostAndPort) {
     EXPECT_THROW(apply_listen(config, "host:80x"), ConfigError);
 }
 
+TEST(ConfigTest, MetricsAreOnByDefaultAndListenOnlyWhereAsked) {
+    const Config by_default = parse_config("{}");
+    EXPECT_TRUE(by_default.metrics.enabled);
+    EXPECT_FALSE(by_default.metrics.listen_host);
+    EXPECT_FALSE(parse_config(R"({"metrics_listen": ""})").metrics.listen_host);
+    const Config listening = parse_config(R"({"metrics_listen": "10.0.0.5:9101"})");
+    EXPECT_EQ(listening.metrics.listen_host, "10.0.0.5");
+    EXPECT_EQ(listening.metrics.listen_port, 9101);
+    EXPECT_FALSE(parse_config(R"({"metrics": {"enabled": false}})").metrics.enabled);
+    EXPECT_NE(config_error(R"({"metrics_listen": "10.0.0.5"})").find("metrics_listen:"), std::string::npos);
+    EXPECT_NE(config_error(R"({"metrics": {"enabled": "yes"}})").find("metrics.enabled"), std::string::npos);
+    EXPECT_NE(config_error(R"({"metrics": {"enabled": false}, "metrics_listen": "127.0.0.1:9101"})").find("metrics_listen:"),
+              std::string::npos);
+}
+
 TEST(FunctionSpecTest, ValidatesFunctionNames) {
     EXPECT_TRUE(is_valid_function_name("hello"));
     EXPECT_TRUE(is_valid_function_name("My_fn-2"));

@@ -24,6 +24,7 @@
 #include "events/sqlite_event_store.h"
 #include "keys/api_keys.h"
 #include "logs/function_logs.h"
+#include "metrics/metrics.h"
 #include "pool/pool.h"
 #include "registry/registry.h"
 #include "scheduler/scheduler.h"
@@ -62,11 +63,11 @@ struct Daemon {
           logs(data_dir / "logs"),
           events(open_sqlite_event_store(data_dir / "events.db")),
           pool(io, PoolOptions{.worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker"}),
-          scheduler(pool, ledger, logs, config),
-          dispatcher(*events, registry, scheduler, config),
+          scheduler(pool, ledger, logs, metrics, config),
+          dispatcher(*events, registry, scheduler, metrics, config),
           schedules(*events, dispatcher, config),
           gateway(io, GatewayServices{config, admin_token, keys, registry, scheduler, pool, ledger, logs, *events,
-                                      dispatcher, schedules}) {
+                                      dispatcher, schedules, metrics}) {
         const std::string bound = gateway.start();
         port = std::stoi(bound.substr(bound.rfind(':') + 1));
         threads.emplace_back([this] { io.run(); });  // one thread per io_context, as the daemon runs it
@@ -79,6 +80,7 @@ struct Daemon {
     }
 
     boost::asio::io_context io;
+    Metrics metrics;  // outlives the pool's last completion
     Config config;
     KeyStore keys;
     Registry registry;

@@ -50,6 +50,21 @@ TEST(KeyStore, ScopeDecidesWhatMayBeInvoked) {
     EXPECT_TRUE(keys.create("root", KeyScope::admin, {}).key.may_invoke("echo"));
 }
 
+// A metrics key is what a Prometheus server holds: it reads /metrics and invokes nothing.
+TEST(KeyStore, MetricsKeyInvokesNothingAndNamesNoFunction) {
+    testing::TempDir dir("keys-test");
+    KeyStore keys(dir / "keys.json");
+    const CreatedKey created = keys.create("prometheus", KeyScope::metrics, {});
+    EXPECT_FALSE(created.key.may_invoke("echo"));
+    EXPECT_EQ(parse_key_scope("metrics"), KeyScope::metrics);
+    EXPECT_EQ(to_string(KeyScope::metrics), "metrics");
+    EXPECT_THROW(keys.create("scoped", KeyScope::metrics, {"hello"}), KeyError);
+    KeyStore reloaded(dir / "keys.json");
+    const auto verified = reloaded.verify(created.key.access_key_id, created.secret_access_key);
+    ASSERT_TRUE(verified);
+    EXPECT_EQ(verified->scope, KeyScope::metrics);
+}
+
 TEST(KeyStore, RefusesBadNamesDuplicatesAndScopedAdmins) {
     testing::TempDir dir("keys-test");
     KeyStore keys(dir / "keys.json");

@@ -20,6 +20,7 @@
 #include "billing/ledger.h"
 #include "gateway/responses.h"
 #include "logs/function_logs.h"
+#include "metrics/metrics.h"
 #include "pool/pool.h"
 #include "support/daemon_process.h"
 #include "support/eventually.h"
@@ -53,7 +54,7 @@ protected:
         PoolOptions options;
         options.worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker";
         pool_ = std::make_unique<Pool>(io_, options);
-        scheduler_ = std::make_unique<Scheduler>(*pool_, ledger_, logs_, config_);
+        scheduler_ = std::make_unique<Scheduler>(*pool_, ledger_, logs_, metrics_, config_);
         threads_.emplace_back([this] { io_.run(); });  // one thread per io_context, as the daemon runs it
     }
     ~SchedulerTest() override {
@@ -94,6 +95,7 @@ protected:
     testing::TempDir dir_{"scheduler-test"};
     Ledger ledger_{dir_ / "billing", LedgerOptions{0ms}};
     FunctionLogStore logs_{dir_ / "logs"};
+    Metrics metrics_;
     Config config_;
     asio::io_context io_;
     asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
@@ -125,6 +127,32 @@ TEST_F(SchedulerTest, RejectsWith429WhenQueueFull) {
     ASSERT_EQ(billed.size(), 1u) << "a throttled invocation is never billed";
     EXPECT_EQ(billed[0].request_id, "req-1");
     EXPECT_TRUE(eventually([&] { return scheduler_->in_flight() == 0; }));
+}
+
+// What the caller is answered is what /metrics counts: the run and its cold start, the
+// throttle apart, and the bill the ledger holds.
+TEST_F(SchedulerTest, CountsAnsweredInvocationsAndThrottlesInMetrics) {
+    start(/*max_queue=*/0);
+    const auto sleep = sleep_function(/*max_concurrency=*/1);
+    auto running = invoke(sleep, "200");
+    auto rejected = invoke(sleep, "10");
+    EXPECT_EQ(wait(rejected).status, InvocationStatus::throttled);
+    const InvocationReport ran = wait(running);
+    ASSERT_EQ(ran.status, InvocationStatus::ok);
+
+    Exposition out;
+    metrics_.write(out);
+    const std::string& text = out.text();
+    EXPECT_NE(text.find("sofaas_invocations_total{function=\"sleep\",version=\"1\",trigger=\"invoke\",status=\"ok\"} 1\n"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("status=\"throttled\""), std::string::npos) << "a throttle is no invocation";
+    EXPECT_NE(text.find("sofaas_throttles_total{function=\"sleep\"} 1\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("sofaas_cold_starts_total{function=\"sleep\"} 1\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("sofaas_invocation_duration_seconds_count{function=\"sleep\"} 1\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("sofaas_init_duration_seconds_count{function=\"sleep\"} 1\n"), std::string::npos) << text;
+    const std::string cost = "sofaas_cost_usd_total{function=\"sleep\"} " + format_sample_value(ran.cost_usd) + "\n";
+    EXPECT_NE(text.find(cost), std::string::npos) << cost << " in " << text;
 }
 
 TEST_F(SchedulerTest, QueuedInvocationsRunInOrderWhenASlotFrees) {
