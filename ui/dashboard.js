@@ -285,14 +285,28 @@ function showActivity(activity) {
 
 // ---- logs, dead letters, schedules ------------------------------------------------------
 
-// Every line of an invocation that failed is highlighted, its ERROR line (the reason) most.
+// The platform's line that says why an invocation did not succeed (docs/CLI.md): a function
+// error's "ERROR RequestId: ID Invoke Error {...}", a runtime's "RequestId: ID Error: ...",
+// a host fault's, a refusal's "Not run", a failed init's INIT_REPORT. Only the platform
+// writes platform lines: what a function prints is stdout or stderr.
+function isReasonLine(line) {
+  if (line.stream !== "platform") return false;
+  const message = line.message;
+  if (message.startsWith("ERROR ")) return true;
+  if (message.startsWith("INIT_REPORT ")) return !message.includes("\tStatus: ok");
+  const own = "RequestId: " + line.request_id + " ";
+  if (!message.startsWith(own)) return false;
+  const rest = message.slice(own.length);
+  return rest.startsWith("Error: ") || rest.startsWith("Host fault") || rest.startsWith("Not run: ");
+}
+
+// Every line of an invocation that failed is highlighted, its reason most.
 function showLogs(lines) {
-  const failed = new Set(lines.filter((l) => l.stream === "platform" && l.message.startsWith("ERROR "))
-    .map((l) => l.request_id));
+  const failed = new Set(lines.filter(isReasonLine).map((l) => l.request_id));
   const nodes = lines.map((line) => {
     const classes = ["log-line", line.stream];
     if (failed.has(line.request_id)) classes.push("failure");
-    if (line.stream === "platform" && line.message.startsWith("ERROR ")) classes.push("error-line");
+    if (isReasonLine(line)) classes.push("error-line");
     return el("div", { class: classes.join(" "), "data-request-id": line.request_id },
       el("span", { class: "time" }, line.time), " ", line.message);
   });

@@ -14,6 +14,7 @@
 #include "cli/command_support.h"
 #include "cli/format.h"
 #include "cli/http_client.h"
+#include "logs/function_logs.h"
 
 namespace sofaas::cli {
 
@@ -114,17 +115,49 @@ void remove(const CommandLine& line, HttpClient& client, std::ostream& out) {
     out << "deleted " << line.arguments.at(0) << "\n";
 }
 
+// One line of a function's log as the user asked for it: as stored (--json), or as text.
+void print_log_line(const json& entry, bool as_json, std::ostream& out) {
+    if (as_json) out << entry.dump() << "\n";
+    else out << format_log_line(entry);
+}
+
 void logs(const CommandLine& line, HttpClient& client, std::ostream& out) {
     std::vector<std::pair<std::string, std::string>> params;
     if (auto tail = line.value("tail")) {
-        params.emplace_back("tail", std::to_string(parse_number("tail", *tail, 1, max_u32)));
+        const unsigned count = parse_number("tail", *tail, 1, max_u32);
+        if (count > max_log_tail_lines) {
+            throw UsageError("option '--tail' is at most " + std::to_string(max_log_tail_lines) +
+                             " lines (the daemon's cap), not " + *tail + ": narrow with --since or --request-id");
+        }
+        params.emplace_back("tail", std::to_string(count));
     }
-    json body = parse_body(checked(client.request("GET", function_path(line) + "/logs" + query(params))));
-    // JSON: one object per log line (JSONL), the shape a log that grows while it is read keeps.
+    if (auto since = line.value("since")) params.emplace_back("since", *since);
+    if (auto request_id = line.value("request-id")) params.emplace_back("request_id", *request_id);
+    // JSON (--json, --output json): one object per log line, the shape a followed log keeps.
     const bool as_json = line.output == OutputFormat::json;
-    for (const auto& entry : body.value("lines", json::array())) {
-        out << (as_json ? entry.dump() + "\n" : format_log_line(entry));
+    const std::string target = function_path(line) + "/logs";
+    if (!line.has("follow")) {
+        json body = parse_body(checked(client.request("GET", target + query(params))));
+        for (const auto& entry : body.value("lines", json::array())) print_log_line(entry, as_json, out);
+        return;
     }
+    params.emplace_back("follow", "1");
+    // Lines arrive in pieces of any size: each complete one is printed at once; blank
+    // lines are the daemon's sign of life while the log is quiet.
+    std::string partial;
+    auto print_complete_lines = [&](std::string_view piece) {
+        partial.append(piece);
+        size_t start = 0;
+        for (size_t end; (end = partial.find('\n', start)) != std::string::npos; start = end + 1) {
+            const std::string_view text = std::string_view(partial).substr(start, end - start);
+            if (text.empty()) continue;
+            const json entry = json::parse(text, nullptr, false);
+            if (entry.is_object()) print_log_line(entry, as_json, out);
+        }
+        partial.erase(0, start);
+        out.flush();
+    };
+    checked(client.stream("GET", target + query(params), print_complete_lines));
 }
 
 void billing(const CommandLine& line, HttpClient& client, std::ostream& out) {

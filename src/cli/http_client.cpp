@@ -117,18 +117,86 @@ HttpClient::~HttpClient() = default;
 HttpClient::HttpClient(HttpClient&&) noexcept = default;
 HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
 
-HttpResponse HttpClient::request(std::string_view method, std::string_view target, std::string_view body,
-                                 const HttpHeaders& headers) {
+namespace {
+
+http::request<http::string_body> make_request(std::string_view method, std::string_view target, std::string_view body,
+                                              const HttpHeaders& headers, const std::string& host,
+                                              const std::string& token) {
     http::request<http::string_body> req;
     req.method_string(method);
     req.target(target);
     req.version(11);
-    req.set(http::field::host, host_ + ":" + port_);
+    req.set(http::field::host, host);
     req.set(http::field::user_agent, "sofaas-cli");
-    if (!token_.empty()) req.set(http::field::authorization, "Bearer " + token_);
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
     for (const auto& [name, value] : headers) req.insert(name, value);
     req.body() = std::string(body);
     req.prepare_payload();
+    return req;
+}
+
+template <typename Message>
+void copy_head(const Message& message, HttpResponse& result) {
+    result.status = static_cast<int>(message.result_int());
+    for (const auto& field : message) {
+        result.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+}
+
+}  // namespace
+
+HttpResponse HttpClient::stream(std::string_view method, std::string_view target,
+                                const std::function<void(std::string_view)>& on_body) {
+    const auto req = make_request(method, target, {}, {}, host_ + ":" + port_, token_);
+    Connection& c = *connection_;
+    auto fail = [&](std::string_view step, const beast::error_code& ec) {
+        c.close();
+        std::string why = ec == beast::error::timeout ? "timed out" : ec.message();
+        return HttpClientError(std::string(step) + " " + host_ + ":" + port_ + ": " + why);
+    };
+    // A stream has a connection of its own: it ends with the connection.
+    c.close();
+    tcp::resolver resolver(c.io);
+    beast::error_code ec;
+    auto addresses = resolver.resolve(host_, port_, ec);
+    if (ec) throw fail("resolve", ec);
+    c.stream.expires_after(timeout_);
+    ec = c.run([&](auto handler) { c.stream.async_connect(addresses, handler); });
+    if (ec) throw fail("connect to", ec);
+    c.open = true;
+    ec = c.run([&](auto handler) { http::async_write(c.stream, req, handler); });
+    if (ec) throw fail("request to", ec);
+
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    ec = c.run([&](auto handler) { http::async_read_header(c.stream, c.buffer, parser, handler); });
+    if (ec) throw fail("request to", ec);
+    HttpResponse result;
+    copy_head(parser.get(), result);
+    const bool success = result.status >= 200 && result.status < 300;
+    char piece[64 * 1024];
+    while (!parser.is_done()) {
+        parser.get().body().data = piece;
+        parser.get().body().size = sizeof piece;
+        c.stream.expires_after(timeout_);
+        // read_some: back with whatever arrived, not once the piece is full.
+        ec = c.run([&](auto handler) { http::async_read_some(c.stream, c.buffer, parser, handler); });
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec) throw fail("stream from", ec);
+        const std::string_view got(piece, sizeof piece - parser.get().body().size);
+        if (success) {
+            on_body(got);
+        } else if (result.body.size() < max_response_body) {
+            result.body.append(got);
+        }
+    }
+    c.close();
+    return result;
+}
+
+HttpResponse HttpClient::request(std::string_view method, std::string_view target, std::string_view body,
+                                 const HttpHeaders& headers) {
+    const auto req = make_request(method, target, body, headers, host_ + ":" + port_, token_);
 
     Connection& c = *connection_;
     auto fail = [&](std::string_view step, const beast::error_code& ec) {
@@ -171,10 +239,7 @@ HttpResponse HttpClient::request(std::string_view method, std::string_view targe
         }
         auto response = parser.release();
         HttpResponse result;
-        result.status = static_cast<int>(response.result_int());
-        for (const auto& field : response) {
-            result.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-        }
+        copy_head(response, result);
         result.body = std::move(response.body());
         if (!response.keep_alive()) c.close();
         return result;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -39,6 +40,13 @@ public:
     // Throws HttpClientError when the server cannot be reached or the answer is not HTTP.
     HttpResponse request(std::string_view method, std::string_view target,
                          std::string_view body = {}, const HttpHeaders& headers = {});
+
+    // A response whose body is read as it arrives (a followed log): `on_body` gets each
+    // piece of a 2xx answer's body as it comes, until the server ends it; other answers are
+    // returned whole, as request() would. The timeout bounds the wait for the head, then
+    // each silence between pieces. Throws HttpClientError as request() does.
+    HttpResponse stream(std::string_view method, std::string_view target,
+                        const std::function<void(std::string_view)>& on_body);
 
     // Bound on one whole request (connect, send, wait, receive). The default outlasts the
     // longest invocation the daemon allows (300 s) plus a cold start.

@@ -147,6 +147,14 @@ void read_events(const json& value, EventSettings& events) {
     s.reject_unknown();
 }
 
+void read_logs(const json& value, LogSettings& logs) {
+    Section s(value, "logs");
+    s.integer("max_bytes_per_function", logs.max_bytes_per_function, 4096, size_max);
+    s.integer("max_age_days", logs.max_age_days, 1, 36500);
+    s.integer("max_followers", logs.max_followers, 0, 100000);
+    s.reject_unknown();
+}
+
 // Cross-field rules that no single key can check.
 void check_consistency(const Config& config) {
     if (config.defaults.timeout_s > config.limits.max_timeout_s) {
@@ -222,6 +230,7 @@ Config parse_config(std::string_view json_text) {
     if (const json* v = s.find("defaults")) read_defaults(*v, config.defaults);
     if (const json* v = s.find("prices")) read_prices(*v, config.prices);
     if (const json* v = s.find("events")) read_events(*v, config.events);
+    if (const json* v = s.find("logs")) read_logs(*v, config.logs);
     if (const json* v = s.find("metrics")) read_metrics(*v, config.metrics);
     // "" (the shipped config's value) is no second address.
     const json* metrics_listen = s.find("metrics_listen");

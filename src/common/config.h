@@ -49,6 +49,18 @@ struct EventSettings {
     std::string node_id;
 };
 
+// Function logs (src/logs/): how much of them is kept, and who may watch them live. The
+// billing ledger is never subject to these: billing records are kept whole.
+struct LogSettings {
+    // Per function: past this size its oldest day-files go, then the oldest lines of the
+    // newest one.
+    uint64_t max_bytes_per_function = 100ull * 1024 * 1024;
+    // Day-files older than this many days go (a line is kept at least this long).
+    uint32_t max_age_days = 7;
+    // `sofaas logs --follow` streams open at once, all functions together; beyond: 429.
+    uint32_t max_followers = 64;
+};
+
 // GET /metrics (metrics/metrics.h, docs/METRICS.md).
 struct MetricsSettings {
     // false: nothing is counted and /metrics answers 404 (for measuring what counting costs).
@@ -103,6 +115,7 @@ struct Config {
     FunctionDefaults defaults;
     Prices prices;
     EventSettings events;
+    LogSettings logs;
     MetricsSettings metrics;
     // What ARNs name (arn:aws:lambda:REGION:ACCOUNT:function:NAME). AWS clients sign for
     // the region they are configured with, us-east-1 most often: the same by default.

@@ -13,6 +13,8 @@ InvocationReport facts_of(const InvocationReport& report, Captures captures) {
         .status = report.status,
         .error_type = report.error_type,
         .error_message = report.error_message,
+        .failed_in_init = report.failed_in_init,
+        .refusal_reason = report.refusal_reason,
         .duration_ms = report.duration_ms,
         .init_ms = report.init_ms,
         .billed_ms = report.billed_ms,

@@ -28,6 +28,11 @@ struct InvocationReport {
     InvocationStatus status = InvocationStatus::ok;
     std::string error_type;  // status != ok: Lambda errorType / errorMessage, when known
     std::string error_message;
+    // The failure ended the environment's init, before the handler ran (set by the pool).
+    bool failed_in_init = false;
+    // throttled or unavailable: why it was not run, for the function's log (the caller is
+    // told only error_message, as on Lambda).
+    std::string refusal_reason;
 
     // Measured on the daemon's clock and by the environment's cgroup, never taken from the
     // worker's word.

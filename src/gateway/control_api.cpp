@@ -3,6 +3,9 @@
 #include "gateway/control_api.h"
 
 #include <algorithm>
+#include <variant>
+
+#include <boost/asio/this_coro.hpp>
 
 #include <fmt/format.h>
 
@@ -16,6 +19,7 @@
 #include "events/event_store.h"
 #include "gateway/auth.h"
 #include "gateway/awaitable_calls.h"
+#include "gateway/log_follow.h"
 #include "gateway/query_string.h"
 #include "gateway/responses.h"
 #include "logs/function_logs.h"
@@ -27,7 +31,6 @@ namespace sofaas {
 namespace {
 
 constexpr size_t default_log_lines = 100;
-constexpr size_t max_log_lines = 10'000;
 constexpr uint32_t max_activity_step_s = 7 * 24 * 3600;
 
 std::vector<std::string> decoded_path_segments(std::string_view path) {
@@ -79,16 +82,43 @@ HttpResponseParts delete_function(HandlerContext& context, const IncomingRequest
     return json_response(200, nlohmann::json{{"deleted", function}, {"events_dropped", deleted.events_dropped}}.dump());
 }
 
-HttpResponseParts function_logs(HandlerContext& context, const IncomingRequest& request,
-                                const std::string& function) {
-    if (!context.services.registry.latest(function)) return function_not_found(function);
-    size_t count = default_log_lines;
-    if (const auto tail = find_param(parse_query(request.query()), "tail")) {
+// GET .../logs?tail=N&since=TIME&request_id=ID[&follow=1]: the query, or a 400 naming the
+// parameter and what it takes.
+std::variant<LogQuery, HttpResponseParts> read_log_query(const IncomingRequest& request) {
+    const QueryParams params = parse_query(request.query());
+    LogQuery query;
+    query.count = default_log_lines;
+    if (const auto tail = find_param(params, "tail")) {
         const auto parsed = parse_unsigned(*tail);
         if (!parsed) return bad_request("tail must be a number of lines");
-        count = std::min<size_t>(*parsed, max_log_lines);
+        if (*parsed > max_log_tail_lines) {
+            return bad_request(fmt::format("tail must be at most {} lines: got {}", max_log_tail_lines, *tail));
+        }
+        query.count = *parsed;
     }
-    const auto lines = context.services.logs.tail(function, count);
+    if (const auto since = find_param(params, "since")) {
+        query.since = parse_time_spec(*since, wall_now());
+        if (!query.since) {
+            return bad_request(fmt::format("since must be RFC 3339 (2026-11-27T18:00:00Z), a date (2026-11-27) "
+                                           "or relative (30m, 1h, 2d): got '{}'",
+                                           *since));
+        }
+    }
+    if (const auto request_id = find_param(params, "request_id")) {
+        if (request_id->empty() || request_id->size() > 128) return bad_request("request_id must be 1 to 128 characters");
+        query.request_id = std::string(*request_id);
+    }
+    return query;
+}
+
+bool wants_follow(const IncomingRequest& request) {
+    const auto follow = find_param(parse_query(request.query()), "follow");
+    return follow && (*follow == "1" || *follow == "true");
+}
+
+HttpResponseParts function_logs(HandlerContext& context, const std::string& function, const LogQuery& query) {
+    if (!context.services.registry.latest(function)) return function_not_found(function);
+    const auto lines = context.services.logs.tail(function, query);
     return json_response(200, "{\"lines\":" +
                                   json_array(lines, [](const LogLine& line) { return to_json(line); }) + "}");
 }
@@ -167,6 +197,30 @@ template <typename Read>
 boost::asio::awaitable<HttpResponseParts> read_off_the_io_thread(HandlerContext& context, Read read) {
     HttpResponseParts response;
     co_await run_blocking(context.disk_work, [&] { response = read(); });
+    co_return response;
+}
+
+// The lines there are, then every new one, as application/x-ndjson (log_follow.h).
+boost::asio::awaitable<HttpResponseParts> follow_logs(HandlerContext& context, const IncomingRequest& request,
+                                                      const std::string& function, const LogQuery& query) {
+    const auto executor = co_await boost::asio::this_coro::executor;
+    std::shared_ptr<LogStream> stream = context.followers.open(executor, function, request.request_id);
+    if (!stream) {
+        spdlog::warn("[{}] log stream of {} refused: {} followers already", request.request_id, function,
+                     context.followers.open_count());
+        co_return too_many_requests(fmt::format("At most {} log streams may be open at once (logs.max_followers)",
+                                                context.services.config.logs.max_followers));
+    }
+    bool found = true;
+    co_await run_blocking(context.disk_work, [&] {
+        found = context.services.registry.latest(function) != nullptr;
+        if (found) stream->start_with(context.services.logs.follow(function, query, stream));
+    });
+    if (!found) co_return function_not_found(function);
+    HttpResponseParts response;
+    response.headers.emplace_back("Content-Type", "application/x-ndjson");
+    response.headers.emplace_back("Cache-Control", "no-store");
+    response.stream = std::move(stream);
     co_return response;
 }
 
@@ -278,8 +332,14 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
     }
     if (path[3] == "logs") {
         if (method != "GET") co_return unsupported();
-        HttpResponseParts answer =
-            co_await read_off_the_io_thread(context, [&] { return function_logs(context, request, function); });
+        std::variant<LogQuery, HttpResponseParts> query = read_log_query(request);
+        if (auto* refusal = std::get_if<HttpResponseParts>(&query)) co_return std::move(*refusal);
+        if (wants_follow(request)) {
+            HttpResponseParts stream = co_await follow_logs(context, request, function, std::get<LogQuery>(query));
+            co_return stream;
+        }
+        HttpResponseParts answer = co_await read_off_the_io_thread(
+            context, [&] { return function_logs(context, function, std::get<LogQuery>(query)); });
         co_return answer;
     }
     co_return not_found(fmt::format("No such API: {} {}", method, request.path()));

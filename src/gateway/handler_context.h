@@ -7,6 +7,7 @@
 
 #include "gateway/gateway.h"
 #include "gateway/invocation_replay.h"
+#include "gateway/log_follow.h"
 #include "gateway/route_table.h"
 
 namespace sofaas {
@@ -23,6 +24,8 @@ struct HandlerContext {
     boost::asio::thread_pool disk_work{1};
     // The Lambda API's invocations by amz-sdk-invocation-id: a retried Invoke runs once.
     InvocationReplay invocations;
+    // The open `logs?follow=1` streams.
+    LogFollowers followers{services.config.logs.max_followers};
 
     // After a deploy or delete: the next request sees the new routes.
     void refresh_routes();

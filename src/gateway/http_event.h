@@ -1,15 +1,19 @@
 // HTTP <-> event mapping for function endpoints: the Lambda function-URL / API Gateway
-// HTTP API v2 payload, and the response a function's output becomes. Plain types only,
-// so it can be unit-tested and fuzzed without a server.
+// HTTP API v2 payload, and the response a function's output becomes. Plain types only
+// (a streamed body is an interface), so it can be unit-tested and fuzzed without a server.
 #pragma once
 
 #include <map>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include <boost/asio/awaitable.hpp>
 
 namespace sofaas {
 
@@ -31,10 +35,23 @@ struct HttpRequestParts {
 // The v2 event JSON. Bodies that are not text are base64-encoded (isBase64Encoded true).
 std::string make_http_event(const HttpRequestParts& request);
 
+// A response body sent as it is made (chunked): the server asks for the next piece until
+// there is none. Implemented by handlers that stream (gateway/log_follow.h).
+class StreamedBody {
+public:
+    virtual ~StreamedBody() = default;
+    // The next bytes to send, nullopt at the end; resumes on the connection's executor.
+    virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
+    // The reader hung up: next() ends now, whatever it waits for. On the connection's
+    // executor.
+    virtual void abandon() = 0;
+};
+
 struct HttpResponseParts {
     int status = 200;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
+    std::shared_ptr<StreamedBody> stream;  // set: sent after `body`, chunked, then the connection closes
 };
 
 // A function's output that is no function-URL response: the invocation is then the

@@ -137,7 +137,9 @@ void append_response_head(std::string& out, const HttpResponseParts& response, s
     const bool http_1_0 = framing.http_version < 11;
     if (http_1_0 && framing.keep_alive) append_header(out, "Connection", "keep-alive");
     if (!http_1_0 && !framing.keep_alive) append_header(out, "Connection", "close");
-    if (has_body(response.status)) {
+    if (framing.streamed) {
+        if (!http_1_0) append_header(out, "Transfer-Encoding", "chunked");
+    } else if (has_body(response.status)) {
         out += "Content-Length: ";
         append_decimal(out, response.body.size());
         out += "\r\n";

@@ -13,6 +13,9 @@ namespace sofaas {
 struct ResponseFraming {
     unsigned http_version = 11;  // the request's, as 10 * major + minor: 10 for HTTP/1.0
     bool keep_alive = true;      // whether the server reads another request after this one
+    // A streamed body (HttpResponseParts::stream): no Content-Length; chunked in HTTP/1.1,
+    // ended by closing the connection in HTTP/1.0.
+    bool streamed = false;
 };
 
 // Appends to `out` (cleared by the caller, and reused so a connection does not allocate

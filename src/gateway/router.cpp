@@ -34,7 +34,8 @@ void log_outcome(const IncomingRequest& request, const HttpResponseParts& respon
 
 // 503 while invocations are refused, so that a load balancer takes the node out; the
 // reason names no path, since anyone may ask.
-HttpResponseParts health_response(const GatewayServices& services) {
+HttpResponseParts health_response(const HandlerContext& context) {
+    const GatewayServices& services = context.services;
     const LedgerHealth ledger = services.ledger.health();
     const uint64_t log_lines_dropped = services.logs.lines_dropped();
     nlohmann::ordered_json body;
@@ -43,6 +44,7 @@ HttpResponseParts health_response(const GatewayServices& services) {
     if (ledger.backlog > 0) body["records_waiting"] = ledger.backlog;
     if (ledger.lost > 0) body["records_lost"] = ledger.lost;
     if (log_lines_dropped > 0) body["log_lines_dropped"] = log_lines_dropped;
+    if (const size_t streams = context.followers.open_count(); streams > 0) body["log_streams"] = streams;
     HttpResponseParts response = json_response(ledger.writable ? 200 : 503, body.dump());
     if (!ledger.writable) response.headers.emplace_back("Retry-After", "1");
     return response;
@@ -125,7 +127,7 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
     }
     if (path == "/healthz") {
         if (request.method != "GET" && request.method != "HEAD") co_return method_not_allowed(request.method, path);
-        co_return health_response(context_.services);
+        co_return health_response(context_);
     }
     if (is_dashboard_path(path)) co_return dashboard_.respond(request);
     if (path == "/v1" || path.starts_with("/v1/")) {

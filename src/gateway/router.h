@@ -53,8 +53,11 @@ public:
     size_t requests_in_progress() const { return in_progress_.load(); }
 
     // Shutting down: connections close after their current response instead of waiting
-    // for another request.
-    void begin_draining() { draining_ = true; }
+    // for another request, and log streams end.
+    void begin_draining() {
+        draining_ = true;
+        context_.followers.end_all("the daemon is stopping");
+    }
     bool draining() const { return draining_.load(); }
 
 private:

@@ -195,6 +195,10 @@ private:
         stream_.expires_never();
         HttpResponseParts handled = co_await router_->handle(std::move(incoming));
 
+        if (handled.stream && !head) {
+            const bool streamed = co_await send_streamed(handled, request_id, version);
+            co_return streamed;
+        }
         const ResponseFraming framing{.http_version = version, .keep_alive = keep_alive};
         response_head_.clear();
         append_response_head(response_head_, handled, request_id, framing);
@@ -203,6 +207,52 @@ private:
         stream_.expires_after(std::chrono::seconds(limits.read_timeout_s));
         const bool written = co_await write_head_and_body(body);
         co_return written && keep_alive;
+    }
+
+    // A body made as it is sent (a followed log): each piece a chunk, written before the
+    // next is asked for, so what waits for a slow reader waits in the producer, which
+    // bounds it. The connection closes after it: the stream ends only when its source does
+    // or the client goes. Returns false (close) always.
+    asio::awaitable<bool> send_streamed(const HttpResponseParts& response, const std::string& request_id,
+                                        unsigned version) {
+        const bool chunked = version >= 11;
+        const ResponseFraming framing{.http_version = version, .keep_alive = false, .streamed = true};
+        response_head_.clear();
+        append_response_head(response_head_, response, request_id, framing);
+        const auto write_timeout = std::chrono::seconds(router_->limits().read_timeout_s);
+        // A reader that hangs up makes the socket readable (EOF): the stream ends then, and
+        // frees its follower's slot, instead of at the next write that fails.
+        stream_.socket().async_wait(tcp::socket::wait_read, [body = response.stream](const beast::error_code& ec) {
+            if (ec != asio::error::operation_aborted) body->abandon();
+        });
+        std::string piece = response.body;
+        for (;;) {
+            // The head goes at once, with what there is: the client knows it is answered.
+            if (!piece.empty() || !response_head_.empty()) {
+                std::string framed;
+                if (chunked && !piece.empty()) framed = fmt::format("{:x}\r\n", piece.size());
+                framed += piece;
+                if (chunked && !piece.empty()) framed += "\r\n";
+                stream_.expires_after(write_timeout);
+                const bool written = co_await write_head_and_body(framed);
+                stream_.expires_never();
+                if (!written) {
+                    beast::error_code ignored;
+                    stream_.socket().cancel(ignored);
+                    co_return false;
+                }
+                response_head_.clear();
+            }
+            std::optional<std::string> next = co_await response.stream->next();
+            if (!next) break;
+            piece = std::move(*next);
+        }
+        beast::error_code ignored;
+        stream_.socket().cancel(ignored);  // the wait for a hang-up
+        const std::string_view last_chunk = chunked ? "0\r\n\r\n" : "";
+        stream_.expires_after(write_timeout);
+        co_await write_head_and_body(last_chunk);
+        co_return false;
     }
 
     // response_head_ and `body` in one gathered write (one sendmsg when the socket takes it

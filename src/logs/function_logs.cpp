@@ -6,10 +6,8 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <functional>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -18,111 +16,19 @@
 
 #include "common/append_only_file.h"
 #include "common/function_spec.h"
-#include "common/json_writer.h"
-#include "common/number_text.h"
+#include "logs/invocation_lines.h"
+#include "logs/log_retention.h"
 
 namespace sofaas {
 namespace fs = std::filesystem;
 
 namespace {
 
-// A function that prints without end must not fill the disk through its logs.
-constexpr size_t max_captured_bytes_per_stream = 1024 * 1024;
 constexpr size_t max_open_files = 64;
 constexpr auto batch_interval = std::chrono::milliseconds(10);
-
-// One log line and its '\n'. Several per invocation: JsonWriter, not a DOM. Function output
-// is arbitrary bytes: invalid UTF-8 becomes U+FFFD instead of an error.
-void append_log_line(std::string& out, std::string_view time, std::string_view request_id, uint32_t version,
-                     std::string_view stream, std::string_view message) {
-    JsonWriter(out)
-        .begin_object()
-        .field("time", time)
-        .field("request_id", request_id)
-        .field("version", version)
-        .field("stream", stream)
-        .field("message", message)
-        .end_object();
-    out += '\n';
-}
-
-void append_report_line(std::string& out, const InvocationReport& report) {
-    out += "REPORT RequestId: ";
-    out += report.request_id;
-    out += "\tDuration: ";
-    append_fixed(out, report.duration_ms, 2);
-    out += " ms\tBilled Duration: ";
-    out += std::to_string(report.billed_ms);
-    out += " ms\tMemory Size: ";
-    out += std::to_string(report.memory_mb);
-    out += " MB\tMax Memory Used: ";
-    out += std::to_string(report.max_memory_used_mb);
-    out += " MB";
-    if (report.init_ms) {
-        out += "\tInit Duration: ";
-        append_fixed(out, *report.init_ms, 2);
-        out += " ms";
-    }
-}
-
-// Receives an invocation's lines: (time, stream, message).
-using LineSink = std::function<void(std::string_view, std::string_view, std::string_view)>;
-
-class LineWriter {
-public:
-    LineWriter(const LineSink& sink) : sink_(sink) {}
-
-    void set_time(WallTime time) {
-        time_.clear();
-        append_rfc3339(time_, time);
-    }
-
-    void add(std::string_view stream, std::string_view message) { sink_(time_, stream, message); }
-
-    // Split on '\n'; a last line without its newline is still a line.
-    void add_output(std::string_view stream, std::string_view captured) {
-        size_t dropped = 0;
-        if (captured.size() > max_captured_bytes_per_stream) {
-            dropped = captured.size() - max_captured_bytes_per_stream;
-            captured = captured.substr(0, max_captured_bytes_per_stream);
-        }
-        while (!captured.empty()) {
-            size_t end = captured.find('\n');
-            std::string_view line = captured.substr(0, end);
-            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-            add(stream, line);
-            captured = end == std::string_view::npos ? std::string_view{} : captured.substr(end + 1);
-        }
-        if (dropped > 0) add("platform", std::string(stream) + " truncated: " + std::to_string(dropped) + " bytes dropped");
-    }
-
-private:
-    const LineSink& sink_;
-    std::string time_;
-};
-
-// START, each captured line, ERROR when the invocation failed, END and REPORT.
-void for_each_invocation_line(const InvocationReport& report, const LineSink& sink) {
-    LineWriter writer(sink);
-    writer.set_time(report.start);
-    std::string message = "START RequestId: " + report.request_id + " Version: " + std::to_string(report.version);
-    writer.add("platform", message);
-    writer.add_output("stdout", report.captured_stdout);
-    writer.add_output("stderr", report.captured_stderr);
-    writer.set_time(report.start + std::chrono::microseconds(static_cast<int64_t>(report.duration_ms * 1000)));
-    // Anonymous HTTP callers get a generic error: the function's owner reads the real one here.
-    if (report.status != InvocationStatus::ok) {
-        const InvocationError error = error_of(report);
-        message = "ERROR RequestId: " + report.request_id + " ";
-        message.append(error.error_type + ": " + error.error_message, 0, max_captured_bytes_per_stream);
-        writer.add("platform", message);
-    }
-    message = "END RequestId: " + report.request_id;
-    writer.add("platform", message);
-    message.clear();
-    append_report_line(message, report);
-    writer.add("platform", message);
-}
+// Retention deletes whole files: once a minute is prompt enough, and costs a directory
+// listing per function.
+constexpr auto retention_interval = std::chrono::minutes(1);
 
 void append_invocation_lines(std::string& out, const InvocationReport& report) {
     for_each_invocation_line(report, [&](std::string_view time, std::string_view stream, std::string_view message) {
@@ -130,17 +36,19 @@ void append_invocation_lines(std::string& out, const InvocationReport& report) {
     });
 }
 
-// Up to `count` complete lines from the end of `file`, newest first, reading backwards in
-// chunks so a large log file costs only what is asked for.
-std::vector<std::string> last_lines(const fs::path& file, size_t count) {
-    std::vector<std::string> lines;
+// Hands the complete lines of `file` to `take`, newest first, until it has accepted
+// `count` of them (it returns whether it did), reading backwards in chunks so that a large
+// log file costs only what is asked for.
+template <typename Take>
+void take_last_lines(const fs::path& file, size_t count, const Take& take) {
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return lines;
+    if (fd < 0) return;
+    size_t taken = 0;
     off_t position = ::lseek(fd, 0, SEEK_END);
     std::string pending;  // bytes after `position` not yet split into lines
     bool tail_dropped = false;
     char buffer[64 * 1024];
-    while (position > 0 && lines.size() < count) {
+    while (position > 0 && taken < count) {
         size_t chunk = static_cast<size_t>(std::min<off_t>(position, sizeof buffer));
         position -= static_cast<off_t>(chunk);
         ssize_t n = ::pread(fd, buffer, chunk, position);
@@ -158,18 +66,17 @@ std::vector<std::string> last_lines(const fs::path& file, size_t count) {
         }
         // Every line that starts after a newline inside `pending` is complete.
         size_t end = pending.size();
-        while (lines.size() < count) {
+        while (taken < count) {
             if (end == 0) break;
             size_t newline = pending.rfind('\n', end - 1);
             if (newline == std::string::npos) break;
-            if (newline + 1 < end) lines.emplace_back(pending, newline + 1, end - newline - 1);
+            if (newline + 1 < end && take(std::string_view(pending).substr(newline + 1, end - newline - 1))) ++taken;
             end = newline;
         }
         pending.erase(end);
     }
-    if (position == 0 && !pending.empty() && lines.size() < count) lines.push_back(pending);
+    if (position == 0 && !pending.empty() && taken < count) take(std::string_view(pending));
     ::close(fd);
-    return lines;
 }
 
 std::optional<LogLine> parse_log_line(std::string_view text) {
@@ -184,32 +91,31 @@ std::optional<LogLine> parse_log_line(std::string_view text) {
     }
 }
 
-bool is_day_file(const fs::path& file) {
-    return file.extension() == ".jsonl" && file.stem().string().size() == 10;
-}
+// A query with its bounds as the stored text compares them: the times are all RFC 3339 in
+// UTC with microseconds, so they sort as strings.
+struct LineFilter {
+    explicit LineFilter(const LogQuery& query)
+        : since(query.since ? format_rfc3339(*query.since) : std::string()), request_id(query.request_id) {}
+
+    bool matches(const LogLine& line) const {
+        return (since.empty() || line.time >= since) && (!request_id || line.request_id == *request_id);
+    }
+    // Cheap enough to run on every stored line before parsing it: a line of another
+    // request cannot contain this one's id as its request_id.
+    bool may_match(std::string_view text) const {
+        return !request_id || text.find(*request_id) != std::string_view::npos;
+    }
+
+    std::string since;
+    std::optional<std::string> request_id;
+};
+
+struct Subscription {
+    std::weak_ptr<LogFollower> follower;
+    LineFilter filter;
+};
 
 }  // namespace
-
-std::string report_line(const InvocationReport& report) {
-    std::string line;
-    append_report_line(line, report);
-    return line;
-}
-
-std::string invocation_log_text(const InvocationReport& report, size_t max_bytes) {
-    std::string text;
-    for_each_invocation_line(report, [&](std::string_view, std::string_view stream, std::string_view message) {
-        // Lambda's tail: the platform's lines as they are, the function's with their request id.
-        if (stream != "platform") {
-            text += report.request_id;
-            text += '\t';
-        }
-        text += message;
-        text += '\n';
-    });
-    if (text.size() > max_bytes) text.erase(0, text.size() - max_bytes);
-    return text;
-}
 
 std::string to_json(const LogLine& line) {
     std::string text;
@@ -220,14 +126,18 @@ std::string to_json(const LogLine& line) {
 
 // Logs are not billing-critical, so their formatting and write(2) leave the request path:
 // append() queues the invocation's fields and one background thread formats them and
-// writes each file's queued lines in one write(2) per batch. Readers (tail, remove) wait
-// for the queue to drain first.
+// writes each file's queued lines in one write(2) per batch, tells the followers, and now
+// and then enforces retention. Readers (tail, remove) wait for the queue to drain first.
 struct FunctionLogStore::State {
-
     fs::path logs_dir;
-    std::map<fs::path, std::shared_ptr<AppendOnlyFile>> open_files;  // the writer's, or under files_mutex
+    LogSettings settings;
+    Clock clock;
+
+    // The writer's, or under files_mutex: the files, and who follows them.
     std::mutex files_mutex;
-    bool failing = false;  // under files_mutex: the last write failed
+    std::map<fs::path, std::shared_ptr<AppendOnlyFile>> open_files;
+    std::multimap<std::string, Subscription> followers;  // by function
+    bool failing = false;  // the last write failed
     std::atomic<uint64_t> dropped{0};
 
     std::mutex mutex;  // guards everything below
@@ -245,6 +155,29 @@ struct FunctionLogStore::State {
         if (it != open_files.end()) return *it->second;
         if (open_files.size() >= max_open_files) open_files.clear();  // cheap to reopen
         return *open_files.emplace(path, std::make_shared<AppendOnlyFile>(path)).first->second;
+    }
+
+    // Under files_mutex.
+    void tell_followers(const std::vector<InvocationReport>& batch) {
+        std::erase_if(followers, [](const auto& entry) { return entry.second.follower.expired(); });
+        if (followers.empty()) return;
+        for (const InvocationReport& report : batch) {
+            auto [first, last] = followers.equal_range(report.function);
+            for (auto it = first; it != last; ++it) {
+                const LineFilter& filter = it->second.filter;
+                std::string text;
+                size_t count = 0;
+                for_each_invocation_line(report, [&](std::string_view time, std::string_view stream,
+                                                     std::string_view message) {
+                    if (!filter.since.empty() && time < filter.since) return;
+                    if (filter.request_id && report.request_id != *filter.request_id) return;
+                    append_log_line(text, time, report.request_id, report.version, stream, message);
+                    ++count;
+                });
+                if (count == 0) continue;
+                if (auto follower = it->second.follower.lock()) follower->on_lines(text, count);
+            }
+        }
     }
 
     void write_batch(const std::vector<InvocationReport>& batch) {
@@ -276,13 +209,44 @@ struct FunctionLogStore::State {
                 }
             }
         }
+        // Followers see what was written, and also what could not be: they watch live.
+        tell_followers(batch);
+    }
+
+    uint64_t retention_pass() {
+        std::lock_guard lock(files_mutex);
+        // A trimmed file is a new file: the writer must not append to the old one.
+        open_files.clear();
+        const WallTime now = clock();
+        RetentionPass total;
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(logs_dir, ec)) {
+            if (!entry.is_directory(ec) || !is_valid_function_name(entry.path().filename().string())) continue;
+            const RetentionPass pass = enforce_log_retention(entry.path(), settings, now);
+            total.files_deleted += pass.files_deleted;
+            total.files_trimmed += pass.files_trimmed;
+            total.bytes_freed += pass.bytes_freed;
+        }
+        if (total.files_deleted + total.files_trimmed > 0) {
+            spdlog::info("logs: retention deleted {} and trimmed {} day-files, {} bytes", total.files_deleted,
+                         total.files_trimmed, total.bytes_freed);
+        }
+        return total.files_deleted + total.files_trimmed;
     }
 
     void run_writer() {
+        auto next_retention = std::chrono::steady_clock::now() + retention_interval;
         std::unique_lock lock(mutex);
         while (true) {
-            work.wait(lock, [&] { return stopping || !queue.empty(); });
-            if (queue.empty()) break;  // stopping, and nothing left to write
+            work.wait_until(lock, next_retention, [&] { return stopping || !queue.empty(); });
+            if (stopping && queue.empty()) break;
+            if (std::chrono::steady_clock::now() >= next_retention) {
+                lock.unlock();
+                retention_pass();
+                lock.lock();
+                next_retention = std::chrono::steady_clock::now() + retention_interval;
+            }
+            if (queue.empty()) continue;
             // Collect for a moment: one wake-up and one write(2) per file for many
             // invocations, instead of a wake-up per invocation.
             work.wait_for(lock, batch_interval, [&] { return stopping || drain_requested; });
@@ -306,10 +270,59 @@ struct FunctionLogStore::State {
         work.notify_one();
         written.wait(lock, [&] { return written_count >= target; });
     }
+
+    // Under files_mutex or before the writer runs.
+    std::vector<LogLine> read_tail(const std::string& function, const LogQuery& query) const {
+        std::vector<LogLine> newest_first;
+        if (query.count == 0) return newest_first;
+        const LineFilter filter(query);
+        const std::string first_day = query.since ? format_date(*query.since) : std::string();
+        std::vector<fs::path> files;
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(logs_dir / function, ec)) {
+            if (is_log_day_file(entry.path()) && entry.path().stem().string() >= first_day) {
+                files.push_back(entry.path());
+            }
+        }
+        std::sort(files.rbegin(), files.rend());  // newest day first
+        for (const auto& file : files) {
+            auto take = [&](std::string_view text) {
+                if (!filter.may_match(text)) return false;
+                std::optional<LogLine> parsed = parse_log_line(text);
+                if (!parsed) {
+                    spdlog::warn("logs: skipping corrupt line in {}", file.string());
+                    return false;
+                }
+                if (!filter.matches(*parsed)) return false;
+                newest_first.push_back(std::move(*parsed));
+                return true;
+            };
+            take_last_lines(file, query.count - newest_first.size(), take);
+            if (newest_first.size() >= query.count) break;
+        }
+        return {newest_first.rbegin(), newest_first.rend()};
+    }
+
+    void end_followers(const std::string* function, std::string_view why) {
+        for (auto it = followers.begin(); it != followers.end();) {
+            if (function && it->first != *function) {
+                ++it;
+                continue;
+            }
+            if (auto follower = it->second.follower.lock()) follower->on_end(why);
+            it = followers.erase(it);
+        }
+    }
 };
 
-FunctionLogStore::FunctionLogStore(fs::path logs_dir) : state_(std::make_unique<State>()) {
+FunctionLogStore::FunctionLogStore(fs::path logs_dir, LogSettings settings, Clock clock)
+    : state_(std::make_unique<State>()) {
     state_->logs_dir = std::move(logs_dir);
+    state_->settings = settings;
+    state_->clock = std::move(clock);
+    // The first pass before anything is written: a daemon that was down a week finds a
+    // week to delete.
+    state_->retention_pass();
     state_->writer = std::thread([state = state_.get()] { state->run_writer(); });
 }
 
@@ -320,6 +333,8 @@ FunctionLogStore::~FunctionLogStore() {
     }
     state_->work.notify_one();
     state_->writer.join();  // after writing everything queued
+    std::lock_guard lock(state_->files_mutex);
+    state_->end_followers(nullptr, "the daemon is stopping");
 }
 
 void FunctionLogStore::append(const InvocationReport& report) {
@@ -348,27 +363,22 @@ void FunctionLogStore::flush() {
     state_->drain();
 }
 
-std::vector<LogLine> FunctionLogStore::tail(const std::string& function, size_t count) const {
-    std::vector<LogLine> newest_first;
-    if (!is_valid_function_name(function) || count == 0) return newest_first;
+std::vector<LogLine> FunctionLogStore::tail(const std::string& function, const LogQuery& query) const {
+    if (!is_valid_function_name(function)) return {};
     state_->drain();  // every answered invocation's lines are in the file
-    std::vector<fs::path> files;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(state_->logs_dir / function, ec)) {
-        if (is_day_file(entry.path())) files.push_back(entry.path());
-    }
-    std::sort(files.rbegin(), files.rend());  // newest day first
-    for (const auto& file : files) {
-        for (const auto& text : last_lines(file, count - newest_first.size())) {
-            if (auto line = parse_log_line(text)) {
-                newest_first.push_back(std::move(*line));
-            } else {
-                spdlog::warn("logs: skipping corrupt line in {}", file.string());
-            }
-        }
-        if (newest_first.size() >= count) break;
-    }
-    return {newest_first.rbegin(), newest_first.rend()};
+    return state_->read_tail(function, query);
+}
+
+std::vector<LogLine> FunctionLogStore::follow(const std::string& function, const LogQuery& query,
+                                              std::weak_ptr<LogFollower> follower) {
+    if (!is_valid_function_name(function)) return {};
+    state_->drain();
+    // The writer writes and tells the followers under files_mutex: what is read here and
+    // what the follower is told after are apart, with nothing between.
+    std::lock_guard lock(state_->files_mutex);
+    std::vector<LogLine> lines = state_->read_tail(function, query);
+    state_->followers.emplace(function, Subscription{std::move(follower), LineFilter(query)});
+    return lines;
 }
 
 void FunctionLogStore::remove(const std::string& function) {
@@ -379,9 +389,15 @@ void FunctionLogStore::remove(const std::string& function) {
     for (auto it = state_->open_files.begin(); it != state_->open_files.end();) {
         it = it->first.parent_path() == directory ? state_->open_files.erase(it) : std::next(it);
     }
+    state_->end_followers(&function, "the function was deleted");
     std::error_code ec;
     fs::remove_all(directory, ec);
     if (ec) spdlog::warn("logs: cannot remove {}: {}", directory.string(), ec.message());
+}
+
+uint64_t FunctionLogStore::enforce_retention() {
+    state_->drain();
+    return state_->retention_pass();
 }
 
 }  // namespace sofaas

@@ -1,16 +1,22 @@
 // Function logs: what each invocation wrote to stdout/stderr, framed by Lambda-style
-// START / END / REPORT lines (and, for a failure, "ERROR RequestId: ID errorType:
-// errorMessage" before END), in DATA/logs/NAME/YYYY-MM-DD.jsonl (one JSON object a line:
-// {"time","request_id","version","stream":"stdout|stderr|platform","message"}).
+// START / END / REPORT lines, with the reason of every invocation that did not succeed
+// (invocation_lines.h), in DATA/logs/NAME/YYYY-MM-DD.jsonl (one JSON object a line:
+// {"time","request_id","version","stream":"stdout|stderr|platform","message"}). Kept within
+// the size and age limits of LogSettings (log_retention.h); watched live by followers.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/config.h"
 #include "common/invocation_report.h"
+#include "common/time.h"
 
 namespace sofaas {
 
@@ -22,30 +28,63 @@ struct LogLine {
     std::string message;
 };
 
+// The most lines one read returns: more is refused (400), not cut.
+inline constexpr size_t max_log_tail_lines = 10'000;
+
+// Which lines a reader wants: the last `count` of those at or after `since` (if set) of
+// the invocation `request_id` (if set), oldest first.
+struct LogQuery {
+    size_t count = 100;
+    std::optional<WallTime> since;
+    std::optional<std::string> request_id;
+};
+
 // "REPORT RequestId: ...\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB
 //  \tMax Memory Used: 5 MB[\tInit Duration: 0.80 ms]" (tab-separated, as Lambda's)
 std::string report_line(const InvocationReport& report);
 
+// Someone watching a function's log as it is written (GET .../logs?follow=1). Called on the
+// log writer's thread: must return at once, never block.
+class LogFollower {
+public:
+    virtual ~LogFollower() = default;
+    // Lines just written that match the follower's query, as stored (JSON, '\n' after each).
+    virtual void on_lines(std::string_view jsonl, size_t count) = 0;
+    // No line will follow: the function was deleted, or the store is stopping.
+    virtual void on_end(std::string_view why) = 0;
+};
+
 class FunctionLogStore {
 public:
-    explicit FunctionLogStore(std::filesystem::path logs_dir);
-    ~FunctionLogStore();
+    using Clock = std::function<WallTime()>;
+    explicit FunctionLogStore(std::filesystem::path logs_dir, LogSettings settings = {}, Clock clock = wall_now);
+    ~FunctionLogStore();  // ends every follower
 
-    // Thread-safe. Queues START, each captured line, ERROR for a failure, END and REPORT for
-    // the writer thread, which writes them (and whatever else is queued for that file) in
-    // one write(2), so an invocation's lines never interleave with another's. Copies the
+    // Thread-safe. Queues START, each captured line, the failure's lines, END and REPORT
+    // (or, for an invocation refused before it ran, one line saying why) for the writer
+    // thread, which writes them (and whatever else is queued for that file) in one
+    // write(2), so an invocation's lines never interleave with another's. Copies the
     // report but its output, which no line shows. Failures are logged (with the request
     // id), never thrown: logs are best effort. tail() and remove() see every line appended
     // before they were called.
     void append(const InvocationReport& report);
     // Returns once every line appended so far is written to its file.
     void flush();
-    // The last `count` lines of a function's logs, oldest first.
-    std::vector<LogLine> tail(const std::string& function, size_t count) const;
+    // Reads the files (call it off the io threads).
+    std::vector<LogLine> tail(const std::string& function, const LogQuery& query) const;
+    // tail(), and from then on every new line of the function that matches the query goes
+    // to `follower`, none twice and none missed, until it ends or is destroyed (held weakly).
+    std::vector<LogLine> follow(const std::string& function, const LogQuery& query,
+                                std::weak_ptr<LogFollower> follower);
+    // Deletes the function's logs; its followers end.
     void remove(const std::string& function);
     // Lines not written since the start (a full or failing disk): logs are best effort,
     // and a log that cannot be written never holds up or fails an invocation.
     uint64_t lines_dropped() const;
+    // One retention pass over every function now. The store runs one when it is made,
+    // then its writer thread one a minute, between batches: an invocation never waits. Returns the files it
+    // deleted or trimmed.
+    uint64_t enforce_retention();
 
 private:
     struct State;
@@ -55,8 +94,8 @@ private:
 std::string to_json(const LogLine& line);
 
 // One invocation's lines as plain text, as Lambda's tail of an invocation's log gives them
-// (X-Amz-Log-Result): START, the function's lines (request id, tab, line), ERROR, END,
-// REPORT; the last `max_bytes` of it.
+// (X-Amz-Log-Result): START, the function's lines (request id, tab, line), the failure's,
+// END, REPORT; the last `max_bytes` of it.
 std::string invocation_log_text(const InvocationReport& report, size_t max_bytes);
 
 }  // namespace sofaas

@@ -34,6 +34,7 @@ InvocationReport host_fault(const std::string& request_id, const VersionKey& key
 InvocationReport failed_start(Startup startup) {
     InvocationReport report = failed(startup.failure, std::move(startup.error_type), std::move(startup.error_message));
     report.init_ms = startup.init_ms;
+    report.failed_in_init = true;
     report.captured_stdout = std::move(startup.captured_stdout);
     report.captured_stderr = std::move(startup.captured_stderr);
     return report;

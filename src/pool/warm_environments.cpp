@@ -44,6 +44,7 @@ void Pool::State::report_unpaid_init(const FunctionVersionPtr& version, Trigger 
     report.status = status_of(startup);
     report.error_type = startup.error_type;
     report.error_message = startup.error_message;
+    report.failed_in_init = !startup.ok;
     report.init_ms = startup.init_ms;
     report.memory_mb = spec.memory_mb;
     report.captured_stdout = startup.captured_stdout;

@@ -69,6 +69,15 @@ bool record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationR
     return recorded;
 }
 
+void record_refusal(FunctionLogStore& logs, const InvocationReport& report) {
+    try {
+        logs.append(report);
+    } catch (const std::exception& e) {
+        spdlog::error("[{}] function log for {}:{} not written: {}", report.request_id, report.function,
+                      report.version, e.what());
+    }
+}
+
 void record_unpaid_init(Ledger& ledger, FunctionLogStore& logs, InvocationReport& report, const Prices& prices) {
     bill(report, prices);
     record_invocation(ledger, logs, report);

@@ -21,11 +21,16 @@ void complete_report(InvocationReport& report, const InvocationRequest& request,
                      const Prices& prices);
 
 // An invocation refused before it ran (overload, a ledger that cannot record): no billing
-// record, no log lines.
+// record; one log line (record_refusal).
 InvocationReport refused_report(const InvocationRequest& request, InvocationStatus status,
                                 std::string_view error_type, std::string_view error_message);
 // Overload.
 InvocationReport throttled_report(const InvocationRequest& request);
+
+// Writes the one log line of an invocation that was refused before it ran (throttled,
+// or not admitted while the ledger cannot write): no billing record, since nothing ran,
+// but its function's owner learns why in the function's log. Never throws.
+void record_refusal(FunctionLogStore& logs, const InvocationReport& report);
 
 // Appends the billing record and the log lines of a finished invocation. Failures are
 // logged (with the request id), never thrown. Returns whether the billing record was

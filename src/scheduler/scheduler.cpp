@@ -70,7 +70,10 @@ InvocationReport withheld(InvocationReport report) {
 }
 
 InvocationReport not_admitted(const InvocationRequest& request) {
-    return refused_report(request, InvocationStatus::unavailable, unavailable_error_type, not_admitted_message);
+    InvocationReport report =
+        refused_report(request, InvocationStatus::unavailable, unavailable_error_type, not_admitted_message);
+    report.refusal_reason = "the billing ledger cannot write";
+    return report;
 }
 
 bool is_runtime_failure(InvocationStatus status) {
@@ -102,12 +105,16 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
         spdlog::warn("[{}] {}:{} throttled: {}", request.request_id, request.version->spec.name,
                      request.version->spec.version, why);
         throttles.record(request.version->spec.name, wall_now());
-        answer_refused(throttled_report(request), std::move(done));
+        InvocationReport report = throttled_report(request);
+        report.refusal_reason = why;
+        answer_refused(std::move(report), std::move(done));
     }
 
-    // Ran nothing, recorded nothing: answered on an io thread, not on the caller's stack.
+    // Ran nothing, billed nothing: counted, its one log line written (why it was not run),
+    // and answered on an io thread, not on the caller's stack.
     void answer_refused(InvocationReport report, ReportCallback done) {
         metrics.record(report);
+        record_refusal(logs, report);
         asio::post(io, [done = std::move(done), report = std::move(report)]() mutable { done(std::move(report)); });
     }
 
@@ -212,6 +219,7 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
             asio::post(io, [self = shared_from_this(), key, next = std::move(next)]() mutable {
                 InvocationReport refused = not_admitted(next.request);
                 self->metrics.record(refused);
+                record_refusal(self->logs, refused);
                 next.done(std::move(refused));
                 self->start_next(key);
                 std::lock_guard lock(self->mutex);

@@ -207,12 +207,13 @@ TEST_F(Dashboard, InARealBrowserSignsInChartsTrafficShowsFailuresAndRefusesAWron
     for (int i = 0; i < invocations; ++i) ASSERT_EQ(daemon().cli({"invoke", "browsed"}).exit_code, 0);
     ASSERT_NE(daemon().cli({"invoke", "browsed-crash"}).exit_code, 0);
 
-    // The reason the function's log gives, after "ERROR RequestId: ID ".
+    // The reason the function's log gives, after "RequestId: ID Error: ".
     const json logs = json::parse(daemon().http().request("GET", "/v1/functions/browsed-crash/logs").body);
     std::string reason;
     for (const json& line : logs["lines"]) {
         const std::string message = line["message"];
-        if (message.starts_with("ERROR RequestId: ")) reason = message.substr(message.find(' ', 17) + 1);
+        const std::string prefix = "RequestId: " + line["request_id"].get<std::string>() + " Error: ";
+        if (message.starts_with(prefix)) reason = message.substr(prefix.size());
     }
     ASSERT_FALSE(reason.empty()) << logs.dump();
 

@@ -124,8 +124,11 @@ TEST_F(PublicEndpoints, AnInvalidResponseIsTheFunctionsErrorInTheLedger) {
         EXPECT_GE(record["billed_ms"].get<uint64_t>(), 1u);
         EXPECT_EQ(record["request_id"], response.header("X-Sofaas-Request-Id"));
         const auto logs = daemon().cli({"logs", function});
-        EXPECT_NE(logs.out.find("ERROR RequestId: " + response.header("X-Sofaas-Request-Id") +
-                                " Runtime.InvalidResponse: The function returned an invalid HTTP response: " + why),
+        const std::string error =
+            nlohmann::ordered_json{{"errorType", "Runtime.InvalidResponse"},
+                                   {"errorMessage", "The function returned an invalid HTTP response: " + why}}
+                .dump();
+        EXPECT_NE(logs.out.find("ERROR RequestId: " + response.header("X-Sofaas-Request-Id") + " Invoke Error " + error),
                   std::string::npos)
             << logs.out;
     }
@@ -152,7 +155,7 @@ TEST_F(PublicEndpoints, AFunctionErrorIsAGeneric502) {
 
     // The owner finds the error where the caller cannot: in the function's log.
     const auto logs = daemon().cli({"logs", "leaky"});
-    EXPECT_NE(logs.out.find(" Secret.DatabaseError: connecting to db.internal:5432 as admin failed"),
+    EXPECT_NE(logs.out.find(R"({"errorType":"Secret.DatabaseError","errorMessage":"connecting to db.internal:5432 as admin failed"})"),
               std::string::npos)
         << logs.out;
 }

@@ -173,6 +173,25 @@ TEST(ConfigTest, ShippedConfigFileParses) {
     EXPECT_EQ(config.ledger_fsync_interval_ms, defaults.ledger_fsync_interval_ms);
     EXPECT_EQ(config.zygote, defaults.zygote);
     EXPECT_EQ(config.cgroups, defaults.cgroups);
+    EXPECT_EQ(config.logs.max_bytes_per_function, defaults.logs.max_bytes_per_function);
+    EXPECT_EQ(config.logs.max_age_days, defaults.logs.max_age_days);
+    EXPECT_EQ(config.logs.max_followers, defaults.logs.max_followers);
+}
+
+// The one log-retention setting, for what the logs store and for who watches them.
+TEST(ConfigTest, ReadsLogRetention) {
+    const Config defaults;
+    EXPECT_EQ(defaults.logs.max_bytes_per_function, 100u * 1024 * 1024);
+    EXPECT_EQ(defaults.logs.max_age_days, 7u);
+    const Config config =
+        parse_config(R"({"logs": {"max_bytes_per_function": 1048576, "max_age_days": 2, "max_followers": 3}})");
+    EXPECT_EQ(config.logs.max_bytes_per_function, 1048576u);
+    EXPECT_EQ(config.logs.max_age_days, 2u);
+    EXPECT_EQ(config.logs.max_followers, 3u);
+    EXPECT_NE(config_error(R"({"logs": {"max_age_days": 0}})").find("logs.max_age_days"), std::string::npos);
+    EXPECT_NE(config_error(R"({"logs": {"max_bytes_per_function": 10}})").find("logs.max_bytes_per_function"),
+              std::string::npos);
+    EXPECT_NE(config_error(R"({"logs": {"keep_forever": true}})").find("logs.keep_forever"), std::string::npos);
 }
 
 TEST(ConfigTest, ApplyListenParsesHostAndPort) {

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -47,7 +50,8 @@ protected:
 
     sofaas::testing::TempDir temp{"sofaas-logs"};
     fs::path logs = temp / "logs";
-    FunctionLogStore store{logs};
+    // The day of the lines written: retention keeps them.
+    FunctionLogStore store{logs, LogSettings{}, [] { return utc(2026, 11, 27, 12); }};
 };
 
 }  // namespace
@@ -67,7 +71,7 @@ TEST(ReportLine, AddsInitDurationOnAColdStart) {
 TEST_F(FunctionLogsTest, FramesCapturedOutputWithStartEndAndReport) {
     auto r = result("req-1", 0.5);
     append(r, "first\nsecond\npartial", "oops\n");
-    auto lines = store.tail("hello", 100);
+    auto lines = store.tail("hello", {.count = 100});
     EXPECT_EQ(messages(lines), (std::vector<std::string>{"START RequestId: req-1 Version: 2", "first", "second",
                                                          "partial", "oops", "END RequestId: req-1",
                                                          report_line(r)}));
@@ -81,25 +85,98 @@ TEST_F(FunctionLogsTest, FramesCapturedOutputWithStartEndAndReport) {
 }
 
 // A caller of a public endpoint gets a generic error: the function's own is in its log,
-// before END.
-TEST_F(FunctionLogsTest, AFailureSaysItsErrorBeforeEnd) {
+// before END, in Lambda's shape for its kind.
+TEST_F(FunctionLogsTest, AFunctionErrorLogsItsErrorObject) {
     auto failed = result("req-err");
     failed.status = InvocationStatus::error;
     failed.error_type = "Runtime.InvalidResponse";
-    failed.error_message = "The function returned an invalid HTTP response: statusCode must be an integer";
+    failed.error_message = "statusCode must be an \"integer\"";
     append(failed, "printed\n");
+    EXPECT_EQ(messages(store.tail("hello", {.count = 100})),
+              (std::vector<std::string>{
+                  "START RequestId: req-err Version: 2", "printed",
+                  R"(ERROR RequestId: req-err Invoke Error {"errorType":"Runtime.InvalidResponse",)"
+                  R"("errorMessage":"statusCode must be an \"integer\""})",
+                  "END RequestId: req-err", report_line(failed)}));
+}
+
+TEST_F(FunctionLogsTest, ARuntimeFailureLogsItsErrorAndType) {
+    auto crashed = result("req-crash");
+    crashed.status = InvocationStatus::crash;
+    crashed.error_type = "Runtime.ExitError";
+    crashed.error_message = "Runtime exited with error: signal: segmentation fault (SIGSEGV)";
+    append(crashed, "");
     auto timed_out = result("req-late");
     timed_out.status = InvocationStatus::timeout;
     timed_out.error_message = "Task timed out after 1.00 seconds";
     append(timed_out, "");
-    EXPECT_EQ(messages(store.tail("hello", 100)),
+    auto out_of_memory = result("req-oom");
+    out_of_memory.status = InvocationStatus::oom;
+    append(out_of_memory, "");
+    EXPECT_EQ(messages(store.tail("hello", {.count = 100})),
               (std::vector<std::string>{
-                  "START RequestId: req-err Version: 2", "printed",
-                  "ERROR RequestId: req-err Runtime.InvalidResponse: The function returned an invalid HTTP response: "
-                  "statusCode must be an integer",
-                  "END RequestId: req-err", report_line(failed), "START RequestId: req-late Version: 2",
-                  "ERROR RequestId: req-late Sandbox.Timedout: Task timed out after 1.00 seconds",
-                  "END RequestId: req-late", report_line(timed_out)}));
+                  "START RequestId: req-crash Version: 2",
+                  "RequestId: req-crash Error: Runtime exited with error: signal: segmentation fault (SIGSEGV)",
+                  "Runtime.ExitError", "END RequestId: req-crash", report_line(crashed),
+                  "START RequestId: req-late Version: 2",
+                  "RequestId: req-late Error: Task timed out after 1.00 seconds", "Sandbox.Timedout",
+                  "END RequestId: req-late", report_line(timed_out), "START RequestId: req-oom Version: 2",
+                  "RequestId: req-oom Error: Runtime exited with error: out of memory (memory_mb 128)",
+                  "Runtime.OutOfMemory", "END RequestId: req-oom", report_line(out_of_memory)}));
+}
+
+TEST_F(FunctionLogsTest, AnInitFailureLogsAnInitReport) {
+    auto failed = result("req-init", 12.5);
+    failed.status = InvocationStatus::crash;
+    failed.failed_in_init = true;
+    failed.duration_ms = 0;
+    failed.error_type = "Runtime.ExitError";
+    failed.error_message = "Runtime exited with error: exit status 3";
+    append(failed, "init says hi\n");
+    const auto lines = messages(store.tail("hello", {.count = 100}));
+    ASSERT_EQ(lines.size(), 7u);
+    EXPECT_EQ(lines[1], "init says hi");
+    EXPECT_EQ(lines[2], "INIT_REPORT Init Duration: 12.50 ms\tPhase: init\tStatus: crash\tError Type: Runtime.ExitError");
+    EXPECT_EQ(lines[3], "RequestId: req-init Error: Runtime exited with error: exit status 3");
+}
+
+// Not the function's doing, and said so: a host fault, a throttle.
+TEST_F(FunctionLogsTest, HostFaultsAndThrottlesArePlatformLines) {
+    auto fault = result("req-host");
+    fault.status = InvocationStatus::host_fault;
+    fault.error_type = "ServiceException";
+    fault.error_message = "The host could not start a worker; see the daemon log.";
+    append(fault, "");
+    auto throttled = result("req-busy");
+    throttled.status = InvocationStatus::throttled;
+    throttled.error_type = "TooManyRequestsException";
+    throttled.error_message = "Rate Exceeded.";
+    throttled.refusal_reason = "concurrency limit reached and the queue is full";
+    append(throttled, "");
+    const auto lines = store.tail("hello", {.count = 100});
+    ASSERT_EQ(lines.size(), 5u);
+    EXPECT_EQ(lines[1].message,
+              "RequestId: req-host Host fault (not the function's, not billed): The host could not start a worker; "
+              "see the daemon log. (ServiceException)");
+    EXPECT_EQ(lines[4].message,
+              "RequestId: req-busy Not run: Rate Exceeded. (TooManyRequestsException): concurrency limit reached and "
+              "the queue is full");
+    EXPECT_EQ(lines[4].stream, "platform");
+    EXPECT_EQ(lines[4].request_id, "req-busy");
+}
+
+TEST_F(FunctionLogsTest, TailFiltersByRequestIdAndTime) {
+    append(result("early"), "one", {}, utc(2026, 11, 26, 10));
+    append(result("late"), "two", {}, utc(2026, 11, 27, 10));
+    append(result("later"), "three", {}, utc(2026, 11, 27, 11));
+    EXPECT_EQ(messages(store.tail("hello", {.count = 100, .request_id = "late"})),
+              (std::vector<std::string>{"START RequestId: late Version: 2", "two", "END RequestId: late",
+                                        report_line(result("late"))}));
+    EXPECT_EQ(store.tail("hello", {.count = 2, .request_id = "early"}).size(), 2u);
+    const auto since = store.tail("hello", {.count = 100, .since = utc(2026, 11, 27, 10, 30)});
+    ASSERT_EQ(since.size(), 4u);
+    EXPECT_EQ(since.front().request_id, "later");
+    EXPECT_EQ(store.tail("hello", {.count = 100, .since = utc(2026, 11, 27)}).size(), 8u);
 }
 
 TEST_F(FunctionLogsTest, EachLineIsAJsonObject) {
@@ -116,21 +193,21 @@ TEST_F(FunctionLogsTest, EachLineIsAJsonObject) {
         ++count;
     }
     EXPECT_EQ(count, 4);
-    EXPECT_EQ(store.tail("hello", 4)[1].message.substr(0, 10), "say \"hi\"\t\x01");
+    EXPECT_EQ(store.tail("hello", {.count = 4})[1].message.substr(0, 10), "say \"hi\"\t\x01");
 }
 
 TEST_F(FunctionLogsTest, TailReturnsTheNewestLinesOldestFirst) {
     for (int i = 0; i < 5; ++i) append(result("req-" + std::to_string(i)), "line " + std::to_string(i));
-    auto lines = store.tail("hello", 3);
+    auto lines = store.tail("hello", {.count = 3});
     EXPECT_EQ(messages(lines), (std::vector<std::string>{"line 4", "END RequestId: req-4", report_line(result("req-4"))}));
-    EXPECT_EQ(store.tail("hello", 1000).size(), 5 * 4u);
-    EXPECT_TRUE(store.tail("hello", 0).empty());
+    EXPECT_EQ(store.tail("hello", {.count = 1000}).size(), 5 * 4u);
+    EXPECT_TRUE(store.tail("hello", {.count = 0}).empty());
 }
 
 TEST_F(FunctionLogsTest, TailCrossesDayFiles) {
     append(result("yesterday"), "old", {}, utc(2026, 11, 26, 23));
     append(result("today"), "new", {}, utc(2026, 11, 27, 1));
-    auto lines = store.tail("hello", 5);
+    auto lines = store.tail("hello", {.count = 5});
     ASSERT_EQ(lines.size(), 5u);
     EXPECT_EQ(lines[0].request_id, "yesterday");
     EXPECT_EQ(lines[0].message, report_line(result("yesterday")));
@@ -140,7 +217,7 @@ TEST_F(FunctionLogsTest, TailCrossesDayFiles) {
 TEST_F(FunctionLogsTest, TailReadsLargeFilesBackwards) {
     std::string big(1000, 'x');
     for (int i = 0; i < 300; ++i) append(result("req-" + std::to_string(i)), big);  // > 64 KiB chunks
-    auto lines = store.tail("hello", 401);
+    auto lines = store.tail("hello", {.count = 401});
     ASSERT_EQ(lines.size(), 401u);
     EXPECT_EQ(lines.back().request_id, "req-299");
     EXPECT_EQ(lines.front().message, report_line(result("req-199")));
@@ -155,14 +232,14 @@ TEST_F(FunctionLogsTest, TailSkipsATornLastLine) {
     append(result("req-1"), "ok");
     store.flush();
     std::ofstream(logs / "hello" / "2026-11-27.jsonl", std::ios::app) << R"({"time":"2026-11-27T12:00:00Z","req)";
-    EXPECT_EQ(store.tail("hello", 1)[0].message, report_line(result("req-1")));
+    EXPECT_EQ(store.tail("hello", {.count = 1})[0].message, report_line(result("req-1")));
     // A new store (a restarted daemon) seals the torn line before appending.
-    FunctionLogStore restarted(logs);
+    FunctionLogStore restarted(logs, LogSettings{}, [] { return utc(2026, 11, 27, 13); });
     auto after = result("req-2");
     after.start = utc(2026, 11, 27, 13);
     after.captured_stdout = "after";
     restarted.append(after);
-    auto lines = restarted.tail("hello", 100);
+    auto lines = restarted.tail("hello", {.count = 100});
     EXPECT_EQ(lines.size(), 8u);
     EXPECT_EQ(lines.back().request_id, "req-2");
 }
@@ -179,7 +256,7 @@ TEST_F(FunctionLogsTest, ConcurrentInvocationsNeverInterleave) {
         });
     }
     for (auto& writer : writers) writer.join();
-    auto lines = store.tail("hello", 100000);
+    auto lines = store.tail("hello", {.count = 100000});
     ASSERT_EQ(lines.size(), size_t(threads * per_thread * 6));
     for (size_t i = 0; i < lines.size(); i += 6) {
         for (size_t j = 1; j < 6; ++j) EXPECT_EQ(lines[i + j].request_id, lines[i].request_id);
@@ -191,13 +268,13 @@ TEST_F(FunctionLogsTest, RemoveDeletesAFunctionsLogs) {
     append(result("req-1"), "ok");
     store.remove("hello");
     EXPECT_FALSE(fs::exists(logs / "hello"));
-    EXPECT_TRUE(store.tail("hello", 10).empty());
+    EXPECT_TRUE(store.tail("hello", {.count = 10}).empty());
     append(result("req-2"), "again");
-    EXPECT_EQ(store.tail("hello", 10).size(), 4u);
+    EXPECT_EQ(store.tail("hello", {.count = 10}).size(), 4u);
 }
 
 TEST_F(FunctionLogsTest, RejectsNamesThatEscapeTheLogsDirectory) {
-    EXPECT_TRUE(store.tail("../etc", 10).empty());
+    EXPECT_TRUE(store.tail("../etc", {.count = 10}).empty());
     store.remove("..");
     EXPECT_TRUE(fs::exists(temp.path()));
 }
@@ -205,8 +282,160 @@ TEST_F(FunctionLogsTest, RejectsNamesThatEscapeTheLogsDirectory) {
 TEST_F(FunctionLogsTest, TruncatesRunawayOutput) {
     std::string huge(3 * 1024 * 1024, 'y');
     append(result("req-1"), huge);
-    auto lines = store.tail("hello", 10);
+    auto lines = store.tail("hello", {.count = 10});
     ASSERT_EQ(lines.size(), 5u);
     EXPECT_EQ(lines[1].message.size(), 1024 * 1024u);
     EXPECT_NE(lines[2].message.find("bytes dropped"), std::string::npos);
+}
+
+namespace {
+
+// What a follower was told, on the writer's thread.
+class RecordingFollower : public LogFollower {
+public:
+    void on_lines(std::string_view jsonl, size_t count) override {
+        std::lock_guard lock(mutex);
+        text += jsonl;
+        lines += count;
+    }
+    void on_end(std::string_view why) override {
+        std::lock_guard lock(mutex);
+        ended = std::string(why);
+    }
+
+    std::mutex mutex;
+    std::string text;
+    size_t lines = 0;
+    std::optional<std::string> ended;
+};
+
+}  // namespace
+
+TEST_F(FunctionLogsTest, AFollowerGetsEachNewLineOnce) {
+    append(result("before"), "old");
+    auto follower = std::make_shared<RecordingFollower>();
+    const auto first = store.follow("hello", {.count = 2}, follower);
+    EXPECT_EQ(messages(first), (std::vector<std::string>{"END RequestId: before", report_line(result("before"))}));
+    append(result("after"), "new");
+    append(result("after-that"), "also new");
+    store.flush();
+    // The same lines as the file holds, since the follow began.
+    std::lock_guard lock(follower->mutex);
+    EXPECT_EQ(follower->lines, 8u);
+    EXPECT_NE(follower->text.find(R"("message":"new")"), std::string::npos);
+    EXPECT_EQ(follower->text.find(R"("message":"old")"), std::string::npos);
+    EXPECT_FALSE(follower->ended);
+}
+
+TEST_F(FunctionLogsTest, AFollowerOfOneRequestGetsOnlyItsLines) {
+    auto follower = std::make_shared<RecordingFollower>();
+    store.follow("hello", {.count = 10, .request_id = "wanted"}, follower);
+    append(result("unwanted"), "no");
+    append(result("wanted"), "yes");
+    store.flush();
+    std::lock_guard lock(follower->mutex);
+    EXPECT_EQ(follower->lines, 4u);
+    EXPECT_EQ(follower->text.find("unwanted"), std::string::npos);
+}
+
+TEST_F(FunctionLogsTest, DeletingAFunctionEndsItsFollowers) {
+    auto follower = std::make_shared<RecordingFollower>();
+    store.follow("hello", {}, follower);
+    auto bystander = std::make_shared<RecordingFollower>();
+    store.follow("other", {}, bystander);
+    store.remove("hello");
+    EXPECT_EQ(follower->ended, "the function was deleted");
+    EXPECT_FALSE(bystander->ended);
+}
+
+TEST_F(FunctionLogsTest, AFollowerThatIsGoneIsForgotten) {
+    auto follower = std::make_shared<RecordingFollower>();
+    store.follow("hello", {}, follower);
+    follower.reset();
+    append(result("req-1"), "nobody listens");
+    EXPECT_EQ(store.tail("hello", {.count = 10}).size(), 4u);
+}
+
+namespace {
+
+// A store whose clock the test moves, with small limits.
+class LogRetentionTest : public ::testing::Test {
+protected:
+    void write_day(const std::string& function, const std::string& date, size_t bytes) {
+        fs::create_directories(logs / function);
+        std::string text;
+        while (text.size() < bytes) text += R"({"time":")" + date + R"(T00:00:00.000000Z","message":"x"})" "\n";
+        std::ofstream(logs / function / (date + ".jsonl")) << text;
+    }
+    std::vector<std::string> days(const std::string& function) {
+        std::vector<std::string> names;
+        for (const auto& entry : fs::directory_iterator(logs / function)) names.push_back(entry.path().filename());
+        std::sort(names.begin(), names.end());
+        return names;
+    }
+
+    sofaas::testing::TempDir temp{"sofaas-retention"};
+    fs::path logs = temp / "logs";
+    WallTime now = utc(2026, 12, 10, 12);
+    FunctionLogStore store{logs, LogSettings{.max_bytes_per_function = 10'000, .max_age_days = 7},
+                           [this] { return now; }};
+};
+
+}  // namespace
+
+TEST_F(LogRetentionTest, DeletesDayFilesPastTheAge) {
+    for (const char* date : {"2026-12-01", "2026-12-02", "2026-12-03", "2026-12-09"}) write_day("hello", date, 100);
+    // Not a day-file: never touched.
+    std::ofstream(logs / "hello" / "notes.txt") << "mine";
+    EXPECT_EQ(store.enforce_retention(), 2u);
+    EXPECT_EQ(days("hello"), (std::vector<std::string>{"2026-12-03.jsonl", "2026-12-09.jsonl", "notes.txt"}));
+    now += std::chrono::hours(24);
+    EXPECT_EQ(store.enforce_retention(), 1u);
+    EXPECT_EQ(days("hello"), (std::vector<std::string>{"2026-12-09.jsonl", "notes.txt"}));
+}
+
+TEST_F(LogRetentionTest, DeletesTheOldestFilesPastTheSizeThenTrimsTheNewest) {
+    write_day("hello", "2026-12-08", 6'000);
+    write_day("hello", "2026-12-09", 3'000);
+    write_day("hello", "2026-12-10", 3'000);
+    write_day("small", "2026-12-08", 3'000);
+    store.enforce_retention();
+    EXPECT_EQ(days("hello"), (std::vector<std::string>{"2026-12-09.jsonl", "2026-12-10.jsonl"}));
+    EXPECT_EQ(days("small"), (std::vector<std::string>{"2026-12-08.jsonl"}));
+
+    write_day("big", "2026-12-10", 30'000);
+    store.enforce_retention();
+    const std::string kept = sofaas::testing::file_text(logs / "big" / "2026-12-10.jsonl");
+    EXPECT_LE(kept.size(), 5'000u);
+    EXPECT_GT(kept.size(), 4'000u);
+    // Whole lines only, the newest kept.
+    EXPECT_EQ(kept.front(), '{');
+    EXPECT_EQ(kept.back(), '\n');
+}
+
+TEST_F(LogRetentionTest, WritesGoOnAfterATrim) {
+    InvocationReport report = result("req-1");
+    report.start = now;
+    report.captured_stdout = std::string(20'000, 'z');
+    store.append(report);
+    store.flush();
+    store.enforce_retention();
+    report.request_id = "req-2";
+    report.captured_stdout = "after the trim";
+    store.append(report);
+    const auto lines = store.tail("hello", {.count = 4});
+    ASSERT_EQ(lines.size(), 4u);
+    EXPECT_EQ(lines[1].message, "after the trim");
+    EXPECT_LT(fs::file_size(logs / "hello" / "2026-12-10.jsonl"), 10'000u);
+}
+
+// A daemon that was down past the age finds the old files gone as it starts.
+TEST(LogRetentionAtStart, AStoreDeletesOldFilesWhenItIsMade) {
+    sofaas::testing::TempDir temp{"sofaas-retention-start"};
+    fs::create_directories(temp / "logs" / "hello");
+    std::ofstream(temp / "logs" / "hello" / "2026-11-01.jsonl") << "{}\n";
+    std::ofstream(temp / "logs" / "hello" / "2026-12-09.jsonl") << "{}\n";
+    FunctionLogStore store(temp / "logs", LogSettings{.max_age_days = 7}, [] { return utc(2026, 12, 10); });
+    EXPECT_FALSE(fs::exists(temp / "logs" / "hello" / "2026-11-01.jsonl"));
+    EXPECT_TRUE(fs::exists(temp / "logs" / "hello" / "2026-12-09.jsonl"));
 }

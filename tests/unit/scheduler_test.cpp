@@ -191,7 +191,7 @@ TEST_F(SchedulerTest, RecordIsWrittenBeforeDoneRuns) {
         for (const InvocationReport& record : records("sleep")) {
             billed_before_done = billed_before_done || record.request_id == result.request_id;
         }
-        for (const LogLine& line : logs_.tail("sleep", 100)) {
+        for (const LogLine& line : logs_.tail("sleep", {.count = 100})) {
             logged_before_done = logged_before_done || (line.request_id == result.request_id &&
                                                         line.message.rfind("REPORT", 0) == 0);
         }
