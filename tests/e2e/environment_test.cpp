@@ -234,13 +234,13 @@ TEST_F(ExecutionEnvironment, FunctionsCannotReadTheDataDirectory) {
     const fs::path data = daemon.data_dir();
     fs::permissions(data.parent_path(), fs::perms(0755));
     fs::create_directories(data / "logs" / "old");
-    std::ofstream(data / "logs" / "old" / "2020-01-01.jsonl") << "{}\n";
+    std::ofstream(data / "logs" / "old" / "notes.txt") << "{}\n";
     fs::permissions(data, fs::perms(0755));
-    fs::permissions(data / "logs" / "old" / "2020-01-01.jsonl", fs::perms(0644));
+    fs::permissions(data / "logs" / "old" / "notes.txt", fs::perms(0644));
     daemon.start();
     EXPECT_EQ(fs::status(data).permissions(), fs::perms(0700));
     EXPECT_EQ(fs::status(data / "logs" / "old").permissions(), fs::perms(0700));
-    EXPECT_EQ(fs::status(data / "logs" / "old" / "2020-01-01.jsonl").permissions(), fs::perms(0600));
+    EXPECT_EQ(fs::status(data / "logs" / "old" / "notes.txt").permissions(), fs::perms(0600));
 
     ASSERT_EQ(daemon.deploy("hello", function_library("hello")).exit_code, 0);
     ASSERT_EQ(invoke(daemon, "hello", "ledger").status, 200);
