@@ -40,9 +40,14 @@ std::string option_words(const std::vector<FlagSpec>& flags) {
 
 // The part of the script that does not depend on the command table.
 constexpr const char* bash_logic = R"BASH(
-_sofaas_functions() {
+_sofaas_functions() {  # into COMPREPLY: the deployed functions whose names start with $1
     # Quietly: no daemon or no token means no names offered, never an error on the line.
-    timeout 3 "${COMP_WORDS[0]}" "${_sofaas_connection[@]}" list 2>/dev/null | awk 'NR > 1 { print $1 }'
+    # The names come from whatever answers at the endpoint: only what a function name can
+    # be is kept, and nothing of it reaches compgen -W, which would expand $(...) in it.
+    local name
+    while read -r name; do
+        [[ $name =~ ^[A-Za-z0-9_-]+$ && $name == "$1"* ]] && COMPREPLY+=("$name")
+    done < <(timeout 3 "${COMP_WORDS[0]}" "${_sofaas_connection[@]}" list 2>/dev/null | awk 'NR > 1 { print $1 }')
 }
 
 _sofaas_takes_value() {  # COMMAND OPTION: whether COMMAND's OPTION takes a value
@@ -76,7 +81,7 @@ _sofaas() {
         case ${_sofaas_values[$prev]} in
             "") ;;
             :file) COMPREPLY=($(compgen -f -- "$cur")) ;;
-            :function) COMPREPLY=($(compgen -W "$(_sofaas_functions)" -- "$cur")) ;;
+            :function) _sofaas_functions "$cur" ;;
             *) COMPREPLY=($(compgen -W "${_sofaas_values[$prev]}" -- "$cur")) ;;
         esac
         return 0
@@ -96,7 +101,7 @@ _sofaas() {
     fi
     local -a kinds=(${_sofaas_arguments[$command]})
     case ${kinds[${#arguments[@]}]} in
-        function) COMPREPLY=($(compgen -W "$(_sofaas_functions)" -- "$cur")) ;;
+        function) _sofaas_functions "$cur" ;;
         file) COMPREPLY=($(compgen -f -- "$cur")) ;;
         shell) COMPREPLY=($(compgen -W "bash" -- "$cur")) ;;
     esac

@@ -55,11 +55,12 @@ bool is_dashboard_path(std::string_view path) {
 DashboardAssets::DashboardAssets(std::optional<fs::path> directory) {
     if (!directory) return;
     std::error_code ec;
-    // Symlinks to directories are not followed: what is served is what lies in the directory.
+    // Symlinks are not followed, to directories or to files: what is served is what lies in
+    // the directory.
     for (auto it = fs::recursive_directory_iterator(*directory, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec)) {
         const fs::directory_entry& entry = *it;
-        if (!entry.is_regular_file(ec)) continue;
+        if (entry.is_symlink(ec) || !entry.is_regular_file(ec)) continue;
         const auto type = content_type_of(entry.path());
         if (!type) continue;
         const auto size = entry.file_size(ec);

@@ -221,7 +221,11 @@ struct FunctionLogStore::State {
         RetentionPass total;
         std::error_code ec;
         for (const auto& entry : fs::directory_iterator(logs_dir, ec)) {
-            if (!entry.is_directory(ec) || !is_valid_function_name(entry.path().filename().string())) continue;
+            // A symlink is no function's directory, whatever it points at (the ledger's
+            // day-files have the same names as the logs').
+            if (entry.is_symlink(ec) || !entry.is_directory(ec) ||
+                !is_valid_function_name(entry.path().filename().string()))
+                continue;
             const RetentionPass pass = enforce_log_retention(entry.path(), settings, now);
             total.files_deleted += pass.files_deleted;
             total.files_trimmed += pass.files_trimmed;

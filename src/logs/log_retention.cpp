@@ -26,7 +26,8 @@ std::vector<DayFile> day_files_oldest_first(const fs::path& directory) {
     std::vector<DayFile> files;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(directory, ec)) {
-        if (!is_log_day_file(entry.path())) continue;
+        std::error_code type_error;
+        if (!is_log_day_file(entry.path()) || !entry.is_regular_file(type_error) || entry.is_symlink(type_error)) continue;
         std::error_code size_error;
         const uint64_t bytes = entry.file_size(size_error);
         if (size_error) continue;  // gone meanwhile

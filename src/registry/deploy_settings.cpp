@@ -92,7 +92,8 @@ Route parse_route(std::string_view text) {
             rest = rest.substr(slash + 1);
         }
     }
-    for (std::string_view reserved : {"/fn", "/v1", "/healthz"}) {
+    // The daemon's own paths: a route under one would never be reached.
+    for (std::string_view reserved : {"/fn", "/v1", "/healthz", "/metrics", "/ui", "/2015-03-31"}) {
         if (starts_with_segment(path, reserved)) {
             bad("route", "paths under " + std::string(reserved) + " are reserved");
         }

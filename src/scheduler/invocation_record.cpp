@@ -1,5 +1,6 @@
 #include "scheduler/invocation_record.h"
 
+#include <chrono>
 #include <exception>
 #include <utility>
 
@@ -69,7 +70,40 @@ bool record_invocation(Ledger& ledger, FunctionLogStore& logs, const InvocationR
     return recorded;
 }
 
-void record_refusal(FunctionLogStore& logs, const InvocationReport& report) {
+RefusalLogBudget::RefusalLogBudget(uint32_t lines_per_second, std::function<int64_t()> seconds)
+    : lines_per_second_(lines_per_second), seconds_(std::move(seconds)) {}
+
+std::optional<uint64_t> RefusalLogBudget::admit(const InvocationReport& report) {
+    const int64_t second =
+        seconds_ ? seconds_()
+                 : std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+    std::lock_guard lock(mutex_);
+    FunctionBudget& budget = functions_[report.function];
+    if (budget.second != second) {
+        budget.second = second;
+        budget.lines = 0;
+    }
+    if (budget.lines >= lines_per_second_) {
+        ++budget.left_out;
+        return std::nullopt;
+    }
+    ++budget.lines;
+    return std::exchange(budget.left_out, 0);
+}
+
+void RefusalLogBudget::forget(const std::string& function) {
+    std::lock_guard lock(mutex_);
+    functions_.erase(function);
+}
+
+void record_refusal(FunctionLogStore& logs, RefusalLogBudget& budget, InvocationReport report) {
+    const std::optional<uint64_t> left_out = budget.admit(report);
+    if (!left_out) return;
+    if (*left_out > 0) {
+        report.refusal_reason += (report.refusal_reason.empty() ? "" : "; ") + std::to_string(*left_out) +
+                                 " refusals before this one were not logged";
+    }
     try {
         logs.append(report);
     } catch (const std::exception& e) {

@@ -91,6 +91,7 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     Ledger& ledger;
     FunctionLogStore& logs;
     Metrics& metrics;
+    RefusalLogBudget refusal_lines;
     const Config config;
     asio::io_context& io;
 
@@ -114,7 +115,7 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
     // and answered on an io thread, not on the caller's stack.
     void answer_refused(InvocationReport report, ReportCallback done) {
         metrics.record(report);
-        record_refusal(logs, report);
+        record_refusal(logs, refusal_lines, report);
         asio::post(io, [done = std::move(done), report = std::move(report)]() mutable { done(std::move(report)); });
     }
 
@@ -219,7 +220,7 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
             asio::post(io, [self = shared_from_this(), key, next = std::move(next)]() mutable {
                 InvocationReport refused = not_admitted(next.request);
                 self->metrics.record(refused);
-                record_refusal(self->logs, refused);
+                record_refusal(self->logs, self->refusal_lines, refused);
                 next.done(std::move(refused));
                 self->start_next(key);
                 std::lock_guard lock(self->mutex);
@@ -266,6 +267,7 @@ void Scheduler::activate(FunctionVersionPtr version, uint32_t previous) {
 void Scheduler::remove(const std::string& function) {
     state_->pool.retire_all(function);
     state_->throttles.remove(function);
+    state_->refusal_lines.forget(function);
 }
 
 const ThrottleHistory& Scheduler::throttles() const {

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include "support/daemon_test.h"
 #include "support/programs.h"
+#include "support/temp_dir.h"
 
 namespace sofaas::testing {
 namespace {
@@ -273,6 +276,22 @@ TEST_F(CliOutput, BashCompletionKnowsCommandsOptionsAndFunctions) {
                                {{"SOFAAS_ENDPOINT", "http://127.0.0.1:1"}, {"SOFAAS_TOKEN", "x"}});
     EXPECT_EQ(offline.out, "0\n") << offline;
     EXPECT_EQ(offline.err, "") << offline;
+}
+
+// Function names are whatever answers at the endpoint says: a name that is shell code is
+// neither run nor offered. The "sofaas" completing here is a script printing such a list.
+TEST_F(CliOutput, CompletionRunsNothingAHostileEndpointNames) {
+    const TempDir dir;
+    const std::filesystem::path marker = dir.path() / "ran";
+    const std::filesystem::path fake = dir.path() / "sofaas";
+    std::ofstream(fake) << "#!/bin/sh\nprintf 'NAME VERSION\\n$(touch${IFS}" << marker.string()
+                        << ") 1\\n`touch${IFS}" << marker.string() << "` 1\\nhello 1\\n'\n";
+    std::filesystem::permissions(fake, std::filesystem::perms(0755));
+    auto completed = run_process(
+        "/bin/bash", {"-c", "source <('" + (programs_dir() / "sofaas").string() + "' completion bash); COMP_WORDS=('" +
+                                fake.string() + "' invoke ''); COMP_CWORD=2; _sofaas; printf '%s\\n' \"${COMPREPLY[@]}\""});
+    EXPECT_EQ(completed.out, "hello\n") << completed;
+    EXPECT_FALSE(std::filesystem::exists(marker)) << "completion ran a function name";
 }
 
 TEST_F(CliOutput, CompletionOfAnotherShellIsAUsageMistake) {

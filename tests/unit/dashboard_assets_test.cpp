@@ -74,6 +74,12 @@ TEST_F(DashboardAssetsTest, ASymlinkedDirectoryIsNotFollowed) {
     EXPECT_EQ(assets.respond(dashboard_request("/ui/linked/key.txt")).status, 404);
 }
 
+TEST_F(DashboardAssetsTest, ASymlinkedFileIsNotServed) {
+    fs::create_symlink(outside.path() / "secrets" / "key.txt", ui / "key.txt");
+    const DashboardAssets assets(ui);
+    EXPECT_EQ(assets.respond(dashboard_request("/ui/key.txt")).status, 404);
+}
+
 TEST_F(DashboardAssetsTest, FilesAreReadOnceAtTheStart) {
     const DashboardAssets assets(ui);
     std::ofstream(ui / "later.js") << "added()";

@@ -394,6 +394,21 @@ TEST_F(LogRetentionTest, DeletesDayFilesPastTheAge) {
     EXPECT_EQ(days("hello"), (std::vector<std::string>{"2026-12-09.jsonl", "notes.txt"}));
 }
 
+// The ledger's day-files have the logs' names: a symlink in the logs directory, to a
+// directory or to a file, leads retention nowhere.
+TEST_F(LogRetentionTest, FollowsNoSymlink) {
+    const fs::path billing = temp / "billing";
+    fs::create_directories(billing);
+    std::ofstream(billing / "2026-12-01.jsonl") << "{\"request_id\":\"r\"}\n";
+    fs::create_directories(logs);
+    fs::create_directory_symlink(billing, logs / "linked");
+    write_day("hello", "2026-12-09", 100);
+    fs::create_symlink(billing / "2026-12-01.jsonl", logs / "hello" / "2026-12-02.jsonl");
+    EXPECT_EQ(store.enforce_retention(), 0u);
+    EXPECT_TRUE(fs::exists(billing / "2026-12-01.jsonl"));
+    EXPECT_TRUE(fs::is_symlink(logs / "hello" / "2026-12-02.jsonl"));
+}
+
 TEST_F(LogRetentionTest, DeletesTheOldestFilesPastTheSizeThenTrimsTheNewest) {
     write_day("hello", "2026-12-08", 6'000);
     write_day("hello", "2026-12-09", 3'000);

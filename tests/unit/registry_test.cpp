@@ -168,7 +168,8 @@ TEST(DeploySettings, RejectsBadRoutes) {
 }
 
 TEST(DeploySettings, RejectsRoutesUnderDaemonPaths) {
-    for (const char* reserved : {"GET /fn", "GET /fn/x", "ANY /v1/functions", "GET /healthz"}) {
+    for (const char* reserved : {"GET /fn", "GET /fn/x", "ANY /v1/functions", "GET /healthz", "GET /metrics",
+                                 "GET /ui/app", "POST /2015-03-31/functions/x/invocations"}) {
         EXPECT_NE(settings_error({{"route", reserved}}).find("reserved"), std::string::npos) << reserved;
     }
     EXPECT_EQ(settings_error({{"route", "GET /fnord"}}), "no error");

@@ -22,6 +22,7 @@
 #include "logs/function_logs.h"
 #include "metrics/metrics.h"
 #include "pool/pool.h"
+#include "scheduler/invocation_record.h"
 #include "support/daemon_process.h"
 #include "support/eventually.h"
 #include "support/temp_dir.h"
@@ -328,6 +329,26 @@ TEST_F(SchedulerTest, ActivateKeepsTheNewVersionWarmAndRetiresThePrevious) {
 
     scheduler_->remove("sleep");
     EXPECT_TRUE(eventually([&] { return pool_->worker_count() == 0; }));
+}
+
+// Refusals cost nothing to make: a function's log gets a few lines of them a second, and
+// the next line after a burst counts the ones left out.
+TEST(RefusalLogBudget, AFunctionGetsItsLinesPerSecondAndTheNextSaysHowManyWereLeftOut) {
+    int64_t now = 100;
+    RefusalLogBudget budget(3, [&] { return now; });
+    InvocationReport hello;
+    hello.function = "hello";
+    InvocationReport other;
+    other.function = "other";
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(budget.admit(hello), std::optional<uint64_t>(0)) << i;
+    for (int i = 0; i < 1000; ++i) EXPECT_EQ(budget.admit(hello), std::nullopt);
+    EXPECT_EQ(budget.admit(other), std::optional<uint64_t>(0)) << "each function has its own budget";
+    now = 101;
+    EXPECT_EQ(budget.admit(hello), std::optional<uint64_t>(1000));
+    EXPECT_EQ(budget.admit(hello), std::optional<uint64_t>(0));
+    budget.forget("hello");
+    now = 102;
+    EXPECT_EQ(budget.admit(hello), std::optional<uint64_t>(0));
 }
 
 }  // namespace
