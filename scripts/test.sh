@@ -10,7 +10,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-scripts/build.sh
 sanitize=1
 [[ "${SOFAAS_SKIP_SANITIZERS:-0}" == 1 ]] && sanitize=0
 sanitize_build=""
@@ -18,11 +17,12 @@ if ((sanitize)); then
     # Rust code is not instrumented: the plain pass builds and tests it.
     cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSOFAAS_SANITIZE=ON -DSOFAAS_BUILD_E2E_TESTS=OFF \
         -DSOFAAS_RUST=OFF >/dev/null
-    # Compiled while the plain pass runs, at a lower priority: those tests mostly wait on
-    # daemons and workers, and take the cores back whenever they need them.
+    # Compiled beside the plain build and its tests, at a lower priority: it takes the
+    # cores whenever they wait (links, test discovery, tests waiting on daemons).
     nice -n 15 cmake --build build-sanitize -j2 >build-sanitize/build.log 2>&1 &
     sanitize_build=$!
 fi
+scripts/build.sh
 status=0
 ctest --test-dir build --output-on-failure -j2 || status=$?
 if ((sanitize)); then
