@@ -104,6 +104,25 @@ struct HttpClient::Connection {
         buffer.clear();
         open = false;
     }
+
+    // Closes the connection and says which step failed, with whom, and why.
+    HttpClientError failure(std::string_view step, const std::string& host, const std::string& port,
+                            const beast::error_code& ec) {
+        close();
+        const std::string why = ec == beast::error::timeout ? "timed out" : ec.message();
+        return HttpClientError(std::string(step) + " " + host + ":" + port + ": " + why);
+    }
+
+    void connect(const std::string& host, const std::string& port, std::chrono::milliseconds timeout) {
+        tcp::resolver resolver(io);
+        beast::error_code ec;
+        auto addresses = resolver.resolve(host, port, ec);
+        if (ec) throw failure("resolve", host, port, ec);
+        stream.expires_after(timeout);
+        ec = run([&](auto handler) { stream.async_connect(addresses, handler); });
+        if (ec) throw failure("connect to", host, port, ec);
+        open = true;
+    }
 };
 
 HttpClient::HttpClient(std::string endpoint, std::string token)
@@ -149,22 +168,11 @@ HttpResponse HttpClient::stream(std::string_view method, std::string_view target
                                 const std::function<void(std::string_view)>& on_body) {
     const auto req = make_request(method, target, {}, {}, host_ + ":" + port_, token_);
     Connection& c = *connection_;
-    auto fail = [&](std::string_view step, const beast::error_code& ec) {
-        c.close();
-        std::string why = ec == beast::error::timeout ? "timed out" : ec.message();
-        return HttpClientError(std::string(step) + " " + host_ + ":" + port_ + ": " + why);
-    };
+    auto fail = [&](std::string_view step, const beast::error_code& ec) { return c.failure(step, host_, port_, ec); };
     // A stream has a connection of its own: it ends with the connection.
     c.close();
-    tcp::resolver resolver(c.io);
-    beast::error_code ec;
-    auto addresses = resolver.resolve(host_, port_, ec);
-    if (ec) throw fail("resolve", ec);
-    c.stream.expires_after(timeout_);
-    ec = c.run([&](auto handler) { c.stream.async_connect(addresses, handler); });
-    if (ec) throw fail("connect to", ec);
-    c.open = true;
-    ec = c.run([&](auto handler) { http::async_write(c.stream, req, handler); });
+    c.connect(host_, port_, timeout_);
+    beast::error_code ec = c.run([&](auto handler) { http::async_write(c.stream, req, handler); });
     if (ec) throw fail("request to", ec);
 
     http::response_parser<http::buffer_body> parser;
@@ -199,26 +207,13 @@ HttpResponse HttpClient::request(std::string_view method, std::string_view targe
     const auto req = make_request(method, target, body, headers, host_ + ":" + port_, token_);
 
     Connection& c = *connection_;
-    auto fail = [&](std::string_view step, const beast::error_code& ec) {
-        c.close();
-        std::string why = ec == beast::error::timeout ? "timed out" : ec.message();
-        return HttpClientError(std::string(step) + " " + host_ + ":" + port_ + ": " + why);
-    };
+    auto fail = [&](std::string_view step, const beast::error_code& ec) { return c.failure(step, host_, port_, ec); };
 
     // A reused keep-alive connection may have been closed by the server while idle: that
     // shows as an error before any byte of the answer, and deserves one fresh attempt.
     for (int attempt = 0;; ++attempt) {
         bool reused = c.open;
-        if (!c.open) {
-            tcp::resolver resolver(c.io);
-            beast::error_code ec;
-            auto addresses = resolver.resolve(host_, port_, ec);
-            if (ec) throw fail("resolve", ec);
-            c.stream.expires_after(timeout_);
-            ec = c.run([&](auto handler) { c.stream.async_connect(addresses, handler); });
-            if (ec) throw fail("connect to", ec);
-            c.open = true;
-        }
+        if (!c.open) c.connect(host_, port_, timeout_);
         c.stream.expires_after(timeout_);
         beast::error_code write_error = c.run([&](auto handler) { http::async_write(c.stream, req, handler); });
         // A server may answer before it has read the whole body (413 for a body over its

@@ -10,8 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "support/daemon_process.h"
+#include "support/daemon_test.h"
 #include "support/eventually.h"
 #include "support/process.h"
+#include "support/programs.h"
 #include "support/temp_dir.h"
 
 namespace sofaas::testing {
@@ -21,24 +23,13 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 // Debian's programs, not whatever else PATH finds first.
-const fs::path python = "/usr/bin/python3";
 const fs::path chromium = "/usr/bin/chromium";
 const fs::path chromedriver = "/usr/bin/chromedriver";
 
-class Dashboard : public ::testing::Test {
+class Dashboard : public DaemonTest {
 protected:
-    static void SetUpTestSuite() {
-        // No queue: a second call while a function's one slot is busy is throttled at once.
-        daemon_ = std::make_unique<DaemonProcess>(json{{"limits", {{"max_queue", 0}}}});
-        daemon_->start();
-    }
-    static void TearDownTestSuite() {
-        if (daemon_) daemon_->stop();
-        daemon_.reset();
-    }
-    void SetUp() override { ASSERT_TRUE(daemon_ && daemon_->running()) << "sofaasd is not running"; }
-
-    static DaemonProcess& daemon() { return *daemon_; }
+    // No queue: a second call while a function's one slot is busy is throttled at once.
+    static void SetUpTestSuite() { start_daemon(json{{"limits", {{"max_queue", 0}}}}); }
 
     static json activity(const std::string& function, const std::string& query = "") {
         const HttpResponse answer = daemon().http().request("GET", "/v1/functions/" + function + "/activity" + query);
@@ -51,9 +42,6 @@ protected:
         for (const json& bucket : activity["buckets"]) sum += bucket[field].get<uint64_t>();
         return sum;
     }
-
-private:
-    static inline std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(Dashboard, ServesItsPagesWithAStrictContentSecurityPolicy) {
@@ -222,7 +210,7 @@ TEST_F(Dashboard, InARealBrowserSignsInChartsTrafficShowsFailuresAndRefusesAWron
                                      "browsed",       std::to_string(invocations), "browsed-crash", reason};
     // For docs/dashboard.png: the same browser, the same page.
     if (const char* screenshot = std::getenv("SOFAAS_DASHBOARD_SCREENSHOT")) args.emplace_back(screenshot);
-    const ProcessResult result = run_process(python, args, {}, {}, std::chrono::seconds(60));
+    const ProcessResult result = run_process(debian_python3, args, {}, {}, std::chrono::seconds(60));
     EXPECT_EQ(result.exit_code, 0) << result;
     EXPECT_NE(result.out.find("all checks passed"), std::string::npos) << result;
     EXPECT_EQ(daemon().log().find(daemon().token()), std::string::npos) << "the token is in the daemon's log";

@@ -12,6 +12,7 @@
 
 #include "support/daemon_process.h"
 #include "support/process.h"
+#include "support/programs.h"
 #include "support/temp_dir.h"
 
 namespace sofaas::testing {
@@ -22,7 +23,6 @@ namespace fs = std::filesystem;
 
 // Debian's programs, not whatever else PATH finds first.
 const fs::path aws_cli = "/usr/bin/aws";
-const fs::path python = "/usr/bin/python3";
 
 struct AccessKey {
     std::string id;
@@ -41,7 +41,7 @@ protected:
             const fs::path library = function_library(name);
             const fs::path zip = dir_->path() / (std::string(name) + ".zip");
             // The zip holds NAME.so, as a user would pack it.
-            auto packed = run_process(python, {"-c", "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z: "
+            auto packed = run_process(debian_python3, {"-c", "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z: "
                                                      "z.write(sys.argv[2], sys.argv[3])",
                                                zip.string(), library.string(), std::string(name) + ".so"});
             ASSERT_EQ(packed.exit_code, 0) << packed;
@@ -113,7 +113,7 @@ TEST_F(LambdaApi, TheAwsCliCreatesWaitsInvokesUpdatesAndDeletes) {
     EXPECT_EQ(invoked["ExecutedVersion"], "1");
     EXPECT_FALSE(invoked.contains("FunctionError"));
     EXPECT_EQ(read(out_file()), "Hello, \"aws\"!");
-    auto log = run_process(python, {"-c", "import base64, sys; print(base64.b64decode(sys.argv[1]).decode())",
+    auto log = run_process(debian_python3, {"-c", "import base64, sys; print(base64.b64decode(sys.argv[1]).decode())",
                                     invoked["LogResult"].get<std::string>()});
     EXPECT_EQ(log.out.rfind("START RequestId: ", 0), 0u) << log.out;
     EXPECT_NE(log.out.find("REPORT RequestId: "), std::string::npos) << log.out;
@@ -196,7 +196,7 @@ TEST_F(LambdaApi, Boto3ClientsWorkAsAgainstLambda) {
     const fs::path script = fs::path(SOFAAS_TESTS_DIR) / "e2e" / "lambda" / "boto3_client.py";
     auto env = aws_environment(admin_);
     env.emplace_back("SOFAAS_ENDPOINT", daemon_->endpoint());
-    auto result = run_process(python, {script.string(), zip_of("hello").string(), zip_of("sleep").string()}, env, {},
+    auto result = run_process(debian_python3, {script.string(), zip_of("hello").string(), zip_of("sleep").string()}, env, {},
                               std::chrono::seconds(120));
     EXPECT_EQ(result.exit_code, 0) << result;
     EXPECT_NE(result.out.find("all checks passed"), std::string::npos) << result;
@@ -208,7 +208,7 @@ TEST_F(LambdaApi, ARetriedInvokeRunsOnce) {
     const fs::path script = fs::path(SOFAAS_TESTS_DIR) / "e2e" / "lambda" / "boto3_retries.py";
     auto env = aws_environment(admin_);
     env.emplace_back("SOFAAS_ENDPOINT", daemon_->endpoint());
-    auto result = run_process(python, {script.string(), zip_of("sleep").string(), zip_of("hello").string()}, env, {},
+    auto result = run_process(debian_python3, {script.string(), zip_of("sleep").string(), zip_of("hello").string()}, env, {},
                               std::chrono::seconds(60));
     ASSERT_EQ(result.exit_code, 0) << result;
     EXPECT_NE(result.out.find("all checks passed"), std::string::npos) << result;

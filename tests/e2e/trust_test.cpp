@@ -72,7 +72,7 @@ TEST_F(Trust, InitsNoInvocationPaidForAreBilled) {
     auto summary = daemon().cli({"billing", "--json", "--function", "warm-inits"});
     const json total = json::parse(summary.out)["total"];
     EXPECT_EQ(total["invocations"], 0);
-    EXPECT_GE(total["billed_ms"].get<uint64_t>(), 900u);
+    EXPECT_GE(total["billed_ms"].get<uint64_t>(), 3 * 290u);  // three inits, each measured as above
 }
 
 // An init that times out while a caller waits is billed for the time it ran, not 1 ms.

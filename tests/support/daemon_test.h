@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -13,8 +14,10 @@ namespace sofaas::testing {
 
 class DaemonTest : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() {
-        daemon_ = std::make_unique<DaemonProcess>();
+    static void SetUpTestSuite() { start_daemon(); }
+    // A suite whose daemon needs settings of its own calls this from its SetUpTestSuite.
+    static void start_daemon(nlohmann::json extra_config = nlohmann::json::object()) {
+        daemon_ = std::make_unique<DaemonProcess>(std::move(extra_config));
         daemon_->start();
     }
     static void TearDownTestSuite() {

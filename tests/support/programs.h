@@ -15,4 +15,8 @@ const std::filesystem::path& programs_dir();
 // quarantine, a library LD_PRELOADed ahead of ASan's runtime).
 bool programs_are_sanitized();
 
+// Debian's python3, whose packages (boto3, selenium) the tests' scripts use, not whatever
+// else PATH finds first.
+inline const std::filesystem::path debian_python3 = "/usr/bin/python3";
+
 }  // namespace sofaas::testing
