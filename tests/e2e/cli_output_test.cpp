@@ -20,6 +20,7 @@
 #include "support/daemon_test.h"
 #include "support/programs.h"
 #include "support/temp_dir.h"
+#include "support/test_data.h"
 
 namespace sofaas::testing {
 namespace {
@@ -232,13 +233,6 @@ ProcessResult in_bash(const DaemonProcess& daemon, const std::string& script) {
                                 "_sofaas; (( ${#COMPREPLY[@]} )) && printf '%s\\n' \"${COMPREPLY[@]}\" | sort; }\n";
     return run_process("/bin/bash", {"-c", prelude + script},
                        {{"SOFAAS_ENDPOINT", daemon.endpoint()}, {"SOFAAS_TOKEN", daemon.token()}});
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream stream(text);
-    for (std::string line; std::getline(stream, line);) lines.push_back(line);
-    return lines;
 }
 
 TEST_F(CliOutput, BashCompletionKnowsCommandsOptionsAndFunctions) {

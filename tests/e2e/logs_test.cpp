@@ -14,6 +14,7 @@
 #include "support/daemon_test.h"
 #include "support/eventually.h"
 #include "support/programs.h"
+#include "support/test_data.h"
 
 namespace sofaas::testing {
 namespace {
@@ -22,13 +23,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 class Logs : public DaemonTest {};
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    return lines;
-}
 
 TEST_F(Logs, StdoutStderrAndPlatformLinesAppear) {
     ASSERT_EQ(daemon().deploy("logger", function_library("logger")).exit_code, 0);

@@ -1,4 +1,4 @@
-// Small helpers the unit tests share: dates and file contents.
+// Small helpers the tests share: dates, file contents, lines of text.
 #pragma once
 
 #include <chrono>
@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "common/time.h"
 
@@ -24,6 +25,14 @@ inline std::string file_text(const std::filesystem::path& file) {
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
+}
+
+// The lines of `text`, without their newlines.
+inline std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream stream(text);
+    for (std::string line; std::getline(stream, line);) lines.push_back(line);
+    return lines;
 }
 
 }  // namespace sofaas::testing
