@@ -97,15 +97,19 @@ void RefusalLogBudget::forget(const std::string& function) {
     functions_.erase(function);
 }
 
-void record_refusal(FunctionLogStore& logs, RefusalLogBudget& budget, InvocationReport report) {
+void record_refusal(FunctionLogStore& logs, RefusalLogBudget& budget, const InvocationReport& report) {
+    // Admitted before anything is copied: under a flood of refusals most are not logged.
     const std::optional<uint64_t> left_out = budget.admit(report);
     if (!left_out) return;
-    if (*left_out > 0) {
-        report.refusal_reason += (report.refusal_reason.empty() ? "" : "; ") + std::to_string(*left_out) +
-                                 " refusals before this one were not logged";
-    }
     try {
-        logs.append(report);
+        if (*left_out == 0) {
+            logs.append(report);
+        } else {
+            InvocationReport counted = report;
+            counted.refusal_reason += (counted.refusal_reason.empty() ? "" : "; ") + std::to_string(*left_out) +
+                                      " refusals before this one were not logged";
+            logs.append(counted);
+        }
     } catch (const std::exception& e) {
         spdlog::error("[{}] function log for {}:{} not written: {}", report.request_id, report.function,
                       report.version, e.what());

@@ -62,7 +62,7 @@ private:
 // or not admitted while the ledger cannot write), within the function's budget: no
 // billing record, since nothing ran, but its function's owner learns why in the
 // function's log. Never throws.
-void record_refusal(FunctionLogStore& logs, RefusalLogBudget& budget, InvocationReport report);
+void record_refusal(FunctionLogStore& logs, RefusalLogBudget& budget, const InvocationReport& report);
 
 // Appends the billing record and the log lines of a finished invocation. Failures are
 // logged (with the request id), never thrown. Returns whether the billing record was
