@@ -245,7 +245,7 @@ TEST(CliCompletion, BashScriptCoversTheCommandTable) {
     EXPECT_NE(script.find("--verbose"), std::string::npos);
     // Option values from the value names of the table.
     EXPECT_NE(script.find("[\"--scope\"]=\"admin invoke"), std::string::npos);
-    EXPECT_NE(script.find("[\"--output\"]=\"text json csv\""), std::string::npos);
+    EXPECT_NE(script.find("[\"--output\"]=\"text json csv jsonl\""), std::string::npos);
     EXPECT_NE(script.find("[\"--data-file\"]=\":file\""), std::string::npos);
     EXPECT_NE(script.find("[\"--on-failure\"]=\":function\""), std::string::npos);
     EXPECT_EQ(script.find("[\"--qualifier\"]"), std::string::npos);  // ALIAS|N: anything
@@ -301,13 +301,13 @@ TEST(CliFormat, CsvQuotesOnlyWhatNeedsIt) {
 
 TEST(CliFormat, BillingCsvHasAHeaderAndOneRowPerFunction) {
     json row = {{"function", "hello"}, {"invocations", 2}, {"errors", 0}, {"timeouts", 0}, {"cold_starts", 1},
-                {"billed_ms", 3}, {"gb_seconds", 0.000375}, {"cost_usd", 0.5}};
+                {"billed_ms", 3}, {"gb_seconds", "0.000375"}, {"cost_usd", "0.5"}};
     EXPECT_EQ(format_billing_summary_csv({{"functions", {row}}, {"total", row}}),
               "function,invocations,errors,timeouts,cold_starts,billed_ms,gb_seconds,cost_usd\n"
               "hello,2,0,0,1,3,0.000375,0.5\n");
     json record = {{"request_id", "r,1"}, {"function", "f"}, {"version", 1}, {"trigger", "invoke"},
                    {"start", "2026-12-06T10:00:00.000000Z"}, {"duration_ms", 1.5}, {"billed_ms", 2},
-                   {"memory_mb", 128}, {"max_memory_used_mb", 3}, {"status", "ok"}, {"cost_usd", 0.25}};
+                   {"memory_mb", 128}, {"max_memory_used_mb", 3}, {"status", "ok"}, {"cost_usd", "0.25"}};
     EXPECT_EQ(format_billing_records_csv({{"records", {record}}}),
               "request_id,function,version,trigger,attempt,start,duration_ms,init_ms,billed_ms,memory_mb,"
               "max_memory_used_mb,status,cost_usd\n"
@@ -396,7 +396,7 @@ TEST(CliFormat, LogLinesFollowLambda) {
 
 TEST(CliFormat, BillingSummaryEndsWithTotal) {
     json row = {{"function", "hello"}, {"invocations", 2}, {"errors", 0}, {"timeouts", 0}, {"cold_starts", 1},
-                {"billed_ms", 3}, {"gb_seconds", 0.000375}, {"cost_usd", 0.00000040625}};
+                {"billed_ms", 3}, {"gb_seconds", "0.000375"}, {"cost_usd", "0.00000040625"}};
     json total = row;
     total["function"] = "";
     std::string text = format_billing_summary({{"functions", {row}}, {"total", total}});
@@ -404,7 +404,7 @@ TEST(CliFormat, BillingSummaryEndsWithTotal) {
     EXPECT_NE(text.find("hello "), std::string::npos);
     EXPECT_NE(text.find("\nTOTAL "), std::string::npos);
     EXPECT_NE(text.find("0.000375"), std::string::npos);
-    EXPECT_NE(text.find("0.00000041"), std::string::npos);
+    EXPECT_NE(text.find("0.00000040625"), std::string::npos);
 }
 
 TEST(CliFormat, BillingRecordsOnePerLine) {
