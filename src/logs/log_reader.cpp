@@ -1,6 +1,7 @@
 #include "logs/log_reader.h"
 
 #include <algorithm>
+#include <array>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -12,8 +13,13 @@ namespace sofaas {
 
 namespace {
 
-constexpr auto first_window = std::chrono::seconds(1);
-constexpr int window_growth = 8;
+// How far back a read looks, each step only when the one before held too few lines; past
+// the last, back to the oldest line shown. Each is at most 60 times the one before, and
+// every run has at least three lines: a step that holds N lines read fewer than 20 N
+// records more than those.
+constexpr std::array<std::chrono::seconds, 6> windows{
+    std::chrono::seconds(1), std::chrono::minutes(1), std::chrono::hours(1),
+    std::chrono::days(1),    std::chrono::days(30),   std::chrono::days(365)};
 
 struct RenderedLine {
     LogLine line;
@@ -171,8 +177,9 @@ RenderedLog read_function_log(const Ledger& ledger, const std::filesystem::path&
     std::vector<InvocationReport> records;  // sorted by start: those from records_from on
     std::optional<WallTime> records_from;
     std::vector<RenderedLine> matched;
-    for (WallTime::duration width = first_window;; width *= window_growth) {
-        const bool last = limits.now - floor <= width;
+    for (size_t step = 0;; ++step) {
+        const bool last = step >= windows.size() || limits.now - floor <= windows[step];
+        const WallTime::duration width = last ? WallTime::duration{} : windows[step];
         const WallTime lines_from = last ? floor : limits.now - width;
         // Runs that started before `since` and ended after it have lines after it.
         const WallTime blocks_from =

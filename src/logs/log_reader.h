@@ -7,11 +7,13 @@
 // query's request id, `since` and `count` then apply to the lines, as to any log.
 //
 // What a read costs: the ledger is asked for the function's records of the last second,
-// then of 8 s, 64 s, ... (each step only the part not read yet) until the window holds
-// `count` matching lines, or, with a request id, its first run; at most to the oldest
-// line retention keeps (max_age_days) or the function's deletion. A tail of N lines thus
-// reads at most 8 times the records that hold them; a request id the log does not know,
-// or a quiet function, reads back to that limit. With `since`, runs that started up to the
+// then of the last minute, hour, day, 30 days, year (each step only the part not read
+// yet) until the window holds `count` matching lines, or, with a request id, its first run;
+// at most back to the oldest line retention keeps (max_age_days) or the function's
+// deletion. A step is at most 60 times the one before and is taken only when that one
+// held fewer than N lines (a run makes at least three): a tail of N lines reads fewer than
+// about 20 N records beyond those it shows, in at most seven ledger queries. A request id
+// the log does not know, or a quiet function, reads back to the limit. With `since`, runs that started up to the
 // longest run before it are read too, for their lines after it. The stored objects are
 // read backwards from the end of each day-file, only those written in the window.
 #pragma once

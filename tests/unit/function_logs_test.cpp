@@ -665,3 +665,17 @@ TEST_F(FunctionLogsTest, AnEarlierVersionsStoredFramesAreNotShownTwice) {
                                         "START RequestId: req-new Version: 2", "from now", "END RequestId: req-new",
                                         report_line(result("req-new"))}));
 }
+
+// `since` keeps lines, as it always did: a run that started before it shows the lines it
+// wrote after it (its END and REPORT).
+TEST_F(FunctionLogsTest, SinceKeepsTheEndOfARunThatStartedBefore) {
+    auto slow = result("req-slow");
+    slow.duration_ms = 2000;
+    slow.billed_ms = 2000;
+    append(slow, "early", {}, utc(2026, 11, 27, 10, 29, 59));
+    append(result("req-after"), "later", {}, utc(2026, 11, 27, 10, 45));
+    EXPECT_EQ(messages(store.tail("hello", {.count = 100, .since = utc(2026, 11, 27, 10, 30)})),
+              (std::vector<std::string>{"END RequestId: req-slow", report_line(slow),
+                                        "START RequestId: req-after Version: 2", "later", "END RequestId: req-after",
+                                        report_line(result("req-after"))}));
+}
