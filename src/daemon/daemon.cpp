@@ -288,7 +288,7 @@ int run_daemon(const Config& config) {
     if (!config.ledger_archive_dir.empty()) ledger_options.archive_dir = config.ledger_archive_dir;
     ledger_options.archive_after = std::chrono::hours(24) * config.ledger_archive_after_days;
     Ledger ledger(config.data_dir / "billing", ledger_options);
-    FunctionLogStore logs(config.data_dir / "logs", config.logs);
+    FunctionLogStore logs(config.data_dir / "logs", ledger, config.logs, config.limits);
     // Before the pool and the scheduler: their last completions settle queued events in it.
     const std::unique_ptr<EventStore> events = open_sqlite_event_store(config.data_dir / "events.db");
     Pool pool(contexts, pool_options(config));
