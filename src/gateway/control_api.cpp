@@ -159,7 +159,7 @@ HttpResponseParts billing(HandlerContext& context, const IncomingRequest& reques
 // GET /v1/billing/export: the records of a range as CSV or JSON lines, read an hour of
 // records at a time on the disk-work thread and sent as each hour is read, so a month of
 // records costs the daemon one hour's memory, and a slow reader holds up nobody.
-class BillingExport : public StreamedBody, public std::enable_shared_from_this<BillingExport> {
+class BillingExport : public StreamedBody {
 public:
     BillingExport(HandlerContext& context, LedgerCursor cursor, ExportFormat format, std::string request_id)
         : context_(context), cursor_(std::move(cursor)), format_(format), request_id_(std::move(request_id)) {}
@@ -171,15 +171,16 @@ public:
             started_ = true;
             chunk = export_header(format_);
         }
-        // Hours without a record of the query give nothing: read on until one does.
-        auto self = shared_from_this();
-        co_await run_blocking(context_.disk_work, [self, &chunk] {
-            const auto records = self->cursor_.next();
+        // The connection holds this stream until next() returns. Captures by reference only:
+        // GCC 12 destroys a co_await operand's temporaries twice, and a lambda holding a
+        // shared_ptr there corrupts the heap.
+        co_await run_blocking(context_.disk_work, [this, &chunk] {
+            const auto records = cursor_.next();
             if (records.empty()) {
-                self->finished_ = true;
+                finished_ = true;
                 return;
             }
-            append_export_rows(chunk, records, self->format_);
+            append_export_rows(chunk, records, format_);
         });
         if (finished_ && cursor_.skipped_lines() > 0) {
             spdlog::warn("[{}] billing export: {} torn or corrupt ledger lines skipped", request_id_,
