@@ -36,4 +36,8 @@ bool printed_as_json(const CommandLine& line, const HttpResponse& response, std:
 // queue, dlq ..., schedule ... (event_commands.cpp); false when line.command is none of them.
 bool run_event_command(const CommandLine& line, HttpClient& client, std::ostream& out);
 
+// roles create|list|show|delete|revoke-sessions (role_commands.cpp); false when
+// line.command is none of them.
+bool run_role_command(const CommandLine& line, HttpClient& client, std::ostream& out);
+
 }  // namespace sofaas::cli

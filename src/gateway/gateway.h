@@ -24,6 +24,9 @@ class Pool;
 class Ledger;
 class FunctionLogStore;
 class KeyStore;
+class SessionStore;
+class RoleStore;
+class IdentityTokenVerifier;
 class EventStore;
 class Dispatcher;
 class ScheduleRunner;
@@ -33,6 +36,8 @@ struct GatewayServices {
     const Config& config;
     std::string admin_token;
     KeyStore& keys;
+    RoleStore& roles;
+    SessionStore& sessions;  // temporary credentials of roles
     Registry& registry;
     Scheduler& scheduler;
     Pool& pool;
@@ -44,6 +49,9 @@ struct GatewayServices {
     Metrics& metrics;
     // The dashboard's files, served at /ui/ (dashboard_assets.h); none: /ui/ answers 404.
     std::optional<std::filesystem::path> ui_dir = std::nullopt;
+    // What verifies the identity tokens the STS endpoint exchanges; none: every token is
+    // refused.
+    const IdentityTokenVerifier* identity_tokens = nullptr;
 };
 
 class Gateway {

@@ -23,11 +23,13 @@
 #include "events/schedule_runner.h"
 #include "events/sqlite_event_store.h"
 #include "keys/api_keys.h"
+#include "keys/session_store.h"
 #include "logs/function_logs.h"
 #include "metrics/metrics.h"
 #include "pool/pool.h"
 #include "registry/registry.h"
 #include "scheduler/scheduler.h"
+#include "sts/role_store.h"
 #include "support/temp_dir.h"
 
 namespace sofaas {
@@ -58,6 +60,8 @@ struct Daemon {
     explicit Daemon(const std::filesystem::path& data_dir)
         : config(small_limits_config(data_dir)),
           keys(data_dir / "keys.json"),
+          roles(data_dir / "roles.json"),
+          sessions(data_dir / "sessions.json"),
           registry(data_dir / "functions"),
           ledger(data_dir / "billing", LedgerOptions{}),
           logs(data_dir / "logs"),
@@ -66,7 +70,7 @@ struct Daemon {
           scheduler(pool, ledger, logs, metrics, config),
           dispatcher(*events, registry, scheduler, metrics, config),
           schedules(*events, dispatcher, config),
-          gateway(io, GatewayServices{config, admin_token, keys, registry, scheduler, pool, ledger, logs, *events,
+          gateway(io, GatewayServices{config, admin_token, keys, roles, sessions, registry, scheduler, pool, ledger, logs, *events,
                                       dispatcher, schedules, metrics}) {
         const std::string bound = gateway.start();
         port = std::stoi(bound.substr(bound.rfind(':') + 1));
@@ -83,6 +87,8 @@ struct Daemon {
     Metrics metrics;  // outlives the pool's last completion
     Config config;
     KeyStore keys;
+    RoleStore roles;
+    SessionStore sessions;
     Registry registry;
     Ledger ledger;
     FunctionLogStore logs;
