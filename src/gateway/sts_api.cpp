@@ -52,16 +52,23 @@ boost::asio::awaitable<HttpResponseParts> handle_sts(HandlerContext& context, co
 
     std::optional<std::variant<AssumedRole, StsError>> outcome;
     std::optional<std::string> storage_error;
+    std::optional<std::string> limit_reached;
     // Verifying may fetch a provider's keys, and issuing writes and fsyncs the session file.
     co_await run_blocking(context.disk_work, [&] {
         try {
             outcome = assume_role_with_web_identity(
                 wanted, AssumeRoleContext{*services.identity_tokens, services.roles, services.sessions,
                                           services.config.account_id});
+        } catch (const SessionLimitReached& error) {
+            limit_reached = error.what();
         } catch (const std::exception& error) {
             storage_error = error.what();
         }
     });
+    if (limit_reached) {
+        spdlog::warn("[{}] STS: {}", request.request_id, *limit_reached);
+        co_return refused(request, StsFailure{StsErrorCode::service_unavailable, *limit_reached});
+    }
     if (storage_error) {
         spdlog::error("[{}] STS: the session could not be stored: {}", request.request_id, *storage_error);
         co_return refused(request, StsFailure{StsErrorCode::service_unavailable,

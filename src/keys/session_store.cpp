@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -69,6 +71,21 @@ struct SessionStore::State {
                }) > 0;
     }
 
+    // Called with the mutex held: ends the oldest sessions of the grant's user and role
+    // until `keep` are left.
+    void end_oldest_beyond(const SessionGrant& grant, size_t keep) {
+        std::vector<std::pair<WallTime, std::string>> theirs;
+        for (const auto& [id, stored] : by_id) {
+            const Session& session = stored.session;
+            if (session.role == grant.role && session.user_sub == grant.user_sub && session.issuer == grant.issuer) {
+                theirs.emplace_back(session.issued, id);
+            }
+        }
+        if (theirs.size() <= keep) return;
+        std::sort(theirs.begin(), theirs.end());
+        for (size_t i = 0; i + keep < theirs.size(); ++i) by_id.erase(theirs[i].second);
+    }
+
     // Called with the mutex held; the file is replaced whole, so a crash leaves the old
     // set of sessions or the new one.
     void save() const {
@@ -121,6 +138,12 @@ SessionCredentials SessionStore::issue(const SessionGrant& grant, std::chrono::s
     // The map before this call, should the file not take the new set.
     std::map<std::string, SessionCredentials, std::less<>> before = state_->by_id;
     state_->purge(issued.session.issued);
+    state_->end_oldest_beyond(grant, max_sessions_per_user - 1);
+    if (state_->by_id.size() >= max_sessions) {
+        state_->by_id = std::move(before);
+        throw SessionLimitReached("This sofaas holds " + std::to_string(max_sessions) +
+                                  " live sessions, its most: retry once some have expired");
+    }
     state_->by_id.emplace(issued.session.access_key_id, issued);
     try {
         state_->save();

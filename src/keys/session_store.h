@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -24,6 +25,17 @@ namespace sofaas {
 
 // How long an expired session is still recognised as expired rather than unknown.
 inline constexpr std::chrono::hours expired_session_retention{1};
+// Each issue rewrites the file, so its size is bounded: a user (role, issuer, sub) holds at
+// most this many live sessions, a new one ending the oldest; and the store at most
+// max_sessions, beyond which issue() refuses.
+inline constexpr size_t max_sessions_per_user = 20;
+inline constexpr size_t max_sessions = 50'000;
+
+// issue() refused: the store holds max_sessions already.
+class SessionLimitReached : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 // What may be shown of a session: everything but its secret and token.
 struct Session {
@@ -70,7 +82,7 @@ public:
     WallTime now() const;
 
     // New credentials for `grant`, valid for `lifetime` from now(). Writes and fsyncs the
-    // file (throws std::system_error when it cannot).
+    // file (throws std::system_error when it cannot). Throws SessionLimitReached.
     SessionCredentials issue(const SessionGrant& grant, std::chrono::seconds lifetime);
 
     // The session of `access_key_id` when `session_token` is its token (compared in

@@ -237,6 +237,22 @@ public:
     mutable std::optional<TokenUse> last_use;
 };
 
+TEST_F(SessionStoreTest, AUserHoldsABoundedNumberOfSessions) {
+    SessionStore sessions(file());
+    std::vector<SessionCredentials> issued;
+    for (size_t i = 0; i < max_sessions_per_user + 2; ++i) issued.push_back(sessions.issue(grant(), 900s));
+    EXPECT_EQ(sessions.live_sessions("app").size(), max_sessions_per_user);
+    // The oldest ended; the newest work.
+    EXPECT_EQ(std::get<SessionRefusal>(sessions.find(issued[0].session.access_key_id, issued[0].session_token)),
+              SessionRefusal::unknown);
+    EXPECT_TRUE(std::holds_alternative<SessionCredentials>(
+        sessions.find(issued.back().session.access_key_id, issued.back().session_token)));
+    SessionGrant another = grant();
+    another.user_sub = "user-2";
+    sessions.issue(another, 900s);
+    EXPECT_EQ(sessions.live_sessions("app").size(), max_sessions_per_user + 1);
+}
+
 class AssumeRoleTest : public ::testing::Test {
 protected:
     AssumeRoleTest() {
