@@ -26,11 +26,14 @@ class FunctionLogStore;
 class KeyStore;
 class SessionStore;
 class RoleStore;
-class IdentityTokenVerifier;
 class EventStore;
 class Dispatcher;
 class ScheduleRunner;
 class Metrics;
+class IdentityTokenVerifier;
+namespace identity {
+class UserPools;
+}
 
 struct GatewayServices {
     const Config& config;
@@ -47,11 +50,12 @@ struct GatewayServices {
     Dispatcher& dispatcher;
     ScheduleRunner& schedules;
     Metrics& metrics;
+    // The user pools (/auth/POOL/..., /v1/user-pools) and the one verifier of identity
+    // tokens, theirs and external providers' (JWT-protected routes, STS).
+    identity::UserPools& user_pools;
+    const IdentityTokenVerifier& identity_tokens;
     // The dashboard's files, served at /ui/ (dashboard_assets.h); none: /ui/ answers 404.
     std::optional<std::filesystem::path> ui_dir = std::nullopt;
-    // What verifies the identity tokens the STS endpoint exchanges; none: every token is
-    // refused.
-    const IdentityTokenVerifier* identity_tokens = nullptr;
 };
 
 class Gateway {

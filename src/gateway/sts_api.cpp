@@ -45,9 +45,9 @@ boost::asio::awaitable<HttpResponseParts> handle_sts(HandlerContext& context, co
     if (auto* failure = std::get_if<StsFailure>(&parsed)) co_return refused(request, *failure);
     const AssumeRoleRequest& wanted = std::get<AssumeRoleRequest>(parsed);
     const GatewayServices& services = context.services;
-    if (!services.identity_tokens) {
-        co_return refused(request, StsFailure{StsErrorCode::invalid_identity_token,
-                                              "This sofaas verifies no identity tokens: it has no user pool or provider"});
+    std::vector<ExternalIssuer> external_issuers;
+    for (const OidcProviderSettings& provider : services.config.users.oidc_providers) {
+        external_issuers.push_back({provider.name, provider.issuer});
     }
 
     std::optional<std::variant<AssumedRole, StsError>> outcome;
@@ -57,8 +57,8 @@ boost::asio::awaitable<HttpResponseParts> handle_sts(HandlerContext& context, co
     co_await run_blocking(context.disk_work, [&] {
         try {
             outcome = assume_role_with_web_identity(
-                wanted, AssumeRoleContext{*services.identity_tokens, services.roles, services.sessions,
-                                          services.config.account_id});
+                wanted, AssumeRoleContext{services.identity_tokens, services.roles, services.sessions,
+                                          services.config.account_id, std::move(external_issuers)});
         } catch (const SessionLimitReached& error) {
             limit_reached = error.what();
         } catch (const std::exception& error) {
