@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/auth.h"
+#include "gateway/sts_api.h"
 #include "gateway/sts_query.h"
 #include "keys/session_store.h"
 #include "keys/sigv4.h"
@@ -381,6 +382,24 @@ TEST(StsQuery, ReadsTheFormBodyOfAPost) {
     const QueryParams params = sts_parameters(request);
     EXPECT_EQ(find_param(params, "Action"), "AssumeRoleWithWebIdentity");
     EXPECT_EQ(find_param(params, "WebIdentityToken"), "a b+c");
+}
+
+TEST(StsQuery, TheEndpointIsSlashStsOrAFormPostedToTheRoot) {
+    const auto request = [](std::string method, std::string target, std::string content_type = "") {
+        IncomingRequest incoming;
+        incoming.method = std::move(method);
+        incoming.target = std::move(target);
+        if (!content_type.empty()) incoming.headers = {{"Content-Type", std::move(content_type)}};
+        return incoming;
+    };
+    EXPECT_TRUE(is_sts_request(request("POST", "/sts/", "application/x-www-form-urlencoded; charset=utf-8")));
+    EXPECT_TRUE(is_sts_request(request("GET", "/sts?Action=AssumeRoleWithWebIdentity")));
+    EXPECT_TRUE(is_sts_request(request("POST", "/", "application/x-www-form-urlencoded")));
+    EXPECT_TRUE(is_sts_request(request("GET", "/?Action=AssumeRoleWithWebIdentity")));
+    // The root is a site's or a route's otherwise.
+    EXPECT_FALSE(is_sts_request(request("GET", "/")));
+    EXPECT_FALSE(is_sts_request(request("POST", "/", "application/json")));
+    EXPECT_FALSE(is_sts_request(request("POST", "/stsx/", "application/x-www-form-urlencoded")));
 }
 
 TEST(StsQuery, AnswersInStsXml) {
