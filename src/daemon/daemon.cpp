@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <chrono>
@@ -36,6 +37,7 @@
 #include "common/private_directory.h"
 #include "daemon/admin_token.h"
 #include "keys/api_keys.h"
+#include "keys/session_store.h"
 #include "gateway/gateway.h"
 #include "identity/external_providers.h"
 #include "identity/token_verifier.h"
@@ -46,6 +48,7 @@
 #include "pool/pool.h"
 #include "registry/registry.h"
 #include "scheduler/scheduler.h"
+#include "sts/role_store.h"
 
 namespace sofaas {
 namespace {
@@ -238,6 +241,21 @@ asio::awaitable<void> drain_and_stop(std::vector<asio::io_context*> contexts, Se
     for (asio::io_context* context : contexts) context->stop();
 }
 
+// For the test suite only: SOFAAS_TEST_SESSION_CLOCK_OFFSET_S moves the clock by which
+// temporary credentials are issued and expire that many seconds ahead, so that a test sees
+// a session expire without waiting its 15 minutes. Nothing else reads that clock.
+std::chrono::seconds session_clock_offset() {
+    const char* text = std::getenv("SOFAAS_TEST_SESSION_CLOCK_OFFSET_S");
+    if (!text || !*text) return {};
+    char* end = nullptr;
+    const long long seconds = std::strtoll(text, &end, 10);
+    if (*end != '\0' || seconds < 0 || seconds > 365LL * 24 * 3600) {
+        throw std::runtime_error("SOFAAS_TEST_SESSION_CLOCK_OFFSET_S must be 0 to 31536000 seconds");
+    }
+    spdlog::warn("temporary credentials expire by a clock {} s ahead (SOFAAS_TEST_SESSION_CLOCK_OFFSET_S)", seconds);
+    return std::chrono::seconds(seconds);
+}
+
 }  // namespace
 
 int run_daemon(const Config& config) {
@@ -253,6 +271,8 @@ int run_daemon(const Config& config) {
     spdlog::info("admin token from {}", admin_token.source);
     const std::optional<std::filesystem::path> dashboard_files = find_dashboard_files(config);
     KeyStore keys(config.data_dir / "keys.json");
+    RoleStore roles(config.data_dir / "roles.json");
+    SessionStore sessions(config.data_dir / "sessions.json", session_clock_offset());
 
     // A process a function forks and detaches (setsid, double fork) outlives its worker:
     // as a subreaper the daemon inherits it, and the pool kills it (pool/child_processes.h).
@@ -298,9 +318,9 @@ int run_daemon(const Config& config) {
     identity::UserPools user_pools(config.data_dir / "users.db", user_pool_settings(config.users));
     identity::ExternalProviders identity_providers(external_providers(config.users));
     const identity::TokenVerifier identity_tokens(user_pools, identity_providers, config.users.issuer_url);
-    Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs,
-                                              *events, dispatcher, schedules, metrics, user_pools, identity_tokens,
-                                              dashboard_files});
+    Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, roles, sessions, registry, scheduler, pool,
+                                              ledger, logs, *events, dispatcher, schedules, metrics, user_pools,
+                                              identity_tokens, dashboard_files});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.
