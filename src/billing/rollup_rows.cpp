@@ -115,25 +115,38 @@ RowKey minute_key_of(const InvocationReport& record) {
     return key;
 }
 
-void SummaryTotals::add(const std::string& function, StatusCode status, RecordKind kind, const RowCounts& counts) {
-    Sums& sums = functions_[function];
+void FunctionSums::add(StatusCode status, RecordKind kind, const RowCounts& counts) {
+    empty = false;
     if (kind == RecordKind::invocation) {
-        sums.invocations += counts.count;
+        invocations += counts.count;
         if (status == StatusCode::error || status == StatusCode::crash || status == StatusCode::oom) {
-            sums.errors += counts.count;
+            errors += counts.count;
         }
-        if (status == StatusCode::timeout) sums.timeouts += counts.count;
-        sums.cold_starts += counts.cold_starts;
+        if (status == StatusCode::timeout) timeouts += counts.count;
+        cold_starts += counts.cold_starts;
     }
-    sums.billed_ms += counts.billed_ms;
-    sums.mb_ms += counts.mb_ms;
-    sums.cost_pico_usd += counts.cost_pico_usd;
+    billed_ms += counts.billed_ms;
+    mb_ms += counts.mb_ms;
+    cost_pico_usd += counts.cost_pico_usd;
+}
+
+void FunctionSums::add(const FunctionSums& other) {
+    empty = empty && other.empty;
+    invocations += other.invocations;
+    errors += other.errors;
+    timeouts += other.timeouts;
+    cold_starts += other.cold_starts;
+    billed_ms += other.billed_ms;
+    mb_ms += other.mb_ms;
+    cost_pico_usd += other.cost_pico_usd;
+}
+
+void SummaryTotals::add(const std::string& function, const FunctionSums& sums) {
+    if (!sums.empty) functions_[function].add(sums);
 }
 
 BillingSummary SummaryTotals::finish() const {
-    BillingSummary summary;
-    Sums total;
-    const auto row_of = [](const std::string& function, const Sums& sums) {
+    const auto row_of = [](const std::string& function, const FunctionSums& sums) {
         BillingSummaryRow row;
         row.function = function;
         row.invocations = narrow(sums.invocations);
@@ -141,19 +154,15 @@ BillingSummary SummaryTotals::finish() const {
         row.timeouts = narrow(sums.timeouts);
         row.cold_starts = narrow(sums.cold_starts);
         row.billed_ms = narrow(sums.billed_ms);
-        row.mb_ms = narrow(sums.mb_ms);
-        row.cost_pico_usd = narrow(sums.cost_pico_usd);
+        row.mb_ms = sums.mb_ms;
+        row.cost_pico_usd = sums.cost_pico_usd;
         return row;
     };
+    BillingSummary summary;
+    FunctionSums total;
     for (const auto& [function, sums] : functions_) {
         summary.functions.push_back(row_of(function, sums));
-        total.invocations += sums.invocations;
-        total.errors += sums.errors;
-        total.timeouts += sums.timeouts;
-        total.cold_starts += sums.cold_starts;
-        total.billed_ms += sums.billed_ms;
-        total.mb_ms += sums.mb_ms;
-        total.cost_pico_usd += sums.cost_pico_usd;
+        total.add(sums);
     }
     summary.total = row_of("", total);
     return summary;

@@ -56,19 +56,25 @@ RowKey minute_key_of(const InvocationReport& record);
 int64_t minute_of(WallTime time);  // rounded down
 WallTime time_of_minute(int64_t minute);
 
-// Adds rows into a billing summary, in 128 bits until the end: finish() throws
-// std::overflow_error when a sum does not fit the summary's 64-bit fields.
+// One function's rows summed as its summary row counts them, in 128 bits until the end.
+struct FunctionSums {
+    unsigned __int128 invocations = 0, errors = 0, timeouts = 0, cold_starts = 0;
+    unsigned __int128 billed_ms = 0, mb_ms = 0, cost_pico_usd = 0;
+    bool empty = true;
+
+    void add(StatusCode status, RecordKind kind, const RowCounts& counts);
+    void add(const FunctionSums& other);
+};
+
+// Function sums into a billing summary: finish() throws std::overflow_error when a count
+// does not fit the summary's 64-bit fields.
 class SummaryTotals {
 public:
-    void add(const std::string& function, StatusCode status, RecordKind kind, const RowCounts& counts);
+    void add(const std::string& function, const FunctionSums& sums);
     BillingSummary finish() const;
 
 private:
-    struct Sums {
-        unsigned __int128 invocations = 0, errors = 0, timeouts = 0, cold_starts = 0;
-        unsigned __int128 billed_ms = 0, mb_ms = 0, cost_pico_usd = 0;
-    };
-    std::map<std::string, Sums> functions_;  // sorted by name, as summarize() sorts them
+    std::map<std::string, FunctionSums> functions_;  // sorted by name, as summarize() sorts them
 };
 
 enum class Resolution { minute, hour, day };

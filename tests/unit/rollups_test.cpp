@@ -19,6 +19,15 @@ using namespace std::chrono;
 
 namespace {
 
+std::string integer_text(unsigned __int128 value) {  // SHIM until common/money.h
+    std::string digits;
+    do {
+        digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(value % 10)));
+        value /= 10;
+    } while (value != 0);
+    return digits;
+}
+
 // The ledger's segment of a record: its hour ("2026-12-06T13.0").
 std::string segment_of(const InvocationReport& record) {
     return format_rfc3339(record.start).substr(0, 13) + ".0";
@@ -76,8 +85,8 @@ void expect_same_row(const BillingSummaryRow& expected, const BillingSummaryRow&
     EXPECT_EQ(expected.timeouts, actual.timeouts) << what << " " << expected.function;
     EXPECT_EQ(expected.cold_starts, actual.cold_starts) << what << " " << expected.function;
     EXPECT_EQ(expected.billed_ms, actual.billed_ms) << what << " " << expected.function;
-    EXPECT_EQ(expected.mb_ms, actual.mb_ms) << what << " " << expected.function;
-    EXPECT_EQ(expected.cost_pico_usd, actual.cost_pico_usd) << what << " " << expected.function;
+    EXPECT_EQ(integer_text(expected.mb_ms), integer_text(actual.mb_ms)) << what << " " << expected.function;
+    EXPECT_EQ(integer_text(expected.cost_pico_usd), integer_text(actual.cost_pico_usd)) << what << " " << expected.function;
 }
 
 void expect_same_summary(const BillingSummary& expected, const BillingSummary& actual, const std::string& what) {
