@@ -339,3 +339,19 @@ TEST(Rollups, SummaryReadsABoundedNumberOfSpans) {
         ASSERT_LE(minute_spans, 2);
     }
 }
+
+// A sum past what SQLite stores fails the seal, whole, rather than store a rounded amount.
+TEST(Rollups, ASealWhoseSumWouldOverflowFailsWhole) {
+    TempDir dir("rollups-test");
+    Rollups rollups(dir / "rollups.db");
+    std::mt19937_64 random(10);
+    auto records = random_records(random, utc(2026, 12, 6, 13), 1, 1);
+    records[0].start = utc(2026, 12, 6, 13, 30);
+    records[0].cost_pico_usd = (uint64_t{1} << 62) + 1;
+    records.push_back(records[0]);  // the same row's, in the hour's next segment
+    records[1].request_id = "req-next";
+    rollups.seal("2026-12-06T13.0", replay_of({records[0]}));
+    EXPECT_ANY_THROW(rollups.seal("2026-12-06T13.1", replay_of({records[1]})));
+    EXPECT_FALSE(rollups.sealed("2026-12-06T13.1"));
+    expect_same_summary(summarize({records[0]}), rollups.summarize(RollupQuery{}).summary, "after the failed seal");
+}
