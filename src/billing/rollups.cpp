@@ -10,6 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include <sqlite3.h>
+#include <spdlog/spdlog.h>
+
 #include "billing/rollup_rows.h"
 #include "events/sqlite_connection.h"
 
@@ -158,7 +161,25 @@ void Rollups::State::write(const RollupRows& rows, Resolution resolution, std::u
     }
 }
 
-Rollups::Rollups(const std::filesystem::path& database) : state_(std::make_unique<State>(database)) {}
+Rollups::Rollups(const std::filesystem::path& database) {
+    try {
+        state_ = std::make_unique<State>(database);
+    } catch (const SqliteError& e) {
+        const int code = e.code() & 0xff;
+        if (code != SQLITE_CORRUPT && code != SQLITE_NOTADB) throw;
+        // Everything in it can be rebuilt from the ledger, which seals every segment again
+        // at start; the damaged file is kept aside for whoever wants to look at it.
+        const std::filesystem::path aside = database.string() + ".damaged";
+        spdlog::error("billing rollups {}: {}; moved to {}, rebuilt from the ledger", database.string(), e.what(),
+                      aside.string());
+        std::filesystem::rename(database, aside);
+        for (const char* suffix : {"-wal", "-shm"}) {
+            std::error_code ignored;  // absent when the database was not in WAL mode
+            std::filesystem::remove(database.string() + suffix, ignored);
+        }
+        state_ = std::make_unique<State>(database);
+    }
+}
 
 Rollups::~Rollups() = default;
 

@@ -36,7 +36,9 @@ using RecordReplay = std::function<void(const std::function<void(const Invocatio
 
 class Rollups {
 public:
-    // Opens (creating it if missing) the rollup database. Throws SqliteError when it cannot.
+    // Opens (creating it if missing) the rollup database; a damaged one is moved aside to
+    // DATABASE.damaged and started again empty, to be rebuilt by seal(). Throws SqliteError
+    // when it cannot.
     explicit Rollups(const std::filesystem::path& database);
     ~Rollups();
     Rollups(const Rollups&) = delete;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
@@ -354,4 +355,15 @@ TEST(Rollups, ASealWhoseSumWouldOverflowFailsWhole) {
     EXPECT_ANY_THROW(rollups.seal("2026-12-06T13.1", replay_of({records[1]})));
     EXPECT_FALSE(rollups.sealed("2026-12-06T13.1"));
     expect_same_summary(summarize({records[0]}), rollups.summarize(RollupQuery{}).summary, "after the failed seal");
+}
+
+TEST(Rollups, ADamagedDatabaseIsMovedAsideAndRebuilt) {
+    TempDir dir("rollups-test");
+    std::ofstream(dir / "rollups.db") << std::string(8192, 'x');
+    std::mt19937_64 random(11);
+    const auto records = random_records(random, utc(2026, 12, 6, 13), 1, 100);
+    Rollups rollups(dir / "rollups.db");
+    for (const auto& [segment, in_segment] : by_segment(records)) rollups.seal(segment, replay_of(in_segment));
+    expect_same_summary(summarize(records), rollups.summarize(RollupQuery{}).summary, "rebuilt");
+    EXPECT_EQ(sofaas::testing::file_text(dir / "rollups.db.damaged"), std::string(8192, 'x'));
 }
