@@ -36,4 +36,8 @@ bool printed_as_json(const CommandLine& line, const HttpResponse& response, std:
 // queue, dlq ..., schedule ... (event_commands.cpp); false when line.command is none of them.
 bool run_event_command(const CommandLine& line, HttpClient& client, std::ostream& out);
 
+// users pool create|list|delete|rotate-key, users add|list|disable|enable|delete
+// (user_commands.cpp); false when line.command is none of them.
+bool run_user_command(const CommandLine& line, HttpClient& client, Console& console);
+
 }  // namespace sofaas::cli

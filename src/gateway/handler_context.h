@@ -1,6 +1,7 @@
 // What every request handler may use: the daemon's services and the routes in force.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 
 #include <boost/asio/thread_pool.hpp>
@@ -22,6 +23,11 @@ struct HandlerContext {
     // run there (run_blocking, awaitable_calls.h), the io thread goes on serving the other
     // connections. One thread: deploys are rare, and the registry orders them anyway.
     boost::asio::thread_pool disk_work{1};
+    // Password hashing (argon2id, ~0.1 s and 64 MiB each) for sign-up, sign-in and users
+    // added by an admin: one at a time, so memory stays bounded and the io threads serve
+    // on; the calls waiting for it are counted, and refused past a limit.
+    boost::asio::thread_pool password_work{1};
+    std::atomic<int> password_calls_waiting{0};
     // The Lambda API's invocations by amz-sdk-invocation-id: a retried Invoke runs once.
     InvocationReplay invocations;
     // The open `logs?follow=1` streams.
