@@ -24,7 +24,7 @@ sofaas::InvocationReport warm_report(std::string function) {
     report.duration_ms = 0.05;
     report.billed_ms = 1;
     report.memory_mb = 128;
-    report.cost_usd = 0.0000002021;
+    report.cost_pico_usd = 202'100;
     return report;
 }
 

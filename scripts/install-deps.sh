@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake g++ pkg-config libseccomp-dev libboost1.81-dev nlohmann-json3-dev libspdlog-dev
-          libgtest-dev libsqlite3-dev libssl-dev libzip-dev ccache curl cargo rustc python3-boto3 awscli)
+          libgtest-dev libsqlite3-dev libssl-dev libzip-dev libzstd-dev ccache curl cargo rustc python3-boto3 awscli)
 # The dashboard's end-to-end test drives headless Chromium through Selenium.
 packages+=(chromium chromium-driver python3-selenium)
 # The metrics end-to-end test scrapes sofaasd with a real Prometheus.

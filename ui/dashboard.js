@@ -46,8 +46,9 @@ function setStatus(text) {
   $("status").textContent = text;
 }
 
-const usd = (n) => Number(n).toFixed(8);
-const gbs = (n) => Number(n).toFixed(6);
+// The daemon sends money and GB-seconds as exact decimal strings: shown as they are.
+const usd = (n) => String(n);
+const gbs = (n) => String(n);
 
 // ---- the control API --------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <span>
 #include <system_error>
 #include <thread>
@@ -16,6 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "billing/segment.h"
 #include "common/append_only_file.h"
 #include "common/file_io.h"
 
@@ -87,32 +89,11 @@ private:
     double sum_ms_ = 0;
 };
 
-// Older day files are closed once this many are open, and by the background thread once
-// their day is over by more than a day; a record whose start is days old (a long
-// invocation across midnight) simply reopens its file.
-constexpr size_t max_open_files = 3;
+// Older hours' segments are closed for appends once this many are open; a record whose
+// start is hours old (a long invocation) then starts a segment of its own for that hour.
+constexpr size_t max_open_segments = 3;
 
-// "2026-11-27.jsonl" -> the day it covers.
-std::optional<WallTime> file_day(const fs::path& file) {
-    if (file.extension() != ".jsonl") return std::nullopt;
-    std::string stem = file.stem().string();
-    if (stem.size() != 10) return std::nullopt;
-    return parse_time_spec(stem, WallTime{});
-}
-
-bool day_can_match(WallTime day, const LedgerQuery& query) {
-    WallTime day_end = day + std::chrono::hours(24);
-    if (query.since && day_end <= *query.since) return false;
-    if (query.until && day >= *query.until) return false;
-    return true;
-}
-
-bool record_matches(const InvocationReport& record, const LedgerQuery& query) {
-    if (query.function && record.function != *query.function) return false;
-    if (query.since && record.start < *query.since) return false;
-    if (query.until && record.start >= *query.until) return false;
-    return true;
-}
+constexpr std::chrono::seconds seal_retry_delay{10};
 
 // "No space left on device" -> "no space left on device": the end of a sentence that
 // anyone may read, so the error's text only, never the path in a system_error's what().
@@ -127,7 +108,7 @@ std::string describe(const std::error_code& error) {
 InvocationReport as_host_fault(InvocationReport record) {
     record.status = InvocationStatus::host_fault;
     record.billed_ms = 0;
-    record.cost_usd = 0;
+    record.cost_pico_usd = 0;
     return record;
 }
 
@@ -142,14 +123,34 @@ struct Ledger::State {
     // failed fsync leaves no telling which of them reached the disk.
     struct Group {
         std::shared_ptr<AppendOnlyFile> file;
-        std::string date;
+        std::string segment;
         std::string lines;
+    };
+    // The segment an hour's records are appended to now.
+    struct OpenSegment {
+        uint32_t sequence = 0;
+        std::shared_ptr<AppendOnlyFile> file;
+        uint64_t bytes = 0;
+        SteadyTime last_append{};
+    };
+    struct Target {
+        std::shared_ptr<AppendOnlyFile> file;
+        std::string segment;
     };
 
     mutable std::mutex mutex;
     std::condition_variable work;    // wakes the background thread
     std::condition_variable synced;  // wakes flush()
-    std::map<std::string, std::shared_ptr<AppendOnlyFile>> open_files;  // by date
+    std::map<WallTime, OpenSegment> current;  // by hour
+    // Closed for appends, not sealed yet: sealed once no append or fsync still holds them
+    // (the file is null once its fsync failed: its lines are written again to its path).
+    struct Retiring {
+        std::shared_ptr<AppendOnlyFile> file;
+        SteadyTime last_append{};
+    };
+    std::map<std::string, Retiring> retiring;
+    std::map<WallTime, uint32_t> next_sequence;  // by hour: sealed sequences are never reused
+    std::set<std::string> sealed_by_us;
     // Written since their last fsync; held here so closing an old day cannot lose one.
     std::vector<Group> dirty;
     // Their fsync failed: written again, to the file reopened, before the ledger is writable.
@@ -169,12 +170,25 @@ struct Ledger::State {
     bool stopping = false;
     std::thread background;
 
+    // The sealing thread's: it waits on `mutex` too, so that stopping wakes it.
+    std::mutex sealing_mutex;  // one seal_due at a time
+    std::condition_variable sealer_wake;
+    bool sealer_stopping = false;
+    std::thread sealer;
+    uint64_t sealed_records = 0;
+    uint64_t archived_segments = 0;
+    // After a failed sealing (a full disk, most likely) the sealer waits before trying again,
+    // rather than logging the same error every check_interval.
+    SteadyTime seal_retry_at{};
+
     bool syncing() const { return options.fsync_interval.count() > 0; }
-    std::shared_ptr<AppendOnlyFile> file_for(const std::string& date);
-    void note_written(const std::shared_ptr<AppendOnlyFile>& file, const std::string& date, std::string line);
+    fs::path open_path(const std::string& segment) const { return billing_dir / (segment + ".tsv"); }
+    Target target_for(WallTime start, size_t line_bytes);
+    void retire(std::map<WallTime, OpenSegment>::iterator segment);
+    void note_written(const std::shared_ptr<AppendOnlyFile>& file, const std::string& segment, std::string line);
     void note_write_failure(const InvocationReport& record, const std::system_error& error);
     void update_writable();
-    void condemn(const std::shared_ptr<AppendOnlyFile>& file, const std::string& date);
+    void condemn(const std::shared_ptr<AppendOnlyFile>& file, const std::string& segment);
     void sync_dirty(std::unique_lock<std::mutex>& lock);
     void check();
     void check_free_space();
@@ -182,19 +196,48 @@ struct Ledger::State {
     void rewrite_failed_groups();
     void write_backlog();
     void run();
+
+    void replay_open_segments();
+    void hand_to_observer(const SegmentFile& segment) const;
+    bool seal(const SegmentFile& segment);
+    size_t seal_due();
+    void archive_due();
+    void run_sealer();
 };
 
-std::shared_ptr<AppendOnlyFile> Ledger::State::file_for(const std::string& date) {
-    auto it = open_files.find(date);
-    if (it != open_files.end()) return it->second;
-    auto file = std::make_shared<AppendOnlyFile>(billing_dir / (date + ".jsonl"), *options.file_calls);
-    open_files.emplace(date, file);
-    while (open_files.size() > max_open_files) open_files.erase(open_files.begin());  // oldest date
-    return file;
+// Under the mutex. The hour's open segment, or a new one: when it would grow past its
+// limit, when it was closed, and for an hour not written yet.
+Ledger::State::Target Ledger::State::target_for(WallTime start, size_t line_bytes) {
+    const WallTime hour = hour_of(start);
+    auto it = current.find(hour);
+    if (it != current.end() && it->second.bytes > 0 && it->second.bytes + line_bytes > options.segment_max_bytes) {
+        retire(it);
+        it = current.end();
+    }
+    if (it == current.end()) {
+        const uint32_t sequence = next_sequence[hour]++;
+        const fs::path path = open_path(segment_name(hour, sequence));
+        std::error_code ec;
+        const uint64_t existing = fs::exists(path, ec) ? fs::file_size(path, ec) : 0;
+        auto file = std::make_shared<AppendOnlyFile>(path, *options.file_calls);
+        if (existing == 0) file->append(ledger_line_header);
+        it = current.emplace(hour, OpenSegment{sequence, std::move(file), existing + ledger_line_header.size(), {}}).first;
+        while (current.size() > max_open_segments) retire(current.begin());  // the oldest hour
+    }
+    it->second.bytes += line_bytes;
+    it->second.last_append = std::chrono::steady_clock::now();
+    return Target{it->second.file, segment_name(hour, it->second.sequence)};
 }
 
 // Under the mutex.
-void Ledger::State::note_written(const std::shared_ptr<AppendOnlyFile>& file, const std::string& date,
+void Ledger::State::retire(std::map<WallTime, OpenSegment>::iterator segment) {
+    retiring.emplace(segment_name(segment->first, segment->second.sequence),
+                     Retiring{segment->second.file, segment->second.last_append});
+    current.erase(segment);
+}
+
+// Under the mutex.
+void Ledger::State::note_written(const std::shared_ptr<AppendOnlyFile>& file, const std::string& segment,
                                  std::string line) {
     ++appended;
     if (!syncing()) return;
@@ -204,7 +247,7 @@ void Ledger::State::note_written(const std::shared_ptr<AppendOnlyFile>& file, co
             first_unsynced_write = std::chrono::steady_clock::now();
             work.notify_one();
         }
-        dirty.push_back(Group{file, date, std::move(line)});
+        dirty.push_back(Group{file, segment, std::move(line)});
     } else {
         group->lines += line;
     }
@@ -235,11 +278,17 @@ void Ledger::State::update_writable() {
     }
 }
 
-// Under the mutex. New appends go to the file reopened at that path: a descriptor whose
-// fsync failed is not trusted again (the kernel reports a writeback error once).
-void Ledger::State::condemn(const std::shared_ptr<AppendOnlyFile>& file, const std::string& date) {
-    auto open = open_files.find(date);
-    if (open != open_files.end() && open->second == file) open_files.erase(open);
+// Under the mutex. New appends go to a new segment, and the lines of the failed fsync to the
+// file reopened at its path: a descriptor whose fsync failed is not trusted again (the
+// kernel reports a writeback error once).
+void Ledger::State::condemn(const std::shared_ptr<AppendOnlyFile>& file, const std::string& segment) {
+    for (auto it = current.begin(); it != current.end(); ++it) {
+        if (it->second.file == file) {
+            retire(it);
+            break;
+        }
+    }
+    if (auto it = retiring.find(segment); it != retiring.end() && it->second.file == file) it->second.file.reset();
     if (std::find(condemned.begin(), condemned.end(), file) == condemned.end()) condemned.push_back(file);
 }
 
@@ -277,7 +326,7 @@ void Ledger::State::sync_dirty(std::unique_lock<std::mutex>& lock) {
     lock.lock();
     if (!batch.empty()) lags.add(lag);
     for (Group& group : failed) {
-        condemn(group.file, group.date);
+        condemn(group.file, group.segment);
         to_rewrite.push_back(std::move(group));
     }
     if (failure) fsync_failure = failure;
@@ -304,28 +353,25 @@ void Ledger::State::check_free_space() {
     }
 }
 
-// An operator's logrotate or rm must not leave the ledger writing into a file no path
-// names. Files of days over by more than a day are closed.
+// An operator's mv or rm must not leave the ledger writing into a file no path names: the
+// hour's next records go to a new segment. What was moved is the operator's.
 void Ledger::State::reopen_moved_files() {
-    std::vector<std::pair<std::string, std::shared_ptr<AppendOnlyFile>>> files;
-    const std::string yesterday = format_date(options.clock() - std::chrono::hours(24));
+    std::vector<std::shared_ptr<AppendOnlyFile>> files;
     {
         std::lock_guard lock(mutex);
-        for (auto it = open_files.begin(); it != open_files.end();) {
-            if (it->first < yesterday) {
-                it = open_files.erase(it);  // a pending fsync holds it meanwhile
-            } else {
-                files.emplace_back(it->first, it->second);
-                ++it;
+        for (const auto& [hour, segment] : current) files.push_back(segment.file);
+    }
+    for (const auto& file : files) {
+        if (file->still_at_path()) continue;
+        spdlog::warn("ledger: {} was moved or removed; the hour's next records go to a new segment",
+                     file->path().string());
+        std::lock_guard lock(mutex);
+        for (auto it = current.begin(); it != current.end(); ++it) {
+            if (it->second.file == file) {
+                current.erase(it);
+                break;
             }
         }
-    }
-    for (const auto& [date, file] : files) {
-        if (file->still_at_path()) continue;
-        spdlog::warn("ledger: {} was moved or removed; writing to a new file at that path", file->path().string());
-        std::lock_guard lock(mutex);
-        auto open = open_files.find(date);
-        if (open != open_files.end() && open->second == file) open_files.erase(open);  // the next append reopens
     }
 }
 
@@ -343,10 +389,8 @@ void Ledger::State::rewrite_failed_groups() {
     for (Group& group : groups) {
         std::shared_ptr<AppendOnlyFile> file;
         try {
-            {
-                std::lock_guard lock(mutex);
-                file = file_for(group.date);
-            }
+            // The same segment, reopened: it is not sealed while lines of it wait here.
+            file = std::make_shared<AppendOnlyFile>(open_path(group.segment), *options.file_calls);
             file->append(group.lines);
         } catch (const std::system_error& e) {
             spdlog::error("ledger: records of a failed fsync not written again yet: {}", e.what());
@@ -360,7 +404,7 @@ void Ledger::State::rewrite_failed_groups() {
         } catch (const std::system_error& e) {
             {
                 std::lock_guard lock(mutex);
-                condemn(file, group.date);
+                condemn(file, group.segment);
             }
             spdlog::error("ledger: records of a failed fsync not written again yet: {}", e.what());
             failure = "billing records could not be made durable: " + describe(e.code());
@@ -391,17 +435,20 @@ void Ledger::State::write_backlog() {
     std::optional<std::system_error> failure;
     while (!records.empty()) {
         const InvocationReport& record = records.front();
-        const std::string date = format_date(record.start);
         try {
-            std::string line = to_json_line(record);
-            std::shared_ptr<AppendOnlyFile> file;
+            std::string line;
+            append_ledger_line(line, record);
+            Target target;
             {
                 std::lock_guard lock(mutex);
-                file = file_for(date);
+                target = target_for(record.start, line.size());
             }
-            file->append(line);
-            std::lock_guard lock(mutex);
-            note_written(file, date, std::move(line));
+            target.file->append(line);
+            {
+                std::lock_guard lock(mutex);
+                note_written(target.file, target.segment, std::move(line));
+            }
+            if (options.observer) options.observer->on_record(record, target.segment);
         } catch (const std::system_error& e) {
             failure = e;
             break;
@@ -460,6 +507,176 @@ void Ledger::State::run() {
     }
 }
 
+// At start: each open segment's records, once, to the observer; the hours' sequence
+// numbers; what an interrupted sealing left.
+void Ledger::State::replay_open_segments() {
+    if (size_t removed = remove_temporaries(billing_dir); removed > 0) {
+        spdlog::warn("ledger: removed {} unfinished compressed segments; their open segments are sealed again", removed);
+    }
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(billing_dir, ec)) {
+        // Sealed, but the sealing stopped before it removed the open file.
+        fs::path sealed = entry.path();
+        sealed += ".zst";
+        if (entry.path().extension() == ".tsv" && fs::exists(sealed, ec)) fs::remove(entry.path(), ec);
+    }
+    for (const SegmentFile& segment : list_segments(billing_dir)) {
+        if (segment.kind == SegmentKind::legacy_day) continue;
+        uint32_t& next = next_sequence[segment.begins];
+        next = std::max(next, segment.sequence + 1);
+        if (segment.kind != SegmentKind::open || !options.observer) continue;
+        std::unordered_set<std::string> seen;
+        size_t skipped = 0;
+        try {
+            read_segment(segment, {}, [&](InvocationReport&& record) {
+                if (seen.insert(run_key(record)).second) options.observer->on_record(record, segment.name);
+            }, skipped);
+        } catch (const std::system_error& e) {
+            spdlog::error("ledger: {}", e.what());
+        }
+        if (skipped > 0) spdlog::warn("ledger: skipped {} torn or corrupt lines in {}", skipped, segment.path.string());
+    }
+}
+
+void Ledger::State::hand_to_observer(const SegmentFile& segment) const {
+    if (!options.observer) return;
+    options.observer->on_sealed(segment.name, [&](const std::function<void(const InvocationReport&)>& each) {
+        std::unordered_set<std::string> seen;  // an older day file may hold a record twice
+        size_t skipped = 0;
+        read_segment(segment, {}, [&](InvocationReport&& record) {
+            if (seen.insert(run_key(record)).second) each(record);
+        }, skipped);
+    });
+}
+
+// Compressed, handed to the observer, then the open file removed: a crash anywhere in
+// between leaves the open file or the sealed one complete, and the next start finishes.
+bool Ledger::State::seal(const SegmentFile& segment) {
+    try {
+        const CompressedSegment compressed = compress_segment(segment, options.compression_level);
+        SegmentFile sealed = segment;
+        sealed.kind = SegmentKind::sealed;
+        sealed.path = billing_dir / (segment.name + ".tsv.zst");
+        hand_to_observer(sealed);
+        fs::remove(segment.path);
+        fsync_directory(billing_dir);
+        if (compressed.skipped_lines > 0) {
+            spdlog::warn("ledger: {} torn or corrupt lines of {} left out of its sealed segment", compressed.skipped_lines,
+                         segment.path.string());
+        }
+        spdlog::debug("ledger: sealed {}: {} records, {} bytes -> {}", segment.name, compressed.records,
+                      compressed.bytes_in, compressed.bytes_out);
+        std::lock_guard lock(mutex);
+        retiring.erase(segment.name);
+        sealed_by_us.insert(segment.name);
+        sealed_records += compressed.records;
+        return true;
+    } catch (const std::exception& e) {
+        spdlog::error("ledger: segment {} not sealed, tried again in {} s: {}", segment.name, seal_retry_delay.count(),
+                      e.what());
+        seal_retry_at = std::chrono::steady_clock::now() + seal_retry_delay;
+        return false;
+    }
+}
+
+// A segment is due once no record can come for it: its hour's records go to a later
+// sequence (it grew past its size, or a restart came between), or its hour ended
+// seal_after ago; and nothing was appended to it for seal_idle, and no append, fsync or
+// rewrite still holds it.
+size_t Ledger::State::seal_due() {
+    std::lock_guard sealing(sealing_mutex);
+    const WallTime now = options.clock();
+    const SteadyTime steady_now = std::chrono::steady_clock::now();
+    if (steady_now < seal_retry_at) return 0;
+    std::set<std::string> busy;
+    {
+        std::lock_guard lock(mutex);
+        for (auto it = current.begin(); it != current.end();) {
+            const bool hour_over = it->first + std::chrono::hours(1) + options.seal_after <= now;
+            const bool idle = it->second.last_append + options.seal_idle <= steady_now;
+            if (hour_over && idle) {
+                retire(it++);
+            } else {
+                busy.insert(segment_name(it->first, it->second.sequence));
+                ++it;
+            }
+        }
+        const auto pending = [](const std::vector<Group>& groups, const std::string& name) {
+            return std::any_of(groups.begin(), groups.end(), [&](const Group& g) { return g.segment == name; });
+        };
+        for (const auto& [name, segment] : retiring) {
+            if ((segment.file && segment.file.use_count() > 1) || segment.last_append + options.seal_idle > steady_now ||
+                pending(dirty, name) || pending(to_rewrite, name)) {
+                busy.insert(name);
+            }
+        }
+    }
+    size_t sealed = 0;
+    for (const SegmentFile& segment : list_segments(billing_dir)) {
+        if (segment.kind != SegmentKind::open || busy.contains(segment.name)) continue;
+        if (!seal(segment)) break;  // the disk: the rest can wait for the next pass
+        ++sealed;
+    }
+    archive_due();
+    return sealed;
+}
+
+// Moved whole, never deleted: billing records are the operator's to keep.
+void Ledger::State::archive_due() {
+    if (!options.archive_dir || options.archive_after.count() <= 0) return;
+    const WallTime now = options.clock();
+    for (const SegmentFile& segment : list_segments(billing_dir)) {
+        if (segment.kind == SegmentKind::open || segment.ends + options.archive_after > now) continue;
+        const fs::path target = *options.archive_dir / segment.path.filename();
+        try {
+            fs::create_directories(*options.archive_dir);
+            if (::rename(segment.path.c_str(), target.c_str()) != 0) {
+                if (errno != EXDEV) throw_file_error("cannot move to the archive", segment.path);
+                // Another filesystem: a synced copy under a temporary name, renamed, then the original removed.
+                fs::path temporary = target;
+                temporary += ".tmp";
+                write_file_synced(temporary, read_whole_file(segment.path));
+                if (::rename(temporary.c_str(), target.c_str()) != 0) throw_file_error("cannot rename", temporary);
+                fsync_directory(*options.archive_dir);
+                fs::remove(segment.path);
+            } else {
+                fsync_directory(*options.archive_dir);
+            }
+            fsync_directory(billing_dir);
+            spdlog::info("ledger: moved {} to the archive {}", segment.path.filename().string(),
+                         options.archive_dir->string());
+            std::lock_guard lock(mutex);
+            ++archived_segments;
+        } catch (const std::exception& e) {
+            spdlog::error("ledger: {} not archived, tried again later: {}", segment.name, e.what());
+            return;
+        }
+    }
+}
+
+void Ledger::State::run_sealer() {
+    // Sealed before this start, or by an older version: the observer skips what it has.
+    for (const SegmentFile& segment : list_segments(billing_dir)) {
+        if (segment.kind == SegmentKind::open) continue;
+        {
+            std::lock_guard lock(mutex);
+            if (sealer_stopping) return;
+        }
+        try {
+            hand_to_observer(segment);
+        } catch (const std::exception& e) {
+            spdlog::error("ledger: {}", e.what());
+        }
+    }
+    std::unique_lock lock(mutex);
+    while (!sealer_stopping) {
+        lock.unlock();
+        seal_due();
+        lock.lock();
+        sealer_wake.wait_for(lock, options.check_interval, [&] { return sealer_stopping; });
+    }
+}
+
 Ledger::Ledger(fs::path billing_dir, LedgerOptions options) : state_(std::make_unique<State>()) {
     state_->billing_dir = std::move(billing_dir);
     state_->options = std::move(options);
@@ -470,10 +687,18 @@ Ledger::Ledger(fs::path billing_dir, LedgerOptions options) : state_(std::make_u
     fs::create_directories(state_->billing_dir, ec);
     if (ec) throw std::system_error(ec, "cannot create " + state_->billing_dir.string());
     state_->check_free_space();
+    state_->replay_open_segments();
     state_->background = std::thread([state = state_.get()] { state->run(); });
+    state_->sealer = std::thread([state = state_.get()] { state->run_sealer(); });
 }
 
 Ledger::~Ledger() {
+    {
+        std::lock_guard lock(state_->mutex);
+        state_->sealer_stopping = true;
+    }
+    state_->sealer_wake.notify_all();
+    state_->sealer.join();
     // A last try for what could not be written, so that it is synced below.
     state_->rewrite_failed_groups();
     state_->write_backlog();
@@ -495,17 +720,21 @@ Ledger::~Ledger() {
 // syncer's fsync is writing back; holding the mutex through it would stop every other io
 // thread's bookkeeping behind that one.
 bool Ledger::append(const InvocationReport& report) {
-    std::string line = to_json_line(report);
-    const std::string date = format_date(report.start);
+    std::string line;
+    line.reserve(160);
+    append_ledger_line(line, report);
     try {
-        std::shared_ptr<AppendOnlyFile> file;
+        State::Target target;
         {
             std::lock_guard lock(state_->mutex);
-            file = state_->file_for(date);
+            target = state_->target_for(report.start, line.size());
         }
-        file->append(line);
-        std::lock_guard lock(state_->mutex);
-        state_->note_written(file, date, std::move(line));
+        target.file->append(line);
+        {
+            std::lock_guard lock(state_->mutex);
+            state_->note_written(target.file, target.segment, std::move(line));
+        }
+        if (state_->options.observer) state_->options.observer->on_record(report, target.segment);
         return true;
     } catch (const std::system_error& e) {
         spdlog::error("ledger: record of request {} not written: {}", report.request_id, e.what());
@@ -550,55 +779,90 @@ LedgerHealth Ledger::health() const {
     return health;
 }
 
-std::vector<InvocationReport> Ledger::query(const LedgerQuery& query, size_t* skipped_lines) const {
-    std::vector<fs::path> files;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(state_->billing_dir, ec)) {
-        auto day = file_day(entry.path());
-        if (day && day_can_match(*day, query)) files.push_back(entry.path());
-    }
-    std::sort(files.begin(), files.end());
+size_t Ledger::seal_due() { return state_->seal_due(); }
 
-    std::vector<InvocationReport> records;
-    // A group whose fsync failed is written again: its records may then be on disk twice.
-    // A record is one run: a queued event's runs share its request id, each has its attempt.
-    std::unordered_set<std::string> seen;
-    std::string run_key;
-    size_t skipped = 0;
-    for (const auto& file : files) {
-        std::string contents;
-        try {
-            contents = read_whole_file(file);
-        } catch (const std::system_error& e) {
-            spdlog::warn("ledger: {}", e.what());
-            continue;
+LedgerStorage Ledger::storage() const {
+    LedgerStorage storage;
+    std::error_code ec;
+    for (const SegmentFile& segment : list_segments(state_->billing_dir)) {
+        const uint64_t bytes = fs::file_size(segment.path, ec);
+        if (ec) continue;
+        if (segment.kind == SegmentKind::open) {
+            ++storage.open_segments;
+            storage.open_bytes += bytes;
+        } else {
+            ++storage.sealed_segments;
+            storage.sealed_bytes += bytes;
         }
-        size_t line_number = 0;
-        for (size_t begin = 0; begin < contents.size();) {
-            size_t end = contents.find('\n', begin);
-            bool complete = end != std::string::npos;
-            std::string_view line(contents.data() + begin, (complete ? end : contents.size()) - begin);
-            begin = complete ? end + 1 : contents.size();
-            ++line_number;
-            if (line.empty()) continue;  // the newline that seals a torn line
-            // A line without its '\n' is torn (a crash, or a write in progress), even if it parses.
-            auto record = complete ? parse_json_line(line) : std::nullopt;
-            if (!record) {
-                ++skipped;
-                spdlog::warn("ledger: skipping torn or corrupt line {}:{}", file.string(), line_number);
-                continue;
+    }
+    std::lock_guard lock(state_->mutex);
+    storage.sealed_records = state_->sealed_records;
+    storage.archived_segments = state_->archived_segments;
+    return storage;
+}
+
+LedgerCursor Ledger::cursor(const LedgerQuery& query) const {
+    LedgerCursor cursor;
+    cursor.query_ = query;
+    const SegmentRange range{query.since, query.until};
+    cursor.segments_ = list_segments(state_->billing_dir);
+    std::erase_if(cursor.segments_, [&](const SegmentFile& s) { return !range.overlaps(s.begins, s.ends); });
+    return cursor;
+}
+
+std::vector<InvocationReport> LedgerCursor::next() {
+    const SegmentRange range{query_.since, query_.until};
+    std::vector<InvocationReport> records;
+    // A group whose fsync failed is written again: its records may then be in its segment
+    // twice. A record is one run: a queued event's runs share its request id.
+    std::unordered_set<std::string> seen;
+    while (records.empty() && position_ < segments_.size()) {
+        // The segments of one hour (or one older day file): a record is in one of them.
+        const size_t first = position_;
+        while (position_ < segments_.size() && segments_[position_].begins == segments_[first].begins &&
+               segments_[position_].ends == segments_[first].ends) {
+            const SegmentFile& segment = segments_[position_++];
+            size_t skipped = 0;
+            try {
+                read_segment(segment, range, [&](InvocationReport&& record) {
+                    if (query_.function && record.function != *query_.function) return;
+                    if (seen.insert(run_key(record)).second) records.push_back(std::move(record));
+                }, skipped);
+            } catch (const std::system_error& e) {
+                spdlog::warn("ledger: {}", e.what());
             }
-            run_key = record->request_id;
-            run_key += '#';
-            run_key += std::to_string(record->attempt);
-            if (record_matches(*record, query) && seen.insert(run_key).second) {
-                records.push_back(std::move(*record));
-            }
+            if (skipped > 0) spdlog::warn("ledger: skipped {} torn or corrupt lines in {}", skipped, segment.path.string());
+            skipped_ += skipped;
         }
     }
     std::stable_sort(records.begin(), records.end(),
                      [](const InvocationReport& a, const InvocationReport& b) { return a.start < b.start; });
-    if (skipped_lines) *skipped_lines = skipped;
+    return records;
+}
+
+void Ledger::for_each(const LedgerQuery& query, const std::function<bool(InvocationReport&&)>& sink,
+                      size_t* skipped_lines) const {
+    LedgerCursor reading = cursor(query);
+    for (auto records = reading.next(); !records.empty(); records = reading.next()) {
+        for (auto& record : records) {
+            if (!sink(std::move(record))) {
+                if (skipped_lines) *skipped_lines = reading.skipped_lines();
+                return;
+            }
+        }
+    }
+    if (skipped_lines) *skipped_lines = reading.skipped_lines();
+}
+
+std::vector<InvocationReport> Ledger::query(const LedgerQuery& query, size_t* skipped_lines) const {
+    std::vector<InvocationReport> records;
+    for_each(query, [&](InvocationReport&& record) {
+        records.push_back(std::move(record));
+        return true;
+    }, skipped_lines);
+    // An older day file and the hours' segments of the same day are read one after the other.
+    std::stable_sort(records.begin(), records.end(),
+                     [](const InvocationReport& a, const InvocationReport& b) { return a.start < b.start; });
     return records;
 }
 

@@ -1,6 +1,9 @@
-// The billing ledger: one JSON line per invocation in DATA/billing/YYYY-MM-DD.jsonl.
-// A record is written (write(2)) before its response leaves, and fsync'd in groups by a
-// background thread, so a daemon crash never loses the record of an answered request.
+// The billing ledger: one line per invocation in hourly segments of DATA/billing/
+// (segment.h). A record is written (write(2)) before its response leaves, and fsync'd in
+// groups by a background thread, so a daemon crash never loses the record of an answered
+// request. A second thread seals segments no longer written (compressed, then handed to the
+// observer, the rollups) and moves old sealed segments to the archive: neither ever holds up
+// an invocation or a group fsync.
 #pragma once
 
 #include <atomic>
@@ -16,9 +19,26 @@
 #include <vector>
 
 #include "billing/billing_record.h"
+#include "billing/segment.h"
 #include "common/append_only_file.h"
 
 namespace sofaas {
+
+// Told of every record the ledger writes and of every segment it seals: what keeps the
+// billing rollups (rollups.h) equal to the records.
+class LedgerObserver {
+public:
+    using Replay = std::function<void(const std::function<void(const InvocationReport&)>&)>;
+    virtual ~LedgerObserver() = default;
+    // `record` was written to the open segment `segment`; once per record, never again for a
+    // record written again after a failed fsync. On the appending thread: must be quick. At
+    // start the ledger replays its open segments' records through it, each once.
+    virtual void on_record(const InvocationReport& record, std::string_view segment) = 0;
+    // `segment` is sealed (or is a day file of an older version): `replay` calls its argument
+    // with each of its records once. On the sealing thread; at start for every sealed
+    // segment again, so it must be idempotent.
+    virtual void on_sealed(std::string_view segment, const Replay& replay) = 0;
+};
 
 struct LedgerOptions {
     // 0: records are written, never fsync'd. Each group fsync costs the daemon about the
@@ -38,6 +58,20 @@ struct LedgerOptions {
     std::function<WallTime()> clock = wall_now;
     // The file layer's system calls; tests inject a failing disk here.
     const FileCalls* file_calls = &real_file_calls;
+    // An hour's segment this big is closed and the hour's next one started: sealing reads a
+    // segment whole, so this bounds its memory (bench/NOTES.md).
+    uint64_t segment_max_bytes = 32ull << 20;
+    // An hour's last segment is sealed this long after the hour ends (a record is written
+    // when its invocation ends, up to the longest timeout after its start), and any segment
+    // only once nothing was appended to it for seal_idle.
+    std::chrono::seconds seal_after{600};
+    std::chrono::seconds seal_idle{5};
+    int compression_level = 9;
+    // Sealed segments whose hour ended more than archive_after ago are moved to
+    // archive_dir (never deleted); 0 or no directory: kept here.
+    std::optional<std::filesystem::path> archive_dir;
+    std::chrono::hours archive_after{0};
+    LedgerObserver* observer = nullptr;  // must outlive the ledger
 };
 
 // Whether the ledger can record invocations now, and if not, why.
@@ -66,11 +100,23 @@ struct LedgerFsyncWaits {
     double sum_seconds = 0;
 };
 
+// What the ledger holds on disk, for the operator and the bench.
+struct LedgerStorage {
+    uint64_t open_segments = 0;
+    uint64_t open_bytes = 0;
+    uint64_t sealed_segments = 0;
+    uint64_t sealed_bytes = 0;
+    uint64_t sealed_records = 0;  // sealed by this process (the files do not say)
+    uint64_t archived_segments = 0;  // moved by this process
+};
+
 struct LedgerQuery {
     std::optional<std::string> function;
     std::optional<WallTime> since;  // inclusive, on the record's start
     std::optional<WallTime> until;  // exclusive
 };
+
+class LedgerCursor;
 
 class Ledger {
 public:
@@ -96,16 +142,46 @@ public:
     bool writable() const noexcept { return writable_.load(std::memory_order_relaxed); }
     LedgerHealth health() const;
 
-    // Reads the ledger files covering the query; torn or corrupt lines are skipped with a
-    // warning (their count in `skipped_lines`), never fatal. A record found twice (written
-    // again after a failed fsync) counts once. The records are reports without what the
-    // invocations produced (output, captured stdout and stderr).
+    // Reads the segments covering the query, an hour at a time (the memory of one hour's
+    // records), and calls `sink` with its records in start order within each hour; stops
+    // when `sink` returns false. Torn or corrupt lines are skipped with a warning (their
+    // count in `skipped_lines`), never fatal. A record found twice (written again after a
+    // failed fsync) counts once. Segments moved to the archive are not read. The records are
+    // reports without what the invocations produced (output, captured stdout and stderr).
+    void for_each(const LedgerQuery& query, const std::function<bool(InvocationReport&&)>& sink,
+                  size_t* skipped_lines = nullptr) const;
+    // for_each's records, all of them, by start.
     std::vector<InvocationReport> query(const LedgerQuery& query, size_t* skipped_lines = nullptr) const;
+    // for_each's reading, a step at a time (an export streamed to a slow reader): the
+    // segments are listed now, read as the cursor moves on.
+    LedgerCursor cursor(const LedgerQuery& query) const;
+
+    // Seals, now, every segment that is due (the sealing thread does it every
+    // check_interval) and moves what is due to the archive; returns the segments sealed.
+    size_t seal_due();
+    LedgerStorage storage() const;
 
 private:
     struct State;
+    struct Sealer;
     std::unique_ptr<State> state_;
     std::atomic<bool> writable_{true};  // set by State, under its mutex
+};
+
+// The records of a query, an hour's segments at a time.
+class LedgerCursor {
+public:
+    // The next hour's records that match (start order; none twice); empty once every
+    // segment was read. Torn or corrupt lines are logged and counted, never thrown.
+    std::vector<InvocationReport> next();
+    size_t skipped_lines() const { return skipped_; }
+
+private:
+    friend class Ledger;
+    LedgerQuery query_;
+    std::vector<SegmentFile> segments_;  // by begins, the hours still to read
+    size_t position_ = 0;
+    size_t skipped_ = 0;
 };
 
 }  // namespace sofaas

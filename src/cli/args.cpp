@@ -11,7 +11,7 @@ const std::vector<FlagSpec>& global_flags() {
     static const std::vector<FlagSpec> flags = {
         {"endpoint", "URL", "sofaasd address (env SOFAAS_ENDPOINT, default http://127.0.0.1:8080)"},
         {"token", "TOKEN", "admin token or API key ID:SECRET (env SOFAAS_TOKEN, else ./data/admin.token)"},
-        {"output", "text|json|csv", "text for people (default), json for scripts, csv (billing only)"},
+        {"output", "text|json|csv|jsonl", "text for people (default), json for scripts, csv (billing only), jsonl (billing export only)"},
         {"help", "", "show help"},
         {"version", "", "print the version and the commit it was built from"},
     };
@@ -86,6 +86,12 @@ const std::vector<CommandSpec>& command_specs() {
           {"json", "", "print the server's JSON"},
           {"records", "", "print the billing records, one JSON object per line"}},
          "summarize billing records"},
+        {"billing export",
+         {},
+         {{"since", "TIME", "from TIME (RFC 3339, a date, or relative: 90s, 15m, 1h, 2d)"},
+          {"until", "TIME", "up to TIME"},
+          {"function", "NAME", "only this function"}},
+         "stream every billing record of a time range, by start (--output csv, the default, or jsonl)"},
         {"alias set",
          {"NAME", "ALIAS", "VERSION"},
          {{"weight", "V=W", "send a share W (0 to 1) of the calls to version V instead"},
@@ -195,7 +201,8 @@ OutputFormat parse_output_format(std::string_view text) {
     if (text == "text") return OutputFormat::text;
     if (text == "json") return OutputFormat::json;
     if (text == "csv") return OutputFormat::csv;
-    throw UsageError("option '--output' needs text, json or csv, not '" + std::string(text) + "'");
+    if (text == "jsonl") return OutputFormat::jsonl;
+    throw UsageError("option '--output' needs text, json, csv or jsonl, not '" + std::string(text) + "'");
 }
 
 }  // namespace
@@ -226,10 +233,12 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
                 if (!spec) throw UsageError("'" + group + "' has no action '" + arg + "' (it has " + actions_of(group) + ")");
                 line.command = spec->name;
             } else if (!spec) {
-                spec = find_command(arg);
-                // Commands of two words ("keys create"): the group, then the action.
-                if (!spec && i + 1 < args.size()) {
-                    if ((spec = find_command(arg + " " + args[i + 1]))) ++i;
+                // Commands of two words ("keys create", "billing export"): the group, then the
+                // action; before a command of one word that is also a group's name.
+                if (i + 1 < args.size() && (spec = find_command(arg + " " + args[i + 1]))) {
+                    ++i;
+                } else {
+                    spec = find_command(arg);
                 }
                 if (!spec && !actions_of(arg).empty()) {
                     group = line.command = arg;  // an action should follow, or --help
@@ -294,8 +303,15 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
         if (line.output == OutputFormat::csv) throw UsageError("use either --json or --output csv, not both");
         line.output = OutputFormat::json;
     }
-    if (line.output == OutputFormat::csv && spec->name != "billing") {
+    const bool exporting = spec->name == "billing export";
+    if (line.output == OutputFormat::csv && spec->name != "billing" && !exporting) {
         throw UsageError("'--output csv' is for billing only; '" + spec->name + "' prints text or json");
+    }
+    if (line.output == OutputFormat::jsonl && !exporting) {
+        throw UsageError("'--output jsonl' is for billing export only; '" + spec->name + "' prints text or json");
+    }
+    if (line.output == OutputFormat::json && exporting) {
+        throw UsageError("'billing export' writes csv (the default) or jsonl, one JSON object a line");
     }
     if (line.output != OutputFormat::text && spec->name == "completion") {
         throw UsageError("'completion' prints a shell script, in no other format");
@@ -371,7 +387,7 @@ std::string help_text(std::string_view command) {
 std::string usage() {
     std::string out =
         "sofaas: the command line of sofaasd, functions-as-a-service for native code\n\n"
-        "usage: sofaas [--endpoint URL] [--token TOKEN] [--output text|json|csv] COMMAND [ARGS] [options]\n\ncommands:\n";
+        "usage: sofaas [--endpoint URL] [--token TOKEN] [--output text|json|csv|jsonl] COMMAND [ARGS] [options]\n\ncommands:\n";
     for (const auto& spec : command_specs()) {
         std::string left = "  " + spec.name;
         left.resize(std::max<size_t>(left.size() + 2, 15), ' ');

@@ -45,7 +45,7 @@ const CommandSpec* find_command(std::string_view name);
 
 // How a command prints its result: text for people (tables, "key: value" lines), JSON for
 // scripts (the control API's answer), CSV for spreadsheets (billing only).
-enum class OutputFormat { text, json, csv };
+enum class OutputFormat { text, json, csv, jsonl };
 
 struct CommandLine {
     std::string command;                  // "" when only --help or --version was asked for

@@ -160,6 +160,19 @@ void logs(const CommandLine& line, HttpClient& client, std::ostream& out) {
     checked(client.stream("GET", target + query(params), print_complete_lines));
 }
 
+// Written to `out` as it arrives: an export can be larger than memory.
+void billing_export(const CommandLine& line, HttpClient& client, std::ostream& out) {
+    std::vector<std::pair<std::string, std::string>> params;
+    for (const char* key : {"function", "since", "until"}) {
+        if (auto value = line.value(key)) params.emplace_back(key, *value);
+    }
+    params.emplace_back("format", line.output == OutputFormat::jsonl ? "jsonl" : "csv");
+    checked(client.stream("GET", "/v1/billing/export" + query(params), [&](std::string_view piece) {
+        out << piece;
+        out.flush();
+    }));
+}
+
 void billing(const CommandLine& line, HttpClient& client, std::ostream& out) {
     std::vector<std::pair<std::string, std::string>> params;
     for (const char* key : {"function", "since", "until"}) {
@@ -333,6 +346,7 @@ void run_command(const CommandLine& line, HttpClient& client, Console& console) 
     else if (command == "delete") remove(line, client, out);
     else if (command == "logs") logs(line, client, out);
     else if (command == "billing") billing(line, client, out);
+    else if (command == "billing export") billing_export(line, client, out);
     else if (command == "alias set") set_alias(line, client, out);
     else if (command == "alias list") list_aliases(line, client, out);
     else if (command == "alias delete") delete_alias(line, client, out);

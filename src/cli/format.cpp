@@ -23,13 +23,6 @@ std::string text(const json& object, const char* key) {
     return it->dump();
 }
 
-std::string fixed(const json& object, const char* key, int decimals) {
-    auto it = object.find(key);
-    if (it == object.end() || !it->is_number()) return "";
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, it->get<double>());
-    return buffer;
-}
 
 std::string routes_text(const json& spec) {
     auto it = spec.find("routes");
@@ -49,8 +42,8 @@ std::vector<std::string> billing_row(const json& row, std::string name) {
             text(row, "timeouts"),
             text(row, "cold_starts"),
             text(row, "billed_ms"),
-            fixed(row, "gb_seconds", 6),
-            fixed(row, "cost_usd", 8)};
+            text(row, "gb_seconds"),  // exact decimal strings, shown as the daemon wrote them
+            text(row, "cost_usd")};
 }
 
 }  // namespace

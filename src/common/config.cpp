@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/money.h"
+
 namespace sofaas {
 namespace {
 
@@ -51,11 +53,11 @@ public:
         out = static_cast<T>(n);
     }
 
-    void number(std::string_view name, double& out) {
+    void number(std::string_view name, double& out, double max) {
         const json* value = find(name);
         if (!value) return;
-        if (!value->is_number() || value->get<double>() < 0) {
-            reject(key(name), "must be a non-negative number");
+        if (!value->is_number() || value->get<double>() < 0 || value->get<double>() > max) {
+            reject(key(name), "must be a number from 0 to " + std::to_string(static_cast<long long>(max)));
         }
         out = value->get<double>();
     }
@@ -126,8 +128,9 @@ void read_defaults(const json& value, FunctionDefaults& defaults) {
 
 void read_prices(const json& value, Prices& prices) {
     Section s(value, "prices");
-    s.number("per_gb_second", prices.per_gb_second);
-    s.number("per_request", prices.per_request);
+    // A record's cost is integer pico-dollars (common/money.h): the bound keeps it in 64 bits.
+    s.number("per_gb_second", prices.per_gb_second, max_price_usd);
+    s.number("per_request", prices.per_request, max_price_usd);
     s.reject_unknown();
 }
 
@@ -259,6 +262,13 @@ Config parse_config(std::string_view json_text) {
     s.integer("shutdown_grace_s", config.shutdown_grace_s, 0, 3600);
     s.integer("ledger_fsync_interval_ms", config.ledger_fsync_interval_ms, 0, 60000);
     s.integer("ledger_reserve_mb", config.ledger_reserve_mb, 0, 1048576);
+    std::string archive_dir;
+    s.string("ledger_archive_dir", archive_dir, true);
+    config.ledger_archive_dir = archive_dir;
+    s.integer("ledger_archive_after_days", config.ledger_archive_after_days, 0, 36500);
+    if (config.ledger_archive_after_days > 0 && archive_dir.empty()) {
+        reject("ledger_archive_after_days", "needs ledger_archive_dir, which is empty");
+    }
     s.string("worker_user", config.worker_user, true);
     if (const json* range = s.find("worker_uids")) {
         if (!range->is_string()) reject("worker_uids", "must be a string \"FIRST-LAST\"");

@@ -118,6 +118,10 @@ struct Config {
     // Below this much free space on the ledger's filesystem invocations are refused (503)
     // before writes could fail; 0 = no reserve (see ledger.h).
     uint32_t ledger_reserve_mb = 64;
+    // Sealed ledger segments whose hour ended more than ledger_archive_after_days ago are
+    // moved to ledger_archive_dir (never deleted); 0 days or no directory: kept in DATA.
+    std::filesystem::path ledger_archive_dir;
+    uint32_t ledger_archive_after_days = 0;
     // Under a root daemon each worker runs as a uid of its own from worker_uids (no user
     // database entry needed), so functions cannot signal each other's workers or share a
     // process limit; unless worker_user names one user for all of them. A daemon that is

@@ -13,6 +13,16 @@
 
 namespace sofaas {
 
+// Who asked for an invocation, as the gateway authenticated them: the API key (or the
+// temporary access key of a session), and for a session the role it assumed and the signed-in
+// user's subject. Empty for an anonymous caller (a public route) and for sofaas itself
+// (schedules, warm-ups, deploys).
+struct Principal {
+    std::string key_id;
+    std::string role;
+    std::string user_sub;
+};
+
 struct InvocationReport {
     // What ran, and why.
     std::string request_id;
@@ -23,6 +33,7 @@ struct InvocationReport {
     // run, as on Lambda). 0 for everything else.
     uint32_t attempt = 0;
     WallTime start;  // when the invocation got its slot; an unpaid init: when it began
+    Principal principal;
 
     // The outcome, set by the code that observed it (host_fault only by the pool).
     InvocationStatus status = InvocationStatus::ok;
@@ -44,7 +55,7 @@ struct InvocationReport {
     // With cgroups: the CPU time the environment used since it last reported (Ready, or
     // the previous Result), so this event's and whatever ran before it was frozen.
     std::optional<double> cpu_ms;
-    double cost_usd = 0;
+    uint64_t cost_pico_usd = 0;  // common/money.h: rounded once, here, summed exactly everywhere after
 
     // What the invocation produced. Empty in a record read back from the ledger.
     std::string output;  // status ok: the function's output bytes (up to 6 MiB: moved, never copied)

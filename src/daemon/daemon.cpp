@@ -285,6 +285,8 @@ int run_daemon(const Config& config) {
     LedgerOptions ledger_options;
     ledger_options.fsync_interval = std::chrono::milliseconds(config.ledger_fsync_interval_ms);
     ledger_options.reserve_bytes = uint64_t{config.ledger_reserve_mb} << 20;
+    if (!config.ledger_archive_dir.empty()) ledger_options.archive_dir = config.ledger_archive_dir;
+    ledger_options.archive_after = std::chrono::hours(24) * config.ledger_archive_after_days;
     Ledger ledger(config.data_dir / "billing", ledger_options);
     FunctionLogStore logs(config.data_dir / "logs", config.logs);
     // Before the pool and the scheduler: their last completions settle queued events in it.

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "billing/activity.h"
+#include "billing/billing_export.h"
 #include "billing/billing_record.h"
 #include "billing/ledger.h"
 #include "billing/rollups.h"
@@ -175,6 +176,65 @@ HttpResponseParts billing(HandlerContext& context, const IncomingRequest& reques
     return json_response(200, body.dump());
 }
 
+// GET /v1/billing/export: the records of a range as CSV or JSON lines, read an hour of
+// records at a time on the disk-work thread and sent as each hour is read, so a month of
+// records costs the daemon one hour's memory, and a slow reader holds up nobody.
+class BillingExport : public StreamedBody, public std::enable_shared_from_this<BillingExport> {
+public:
+    BillingExport(HandlerContext& context, LedgerCursor cursor, ExportFormat format, std::string request_id)
+        : context_(context), cursor_(std::move(cursor)), format_(format), request_id_(std::move(request_id)) {}
+
+    boost::asio::awaitable<std::optional<std::string>> next() override {
+        if (abandoned_ || finished_) co_return std::nullopt;
+        std::string chunk;
+        if (!started_) {
+            started_ = true;
+            chunk = export_header(format_);
+        }
+        // Hours without a record of the query give nothing: read on until one does.
+        auto self = shared_from_this();
+        co_await run_blocking(context_.disk_work, [self, &chunk] {
+            const auto records = self->cursor_.next();
+            if (records.empty()) {
+                self->finished_ = true;
+                return;
+            }
+            append_export_rows(chunk, records, self->format_);
+        });
+        if (finished_ && cursor_.skipped_lines() > 0) {
+            spdlog::warn("[{}] billing export: {} torn or corrupt ledger lines skipped", request_id_,
+                         cursor_.skipped_lines());
+        }
+        if (chunk.empty()) co_return std::nullopt;
+        co_return chunk;
+    }
+    void abandon() override { abandoned_ = true; }
+
+private:
+    HandlerContext& context_;
+    LedgerCursor cursor_;
+    const ExportFormat format_;
+    const std::string request_id_;
+    bool started_ = false;
+    bool finished_ = false;
+    bool abandoned_ = false;  // on the connection's executor, as next()
+};
+
+HttpResponseParts billing_export(HandlerContext& context, const IncomingRequest& request) {
+    const QueryParams params = parse_query(request.query());
+    const auto format_text = find_param(params, "format");
+    const auto format = parse_export_format(format_text.value_or("csv"));
+    if (!format) return bad_request(fmt::format("format must be csv or jsonl: got '{}'", *format_text));
+    LedgerQuery query;
+    query.function = find_param(params, "function");
+    if (auto refusal = read_time_bounds(params, wall_now(), query)) return *refusal;
+    HttpResponseParts response;
+    response.headers.emplace_back("Content-Type", std::string(content_type_of(*format)));
+    response.stream =
+        std::make_shared<BillingExport>(context, context.services.ledger.cursor(query), *format, request.request_id);
+    return response;
+}
+
 // GET /v1/functions/NAME/activity?since=1h&until=...&step=60: the function's ledger records
 // and throttles in time buckets (billing/activity.h), by default the last hour by minute.
 HttpResponseParts function_activity(HandlerContext& context, const IncomingRequest& request,
@@ -292,6 +352,12 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
     if (path.size() == 2 && path[1] == "billing") {
         if (method != "GET") co_return unsupported();
         HttpResponseParts answer = co_await read_off_the_io_thread(context, [&] { return billing(context, request); });
+        co_return answer;
+    }
+    if (path.size() == 3 && path[1] == "billing" && path[2] == "export") {
+        if (method != "GET") co_return unsupported();
+        // Listing the segments reads a directory: off the io thread too.
+        HttpResponseParts answer = co_await read_off_the_io_thread(context, [&] { return billing_export(context, request); });
         co_return answer;
     }
     if (path.size() == 2 && path[1] == "schedules") {

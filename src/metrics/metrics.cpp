@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/money.h"
 #include "metrics/histogram.h"
 
 namespace sofaas {
@@ -26,7 +27,7 @@ struct Metrics::Series {
     uint64_t cold_starts = 0;
     uint64_t throttles = 0;
     double billed_gb_seconds = 0;
-    double cost_usd = 0;
+    Pico cost_pico_usd = 0;  // exact: a float sum of a billion tiny costs drifts
     std::array<uint64_t, 3> events{};  // by EventFate
 };
 
@@ -45,7 +46,7 @@ void Metrics::record(const InvocationReport& report) {
     }
     if (report.init_ms) series.init.observe(*report.init_ms / 1000);
     series.billed_gb_seconds += static_cast<double>(report.billed_ms) / 1000 * report.memory_mb / 1024;
-    series.cost_usd += report.cost_usd;
+    series.cost_pico_usd += report.cost_pico_usd;
     if (is_unpaid_init(report.trigger)) return;
     ++series.invocations[InvocationKey{report.version, report.trigger, report.status}];
     if (report.init_ms) ++series.cold_starts;
@@ -104,7 +105,7 @@ void Metrics::write(Exposition& out) const {
     counter("sofaas_billed_gb_seconds_total", "GB-seconds billed: billed time times memory size, inits included.",
             [](const Series& s) { return s.billed_gb_seconds; });
     counter("sofaas_cost_usd_total", "Cost billed in US dollars, as the ledger's cost_usd.",
-            [](const Series& s) { return s.cost_usd; });
+            [](const Series& s) { return static_cast<double>(s.cost_pico_usd) / pico_per_usd; });
     counter("sofaas_events_refused_total",
             "Asynchronous invocations refused because the function's queue was full (events.max_queued_per_function).",
             [](const Series& s) { return s.events[static_cast<size_t>(EventFate::refused_queue_full)]; });

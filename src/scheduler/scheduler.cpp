@@ -65,7 +65,7 @@ InvocationReport withheld(InvocationReport report) {
     report.error_type = unavailable_error_type;
     report.error_message = withheld_message;
     report.billed_ms = 0;
-    report.cost_usd = 0;
+    report.cost_pico_usd = 0;
     return report;
 }
 

@@ -1,6 +1,10 @@
 // The bill: one record per invocation with the fields of DESIGN.md, summaries that
 // count what was called, and filters by function and time.
 
+#include <algorithm>
+#include <set>
+#include <sstream>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -36,7 +40,7 @@ TEST_F(Billing, SummaryCountsTheCallsMade) {
     EXPECT_EQ((*billed)["errors"], 0);
     EXPECT_EQ((*billed)["cold_starts"], 1);
     EXPECT_GE((*billed)["billed_ms"].get<uint64_t>(), 4u);
-    EXPECT_GT((*billed)["cost_usd"].get<double>(), 0.0);
+    EXPECT_GT(std::stoull((*billed)["cost_pico_usd"].get<std::string>()), 0u);
     const json* errors = row_of(billing, "billed-errors");
     ASSERT_NE(errors, nullptr);
     EXPECT_EQ((*errors)["invocations"], 1);
@@ -80,7 +84,7 @@ TEST_F(Billing, OneRecordPerInvocationWithTheDesignFields) {
     for (const auto& record : records) {
         EXPECT_GE(record["billed_ms"].get<uint64_t>(), 1u);
         EXPECT_GE(record["billed_ms"].get<double>(), record["duration_ms"].get<double>());
-        EXPECT_GT(record["cost_usd"].get<double>(), 0.0);
+        EXPECT_GT(record["cost_pico_usd"].get<uint64_t>(), 0u);
         EXPECT_EQ(record["start"].get<std::string>().back(), 'Z');
     }
     EXPECT_EQ(std::to_string(records[1]["billed_ms"].get<uint64_t>()), warm.header("X-Sofaas-Billed-Ms"));
@@ -107,6 +111,52 @@ TEST_F(Billing, TimeFilters) {
     auto bad = daemon().cli({"billing", "--since", "last tuesday"});
     EXPECT_EQ(bad.exit_code, 1) << bad;
     EXPECT_NE(bad.err.find("InvalidParameterValueException"), std::string::npos) << bad;
+}
+
+// The export streams every record of the range, deploy inits included, in both formats;
+// a bad format is refused by the CLI and by the daemon.
+TEST_F(Billing, ExportStreamsTheRecordsOfARangeAsCsvOrJsonLines) {
+    ASSERT_EQ(daemon().deploy("exported", function_library("hello")).exit_code, 0);
+    std::set<std::string> invoked;
+    for (int i = 0; i < 5; ++i) {
+        auto call = daemon().http().request("POST", "/v1/functions/exported/invoke", "x");
+        ASSERT_EQ(call.status, 200);
+        invoked.insert(call.header("X-Sofaas-Request-Id"));
+    }
+    auto jsonl = daemon().cli({"billing", "export", "--function", "exported", "--since", "1h", "--output", "jsonl"});
+    ASSERT_EQ(jsonl.exit_code, 0) << jsonl;
+    std::set<std::string> exported;
+    std::string previous_start;
+    std::istringstream lines(jsonl.out);
+    int deploys = 0;
+    for (std::string line; std::getline(lines, line);) {
+        const json record = json::parse(line);
+        EXPECT_EQ(record["function"], "exported");
+        EXPECT_GE(record["start"].get<std::string>(), previous_start) << "by start";
+        previous_start = record["start"].get<std::string>();
+        if (record["trigger"] == "deploy") ++deploys;
+        else exported.insert(record["request_id"].get<std::string>());
+        EXPECT_TRUE(record["cost_usd"].is_string()) << line;
+    }
+    EXPECT_EQ(exported, invoked);
+    EXPECT_EQ(deploys, 1) << "the deploy's trial init is a record too";
+
+    auto csv = daemon().cli({"billing", "export", "--function", "exported", "--since", "1h"});
+    ASSERT_EQ(csv.exit_code, 0) << csv;
+    EXPECT_TRUE(csv.out.starts_with("request_id,function,version,trigger,attempt,start,duration_ms,init_ms,billed_ms,"
+                                    "memory_mb,max_memory_used_mb,status,cost_usd,key_id,role,user_sub\n"))
+        << csv.out;
+    EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 1 + 5 + 1) << csv.out;
+
+    auto none = daemon().cli({"billing", "export", "--until", "2000-01-01T00:00:00Z"});
+    ASSERT_EQ(none.exit_code, 0) << none;
+    EXPECT_EQ(std::count(none.out.begin(), none.out.end(), '\n'), 1) << "the header only: " << none.out;
+
+    EXPECT_NE(daemon().cli({"billing", "export", "--output", "xml"}).exit_code, 0);
+    auto bad = daemon().http().request("GET", "/v1/billing/export?format=xml");
+    EXPECT_EQ(bad.status, 400) << bad.body;
+    EXPECT_EQ(daemon().http().request("GET", "/v1/billing/export?since=yesterday-ish").status, 400);
+    EXPECT_EQ(daemon().http("").request("GET", "/v1/billing/export").status, 401) << "an anonymous caller";
 }
 
 }  // namespace

@@ -250,7 +250,7 @@ TEST_F(CliOutput, BashCompletionKnowsCommandsOptionsAndFunctions) {
     EXPECT_EQ(lines_of(in_bash(daemon(), "complete_words invoke hello --ver").out),
               (std::vector<std::string>{"--verbose", "--version"}));
     EXPECT_EQ(lines_of(in_bash(daemon(), "complete_words --output ''").out),
-              (std::vector<std::string>{"csv", "json", "text"}));
+              (std::vector<std::string>{"csv", "json", "jsonl", "text"}));
     EXPECT_EQ(lines_of(in_bash(daemon(), "complete_words keys create ci --scope ''").out),
               (std::vector<std::string>{"admin", "invoke", "metrics"}));
     // A value-taking option's value is not taken for an argument: FILE.so is next.

@@ -55,7 +55,7 @@ TEST(HostFaults, InvokeIsA500WhenTheSandboxCannotBeSetUp) {
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0]["request_id"], request_id);
     EXPECT_EQ(records[0]["billed_ms"], 0);
-    EXPECT_EQ(records[0]["cost_usd"], 0.0);
+    EXPECT_EQ(records[0]["cost_pico_usd"], 0);
 }
 
 }  // namespace

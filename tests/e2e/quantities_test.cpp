@@ -15,6 +15,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "common/money.h"
 #include <nlohmann/json.hpp>
 
 #include "support/daemon_test.h"
@@ -164,7 +166,7 @@ TEST_F(Quantities, PayloadLimitsAreExact) {
 
 // With prices of our own and --memory 512, every invocation costs exactly
 // per_request + 0.5 GB x billed seconds x per_gb_second (the deploy's trial init the same,
-// without the request price), and the summary adds them up.
+// without the request price), to the pico-dollar, and the summary adds them up exactly.
 TEST(QuantitiesPrices, CostIsTheConfiguredPriceOfTheConfiguredMemory) {
     constexpr double per_gb_second = 0.001;
     constexpr double per_request = 0.01;
@@ -177,8 +179,7 @@ TEST(QuantitiesPrices, CostIsTheConfiguredPriceOfTheConfiguredMemory) {
     ASSERT_EQ(daemon.billing_records("priced").size(), 2u);
     const auto records = daemon.all_billing_records("priced");
     ASSERT_EQ(records.size(), 3u) << "the deploy's trial init and two invocations";
-    double gb_seconds = 0, cost = 0;
-    uint64_t billed_ms = 0;
+    uint64_t billed_ms = 0, cost = 0;
     for (const auto& record : records) {
         EXPECT_EQ(record["memory_mb"], 512);
         EXPECT_LT(record["max_memory_used_mb"].get<int>(), 256) << "the price must not follow the memory used";
@@ -187,18 +188,19 @@ TEST(QuantitiesPrices, CostIsTheConfiguredPriceOfTheConfiguredMemory) {
         if (invocation) {
             EXPECT_GE(billed, 50u);
         }
-        const double expected = (invocation ? per_request : 0.0) + 0.5 * (billed / 1000.0) * per_gb_second;
-        EXPECT_NEAR(record["cost_usd"].get<double>(), expected, expected * 1e-9) << record.dump();
+        // 0.01 = 10^10 pico a request; 512 MB x 1 ms at 0.001 a GB-second = 500,000 pico
+        const uint64_t expected = (invocation ? 10'000'000'000ull : 0) + billed * 500'000;
+        EXPECT_EQ(record["cost_pico_usd"].get<uint64_t>(), expected) << record.dump();
         billed_ms += billed;
-        gb_seconds += 0.5 * billed / 1000.0;
         cost += expected;
     }
     auto summary = daemon.cli({"billing", "--json", "--function", "priced"});
     ASSERT_EQ(summary.exit_code, 0) << summary;
     const json total = json::parse(summary.out)["total"];
     EXPECT_EQ(total["billed_ms"].get<uint64_t>(), billed_ms);
-    EXPECT_NEAR(total["gb_seconds"].get<double>(), gb_seconds, gb_seconds * 1e-9) << total.dump();
-    EXPECT_NEAR(total["cost_usd"].get<double>(), cost, cost * 1e-9) << total.dump();
+    EXPECT_EQ(total["mb_ms"], std::to_string(512 * billed_ms)) << total.dump();
+    EXPECT_EQ(total["cost_pico_usd"], std::to_string(cost)) << total.dump();
+    EXPECT_EQ(total["cost_usd"], usd_text(cost)) << total.dump();
     EXPECT_EQ(daemon.stop(), 0);
 }
 

@@ -30,7 +30,7 @@ TEST_F(Trust, AFunctionCannotClaimAHostFault) {
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0]["status"], "error");
     EXPECT_GE(records[0]["billed_ms"].get<uint64_t>(), 300u) << records[0].dump();
-    EXPECT_GT(records[0]["cost_usd"].get<double>(), 0.000005) << records[0].dump();  // 1 GB x 0.3 s
+    EXPECT_GT(records[0]["cost_pico_usd"].get<uint64_t>(), 5'000'000u) << records[0].dump();  // 1 GB x 0.3 s
 }
 
 // A Ready frame forged by the library's init, claiming the sandbox failed, refuses the
@@ -65,8 +65,9 @@ TEST_F(Trust, InitsNoInvocationPaidForAreBilled) {
         // worker began: the 300 ms init can measure a little less, never much less.
         EXPECT_GE(record["init_ms"].get<double>(), 290.0) << record.dump();
         EXPECT_GE(record["billed_ms"].get<uint64_t>(), 290u) << record.dump();
-        const double gb_seconds = record["billed_ms"].get<double>() / 1000.0;  // 1 GB
-        EXPECT_NEAR(record["cost_usd"].get<double>(), gb_seconds * 0.0000166667, 1e-12) << record.dump();
+        // 1 GB x billed ms at 16,666,700 pico-dollars a GB-second, no request price
+        const uint64_t expected = (record["billed_ms"].get<uint64_t>() * 16'666'700 + 500) / 1000;
+        EXPECT_EQ(record["cost_pico_usd"].get<uint64_t>(), expected) << record.dump();
     }
     // Not invocations: the summary counts none, and bills them.
     auto summary = daemon().cli({"billing", "--json", "--function", "warm-inits"});

@@ -37,7 +37,7 @@ InvocationReport record(std::string function, WallTime start, InvocationStatus s
     r.memory_mb = 256;
     r.max_memory_used_mb = 17;
     r.status = status;
-    r.cost_usd = cost_usd(Prices{}, r.memory_mb, r.billed_ms);
+    r.cost_pico_usd = cost_pico_usd(Prices{}, r.memory_mb, r.billed_ms, true);
     return r;
 }
 
@@ -63,22 +63,56 @@ TEST(BillingRecordTest, BillsDurationPlusInitRoundedUpToAMillisecond) {
     EXPECT_EQ(billed_milliseconds(100.0, 250.0), 350u);
 }
 
-TEST(BillingRecordTest, CostIsPerRequestPlusGbSeconds) {
-    Prices prices;
-    // 128 MB for 1 s = 0.125 GB-s
-    EXPECT_DOUBLE_EQ(cost_usd(prices, 128, 1000), 0.0000002 + 0.125 * 0.0000166667);
-    EXPECT_DOUBLE_EQ(cost_usd(prices, 1024, 1), 0.0000002 + 0.001 * 0.0000166667);
+TEST(BillingRecordTest, CostIsPerRequestPlusGbSecondsInPicoDollars) {
+    Prices prices;  // 0.0000166667 per GB-s = 16,666,700 pico; 0.0000002 per request = 200,000 pico
+    // 128 MB for 1 s = 0.125 GB-s = 2,083,337.5 pico, rounded half up
+    EXPECT_EQ(cost_pico_usd(prices, 128, 1000, true), 200'000u + 2'083'338u);
+    EXPECT_EQ(cost_pico_usd(prices, 128, 1000, false), 2'083'338u);
+    // 1024 MB for 1 ms = 0.001 GB-s = 16,666.7 pico -> 16,667
+    EXPECT_EQ(cost_pico_usd(prices, 1024, 1, true), 200'000u + 16'667u);
     Prices free{0, 0};
-    EXPECT_DOUBLE_EQ(cost_usd(free, 10240, 300000), 0.0);
+    EXPECT_EQ(cost_pico_usd(free, 10240, 300000, true), 0u);
+    // The largest record at the highest price the configuration takes stays in 64 bits.
+    Prices dear{max_price_usd, max_price_usd};
+    EXPECT_EQ(cost_pico_usd(dear, 10240, 900'000, true), 1'000'000'000'000'000ull + 9'000'000'000'000'000'000ull);
+}
+
+TEST(MoneyTest, DecimalTextIsExact) {
+    EXPECT_EQ(usd_text(0), "0");
+    EXPECT_EQ(usd_text(202'083), "0.000000202083");
+    EXPECT_EQ(usd_text(1'500'000'000'000), "1.5");
+    EXPECT_EQ(usd_text(static_cast<Pico>(UINT64_MAX) * 1000), "18446744073.709551615");
+    EXPECT_EQ(gb_seconds_text(128'000), "0.125");       // 128 MB for 1 s
+    EXPECT_EQ(gb_seconds_text(1), "0.0000009765625");   // 1 MB-ms
+    EXPECT_EQ(gb_seconds_text(1'024'000), "1");
+    EXPECT_EQ(integer_text(static_cast<Pico>(1) << 64), "18446744073709551616");
+    EXPECT_EQ(to_pico_usd(0.0000166667), 16'666'700u);
+    EXPECT_EQ(to_pico_usd(-1), 0u);
+}
+
+// A float sum of many small costs drifts; the integer sum is the sum of the records.
+TEST(MoneyTest, ASummaryOfAMillionRecordsIsTheirExactSum) {
+    std::vector<InvocationReport> records(1'000'000);
+    uint64_t expected = 0;
+    for (size_t i = 0; i < records.size(); ++i) {
+        records[i].function = "f";
+        records[i].memory_mb = 128;
+        records[i].billed_ms = 1 + i % 7;
+        records[i].cost_pico_usd = cost_pico_usd(Prices{}, 128, records[i].billed_ms, true);
+        expected += records[i].cost_pico_usd;
+    }
+    const BillingSummary summary = summarize(records);
+    EXPECT_EQ(summary.total.cost_pico_usd, expected);
+    EXPECT_EQ(usd_text(summary.total.cost_pico_usd), usd_text(expected));
 }
 
 TEST(BillingRecordTest, BillsAnInvocationItsDurationAndInitAndTheRequest) {
     InvocationReport report = record("hello", utc(2026, 11, 27), InvocationStatus::error, 0.8);
     report.billed_ms = 0;
-    report.cost_usd = 0;
+    report.cost_pico_usd = 0;
     bill(report, Prices{});
     EXPECT_EQ(report.billed_ms, 14u);  // 12.3456 + 0.8
-    EXPECT_DOUBLE_EQ(report.cost_usd, cost_usd(Prices{}, 256, 14));
+    EXPECT_EQ(report.cost_pico_usd, 200'000u + 58'333u);  // 256 MB x 14 ms = 0.0035 GB-s = 58,333.45 pico
 }
 
 // Lambda does not bill its own service errors, and a throttled request never ran.
@@ -87,21 +121,19 @@ TEST(BillingRecordTest, HostFaultsAndThrottledRequestsChargeNothing) {
         InvocationReport report = record("hello", utc(2026, 11, 27), status, 0.8);
         bill(report, Prices{});
         EXPECT_EQ(report.billed_ms, 0u) << to_string(status);
-        EXPECT_EQ(report.cost_usd, 0.0) << to_string(status);
+        EXPECT_EQ(report.cost_pico_usd, 0u) << to_string(status);
     }
 }
 
 // A min_warm environment's init and a deploy's trial load: nothing was requested.
 TEST(BillingRecordTest, AnUnpaidInitIsBilledWithoutTheRequestPrice) {
-    Prices no_request;
-    no_request.per_request = 0;
     for (Trigger trigger : {Trigger::warm, Trigger::deploy}) {
         InvocationReport report = record("hello", utc(2026, 11, 27), InvocationStatus::ok, 250.0);
         report.trigger = trigger;
         report.duration_ms = 0;
         bill(report, Prices{});
         EXPECT_EQ(report.billed_ms, 250u);
-        EXPECT_DOUBLE_EQ(report.cost_usd, cost_usd(no_request, 256, 250)) << to_string(trigger);
+        EXPECT_EQ(report.cost_pico_usd, 1'041'669u) << to_string(trigger);  // 0.0625 GB-s, no request price
     }
 }
 
@@ -127,7 +159,7 @@ TEST(BillingRecordTest, JsonLineHasExactlyTheDesignFields) {
     std::vector<std::string> keys;
     for (const auto& [key, _] : object.items()) keys.push_back(key);
     EXPECT_EQ(keys, (std::vector<std::string>{"request_id", "function", "version", "trigger", "start", "duration_ms",
-                                              "billed_ms", "memory_mb", "max_memory_used_mb", "status", "cost_usd"}));
+                                              "billed_ms", "memory_mb", "max_memory_used_mb", "status", "cost_pico_usd", "cost_usd"}));
     EXPECT_EQ(object["start"], "2026-11-27T18:43:49.123456Z");
     EXPECT_EQ(object["trigger"], "http");
     EXPECT_EQ(object["status"], "ok");
@@ -154,7 +186,31 @@ TEST(BillingRecordTest, RoundTripsThroughJsonLine) {
     EXPECT_EQ(back->max_memory_used_mb, original.max_memory_used_mb);
     EXPECT_EQ(back->init_ms, original.init_ms);
     EXPECT_EQ(back->status, original.status);
-    EXPECT_DOUBLE_EQ(back->cost_usd, original.cost_usd);
+    EXPECT_EQ(back->cost_pico_usd, original.cost_pico_usd);
+}
+
+// Lines written before costs were integers have a float cost_usd only.
+TEST(BillingRecordTest, ParsesAnOlderLineWithAFloatCost) {
+    auto old = nlohmann::json::parse(to_json_line(record("hello", utc(2026, 11, 27))));
+    old.erase("cost_pico_usd");
+    old["cost_usd"] = 4.254166774999999e-06;
+    auto back = parse_json_line(old.dump());
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->cost_pico_usd, 4'254'167u);
+}
+
+TEST(BillingRecordTest, JsonCarriesTheCostAsAnExactDecimalAndThePrincipal) {
+    InvocationReport r = record("hello", utc(2026, 11, 27));
+    r.cost_pico_usd = 202'083;
+    r.principal = {"ASIAEXAMPLE", "reader", "user-1"};
+    auto object = nlohmann::json::parse(record_to_json(r));
+    EXPECT_EQ(object["cost_usd"], "0.000000202083");
+    EXPECT_EQ(object["cost_pico_usd"], 202083);
+    EXPECT_EQ(object["key_id"], "ASIAEXAMPLE");
+    auto back = parse_json_line(to_json_line(r));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->principal.role, "reader");
+    EXPECT_EQ(back->principal.user_sub, "user-1");
 }
 
 TEST(BillingRecordTest, ParseRejectsEveryTornPrefix) {
@@ -178,7 +234,11 @@ TEST(BillingRecordTest, ParseRejectsCorruptAndIncompleteLines) {
     };
     EXPECT_TRUE(parse_json_line(good.dump()));
     EXPECT_FALSE(parse_json_line(without("request_id")));
-    EXPECT_FALSE(parse_json_line(without("cost_usd")));
+    auto costless = good;
+    costless.erase("cost_usd");
+    costless.erase("cost_pico_usd");
+    EXPECT_FALSE(parse_json_line(costless.dump()));
+    EXPECT_FALSE(parse_json_line(with("cost_pico_usd", -5)));
     EXPECT_FALSE(parse_json_line(with("version", "3")));
     EXPECT_FALSE(parse_json_line(with("billed_ms", -1)));
     EXPECT_FALSE(parse_json_line(with("status", "throttled")));
@@ -206,7 +266,7 @@ TEST(BillingSummaryTest, GroupsByFunctionSortedWithATotal) {
     EXPECT_EQ(alpha.timeouts, 1u);
     EXPECT_EQ(alpha.cold_starts, 0u);
     EXPECT_EQ(alpha.billed_ms, 5 * 13u);
-    EXPECT_DOUBLE_EQ(alpha.gb_seconds, 5 * 0.25 * 0.013);
+    EXPECT_EQ(alpha.mb_ms, 5 * 256 * 13u);
     const auto& zeta = summary.functions[1];
     EXPECT_EQ(zeta.function, "zeta");
     EXPECT_EQ(zeta.cold_starts, 1u);
@@ -214,7 +274,7 @@ TEST(BillingSummaryTest, GroupsByFunctionSortedWithATotal) {
     EXPECT_EQ(summary.total.function, "");
     EXPECT_EQ(summary.total.invocations, 6u);
     EXPECT_EQ(summary.total.billed_ms, 5 * 13u + 18u);
-    EXPECT_DOUBLE_EQ(summary.total.cost_usd, alpha.cost_usd + zeta.cost_usd);
+    EXPECT_EQ(summary.total.cost_pico_usd, alpha.cost_pico_usd + zeta.cost_pico_usd);
 }
 
 TEST(BillingSummaryTest, JsonHasFunctionRowsAndTotal) {
@@ -230,17 +290,18 @@ TEST(BillingSummaryTest, JsonHasFunctionRowsAndTotal) {
     EXPECT_EQ(nlohmann::json::parse(summary_to_json(summarize({})))["functions"].size(), 0u);
 }
 
-TEST_F(LedgerTest, AppendsOneLineToTheDayFileOfTheRecordsStart) {
+TEST_F(LedgerTest, AppendsOneLineToTheSegmentOfTheHourOfTheRecordsStart) {
     {
         Ledger ledger(billing, options);
         EXPECT_TRUE(ledger.append(record("hello", utc(2026, 11, 27, 23, 59, 59))));
         EXPECT_TRUE(ledger.append(record("hello", utc(2026, 11, 28, 0, 0, 1))));
     }
-    std::string day1 = file_text(billing / "2026-11-27.jsonl");
-    std::string day2 = file_text(billing / "2026-11-28.jsonl");
-    EXPECT_EQ(std::count(day1.begin(), day1.end(), '\n'), 1);
-    EXPECT_EQ(std::count(day2.begin(), day2.end(), '\n'), 1);
-    EXPECT_EQ(parse_json_line(day1)->start, utc(2026, 11, 27, 23, 59, 59));
+    const std::string hour1 = file_text(billing / "2026-11-27T23.0.tsv");
+    const std::string hour2 = file_text(billing / "2026-11-28T00.0.tsv");
+    ASSERT_TRUE(hour1.starts_with(ledger_line_header)) << hour1;
+    EXPECT_EQ(std::count(hour1.begin(), hour1.end(), '\n'), 2);
+    EXPECT_EQ(std::count(hour2.begin(), hour2.end(), '\n'), 2);
+    EXPECT_EQ(parse_ledger_line(hour1.substr(ledger_line_header.size()))->start, utc(2026, 11, 27, 23, 59, 59));
 }
 
 TEST_F(LedgerTest, QueryFiltersByFunctionAndStartTime) {
@@ -291,18 +352,27 @@ TEST_F(LedgerTest, SkipsTornLastLine) {
     EXPECT_EQ(skipped, 1u);
 }
 
-TEST_F(LedgerTest, TornLastLineDoesNotCorruptTheNextAppend) {
+TEST_F(LedgerTest, ATornSegmentIsReadAndSealedWithoutItsTornLine) {
     fs::create_directories(billing);
-    std::string earlier = to_json_line(record("hello", utc(2026, 11, 27, 1)));
-    append_raw(billing / "2026-11-27.jsonl", earlier + earlier.substr(0, 40));  // the crash tore line 2
+    std::string earlier;
+    append_ledger_line(earlier, record("hello", utc(2026, 11, 27, 1)));
+    // The crash tore line 2.
+    append_raw(billing / "2026-11-27T01.0.tsv", std::string(ledger_line_header) + earlier + earlier.substr(0, 40));
 
     Ledger ledger(billing, options);  // the restarted daemon
-    ASSERT_TRUE(ledger.append(record("hello", utc(2026, 11, 27, 3))));
+    ASSERT_TRUE(ledger.append(record("hello", utc(2026, 11, 27, 1, 30))));
+    EXPECT_TRUE(fs::exists(billing / "2026-11-27T01.1.tsv")) << "a restart starts the hour's next segment";
     size_t skipped = 0;
     auto records = ledger.query({}, &skipped);
     ASSERT_EQ(records.size(), 2u);
-    EXPECT_EQ(records[1].start, utc(2026, 11, 27, 3));
+    EXPECT_EQ(records[1].start, utc(2026, 11, 27, 1, 30));
     EXPECT_EQ(skipped, 1u);
+
+    ledger.seal_due();  // the torn one at once: nothing is appended to it again
+    EXPECT_TRUE(fs::exists(billing / "2026-11-27T01.0.tsv.zst"));
+    EXPECT_FALSE(fs::exists(billing / "2026-11-27T01.0.tsv"));
+    EXPECT_EQ(ledger.query({}, &skipped).size(), 2u);
+    EXPECT_EQ(skipped, 0u);
 }
 
 TEST_F(LedgerTest, ConcurrentAppendsNeverInterleave) {
@@ -398,7 +468,7 @@ TEST_F(LedgerTest, RecordsSurviveARestart) {
 
 TEST_F(LedgerTest, AppendReportsAnUnwritableLedger) {
     Ledger ledger(billing, options);
-    fs::create_directories(billing / "2026-11-27.jsonl");  // a directory where the file should be
+    fs::create_directories(billing / "2026-11-27T01.0.tsv");  // a directory where the file should be
     EXPECT_FALSE(ledger.append(record("hello", utc(2026, 11, 27, 1))));
     EXPECT_TRUE(ledger.append(record("hello", utc(2026, 11, 28, 1))));
 }

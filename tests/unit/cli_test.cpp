@@ -213,6 +213,30 @@ TEST(CliArgs, AGroupWithoutItsActionSaysWhichActionsThereAre) {
     EXPECT_EQ(help_text(""), usage());
 }
 
+TEST(CliArgs, UsersPoolCommandsAreAGroupWithinAGroup) {
+    auto create = parse({"users", "pool", "create", "shop", "--min-password-length", "12", "--no-self-sign-up"});
+    EXPECT_EQ(create.command, "users pool create");
+    EXPECT_EQ(create.arguments, (std::vector<std::string>{"shop"}));
+    EXPECT_TRUE(create.has("no-self-sign-up"));
+    auto late = parse({"users", "--output", "json", "pool", "rotate-key", "shop"});
+    EXPECT_EQ(late.command, "users pool rotate-key");
+    EXPECT_EQ(late.output, OutputFormat::json);
+    auto add = parse({"users", "add", "alice", "--pool", "shop", "--scope", "a", "--scope", "b"});
+    EXPECT_EQ(add.command, "users add");
+    EXPECT_EQ(add.values("scope"), (std::vector<std::string>{"a", "b"}));
+    EXPECT_THROW(parse({"users", "pool", "rename", "shop"}), UsageError);
+    EXPECT_THROW(parse({"users", "add", "alice", "--password", "in-the-process-list"}), UsageError);
+    const std::string text = help_text("users pool");
+    for (const char* action : {"create", "list", "delete", "rotate-key"})
+        EXPECT_NE(text.find(std::string("\n  ") + action + " "), std::string::npos) << action << "\n" << text;
+}
+
+TEST(CliDeploy, JwtAuthNamesItsPoolAndScope) {
+    using Params = std::vector<std::pair<std::string, std::string>>;
+    auto line = parse({"deploy", "api", "api.so", "--auth", "jwt", "--jwt-pool", "shop", "--jwt-scope", "items.read"});
+    EXPECT_EQ(settings_params(line, false), (Params{{"auth", "jwt"}, {"jwt_pool", "shop"}, {"jwt_scope", "items.read"}}));
+}
+
 TEST(CliArgs, EveryCommandHasHelpWithItsOptionsAndTheGlobalOnes) {
     for (const auto& spec : command_specs()) {
         std::vector<std::string> args;  // "alias set" -> {"alias", "set", "--help"}
@@ -241,11 +265,13 @@ TEST(CliCompletion, BashScriptCoversTheCommandTable) {
     EXPECT_NE(script.find("[\"alias\"]=\"set list delete\""), std::string::npos);
     EXPECT_NE(script.find("[\"deploy\"]=\"function file\""), std::string::npos);
     EXPECT_NE(script.find("[\"keys delete\"]=\"-\""), std::string::npos);  // a key's name, not a function's
+    EXPECT_NE(script.find("[\"users\"]=\"pool add list disable enable delete\""), std::string::npos);
+    EXPECT_NE(script.find("[\"users pool\"]=\"create list delete rotate-key\""), std::string::npos);
     EXPECT_NE(script.find("--memory= "), std::string::npos);                 // takes a value
     EXPECT_NE(script.find("--verbose"), std::string::npos);
     // Option values from the value names of the table.
     EXPECT_NE(script.find("[\"--scope\"]=\"admin invoke"), std::string::npos);
-    EXPECT_NE(script.find("[\"--output\"]=\"text json csv\""), std::string::npos);
+    EXPECT_NE(script.find("[\"--output\"]=\"text json csv jsonl\""), std::string::npos);
     EXPECT_NE(script.find("[\"--data-file\"]=\":file\""), std::string::npos);
     EXPECT_NE(script.find("[\"--on-failure\"]=\":function\""), std::string::npos);
     EXPECT_EQ(script.find("[\"--qualifier\"]"), std::string::npos);  // ALIAS|N: anything
@@ -301,13 +327,13 @@ TEST(CliFormat, CsvQuotesOnlyWhatNeedsIt) {
 
 TEST(CliFormat, BillingCsvHasAHeaderAndOneRowPerFunction) {
     json row = {{"function", "hello"}, {"invocations", 2}, {"errors", 0}, {"timeouts", 0}, {"cold_starts", 1},
-                {"billed_ms", 3}, {"gb_seconds", 0.000375}, {"cost_usd", 0.5}};
+                {"billed_ms", 3}, {"gb_seconds", "0.000375"}, {"cost_usd", "0.5"}};
     EXPECT_EQ(format_billing_summary_csv({{"functions", {row}}, {"total", row}}),
               "function,invocations,errors,timeouts,cold_starts,billed_ms,gb_seconds,cost_usd\n"
               "hello,2,0,0,1,3,0.000375,0.5\n");
     json record = {{"request_id", "r,1"}, {"function", "f"}, {"version", 1}, {"trigger", "invoke"},
                    {"start", "2026-12-06T10:00:00.000000Z"}, {"duration_ms", 1.5}, {"billed_ms", 2},
-                   {"memory_mb", 128}, {"max_memory_used_mb", 3}, {"status", "ok"}, {"cost_usd", 0.25}};
+                   {"memory_mb", 128}, {"max_memory_used_mb", 3}, {"status", "ok"}, {"cost_usd", "0.25"}};
     EXPECT_EQ(format_billing_records_csv({{"records", {record}}}),
               "request_id,function,version,trigger,attempt,start,duration_ms,init_ms,billed_ms,memory_mb,"
               "max_memory_used_mb,status,cost_usd\n"
@@ -396,7 +422,7 @@ TEST(CliFormat, LogLinesFollowLambda) {
 
 TEST(CliFormat, BillingSummaryEndsWithTotal) {
     json row = {{"function", "hello"}, {"invocations", 2}, {"errors", 0}, {"timeouts", 0}, {"cold_starts", 1},
-                {"billed_ms", 3}, {"gb_seconds", 0.000375}, {"cost_usd", 0.00000040625}};
+                {"billed_ms", 3}, {"gb_seconds", "0.000375"}, {"cost_usd", "0.00000040625"}};
     json total = row;
     total["function"] = "";
     std::string text = format_billing_summary({{"functions", {row}}, {"total", total}});
@@ -404,7 +430,7 @@ TEST(CliFormat, BillingSummaryEndsWithTotal) {
     EXPECT_NE(text.find("hello "), std::string::npos);
     EXPECT_NE(text.find("\nTOTAL "), std::string::npos);
     EXPECT_NE(text.find("0.000375"), std::string::npos);
-    EXPECT_NE(text.find("0.00000041"), std::string::npos);
+    EXPECT_NE(text.find("0.00000040625"), std::string::npos);
 }
 
 TEST(CliFormat, BillingRecordsOnePerLine) {

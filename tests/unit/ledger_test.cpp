@@ -43,7 +43,7 @@ InvocationReport record(std::string request_id, WallTime start) {
     r.memory_mb = 128;
     r.max_memory_used_mb = 3;
     r.status = InvocationStatus::ok;
-    r.cost_usd = cost_usd(Prices{}, r.memory_mb, r.billed_ms);
+    r.cost_pico_usd = cost_pico_usd(Prices{}, r.memory_mb, r.billed_ms, true);
     return r;
 }
 
@@ -62,12 +62,24 @@ protected:
         options.check_interval = milliseconds(10);
         options.reserve_bytes = 0;
         options.file_calls = &failing_disk;
+        options.seal_idle = hours(1);  // these tests read the open segments' files
         return options;
     }
     sofaas::testing::TempDir temp{"sofaas-ledger-faults"};
     fs::path billing = temp / "billing";
-    fs::path day_file = billing / "2026-11-27.jsonl";
+    fs::path day_file = billing / "2026-11-27.jsonl";  // an older version's
+    // The open segment of 2026-11-27 at `hour`.
+    fs::path segment(int hour, int sequence = 0) const {
+        return billing / ((hour < 10 ? "2026-11-27T0" : "2026-11-27T") + std::to_string(hour) + "." +
+                          std::to_string(sequence) + ".tsv");
+    }
 };
+
+std::string ledger_line(const InvocationReport& r) {
+    std::string line;
+    append_ledger_line(line, r);
+    return line;
+}
 
 }  // namespace
 
@@ -93,7 +105,7 @@ TEST_F(LedgerFaultTest, AFullDiskRefusesUntilTheRecordIsWrittenAsAHostFaultAtNoC
     EXPECT_EQ(records[1].request_id, "during");
     EXPECT_EQ(records[1].status, InvocationStatus::host_fault);
     EXPECT_EQ(records[1].billed_ms, 0u);
-    EXPECT_EQ(records[1].cost_usd, 0);
+    EXPECT_EQ(records[1].cost_pico_usd, 0u);
     EXPECT_EQ(records[1].duration_ms, 12.5);  // what it ran and used is kept
     EXPECT_EQ(records[1].max_memory_used_mb, 3u);
 }
@@ -104,7 +116,7 @@ TEST_F(LedgerFaultTest, AShortWriteLeavesNoTornLine) {
     disk_faults.write_error = ENOSPC;
     disk_faults.short_write = 30;
     EXPECT_FALSE(ledger.append(record("torn", utc(2026, 11, 27, 2))));
-    EXPECT_EQ(file_text(day_file), to_json_line(record("before", utc(2026, 11, 27, 1))));
+    EXPECT_EQ(file_text(segment(1)), std::string(ledger_line_header) + ledger_line(record("before", utc(2026, 11, 27, 1))));
     disk_faults.write_error = 0;
     ASSERT_TRUE(eventually([&] { return ledger.writable(); }, seconds(1)));
     ASSERT_TRUE(ledger.append(record("after", utc(2026, 11, 27, 3))));
@@ -126,7 +138,7 @@ TEST_F(LedgerFaultTest, AFailedFsyncWritesItsGroupAgainAndRefusesUntilThatIsSync
     disk_faults.fsync_error = 0;
     ASSERT_TRUE(eventually([&] { return ledger.writable(); }, seconds(1)));
     // On disk twice, perhaps (here: surely, the first copy was never lost); counted once.
-    EXPECT_GE(count_of(file_text(day_file), "\"unsure\""), 2u);
+    EXPECT_GE(count_of(file_text(segment(1)), "unsure\t"), 2u);
     const auto records = ledger.query({});
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0].status, InvocationStatus::ok);
@@ -155,23 +167,23 @@ TEST_F(LedgerFaultTest, QueriesCountARequestIdOnce) {
     EXPECT_EQ(summarize(records).total.invocations, 2u);
 }
 
-TEST_F(LedgerFaultTest, AFileRotatedOrDeletedIsReopenedAtItsPath) {
+TEST_F(LedgerFaultTest, ASegmentMovedOrDeletedIsFollowedByANewOne) {
     Ledger ledger(billing, options());
     ASSERT_TRUE(ledger.append(record("one", utc(2026, 11, 27, 1))));
-    fs::rename(day_file, billing / "2026-11-27.jsonl.1");  // logrotate
+    fs::rename(segment(1), billing / "moved-away");  // mv
     ASSERT_TRUE(eventually([&] {
-        EXPECT_TRUE(ledger.append(record("two", utc(2026, 11, 27, 2))));
-        return fs::exists(day_file);
+        EXPECT_TRUE(ledger.append(record("two", utc(2026, 11, 27, 1))));
+        return fs::exists(segment(1, 1));
     }, seconds(1)));
-    EXPECT_EQ(count_of(file_text(billing / "2026-11-27.jsonl.1"), "\"one\""), 1u);
-    EXPECT_EQ(count_of(file_text(day_file), "\"two\""), 1u);
+    EXPECT_EQ(count_of(file_text(billing / "moved-away"), "one\t"), 1u);
+    EXPECT_EQ(count_of(file_text(segment(1, 1)), "two\t"), 1u);
 
-    fs::remove(day_file);  // rm
+    fs::remove(segment(1, 1));  // rm
     ASSERT_TRUE(eventually([&] {
-        EXPECT_TRUE(ledger.append(record("three", utc(2026, 11, 27, 3))));
-        return fs::exists(day_file);
+        EXPECT_TRUE(ledger.append(record("three", utc(2026, 11, 27, 1))));
+        return fs::exists(segment(1, 2));
     }, seconds(1)));
-    EXPECT_EQ(count_of(file_text(day_file), "\"three\""), 1u);
+    EXPECT_EQ(count_of(file_text(segment(1, 2)), "three\t"), 1u);
 }
 
 TEST_F(LedgerFaultTest, FreeSpaceBelowTheReserveRefusesAndAboveItAdmits) {
@@ -213,12 +225,13 @@ TEST_F(LedgerFaultTest, MidnightUnderConcurrentAppendsLosesAndDuplicatesNothing)
     }
     std::map<std::string, int> seen;
     size_t on_each_day[2] = {0, 0};
-    for (const auto& [date, index] : {std::pair{"2026-11-27", 0}, std::pair{"2026-11-28", 1}}) {
-        std::istringstream lines(file_text(billing / (std::string(date) + ".jsonl")));
+    for (const auto& [hour, index] : {std::pair{"2026-11-27T23.0.tsv", 0}, std::pair{"2026-11-28T00.0.tsv", 1}}) {
+        std::istringstream lines(file_text(billing / hour));
         for (std::string line; std::getline(lines, line);) {
-            const auto parsed = parse_json_line(line);
+            if (line.starts_with('#')) continue;  // the header
+            const auto parsed = parse_ledger_line(line);
             ASSERT_TRUE(parsed) << line;
-            EXPECT_EQ(format_date(parsed->start), date);
+            EXPECT_EQ(format_rfc3339(parsed->start).substr(0, 13), std::string(hour).substr(0, 13));
             ++seen[parsed->request_id];
             ++on_each_day[index];
         }

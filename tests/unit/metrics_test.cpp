@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/money.h"
 #include "metrics/exposition.h"
 #include "metrics/histogram.h"
 
@@ -20,7 +21,7 @@ InvocationReport report_of_run(std::string function, InvocationStatus status, do
     report.duration_ms = duration_ms;
     report.memory_mb = 512;
     report.billed_ms = 2;
-    report.cost_usd = 0.25;
+    report.cost_pico_usd = pico_per_usd / 4;
     return report;
 }
 

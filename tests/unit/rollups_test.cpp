@@ -10,6 +10,7 @@
 #include "billing/billing_record.h"
 #include "billing/rollup_rows.h"
 #include "billing/rollups.h"
+#include "common/money.h"
 #include "support/temp_dir.h"
 #include "support/test_data.h"
 
@@ -19,15 +20,6 @@ using sofaas::testing::utc;
 using namespace std::chrono;
 
 namespace {
-
-std::string integer_text(unsigned __int128 value) {  // SHIM until common/money.h
-    std::string digits;
-    do {
-        digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(value % 10)));
-        value /= 10;
-    } while (value != 0);
-    return digits;
-}
 
 // The ledger's segment of a record: its hour ("2026-12-06T13.0").
 std::string segment_of(const InvocationReport& record) {

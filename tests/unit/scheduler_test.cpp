@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "billing/ledger.h"
+#include "common/money.h"
 #include "gateway/responses.h"
 #include "logs/function_logs.h"
 #include "metrics/metrics.h"
@@ -152,7 +153,7 @@ TEST_F(SchedulerTest, CountsAnsweredInvocationsAndThrottlesInMetrics) {
     EXPECT_NE(text.find("sofaas_cold_starts_total{function=\"sleep\"} 1\n"), std::string::npos) << text;
     EXPECT_NE(text.find("sofaas_invocation_duration_seconds_count{function=\"sleep\"} 1\n"), std::string::npos) << text;
     EXPECT_NE(text.find("sofaas_init_duration_seconds_count{function=\"sleep\"} 1\n"), std::string::npos) << text;
-    const std::string cost = "sofaas_cost_usd_total{function=\"sleep\"} " + format_sample_value(ran.cost_usd) + "\n";
+    const std::string cost = "sofaas_cost_usd_total{function=\"sleep\"} " + format_sample_value(static_cast<double>(ran.cost_pico_usd) / pico_per_usd) + "\n";
     EXPECT_NE(text.find(cost), std::string::npos) << cost << " in " << text;
 }
 
@@ -208,7 +209,7 @@ TEST_F(SchedulerTest, RecordIsWrittenBeforeDoneRuns) {
     EXPECT_TRUE(billed[0].init_ms.has_value()) << "the first invocation paid the cold start";
     EXPECT_EQ(billed[0].billed_ms, result.billed_ms);
     EXPECT_GE(result.billed_ms, 5u);
-    EXPECT_GT(billed[0].cost_usd, 0.0);
+    EXPECT_GT(billed[0].cost_pico_usd, 0u);
     EXPECT_EQ(billed[0].memory_mb, 128u);
 }
 
@@ -310,7 +311,7 @@ TEST_F(SchedulerTest, AnOutputItsTriggerCannotUseIsRecordedAsTheFunctionsError) 
     const auto billed = records("sleep");
     ASSERT_EQ(billed.size(), 3u);
     EXPECT_EQ(billed[0].status, InvocationStatus::error);
-    EXPECT_GT(billed[0].cost_usd, 0.0) << "the function's error is billed";
+    EXPECT_GT(billed[0].cost_pico_usd, 0u) << "the function's error is billed";
     EXPECT_EQ(billed[1].status, InvocationStatus::ok);
 }
 
