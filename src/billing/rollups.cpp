@@ -162,6 +162,7 @@ void Rollups::State::write(const RollupRows& rows, Resolution resolution, std::u
 }
 
 Rollups::Rollups(const std::filesystem::path& database) {
+    if (database.has_parent_path()) std::filesystem::create_directories(database.parent_path());
     try {
         state_ = std::make_unique<State>(database);
     } catch (const SqliteError& e) {
