@@ -29,6 +29,7 @@
 #include <spdlog/spdlog.h>
 
 #include "billing/ledger.h"
+#include "billing/rollups.h"
 #include "cgroup/environment_cgroups.h"
 #include "cgroup/layout.h"
 #include "events/dispatcher.h"
@@ -193,6 +194,17 @@ std::vector<identity::ExternalProvider> external_providers(const UserSettings& u
     return providers;
 }
 
+// The ledger tells the billing rollups of every record it writes and every segment it seals.
+class RollupsFeed final : public LedgerObserver {
+public:
+    explicit RollupsFeed(Rollups& rollups) : rollups_(rollups) {}
+    void on_record(const InvocationReport& record, std::string_view segment) override { rollups_.add(record, segment); }
+    void on_sealed(std::string_view segment, const Replay& replay) override { rollups_.seal(segment, replay); }
+
+private:
+    Rollups& rollups_;
+};
+
 struct Services {
     Registry& registry;
     Ledger& ledger;
@@ -307,6 +319,10 @@ int run_daemon(const Config& config) {
     ledger_options.reserve_bytes = uint64_t{config.ledger_reserve_mb} << 20;
     if (!config.ledger_archive_dir.empty()) ledger_options.archive_dir = config.ledger_archive_dir;
     ledger_options.archive_after = std::chrono::hours(24) * config.ledger_archive_after_days;
+    // Before the ledger, which replays its open segments into them as it starts.
+    Rollups rollups(config.data_dir / "billing" / "rollups.db");
+    RollupsFeed rollups_feed(rollups);
+    ledger_options.observer = &rollups_feed;
     Ledger ledger(config.data_dir / "billing", ledger_options);
     FunctionLogStore logs(config.data_dir / "logs", ledger, config.logs, config.limits);
     // Before the pool and the scheduler: their last completions settle queued events in it.
@@ -320,7 +336,7 @@ int run_daemon(const Config& config) {
     const identity::TokenVerifier identity_tokens(user_pools, identity_providers, config.users.issuer_url);
     Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, roles, sessions, registry, scheduler, pool,
                                               ledger, logs, *events, dispatcher, schedules, metrics, user_pools,
-                                              identity_tokens, dashboard_files});
+                                              identity_tokens, dashboard_files, &rollups});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.

@@ -22,6 +22,7 @@ class Registry;
 class Scheduler;
 class Pool;
 class Ledger;
+class Rollups;
 class FunctionLogStore;
 class KeyStore;
 class SessionStore;
@@ -56,6 +57,9 @@ struct GatewayServices {
     const IdentityTokenVerifier& identity_tokens;
     // The dashboard's files, served at /ui/ (dashboard_assets.h); none: /ui/ answers 404.
     std::optional<std::filesystem::path> ui_dir = std::nullopt;
+    // The ledger's rollups, which GET /v1/billing summarizes (without ?records) when the
+    // ledger feeds them; none: summaries are summed from the ledger's records.
+    const Rollups* rollups = nullptr;
 };
 
 class Gateway {

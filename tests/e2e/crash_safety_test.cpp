@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/daemon_process.h"
+#include "support/eventually.h"
 #include "support/fault_suite.h"
 #include "support/proc_inspect.h"
 
@@ -190,6 +191,40 @@ TEST(CrashSafety, TornLastLedgerLineIsSkippedWithAWarning) {
     auto records = daemon.billing_records("hello");
     ASSERT_EQ(records.size(), 4u);
     EXPECT_EQ(ledger_request_ids(daemon).count("torn-record"), 0u);
+    EXPECT_EQ(daemon.stop(), 0);
+}
+
+// The summary answers from the rollups: a record in the open segment when the daemon is
+// killed counts once after the restart, and still once when that segment is sealed (its
+// rows move from memory to the database) and after a clean restart.
+TEST(CrashSafety, ARecordWrittenJustBeforeKillNineIsSummarizedOnce) {
+    DaemonProcess daemon;
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("counted", function_library("hello")).exit_code, 0);
+    auto http = daemon.http();
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(http.request("POST", "/v1/functions/counted/invoke", "x").status, 200);
+    daemon.kill9();
+
+    daemon.start();
+    const auto invocations = [&] {
+        auto summary = daemon.cli({"billing", "--json", "--function", "counted"});
+        EXPECT_EQ(summary.exit_code, 0) << summary;
+        return json::parse(summary.out)["total"]["invocations"].get<int>();
+    };
+    EXPECT_EQ(invocations(), 3);
+    // The killed daemon's segment is written no more: the restarted one seals it.
+    const auto sealed = [&] {
+        for (const auto& entry : std::filesystem::directory_iterator(daemon.data_dir() / "billing"))
+            if (entry.path().string().ends_with(".tsv.zst")) return true;
+        return false;
+    };
+    ASSERT_TRUE(eventually(sealed, std::chrono::seconds(20))) << daemon.log();
+    EXPECT_EQ(invocations(), 3);
+    ASSERT_EQ(http.request("POST", "/v1/functions/counted/invoke", "x").status, 200);
+    EXPECT_EQ(invocations(), 4);
+    EXPECT_EQ(daemon.stop(), 0);
+    daemon.start();
+    EXPECT_EQ(invocations(), 4);
     EXPECT_EQ(daemon.stop(), 0);
 }
 

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "billing/ledger.h"
+#include "billing/rollups.h"
 #include "cli/http_client.h"
 #include "events/dispatcher.h"
 #include "events/schedule_runner.h"
@@ -65,6 +66,7 @@ struct Daemon {
           sessions(data_dir / "sessions.json"),
           registry(data_dir / "functions"),
           ledger(data_dir / "billing", LedgerOptions{}),
+          rollups(data_dir / "rollups.db"),
           logs(data_dir / "logs", ledger),
           events(open_sqlite_event_store(data_dir / "events.db")),
           pool(io, PoolOptions{.worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker"}),
@@ -74,7 +76,8 @@ struct Daemon {
           user_pools(data_dir / "users.db", identity::UserPoolSettings{}),
           identity_tokens(user_pools, identity_providers, std::nullopt),
           gateway(io, GatewayServices{config, admin_token, keys, roles, sessions, registry, scheduler, pool, ledger, logs,
-                                      *events, dispatcher, schedules, metrics, user_pools, identity_tokens}) {
+                                      *events, dispatcher, schedules, metrics, user_pools, identity_tokens, std::nullopt,
+                                      &rollups}) {
         const std::string bound = gateway.start();
         port = std::stoi(bound.substr(bound.rfind(':') + 1));
         threads.emplace_back([this] { io.run(); });  // one thread per io_context, as the daemon runs it
@@ -94,6 +97,7 @@ struct Daemon {
     SessionStore sessions;
     Registry registry;
     Ledger ledger;
+    Rollups rollups;
     FunctionLogStore logs;
     std::unique_ptr<EventStore> events;
     Pool pool;
@@ -142,6 +146,33 @@ protected:
     testing::TempDir dir{"gateway-test"};
     Daemon daemon{dir.path()};
 };
+
+// Without ?records the summary is the rollups', over whole minutes, and says which.
+TEST_F(GatewayTest, BillingSummaryComesFromTheRollupsOverWholeMinutes) {
+    InvocationReport record;
+    record.request_id = "rolled-up";
+    record.function = "echo";
+    record.version = 1;
+    record.start = WallTime(std::chrono::sys_days{std::chrono::year{2026} / 12 / 6}) + std::chrono::hours(12) +
+                   std::chrono::seconds(10);
+    record.billed_ms = 3;
+    record.memory_mb = 128;
+    record.cost_pico_usd = 206'250;
+    daemon.rollups.add(record, "2026-12-06T12.0");
+
+    const auto response =
+        client().request("GET", "/v1/billing?since=2026-12-06T12:00:30Z&until=2026-12-06T12:04:01Z&function=echo");
+    ASSERT_EQ(response.status, 200) << response.body;
+    const json body = json::parse(response.body);
+    EXPECT_EQ(body.at("since"), format_rfc3339(record.start - std::chrono::seconds(10)));
+    EXPECT_EQ(body.at("until"), format_rfc3339(record.start - std::chrono::seconds(10) + std::chrono::minutes(5)));
+    EXPECT_EQ(body.at("total").at("invocations"), 1);
+    EXPECT_EQ(body.at("total").at("billed_ms"), 3);
+
+    const json unbounded = json::parse(client().request("GET", "/v1/billing").body);
+    EXPECT_TRUE(unbounded.at("since").is_null());
+    EXPECT_EQ(unbounded.at("total").at("invocations"), 1);
+}
 
 TEST_F(GatewayTest, HealthzAnswersWithoutATokenAndEveryResponseHasARequestId) {
     const auto response = client("").request("GET", "/healthz");
