@@ -220,7 +220,7 @@ TEST(CrashSafety, ARecordWrittenJustBeforeKillNineIsSummarizedOnce) {
     };
     ASSERT_TRUE(eventually(sealed, std::chrono::seconds(20))) << daemon.log();
     EXPECT_EQ(invocations(), 3);
-    ASSERT_EQ(http.request("POST", "/v1/functions/counted/invoke", "x").status, 200);
+    ASSERT_EQ(daemon.http().request("POST", "/v1/functions/counted/invoke", "x").status, 200);
     EXPECT_EQ(invocations(), 4);
     EXPECT_EQ(daemon.stop(), 0);
     daemon.start();
