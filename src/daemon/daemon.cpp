@@ -42,6 +42,7 @@
 #include "pool/child_processes.h"
 #include "pool/pool.h"
 #include "registry/registry.h"
+#include "sites/site_store.h"
 #include "scheduler/scheduler.h"
 
 namespace sofaas {
@@ -271,8 +272,10 @@ int run_daemon(const Config& config) {
     Scheduler scheduler(pool, ledger, logs, metrics, config);
     Dispatcher dispatcher(*events, registry, scheduler, metrics, config);
     ScheduleRunner schedules(*events, dispatcher, config);
+    SiteStore sites(config.data_dir / "sites", config.sites.cache_mb << 20);
+    spdlog::info("sites: {} served from {}", sites.load(), (config.data_dir / "sites").string());
     Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs,
-                                              *events, dispatcher, schedules, metrics, dashboard_files});
+                                              *events, dispatcher, schedules, metrics, sites, dashboard_files});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.

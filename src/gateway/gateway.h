@@ -28,6 +28,7 @@ class EventStore;
 class Dispatcher;
 class ScheduleRunner;
 class Metrics;
+class SiteStore;
 
 struct GatewayServices {
     const Config& config;
@@ -42,6 +43,7 @@ struct GatewayServices {
     Dispatcher& dispatcher;
     ScheduleRunner& schedules;
     Metrics& metrics;
+    SiteStore& sites;
     // The dashboard's files, served at /ui/ (dashboard_assets.h); none: /ui/ answers 404.
     std::optional<std::filesystem::path> ui_dir = std::nullopt;
 };

@@ -22,6 +22,9 @@ struct HandlerContext {
     // run there (run_blocking, awaitable_calls.h), the io thread goes on serving the other
     // connections. One thread: deploys are rare, and the registry orders them anyway.
     boost::asio::thread_pool disk_work{1};
+    // Reads of site files (site_serving.h), apart from disk_work so that a deploy's
+    // fsyncs never hold up a page. Two: one slow read does not stop the other files.
+    boost::asio::thread_pool file_reads{2};
     // The Lambda API's invocations by amz-sdk-invocation-id: a retried Invoke runs once.
     InvocationReplay invocations;
     // The open `logs?follow=1` streams.

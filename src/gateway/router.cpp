@@ -16,6 +16,7 @@
 #include "gateway/lambda_api.h"
 #include "gateway/metrics_endpoint.h"
 #include "gateway/responses.h"
+#include "gateway/site_serving.h"
 #include "logs/function_logs.h"
 #include "registry/registry.h"
 
@@ -150,6 +151,12 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
         const std::string_view function = target.substr(0, target.find(':'));
         if (!is_valid_function_name(function)) co_return invalid_function_name(function);
         co_return not_found(fmt::format("Function not found: {}", function));
+    }
+    // Last: a site never hides a function or the platform (docs/SITES.md).
+    if (std::optional<SiteMatch> site = context_.services.sites.snapshot()->match(request.header("Host").value_or(""), path)) {
+        SiteMatch match = std::move(*site);
+        HttpResponseParts response = co_await serve_site(context_, request, std::move(match));
+        co_return response;
     }
     co_return not_found(fmt::format("No route for {} {}", request.method, path));
 }

@@ -28,6 +28,7 @@
 #include "pool/pool.h"
 #include "registry/registry.h"
 #include "scheduler/scheduler.h"
+#include "sites/site_store.h"
 #include "support/temp_dir.h"
 
 namespace sofaas {
@@ -66,8 +67,9 @@ struct Daemon {
           scheduler(pool, ledger, logs, metrics, config),
           dispatcher(*events, registry, scheduler, metrics, config),
           schedules(*events, dispatcher, config),
+          sites(data_dir / "sites", 0),
           gateway(io, GatewayServices{config, admin_token, keys, registry, scheduler, pool, ledger, logs, *events,
-                                      dispatcher, schedules, metrics}) {
+                                      dispatcher, schedules, metrics, sites}) {
         const std::string bound = gateway.start();
         port = std::stoi(bound.substr(bound.rfind(':') + 1));
         threads.emplace_back([this] { io.run(); });  // one thread per io_context, as the daemon runs it
@@ -91,6 +93,7 @@ struct Daemon {
     Scheduler scheduler;
     Dispatcher dispatcher;
     ScheduleRunner schedules;
+    SiteStore sites;
     Gateway gateway;
     int port = 0;
     std::vector<std::thread> threads;
