@@ -58,21 +58,28 @@ void HandlerContext::refresh_routes() {
 }
 
 Router::Router(GatewayServices services, RouterRole role)
-    : context_{std::move(services)}, role_(role), dashboard_(context_.services.ui_dir) {
+    : context_{std::move(services)},
+      role_(role),
+      dashboard_(context_.services.ui_dir),
+      cors_(context_.services.config.cors) {
     if (role_ == RouterRole::everything) context_.refresh_routes();
 }
 
 boost::asio::awaitable<HttpResponseParts> Router::handle(IncomingRequest request) {
     const auto started = std::chrono::steady_clock::now();
-    std::optional<HttpResponseParts> response;
+    // A browser's preflight is answered here, before credentials and functions: it runs
+    // nothing and bills nothing (cors.h).
+    std::optional<HttpResponseParts> response = cors_.preflight(request);
+    const bool preflight = response.has_value();
     try {
-        response = co_await dispatch(request);
+        if (!preflight) response = co_await dispatch(request);
     } catch (const std::exception& error) {
         spdlog::error("[{}] {} {} failed: {}", request.request_id, request.method, request.path(), error.what());
     } catch (...) {
         spdlog::error("[{}] {} {} failed: unknown exception", request.request_id, request.method, request.path());
     }
     if (!response) response = internal_error();
+    if (!preflight) cors_.apply(request, *response);
     log_outcome(request, *response, std::chrono::steady_clock::now() - started);
     co_return std::move(*response);
 }

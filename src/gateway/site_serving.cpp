@@ -29,10 +29,10 @@ namespace fs = std::filesystem;
 // a thousand slow readers hold a quarter of a gigabyte at most.
 constexpr size_t file_piece_bytes = 256 * 1024;
 
-constexpr std::array<std::string_view, 8> platform_paths = {"/v1",  "/2015-03-31", "/2017-03-31", "/2019-09-30",
-                                                            "/fn",  "/ui",         "/healthz",    "/metrics"};
-// Reserved for the user pools' endpoints, which answer on every host.
-constexpr std::string_view auth_path = "/auth";
+// sofaasd's own paths, on every host: the control API, the Lambda API's dates, function
+// URLs, the dashboard, health and metrics, the user pools' endpoints and STS.
+constexpr std::array<std::string_view, 10> platform_paths = {
+    "/v1", "/2015-03-31", "/2017-03-31", "/2019-09-30", "/fn", "/ui", "/healthz", "/metrics", "/auth", "/sts"};
 
 void add_site_headers(const SitesSettings& settings, HttpResponseParts& response) {
     for (const auto& [name, value] : settings.headers) response.headers.emplace_back(name, value);
@@ -186,7 +186,6 @@ std::optional<std::string_view> platform_path_of(std::string_view prefix) {
     for (const std::string_view reserved : platform_paths) {
         if (at_or_below(reserved)) return reserved;
     }
-    if (at_or_below(auth_path)) return auth_path;
     return std::nullopt;
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sha256.h"
+#include "support/curl.h"
 #include "support/daemon_process.h"
 #include "support/daemon_test.h"
 #include "support/process.h"
@@ -24,47 +25,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 const fs::path curl_program = "/usr/bin/curl";
-
-struct CurlAnswer {
-    int status = 0;
-    HttpHeaders headers;
-    std::string body;
-    std::string header(std::string_view name) const {
-        for (const auto& [key, value] : headers) {
-            if (key.size() == name.size() && std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
-                    return std::tolower(a) == std::tolower(b);
-                })) {
-                return value;
-            }
-        }
-        return "";
-    }
-};
-
-// curl as a user runs it: the answer's status, headers and raw body (never decompressed).
-CurlAnswer curl(const std::string& url, const std::vector<std::string>& options = {}) {
-    TempDir scratch("sofaas-curl");
-    std::vector<std::string> args = {"-sS", "--path-as-is", "-D", (scratch / "head").string(), "-o",
-                                     (scratch / "body").string()};
-    args.insert(args.end(), options.begin(), options.end());
-    args.push_back(url);
-    const ProcessResult run = run_process(curl_program, args);
-    EXPECT_EQ(run.exit_code, 0) << run;
-    CurlAnswer answer;
-    answer.body = file_text(scratch / "body");
-    std::istringstream head(file_text(scratch / "head"));
-    std::string line;
-    while (std::getline(head, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.starts_with("HTTP/")) {
-            answer.status = std::stoi(line.substr(line.find(' ') + 1, 3));
-            answer.headers.clear();  // the last head counts (after a 100 Continue)
-        } else if (const size_t colon = line.find(':'); colon != std::string::npos) {
-            answer.headers.emplace_back(line.substr(0, colon), line.substr(line.find_first_not_of(' ', colon + 1)));
-        }
-    }
-    return answer;
-}
 
 void write_file(const fs::path& file, const std::string& content) {
     fs::create_directories(file.parent_path());
