@@ -9,6 +9,10 @@ packages=(build-essential cmake g++ pkg-config libseccomp-dev libboost1.81-dev n
 packages+=(chromium chromium-driver python3-selenium)
 # The metrics end-to-end test scrapes sofaasd with a real Prometheus.
 packages+=(prometheus)
+# User pools: passwords hashed with argon2id (libsodium), tokens signed as JWTs (libjwt).
+packages+=(libsodium-dev libjwt-dev)
+# External OpenID Connect providers: their signing keys are fetched over HTTPS with libcurl.
+packages+=(libcurl4-openssl-dev)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -36,7 +36,9 @@ const std::vector<FlagSpec>& settings_flags() {
         {"route", "'METHOD /path'", "custom HTTP route, e.g. 'GET /items/{id}' (repeatable)", true},
         {"min-warm", "N", "execution environments kept warm"},
         {"max-concurrency", "N", "invocations running at once"},
-        {"auth", "none|key", "whether HTTP calls need an API key that may invoke it"},
+        {"auth", "none|key|jwt", "whether HTTP calls need an API key that may invoke it, or a user pool's access token"},
+        {"jwt-pool", "POOL", "with --auth jwt: the user pool whose access tokens are accepted"},
+        {"jwt-scope", "SCOPE", "with --auth jwt: a scope the access token must carry (else 403)"},
         {"expose-errors", "", "anonymous HTTP callers see the function's errors and the X-Sofaas-* headers"},
         {"async-retries", "N", "runs again of a failed queued event, 0..2 (default 2)"},
         {"max-event-age", "SEC", "queued events older than this are not run, 60..21600 (default 21600)"},
@@ -99,6 +101,30 @@ const std::vector<CommandSpec>& command_specs() {
          "create an API key; its secret is printed once"},
         {"keys list", {}, {{"json", "", "print the server's JSON"}}, "list API keys (never their secrets)"},
         {"keys delete", {"NAME"}, {}, "delete an API key"},
+        {"users pool create",
+         {"POOL"},
+         {{"no-self-sign-up", "", "only an administrator adds users (sofaas users add)"},
+          {"min-password-length", "N", "the pool's password policy, 8..256 (default 8)"},
+          {"json", "", "print the server's JSON"}},
+         "create a user pool, with its first signing key"},
+        {"users pool list", {}, {{"json", "", "print the server's JSON"}}, "list user pools"},
+        {"users pool delete", {"POOL"}, {}, "delete a user pool with its users and sessions"},
+        {"users pool rotate-key",
+         {"POOL"},
+         {{"json", "", "print the server's JSON"}},
+         "sign with a new key; the old one stays valid until its tokens expire"},
+        {"users add",
+         {"USERNAME"},
+         {{"pool", "POOL", "the user pool"},
+          {"password-file", "FILE", "read the password from FILE (- for stdin); default: generate one and print it"},
+          {"scope", "SCOPE", "a scope of the user's access tokens (repeatable)", true},
+          {"json", "", "print the server's JSON"}},
+         "add a user to a pool"},
+        {"users list", {}, {{"pool", "POOL", "the user pool"}, {"json", "", "print the server's JSON"}}, "list a pool's users"},
+        {"users disable", {"USERNAME"}, {{"pool", "POOL", "the user pool"}},
+         "stop a user from signing in; its sessions end and its tokens are refused"},
+        {"users enable", {"USERNAME"}, {{"pool", "POOL", "the user pool"}}, "let a disabled user sign in again"},
+        {"users delete", {"USERNAME"}, {{"pool", "POOL", "the user pool"}}, "delete a user; its sessions end"},
         {"queue", {"NAME"}, {{"json", "", "print the server's JSON"}}, "show how many events wait for NAME"},
         {"dlq list",
          {"NAME"},
@@ -201,6 +227,11 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
             }
             if (!spec && !group.empty()) {  // an option came between the group and its action
                 spec = find_command(group + " " + arg);
+                // Groups within groups ("users pool create"): the next word is the action.
+                if (!spec && !actions_of(group + " " + arg).empty()) {
+                    group = line.command = group + " " + arg;
+                    continue;
+                }
                 if (!spec) throw UsageError("'" + group + "' has no action '" + arg + "' (it has " + actions_of(group) + ")");
                 line.command = spec->name;
             } else if (!spec) {

@@ -306,9 +306,13 @@ std::vector<std::pair<std::string, std::string>> settings_params(const CommandLi
     }
     for (const auto& route : line.values("route")) params.emplace_back("route", route);
     if (auto auth = line.value("auth")) {
-        if (*auth != "none" && *auth != "key") throw UsageError("option '--auth' needs none or key, not '" + *auth + "'");
+        if (*auth != "none" && *auth != "key" && *auth != "jwt") {
+            throw UsageError("option '--auth' needs none, key or jwt, not '" + *auth + "'");
+        }
         params.emplace_back("auth", *auth);
     }
+    if (auto pool = line.value("jwt-pool")) params.emplace_back("jwt_pool", *pool);
+    if (auto scope = line.value("jwt-scope")) params.emplace_back("jwt_scope", *scope);
     if (line.has("expose-errors")) params.emplace_back("expose_errors", "true");
     for (const char* flag : {"on-success", "on-failure"}) {
         std::string key = flag;
@@ -337,6 +341,7 @@ void run_command(const CommandLine& line, HttpClient& client, Console& console) 
     else if (command == "keys delete") delete_key(line, client, out);
     else if (run_event_command(line, client, out)) return;
     else if (run_site_command(line, client, out)) return;
+    else if (run_user_command(line, client, console)) return;
     else throw UsageError("unknown command '" + command + "'");
 }
 

@@ -131,9 +131,15 @@ std::string completion_script(const std::string& shell) {
         const auto space = spec.name.find(' ');
         const std::string first = spec.name.substr(0, space);
         if (listed.insert(first).second) commands += (commands.empty() ? "" : " ") + first;
-        if (space != std::string::npos) {
-            std::string& group = actions_of_group[first];
-            group += (group.empty() ? "" : " ") + spec.name.substr(space + 1);
+        // Every group of words before the last is a group whose actions are the next words
+        // ("users" has "pool" and "add", "users pool" has "create").
+        for (size_t end = space; end != std::string::npos; end = spec.name.find(' ', end + 1)) {
+            const size_t next = spec.name.find(' ', end + 1);
+            const std::string action = spec.name.substr(end + 1, next == std::string::npos ? next : next - end - 1);
+            std::string& group = actions_of_group[spec.name.substr(0, end)];
+            if ((" " + group + " ").find(" " + action + " ") == std::string::npos) {
+                group += (group.empty() ? "" : " ") + action;
+            }
         }
         std::vector<FlagSpec> flags = spec.flags;
         for (auto& global : global_flags_of(spec)) flags.push_back(std::move(global));

@@ -213,6 +213,54 @@ void read_logs(const json& value, LogSettings& logs) {
     s.reject_unknown();
 }
 
+void read_oidc_provider(const json& value, size_t index, OidcProviderSettings& provider) {
+    Section s(value, "users.oidc_providers[" + std::to_string(index) + "]");
+    s.string("name", provider.name, false);
+    s.string("issuer", provider.issuer, false);
+    s.string("jwks_url", provider.jwks_url, false);
+    s.string("audience", provider.audience, false);
+    s.reject_unknown();
+    for (const auto& [name, text] : {std::pair{"name", provider.name}, std::pair{"issuer", provider.issuer},
+                                     std::pair{"jwks_url", provider.jwks_url}, std::pair{"audience", provider.audience}}) {
+        if (text.empty()) reject(s.key(name), "is required");
+    }
+    if (!provider.jwks_url.starts_with("https://") && !provider.jwks_url.starts_with("http://")) {
+        reject(s.key("jwks_url"), "must be an http:// or https:// URL");
+    }
+}
+
+void read_users(const json& value, UserSettings& users) {
+    Section s(value, "users");
+    if (const json* issuer = s.find("issuer_url"); issuer && !issuer->is_null()) {
+        if (!issuer->is_string()) reject("users.issuer_url", "must be a URL string or null");
+        std::string url = issuer->get<std::string>();
+        while (url.ends_with('/')) url.pop_back();
+        if (!url.starts_with("https://") && !url.starts_with("http://")) {
+            reject("users.issuer_url", "must be an http:// or https:// URL");
+        }
+        users.issuer_url = url;
+    }
+    s.integer("token_lifetime_s", users.token_lifetime_s, 300, 86400);
+    s.integer("refresh_lifetime_days", users.refresh_lifetime_days, 1, 3650);
+    s.integer("max_failed_sign_ins", users.max_failed_sign_ins, 1, 1000);
+    s.integer("lockout_s", users.lockout_s, 1, 86400);
+    s.integer("max_failed_sign_ins_per_address", users.max_failed_sign_ins_per_address, 1, 1000000);
+    if (const json* providers = s.find("oidc_providers")) {
+        if (!providers->is_array()) reject("users.oidc_providers", "must be an array of {name, issuer, jwks_url, audience}");
+        for (size_t i = 0; i < providers->size(); ++i) {
+            OidcProviderSettings provider;
+            read_oidc_provider((*providers)[i], i, provider);
+            for (const auto& other : users.oidc_providers) {
+                if (other.name == provider.name || other.issuer == provider.issuer) {
+                    reject("users.oidc_providers[" + std::to_string(i) + "]", "names a provider or issuer twice");
+                }
+            }
+            users.oidc_providers.push_back(std::move(provider));
+        }
+    }
+    s.reject_unknown();
+}
+
 // Cross-field rules that no single key can check.
 void check_consistency(const Config& config) {
     if (config.defaults.timeout_s > config.limits.max_timeout_s) {
@@ -292,6 +340,7 @@ Config parse_config(std::string_view json_text) {
     if (const json* v = s.find("metrics")) read_metrics(*v, config.metrics);
     if (const json* v = s.find("sites")) read_sites(*v, config.sites);
     if (const json* v = s.find("cors")) read_cors(*v, config.cors);
+    if (const json* v = s.find("users")) read_users(*v, config.users);
     // "" (the shipped config's value) is no second address.
     const json* metrics_listen = s.find("metrics_listen");
     if (metrics_listen && !(metrics_listen->is_string() && metrics_listen->get_ref<const std::string&>().empty())) {

@@ -73,6 +73,27 @@ struct MetricsSettings {
     uint16_t listen_port = 0;
 };
 
+// An external OpenID Connect provider whose tokens the daemon accepts (docs/USERS.md).
+struct OidcProviderSettings {
+    std::string name;
+    std::string issuer;    // exactly the "iss" of its tokens
+    std::string jwks_url;  // http:// or https://
+    std::string audience;  // must be in the "aud" (or be the "client_id") of its tokens
+};
+
+// User pools and the tokens they issue (src/identity/, docs/USERS.md).
+struct UserSettings {
+    // The base of every pool's issuer URL (ISSUER_URL/auth/POOL), e.g.
+    // "https://auth.example.com". Unset: "http://" and the Host of the request that signs in.
+    std::optional<std::string> issuer_url;
+    uint32_t token_lifetime_s = 3600;        // ID and access tokens
+    uint32_t refresh_lifetime_days = 30;
+    uint32_t max_failed_sign_ins = 5;        // in a row, per user, before a lockout
+    uint32_t lockout_s = 60;                 // the first lockout; doubled by each further failure
+    uint32_t max_failed_sign_ins_per_address = 20;  // within lockout_s, all users together
+    std::vector<OidcProviderSettings> oidc_providers;
+};
+
 // Static sites (src/sites/, docs/SITES.md): what an upload may hold, how much of the
 // sites' small files is kept in memory, and the headers every site's answers carry.
 struct SitesSettings {
@@ -149,6 +170,7 @@ struct Config {
     MetricsSettings metrics;
     SitesSettings sites;
     CorsSettings cors;
+    UserSettings users;
     // What ARNs name (arn:aws:lambda:REGION:ACCOUNT:function:NAME). AWS clients sign for
     // the region they are configured with, us-east-1 most often: the same by default.
     std::string region = "us-east-1";

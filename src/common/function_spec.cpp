@@ -50,7 +50,12 @@ bool is_valid_function_name(std::string_view name) {
 }
 
 std::string_view to_string(AuthMode mode) {
-    return mode == AuthMode::key ? "key" : "none";
+    switch (mode) {
+        case AuthMode::key: return "key";
+        case AuthMode::jwt: return "jwt";
+        case AuthMode::none: break;
+    }
+    return "none";
 }
 
 std::string spec_to_json(const FunctionSpec& spec) {
@@ -70,6 +75,8 @@ std::string spec_to_json(const FunctionSpec& spec) {
         {"min_warm", spec.min_warm},
         {"max_concurrency", spec.max_concurrency},
         {"auth", to_string(spec.auth)},
+        {"jwt_pool", spec.jwt_pool},
+        {"jwt_scope", spec.jwt_scope},
         {"expose_errors", spec.expose_errors},
         {"async_retries", spec.async_retries},
         {"max_event_age_s", spec.max_event_age_s},
@@ -123,9 +130,15 @@ FunctionSpec spec_from_json(std::string_view text) {
         spec.auth = AuthMode::none;
     } else if (auth == "key" || auth == "token") {  // "token": versions deployed before API keys
         spec.auth = AuthMode::key;
+    } else if (auth == "jwt") {
+        spec.auth = AuthMode::jwt;
+        spec.jwt_pool = string_field(object, "jwt_pool");
+        if (spec.jwt_pool.empty()) bad_field("jwt_pool", "must name a user pool when auth is jwt");
     } else {
-        bad_field("auth", "must be \"none\" or \"key\"");
+        bad_field("auth", "must be \"none\", \"key\" or \"jwt\"");
     }
+    // Absent from versions deployed before JWT authorizers.
+    if (spec.auth == AuthMode::jwt && object.contains("jwt_scope")) spec.jwt_scope = string_field(object, "jwt_scope");
     // Absent from versions deployed before the setting existed: they keep the default.
     if (const auto expose_errors = object.find("expose_errors"); expose_errors != object.end()) {
         if (!expose_errors->is_boolean()) bad_field("expose_errors", "must be true or false");

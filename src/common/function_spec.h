@@ -18,9 +18,11 @@ struct Route {
     bool operator==(const Route&) const = default;
 };
 
-// Who may call a function's HTTP endpoints: anyone, or a caller with an API key that may
-// invoke it (or the admin token); the credential never reaches the function.
-enum class AuthMode { none, key };
+// Who may call a function's HTTP endpoints: anyone, a caller with an API key that may
+// invoke it (or the admin token), or a caller with an access token of a user pool (jwt:
+// FunctionSpec::jwt_pool, and jwt_scope when set); the credential never reaches the
+// function.
+enum class AuthMode { none, key, jwt };
 
 // Lambda's: 512 MB by default, up to 10 GB.
 inline constexpr uint32_t default_ephemeral_storage_mb = 512;
@@ -45,6 +47,8 @@ struct FunctionSpec {
     uint32_t min_warm = 0;
     uint32_t max_concurrency = 100;
     AuthMode auth = AuthMode::none;
+    std::string jwt_pool;   // auth jwt: the user pool whose access tokens are accepted
+    std::string jwt_scope;  // auth jwt: a scope the token must carry; "" for none
     // Anonymous callers of its HTTP endpoints see its failures as the control API shows them
     // (errorType, errorMessage, the X-Sofaas-* headers) instead of API Gateway's generic ones.
     bool expose_errors = false;

@@ -37,6 +37,9 @@
 #include "daemon/admin_token.h"
 #include "keys/api_keys.h"
 #include "gateway/gateway.h"
+#include "identity/external_providers.h"
+#include "identity/token_verifier.h"
+#include "identity/user_pools.h"
 #include "logs/function_logs.h"
 #include "metrics/metrics.h"
 #include "pool/child_processes.h"
@@ -169,6 +172,25 @@ PoolOptions pool_options(const Config& config) {
     return options;
 }
 
+identity::UserPoolSettings user_pool_settings(const UserSettings& users) {
+    identity::UserPoolSettings settings;
+    settings.token_lifetime = std::chrono::seconds(users.token_lifetime_s);
+    settings.refresh_lifetime = std::chrono::hours(24) * users.refresh_lifetime_days;
+    settings.throttle.max_failures = users.max_failed_sign_ins;
+    settings.throttle.lockout = std::chrono::seconds(users.lockout_s);
+    settings.throttle.max_lockout = std::max(settings.throttle.lockout, settings.throttle.max_lockout);
+    settings.throttle.max_failures_per_address = users.max_failed_sign_ins_per_address;
+    return settings;
+}
+
+std::vector<identity::ExternalProvider> external_providers(const UserSettings& users) {
+    std::vector<identity::ExternalProvider> providers;
+    for (const auto& provider : users.oidc_providers) {
+        providers.push_back({provider.name, provider.issuer, provider.jwks_url, provider.audience});
+    }
+    return providers;
+}
+
 struct Services {
     Registry& registry;
     Ledger& ledger;
@@ -272,10 +294,14 @@ int run_daemon(const Config& config) {
     Scheduler scheduler(pool, ledger, logs, metrics, config);
     Dispatcher dispatcher(*events, registry, scheduler, metrics, config);
     ScheduleRunner schedules(*events, dispatcher, config);
+    identity::UserPools user_pools(config.data_dir / "users.db", user_pool_settings(config.users));
+    identity::ExternalProviders identity_providers(external_providers(config.users));
+    const identity::TokenVerifier identity_tokens(user_pools, identity_providers, config.users.issuer_url);
     SiteStore sites(config.data_dir / "sites", config.sites.cache_mb << 20);
     spdlog::info("sites: {} served from {}", sites.load(), (config.data_dir / "sites").string());
     Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs,
-                                              *events, dispatcher, schedules, metrics, sites, dashboard_files});
+                                              *events, dispatcher, schedules, metrics, user_pools, identity_tokens,
+                                              sites, dashboard_files});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.

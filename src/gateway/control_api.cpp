@@ -270,6 +270,10 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
         HttpResponseParts answer = co_await handle_keys_api(context, request, path);
         co_return answer;
     }
+    if (path.size() >= 2 && path[1] == "user-pools") {
+        HttpResponseParts answer = co_await handle_user_pools_api(context, request, path);
+        co_return answer;
+    }
     if (path.size() == 2 && path[1] == "billing") {
         if (method != "GET") co_return unsupported();
         HttpResponseParts answer = co_await read_off_the_io_thread(context, [&] { return billing(context, request); });

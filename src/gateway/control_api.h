@@ -23,6 +23,10 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
 boost::asio::awaitable<HttpResponseParts> handle_keys_api(HandlerContext& context, const IncomingRequest& request,
                                                           const std::vector<std::string>& path);
 
+// /v1/user-pools[/POOL[/rotate-key|/users[/USERNAME]]] (user_pools_api.cpp).
+boost::asio::awaitable<HttpResponseParts> handle_user_pools_api(HandlerContext& context, const IncomingRequest& request,
+                                                                const std::vector<std::string>& path);
+
 // /v1/functions/NAME/queue, .../dead-letters[/...] and .../schedules[/...] (events_api.cpp);
 // path[3] is one of those three.
 boost::asio::awaitable<HttpResponseParts> handle_events_api(HandlerContext& context, const IncomingRequest& request,

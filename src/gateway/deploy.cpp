@@ -23,7 +23,7 @@ namespace sofaas {
 namespace {
 
 // Settings may come as headers instead of query parameters (handy for curl -T).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 14> setting_headers{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 16> setting_headers{{
     {"X-Sofaas-Handler", "handler"},
     {"X-Sofaas-Memory", "memory"},
     {"X-Sofaas-Timeout", "timeout"},
@@ -33,6 +33,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 14> setting_
     {"X-Sofaas-Min-Warm", "min_warm"},
     {"X-Sofaas-Max-Concurrency", "max_concurrency"},
     {"X-Sofaas-Auth", "auth"},
+    {"X-Sofaas-Jwt-Pool", "jwt_pool"},
+    {"X-Sofaas-Jwt-Scope", "jwt_scope"},
     {"X-Sofaas-Expose-Errors", "expose_errors"},
     {"X-Sofaas-Async-Retries", "async_retries"},
     {"X-Sofaas-Max-Event-Age", "max_event_age"},

@@ -12,6 +12,7 @@
 
 #include "gateway/auth.h"
 #include "gateway/awaitable_calls.h"
+#include "gateway/jwt_authorizer.h"
 #include "gateway/responses.h"
 #include "registry/registry.h"
 #include "scheduler/scheduler.h"
@@ -58,6 +59,13 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
         if (!caller.known()) co_return unauthorized(caller);
         if (!caller.may_invoke(route.function)) co_return forbidden("This key may not invoke " + route.function);
     }
+    std::optional<JwtClaims> verified_claims;
+    if (gate && gate->spec.auth == AuthMode::jwt) {
+        auto authorized = authorize_jwt(context.services.identity_tokens, context.services.config.users, gate->spec,
+                                        request.header("Authorization"));
+        if (auto* refusal = std::get_if<HttpResponseParts>(&authorized)) co_return std::move(*refusal);
+        verified_claims = std::get<JwtClaims>(std::move(authorized));
+    }
     if (!resolved.version) co_return unresolved_qualifier(resolved.failure, route.function, route.qualifier);
     const FunctionVersionPtr& version = resolved.version;
 
@@ -67,7 +75,7 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     parts.headers = request.headers;
     // A sofaas credential is for sofaas: the function never sees it, whatever its auth.
     std::vector<HttpRequestParts::Header> without_credential;
-    if (caller.known() || version->spec.auth == AuthMode::key) {
+    if (caller.known() || version->spec.auth != AuthMode::none) {
         for (const auto& header : request.headers)
             if (!iequals(header.first, "Authorization")) without_credential.push_back(header);
         parts.headers = without_credential;
@@ -78,6 +86,7 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     parts.path_parameters = std::move(route.path_parameters);
     parts.request_id = request.request_id;
     parts.function = route.function;
+    parts.authorizer = verified_claims ? &*verified_claims : nullptr;
 
     auto reader = std::make_shared<FunctionUrlReader>();
     InvocationRequest invocation{version, make_http_event(parts), Trigger::http, request.request_id, reader};

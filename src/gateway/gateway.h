@@ -29,6 +29,10 @@ class Dispatcher;
 class ScheduleRunner;
 class Metrics;
 class SiteStore;
+class IdentityTokenVerifier;
+namespace identity {
+class UserPools;
+}
 
 struct GatewayServices {
     const Config& config;
@@ -43,6 +47,11 @@ struct GatewayServices {
     Dispatcher& dispatcher;
     ScheduleRunner& schedules;
     Metrics& metrics;
+    // The user pools (/auth/POOL/..., /v1/user-pools) and the one verifier of identity
+    // tokens, theirs and external providers' (JWT-protected routes, STS).
+    identity::UserPools& user_pools;
+    const IdentityTokenVerifier& identity_tokens;
+    // The static sites served after every platform path and function route (site_serving.h).
     SiteStore& sites;
     // The dashboard's files, served at /ui/ (dashboard_assets.h); none: /ui/ answers 404.
     std::optional<std::filesystem::path> ui_dir = std::nullopt;

@@ -1,6 +1,7 @@
 // What every request handler may use: the daemon's services and the routes in force.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 
 #include <boost/asio/thread_pool.hpp>
@@ -25,6 +26,11 @@ struct HandlerContext {
     // Reads of site files (site_serving.h), apart from disk_work so that a deploy's
     // fsyncs never hold up a page. Two: one slow read does not stop the other files.
     boost::asio::thread_pool file_reads{2};
+    // Password hashing (argon2id, ~0.1 s and 64 MiB each) for sign-up, sign-in and users
+    // added by an admin: one at a time, so memory stays bounded and the io threads serve
+    // on; the calls waiting for it are counted, and refused past a limit.
+    boost::asio::thread_pool password_work{1};
+    std::atomic<int> password_calls_waiting{0};
     // The Lambda API's invocations by amz-sdk-invocation-id: a retried Invoke runs once.
     InvocationReplay invocations;
     // The open `logs?follow=1` streams.

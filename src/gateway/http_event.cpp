@@ -208,8 +208,15 @@ std::string make_http_event(const HttpRequestParts& request) {
         .field("sourceIp", request.source_ip)
         .field("userAgent", user_agent)
         .end_object()
-        .field("requestId", request.request_id)
-        .field("routeKey", request.route_key)
+        .field("requestId", request.request_id);
+    if (request.authorizer != nullptr) {
+        json.key("authorizer").begin_object().key("jwt").begin_object().key("claims");
+        write_object(json, request.authorizer->claims);
+        json.key("scopes").begin_array();
+        for (const std::string& scope : request.authorizer->scopes) json.value(scope);
+        json.end_array().end_object().end_object();
+    }
+    json.field("routeKey", request.route_key)
         .field("stage", "$default")
         .field("time", request_time(now, time_text))
         .field("timeEpoch",

@@ -18,6 +18,13 @@
 
 namespace sofaas {
 
+// What a JWT authorizer verified (gateway/jwt_authorizer.h), for requestContext.authorizer.jwt:
+// every claim as a string, as API Gateway's HTTP API gives them, and the token's scopes.
+struct JwtClaims {
+    std::map<std::string, std::string> claims;
+    std::vector<std::string> scopes;
+};
+
 // Views into the request being answered (it outlives make_http_event), so building the
 // event copies nothing first.
 struct HttpRequestParts {
@@ -31,6 +38,7 @@ struct HttpRequestParts {
     std::map<std::string, std::string> path_parameters;
     std::string_view request_id;
     std::string_view function;  // for requestContext.apiId / domainPrefix
+    const JwtClaims* authorizer = nullptr;  // set for a function deployed with auth jwt
 };
 
 // The v2 event JSON. Bodies that are not text are base64-encoded (isBase64Encoded true).

@@ -13,10 +13,12 @@
 #include "gateway/auth.h"
 #include "gateway/control_api.h"
 #include "gateway/function_endpoint.h"
+#include "gateway/jwt_authorizer.h"
 #include "gateway/lambda_api.h"
 #include "gateway/metrics_endpoint.h"
 #include "gateway/responses.h"
 #include "gateway/site_serving.h"
+#include "gateway/user_pool_endpoints.h"
 #include "logs/function_logs.h"
 #include "registry/registry.h"
 
@@ -114,6 +116,10 @@ std::optional<HttpResponseParts> Router::refusal_before_body(std::string_view me
     if (version && version->spec.auth == AuthMode::key && !caller.may_invoke(route->function)) {
         return unauthorized(caller);
     }
+    if (version && version->spec.auth == AuthMode::jwt) {
+        auto authorized = authorize_jwt(services.identity_tokens, services.config.users, version->spec, authorization);
+        if (auto* refusal = std::get_if<HttpResponseParts>(&authorized)) return std::move(*refusal);
+    }
     return std::nullopt;
 }
 
@@ -144,6 +150,10 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
     }
     if (is_lambda_api_path(path)) {
         HttpResponseParts response = co_await handle_lambda_api(context_, request);
+        co_return response;
+    }
+    if (is_user_pool_path(path)) {
+        HttpResponseParts response = co_await handle_user_pool_endpoint(context_, request);
         co_return response;
     }
     std::optional<RouteMatch> route = context_.routes.snapshot()->match(request.method, path);

@@ -108,6 +108,7 @@ void apply_settings(FunctionSettings& settings, const std::vector<std::pair<std:
     bool min_warm_given = false;
     bool env_given = false;
     bool routes_given = false;
+    bool jwt_given = false;
 
     for (const auto& [key, value] : params) {
         if (update && key == "env" && !std::exchange(env_given, true)) settings.env.clear();
@@ -146,11 +147,29 @@ void apply_settings(FunctionSettings& settings, const std::vector<std::pair<std:
                 settings.auth = AuthMode::none;
             } else if (value == "key") {
                 settings.auth = AuthMode::key;
+            } else if (value == "jwt") {
+                settings.auth = AuthMode::jwt;
             } else if (value == "token") {
                 bad("auth", "\"token\" is now \"key\": callers present an API key (or the admin token)");
             } else {
-                bad("auth", "must be \"none\" or \"key\", got \"" + value + "\"");
+                bad("auth", "must be \"none\", \"key\" or \"jwt\", got \"" + value + "\"");
             }
+        } else if (key == "jwt_pool") {
+            if (!value.empty() && !is_valid_function_name(value)) {
+                bad("jwt_pool", "must be a user pool's name ([A-Za-z0-9_-], 1 to 64), got \"" + value + "\"");
+            }
+            settings.jwt_pool = value;
+            jwt_given = true;
+        } else if (key == "jwt_scope") {
+            const bool scope_text = std::all_of(value.begin(), value.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' || c == '/' ||
+                       c == '-';
+            });
+            if (value.size() > 64 || !scope_text) {
+                bad("jwt_scope", "must be a scope of up to 64 letters, digits or ._:/- characters");
+            }
+            settings.jwt_scope = value;
+            jwt_given = true;
         } else if (key == "expose_errors") {
             if (value != "true" && value != "false") {
                 bad("expose_errors", "must be \"true\" or \"false\", got \"" + value + "\"");
@@ -167,8 +186,19 @@ void apply_settings(FunctionSettings& settings, const std::vector<std::pair<std:
             (key == "on_success" ? settings.on_success : settings.on_failure) = value;
         } else {
             bad(key, "unknown setting (handler, memory, timeout, ephemeral_storage, env, route, min_warm, "
-                     "max_concurrency, auth, expose_errors, async_retries, max_event_age, on_success, on_failure)");
+                     "max_concurrency, auth, jwt_pool, jwt_scope, expose_errors, async_retries, max_event_age, on_success, "
+                     "on_failure)");
         }
+    }
+
+    if (settings.auth == AuthMode::jwt && settings.jwt_pool.empty()) {
+        bad("jwt_pool", "is required with auth jwt: the user pool whose access tokens are accepted");
+    }
+    if (settings.auth != AuthMode::jwt) {
+        if (jwt_given) bad(settings.jwt_pool.empty() ? "jwt_scope" : "jwt_pool", "needs auth jwt");
+        // A version that stops taking tokens keeps no pool of its old authorizer.
+        settings.jwt_pool.clear();
+        settings.jwt_scope.clear();
     }
 
     if (settings.min_warm > settings.max_concurrency) {

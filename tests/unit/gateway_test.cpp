@@ -22,6 +22,7 @@
 #include "events/dispatcher.h"
 #include "events/schedule_runner.h"
 #include "events/sqlite_event_store.h"
+#include "identity/token_verifier.h"
 #include "keys/api_keys.h"
 #include "logs/function_logs.h"
 #include "metrics/metrics.h"
@@ -67,9 +68,11 @@ struct Daemon {
           scheduler(pool, ledger, logs, metrics, config),
           dispatcher(*events, registry, scheduler, metrics, config),
           schedules(*events, dispatcher, config),
+          user_pools(data_dir / "users.db", identity::UserPoolSettings{}),
+          identity_tokens(user_pools, identity_providers, std::nullopt),
           sites(data_dir / "sites", 0),
           gateway(io, GatewayServices{config, admin_token, keys, registry, scheduler, pool, ledger, logs, *events,
-                                      dispatcher, schedules, metrics, sites}) {
+                                      dispatcher, schedules, metrics, user_pools, identity_tokens, sites}) {
         const std::string bound = gateway.start();
         port = std::stoi(bound.substr(bound.rfind(':') + 1));
         threads.emplace_back([this] { io.run(); });  // one thread per io_context, as the daemon runs it
@@ -93,6 +96,9 @@ struct Daemon {
     Scheduler scheduler;
     Dispatcher dispatcher;
     ScheduleRunner schedules;
+    identity::UserPools user_pools;
+    identity::ExternalProviders identity_providers{{}};
+    identity::TokenVerifier identity_tokens;
     SiteStore sites;
     Gateway gateway;
     int port = 0;
