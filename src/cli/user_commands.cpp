@@ -40,7 +40,7 @@ std::string format_pool(const json& pool) {
     return format_fields({{"pool", pool.value("name", "")},
                           {"client id", pool.value("client_id", "")},
                           {"self sign-up", pool.value("self_sign_up", false) ? "yes" : "no"},
-                          {"min password length", std::to_string(pool.value("min_password_length", 0))},
+                          {"passwords", "at least " + std::to_string(pool.value("min_password_length", 0)) + " characters"},
                           {"signing keys", joined(pool.value("key_ids", json::array()))},
                           {"created", pool.value("created", "")}});
 }

@@ -1,6 +1,9 @@
 #include "identity/json_web_token.h"
 
 #include <jwt.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 
 #include <cstdlib>
 #include <memory>
@@ -19,10 +22,6 @@ struct JwtDeleter {
     void operator()(jwt_t* token) const { jwt_free(token); }
 };
 using Jwt = std::unique_ptr<jwt_t, JwtDeleter>;
-
-jwt_alg_t libjwt_algorithm(SignatureAlgorithm algorithm) {
-    return algorithm == SignatureAlgorithm::es256 ? JWT_ALG_ES256 : JWT_ALG_RS256;
-}
 
 bool base64url_text(std::string_view part) {
     for (const char c : part) {
@@ -77,13 +76,39 @@ bool signed_by(std::string_view token, const PublicKey& key) {
     const auto read = read_token(token);
     const auto* parts = std::get_if<UnverifiedToken>(&read);
     // The algorithm is the key's: a token naming another one (none, HS256) is not looked at.
-    if (parts == nullptr || parts->algorithm != to_string(key.algorithm)) return false;
-    const std::string terminated(token);
-    jwt_t* decoded = nullptr;
-    const int failed = jwt_decode(&decoded, terminated.c_str(), reinterpret_cast<const unsigned char*>(key.pem.data()),
-                                  static_cast<int>(key.pem.size()));
-    Jwt owned(decoded);
-    return failed == 0 && owned && jwt_get_alg(owned.get()) == libjwt_algorithm(key.algorithm);
+    if (parts == nullptr || parts->algorithm != to_string(key.algorithm) || !key.decoded) return false;
+    const size_t last_dot = token.rfind('.');
+    const std::string_view signed_part = token.substr(0, last_dot);
+    const auto signature = base64url_decode(token.substr(last_dot + 1));
+    if (!signature) return false;
+    std::string encoded_signature = *signature;
+    if (key.algorithm == SignatureAlgorithm::es256) {
+        // JWS writes an ECDSA signature as r || s, 32 bytes each (RFC 7518 3.4); OpenSSL
+        // reads it DER-encoded.
+        if (signature->size() != 64) return false;
+        const auto* bytes = reinterpret_cast<const unsigned char*>(signature->data());
+        ECDSA_SIG* pair = ECDSA_SIG_new();
+        BIGNUM* r = BN_bin2bn(bytes, 32, nullptr);
+        BIGNUM* s = BN_bin2bn(bytes + 32, 32, nullptr);
+        if (pair == nullptr || r == nullptr || s == nullptr || ECDSA_SIG_set0(pair, r, s) != 1) {
+            BN_free(r);
+            BN_free(s);
+            ECDSA_SIG_free(pair);
+            return false;
+        }
+        unsigned char* der = nullptr;
+        const int length = i2d_ECDSA_SIG(pair, &der);
+        ECDSA_SIG_free(pair);  // frees r and s with it
+        if (length <= 0) return false;
+        encoded_signature.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
+        OPENSSL_free(der);
+    }
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    // RSA keys check PKCS #1 v1.5 signatures by default: RS256's.
+    return context && EVP_DigestVerifyInit(context.get(), nullptr, EVP_sha256(), nullptr, key.decoded.get()) == 1 &&
+           EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(encoded_signature.data()),
+                            encoded_signature.size(), reinterpret_cast<const unsigned char*>(signed_part.data()),
+                            signed_part.size()) == 1;
 }
 
 std::string sign_es256(std::string_view claims_json, const KeyPair& pair) {

@@ -1,7 +1,9 @@
-// JSON Web Tokens (RFC 7519) in JWS compact form, signed and checked with libjwt. libjwt
-// verifies with whatever algorithm a token's header names (an HS256 token checked against
-// an RSA or EC public key would be an HMAC keyed with the key's PEM text), so the header
-// is read here first and the algorithm is pinned to the key's before libjwt sees it.
+// JSON Web Tokens (RFC 7519) in JWS compact form: signed with libjwt, checked with
+// OpenSSL's EVP_DigestVerify against keys decoded once. libjwt 1.10 cannot check them: it
+// decodes the key's PEM on every call (0.9 ms with OpenSSL 3, against 0.06 ms for the
+// P-256 check itself), and verifies with whatever algorithm the token's header names (an
+// HS256 token checked against a public key would be an HMAC keyed with the key's PEM
+// text). Here the algorithm is the key's, and a token naming another is refused unread.
 #pragma once
 
 #include <cstddef>
@@ -31,8 +33,7 @@ struct MalformedToken {
 
 std::variant<UnverifiedToken, MalformedToken> read_token(std::string_view token);
 
-// Whether `key` signed `token` (which read_token has read), with the key's algorithm and
-// no other.
+// Whether `key` signed `token`, with the key's algorithm and no other.
 bool signed_by(std::string_view token, const PublicKey& key);
 
 // A token with `claims_json` (a JSON object's text) as its payload, signed ES256 with

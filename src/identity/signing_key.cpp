@@ -177,7 +177,9 @@ std::optional<std::vector<PublicKey>> parse_jwks(std::string_view json_text) {
         if (!key) continue;
         // A key that names its algorithm is used with that one alone.
         if (const auto alg = jwk.find("alg"); alg != jwk.end() && *alg != to_string(algorithm)) continue;
-        usable.push_back(PublicKey{kid->get<std::string>(), algorithm, public_pem(key.get())});
+        std::string pem = public_pem(key.get());
+        usable.push_back(PublicKey{kid->get<std::string>(), algorithm, std::move(pem),
+                                   std::shared_ptr<EVP_PKEY>(key.release(), EVP_PKEY_free)});
     }
     return usable;
 }

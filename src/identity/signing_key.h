@@ -3,10 +3,13 @@
 // publish theirs and external OpenID Connect providers publish theirs.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY
 
 namespace sofaas::identity {
 
@@ -30,6 +33,9 @@ struct PublicKey {
     std::string kid;
     SignatureAlgorithm algorithm;
     std::string pem;  // SubjectPublicKeyInfo
+    // The key decoded once: OpenSSL 3 takes about 0.9 ms to decode a PEM, fifteen times
+    // what a P-256 signature check costs, and the verifier runs on every request.
+    std::shared_ptr<evp_pkey_st> decoded;
 };
 
 // The signing keys of a JWKS document ({"keys": [...]}) that sofaas can use: EC P-256 keys

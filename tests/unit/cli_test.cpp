@@ -213,6 +213,30 @@ TEST(CliArgs, AGroupWithoutItsActionSaysWhichActionsThereAre) {
     EXPECT_EQ(help_text(""), usage());
 }
 
+TEST(CliArgs, UsersPoolCommandsAreAGroupWithinAGroup) {
+    auto create = parse({"users", "pool", "create", "shop", "--min-password-length", "12", "--no-self-sign-up"});
+    EXPECT_EQ(create.command, "users pool create");
+    EXPECT_EQ(create.arguments, (std::vector<std::string>{"shop"}));
+    EXPECT_TRUE(create.has("no-self-sign-up"));
+    auto late = parse({"users", "--output", "json", "pool", "rotate-key", "shop"});
+    EXPECT_EQ(late.command, "users pool rotate-key");
+    EXPECT_EQ(late.output, OutputFormat::json);
+    auto add = parse({"users", "add", "alice", "--pool", "shop", "--scope", "a", "--scope", "b"});
+    EXPECT_EQ(add.command, "users add");
+    EXPECT_EQ(add.values("scope"), (std::vector<std::string>{"a", "b"}));
+    EXPECT_THROW(parse({"users", "pool", "rename", "shop"}), UsageError);
+    EXPECT_THROW(parse({"users", "add", "alice", "--password", "in-the-process-list"}), UsageError);
+    const std::string text = help_text("users pool");
+    for (const char* action : {"create", "list", "delete", "rotate-key"})
+        EXPECT_NE(text.find(std::string("\n  ") + action + " "), std::string::npos) << action << "\n" << text;
+}
+
+TEST(CliDeploy, JwtAuthNamesItsPoolAndScope) {
+    using Params = std::vector<std::pair<std::string, std::string>>;
+    auto line = parse({"deploy", "api", "api.so", "--auth", "jwt", "--jwt-pool", "shop", "--jwt-scope", "items.read"});
+    EXPECT_EQ(settings_params(line, false), (Params{{"auth", "jwt"}, {"jwt_pool", "shop"}, {"jwt_scope", "items.read"}}));
+}
+
 TEST(CliArgs, EveryCommandHasHelpWithItsOptionsAndTheGlobalOnes) {
     for (const auto& spec : command_specs()) {
         std::vector<std::string> args;  // "alias set" -> {"alias", "set", "--help"}
@@ -241,6 +265,8 @@ TEST(CliCompletion, BashScriptCoversTheCommandTable) {
     EXPECT_NE(script.find("[\"alias\"]=\"set list delete\""), std::string::npos);
     EXPECT_NE(script.find("[\"deploy\"]=\"function file\""), std::string::npos);
     EXPECT_NE(script.find("[\"keys delete\"]=\"-\""), std::string::npos);  // a key's name, not a function's
+    EXPECT_NE(script.find("[\"users\"]=\"pool add list disable enable delete\""), std::string::npos);
+    EXPECT_NE(script.find("[\"users pool\"]=\"create list delete rotate-key\""), std::string::npos);
     EXPECT_NE(script.find("--memory= "), std::string::npos);                 // takes a value
     EXPECT_NE(script.find("--verbose"), std::string::npos);
     // Option values from the value names of the table.
