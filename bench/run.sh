@@ -188,6 +188,16 @@ done
 for mode in on off; do R[fsync_${mode}_rps]=$(median ${fsync_rps[$mode]}); done
 R[fsync_durable_p99_ms]=$(median "${durable_p99[@]}")
 
+echo "== 11: this build vs ${BENCH_BEFORE:=491ed70}: warm throughput and bytes written per call (alternating runs)" >&2
+# bench/build_pairs.sh builds BENCH_BEFORE (a commit or a build directory) once, then runs
+# the two builds in turns; 491ed70 is the last commit that stored START / END / REPORT.
+pairs=$("$ROOT/bench/build_pairs.sh" "$BENCH_BEFORE" "$BUILD" "$RUNS" "$DURATION")
+echo "$pairs" >&2
+for side in A B; do
+    read -r R[pairs_${side}_rps] R[pairs_${side}_ledger] R[pairs_${side}_logs] < <(awk -v side=$side \
+        '$1 == side && $2 == "median" { gsub(",", ""); print $4, $9, $11 }' <<<"$pairs")
+done
+
 echo "== 10: metrics counting on vs off (alternating, median of $RUNS each)" >&2
 # Two daemons side by side, taking turns; bench/metrics_pairs.sh runs more rounds.
 declare -A metrics_address=() metrics_rps=([on]="" [off]="")
@@ -333,6 +343,10 @@ table() {
     row "10. warm /fn/hello req/s, metrics on vs off (alternating runs)" "${R[metrics_on_rps]}" "${R[metrics_off_rps]}" "$(ratio "${R[metrics_on_rps]}" "${R[metrics_off_rps]}")"
     row "10. Metrics::record alone, ns per call: one thread / two at once" "${R[record_ns_one_thread]} / ${R[record_ns_two_threads]}" "" ""
     row "10. samples in one /metrics answer after it" "${R[metrics_series]}" "" ""
+    row "11. warm /fn/hello req/s, this build vs $BENCH_BEFORE (alternating runs)" "${R[pairs_B_rps]}" "${R[pairs_A_rps]}" \
+        "$(ratio "${R[pairs_B_rps]}" "${R[pairs_A_rps]}")"
+    row "11. bytes written per warm call: ledger + function logs, this build vs $BENCH_BEFORE" \
+        "${R[pairs_B_ledger]} + ${R[pairs_B_logs]}" "${R[pairs_A_ledger]} + ${R[pairs_A_logs]}" ""
     row "9. async invoke of hello: 202s/s" "${R[enqueue_rps]}" "warm /fn/hello req/s ${R[fn_rps]}" "$(ratio "${R[enqueue_rps]}" "${R[fn_rps]}")"
     row "9. async invoke: 202 p50 / p99 ms ($CONNECTIONS conns)" "${R[enqueue_p50]} / ${R[enqueue_p99]}" "warm /fn/hello ${R[fn_p50]} / ${R[fn_p99]}" ""
     row "9. queued hello events run/s, draining what the enqueue left" "${R[drain_rps]}" "202s/s ${R[enqueue_rps]}" "$(ratio "${R[drain_rps]}" "${R[enqueue_rps]}")"

@@ -9,6 +9,7 @@ InvocationReport facts_of(const InvocationReport& report, Captures captures) {
         .function = report.function,
         .version = report.version,
         .trigger = report.trigger,
+        .attempt = report.attempt,
         .start = report.start,
         .status = report.status,
         .error_type = report.error_type,

@@ -287,7 +287,7 @@ int run_daemon(const Config& config) {
     ledger_options.fsync_interval = std::chrono::milliseconds(config.ledger_fsync_interval_ms);
     ledger_options.reserve_bytes = uint64_t{config.ledger_reserve_mb} << 20;
     Ledger ledger(config.data_dir / "billing", ledger_options);
-    FunctionLogStore logs(config.data_dir / "logs", config.logs);
+    FunctionLogStore logs(config.data_dir / "logs", ledger, config.logs, config.limits);
     // Before the pool and the scheduler: their last completions settle queued events in it.
     const std::unique_ptr<EventStore> events = open_sqlite_event_store(config.data_dir / "events.db");
     Pool pool(contexts, pool_options(config));

@@ -10,14 +10,18 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/append_only_file.h"
+#include "common/file_io.h"
 #include "common/function_spec.h"
 #include "logs/invocation_lines.h"
+#include "logs/log_reader.h"
 #include "logs/log_retention.h"
+#include "logs/stored_runs.h"
 
 namespace sofaas {
 namespace fs = std::filesystem;
@@ -29,67 +33,11 @@ constexpr auto batch_interval = std::chrono::milliseconds(10);
 // Retention deletes whole files: once a minute is prompt enough, and costs a directory
 // listing per function.
 constexpr auto retention_interval = std::chrono::minutes(1);
-
-void append_invocation_lines(std::string& out, const InvocationReport& report) {
-    for_each_invocation_line(report, [&](std::string_view time, std::string_view stream, std::string_view message) {
-        append_log_line(out, time, report.request_id, report.version, stream, message);
-    });
-}
-
-// Hands the complete lines of `file` to `take`, newest first, until it has accepted
-// `count` of them (it returns whether it did), reading backwards in chunks so that a large
-// log file costs only what is asked for.
-template <typename Take>
-void take_last_lines(const fs::path& file, size_t count, const Take& take) {
-    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    size_t taken = 0;
-    off_t position = ::lseek(fd, 0, SEEK_END);
-    std::string pending;  // bytes after `position` not yet split into lines
-    bool tail_dropped = false;
-    char buffer[64 * 1024];
-    while (position > 0 && taken < count) {
-        size_t chunk = static_cast<size_t>(std::min<off_t>(position, sizeof buffer));
-        position -= static_cast<off_t>(chunk);
-        ssize_t n = ::pread(fd, buffer, chunk, position);
-        if (n != static_cast<ssize_t>(chunk)) break;
-        pending.insert(0, buffer, chunk);
-        if (!tail_dropped) {
-            // A line still being written (or torn by a crash) is not a line yet.
-            size_t last_newline = pending.rfind('\n');
-            if (last_newline == std::string::npos) {
-                pending.clear();
-                continue;
-            }
-            pending.erase(last_newline + 1);
-            tail_dropped = true;
-        }
-        // Every line that starts after a newline inside `pending` is complete.
-        size_t end = pending.size();
-        while (taken < count) {
-            if (end == 0) break;
-            size_t newline = pending.rfind('\n', end - 1);
-            if (newline == std::string::npos) break;
-            if (newline + 1 < end && take(std::string_view(pending).substr(newline + 1, end - newline - 1))) ++taken;
-            end = newline;
-        }
-        pending.erase(end);
-    }
-    if (position == 0 && !pending.empty() && taken < count) take(std::string_view(pending));
-    ::close(fd);
-}
-
-std::optional<LogLine> parse_log_line(std::string_view text) {
-    auto object = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-    if (!object.is_object()) return std::nullopt;
-    try {
-        return LogLine{object.at("time").get<std::string>(), object.at("request_id").get<std::string>(),
-                       object.at("version").get<uint32_t>(), object.at("stream").get<std::string>(),
-                       object.at("message").get<std::string>()};
-    } catch (const nlohmann::json::exception&) {
-        return std::nullopt;
-    }
-}
+// Beyond its timeout and init, what a run may take to be killed and reported.
+constexpr auto run_report_margin = std::chrono::seconds(60);
+// Written by remove(): the time from which the function's log is that of the function now
+// under its name.
+constexpr std::string_view log_start_file = "log-start";
 
 // A query with its bounds as the stored text compares them: the times are all RFC 3339 in
 // UTC with microseconds, so they sort as strings.
@@ -97,13 +45,8 @@ struct LineFilter {
     explicit LineFilter(const LogQuery& query)
         : since(query.since ? format_rfc3339(*query.since) : std::string()), request_id(query.request_id) {}
 
-    bool matches(const LogLine& line) const {
-        return (since.empty() || line.time >= since) && (!request_id || line.request_id == *request_id);
-    }
-    // Cheap enough to run on every stored line before parsing it: a line of another
-    // request cannot contain this one's id as its request_id.
-    bool may_match(std::string_view text) const {
-        return !request_id || text.find(*request_id) != std::string_view::npos;
+    bool matches(std::string_view time, const std::string& line_request_id) const {
+        return (since.empty() || time >= since) && (!request_id || line_request_id == *request_id);
     }
 
     std::string since;
@@ -113,7 +56,14 @@ struct LineFilter {
 struct Subscription {
     std::weak_ptr<LogFollower> follower;
     LineFilter filter;
+    // Runs whose START / END / REPORT the follower got with its first lines, read from the
+    // ledger before their report reached the store: not told twice.
+    std::unordered_set<std::string> shown_runs;
 };
+
+WallTime end_of(const InvocationReport& report) {
+    return is_refusal(report) ? report.start : frame_lines(report).end_time;
+}
 
 }  // namespace
 
@@ -129,15 +79,30 @@ std::string to_json(const LogLine& line) {
 // writes each file's queued lines in one write(2) per batch, tells the followers, and now
 // and then enforces retention. Readers (tail, remove) wait for the queue to drain first.
 struct FunctionLogStore::State {
+    State(fs::path logs_dir_, const Ledger& ledger_, LogSettings settings_, const Limits& limits, Clock clock_)
+        : logs_dir(std::move(logs_dir_)),
+          ledger(ledger_),
+          settings(settings_),
+          longest_run(std::chrono::seconds(limits.max_timeout_s) + std::chrono::seconds(limits.init_timeout_s) +
+                      run_report_margin),
+          clock(std::move(clock_)) {}
+
     fs::path logs_dir;
+    const Ledger& ledger;
     LogSettings settings;
+    std::chrono::microseconds longest_run;
     Clock clock;
 
     // The writer's, or under files_mutex: the files, and who follows them.
     std::mutex files_mutex;
     std::map<fs::path, std::shared_ptr<AppendOnlyFile>> open_files;
     std::multimap<std::string, Subscription> followers;  // by function
+    // followers.size(), read without the lock: a run with no line of its own is queued
+    // only for followers. Set before a new follower reads the ledger (follow()), so a run
+    // whose record that read missed is queued.
+    std::atomic<size_t> follower_count{0};
     bool failing = false;  // the last write failed
+    WallTime last_written{};  // never decreases: a file's "written" times do not either
     std::atomic<uint64_t> dropped{0};
 
     std::mutex mutex;  // guards everything below
@@ -158,24 +123,32 @@ struct FunctionLogStore::State {
     }
 
     // Under files_mutex.
-    void tell_followers(const std::vector<InvocationReport>& batch) {
+    void forget_gone_followers() {
         std::erase_if(followers, [](const auto& entry) { return entry.second.follower.expired(); });
+        follower_count = followers.size();
+    }
+
+    // Under files_mutex.
+    void tell_followers(const std::vector<InvocationReport>& batch) {
+        forget_gone_followers();
         if (followers.empty()) return;
         for (const InvocationReport& report : batch) {
             auto [first, last] = followers.equal_range(report.function);
             for (auto it = first; it != last; ++it) {
-                const LineFilter& filter = it->second.filter;
+                Subscription& subscription = it->second;
+                const bool shown = !subscription.shown_runs.empty() &&
+                                   subscription.shown_runs.erase(run_key(report.request_id, report.attempt)) > 0;
                 std::string text;
                 size_t count = 0;
-                for_each_invocation_line(report, [&](std::string_view time, std::string_view stream,
+                for_each_invocation_line(report, [&](std::string_view time, LineSource source, std::string_view stream,
                                                      std::string_view message) {
-                    if (!filter.since.empty() && time < filter.since) return;
-                    if (filter.request_id && report.request_id != *filter.request_id) return;
+                    if (shown && source == LineSource::billing_record) return;
+                    if (!subscription.filter.matches(time, report.request_id)) return;
                     append_log_line(text, time, report.request_id, report.version, stream, message);
                     ++count;
                 });
                 if (count == 0) continue;
-                if (auto follower = it->second.follower.lock()) follower->on_lines(text, count);
+                if (auto follower = subscription.follower.lock()) follower->on_lines(text, count);
             }
         }
     }
@@ -184,13 +157,19 @@ struct FunctionLogStore::State {
         // Consecutive invocations of one function share a file: one write(2) for all of them.
         struct FileText {
             std::string text;
+            size_t lines = 0;
             std::string first_request;  // names the batch in an error
         };
         std::map<std::pair<std::string, std::string>, FileText> by_file;  // (function, day)
+        const WallTime now = clock();
         for (const InvocationReport& report : batch) {
+            if (!has_function_log_lines(report)) continue;  // queued for its followers
+            // At or after every time the object holds, and never less than the last: a
+            // reader going backwards stops at the first written before what it wants.
+            last_written = std::max({last_written, now, end_of(report)});
             FileText& file = by_file[{report.function, format_date(report.start)}];
             if (file.text.empty()) file.first_request = report.request_id;
-            append_invocation_lines(file.text, report);
+            file.lines += append_stored_run(file.text, report, last_written);
         }
         std::lock_guard lock(files_mutex);
         for (const auto& [key, file] : by_file) {
@@ -201,7 +180,7 @@ struct FunctionLogStore::State {
                     spdlog::warn("logs: written again; {} lines dropped so far", dropped.load());
                 }
             } catch (const std::system_error& e) {
-                dropped += static_cast<uint64_t>(std::count(file.text.begin(), file.text.end(), '\n'));
+                dropped += file.lines;
                 if (!failing) {  // once per outage, not once per batch
                     failing = true;
                     spdlog::error("logs: lines of request {} and later dropped until they can be written: {}",
@@ -275,36 +254,27 @@ struct FunctionLogStore::State {
         written.wait(lock, [&] { return written_count >= target; });
     }
 
-    // Under files_mutex or before the writer runs.
-    std::vector<LogLine> read_tail(const std::string& function, const LogQuery& query) const {
-        std::vector<LogLine> newest_first;
-        if (query.count == 0) return newest_first;
-        const LineFilter filter(query);
-        const std::string first_day = query.since ? format_date(*query.since) : std::string();
-        std::vector<fs::path> files;
+    // The oldest time the function's log shows: the first day retention keeps, or its
+    // deletion under that name.
+    WallTime oldest_shown(const std::string& function, WallTime now) const {
+        WallTime oldest = std::chrono::floor<std::chrono::days>(now - std::chrono::days(settings.max_age_days));
         std::error_code ec;
-        for (const auto& entry : fs::directory_iterator(logs_dir / function, ec)) {
-            if (is_log_day_file(entry.path()) && entry.path().stem().string() >= first_day) {
-                files.push_back(entry.path());
-            }
+        const fs::path marker = logs_dir / function / log_start_file;
+        if (!fs::exists(marker, ec)) return oldest;
+        try {
+            std::string text = read_whole_file(marker);
+            while (!text.empty() && text.back() == '\n') text.pop_back();
+            if (auto start = parse_time_spec(text, now); start && text.find('T') == 10) oldest = std::max(oldest, *start);
+        } catch (const std::exception& e) {
+            spdlog::warn("logs: cannot read {}: {}", marker.string(), e.what());
         }
-        std::sort(files.rbegin(), files.rend());  // newest day first
-        for (const auto& file : files) {
-            auto take = [&](std::string_view text) {
-                if (!filter.may_match(text)) return false;
-                std::optional<LogLine> parsed = parse_log_line(text);
-                if (!parsed) {
-                    spdlog::warn("logs: skipping corrupt line in {}", file.string());
-                    return false;
-                }
-                if (!filter.matches(*parsed)) return false;
-                newest_first.push_back(std::move(*parsed));
-                return true;
-            };
-            take_last_lines(file, query.count - newest_first.size(), take);
-            if (newest_first.size() >= query.count) break;
-        }
-        return {newest_first.rbegin(), newest_first.rend()};
+        return oldest;
+    }
+
+    RenderedLog read(const std::string& function, const LogQuery& query) const {
+        const WallTime now = clock();
+        const LogReadLimits limits{now, oldest_shown(function, now), longest_run};
+        return read_function_log(ledger, logs_dir / function, function, query, limits);
     }
 
     void end_followers(const std::string* function, std::string_view why) {
@@ -319,11 +289,9 @@ struct FunctionLogStore::State {
     }
 };
 
-FunctionLogStore::FunctionLogStore(fs::path logs_dir, LogSettings settings, Clock clock)
-    : state_(std::make_unique<State>()) {
-    state_->logs_dir = std::move(logs_dir);
-    state_->settings = settings;
-    state_->clock = std::move(clock);
+FunctionLogStore::FunctionLogStore(fs::path logs_dir, const Ledger& ledger, LogSettings settings,
+                                   const Limits& limits, Clock clock)
+    : state_(std::make_unique<State>(std::move(logs_dir), ledger, settings, limits, std::move(clock))) {
     // The first pass before anything is written: a daemon that was down a week finds a
     // week to delete.
     state_->retention_pass();
@@ -346,6 +314,9 @@ void FunctionLogStore::append(const InvocationReport& report) {
         spdlog::error("logs: request {}: invalid function name, logs dropped", report.request_id);
         return;
     }
+    // Most runs print nothing and succeed: their lines are all rendered from the billing
+    // record, and only a follower needs the report.
+    if (!has_function_log_lines(report) && state_->follower_count.load() == 0) return;
     // The writer thread formats it: the io thread that answers the request only copies the
     // report, but its output (up to 6 MiB), which no log line shows.
     InvocationReport queued = facts_of(report, Captures::keep);
@@ -370,7 +341,7 @@ void FunctionLogStore::flush() {
 std::vector<LogLine> FunctionLogStore::tail(const std::string& function, const LogQuery& query) const {
     if (!is_valid_function_name(function)) return {};
     state_->drain();  // every answered invocation's lines are in the file
-    return state_->read_tail(function, query);
+    return state_->read(function, query).lines;
 }
 
 std::vector<LogLine> FunctionLogStore::follow(const std::string& function, const LogQuery& query,
@@ -380,9 +351,11 @@ std::vector<LogLine> FunctionLogStore::follow(const std::string& function, const
     // The writer writes and tells the followers under files_mutex: what is read here and
     // what the follower is told after are apart, with nothing between.
     std::lock_guard lock(state_->files_mutex);
-    std::vector<LogLine> lines = state_->read_tail(function, query);
-    state_->followers.emplace(function, Subscription{std::move(follower), LineFilter(query)});
-    return lines;
+    auto subscription = state_->followers.emplace(function, Subscription{std::move(follower), LineFilter(query), {}});
+    state_->follower_count = state_->followers.size();
+    RenderedLog log = state_->read(function, query);
+    subscription->second.shown_runs.insert(log.rendered_runs.begin(), log.rendered_runs.end());
+    return std::move(log.lines);
 }
 
 void FunctionLogStore::remove(const std::string& function) {
@@ -394,9 +367,17 @@ void FunctionLogStore::remove(const std::string& function) {
         it = it->first.parent_path() == directory ? state_->open_files.erase(it) : std::next(it);
     }
     state_->end_followers(&function, "the function was deleted");
+    state_->follower_count = state_->followers.size();
     std::error_code ec;
     fs::remove_all(directory, ec);
     if (ec) spdlog::warn("logs: cannot remove {}: {}", directory.string(), ec.message());
+    // Its billing records stay: a function made again under the name must not show them.
+    try {
+        fs::create_directories(directory);
+        replace_file_atomically(directory / log_start_file, format_rfc3339(state_->clock()) + "\n", 0600);
+    } catch (const std::exception& e) {
+        spdlog::warn("logs: cannot mark where the log of a new {} starts: {}", function, e.what());
+    }
 }
 
 uint64_t FunctionLogStore::enforce_retention() {

@@ -1,10 +1,14 @@
 // Function logs: what each invocation wrote to stdout/stderr, framed by Lambda-style
 // START / END / REPORT lines, with the reason of every invocation that did not succeed
-// (invocation_lines.h), in DATA/logs/NAME/YYYY-MM-DD.jsonl (one JSON object a line:
-// {"time","request_id","version","stream":"stdout|stderr|platform","message"}). Kept within
-// the size and age limits of LogSettings (log_retention.h); watched live by followers.
+// (invocation_lines.h). Only the function's own lines and the failures' reasons are stored
+// (stored_runs.h: DATA/logs/NAME/YYYY-MM-DD.jsonl); START / END / REPORT say what the run's
+// billing record says and are rendered from it when the log is read (log_reader.h says
+// what a read costs), and from the report itself for followers, who watch live. A run that
+// succeeded and printed nothing stores nothing. Kept within the size and age limits of
+// LogSettings (log_retention.h).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -20,6 +24,10 @@
 
 namespace sofaas {
 
+class Ledger;
+
+// A line as readers get it: {"time","request_id","version","stream":"stdout|stderr|platform",
+// "message"}.
 struct LogLine {
     std::string time;     // RFC 3339
     std::string request_id;
@@ -48,7 +56,7 @@ std::string report_line(const InvocationReport& report);
 class LogFollower {
 public:
     virtual ~LogFollower() = default;
-    // Lines just written that match the follower's query, as stored (JSON, '\n' after each).
+    // New lines that match the follower's query (LogLine JSON, '\n' after each).
     virtual void on_lines(std::string_view jsonl, size_t count) = 0;
     // No line will follow: the function was deleted, or the store is stopping.
     virtual void on_end(std::string_view why) = 0;
@@ -57,16 +65,21 @@ public:
 class FunctionLogStore {
 public:
     using Clock = std::function<WallTime()>;
-    explicit FunctionLogStore(std::filesystem::path logs_dir, LogSettings settings = {}, Clock clock = wall_now);
+    // `ledger` (which must outlive the store) holds the records START / END / REPORT are
+    // rendered from; `limits` bound how long after its start a run's last line may come.
+    FunctionLogStore(std::filesystem::path logs_dir, const Ledger& ledger, LogSettings settings = {},
+                     const Limits& limits = {}, Clock clock = wall_now);
     ~FunctionLogStore();  // ends every follower
 
-    // Thread-safe. Queues START, each captured line, the failure's lines, END and REPORT
-    // (or, for an invocation refused before it ran, one line saying why) for the writer
-    // thread, which writes them (and whatever else is queued for that file) in one
-    // write(2), so an invocation's lines never interleave with another's. Copies the
-    // report but its output, which no line shows. Failures are logged (with the request
-    // id), never thrown: logs are best effort. tail() and remove() see every line appended
-    // before they were called.
+    // Thread-safe; call it after the run's billing record is appended. Queues the
+    // invocation's own lines (what it printed, the failure's lines, or for an invocation
+    // refused before it ran one line saying why) for the writer thread, which writes them
+    // (and whatever else is queued for that file) in one write(2), so an invocation's lines
+    // never interleave with another's, and tells the followers every line, START / END /
+    // REPORT included. A run with no line of its own is not even queued unless someone
+    // follows. Copies the report but its output, which no line shows. Failures are logged
+    // (with the request id), never thrown: logs are best effort. tail() and remove() see
+    // every line appended before they were called.
     void append(const InvocationReport& report);
     // Returns once every line appended so far is written to its file.
     void flush();
@@ -76,7 +89,9 @@ public:
     // to `follower`, none twice and none missed, until it ends or is destroyed (held weakly).
     std::vector<LogLine> follow(const std::string& function, const LogQuery& query,
                                 std::weak_ptr<LogFollower> follower);
-    // Deletes the function's logs; its followers end.
+    // Deletes the function's logs; its followers end. Its billing records stay, but a
+    // function made again under that name does not show them in its log (DATA/logs/NAME/
+    // log-start says since when it is the new one's).
     void remove(const std::string& function);
     // Lines not written since the start (a full or failing disk): logs are best effort,
     // and a log that cannot be written never holds up or fails an invocation.

@@ -1,5 +1,7 @@
 #include "logs/invocation_lines.h"
 
+#include <cmath>
+
 #include "common/json_writer.h"
 #include "common/number_text.h"
 #include "logs/function_logs.h"
@@ -10,11 +12,17 @@ namespace {
 // A function that prints without end must not fill the disk through its logs.
 constexpr size_t max_captured_bytes_per_stream = 1024 * 1024;
 
+// The ledger keeps durations to the microsecond: a line rendered from the report as it is
+// written and one rendered from its record read back must agree.
+double to_microseconds(double ms) {
+    return std::round(ms * 1000.0) / 1000.0;
+}
+
 void append_report(std::string& out, const InvocationReport& report) {
     out += "REPORT RequestId: ";
     out += report.request_id;
     out += "\tDuration: ";
-    append_fixed(out, report.duration_ms, 2);
+    append_fixed(out, to_microseconds(report.duration_ms), 2);
     out += " ms\tBilled Duration: ";
     out += std::to_string(report.billed_ms);
     out += " ms\tMemory Size: ";
@@ -24,7 +32,7 @@ void append_report(std::string& out, const InvocationReport& report) {
     out += " MB";
     if (report.init_ms) {
         out += "\tInit Duration: ";
-        append_fixed(out, *report.init_ms, 2);
+        append_fixed(out, to_microseconds(*report.init_ms), 2);
         out += " ms";
     }
 }
@@ -44,7 +52,10 @@ public:
         append_rfc3339(time_, time);
     }
 
-    void add(std::string_view stream, std::string_view message) { sink_(time_, stream, message); }
+    void add(std::string_view stream, std::string_view message) {
+        sink_(time_, LineSource::function_log, stream, message);
+    }
+    void add_frame(std::string_view message) { sink_(time_, LineSource::billing_record, "platform", message); }
 
     // Split on '\n'; a last line without its newline is still a line.
     void add_output(std::string_view stream, std::string_view captured) {
@@ -134,10 +145,29 @@ void append_log_line(std::string& out, std::string_view time, std::string_view r
     out += '\n';
 }
 
+bool is_refusal(const InvocationReport& report) {
+    return report.status == InvocationStatus::throttled || report.status == InvocationStatus::unavailable;
+}
+
+bool has_function_log_lines(const InvocationReport& report) {
+    return report.status != InvocationStatus::ok || !report.captured_stdout.empty() ||
+           !report.captured_stderr.empty();
+}
+
+FrameLines frame_lines(const InvocationReport& record) {
+    FrameLines frame;
+    frame.start_time = record.start;
+    frame.start = "START RequestId: " + record.request_id + " Version: " + std::to_string(record.version);
+    frame.end_time = record.start + std::chrono::microseconds(std::llround(record.duration_ms * 1000.0));
+    frame.end = "END RequestId: " + record.request_id;
+    append_report(frame.report, record);
+    return frame;
+}
+
 void for_each_invocation_line(const InvocationReport& report, const LogLineSink& sink) {
     InvocationLineWriter writer(sink);
     writer.set_time(report.start);
-    if (report.status == InvocationStatus::throttled || report.status == InvocationStatus::unavailable) {
+    if (is_refusal(report)) {
         // Refused before it ran (the scheduler logs only those): no START, no REPORT,
         // nothing billed.
         const InvocationError error = error_of(report);
@@ -147,19 +177,21 @@ void for_each_invocation_line(const InvocationReport& report, const LogLineSink&
         writer.add("platform", capped(std::move(message)));
         return;
     }
-    writer.add("platform", "START RequestId: " + report.request_id + " Version: " + std::to_string(report.version));
+    const FrameLines frame = frame_lines(report);
+    writer.add_frame(frame.start);
     writer.add_output("stdout", report.captured_stdout);
     writer.add_output("stderr", report.captured_stderr);
-    writer.set_time(report.start + std::chrono::microseconds(static_cast<int64_t>(report.duration_ms * 1000)));
+    writer.set_time(frame.end_time);
     // Anonymous HTTP callers get a generic error: the function's owner reads the real one here.
     if (report.status != InvocationStatus::ok) add_failure_lines(writer, report);
-    writer.add("platform", "END RequestId: " + report.request_id);
-    writer.add("platform", report_line(report));
+    writer.add_frame(frame.end);
+    writer.add_frame(frame.report);
 }
 
 std::string invocation_log_text(const InvocationReport& report, size_t max_bytes) {
     std::string text;
-    for_each_invocation_line(report, [&](std::string_view, std::string_view stream, std::string_view message) {
+    for_each_invocation_line(report, [&](std::string_view, LineSource, std::string_view stream,
+                                         std::string_view message) {
         // Lambda's tail: the platform's lines as they are, the function's with their request id.
         if (stream != "platform") {
             text += report.request_id;

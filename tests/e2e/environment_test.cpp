@@ -242,7 +242,8 @@ TEST_F(ExecutionEnvironment, FunctionsCannotReadTheDataDirectory) {
     EXPECT_EQ(fs::status(data / "logs" / "old").permissions(), fs::perms(0700));
     EXPECT_EQ(fs::status(data / "logs" / "old" / "notes.txt").permissions(), fs::perms(0600));
 
-    ASSERT_EQ(daemon.deploy("hello", function_library("hello")).exit_code, 0);
+    // A function that prints: its log stores only what it printed.
+    ASSERT_EQ(daemon.deploy("hello", function_library("logger")).exit_code, 0);
     ASSERT_EQ(invoke(daemon, "hello", "ledger").status, 200);
     ASSERT_EQ(daemon.deploy("reader", fixture_library("files")).exit_code, 0);
     std::vector<fs::path> secrets = {data / "admin.token", data / "functions/hello/versions/1/function.so",

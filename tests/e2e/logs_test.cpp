@@ -56,6 +56,30 @@ TEST_F(Logs, StdoutStderrAndPlatformLinesAppear) {
     EXPECT_NE(lines.back().find(" REPORT RequestId: "), std::string::npos) << logs.out;
 }
 
+// A call that succeeds and prints nothing leaves its billing record and no log bytes: its
+// START / END / REPORT are rendered from the record.
+TEST_F(Logs, ASilentCallStoresNoLogBytes) {
+    ASSERT_EQ(daemon().deploy("quiet", function_library("hello")).exit_code, 0);
+    ASSERT_EQ(daemon().http().request("POST", "/v1/functions/quiet/invoke", "cold").status, 200);
+    auto warm = daemon().http().request("POST", "/v1/functions/quiet/invoke", "warm");
+    ASSERT_EQ(warm.status, 200) << warm.body;
+    const std::string id = warm.header("X-Sofaas-Request-Id");
+    auto logs = daemon().cli({"logs", "quiet", "--request-id", id});  // after every line is written
+    ASSERT_EQ(logs.exit_code, 0) << logs;
+    const auto lines = lines_of(logs.out);
+    ASSERT_EQ(lines.size(), 3u) << logs.out;
+    EXPECT_NE(lines[0].find(" START RequestId: " + id + " Version: 1"), std::string::npos) << logs.out;
+    EXPECT_NE(lines[1].find(" END RequestId: " + id), std::string::npos) << logs.out;
+    EXPECT_NE(lines[2].find(" REPORT RequestId: " + id + "\tDuration: "), std::string::npos) << logs.out;
+    uintmax_t stored = 0;
+    std::error_code ec;
+    for (const auto& entry : fs::recursive_directory_iterator(daemon().data_dir() / "logs" / "quiet", ec)) {
+        if (entry.is_regular_file()) stored += entry.file_size();
+    }
+    EXPECT_EQ(stored, 0u);
+    EXPECT_EQ(daemon().billing_records("quiet").size(), 2u);
+}
+
 TEST_F(Logs, TailLimitsTheLines) {
     ASSERT_EQ(daemon().deploy("chatty", function_library("logger")).exit_code, 0);
     for (int i = 0; i < 3; ++i) ASSERT_EQ(daemon().cli({"invoke", "chatty"}).exit_code, 0);

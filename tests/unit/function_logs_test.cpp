@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "billing/ledger.h"
 #include "logs/function_logs.h"
 #include "support/temp_dir.h"
 #include "support/test_data.h"
@@ -39,19 +40,29 @@ std::vector<std::string> messages(const std::vector<LogLine>& lines) {
     return out;
 }
 
+// As the scheduler records an invocation: its billing record (unless it was refused before
+// it ran), then its log.
+void record(Ledger& ledger, FunctionLogStore& store, const InvocationReport& report) {
+    if (report.status != InvocationStatus::throttled && report.status != InvocationStatus::unavailable) {
+        ASSERT_TRUE(ledger.append(report));
+    }
+    store.append(report);
+}
+
 class FunctionLogsTest : public ::testing::Test {
 protected:
     void append(InvocationReport r, std::string out, std::string err = {}, WallTime start = utc(2026, 11, 27, 12)) {
         r.start = start;
         r.captured_stdout = std::move(out);
         r.captured_stderr = std::move(err);
-        store.append(r);
+        record(ledger, store, r);
     }
 
     sofaas::testing::TempDir temp{"sofaas-logs"};
     fs::path logs = temp / "logs";
+    Ledger ledger{temp / "billing", LedgerOptions{0ms}};
     // The day of the lines written: retention keeps them.
-    FunctionLogStore store{logs, LogSettings{}, [] { return utc(2026, 11, 27, 12); }};
+    FunctionLogStore store{logs, ledger, LogSettings{}, Limits{}, [] { return utc(2026, 11, 27, 12); }};
 };
 
 }  // namespace
@@ -179,21 +190,41 @@ TEST_F(FunctionLogsTest, TailFiltersByRequestIdAndTime) {
     EXPECT_EQ(store.tail("hello", {.count = 100, .since = utc(2026, 11, 27)}).size(), 8u);
 }
 
-TEST_F(FunctionLogsTest, EachLineIsAJsonObject) {
-    append(result("req-1"), "say \"hi\"\t\x01 and \xff invalid utf-8\n");
+// The file holds what the function printed, one JSON object per run: START / END / REPORT
+// are its billing record's, and rendered from it.
+TEST_F(FunctionLogsTest, StoresOneJsonObjectPerRunWithoutStartEndOrReport) {
+    append(result("req-1"), "say \"hi\"\t\x01 and \xff invalid utf-8\nsecond\n");
     store.flush();  // the lines are written by a background thread
-    std::ifstream in(logs / "hello" / "2026-11-27.jsonl");
-    std::string text;
-    int count = 0;
-    while (std::getline(in, text)) {
-        auto object = nlohmann::json::parse(text);
-        for (const char* key : {"time", "request_id", "version", "stream", "message"}) {
-            EXPECT_TRUE(object.contains(key)) << key;
-        }
-        ++count;
-    }
-    EXPECT_EQ(count, 4);
-    EXPECT_EQ(store.tail("hello", {.count = 4})[1].message.substr(0, 10), "say \"hi\"\t\x01");
+    const auto stored = sofaas::testing::lines_of(sofaas::testing::file_text(logs / "hello" / "2026-11-27.jsonl"));
+    ASSERT_EQ(stored.size(), 1u);
+    const auto object = nlohmann::json::parse(stored[0]);
+    EXPECT_EQ(object["request_id"], "req-1");
+    EXPECT_EQ(object["start"], "2026-11-27T12:00:00.000000Z");
+    ASSERT_EQ(object["lines"].size(), 2u);
+    EXPECT_EQ(object["lines"][0]["stream"], "stdout");
+    EXPECT_EQ(object["lines"][1]["message"], "second");
+    EXPECT_EQ(stored[0].find("START"), std::string::npos);
+    EXPECT_EQ(stored[0].find("REPORT"), std::string::npos);
+    EXPECT_EQ(store.tail("hello", {.count = 5})[1].message.substr(0, 10), "say \"hi\"\t\x01");
+}
+
+TEST_F(FunctionLogsTest, ASilentSuccessfulRunStoresNothing) {
+    append(result("req-quiet"), "");
+    store.flush();
+    EXPECT_FALSE(fs::exists(logs / "hello" / "2026-11-27.jsonl"));
+    EXPECT_EQ(messages(store.tail("hello", {.count = 10})),
+              (std::vector<std::string>{"START RequestId: req-quiet Version: 2", "END RequestId: req-quiet",
+                                        report_line(result("req-quiet"))}));
+}
+
+// Logs are best effort, the ledger is not: a run whose lines were lost still shows.
+TEST_F(FunctionLogsTest, ARecordWhoseLinesWereLostStillRenders) {
+    auto r = result("req-lost");
+    r.start = utc(2026, 11, 27, 11);
+    ASSERT_TRUE(ledger.append(r));
+    EXPECT_EQ(messages(store.tail("hello", {.count = 10})),
+              (std::vector<std::string>{"START RequestId: req-lost Version: 2", "END RequestId: req-lost",
+                                        report_line(r)}));
 }
 
 TEST_F(FunctionLogsTest, TailReturnsTheNewestLinesOldestFirst) {
@@ -234,11 +265,11 @@ TEST_F(FunctionLogsTest, TailSkipsATornLastLine) {
     std::ofstream(logs / "hello" / "2026-11-27.jsonl", std::ios::app) << R"({"time":"2026-11-27T12:00:00Z","req)";
     EXPECT_EQ(store.tail("hello", {.count = 1})[0].message, report_line(result("req-1")));
     // A new store (a restarted daemon) seals the torn line before appending.
-    FunctionLogStore restarted(logs, LogSettings{}, [] { return utc(2026, 11, 27, 13); });
+    FunctionLogStore restarted(logs, ledger, LogSettings{}, Limits{}, [] { return utc(2026, 11, 27, 13); });
     auto after = result("req-2");
     after.start = utc(2026, 11, 27, 13);
     after.captured_stdout = "after";
-    restarted.append(after);
+    record(ledger, restarted, after);
     auto lines = restarted.tail("hello", {.count = 100});
     EXPECT_EQ(lines.size(), 8u);
     EXPECT_EQ(lines.back().request_id, "req-2");
@@ -264,13 +295,17 @@ TEST_F(FunctionLogsTest, ConcurrentInvocationsNeverInterleave) {
     }
 }
 
+// The billing records stay, but a function made again under the name has a log of its own.
 TEST_F(FunctionLogsTest, RemoveDeletesAFunctionsLogs) {
-    append(result("req-1"), "ok");
+    append(result("req-1"), "ok", {}, utc(2026, 11, 27, 11));
     store.remove("hello");
-    EXPECT_FALSE(fs::exists(logs / "hello"));
+    EXPECT_FALSE(fs::exists(logs / "hello" / "2026-11-27.jsonl"));
     EXPECT_TRUE(store.tail("hello", {.count = 10}).empty());
+    EXPECT_EQ(ledger.query({}).size(), 1u);
     append(result("req-2"), "again");
-    EXPECT_EQ(store.tail("hello", {.count = 10}).size(), 4u);
+    const auto lines = store.tail("hello", {.count = 10});
+    ASSERT_EQ(lines.size(), 4u);
+    EXPECT_EQ(lines[0].request_id, "req-2");
 }
 
 TEST_F(FunctionLogsTest, RejectsNamesThatEscapeTheLogsDirectory) {
@@ -377,8 +412,9 @@ protected:
     sofaas::testing::TempDir temp{"sofaas-retention"};
     fs::path logs = temp / "logs";
     WallTime now = utc(2026, 12, 10, 12);
-    FunctionLogStore store{logs, LogSettings{.max_bytes_per_function = 10'000, .max_age_days = 7},
-                           [this] { return now; }};
+    Ledger ledger{temp / "billing", LedgerOptions{0ms}};
+    FunctionLogStore store{logs, ledger, LogSettings{.max_bytes_per_function = 10'000, .max_age_days = 7},
+                           Limits{}, [this] { return now; }};
 };
 
 }  // namespace
@@ -432,12 +468,12 @@ TEST_F(LogRetentionTest, WritesGoOnAfterATrim) {
     InvocationReport report = result("req-1");
     report.start = now;
     report.captured_stdout = std::string(20'000, 'z');
-    store.append(report);
+    record(ledger, store, report);
     store.flush();
     store.enforce_retention();
     report.request_id = "req-2";
     report.captured_stdout = "after the trim";
-    store.append(report);
+    record(ledger, store, report);
     const auto lines = store.tail("hello", {.count = 4});
     ASSERT_EQ(lines.size(), 4u);
     EXPECT_EQ(lines[1].message, "after the trim");
@@ -450,7 +486,196 @@ TEST(LogRetentionAtStart, AStoreDeletesOldFilesWhenItIsMade) {
     fs::create_directories(temp / "logs" / "hello");
     std::ofstream(temp / "logs" / "hello" / "2026-11-01.jsonl") << "{}\n";
     std::ofstream(temp / "logs" / "hello" / "2026-12-09.jsonl") << "{}\n";
-    FunctionLogStore store(temp / "logs", LogSettings{.max_age_days = 7}, [] { return utc(2026, 12, 10); });
+    Ledger ledger(temp / "billing", LedgerOptions{0ms});
+    FunctionLogStore store(temp / "logs", ledger, LogSettings{.max_age_days = 7}, Limits{},
+                           [] { return utc(2026, 12, 10); });
     EXPECT_FALSE(fs::exists(temp / "logs" / "hello" / "2026-11-01.jsonl"));
     EXPECT_TRUE(fs::exists(temp / "logs" / "hello" / "2026-12-09.jsonl"));
+}
+
+namespace {
+
+// One function's calls of every kind, as the scheduler reports them.
+std::vector<InvocationReport> calls_of_every_kind() {
+    std::vector<InvocationReport> calls;
+    auto call = [&](std::string id, WallTime start, InvocationStatus status) -> InvocationReport& {
+        InvocationReport& r = calls.emplace_back(result(std::move(id)));
+        r.function = "mixed";
+        r.start = start;
+        r.status = status;
+        return r;
+    };
+    auto& cold = call("req-cold", utc(2026, 11, 27, 11, 0, 0), InvocationStatus::ok);
+    cold.init_ms = 0.625;
+    cold.captured_stdout = "hello\nworld";
+    cold.captured_stderr = "careful\n";
+    call("req-quiet", utc(2026, 11, 27, 11, 0, 1), InvocationStatus::ok);
+    auto& error = call("req-error", utc(2026, 11, 27, 11, 0, 2), InvocationStatus::error);
+    error.captured_stdout = "about to fail\n";
+    error.error_type = "Custom.Error";
+    error.error_message = "it went \"wrong\"";
+    auto& timeout = call("req-timeout", utc(2026, 11, 27, 11, 0, 3), InvocationStatus::timeout);
+    timeout.duration_ms = 1000.125;
+    timeout.billed_ms = 1001;
+    timeout.error_message = "Task timed out after 1.00 seconds";
+    auto& crash = call("req-crash", utc(2026, 11, 27, 11, 0, 5), InvocationStatus::crash);
+    crash.error_type = "Runtime.ExitError";
+    crash.error_message = "Runtime exited with error: signal: segmentation fault (SIGSEGV)";
+    auto& throttled = call("req-throttled", utc(2026, 11, 27, 11, 0, 6), InvocationStatus::throttled);
+    throttled.error_type = "TooManyRequestsException";
+    throttled.error_message = "Rate Exceeded.";
+    throttled.refusal_reason = "concurrency limit reached and the queue is full";
+    auto& init = call("req-init", utc(2026, 11, 27, 11, 0, 7), InvocationStatus::crash);
+    init.failed_in_init = true;
+    init.duration_ms = 0;
+    init.init_ms = 12.5;
+    init.captured_stdout = "init says hi\n";
+    init.error_type = "Runtime.ExitError";
+    init.error_message = "Runtime exited with error: exit status 3";
+    auto& fault = call("req-fault", utc(2026, 11, 27, 11, 0, 8), InvocationStatus::host_fault);
+    fault.error_type = "ServiceException";
+    fault.error_message = "The host could not start a worker; see the daemon log.";
+    auto& warm = call("warm-init", utc(2026, 11, 27, 11, 0, 9), InvocationStatus::ok);
+    warm.trigger = Trigger::warm;
+    warm.duration_ms = 0;
+    warm.init_ms = 3.5;
+    auto& refused = call("req-refused", utc(2026, 11, 27, 11, 0, 10), InvocationStatus::unavailable);
+    refused.error_type = "ServiceUnavailableException";
+    refused.error_message = "The billing ledger cannot record invocations now.";
+    return calls;
+}
+
+// What the function log of those calls read before START / END / REPORT were rendered
+// from the ledger (they were stored then): the same lines, in the same order.
+constexpr std::string_view golden_rendering = R"golden({"time":"2026-11-27T11:00:00.000000Z","request_id":"req-cold","version":2,"stream":"platform","message":"START RequestId: req-cold Version: 2"}
+{"time":"2026-11-27T11:00:00.000000Z","request_id":"req-cold","version":2,"stream":"stdout","message":"hello"}
+{"time":"2026-11-27T11:00:00.000000Z","request_id":"req-cold","version":2,"stream":"stdout","message":"world"}
+{"time":"2026-11-27T11:00:00.000000Z","request_id":"req-cold","version":2,"stream":"stderr","message":"careful"}
+{"time":"2026-11-27T11:00:00.001234Z","request_id":"req-cold","version":2,"stream":"platform","message":"END RequestId: req-cold"}
+{"time":"2026-11-27T11:00:00.001234Z","request_id":"req-cold","version":2,"stream":"platform","message":"REPORT RequestId: req-cold\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 5 MB\tInit Duration: 0.62 ms"}
+{"time":"2026-11-27T11:00:01.000000Z","request_id":"req-quiet","version":2,"stream":"platform","message":"START RequestId: req-quiet Version: 2"}
+{"time":"2026-11-27T11:00:01.001234Z","request_id":"req-quiet","version":2,"stream":"platform","message":"END RequestId: req-quiet"}
+{"time":"2026-11-27T11:00:01.001234Z","request_id":"req-quiet","version":2,"stream":"platform","message":"REPORT RequestId: req-quiet\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 5 MB"}
+{"time":"2026-11-27T11:00:02.000000Z","request_id":"req-error","version":2,"stream":"platform","message":"START RequestId: req-error Version: 2"}
+{"time":"2026-11-27T11:00:02.000000Z","request_id":"req-error","version":2,"stream":"stdout","message":"about to fail"}
+{"time":"2026-11-27T11:00:02.001234Z","request_id":"req-error","version":2,"stream":"platform","message":"ERROR RequestId: req-error Invoke Error {\"errorType\":\"Custom.Error\",\"errorMessage\":\"it went \\\"wrong\\\"\"}"}
+{"time":"2026-11-27T11:00:02.001234Z","request_id":"req-error","version":2,"stream":"platform","message":"END RequestId: req-error"}
+{"time":"2026-11-27T11:00:02.001234Z","request_id":"req-error","version":2,"stream":"platform","message":"REPORT RequestId: req-error\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 5 MB"}
+{"time":"2026-11-27T11:00:03.000000Z","request_id":"req-timeout","version":2,"stream":"platform","message":"START RequestId: req-timeout Version: 2"}
+{"time":"2026-11-27T11:00:04.000125Z","request_id":"req-timeout","version":2,"stream":"platform","message":"RequestId: req-timeout Error: Task timed out after 1.00 seconds"}
+{"time":"2026-11-27T11:00:04.000125Z","request_id":"req-timeout","version":2,"stream":"platform","message":"Sandbox.Timedout"}
+{"time":"2026-11-27T11:00:04.000125Z","request_id":"req-timeout","version":2,"stream":"platform","message":"END RequestId: req-timeout"}
+{"time":"2026-11-27T11:00:04.000125Z","request_id":"req-timeout","version":2,"stream":"platform","message":"REPORT RequestId: req-timeout\tDuration: 1000.12 ms\tBilled Duration: 1001 ms\tMemory Size: 128 MB\tMax Memory Used: 5 MB"}
+{"time":"2026-11-27T11:00:05.000000Z","request_id":"req-crash","version":2,"stream":"platform","message":"START RequestId: req-crash Version: 2"}
+{"time":"2026-11-27T11:00:05.001234Z","request_id":"req-crash","version":2,"stream":"platform","message":"RequestId: req-crash Error: Runtime exited with error: signal: segmentation fault (SIGSEGV)"}
+{"time":"2026-11-27T11:00:05.001234Z","request_id":"req-crash","version":2,"stream":"platform","message":"Runtime.ExitError"}
+{"time":"2026-11-27T11:00:05.001234Z","request_id":"req-crash","version":2,"stream":"platform","message":"END RequestId: req-crash"}
+{"time":"2026-11-27T11:00:05.001234Z","request_id":"req-crash","version":2,"stream":"platform","message":"REPORT RequestId: req-crash\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 5 MB"}
+{"time":"2026-11-27T11:00:06.000000Z","request_id":"req-throttled","version":2,"stream":"platform","message":"RequestId: req-throttled Not run: Rate Exceeded. (TooManyRequestsException): concurrency limit reached and the queue is full"}
+{"time":"2026-11-27T11:00:07.000000Z","request_id":"req-init","version":2,"stream":"platform","message":"START RequestId: req-init Version: 2"}
+{"time":"2026-11-27T11:00:07.000000Z","request_id":"req-init","version":2,"stream":"stdout","message":"init says hi"}
+{"time":"2026-11-27T11:00:07.000000Z","request_id":"req-init","version":2,"stream":"platform","message":"INIT_REPORT Init Duration: 12.50 ms\tPhase: init\tStatus: crash\tError Type: Runtime.ExitError"}
+{"time":"2026-11-27T11:00:07.000000Z","request_id":"req-init","version":2,"stream":"platform","message":"RequestId: req-init Error: Runtime exited with error: exit status 3"}
+{"time":"2026-11-27T11:00:07.000000Z","request_id":"req-init","version":2,"stream":"platform","message":"Runtime.ExitError"}
+{"time":"2026-11-27T11:00:07.000000Z","request_id":"req-init","version":2,"stream":"platform","message":"END RequestId: req-init"}
+{"time":"2026-11-27T11:00:07.000000Z","request_id":"req-init","version":2,"stream":"platform","message":"REPORT RequestId: req-init\tDuration: 0.00 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 5 MB\tInit Duration: 12.50 ms"}
+{"time":"2026-11-27T11:00:08.000000Z","request_id":"req-fault","version":2,"stream":"platform","message":"START RequestId: req-fault Version: 2"}
+{"time":"2026-11-27T11:00:08.001234Z","request_id":"req-fault","version":2,"stream":"platform","message":"RequestId: req-fault Host fault (not the function's, not billed): The host could not start a worker; see the daemon log. (ServiceException)"}
+{"time":"2026-11-27T11:00:08.001234Z","request_id":"req-fault","version":2,"stream":"platform","message":"END RequestId: req-fault"}
+{"time":"2026-11-27T11:00:08.001234Z","request_id":"req-fault","version":2,"stream":"platform","message":"REPORT RequestId: req-fault\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 5 MB"}
+{"time":"2026-11-27T11:00:09.000000Z","request_id":"warm-init","version":2,"stream":"platform","message":"START RequestId: warm-init Version: 2"}
+{"time":"2026-11-27T11:00:09.000000Z","request_id":"warm-init","version":2,"stream":"platform","message":"END RequestId: warm-init"}
+{"time":"2026-11-27T11:00:09.000000Z","request_id":"warm-init","version":2,"stream":"platform","message":"REPORT RequestId: warm-init\tDuration: 0.00 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 5 MB\tInit Duration: 3.50 ms"}
+{"time":"2026-11-27T11:00:10.000000Z","request_id":"req-refused","version":2,"stream":"platform","message":"RequestId: req-refused Not run: The billing ledger cannot record invocations now. (ServiceUnavailableException)"}
+)golden";
+
+}  // namespace
+
+TEST_F(FunctionLogsTest, TheRenderedLogIsTheOneThatWasStored) {
+    for (const InvocationReport& call : calls_of_every_kind()) record(ledger, store, call);
+    std::string rendered;
+    for (const LogLine& line : store.tail("mixed", {.count = 1000})) rendered += to_json(line) + "\n";
+    EXPECT_EQ(rendered, golden_rendering);
+}
+
+TEST_F(FunctionLogsTest, ARequestIdReadsItsRunFromTheLedger) {
+    for (const InvocationReport& call : calls_of_every_kind()) record(ledger, store, call);
+    EXPECT_EQ(messages(store.tail("mixed", {.count = 100, .request_id = "req-quiet"})),
+              (std::vector<std::string>{"START RequestId: req-quiet Version: 2", "END RequestId: req-quiet",
+                                        report_line(result("req-quiet"))}));
+    const auto crash = store.tail("mixed", {.count = 100, .request_id = "req-crash"});
+    ASSERT_EQ(crash.size(), 5u);
+    EXPECT_EQ(crash[1].message,
+              "RequestId: req-crash Error: Runtime exited with error: signal: segmentation fault (SIGSEGV)");
+    EXPECT_EQ(messages(store.tail("mixed", {.count = 100, .request_id = "req-throttled"})).size(), 1u);
+    EXPECT_TRUE(store.tail("mixed", {.count = 100, .request_id = "nobody"}).empty());
+}
+
+// Followers see a run as it is recorded, START / END / REPORT included, though they are
+// not stored.
+TEST_F(FunctionLogsTest, AFollowerSeesTheFramesOfASilentRunLive) {
+    auto follower = std::make_shared<RecordingFollower>();
+    EXPECT_TRUE(store.follow("hello", {.count = 10}, follower).empty());
+    append(result("req-quiet"), "");
+    store.flush();
+    {
+        std::lock_guard lock(follower->mutex);
+        EXPECT_EQ(follower->lines, 3u);
+        EXPECT_NE(follower->text.find("START RequestId: req-quiet"), std::string::npos);
+        EXPECT_NE(follower->text.find("REPORT RequestId: req-quiet"), std::string::npos);
+    }
+    EXPECT_FALSE(fs::exists(logs / "hello" / "2026-11-27.jsonl"));
+}
+
+// A run whose record the follower's first read found, but whose report reached the store
+// after: its START / END / REPORT are not told twice.
+TEST_F(FunctionLogsTest, AFollowerIsNotToldTwiceWhatItsFirstLinesHeld) {
+    auto r = result("req-between");
+    r.start = utc(2026, 11, 27, 12);
+    ASSERT_TRUE(ledger.append(r));  // the record is written, the log not yet
+    auto follower = std::make_shared<RecordingFollower>();
+    EXPECT_EQ(store.follow("hello", {.count = 10}, follower).size(), 3u);
+    r.captured_stdout = "printed";
+    store.append(r);
+    store.flush();
+    std::lock_guard lock(follower->mutex);
+    EXPECT_EQ(follower->lines, 1u);
+    EXPECT_NE(follower->text.find(R"("message":"printed")"), std::string::npos);
+}
+
+// A day-file an earlier version wrote holds START / END / REPORT beside the record they
+// repeat: each is shown once.
+TEST_F(FunctionLogsTest, AnEarlierVersionsStoredFramesAreNotShownTwice) {
+    auto r = result("req-old");
+    r.start = utc(2026, 11, 27, 11);
+    ASSERT_TRUE(ledger.append(r));
+    // req-orphan's record is gone (archived): its stored START stays.
+    fs::create_directories(logs / "hello");
+    std::ofstream(logs / "hello" / "2026-11-27.jsonl")
+        << R"({"time":"2026-11-27T11:00:00.000000Z","request_id":"req-old","version":2,"stream":"platform","message":"START RequestId: req-old Version: 2"})" "\n"
+        << R"({"time":"2026-11-27T11:00:00.000000Z","request_id":"req-old","version":2,"stream":"stdout","message":"from before"})" "\n"
+        << R"({"time":"2026-11-27T11:00:00.001234Z","request_id":"req-old","version":2,"stream":"platform","message":"END RequestId: req-old"})" "\n"
+        << R"({"time":"2026-11-27T11:00:00.001234Z","request_id":"req-old","version":2,"stream":"platform","message":)"
+        << nlohmann::json(report_line(r)).dump() << "}\n"
+        << R"({"time":"2026-11-27T11:30:00.000000Z","request_id":"req-orphan","version":2,"stream":"platform","message":"START RequestId: req-orphan Version: 2"})" "\n";
+    append(result("req-new"), "from now");
+    EXPECT_EQ(messages(store.tail("hello", {.count = 100})),
+              (std::vector<std::string>{"START RequestId: req-old Version: 2", "from before", "END RequestId: req-old",
+                                        report_line(r), "START RequestId: req-orphan Version: 2",
+                                        "START RequestId: req-new Version: 2", "from now", "END RequestId: req-new",
+                                        report_line(result("req-new"))}));
+}
+
+// `since` keeps lines, as it always did: a run that started before it shows the lines it
+// wrote after it (its END and REPORT).
+TEST_F(FunctionLogsTest, SinceKeepsTheEndOfARunThatStartedBefore) {
+    auto slow = result("req-slow");
+    slow.duration_ms = 2000;
+    slow.billed_ms = 2000;
+    append(slow, "early", {}, utc(2026, 11, 27, 10, 29, 59));
+    append(result("req-after"), "later", {}, utc(2026, 11, 27, 10, 45));
+    EXPECT_EQ(messages(store.tail("hello", {.count = 100, .since = utc(2026, 11, 27, 10, 30)})),
+              (std::vector<std::string>{"END RequestId: req-slow", report_line(slow),
+                                        "START RequestId: req-after Version: 2", "later", "END RequestId: req-after",
+                                        report_line(result("req-after"))}));
 }

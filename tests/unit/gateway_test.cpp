@@ -62,7 +62,7 @@ struct Daemon {
           keys(data_dir / "keys.json"),
           registry(data_dir / "functions"),
           ledger(data_dir / "billing", LedgerOptions{}),
-          logs(data_dir / "logs"),
+          logs(data_dir / "logs", ledger),
           events(open_sqlite_event_store(data_dir / "events.db")),
           pool(io, PoolOptions{.worker_binary = std::filesystem::path(SOFAAS_BIN_DIR) / "sofaas-worker"}),
           scheduler(pool, ledger, logs, metrics, config),

@@ -95,7 +95,7 @@ protected:
 
     testing::TempDir dir_{"scheduler-test"};
     Ledger ledger_{dir_ / "billing", LedgerOptions{0ms}};
-    FunctionLogStore logs_{dir_ / "logs"};
+    FunctionLogStore logs_{dir_ / "logs", ledger_};
     Metrics metrics_;
     Config config_;
     asio::io_context io_;
