@@ -38,6 +38,9 @@ bool run_event_command(const CommandLine& line, HttpClient& client, std::ostream
 // site deploy|rollback|list|delete (site_commands.cpp); false when line.command is none of them.
 bool run_site_command(const CommandLine& line, HttpClient& client, std::ostream& out);
 
+// roles create|list|show|delete|revoke-sessions (role_commands.cpp); false when
+// line.command is none of them.
+bool run_role_command(const CommandLine& line, HttpClient& client, std::ostream& out);
 // users pool create|list|delete|rotate-key, users add|list|disable|enable|delete
 // (user_commands.cpp); false when line.command is none of them.
 bool run_user_command(const CommandLine& line, HttpClient& client, Console& console);

@@ -169,6 +169,46 @@ std::string format_key_list(const json& list) {
     return format_table({"NAME", "ACCESS_KEY_ID", "SCOPE", "FUNCTIONS", "CREATED"}, rows);
 }
 
+namespace {
+
+std::string joined(const json& object, const char* key) {
+    std::string out;
+    for (const auto& item : object.value(key, json::array())) {
+        if (!out.empty()) out += ", ";
+        out += item.is_string() ? item.get<std::string>() : item.dump();
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string format_role_list(const json& list) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& role : list.value("roles", json::array())) {
+        rows.push_back({text(role, "name"), joined(role, "invoke"), text(role, "max_session_s") + " s",
+                        joined(role, "trusted_pools")});
+    }
+    return format_table({"NAME", "INVOKE", "MAX_SESSION", "TRUSTED_POOLS"}, rows);
+}
+
+std::string format_role(const json& role) {
+    std::string out = format_fields({{"name", text(role, "name")},
+                                     {"arn", text(role, "arn")},
+                                     {"invoke", joined(role, "invoke")},
+                                     {"max session", text(role, "max_session_s") + " s"},
+                                     {"trusted pools", joined(role, "trusted_pools")},
+                                     {"created", text(role, "created")}});
+    if (!role.contains("sessions")) return out;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& session : role["sessions"]) {
+        rows.push_back({text(session, "access_key_id"), text(session, "user_sub"), text(session, "session_name"),
+                        text(session, "expires")});
+    }
+    out += "live sessions: " + std::to_string(rows.size()) + "\n";
+    if (!rows.empty()) out += format_table({"ACCESS_KEY_ID", "USER_SUB", "SESSION_NAME", "EXPIRES"}, rows);
+    return out;
+}
+
 std::string format_deployed(const json& spec) {
     return text(spec, "name") + " version " + text(spec, "version") + "\n";
 }

@@ -27,6 +27,11 @@ std::string format_fields(const std::vector<std::pair<std::string, std::string>>
 std::string format_created_key(const nlohmann::json& key);
 // GET /v1/keys: NAME ACCESS_KEY_ID SCOPE FUNCTIONS CREATED.
 std::string format_key_list(const nlohmann::json& list);
+// GET /v1/roles: NAME INVOKE MAX_SESSION TRUSTED_POOLS.
+std::string format_role_list(const nlohmann::json& list);
+// POST /v1/roles, GET /v1/roles/NAME: the role as "key: value" lines, then its live
+// sessions (GET) as a table.
+std::string format_role(const nlohmann::json& role);
 // PUT /v1/functions/NAME: "NAME version N".
 std::string format_deployed(const nlohmann::json& spec);
 // PUT /v1/functions/NAME/aliases/ALIAS: "NAME:ALIAS -> version N" (and its weighted version).

@@ -13,6 +13,8 @@
 
 namespace sofaas {
 
+struct Principal { std::string key_id; std::string role; std::string user_sub; };
+
 struct InvocationReport {
     // What ran, and why.
     std::string request_id;
@@ -23,6 +25,7 @@ struct InvocationReport {
     // run, as on Lambda). 0 for everything else.
     uint32_t attempt = 0;
     WallTime start;  // when the invocation got its slot; an unpaid init: when it began
+    Principal principal;
 
     // The outcome, set by the code that observed it (host_fault only by the pool).
     InvocationStatus status = InvocationStatus::ok;

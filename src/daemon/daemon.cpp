@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <chrono>
@@ -36,6 +37,7 @@
 #include "common/private_directory.h"
 #include "daemon/admin_token.h"
 #include "keys/api_keys.h"
+#include "keys/session_store.h"
 #include "gateway/gateway.h"
 #include "identity/external_providers.h"
 #include "identity/token_verifier.h"
@@ -47,6 +49,7 @@
 #include "registry/registry.h"
 #include "sites/site_store.h"
 #include "scheduler/scheduler.h"
+#include "sts/role_store.h"
 
 namespace sofaas {
 namespace {
@@ -239,6 +242,21 @@ asio::awaitable<void> drain_and_stop(std::vector<asio::io_context*> contexts, Se
     for (asio::io_context* context : contexts) context->stop();
 }
 
+// For the test suite only: SOFAAS_TEST_SESSION_CLOCK_OFFSET_S moves the clock by which
+// temporary credentials are issued and expire that many seconds ahead, so that a test sees
+// a session expire without waiting its 15 minutes. Nothing else reads that clock.
+std::chrono::seconds session_clock_offset() {
+    const char* text = std::getenv("SOFAAS_TEST_SESSION_CLOCK_OFFSET_S");
+    if (!text || !*text) return {};
+    char* end = nullptr;
+    const long long seconds = std::strtoll(text, &end, 10);
+    if (*end != '\0' || seconds < 0 || seconds > 365LL * 24 * 3600) {
+        throw std::runtime_error("SOFAAS_TEST_SESSION_CLOCK_OFFSET_S must be 0 to 31536000 seconds");
+    }
+    spdlog::warn("temporary credentials expire by a clock {} s ahead (SOFAAS_TEST_SESSION_CLOCK_OFFSET_S)", seconds);
+    return std::chrono::seconds(seconds);
+}
+
 }  // namespace
 
 int run_daemon(const Config& config) {
@@ -254,6 +272,8 @@ int run_daemon(const Config& config) {
     spdlog::info("admin token from {}", admin_token.source);
     const std::optional<std::filesystem::path> dashboard_files = find_dashboard_files(config);
     KeyStore keys(config.data_dir / "keys.json");
+    RoleStore roles(config.data_dir / "roles.json");
+    SessionStore sessions(config.data_dir / "sessions.json", session_clock_offset());
 
     // A process a function forks and detaches (setsid, double fork) outlives its worker:
     // as a subreaper the daemon inherits it, and the pool kills it (pool/child_processes.h).
@@ -299,9 +319,9 @@ int run_daemon(const Config& config) {
     const identity::TokenVerifier identity_tokens(user_pools, identity_providers, config.users.issuer_url);
     SiteStore sites(config.data_dir / "sites", config.sites.cache_mb << 20);
     spdlog::info("sites: {} served from {}", sites.load(), (config.data_dir / "sites").string());
-    Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, registry, scheduler, pool, ledger, logs,
-                                              *events, dispatcher, schedules, metrics, user_pools, identity_tokens,
-                                              sites, dashboard_files});
+    Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, roles, sessions, registry, scheduler, pool,
+                                              ledger, logs, *events, dispatcher, schedules, metrics, user_pools,
+                                              identity_tokens, sites, dashboard_files});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.

@@ -259,11 +259,19 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
 
     // An invoke key may call the functions it names; everything else is an admin's.
     const bool invocation = path.size() == 4 && path[1] == "functions" && path[3] == "invoke" && method == "POST";
-    if (invocation && !caller.may_invoke(path[2])) co_return forbidden("This key may not invoke " + path[2]);
+    // Temporary credentials are the Lambda API's, as AWS's are (lambda_api.h).
+    if (caller.kind == CallerKind::session) {
+        co_return forbidden("Temporary credentials sign requests to the Lambda API, not to the control API");
+    }
+    if (invocation && !caller.may_invoke(path[2], "")) co_return forbidden("This key may not invoke " + path[2]);
     if (!invocation && !caller.is_admin()) co_return forbidden(std::string(caller.what_the_key_may_do()));
 
     if (path.size() >= 2 && path[1] == "sites") {
         HttpResponseParts answer = co_await handle_sites_api(context, request, path);
+        co_return answer;
+    }
+    if (path.size() >= 2 && path[1] == "roles") {
+        HttpResponseParts answer = co_await handle_roles_api(context, request, path);
         co_return answer;
     }
     if (path.size() >= 2 && path[1] == "keys") {
@@ -328,7 +336,7 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
     }
     if (path[3] == "invoke") {
         if (method == "POST") {
-            HttpResponseParts invoked = co_await invoke_function(context, request, function);
+            HttpResponseParts invoked = co_await invoke_function(context, request, function, caller.principal());
             co_return invoked;
         }
         co_return unsupported();

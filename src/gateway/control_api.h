@@ -9,6 +9,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "common/invocation_report.h"
 #include "gateway/handler_context.h"
 #include "gateway/http_event.h"
 #include "gateway/http_message.h"
@@ -18,6 +19,10 @@ namespace sofaas {
 
 boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& context,
                                                              const IncomingRequest& request);
+
+// /v1/roles[/NAME[/revoke-sessions]] (roles_api.cpp); `path` is the decoded segments.
+boost::asio::awaitable<HttpResponseParts> handle_roles_api(HandlerContext& context, const IncomingRequest& request,
+                                                           const std::vector<std::string>& path);
 
 // /v1/keys and /v1/keys/NAME (keys_api.cpp); `path` is the decoded segments.
 boost::asio::awaitable<HttpResponseParts> handle_keys_api(HandlerContext& context, const IncomingRequest& request,
@@ -93,9 +98,9 @@ boost::asio::awaitable<HttpResponseParts> deploy_function(HandlerContext& contex
 boost::asio::awaitable<HttpResponseParts> update_function_settings(HandlerContext& context,
                                                                    const IncomingRequest& request,
                                                                    const std::string& function);
-// POST /v1/functions/NAME/invoke (direct_invoke.cpp).
+// POST /v1/functions/NAME/invoke (direct_invoke.cpp), by `principal`.
 boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& context,
                                                           const IncomingRequest& request,
-                                                          const std::string& function);
+                                                          const std::string& function, const Principal& principal);
 
 }  // namespace sofaas

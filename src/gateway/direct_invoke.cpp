@@ -88,7 +88,7 @@ boost::asio::awaitable<QueuedEventResult> queue_event(HandlerContext& context, c
 
 boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& context,
                                                           const IncomingRequest& request,
-                                                          const std::string& function) {
+                                                          const std::string& function, const Principal& principal) {
     InvocationType type = InvocationType::request_response;
     if (const auto wanted = request.header("X-Sofaas-Invocation-Type")) {
         if (*wanted == "Event") {
@@ -119,6 +119,7 @@ boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& contex
     }
 
     InvocationRequest invocation{version, request.body, Trigger::invoke, request.request_id};
+    invocation.principal = principal;
     InvocationReport report = co_await async_invoke(context.services.scheduler, std::move(invocation));
 
     HttpResponseParts response;

@@ -40,8 +40,8 @@ public:
 // it, and no response carries the X-Sofaas-* report (billing, duration, version), unless the
 // function's owner asked for them (--expose-errors) or the caller's credential may invoke
 // the function anyway (it would read the same on the control API).
-bool discloses_details(const FunctionSpec& spec, const Caller& caller) {
-    return spec.expose_errors || caller.may_invoke(spec.name);
+bool discloses_details(const FunctionSpec& spec, const Caller& caller, std::string_view qualifier) {
+    return spec.expose_errors || caller.may_invoke(spec.name, qualifier);
 }
 
 }  // namespace
@@ -57,7 +57,7 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     const FunctionVersionPtr gate = resolved.version ? resolved.version : context.services.registry.latest(route.function);
     if (gate && gate->spec.auth == AuthMode::key) {
         if (!caller.known()) co_return unauthorized(caller);
-        if (!caller.may_invoke(route.function)) co_return forbidden("This key may not invoke " + route.function);
+        if (!caller.may_invoke(route.function, route.qualifier)) co_return forbidden("This key may not invoke " + route.function);
     }
     std::optional<JwtClaims> verified_claims;
     if (gate && gate->spec.auth == AuthMode::jwt) {
@@ -73,11 +73,13 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
     parts.method = request.method;
     parts.target = request.target;
     parts.headers = request.headers;
-    // A sofaas credential is for sofaas: the function never sees it, whatever its auth.
+    // A sofaas credential is for sofaas: the function never sees it, whatever its auth, nor
+    // the session token of temporary credentials.
     std::vector<HttpRequestParts::Header> without_credential;
     if (caller.known() || version->spec.auth != AuthMode::none) {
         for (const auto& header : request.headers)
-            if (!iequals(header.first, "Authorization")) without_credential.push_back(header);
+            if (!iequals(header.first, "Authorization") && !iequals(header.first, "X-Amz-Security-Token"))
+                without_credential.push_back(header);
         parts.headers = without_credential;
     }
     parts.body = request.body;
@@ -90,8 +92,9 @@ boost::asio::awaitable<HttpResponseParts> handle_function_endpoint(HandlerContex
 
     auto reader = std::make_shared<FunctionUrlReader>();
     InvocationRequest invocation{version, make_http_event(parts), Trigger::http, request.request_id, reader};
+    invocation.principal = caller.principal();
     InvocationReport report = co_await async_invoke(context.services.scheduler, std::move(invocation));
-    const bool details = discloses_details(version->spec, caller);
+    const bool details = discloses_details(version->spec, caller, route.qualifier);
     if (report.status != InvocationStatus::ok && !details) co_return generic_invocation_error(report);
 
     HttpResponseParts response;

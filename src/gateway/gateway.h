@@ -24,6 +24,8 @@ class Pool;
 class Ledger;
 class FunctionLogStore;
 class KeyStore;
+class SessionStore;
+class RoleStore;
 class EventStore;
 class Dispatcher;
 class ScheduleRunner;
@@ -38,6 +40,8 @@ struct GatewayServices {
     const Config& config;
     std::string admin_token;
     KeyStore& keys;
+    RoleStore& roles;
+    SessionStore& sessions;  // temporary credentials of roles
     Registry& registry;
     Scheduler& scheduler;
     Pool& pool;

@@ -283,6 +283,18 @@ boost::asio::awaitable<HttpResponseParts> put_concurrency(LambdaCall& call, cons
     co_return json_response(200, json{{"ReservedConcurrentExecutions", std::stoul(reserved)}}.dump());
 }
 
+// AWS's words for a refused Invoke, naming who asked and what.
+std::string not_authorized_to_invoke(const LambdaCall& call, const FunctionReference& reference) {
+    std::string resource = function_arn(call.context.services.config, reference.name);
+    if (!reference.qualifier.empty()) resource += ":" + reference.qualifier;
+    if (call.caller.kind != CallerKind::session) return "This key may not invoke " + resource;
+    const Session& session = *call.caller.session;
+    return fmt::format("User: arn:aws:sts::{}:assumed-role/{}/{} is not authorized to perform: "
+                       "lambda:InvokeFunction on resource: {} because role {} grants no such invocation",
+                       call.context.services.config.account_id, session.role, session.session_name, resource,
+                       session.role);
+}
+
 }  // namespace
 
 boost::asio::awaitable<HttpResponseParts> route_lambda_operation(LambdaCall& call) {
@@ -320,8 +332,8 @@ boost::asio::awaitable<HttpResponseParts> route_lambda_operation(LambdaCall& cal
     const std::string operation = path.size() > 3 ? path[3] : "";
     if (operation == "invocations" && path.size() == 4 && path[0] == "2015-03-31") {
         if (method != "POST") co_return unsupported();
-        if (!call.caller.may_invoke(reference->name)) {
-            co_return lambda_error(403, "AccessDeniedException", "This key may not invoke " + reference->name);
+        if (!call.caller.may_invoke(reference->name, reference->qualifier)) {
+            co_return lambda_error(403, "AccessDeniedException", not_authorized_to_invoke(call, *reference));
         }
         HttpResponseParts invoked = co_await lambda_invoke(context, call.request, call.caller, *reference);
         co_return invoked;

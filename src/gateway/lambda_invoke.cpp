@@ -63,8 +63,9 @@ struct Answer {
 };
 
 boost::asio::awaitable<Answer> run_invocation(HandlerContext& context, const IncomingRequest& request,
-                                              const FunctionVersionPtr& version, bool tail) {
+                                              const Caller& caller, const FunctionVersionPtr& version, bool tail) {
     InvocationRequest invocation{version, request.body, Trigger::lambda_api, request.request_id};
+    invocation.principal = caller.principal();
     InvocationReport report = co_await async_invoke(context.services.scheduler, std::move(invocation));
     HttpResponseParts response;
     switch (outcome_of(report.status)) {
@@ -140,14 +141,15 @@ boost::asio::awaitable<HttpResponseParts> lambda_invoke(HandlerContext& context,
     }
 
     if (!invocation_id) {
-        Answer answer = co_await run_invocation(context, request, version, tail);
+        Answer answer = co_await run_invocation(context, request, caller, version, tail);
         co_return std::move(answer.response);
     }
-    InvocationKey key{caller.kind == CallerKind::api_key ? caller.key->access_key_id : "admin", version->spec.name,
+    const std::string caller_id = caller.principal().key_id;
+    InvocationKey key{caller_id.empty() ? "admin" : caller_id, version->spec.name,
                       std::move(*invocation_id)};
     JoinedInvocation joined = co_await async_join_invocation(context.invocations, std::move(key));
     if (joined.answer) co_return std::move(*joined.answer);
-    Answer answer = co_await run_invocation(context, request, version, tail);
+    Answer answer = co_await run_invocation(context, request, caller, version, tail);
     // Only an invocation that ran is replayed: a throttled one's retry should run it.
     if (answer.function_ran) {
         joined.claim->finish(answer.response, std::chrono::seconds(version->spec.timeout_s));

@@ -18,6 +18,7 @@
 #include "gateway/metrics_endpoint.h"
 #include "gateway/responses.h"
 #include "gateway/site_serving.h"
+#include "gateway/sts_api.h"
 #include "gateway/user_pool_endpoints.h"
 #include "logs/function_logs.h"
 #include "registry/registry.h"
@@ -91,6 +92,8 @@ std::optional<HttpResponseParts> Router::refusal_before_body(std::string_view me
     const std::string_view path = target.substr(0, target.find('?'));
     const GatewayServices& services = context_.services;
     if (role_ == RouterRole::metrics_only) return std::nullopt;
+    // The STS endpoint takes anyone: the identity token in the body is the credential.
+    if (path == "/sts" || path == "/sts/") return std::nullopt;
     const Caller caller = caller_before_body(authorization, trusted_credentials(services));
     if (path == "/metrics") {
         if (!caller.known()) return unauthorized(caller);
@@ -113,7 +116,7 @@ std::optional<HttpResponseParts> Router::refusal_before_body(std::string_view me
     // An alias with weights may pick another version for the call itself, which is checked
     // again then (function_endpoint.cpp): this early answer only spares reading the body.
     const FunctionVersionPtr version = services.registry.resolve(route->function, route->qualifier).version;
-    if (version && version->spec.auth == AuthMode::key && !caller.may_invoke(route->function)) {
+    if (version && version->spec.auth == AuthMode::key && !caller.may_invoke(route->function, route->qualifier)) {
         return unauthorized(caller);
     }
     if (version && version->spec.auth == AuthMode::jwt) {
@@ -142,6 +145,10 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
     if (path == "/healthz") {
         if (request.method != "GET" && request.method != "HEAD") co_return method_not_allowed(request.method, path);
         co_return health_response(context_);
+    }
+    if (is_sts_request(request)) {
+        HttpResponseParts response = co_await handle_sts(context_, request);
+        co_return response;
     }
     if (is_dashboard_path(path)) co_return dashboard_.respond(request);
     if (path == "/v1" || path.starts_with("/v1/")) {

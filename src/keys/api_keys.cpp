@@ -1,17 +1,14 @@
 #include "keys/api_keys.h"
 
-#include <sys/random.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <map>
 #include <mutex>
-#include <system_error>
 
 #include <nlohmann/json.hpp>
 
 #include "common/file_io.h"
 #include "common/function_spec.h"
+#include "keys/random_text.h"
 
 namespace sofaas {
 namespace {
@@ -21,36 +18,8 @@ using nlohmann::json;
 // AWS access key ids are 20 upper-case characters; ours start with SOFA so that a leaked
 // one is recognisable in a log or a repository scan.
 constexpr std::string_view id_prefix = "SOFA";
-constexpr std::string_view id_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 constexpr size_t id_random_chars = 16;
-constexpr std::string_view secret_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 constexpr size_t secret_chars = 40;  // 238 bits
-
-void fill_random(unsigned char* bytes, size_t size) {
-    while (size > 0) {
-        const ssize_t got = ::getrandom(bytes, size, 0);
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            throw std::system_error(errno, std::generic_category(), "getrandom");
-        }
-        bytes += got;
-        size -= static_cast<size_t>(got);
-    }
-}
-
-// Uniform over the alphabet: bytes that would bias it are drawn again.
-std::string random_text(std::string_view alphabet, size_t length) {
-    const unsigned limit = 256 - 256 % alphabet.size();
-    std::string text;
-    unsigned char bytes[64];
-    while (text.size() < length) {
-        fill_random(bytes, sizeof bytes);
-        for (unsigned char byte : bytes) {
-            if (byte < limit && text.size() < length) text += alphabet[byte % alphabet.size()];
-        }
-    }
-    return text;
-}
 
 struct StoredKey {
     ApiKey key;
@@ -178,7 +147,7 @@ CreatedKey KeyStore::create(const std::string& name, KeyScope scope, std::vector
     std::lock_guard lock(state_->mutex);
     if (state_->named(name)) throw KeyError(KeyError::Kind::exists, "A key named '" + name + "' exists");
     do {
-        stored.key.access_key_id = std::string(id_prefix) + random_text(id_alphabet, id_random_chars);
+        stored.key.access_key_id = std::string(id_prefix) + random_text(access_key_id_alphabet, id_random_chars);
     } while (state_->by_id.count(stored.key.access_key_id));
     const std::string id = stored.key.access_key_id;
     state_->by_id.emplace(id, stored);

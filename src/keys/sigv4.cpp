@@ -40,7 +40,7 @@ bool signs(const AuthorizationHeader& header, std::string_view name) {
 }
 
 SigV4Verdict refuse(SigV4FailureKind kind, std::string message) {
-    return {std::nullopt, SigV4Failure{kind, std::move(message)}};
+    return {std::nullopt, SigV4Failure{kind, std::move(message)}, std::nullopt};
 }
 
 std::string_view invalid_token_message() { return "The security token included in the request is invalid."; }
@@ -82,6 +82,39 @@ const std::string& signing_key(std::string_view secret, const AuthorizationHeade
     last = Derived{std::string(secret), std::string(header.date), std::string(header.region),
                    std::string(header.service), std::move(key)};
     return last.key;
+}
+
+// Who an access key id names, with the secret that signs for it: an API key (which takes
+// no session token), or a session whose token the request carries.
+struct Signer {
+    std::optional<ApiKey> key;
+    std::optional<Session> session;
+    std::string secret;
+};
+
+std::variant<Signer, SigV4Verdict> find_signer(const SigningSecrets& secrets, std::string_view access_key_id,
+                                               std::optional<std::string_view> session_token) {
+    if (std::optional<CreatedKey> key = secrets.keys.find(access_key_id)) {
+        if (session_token) {
+            return refuse(SigV4FailureKind::security_token,
+                          std::string(invalid_token_message()) +
+                              " An API key's signature carries no X-Amz-Security-Token.");
+        }
+        return Signer{std::move(key->key), std::nullopt, std::move(key->secret_access_key)};
+    }
+    if (!secrets.sessions) return refuse(SigV4FailureKind::unknown_key, std::string(invalid_token_message()));
+    auto found = secrets.sessions->find(access_key_id, session_token.value_or(""));
+    if (auto* credentials = std::get_if<SessionCredentials>(&found)) {
+        return Signer{std::nullopt, std::move(credentials->session), std::move(credentials->secret_access_key)};
+    }
+    switch (std::get<SessionRefusal>(found)) {
+        case SessionRefusal::unknown: break;
+        case SessionRefusal::wrong_token:
+            return refuse(SigV4FailureKind::security_token, std::string(invalid_token_message()));
+        case SessionRefusal::expired:
+            return refuse(SigV4FailureKind::expired_token, "The security token included in the request is expired");
+    }
+    return refuse(SigV4FailureKind::unknown_key, std::string(invalid_token_message()));
 }
 
 std::string signature_of(const AuthorizationHeader& header, std::string_view secret, std::string_view string_to_sign) {
@@ -137,6 +170,7 @@ std::optional<SigV4Failure> outside_skew(const RequestTime& signed_at, WallTime 
 std::string_view SigV4Failure::error_type() const {
     switch (kind) {
         case SigV4FailureKind::malformed: return "IncompleteSignatureException";
+        case SigV4FailureKind::expired_token: return "ExpiredTokenException";
         case SigV4FailureKind::security_token:
         case SigV4FailureKind::unknown_key: return "UnrecognizedClientException";
         case SigV4FailureKind::payload_mismatch: return "XAmzContentSHA256Mismatch";
@@ -157,19 +191,27 @@ int SigV4Failure::http_status() const {
 
 bool is_sigv4_authorization(std::string_view authorization) { return authorization.starts_with("AWS4-"); }
 
-SigV4Verdict sigv4_claimed_signer(std::string_view authorization, const KeyStore& keys, std::string_view region,
-                                  std::string_view service) {
+SigV4Verdict sigv4_claimed_signer(std::string_view authorization, const SigningSecrets& secrets,
+                                  std::string_view region, std::string_view service) {
     if (!is_sigv4_authorization(authorization)) return {};
     const sigv4::ParsedAuthorization parsed = sigv4::parse_authorization(authorization);
     if (!parsed.header) return refuse(SigV4FailureKind::malformed, parsed.error);
-    if (auto failure = scope_failure(*parsed.header, region, service)) return {std::nullopt, std::move(failure)};
-    std::optional<CreatedKey> found = keys.find(parsed.header->access_key_id);
-    if (!found) return refuse(SigV4FailureKind::unknown_key, std::string(invalid_token_message()));
-    return {std::move(found->key), std::nullopt};
+    if (auto failure = scope_failure(*parsed.header, region, service)) {
+        return {std::nullopt, std::move(failure), std::nullopt};
+    }
+    if (std::optional<CreatedKey> found = secrets.keys.find(parsed.header->access_key_id)) {
+        return {std::move(found->key), std::nullopt, std::nullopt};
+    }
+    if (secrets.sessions) {
+        if (std::optional<Session> session = secrets.sessions->claimed(parsed.header->access_key_id)) {
+            return {std::nullopt, std::nullopt, std::move(session)};
+        }
+    }
+    return refuse(SigV4FailureKind::unknown_key, std::string(invalid_token_message()));
 }
 
-SigV4Verdict verify_sigv4(const SignedRequest& request, const KeyStore& keys, WallTime now, std::string_view region,
-                          std::string_view service) {
+SigV4Verdict verify_sigv4(const SignedRequest& request, const SigningSecrets& secrets, WallTime now,
+                          std::string_view region, std::string_view service) {
     const std::vector<std::string_view> authorizations = header_values(request, "authorization");
     const bool signed_header = std::any_of(authorizations.begin(), authorizations.end(), is_sigv4_authorization);
     if (!signed_header) {
@@ -187,15 +229,25 @@ SigV4Verdict verify_sigv4(const SignedRequest& request, const KeyStore& keys, Wa
     if (!parsed.header) return refuse(SigV4FailureKind::malformed, parsed.error);
     const AuthorizationHeader& header = *parsed.header;
 
-    // sofaas issues no temporary credentials, so no session token can be valid.
-    if (first_header(request, "x-amz-security-token") || sigv4::query_parameter(request.query, "X-Amz-Security-Token")) {
-        return refuse(SigV4FailureKind::security_token,
-                      std::string(invalid_token_message()) +
-                          " sofaas issues no temporary credentials: sign with an API key's access key id and secret.");
+    if (auto failure = scope_failure(header, region, service)) return {std::nullopt, std::move(failure), std::nullopt};
+    const std::vector<std::string_view> session_tokens = header_values(request, "x-amz-security-token");
+    if (session_tokens.size() > 1) {
+        return refuse(SigV4FailureKind::malformed, "A signed request carries at most one X-Amz-Security-Token header.");
     }
-    if (auto failure = scope_failure(header, region, service)) return {std::nullopt, std::move(failure)};
-    const std::optional<CreatedKey> key = keys.find(header.access_key_id);
-    if (!key) return refuse(SigV4FailureKind::unknown_key, std::string(invalid_token_message()));
+    if (sigv4::query_parameter(request.query, "X-Amz-Security-Token")) {
+        return refuse(SigV4FailureKind::security_token,
+                      std::string(invalid_token_message()) + " Send the session token in the X-Amz-Security-Token header.");
+    }
+    const std::optional<std::string_view> session_token =
+        session_tokens.empty() ? std::nullopt : std::optional<std::string_view>(session_tokens.front());
+    auto found_signer = find_signer(secrets, header.access_key_id, session_token);
+    if (auto* refusal = std::get_if<SigV4Verdict>(&found_signer)) return std::move(*refusal);
+    Signer& signer = std::get<Signer>(found_signer);
+    // The token is part of what was signed, or anyone who saw a request could swap it.
+    if (session_token && !signs(header, "x-amz-security-token")) {
+        return refuse(SigV4FailureKind::malformed,
+                      "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization.");
+    }
 
     if (!signs(header, "host")) {
         return refuse(SigV4FailureKind::malformed, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
@@ -209,7 +261,7 @@ SigV4Verdict verify_sigv4(const SignedRequest& request, const KeyStore& keys, Wa
                           std::string(header.date) + "' != '" + signed_at.amz_date.substr(0, 8) + "', from '" +
                           signed_at.amz_date + "'.");
     }
-    if (auto skew = outside_skew(signed_at, now)) return {std::nullopt, std::move(skew)};
+    if (auto skew = outside_skew(signed_at, now)) return {std::nullopt, std::move(skew), std::nullopt};
 
     // botocore signs the x-amz-content-sha256 value when there is one (S3 and a few other
     // services send it), else the body's digest: either way the body must be that digest.
@@ -243,12 +295,12 @@ SigV4Verdict verify_sigv4(const SignedRequest& request, const KeyStore& keys, Wa
     const std::string string_to_sign = std::string(sigv4::algorithm) + "\n" + signed_at.amz_date + "\n" +
                                        std::string(header.date) + "/" + std::string(header.region) + "/" +
                                        std::string(header.service) + "/aws4_request\n" + sha256_hex(canonical_request);
-    if (!secrets_equal(header.signature, signature_of(header, key->secret_access_key, string_to_sign))) {
+    if (!secrets_equal(header.signature, signature_of(header, signer.secret, string_to_sign))) {
         return refuse(SigV4FailureKind::signature_mismatch,
                       "The request signature we calculated does not match the signature you provided. Check your "
                       "AWS Secret Access Key and signing method. Consult the service documentation for details.");
     }
-    return {key->key, std::nullopt};
+    return {std::move(signer.key), std::nullopt, std::move(signer.session)};
 }
 
 }  // namespace sofaas

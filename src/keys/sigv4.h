@@ -11,8 +11,10 @@
 // constant time. Each refusal is a SigV4Failure whose kind decides the AWS error type and
 // HTTP status, with a message worded like AWS's.
 //
-// Not accepted: temporary credentials (X-Amz-Security-Token; sofaas issues none),
-// query-string signatures (presigned URLs), unsigned payloads, SigV4a.
+// Temporary credentials (keys/session_store.h) sign the same way and add their session
+// token in X-Amz-Security-Token, which must be theirs.
+//
+// Not accepted: query-string signatures (presigned URLs), unsigned payloads, SigV4a.
 #pragma once
 
 #include <chrono>
@@ -24,6 +26,7 @@
 
 #include "common/time.h"
 #include "keys/api_keys.h"
+#include "keys/session_store.h"
 
 namespace sofaas {
 
@@ -42,8 +45,9 @@ struct SignedRequest {
 enum class SigV4FailureKind {
     malformed,           // IncompleteSignatureException (400): the header, a signed header or a date is unreadable
     presigned,           // InvalidSignatureException (403): query-string signatures are not accepted
-    security_token,      // UnrecognizedClientException (403): temporary credentials are not accepted
-    unknown_key,         // UnrecognizedClientException (403): no key has this access key id
+    security_token,      // UnrecognizedClientException (403): a session token that is not the credentials' own
+    unknown_key,         // UnrecognizedClientException (403): no key or session has this access key id
+    expired_token,       // ExpiredTokenException (403): the temporary credentials have expired
     wrong_date,          // InvalidSignatureException (403): the credential's day is not X-Amz-Date's
     wrong_region,        // InvalidSignatureException (403): not the daemon's region (Config::region)
     wrong_service,       // InvalidSignatureException (403): not the service asked for ("lambda")
@@ -62,27 +66,36 @@ struct SigV4Failure {
     int http_status() const;
 };
 
-// Three outcomes: not signed with SigV4 at all (neither set: other schemes may apply),
-// signed by `key`, or refused for `failure`.
+// Four outcomes: not signed with SigV4 at all (none set: other schemes may apply), signed
+// by the API key `key`, by the temporary credentials of `session`, or refused for `failure`.
 struct SigV4Verdict {
     std::optional<ApiKey> key;
     std::optional<SigV4Failure> failure;
+    std::optional<Session> session;
 
-    bool is_sigv4() const { return key.has_value() || failure.has_value(); }
+    bool is_sigv4() const { return key.has_value() || session.has_value() || failure.has_value(); }
+};
+
+// The secrets a signature may be made with.
+struct SigningSecrets {
+    const KeyStore& keys;
+    const SessionStore* sessions = nullptr;  // none: temporary credentials are refused
 };
 
 // Whether an Authorization header value claims an AWS4 signature (it may still be malformed).
 bool is_sigv4_authorization(std::string_view authorization);
 
 // Verifies the request's SigV4 Authorization header as of `now`, against the secrets of
-// `keys`, for credential scope REGION/SERVICE.
-SigV4Verdict verify_sigv4(const SignedRequest& request, const KeyStore& keys, WallTime now, std::string_view region,
-                          std::string_view service);
+// `secrets`, for credential scope REGION/SERVICE. A session's expiry is judged by its
+// store's clock.
+SigV4Verdict verify_sigv4(const SignedRequest& request, const SigningSecrets& secrets, WallTime now,
+                          std::string_view region, std::string_view service);
 
 // What the Authorization header alone tells, before the body it signs is read: whether it
-// is well-formed, scoped to REGION/SERVICE and names a known key. `key`, when set, is who
-// the request claims to come from, not yet verified: only for refusing a body early.
-SigV4Verdict sigv4_claimed_signer(std::string_view authorization, const KeyStore& keys, std::string_view region,
-                                  std::string_view service);
+// is well-formed, scoped to REGION/SERVICE and names a known key or session. `key` or
+// `session`, when set, is who the request claims to come from, not yet verified: only for
+// refusing a body early.
+SigV4Verdict sigv4_claimed_signer(std::string_view authorization, const SigningSecrets& secrets,
+                                  std::string_view region, std::string_view service);
 
 }  // namespace sofaas

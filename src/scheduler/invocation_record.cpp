@@ -21,6 +21,7 @@ void complete_report(InvocationReport& report, const InvocationRequest& request,
     report.memory_mb = spec.memory_mb;
     report.trigger = request.trigger;
     report.attempt = request.attempt;
+    report.principal = request.principal;
     report.start = start;
     if (report.status == InvocationStatus::ok && request.output_reader) {
         if (std::optional<std::string> why = request.output_reader->read(report.output)) {
@@ -42,6 +43,7 @@ InvocationReport refused_report(const InvocationRequest& request, InvocationStat
     report.memory_mb = request.version->spec.memory_mb;
     report.trigger = request.trigger;
     report.attempt = request.attempt;
+    report.principal = request.principal;
     report.start = wall_now();
     report.status = status;
     report.error_type = error_type;

@@ -46,6 +46,7 @@ struct InvocationRequest {
     std::string request_id;
     std::shared_ptr<OutputReader> output_reader;  // none: any output will do
     uint32_t attempt = 0;  // a queued event's run (InvocationReport::attempt)
+    Principal principal;   // who called (InvocationReport::principal)
 };
 
 class Scheduler {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "sigv4_vectors.h"
+#include "sts/role_store.h"
 #include "support/temp_dir.h"
 
 namespace sofaas {
@@ -20,7 +21,9 @@ protected:
         keys_ = std::make_unique<KeyStore>(dir_ / "keys.json");
     }
 
-    TrustedCredentials trusted(std::string_view region = "us-east-1") const { return {"admin-token", *keys_, region}; }
+    TrustedCredentials trusted(std::string_view region = "us-east-1") const {
+        return {"admin-token", *keys_, region, sessions_, roles_};
+    }
 
     static IncomingRequest incoming(TestRequest request) {
         IncomingRequest incoming;
@@ -37,6 +40,8 @@ protected:
 
     testing::TempDir dir_{"auth-test"};
     std::unique_ptr<KeyStore> keys_;
+    SessionStore sessions_{dir_ / "sessions.json"};
+    RoleStore roles_{dir_ / "roles.json"};
 };
 
 TEST_F(CallerTest, BearerAdminTokenAndKeyWorkAsBefore) {
@@ -57,7 +62,7 @@ TEST_F(CallerTest, SigV4SignatureOfAnAdminKeyIsAnAdmin) {
     ASSERT_TRUE(caller.key);
     EXPECT_EQ(caller.key->access_key_id, access_key_id);
     EXPECT_TRUE(caller.is_admin());
-    EXPECT_TRUE(caller.may_invoke("hello"));
+    EXPECT_TRUE(caller.may_invoke("hello", ""));
     EXPECT_FALSE(caller.signature_failure);
 }
 

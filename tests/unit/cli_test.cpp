@@ -130,6 +130,32 @@ TEST(CliArgs, AliasCommandsTakeTheirArguments) {
     EXPECT_EQ(parse({"invoke", "api", "--qualifier", "live"}).value("qualifier"), "live");
 }
 
+TEST(CliArgs, RolesCreateTakesRepeatableGrantsAndPools) {
+    auto create = parse({"roles", "create", "web", "--invoke", "orders", "--invoke", "reports:prod", "--trust-pool",
+                         "customers", "--max-session", "900"});
+    EXPECT_EQ(create.command, "roles create");
+    EXPECT_EQ(create.values("invoke"), (std::vector<std::string>{"orders", "reports:prod"}));
+    EXPECT_EQ(create.values("trust-pool"), (std::vector<std::string>{"customers"}));
+    EXPECT_EQ(create.value("max-session"), "900");
+    EXPECT_EQ(parse({"roles", "revoke-sessions", "web"}).command, "roles revoke-sessions");
+    EXPECT_THROW(parse({"roles", "show"}), UsageError);
+}
+
+TEST(CliFormat, RolesShowTheirGrantsPoolsAndLiveSessions) {
+    const json role = {{"name", "web"},           {"arn", "arn:aws:iam::000000000000:role/web"},
+                       {"invoke", {"orders", "reports:prod"}}, {"max_session_s", 3600},
+                       {"trusted_pools", {"customers"}},       {"created", "2026-12-06T14:00:00Z"},
+                       {"sessions", {{{"access_key_id", "ASIAEXAMPLE"}, {"user_sub", "u-1"}, {"session_name", "web"},
+                                      {"expires", "2026-12-06T15:00:00Z"}}}}};
+    EXPECT_EQ(format_role_list({{"roles", {role}}}),
+              "NAME  INVOKE                MAX_SESSION  TRUSTED_POOLS\n"
+              "web   orders, reports:prod  3600 s       customers\n");
+    const std::string shown = format_role(role);
+    EXPECT_NE(shown.find("invoke:          orders, reports:prod\n"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("live sessions: 1\n"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("ASIAEXAMPLE    u-1       web           2026-12-06T15:00:00Z"), std::string::npos) << shown;
+}
+
 TEST(CliFormat, AliasesShowTheirWeights) {
     const json alias = {{"name", "live"}, {"function", "api"}, {"version", 3}, {"weights", {{"4", 0.1}}},
                         {"description", "prod"}};

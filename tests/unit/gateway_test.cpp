@@ -24,12 +24,14 @@
 #include "events/sqlite_event_store.h"
 #include "identity/token_verifier.h"
 #include "keys/api_keys.h"
+#include "keys/session_store.h"
 #include "logs/function_logs.h"
 #include "metrics/metrics.h"
 #include "pool/pool.h"
 #include "registry/registry.h"
 #include "scheduler/scheduler.h"
 #include "sites/site_store.h"
+#include "sts/role_store.h"
 #include "support/temp_dir.h"
 
 namespace sofaas {
@@ -60,6 +62,8 @@ struct Daemon {
     explicit Daemon(const std::filesystem::path& data_dir)
         : config(small_limits_config(data_dir)),
           keys(data_dir / "keys.json"),
+          roles(data_dir / "roles.json"),
+          sessions(data_dir / "sessions.json"),
           registry(data_dir / "functions"),
           ledger(data_dir / "billing", LedgerOptions{}),
           logs(data_dir / "logs", ledger),
@@ -71,8 +75,8 @@ struct Daemon {
           user_pools(data_dir / "users.db", identity::UserPoolSettings{}),
           identity_tokens(user_pools, identity_providers, std::nullopt),
           sites(data_dir / "sites", 0),
-          gateway(io, GatewayServices{config, admin_token, keys, registry, scheduler, pool, ledger, logs, *events,
-                                      dispatcher, schedules, metrics, user_pools, identity_tokens, sites}) {
+          gateway(io, GatewayServices{config, admin_token, keys, roles, sessions, registry, scheduler, pool, ledger, logs,
+                                      *events, dispatcher, schedules, metrics, user_pools, identity_tokens, sites}) {
         const std::string bound = gateway.start();
         port = std::stoi(bound.substr(bound.rfind(':') + 1));
         threads.emplace_back([this] { io.run(); });  // one thread per io_context, as the daemon runs it
@@ -88,6 +92,8 @@ struct Daemon {
     Metrics metrics;  // outlives the pool's last completion
     Config config;
     KeyStore keys;
+    RoleStore roles;
+    SessionStore sessions;
     Registry registry;
     Ledger ledger;
     FunctionLogStore logs;

@@ -38,7 +38,7 @@ protected:
             question == std::string::npos ? std::string_view() : std::string_view(request.target).substr(question + 1);
         signed_request.headers = request.headers;
         signed_request.body = request.body;
-        return verify_sigv4(signed_request, *keys_, now, region, service);
+        return verify_sigv4(signed_request, SigningSecrets{*keys_}, now, region, service);
     }
 
     // The failure a request gets; fails the test when it verifies or is not SigV4 at all.
@@ -278,15 +278,15 @@ TEST_F(SigV4Test, OtherSchemesAreNotSigV4) {
 
 TEST_F(SigV4Test, ClaimedSignerNeedsOnlyTheHeader) {
     const std::string header = *signed_get().header("Authorization");
-    const SigV4Verdict claimed = sigv4_claimed_signer(header, *keys_, "us-east-1", "lambda");
+    const SigV4Verdict claimed = sigv4_claimed_signer(header, SigningSecrets{*keys_}, "us-east-1", "lambda");
     ASSERT_TRUE(claimed.key);
     EXPECT_EQ(claimed.key->access_key_id, access_key_id);
-    EXPECT_EQ(sigv4_claimed_signer(header, *keys_, "eu-west-1", "lambda").failure->kind, SigV4FailureKind::wrong_region);
-    EXPECT_EQ(sigv4_claimed_signer("AWS4-HMAC-SHA256 x", *keys_, "us-east-1", "lambda").failure->kind,
+    EXPECT_EQ(sigv4_claimed_signer(header, SigningSecrets{*keys_}, "eu-west-1", "lambda").failure->kind, SigV4FailureKind::wrong_region);
+    EXPECT_EQ(sigv4_claimed_signer("AWS4-HMAC-SHA256 x", SigningSecrets{*keys_}, "us-east-1", "lambda").failure->kind,
               SigV4FailureKind::malformed);
-    EXPECT_FALSE(sigv4_claimed_signer("Bearer token", *keys_, "us-east-1", "lambda").is_sigv4());
+    EXPECT_FALSE(sigv4_claimed_signer("Bearer token", SigningSecrets{*keys_}, "us-east-1", "lambda").is_sigv4());
     write_keys({});
-    EXPECT_EQ(sigv4_claimed_signer(header, *keys_, "us-east-1", "lambda").failure->kind, SigV4FailureKind::unknown_key);
+    EXPECT_EQ(sigv4_claimed_signer(header, SigningSecrets{*keys_}, "us-east-1", "lambda").failure->kind, SigV4FailureKind::unknown_key);
 }
 
 TEST_F(SigV4Test, MalformedHeadersAreIncompleteSignatures) {
