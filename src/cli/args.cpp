@@ -170,6 +170,15 @@ const std::vector<CommandSpec>& command_specs() {
         {"schedule pause", {"NAME", "ID"}, {}, "stop a schedule from firing"},
         {"schedule resume", {"NAME", "ID"}, {}, "let a paused schedule fire again"},
         {"schedule delete", {"NAME", "ID"}, {}, "delete a schedule"},
+        {"site deploy",
+         {"NAME", "DIR"},
+         {{"domain", "HOST", "serve it only for requests to this host name (default: any host)"},
+          {"path", "/PREFIX", "serve it at and below this path (default /)"},
+          {"spa", "", "a single-page app: pages that are no file get the root's index.html"}},
+         "upload directory DIR as a new version of static site NAME and serve it"},
+        {"site rollback", {"NAME"}, {}, "serve an older version of site NAME: VERSION, else the one before", {"VERSION"}},
+        {"site list", {}, {}, "list static sites, where each is served, and their versions"},
+        {"site delete", {"NAME"}, {}, "stop serving site NAME and delete all its versions"},
         {"completion", {"SHELL"}, {}, "print a completion script: source <(sofaas completion bash)"},
     };
     return specs;

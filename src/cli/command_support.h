@@ -35,6 +35,8 @@ bool printed_as_json(const CommandLine& line, const HttpResponse& response, std:
 
 // queue, dlq ..., schedule ... (event_commands.cpp); false when line.command is none of them.
 bool run_event_command(const CommandLine& line, HttpClient& client, std::ostream& out);
+// site deploy|rollback|list|delete (site_commands.cpp); false when line.command is none of them.
+bool run_site_command(const CommandLine& line, HttpClient& client, std::ostream& out);
 
 // roles create|list|show|delete|revoke-sessions (role_commands.cpp); false when
 // line.command is none of them.

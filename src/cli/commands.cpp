@@ -354,6 +354,7 @@ void run_command(const CommandLine& line, HttpClient& client, Console& console) 
     else if (command == "keys list") list_keys(line, client, out);
     else if (command == "keys delete") delete_key(line, client, out);
     else if (run_event_command(line, client, out)) return;
+    else if (run_site_command(line, client, out)) return;
     else if (run_role_command(line, client, out)) return;
     else if (run_user_command(line, client, console)) return;
     else throw UsageError("unknown command '" + command + "'");

@@ -11,9 +11,11 @@ namespace {
 
 // How bash completes a positional argument, by its name in the command table.
 std::string argument_kind(const CommandSpec& spec, const std::string& argument) {
-    if (argument == "FILE.so") return "file";
+    if (argument == "FILE.so" || argument == "DIR") return "file";
     if (argument == "SHELL") return "shell";
-    if (argument == "NAME" && spec.name.rfind("keys ", 0) != 0 && spec.name.rfind("roles ", 0) != 0) return "function";
+    if (argument == "NAME" && spec.name.rfind("keys ", 0) != 0 && spec.name.rfind("roles ", 0) != 0 &&
+        spec.name.rfind("site ", 0) != 0)
+        return "function";
     return "-";
 }
 

@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <limits>
@@ -131,6 +132,63 @@ void read_prices(const json& value, Prices& prices) {
     // A record's cost is integer pico-dollars (common/money.h): the bound keeps it in 64 bits.
     s.number("per_gb_second", prices.per_gb_second, max_price_usd);
     s.number("per_request", prices.per_request, max_price_usd);
+    s.reject_unknown();
+}
+
+void read_sites(const json& value, SitesSettings& sites) {
+    Section s(value, "sites");
+    s.integer("max_files", sites.max_files, 1, 1'000'000);
+    s.integer("max_total_bytes", sites.max_total_bytes, 1, 1ull << 40);
+    s.integer("cache_mb", sites.cache_mb, 0, 1ull << 20);
+    s.boolean("behind_tls", sites.behind_tls);
+    s.integer("hsts_max_age_s", sites.hsts_max_age_s, 0, u32_max);
+    s.boolean("hsts_include_subdomains", sites.hsts_include_subdomains);
+    if (const json* headers = s.find("headers")) {
+        if (!headers->is_object()) reject(s.key("headers"), "must be an object of header names and values");
+        for (const auto& [name, text] : headers->items()) {
+            const std::string key = s.key("headers") + "." + name;
+            if (!text.is_string()) reject(key, "must be a string (\"\" removes the header)");
+            const std::string& header_value = text.get_ref<const std::string&>();
+            const bool token = !name.empty() && name.find_first_not_of(
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") == std::string::npos;
+            if (!token) reject(key, "is not a header name");
+            for (const char c : header_value) {
+                if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) reject(key, "has a control character");
+            }
+            auto& list = sites.headers;
+            const auto same = [&](const auto& header) {
+                return std::equal(header.first.begin(), header.first.end(), name.begin(), name.end(),
+                                  [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+            };
+            list.erase(std::remove_if(list.begin(), list.end(), same), list.end());
+            if (!header_value.empty()) list.emplace_back(name, header_value);
+        }
+    }
+    s.reject_unknown();
+}
+
+void read_cors(const json& value, CorsSettings& cors) {
+    Section s(value, "cors");
+    if (const json* origins = s.find("allowed_origins")) {
+        if (!origins->is_array()) reject(s.key("allowed_origins"), "must be a list of origins");
+        for (const json& origin : *origins) {
+            if (!origin.is_string()) reject(s.key("allowed_origins"), "must be a list of strings");
+            const std::string& text = origin.get_ref<const std::string&>();
+            // An origin is scheme://host[:port], nothing after: no path, no trailing slash.
+            const size_t scheme_end = text.find("://");
+            const bool origin_form = scheme_end != std::string::npos && scheme_end > 0 &&
+                                     text.size() > scheme_end + 3 &&
+                                     text.find('/', scheme_end + 3) == std::string::npos &&
+                                     text.find_first_of(" \t\r\n,*") == std::string::npos;
+            if (text != "*" && !origin_form) {
+                reject(s.key("allowed_origins"),
+                       "each must be \"*\" or an origin such as \"https://app.example.com\" (scheme, host, port; no path): got \"" +
+                           text + "\"");
+            }
+            cors.allowed_origins.push_back(text);
+        }
+    }
+    s.integer("max_age_s", cors.max_age_s, 0, 86400);
     s.reject_unknown();
 }
 
@@ -290,6 +348,8 @@ Config parse_config(std::string_view json_text) {
     if (const json* v = s.find("events")) read_events(*v, config.events);
     if (const json* v = s.find("logs")) read_logs(*v, config.logs);
     if (const json* v = s.find("metrics")) read_metrics(*v, config.metrics);
+    if (const json* v = s.find("sites")) read_sites(*v, config.sites);
+    if (const json* v = s.find("cors")) read_cors(*v, config.cors);
     if (const json* v = s.find("users")) read_users(*v, config.users);
     // "" (the shipped config's value) is no second address.
     const json* metrics_listen = s.find("metrics_listen");

@@ -94,6 +94,35 @@ struct UserSettings {
     std::vector<OidcProviderSettings> oidc_providers;
 };
 
+// Static sites (src/sites/, docs/SITES.md): what an upload may hold, how much of the
+// sites' small files is kept in memory, and the headers every site's answers carry.
+struct SitesSettings {
+    uint32_t max_files = 10000;
+    uint64_t max_total_bytes = 64ull * 1024 * 1024;
+    uint64_t cache_mb = 64;
+    // Sent with every file and error of a site, in this order. The configuration's
+    // "headers" object is laid over these: a name set to "" removes it.
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"Content-Security-Policy", "default-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'"},
+        {"X-Content-Type-Options", "nosniff"},
+        {"Referrer-Policy", "strict-origin-when-cross-origin"},
+        {"X-Frame-Options", "SAMEORIGIN"},
+    };
+    // Clients reach sofaasd over HTTPS through a proxy in front: then, and only then, the
+    // sites' answers carry Strict-Transport-Security (a browser that saw it over plain
+    // HTTP would refuse the site's plain HTTP for hsts_max_age_s).
+    bool behind_tls = false;
+    uint32_t hsts_max_age_s = 31536000;
+    bool hsts_include_subdomains = false;
+};
+
+// Cross-origin calls from browsers (docs/CONFIGURATION.md, "cors"): which origins may call
+// the Lambda API, the function URLs and the auth endpoints. None by default.
+struct CorsSettings {
+    std::vector<std::string> allowed_origins;  // "https://app.example.com", or "*"
+    uint32_t max_age_s = 600;                  // how long a browser may reuse a preflight's answer
+};
+
 // Lambda's x86 prices.
 struct Prices {
     double per_gb_second = 0.0000166667;
@@ -143,6 +172,8 @@ struct Config {
     EventSettings events;
     LogSettings logs;
     MetricsSettings metrics;
+    SitesSettings sites;
+    CorsSettings cors;
     UserSettings users;
     // What ARNs name (arn:aws:lambda:REGION:ACCOUNT:function:NAME). AWS clients sign for
     // the region they are configured with, us-east-1 most often: the same by default.

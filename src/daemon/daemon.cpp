@@ -48,6 +48,7 @@
 #include "pool/child_processes.h"
 #include "pool/pool.h"
 #include "registry/registry.h"
+#include "sites/site_store.h"
 #include "scheduler/scheduler.h"
 #include "sts/role_store.h"
 
@@ -334,9 +335,11 @@ int run_daemon(const Config& config) {
     identity::UserPools user_pools(config.data_dir / "users.db", user_pool_settings(config.users));
     identity::ExternalProviders identity_providers(external_providers(config.users));
     const identity::TokenVerifier identity_tokens(user_pools, identity_providers, config.users.issuer_url);
+    SiteStore sites(config.data_dir / "sites", config.sites.cache_mb << 20);
+    spdlog::info("sites: {} served from {}", sites.load(), (config.data_dir / "sites").string());
     Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, roles, sessions, registry, scheduler, pool,
                                               ledger, logs, *events, dispatcher, schedules, metrics, user_pools,
-                                              identity_tokens, dashboard_files, &rollups});
+                                              identity_tokens, sites, dashboard_files, &rollups});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.

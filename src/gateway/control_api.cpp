@@ -24,6 +24,7 @@
 #include "gateway/log_follow.h"
 #include "gateway/query_string.h"
 #include "gateway/responses.h"
+#include "gateway/site_serving.h"
 #include "logs/function_logs.h"
 #include "pool/pool.h"
 #include "registry/registry.h"
@@ -346,6 +347,10 @@ boost::asio::awaitable<HttpResponseParts> handle_control_api(HandlerContext& con
     if (invocation && !caller.may_invoke(path[2], "")) co_return forbidden("This key may not invoke " + path[2]);
     if (!invocation && !caller.is_admin()) co_return forbidden(std::string(caller.what_the_key_may_do()));
 
+    if (path.size() >= 2 && path[1] == "sites") {
+        HttpResponseParts answer = co_await handle_sites_api(context, request, path);
+        co_return answer;
+    }
     if (path.size() >= 2 && path[1] == "roles") {
         HttpResponseParts answer = co_await handle_roles_api(context, request, path);
         co_return answer;

@@ -31,6 +31,7 @@ class EventStore;
 class Dispatcher;
 class ScheduleRunner;
 class Metrics;
+class SiteStore;
 class IdentityTokenVerifier;
 namespace identity {
 class UserPools;
@@ -55,6 +56,8 @@ struct GatewayServices {
     // tokens, theirs and external providers' (JWT-protected routes, STS).
     identity::UserPools& user_pools;
     const IdentityTokenVerifier& identity_tokens;
+    // The static sites served after every platform path and function route (site_serving.h).
+    SiteStore& sites;
     // The dashboard's files, served at /ui/ (dashboard_assets.h); none: /ui/ answers 404.
     std::optional<std::filesystem::path> ui_dir = std::nullopt;
     // The ledger's rollups, which GET /v1/billing summarizes (without ?records) when the

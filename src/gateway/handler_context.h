@@ -23,6 +23,9 @@ struct HandlerContext {
     // run there (run_blocking, awaitable_calls.h), the io thread goes on serving the other
     // connections. One thread: deploys are rare, and the registry orders them anyway.
     boost::asio::thread_pool disk_work{1};
+    // Reads of site files (site_serving.h), apart from disk_work so that a deploy's
+    // fsyncs never hold up a page. Two: one slow read does not stop the other files.
+    boost::asio::thread_pool file_reads{2};
     // Password hashing (argon2id, ~0.1 s and 64 MiB each) for sign-up, sign-in and users
     // added by an admin: one at a time, so memory stays bounded and the io threads serve
     // on; the calls waiting for it are counted, and refused past a limit.

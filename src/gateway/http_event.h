@@ -3,6 +3,7 @@
 // (a streamed body is an interface), so it can be unit-tested and fuzzed without a server.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,6 +61,10 @@ struct HttpResponseParts {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     std::shared_ptr<StreamedBody> stream;  // set: sent after `body`, chunked, then the connection closes
+    // With `stream`: exactly how many bytes it makes (a file, or a range of one). Then the
+    // body is sent with Content-Length, not chunked, and the connection stays open for the
+    // next request; `body` must be empty. A HEAD request gets the length and no stream.
+    std::optional<uint64_t> stream_length;
 };
 
 // A function's output that is no function-URL response: the invocation is then the

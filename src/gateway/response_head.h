@@ -3,6 +3,8 @@
 // per warm call; the server writes this head and the body in one gathered write.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +18,9 @@ struct ResponseFraming {
     // A streamed body (HttpResponseParts::stream): no Content-Length; chunked in HTTP/1.1,
     // ended by closing the connection in HTTP/1.0.
     bool streamed = false;
+    // Set: the body's length, said as Content-Length whatever response.body holds (a file
+    // streamed in pieces, or its HEAD).
+    std::optional<uint64_t> content_length;
 };
 
 // Appends to `out` (cleared by the caller, and reused so a connection does not allocate

@@ -113,6 +113,24 @@ std::optional<RouteMatch> RouteTable::match(std::string_view method, std::string
     return std::nullopt;
 }
 
+std::optional<RouteMatch> RouteTable::route_within(std::string_view prefix) const {
+    const std::vector<std::string_view> wanted = path_segments(prefix);
+    for (const Entry& entry : entries_) {
+        bool overlaps = true;
+        for (size_t i = 0; i < wanted.size() && overlaps; ++i) {
+            if (i >= entry.segments.size()) {
+                overlaps = false;
+                break;
+            }
+            const std::string& segment = entry.segments[i];
+            if (is_greedy(segment)) break;
+            overlaps = is_parameter(segment) || segment == wanted[i];
+        }
+        if (overlaps) return RouteMatch{entry.function, entry.route_key, {}, {}};
+    }
+    return std::nullopt;
+}
+
 std::shared_ptr<const RouteTable> LiveRouteTable::snapshot() const {
     std::lock_guard lock(mutex_);
     return table_;

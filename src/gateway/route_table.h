@@ -29,6 +29,10 @@ public:
     explicit RouteTable(const std::vector<FunctionVersionPtr>& functions);
     // Custom routes first (literal segments beat {params}, a method beats ANY), then /fn/NAME.
     std::optional<RouteMatch> match(std::string_view method, std::string_view path) const;
+    // A custom route that can answer a path at or below `prefix` ("/docs"): one whose
+    // segments agree with the prefix's as far as both go, a {param} agreeing with any.
+    // Its function and route_key, or nullopt.
+    std::optional<RouteMatch> route_within(std::string_view prefix) const;
 
 private:
     struct Entry {

@@ -17,6 +17,7 @@
 #include "gateway/lambda_api.h"
 #include "gateway/metrics_endpoint.h"
 #include "gateway/responses.h"
+#include "gateway/site_serving.h"
 #include "gateway/sts_api.h"
 #include "gateway/user_pool_endpoints.h"
 #include "logs/function_logs.h"
@@ -60,21 +61,28 @@ void HandlerContext::refresh_routes() {
 }
 
 Router::Router(GatewayServices services, RouterRole role)
-    : context_{std::move(services)}, role_(role), dashboard_(context_.services.ui_dir) {
+    : context_{std::move(services)},
+      role_(role),
+      dashboard_(context_.services.ui_dir),
+      cors_(context_.services.config.cors) {
     if (role_ == RouterRole::everything) context_.refresh_routes();
 }
 
 boost::asio::awaitable<HttpResponseParts> Router::handle(IncomingRequest request) {
     const auto started = std::chrono::steady_clock::now();
-    std::optional<HttpResponseParts> response;
+    // A browser's preflight is answered here, before credentials and functions: it runs
+    // nothing and bills nothing (cors.h).
+    std::optional<HttpResponseParts> response = cors_.preflight(request);
+    const bool preflight = response.has_value();
     try {
-        response = co_await dispatch(request);
+        if (!preflight) response = co_await dispatch(request);
     } catch (const std::exception& error) {
         spdlog::error("[{}] {} {} failed: {}", request.request_id, request.method, request.path(), error.what());
     } catch (...) {
         spdlog::error("[{}] {} {} failed: unknown exception", request.request_id, request.method, request.path());
     }
     if (!response) response = internal_error();
+    if (!preflight) cors_.apply(request, *response);
     log_outcome(request, *response, std::chrono::steady_clock::now() - started);
     co_return std::move(*response);
 }
@@ -167,6 +175,12 @@ boost::asio::awaitable<HttpResponseParts> Router::dispatch(const IncomingRequest
         const std::string_view function = target.substr(0, target.find(':'));
         if (!is_valid_function_name(function)) co_return invalid_function_name(function);
         co_return not_found(fmt::format("Function not found: {}", function));
+    }
+    // Last: a site never hides a function or the platform (docs/SITES.md).
+    if (std::optional<SiteMatch> site = context_.services.sites.snapshot()->match(request.header("Host").value_or(""), path)) {
+        SiteMatch match = std::move(*site);
+        HttpResponseParts response = co_await serve_site(context_, request, std::move(match));
+        co_return response;
     }
     co_return not_found(fmt::format("No route for {} {}", request.method, path));
 }

@@ -10,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "gateway/cors.h"
 #include "gateway/dashboard_assets.h"
 #include "gateway/handler_context.h"
 #include "gateway/http_event.h"
@@ -66,6 +67,7 @@ private:
     HandlerContext context_;
     const RouterRole role_;
     DashboardAssets dashboard_;
+    CorsPolicy cors_;
     std::atomic<size_t> in_progress_{0};
     std::atomic<bool> draining_{false};
 };

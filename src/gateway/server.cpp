@@ -30,6 +30,8 @@
 #include "gateway/http_message.h"
 #include "gateway/response_head.h"
 #include "gateway/responses.h"
+#include "gateway/site_serving.h"
+#include "sites/site_archive.h"
 
 namespace sofaas {
 namespace {
@@ -152,7 +154,7 @@ private:
             co_await send_refusal(std::move(refusal));
             co_return false;
         }
-        const size_t body_limit = body_limit_for(header.method(), header.target(), limits);
+        const size_t body_limit = body_limit_for(header.method(), header.target(), router_->config());
         if (parser.content_length() && *parser.content_length() > body_limit) {
             HttpResponseParts refusal = payload_too_large(body_limit);
             co_await send_refusal(std::move(refusal));
@@ -195,11 +197,16 @@ private:
         stream_.expires_never();
         HttpResponseParts handled = co_await router_->handle(std::move(incoming));
 
+        if (handled.stream && handled.stream_length && !head) {
+            const bool sent = co_await send_sized_stream(handled, request_id, version, keep_alive);
+            co_return sent && keep_alive;
+        }
         if (handled.stream && !head) {
             const bool streamed = co_await send_streamed(handled, request_id, version);
             co_return streamed;
         }
-        const ResponseFraming framing{.http_version = version, .keep_alive = keep_alive};
+        const ResponseFraming framing{
+            .http_version = version, .keep_alive = keep_alive, .content_length = handled.stream_length};
         response_head_.clear();
         append_response_head(response_head_, handled, request_id, framing);
         const bool send_body = !head && has_body(handled.status);
@@ -255,6 +262,41 @@ private:
         co_return false;
     }
 
+    // A body of known length made in pieces (a file read from the disk): the head says its
+    // Content-Length, each piece is written before the next is read, so a slow reader holds
+    // one piece of memory, not the file. Returns false when the client is gone, or when the
+    // source ended short of its length, which the client can only learn from a close.
+    asio::awaitable<bool> send_sized_stream(const HttpResponseParts& response, const std::string& request_id,
+                                            unsigned version, bool keep_alive) {
+        const ResponseFraming framing{
+            .http_version = version, .keep_alive = keep_alive, .content_length = response.stream_length};
+        response_head_.clear();
+        append_response_head(response_head_, response, request_id, framing);
+        const auto write_timeout = std::chrono::seconds(router_->limits().read_timeout_s);
+        uint64_t remaining = *response.stream_length;
+        bool head_sent = false;
+        while (remaining > 0) {
+            std::optional<std::string> piece = co_await response.stream->next();
+            if (!piece || piece->empty() || piece->size() > remaining) {
+                spdlog::error("[{}] a streamed body ended {} bytes short of its length", request_id, remaining);
+                co_return false;
+            }
+            remaining -= piece->size();
+            stream_.expires_after(write_timeout);
+            const bool written = co_await write_head_and_body(*piece);
+            if (!written) co_return false;
+            response_head_.clear();
+            head_sent = true;
+        }
+        if (!head_sent) {
+            stream_.expires_after(write_timeout);
+            const std::string_view no_body;
+            const bool written = co_await write_head_and_body(no_body);
+            if (!written) co_return false;
+        }
+        co_return true;
+    }
+
     // response_head_ and `body` in one gathered write (one sendmsg when the socket takes it
     // all): the body is not copied. False when the client is gone or too slow.
     asio::awaitable<bool> write_head_and_body(std::string_view body) {
@@ -263,9 +305,14 @@ private:
         co_return !write_error;
     }
 
-    static size_t body_limit_for(http::verb method, std::string_view target, const Limits& limits) {
+    static size_t body_limit_for(http::verb method, std::string_view target, const Config& config) {
+        const Limits& limits = config.limits;
         if (method == http::verb::put && target.starts_with("/v1/functions/")) {
             return std::max(max_library_bytes, limits.max_payload_bytes);
+        }
+        if (method == http::verb::put && target.starts_with("/v1/sites/")) {
+            const uint64_t archive = max_archive_bytes(site_upload_limits(config.sites));
+            return std::max<size_t>(archive, limits.max_payload_bytes);
         }
         // The Lambda API's CreateFunction and UpdateFunctionCode: the zip, base64 in JSON.
         const std::string_view path = target.substr(0, target.find('?'));

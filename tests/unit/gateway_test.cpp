@@ -31,6 +31,7 @@
 #include "pool/pool.h"
 #include "registry/registry.h"
 #include "scheduler/scheduler.h"
+#include "sites/site_store.h"
 #include "sts/role_store.h"
 #include "support/temp_dir.h"
 
@@ -75,9 +76,10 @@ struct Daemon {
           schedules(*events, dispatcher, config),
           user_pools(data_dir / "users.db", identity::UserPoolSettings{}),
           identity_tokens(user_pools, identity_providers, std::nullopt),
+          sites(data_dir / "sites", 0),
           gateway(io, GatewayServices{config, admin_token, keys, roles, sessions, registry, scheduler, pool, ledger, logs,
-                                      *events, dispatcher, schedules, metrics, user_pools, identity_tokens, std::nullopt,
-                                      &rollups}) {
+                                      *events, dispatcher, schedules, metrics, user_pools, identity_tokens, sites,
+                                      std::nullopt, &rollups}) {
         const std::string bound = gateway.start();
         port = std::stoi(bound.substr(bound.rfind(':') + 1));
         threads.emplace_back([this] { io.run(); });  // one thread per io_context, as the daemon runs it
@@ -107,6 +109,7 @@ struct Daemon {
     identity::UserPools user_pools;
     identity::ExternalProviders identity_providers{{}};
     identity::TokenVerifier identity_tokens;
+    SiteStore sites;
     Gateway gateway;
     int port = 0;
     std::vector<std::thread> threads;
