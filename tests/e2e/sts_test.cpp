@@ -114,7 +114,12 @@ TEST_F(Sts, Boto3AssumesARoleAndInvokesWhatItGrantsUntilTheCredentialsExpire) {
     const json printed = json::parse(result.out.substr(0, result.out.find('\n')));
     const SessionKeys keys{printed["AccessKeyId"], printed["SecretAccessKey"], printed["SessionToken"]};
 
-    ASSERT_EQ(daemon_.billing_records("hello").size(), 1u);
+    // The record names who called: the session's key, its role, the signed-in user.
+    const auto records = daemon_.billing_records("hello");
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0]["key_id"], keys.id) << records[0].dump();
+    EXPECT_EQ(records[0]["role"], "web") << records[0].dump();
+    EXPECT_EQ(records[0]["user_sub"], alice.sub) << records[0].dump();
 
     // The credentials last 900 s: the same daemon, its session clock 1000 s ahead.
     ProcessResult before = aws_invoke(keys, "hello");
