@@ -11,33 +11,17 @@ usage: browser_check.py ENDPOINT TOKEN CHARTED INVOCATIONS FAILED REASON [SCREEN
 Prints "all checks passed" and exits 0, or exits 1 naming the check that failed."""
 
 import sys
+from pathlib import Path
 
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM = "/usr/bin/chromium"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from headless_chromium import fail, start_browser  # noqa: E402
+
 WAIT_S = 10
-
-
-def fail(message):
-    print("FAILED: " + message, flush=True)
-    sys.exit(1)
-
-
-def start_browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    # Tests run as root, where Chromium's sandbox cannot start.
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,1300", "--no-first-run", "--disable-extensions"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 
 
 def console_errors(driver):
@@ -63,7 +47,7 @@ def main():
         fail(__doc__)
     endpoint, token, charted, invocations, failed, reason = sys.argv[1:7]
     screenshot = sys.argv[7] if len(sys.argv) == 8 else None
-    driver = start_browser()
+    driver = start_browser(1400, 1300)
     try:
         driver.get(endpoint + "/ui/")
         wait = WebDriverWait(driver, WAIT_S)

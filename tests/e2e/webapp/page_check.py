@@ -8,39 +8,23 @@ usage: page_check.py URL [SCREENSHOT]
 Prints "all checks passed" and exits 0, or exits 1 naming the check that failed."""
 
 import sys
+from pathlib import Path
 
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM = "/usr/bin/chromium"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from headless_chromium import fail, start_browser  # noqa: E402
+
 WAIT_S = 10
-
-
-def fail(message):
-    print("FAILED: " + message, flush=True)
-    sys.exit(1)
-
-
-def start_browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    # Tests run as root, where Chromium's sandbox cannot start.
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1000,900", "--no-first-run", "--disable-extensions"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 
 
 def main():
     if len(sys.argv) not in (2, 3):
         fail(__doc__)
     url = sys.argv[1]
-    driver = start_browser()
+    driver = start_browser(1000, 900)
     try:
         driver.get(url)
         try:
