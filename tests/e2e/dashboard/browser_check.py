@@ -10,6 +10,7 @@ usage: browser_check.py ENDPOINT TOKEN CHARTED INVOCATIONS FAILED REASON [SCREEN
   SCREENSHOT   where to save a PNG of the dashboard showing CHARTED (optional)
 Prints "all checks passed" and exits 0, or exits 1 naming the check that failed."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -88,6 +89,10 @@ def main():
         billed = driver.find_elements(By.CSS_SELECTOR, billed_row)
         if len(billed) < 2 or int(billed[1].text) != int(invocations):
             fail(f"billing per function shows {[cell.text for cell in billed]}, expected {invocations} invocations")
+        # Money as the daemon sums it: one exact decimal, never a string the page glued together.
+        total = driver.find_elements(By.CSS_SELECTOR, '#billing-functions tr[data-function="TOTAL"] td')
+        if not total or not re.fullmatch(r"(0|[1-9][0-9]*)(\.[0-9]*[1-9])?", total[-1].text) or total[-1].text == "0":
+            fail(f"the week's total cost shows {[cell.text for cell in total]}, not an exact decimal above 0")
         if screenshot:
             driver.save_screenshot(screenshot)
 
