@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::string_view csv_columns =
     "request_id,function,version,trigger,attempt,start,duration_ms,init_ms,billed_ms,memory_mb,"
-    "max_memory_used_mb,status,cost_usd,key_id,role,user_sub\n";
+    "max_memory_used_mb,status,cost_usd,key_id,role,user_sub,schedule\n";
 
 void append_csv_field(std::string& out, std::string_view text) {
     if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
@@ -48,6 +48,8 @@ void append_csv_row(std::string& out, const InvocationReport& r) {
     append_csv_field(out, r.principal.role);
     out += ',';
     append_csv_field(out, r.principal.user_sub);
+    out += ',';
+    append_csv_field(out, r.principal.schedule);
     out += '\n';
 }
 

@@ -118,6 +118,7 @@ void append_record(std::string& out, const InvocationReport& record) {
     if (!record.principal.key_id.empty()) json.field("key_id", record.principal.key_id);
     if (!record.principal.role.empty()) json.field("role", record.principal.role);
     if (!record.principal.user_sub.empty()) json.field("user_sub", record.principal.user_sub);
+    if (!record.principal.schedule.empty()) json.field("schedule", record.principal.schedule);
     json.end_object();
 }
 
@@ -180,7 +181,8 @@ std::optional<InvocationReport> parse_json_line(std::string_view line) {
             record.cost_pico_usd = to_pico_usd(cost.get<double>());
         }
         for (auto [field, out] : {std::pair{"key_id", &record.principal.key_id}, std::pair{"role", &record.principal.role},
-                                  std::pair{"user_sub", &record.principal.user_sub}}) {
+                                  std::pair{"user_sub", &record.principal.user_sub},
+                                  std::pair{"schedule", &record.principal.schedule}}) {
             if (auto value = object.find(field); value != object.end()) {
                 if (!value->is_string()) return std::nullopt;
                 *out = value->get<std::string>();
@@ -259,12 +261,16 @@ std::optional<Integer> parse_integer(std::string_view text) {
 
 int64_t to_microseconds(double ms) { return std::llround(std::max(0.0, ms) * 1000.0); }
 
-constexpr size_t ledger_fields = 16;
+// Lines written before schedules were named have no schedule field. It sits after the
+// attempt, not at the end, so that a torn line of 16 fields cannot pass for an older one:
+// read the older way, its status field would hold a number.
+constexpr size_t ledger_fields = 17;
+constexpr size_t ledger_fields_before_schedule = 16;
 
 }  // namespace
 
 const std::string_view ledger_line_header =
-    "#request_id\tfunction\tversion\ttrigger\tattempt\tstart_us\tduration_us\tinit_us\tbilled_ms\tmemory_mb\t"
+    "#request_id\tfunction\tversion\ttrigger\tattempt\tschedule\tstart_us\tduration_us\tinit_us\tbilled_ms\tmemory_mb\t"
     "max_memory_used_mb\tstatus\tcost_pico_usd\tkey_id\trole\tuser_sub\n";
 
 void append_ledger_line(std::string& out, const InvocationReport& record) {
@@ -277,6 +283,8 @@ void append_ledger_line(std::string& out, const InvocationReport& record) {
     out += to_string(record.trigger);
     out += '\t';
     append_integer(out, record.attempt);
+    out += '\t';
+    append_field(out, record.principal.schedule);
     out += '\t';
     append_integer(out, record.start.time_since_epoch().count());
     out += '\t';
@@ -313,30 +321,34 @@ std::optional<InvocationReport> parse_ledger_line(std::string_view line) {
         if (tab == std::string_view::npos) break;
         begin = tab + 1;
     }
-    if (count != ledger_fields) return std::nullopt;
+    if (count != ledger_fields && count != ledger_fields_before_schedule) return std::nullopt;
     InvocationReport record;
     auto request_id = unescape_field(fields[0]);
     auto function = unescape_field(fields[1]);
     auto version = parse_integer<uint32_t>(fields[2]);
     auto trigger = parse_trigger(fields[3]);
     auto attempt = parse_integer<uint32_t>(fields[4]);
-    auto start = parse_integer<int64_t>(fields[5]);
-    auto duration = parse_integer<int64_t>(fields[6]);
-    auto billed = parse_integer<uint64_t>(fields[8]);
-    auto memory = parse_integer<uint32_t>(fields[9]);
-    auto used = parse_integer<uint32_t>(fields[10]);
-    auto status = parse_billed_status(fields[11]);
-    auto cost = parse_integer<uint64_t>(fields[12]);
-    auto key_id = unescape_field(fields[13]);
-    auto role = unescape_field(fields[14]);
-    auto user_sub = unescape_field(fields[15]);
+    const bool has_schedule = count == ledger_fields;
+    auto schedule = has_schedule ? unescape_field(fields[5]) : std::optional<std::string>("");
+    // The fields after the attempt, by their place in a line without the schedule.
+    const auto after = [&](size_t index) { return fields[has_schedule ? index + 1 : index]; };
+    auto start = parse_integer<int64_t>(after(5));
+    auto duration = parse_integer<int64_t>(after(6));
+    auto billed = parse_integer<uint64_t>(after(8));
+    auto memory = parse_integer<uint32_t>(after(9));
+    auto used = parse_integer<uint32_t>(after(10));
+    auto status = parse_billed_status(after(11));
+    auto cost = parse_integer<uint64_t>(after(12));
+    auto key_id = unescape_field(after(13));
+    auto role = unescape_field(after(14));
+    auto user_sub = unescape_field(after(15));
     if (!request_id || request_id->empty() || !function || function->empty() || !version || !trigger || !attempt ||
         !start || !duration || *duration < 0 || !billed || !memory || !used || !status || !cost || !key_id || !role ||
-        !user_sub) {
+        !user_sub || !schedule) {
         return std::nullopt;
     }
-    if (!fields[7].empty()) {
-        auto init = parse_integer<int64_t>(fields[7]);
+    if (!after(7).empty()) {
+        auto init = parse_integer<int64_t>(after(7));
         if (!init || *init < 0) return std::nullopt;
         record.init_ms = static_cast<double>(*init) / 1000.0;
     }
@@ -352,7 +364,7 @@ std::optional<InvocationReport> parse_ledger_line(std::string_view line) {
     record.max_memory_used_mb = *used;
     record.status = *status;
     record.cost_pico_usd = *cost;
-    record.principal = {std::move(*key_id), std::move(*role), std::move(*user_sub)};
+    record.principal = {std::move(*key_id), std::move(*role), std::move(*user_sub), std::move(*schedule)};
     return record;
 }
 

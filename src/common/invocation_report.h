@@ -15,12 +15,15 @@ namespace sofaas {
 
 // Who asked for an invocation, as the gateway authenticated them: the API key (or the
 // temporary access key of a session), and for a session the role it assumed and the signed-in
-// user's subject. Empty for an anonymous caller (a public route) and for sofaas itself
-// (schedules, warm-ups, deploys).
+// user's subject. A queued event keeps its enqueuer's. A schedule's firing names the schedule
+// instead, in a field of its own, so that no key id can pass for one. All empty for an
+// anonymous caller (a public route), the admin token and sofaas itself (warm-ups, deploys,
+// destinations' records).
 struct Principal {
     std::string key_id;
     std::string role;
     std::string user_sub;
+    std::string schedule;  // the id of the invoked function's schedule that fired it
 };
 
 struct InvocationReport {

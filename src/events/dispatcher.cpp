@@ -191,6 +191,7 @@ struct Dispatcher::State : std::enable_shared_from_this<Dispatcher::State> {
         }
         InvocationRequest request{version, event.event.payload, event.event.trigger, event.event.request_id};
         request.attempt = event.runs;
+        request.principal = event.event.principal;
         scheduler.invoke(std::move(request), [self = shared_from_this(), event = std::move(event),
                                               version](InvocationReport report) mutable {
             Settlement settlement =

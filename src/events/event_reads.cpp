@@ -5,6 +5,8 @@
 
 namespace sofaas {
 
+const std::string principal_columns = "principal_key_id, principal_role, principal_user_sub, principal_schedule";
+
 namespace {
 
 Trigger trigger_named(std::string_view name) {
@@ -22,10 +24,10 @@ FailureCondition condition_named(std::string_view name) {
 
 const std::string dead_letter_columns =
     "id, request_id, function_name, function_version, trigger_kind, payload, idempotency_key, enqueued_ms, runs, "
-    "failure_condition, error_type, error_message, failed_ms";
+    "failure_condition, error_type, error_message, failed_ms, " + principal_columns;
 
-// Columns 1-7 of both tables: request_id .. enqueued_ms.
-void read_event_columns(const SqliteQuery& row, NewEvent& event) {
+// Columns 1-7 of both tables: request_id .. enqueued_ms; the principal's from `principal_at`.
+void read_event_columns(const SqliteQuery& row, int principal_at, NewEvent& event) {
     event.request_id = row.text(1);
     event.function = row.text(2);
     event.version = static_cast<uint32_t>(row.integer(3));
@@ -33,12 +35,16 @@ void read_event_columns(const SqliteQuery& row, NewEvent& event) {
     event.payload = row.text(5);
     event.idempotency_key = row.optional_text(6);
     event.enqueued_ms = row.integer(7);
+    event.principal.key_id = row.text(principal_at);
+    event.principal.role = row.text(principal_at + 1);
+    event.principal.user_sub = row.text(principal_at + 2);
+    event.principal.schedule = row.text(principal_at + 3);
 }
 
 DeadLetter dead_letter_row(const SqliteQuery& row) {
     DeadLetter letter;
     letter.id = row.integer(0);
-    read_event_columns(row, letter.event);
+    read_event_columns(row, 13, letter.event);
     letter.runs = static_cast<uint32_t>(row.integer(8));
     letter.condition = condition_named(row.text(9));
     letter.error_type = row.text(10);
@@ -69,12 +75,12 @@ Schedule schedule_row(const SqliteQuery& row) {
 
 const std::string event_columns =
     "id, request_id, function_name, function_version, trigger_kind, payload, idempotency_key, enqueued_ms, "
-    "not_before_ms, runs, failures, last_error_type, last_error_message";
+    "not_before_ms, runs, failures, last_error_type, last_error_message, " + principal_columns;
 
 QueuedEvent queued_event(const SqliteQuery& row) {
     QueuedEvent queued;
     queued.id = row.integer(0);
-    read_event_columns(row, queued.event);
+    read_event_columns(row, 13, queued.event);
     queued.event.not_before_ms = row.integer(8);
     queued.runs = static_cast<uint32_t>(row.integer(9));
     queued.failures = static_cast<uint32_t>(row.integer(10));

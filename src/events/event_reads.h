@@ -14,6 +14,8 @@
 namespace sofaas {
 
 // The columns queued_event() reads, in its order, for "SELECT <these> FROM events".
+// The columns of events and dead_letters that hold NewEvent::principal, in their order.
+extern const std::string principal_columns;
 extern const std::string event_columns;
 QueuedEvent queued_event(const SqliteQuery& row);
 

@@ -74,8 +74,21 @@ CREATE TABLE schedules (
 );
 )sql";
 
+// Who queued an event, or the schedule that fired it (Principal): an event stored before
+// has none, as the empty defaults say.
+constexpr const char* version_2 = R"sql(
+ALTER TABLE events ADD COLUMN principal_key_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN principal_role TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN principal_user_sub TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN principal_schedule TEXT NOT NULL DEFAULT '';
+ALTER TABLE dead_letters ADD COLUMN principal_key_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE dead_letters ADD COLUMN principal_role TEXT NOT NULL DEFAULT '';
+ALTER TABLE dead_letters ADD COLUMN principal_user_sub TEXT NOT NULL DEFAULT '';
+ALTER TABLE dead_letters ADD COLUMN principal_schedule TEXT NOT NULL DEFAULT '';
+)sql";
+
 // Migration n takes the schema from version n - 1 to n; append, never edit.
-constexpr std::array migrations{version_1};
+constexpr std::array migrations{version_1, version_2};
 
 }  // namespace
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/invocation.h"
+#include "common/invocation_report.h"
 
 namespace sofaas {
 
@@ -41,6 +42,9 @@ struct NewEvent {
     std::optional<std::string> idempotency_key;  // per function, remembered 24 h
     UnixMillis enqueued_ms = 0;    // its age counts from here
     UnixMillis not_before_ms = 0;  // not run before (0: at once)
+    // Who queued it (the caller of an async invocation), or the schedule that fired it:
+    // every run's record and the function's context name it.
+    Principal principal;
 };
 
 struct QueuedEvent {

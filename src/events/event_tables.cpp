@@ -109,9 +109,11 @@ std::optional<std::string> EventTables::live_key(const NewEvent& event) {
 void EventTables::insert(const NewEvent& event) {
     db_.query(
            "INSERT INTO events (request_id, function_name, function_version, trigger_kind, payload, "
-           "idempotency_key, enqueued_ms, not_before_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+           "idempotency_key, enqueued_ms, not_before_ms, " + principal_columns +
+           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(event.request_id, event.function, event.version, to_string(event.trigger), Blob{event.payload},
-              event.idempotency_key, event.enqueued_ms, event.not_before_ms)
+              event.idempotency_key, event.enqueued_ms, event.not_before_ms, event.principal.key_id,
+              event.principal.role, event.principal.user_sub, event.principal.schedule)
         .run();
     counts_.add(event.function, 1);
 }
@@ -194,9 +196,10 @@ void EventTables::settle(int64_t event_id, const Settlement& settlement) {
         case SettlementKind::dead_letter:
             db_.query(
                    "INSERT INTO dead_letters (request_id, function_name, function_version, trigger_kind, payload, "
-                   "idempotency_key, enqueued_ms, runs, failure_condition, error_type, error_message, failed_ms) "
-                   "SELECT request_id, function_name, function_version, trigger_kind, payload, idempotency_key, "
-                   "enqueued_ms, runs, ?, ?, ?, ? FROM events WHERE id = ?")
+                   "idempotency_key, enqueued_ms, runs, failure_condition, error_type, error_message, failed_ms, " +
+                   principal_columns +
+                   ") SELECT request_id, function_name, function_version, trigger_kind, payload, idempotency_key, "
+                   "enqueued_ms, runs, ?, ?, ?, ?, " + principal_columns + " FROM events WHERE id = ?")
                 .bind(to_string(settlement.condition), settlement.error_type, settlement.error_message,
                       settlement.now_ms, event_id)
                 .run();
@@ -221,9 +224,9 @@ uint64_t EventTables::redrive(std::string_view function, const std::vector<int64
     // and its runs kept so that attempt numbers stay unique.
     const std::string move =
         "INSERT INTO events (request_id, function_name, function_version, trigger_kind, payload, idempotency_key, "
-        "enqueued_ms, not_before_ms, runs, failures) "
-        "SELECT request_id, function_name, function_version, trigger_kind, payload, idempotency_key, ?, 0, runs, 0 "
-        "FROM dead_letters WHERE function_name = ?";
+        "enqueued_ms, not_before_ms, runs, failures, " + principal_columns +
+        ") SELECT request_id, function_name, function_version, trigger_kind, payload, idempotency_key, ?, 0, runs, 0, " +
+        principal_columns + " FROM dead_letters WHERE function_name = ?";
     uint64_t moved = 0;
     if (ids.empty()) {
         auto query = db_.query(move + " ORDER BY id");

@@ -159,6 +159,7 @@ struct ScheduleRunner::State : std::enable_shared_from_this<ScheduleRunner::Stat
         event.request_id = new_request_id();
         event.function = schedule.function;
         event.trigger = Trigger::schedule;
+        event.principal.schedule = schedule.id;
         event.payload = schedule.payload ? *schedule.payload : scheduled_event(schedule, due.latest, event.request_id, config);
         // Blanks, which a caller's key cannot hold: no one can take a due time's key first.
         event.idempotency_key = "schedule " + schedule.id + " " + std::to_string(due.latest);

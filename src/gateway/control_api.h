@@ -64,7 +64,8 @@ boost::asio::awaitable<PublishResult> publish_settings(HandlerContext& context, 
 // Queues an asynchronous invocation of `version` (pinned: that version, else whatever is
 // $LATEST when it runs) under `request_id` (direct_invoke.cpp): every API surface queues
 // through here. `refusal` says why not, in the control API's terms. An idempotency key
-// (checked by the caller) makes a second event with it within 24 h a duplicate.
+// (checked by the caller) makes a second event with it within 24 h a duplicate. Every run
+// is on behalf of `enqueuer`.
 struct QueuedEventResult {
     std::string request_id;  // the event's: the first one's when `duplicate`
     bool duplicate = false;
@@ -73,7 +74,8 @@ struct QueuedEventResult {
 boost::asio::awaitable<QueuedEventResult> queue_event(HandlerContext& context, const std::string& request_id,
                                                       const FunctionVersionPtr& version, bool pinned,
                                                       std::string_view payload,
-                                                      std::optional<std::string> idempotency_key);
+                                                      std::optional<std::string> idempotency_key,
+                                                      const Principal& enqueuer);
 
 // Deletes a function with all its versions, its queued events, dead letters, schedules and
 // logs (control_api.cpp): first its events, so that a store that cannot write leaves the

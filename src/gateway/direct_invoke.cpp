@@ -32,7 +32,8 @@ bool is_valid_idempotency_key(std::string_view key) {
 }
 
 boost::asio::awaitable<HttpResponseParts> enqueue_event(HandlerContext& context, const IncomingRequest& request,
-                                                        const FunctionVersionPtr& version, bool pinned) {
+                                                        const FunctionVersionPtr& version, bool pinned,
+                                                        const Principal& enqueuer) {
     std::optional<std::string> idempotency_key;
     if (const auto key = request.header("X-Sofaas-Idempotency-Key")) {
         if (!is_valid_idempotency_key(*key)) {
@@ -42,7 +43,7 @@ boost::asio::awaitable<HttpResponseParts> enqueue_event(HandlerContext& context,
         idempotency_key = std::string(*key);
     }
     QueuedEventResult queued = co_await queue_event(context, request.request_id, version, pinned, request.body,
-                                                    std::move(idempotency_key));
+                                                    std::move(idempotency_key), enqueuer);
     if (queued.refusal) co_return std::move(*queued.refusal);
     co_return json_response(202, nlohmann::json{{"request_id", queued.request_id},
                                                  {"status", queued.duplicate ? "duplicate" : "queued"}}
@@ -54,7 +55,8 @@ boost::asio::awaitable<HttpResponseParts> enqueue_event(HandlerContext& context,
 boost::asio::awaitable<QueuedEventResult> queue_event(HandlerContext& context, const std::string& request_id,
                                                       const FunctionVersionPtr& version, bool pinned,
                                                       std::string_view payload,
-                                                      std::optional<std::string> idempotency_key) {
+                                                      std::optional<std::string> idempotency_key,
+                                                      const Principal& enqueuer) {
     const auto refused = [](HttpResponseParts refusal) { return QueuedEventResult{{}, false, std::move(refusal)}; };
     if (payload.size() > max_event_payload_bytes) {
         co_return refused(error_response(
@@ -70,6 +72,7 @@ boost::asio::awaitable<QueuedEventResult> queue_event(HandlerContext& context, c
     event.payload = payload;
     event.idempotency_key = std::move(idempotency_key);
     event.enqueued_ms = unix_now_ms();
+    event.principal = enqueuer;
     const EnqueueResult result = co_await async_enqueue(context.services.dispatcher, std::move(event));
     switch (result.outcome) {
         case EnqueueOutcome::queued:
@@ -114,7 +117,7 @@ boost::asio::awaitable<HttpResponseParts> invoke_function(HandlerContext& contex
     if (type == InvocationType::event) {
         // A qualified event runs the version it resolved to now, as a pinned one.
         const bool pinned = !qualifier.empty() && qualifier != "$LATEST";
-        HttpResponseParts queued = co_await enqueue_event(context, request, version, pinned);
+        HttpResponseParts queued = co_await enqueue_event(context, request, version, pinned, principal);
         co_return queued;
     }
 

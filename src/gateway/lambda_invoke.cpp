@@ -134,8 +134,9 @@ boost::asio::awaitable<HttpResponseParts> lambda_invoke(HandlerContext& context,
         const bool pinned = !reference.qualifier.empty() && reference.qualifier != "$LATEST";
         std::optional<std::string> idempotency_key;
         if (invocation_id) idempotency_key = std::string(event_key_prefix) + *invocation_id;
+        const Principal enqueuer = caller.principal();
         QueuedEventResult queued = co_await queue_event(context, request.request_id, version, pinned, request.body,
-                                                        std::move(idempotency_key));
+                                                        std::move(idempotency_key), enqueuer);
         if (queued.refusal) co_return as_lambda_error(*queued.refusal);
         co_return HttpResponseParts{202, {}, {}};
     }

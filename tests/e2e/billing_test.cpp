@@ -144,7 +144,7 @@ TEST_F(Billing, ExportStreamsTheRecordsOfARangeAsCsvOrJsonLines) {
     auto csv = daemon().cli({"billing", "export", "--function", "exported", "--since", "1h"});
     ASSERT_EQ(csv.exit_code, 0) << csv;
     EXPECT_TRUE(csv.out.starts_with("request_id,function,version,trigger,attempt,start,duration_ms,init_ms,billed_ms,"
-                                    "memory_mb,max_memory_used_mb,status,cost_usd,key_id,role,user_sub\n"))
+                                    "memory_mb,max_memory_used_mb,status,cost_usd,key_id,role,user_sub,schedule\n"))
         << csv.out;
     EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 1 + 5 + 1) << csv.out;
 

@@ -323,7 +323,11 @@ TEST(Events, ARateScheduleFiresOncePerDueTimeAcrossARestart) {
     EXPECT_EQ(first["detail-type"], "Scheduled Event");
     EXPECT_EQ(first["source"], "aws.events");
     EXPECT_EQ(first["detail"], json::object());
-    for (const json& record : daemon.billing_records("ticker")) EXPECT_EQ(record["trigger"], "schedule");
+    for (const json& record : daemon.billing_records("ticker")) {
+        EXPECT_EQ(record["trigger"], "schedule");
+        EXPECT_EQ(record.value("schedule", ""), "tick") << record.dump();  // the schedule is who asked
+        EXPECT_FALSE(record.contains("key_id")) << record.dump();
+    }
 
     daemon.stop();
     std::this_thread::sleep_for(3s);

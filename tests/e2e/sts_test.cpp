@@ -3,6 +3,7 @@
 // AssumeRoleWithWebIdentity (boto3 and the AWS CLI, pointed at sofaas), and invokes the
 // functions the role grants with them, and nothing else; expired and revoked credentials
 // are refused, and no secret reaches the daemon's log.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/daemon_process.h"
+#include "support/eventually.h"
 #include "support/process.h"
 #include "support/programs.h"
 #include "support/temp_dir.h"
@@ -114,12 +116,19 @@ TEST_F(Sts, Boto3AssumesARoleAndInvokesWhatItGrantsUntilTheCredentialsExpire) {
     const json printed = json::parse(result.out.substr(0, result.out.find('\n')));
     const SessionKeys keys{printed["AccessKeyId"], printed["SecretAccessKey"], printed["SessionToken"]};
 
-    // The record names who called: the session's key, its role, the signed-in user.
+    // The records name who called: the session's key, its role, the signed-in user; the
+    // queued invocation's run names who queued it.
+    ASSERT_TRUE(eventually([&] { return daemon_.billing_records("hello").size() == 2; }));
     const auto records = daemon_.billing_records("hello");
-    ASSERT_EQ(records.size(), 1u);
-    EXPECT_EQ(records[0]["key_id"], keys.id) << records[0].dump();
-    EXPECT_EQ(records[0]["role"], "web") << records[0].dump();
-    EXPECT_EQ(records[0]["user_sub"], alice.sub) << records[0].dump();
+    std::vector<std::string> triggers;
+    for (const json& record : records) {
+        triggers.push_back(record["trigger"]);
+        EXPECT_EQ(record["key_id"], keys.id) << record.dump();
+        EXPECT_EQ(record["role"], "web") << record.dump();
+        EXPECT_EQ(record["user_sub"], alice.sub) << record.dump();
+    }
+    std::sort(triggers.begin(), triggers.end());
+    EXPECT_EQ(triggers, (std::vector<std::string>{"async", "lambda-api"}));
 
     // The credentials last 900 s: the same daemon, its session clock 1000 s ahead.
     ProcessResult before = aws_invoke(keys, "hello");
@@ -129,7 +138,7 @@ TEST_F(Sts, Boto3AssumesARoleAndInvokesWhatItGrantsUntilTheCredentialsExpire) {
     ProcessResult expired = aws_invoke(keys, "hello");
     EXPECT_NE(expired.exit_code, 0) << expired;
     EXPECT_NE(expired.err.find("ExpiredTokenException"), std::string::npos) << expired;
-    EXPECT_EQ(daemon_.billing_records("hello").size(), 2u);  // the refused call is not billed
+    EXPECT_EQ(daemon_.billing_records("hello").size(), 3u);  // the refused call is not billed
     expect_no_secret_in_log({keys.secret, keys.token, alice.id_token, password_});
 }
 

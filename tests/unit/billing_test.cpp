@@ -211,6 +211,15 @@ TEST(BillingRecordTest, JsonCarriesTheCostAsAnExactDecimalAndThePrincipal) {
     ASSERT_TRUE(back);
     EXPECT_EQ(back->principal.role, "reader");
     EXPECT_EQ(back->principal.user_sub, "user-1");
+
+    r.principal = {};
+    r.principal.schedule = "nightly";
+    object = nlohmann::json::parse(record_to_json(r));
+    EXPECT_EQ(object["schedule"], "nightly");
+    EXPECT_FALSE(object.contains("key_id"));
+    back = parse_json_line(to_json_line(r));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->principal.schedule, "nightly");
 }
 
 TEST(BillingRecordTest, ParseRejectsEveryTornPrefix) {

@@ -9,14 +9,6 @@ using namespace sofaas::testing;
 
 namespace {
 
-// Three events of `function` run and failed for good: dead letters, in order.
-void dead_letter_three(EventStore& store, const std::string& function) {
-    for (const char* id : {"d1", "d2", "d3"}) enqueue(store, event(function, id));
-    for (const auto& claimed : store.claim(function, "node-a", t0, t0 + 60'000, 10)) {
-        settle(store, claimed.id, dead_letter_settlement(t0 + 1));
-    }
-}
-
 std::vector<std::string> letter_ids(const std::vector<DeadLetter>& letters) {
     std::vector<std::string> ids;
     for (const auto& letter : letters) ids.push_back(letter.event.request_id);

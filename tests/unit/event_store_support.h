@@ -74,6 +74,14 @@ inline Settlement dead_letter_settlement(UnixMillis now) {
     return settlement;
 }
 
+// Three events of `function` run and failed for good: dead letters, in order.
+inline void dead_letter_three(EventStore& store, const std::string& function) {
+    for (const char* id : {"d1", "d2", "d3"}) enqueue(store, event(function, id));
+    for (const auto& claimed : store.claim(function, "node-a", t0, t0 + 60'000, 10)) {
+        settle(store, claimed.id, dead_letter_settlement(t0 + 1));
+    }
+}
+
 inline std::vector<std::string> request_ids(const std::vector<QueuedEvent>& events) {
     std::vector<std::string> ids;
     for (const auto& queued : events) ids.push_back(queued.event.request_id);

@@ -26,7 +26,7 @@ TEST_F(EventStoreTest, CreatesAPrivateFileAtTheCurrentSchemaVersion) {
         ASSERT_EQ(::stat((file.string() + suffix).c_str(), &status), 0) << suffix;
         EXPECT_EQ(status.st_mode & 0777, 0600u) << suffix;
     }
-    EXPECT_EQ(sql_integer(file, "SELECT MAX(version) FROM schema_version"), 1);
+    EXPECT_EQ(sql_integer(file, "SELECT MAX(version) FROM schema_version"), 2);
     EXPECT_EQ(sql_text(file, "PRAGMA journal_mode"), "wal");
 }
 
@@ -46,6 +46,59 @@ TEST_F(EventStoreTest, RefusesASchemaNewerThanItsOwn) {
     store.reset();
     sql_run(file, "INSERT INTO schema_version (version) VALUES (99)");
     EXPECT_THROW(open_sqlite_event_store(file), EventStoreError);
+}
+
+TEST_F(EventStoreTest, AnEventKeepsWhoQueuedItThroughItsDeadLetterAndRedrive) {
+    NewEvent queued = event("f", "r1");
+    queued.principal = {"ASIAEXAMPLE", "reader", "user-1", ""};
+    enqueue(*store, queued);
+    NewEvent fired = event("f", "r2");
+    fired.trigger = Trigger::schedule;
+    fired.principal.schedule = "nightly";
+    enqueue(*store, fired);
+
+    auto claimed = store->claim("f", "node-a", t0, t0 + 60'000, 10);
+    ASSERT_EQ(claimed.size(), 2u);
+    EXPECT_EQ(claimed[0].event.principal.key_id, "ASIAEXAMPLE");
+    EXPECT_EQ(claimed[0].event.principal.role, "reader");
+    EXPECT_EQ(claimed[0].event.principal.user_sub, "user-1");
+    EXPECT_EQ(claimed[0].event.principal.schedule, "");
+    EXPECT_EQ(claimed[1].event.principal.key_id, "");
+    EXPECT_EQ(claimed[1].event.principal.schedule, "nightly");
+
+    settle(*store, claimed[0].id, dead_letter_settlement(t0 + 1));
+    auto letters = store->dead_letters("f", 0, 10);
+    ASSERT_EQ(letters.size(), 1u);
+    EXPECT_EQ(letters[0].event.principal.user_sub, "user-1");
+    ASSERT_EQ(store->redrive("f", {}, t0 + 2), 1u);
+    auto again = store->claim("f", "node-a", t0 + 2, t0 + 60'000, 10);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].event.principal.key_id, "ASIAEXAMPLE");
+    EXPECT_EQ(again[0].event.principal.role, "reader");
+    EXPECT_EQ(again[0].event.principal.user_sub, "user-1");
+}
+
+TEST_F(EventStoreTest, AFileOfSchemaVersion1IsMigratedAndItsEventsRunWithNoPrincipal) {
+    enqueue(*store, event("f", "old"));
+    dead_letter_three(*store, "g");
+    store.reset();
+    // Back to version 1's tables, as a sofaasd before principals left the file.
+    for (const char* table : {"events", "dead_letters"}) {
+        for (const char* column : {"principal_key_id", "principal_role", "principal_user_sub", "principal_schedule"}) {
+            sql_run(file, std::string("ALTER TABLE ") + table + " DROP COLUMN " + column);
+        }
+    }
+    sql_run(file, "DELETE FROM schema_version WHERE version > 1");
+    ASSERT_EQ(sql_text(file, "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name LIKE 'principal%'"), "0");
+
+    reopen();
+    EXPECT_EQ(sql_integer(file, "SELECT MAX(version) FROM schema_version"), 2);
+    auto claimed = store->claim("f", "node-a", t0, t0 + 60'000, 10);
+    ASSERT_EQ(request_ids(claimed), (std::vector<std::string>{"old"}));
+    EXPECT_EQ(claimed[0].event.principal.key_id, "");
+    EXPECT_EQ(claimed[0].event.principal.schedule, "");
+    EXPECT_EQ(store->dead_letters("g", 0, 10).size(), 3u);
+    EXPECT_EQ(store->redrive("g", {}, t0 + 1), 3u);
 }
 
 TEST_F(EventStoreTest, ClaimTakesDueUnleasedEventsOldestFirstUpToTheLimit) {

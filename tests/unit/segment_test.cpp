@@ -126,6 +126,37 @@ TEST(LedgerLineTest, RoundTripsEveryField) {
     EXPECT_EQ(back->principal.key_id, "ASIA1");
     EXPECT_EQ(back->principal.role, "reader");
     EXPECT_EQ(back->principal.user_sub, r.principal.user_sub);
+    EXPECT_EQ(back->principal.schedule, "");
+}
+
+TEST(LedgerLineTest, AScheduledRunsLineNamesItsSchedule) {
+    InvocationReport r = segment_record("0192f3c4-55b6-4ef5-bbe0-99ced1e44fdf", utc(2026, 12, 6, 13));
+    r.trigger = Trigger::schedule;
+    r.attempt = 1;
+    r.principal.schedule = "nightly\tbatch";
+    std::string line;
+    append_ledger_line(line, r);
+    auto back = parse_ledger_line(line);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->principal.schedule, "nightly\tbatch");
+    EXPECT_EQ(back->principal.key_id, "");
+    EXPECT_EQ(back->start, r.start);
+    EXPECT_EQ(back->attempt, 1u);
+}
+
+TEST(LedgerLineTest, ReadsALineWrittenBeforeSchedulesWereNamed) {
+    // 16 fields: no schedule between the attempt and the start.
+    const std::string line = "0192f3c4-55b6-4ef5-bbe0-99ced1e44fdf\thello\t2\tasync\t3\t1796562000000000\t1234\t\t2"
+                             "\t128\t4\tok\t204167\tASIA1\treader\tuser-1\n";
+    auto back = parse_ledger_line(line);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->attempt, 3u);
+    EXPECT_EQ(back->start.time_since_epoch().count(), 1796562000000000);
+    EXPECT_EQ(back->duration_ms, 1.234);
+    EXPECT_EQ(back->status, InvocationStatus::ok);
+    EXPECT_EQ(back->cost_pico_usd, 204'167u);
+    EXPECT_EQ(back->principal.user_sub, "user-1");
+    EXPECT_EQ(back->principal.schedule, "");
 }
 
 TEST(LedgerLineTest, AWarmInvocationsLineIsUnder120Bytes) {
@@ -142,6 +173,16 @@ TEST(LedgerLineTest, RejectsEveryTornPrefixAndCorruptFields) {
         // parses as another number, but a line without its '\n' is torn for the reader.
         auto parsed = parse_ledger_line(line.substr(0, length));
         if (parsed) EXPECT_NE(line.substr(0, length).back(), '\t') << line.substr(0, length);
+    }
+    // Torn before its last field, a line never passes for one written before schedules were
+    // named (one field fewer).
+    InvocationReport named = segment_record("id", utc(2026, 12, 6, 13));
+    named.principal = {"ASIA1", "reader", "user-1", "nightly"};
+    std::string full;
+    append_ledger_line(full, named);
+    const size_t last_tab = full.rfind('\t');
+    for (size_t length = 0; length <= last_tab; ++length) {
+        EXPECT_EQ(parse_ledger_line(full.substr(0, length)), std::nullopt) << full.substr(0, length);
     }
     const auto with_field = [&](size_t index, std::string value) {
         std::vector<std::string> fields;
@@ -161,11 +202,12 @@ TEST(LedgerLineTest, RejectsEveryTornPrefixAndCorruptFields) {
     EXPECT_FALSE(parse_ledger_line(with_field(0, "")));         // no request id
     EXPECT_FALSE(parse_ledger_line(with_field(2, "-1")));       // version
     EXPECT_FALSE(parse_ledger_line(with_field(3, "cron")));     // trigger
-    EXPECT_FALSE(parse_ledger_line(with_field(5, "12x")));      // start
-    EXPECT_FALSE(parse_ledger_line(with_field(6, "-5")));       // duration
-    EXPECT_FALSE(parse_ledger_line(with_field(11, "throttled")));  // never billed
-    EXPECT_FALSE(parse_ledger_line(with_field(12, "1.5")));     // money is whole pico-dollars
-    EXPECT_FALSE(parse_ledger_line(with_field(15, "bad\\q")));  // an unknown escape
+    EXPECT_FALSE(parse_ledger_line(with_field(5, "bad\\q")));   // schedule: an unknown escape
+    EXPECT_FALSE(parse_ledger_line(with_field(6, "12x")));      // start
+    EXPECT_FALSE(parse_ledger_line(with_field(7, "-5")));       // duration
+    EXPECT_FALSE(parse_ledger_line(with_field(12, "throttled")));  // never billed
+    EXPECT_FALSE(parse_ledger_line(with_field(13, "1.5")));     // money is whole pico-dollars
+    EXPECT_FALSE(parse_ledger_line(with_field(16, "bad\\q")));  // an unknown escape
     EXPECT_FALSE(parse_ledger_line(line.substr(0, line.size() - 1) + "\textra\n"));
     EXPECT_FALSE(parse_ledger_line("\x01\x02 garbage"));
 }

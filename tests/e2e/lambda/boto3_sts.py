@@ -3,7 +3,8 @@ assume a role (STS AssumeRoleWithWebIdentity), then invoke with the temporary cr
 
 Run by tests/e2e/sts_test.cpp with SOFAAS_ENDPOINT, ROLE_ARN, ID_TOKEN (a user of a pool the
 role trusts), USER_SUB (that user's sub) and OTHER_POOL_TOKEN (a user of a pool it does not
-trust). The role grants invoking "hello" and nothing else. Prints the credentials as one
+trust). The role grants invoking "hello" and nothing else; "hello" is invoked once and
+queued once. Prints the credentials as one
 JSON line, then "all checks passed"; exits non-zero with a message on the first thing that
 is not as AWS would have it.
 """
@@ -56,6 +57,8 @@ lam = session.client("lambda", endpoint_url=endpoint, config=config)
 answer = lam.invoke(FunctionName="hello", Payload=json.dumps("session"))
 check(answer["StatusCode"] == 200, "invoke with the session answers 200")
 check(answer["Payload"].read() == b'Hello, "session"!', "invoke returns the output")
+queued = lam.invoke(FunctionName="hello", InvocationType="Event", Payload=json.dumps("later"))
+check(queued["StatusCode"] == 202, "an Event invocation with the session is queued (202)")
 
 check(error_of(lam.invoke, FunctionName="echo", Payload=b"{}") == ("AccessDeniedException", 403),
       "a function outside the role is refused with 403 AccessDeniedException")
