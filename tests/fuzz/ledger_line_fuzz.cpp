@@ -14,7 +14,8 @@ bool same_record(const sofaas::InvocationReport& a, const sofaas::InvocationRepo
            a.trigger == b.trigger && a.attempt == b.attempt && a.start == b.start && a.billed_ms == b.billed_ms &&
            a.memory_mb == b.memory_mb && a.status == b.status && a.cost_pico_usd == b.cost_pico_usd &&
            a.init_ms.has_value() == b.init_ms.has_value() && a.principal.key_id == b.principal.key_id &&
-           a.principal.role == b.principal.role && a.principal.user_sub == b.principal.user_sub;
+           a.principal.role == b.principal.role && a.principal.user_sub == b.principal.user_sub &&
+           a.principal.schedule == b.principal.schedule;
 }
 
 }  // namespace
