@@ -94,6 +94,7 @@ private:
 constexpr size_t max_open_segments = 3;
 
 constexpr std::chrono::seconds seal_retry_delay{10};
+constexpr std::chrono::seconds archive_check_interval{60};
 
 // "No space left on device" -> "no space left on device": the end of a sentence that
 // anyone may read, so the error's text only, never the path in a system_error's what().
@@ -145,12 +146,16 @@ struct Ledger::State {
     // Closed for appends, not sealed yet: sealed once no append or fsync still holds them
     // (the file is null once its fsync failed: its lines are written again to its path).
     struct Retiring {
+        SegmentFile segment;
         std::shared_ptr<AppendOnlyFile> file;
         SteadyTime last_append{};
     };
     std::map<std::string, Retiring> retiring;
+    // Open segments a previous run left: nothing is appended to them again. With `retiring`
+    // these are the only segments ever sealed; a segment found on disk but in neither may
+    // have been created a moment ago and is being written.
+    std::map<std::string, SegmentFile> left_open;
     std::map<WallTime, uint32_t> next_sequence;  // by hour: sealed sequences are never reused
-    std::set<std::string> sealed_by_us;
     // Written since their last fsync; held here so closing an old day cannot lose one.
     std::vector<Group> dirty;
     // Their fsync failed: written again, to the file reopened, before the ledger is writable.
@@ -180,6 +185,7 @@ struct Ledger::State {
     // After a failed sealing (a full disk, most likely) the sealer waits before trying again,
     // rather than logging the same error every check_interval.
     SteadyTime seal_retry_at{};
+    SteadyTime next_archive_check{};
 
     bool syncing() const { return options.fsync_interval.count() > 0; }
     fs::path open_path(const std::string& segment) const { return billing_dir / (segment + ".tsv"); }
@@ -231,8 +237,14 @@ Ledger::State::Target Ledger::State::target_for(WallTime start, size_t line_byte
 
 // Under the mutex.
 void Ledger::State::retire(std::map<WallTime, OpenSegment>::iterator segment) {
-    retiring.emplace(segment_name(segment->first, segment->second.sequence),
-                     Retiring{segment->second.file, segment->second.last_append});
+    SegmentFile file;
+    file.name = segment_name(segment->first, segment->second.sequence);
+    file.path = open_path(file.name);
+    file.begins = segment->first;
+    file.ends = segment->first + std::chrono::hours(1);
+    file.sequence = segment->second.sequence;
+    std::string name = file.name;
+    retiring.emplace(std::move(name), Retiring{std::move(file), segment->second.file, segment->second.last_append});
     current.erase(segment);
 }
 
@@ -524,7 +536,9 @@ void Ledger::State::replay_open_segments() {
         if (segment.kind == SegmentKind::legacy_day) continue;
         uint32_t& next = next_sequence[segment.begins];
         next = std::max(next, segment.sequence + 1);
-        if (segment.kind != SegmentKind::open || !options.observer) continue;
+        if (segment.kind != SegmentKind::open) continue;
+        left_open.emplace(segment.name, segment);
+        if (!options.observer) continue;
         std::unordered_set<std::string> seen;
         size_t skipped = 0;
         try {
@@ -568,7 +582,7 @@ bool Ledger::State::seal(const SegmentFile& segment) {
                       compressed.bytes_in, compressed.bytes_out);
         std::lock_guard lock(mutex);
         retiring.erase(segment.name);
-        sealed_by_us.insert(segment.name);
+        left_open.erase(segment.name);
         sealed_records += compressed.records;
         return true;
     } catch (const std::exception& e) {
@@ -588,7 +602,7 @@ size_t Ledger::State::seal_due() {
     const WallTime now = options.clock();
     const SteadyTime steady_now = std::chrono::steady_clock::now();
     if (steady_now < seal_retry_at) return 0;
-    std::set<std::string> busy;
+    std::vector<SegmentFile> due;
     {
         std::lock_guard lock(mutex);
         for (auto it = current.begin(); it != current.end();) {
@@ -597,7 +611,6 @@ size_t Ledger::State::seal_due() {
             if (hour_over && idle) {
                 retire(it++);
             } else {
-                busy.insert(segment_name(it->first, it->second.sequence));
                 ++it;
             }
         }
@@ -605,19 +618,28 @@ size_t Ledger::State::seal_due() {
             return std::any_of(groups.begin(), groups.end(), [&](const Group& g) { return g.segment == name; });
         };
         for (const auto& [name, segment] : retiring) {
-            if ((segment.file && segment.file.use_count() > 1) || segment.last_append + options.seal_idle > steady_now ||
-                pending(dirty, name) || pending(to_rewrite, name)) {
-                busy.insert(name);
-            }
+            const bool busy = (segment.file && segment.file.use_count() > 1) ||
+                              segment.last_append + options.seal_idle > steady_now || pending(dirty, name) ||
+                              pending(to_rewrite, name);
+            if (!busy) due.push_back(segment.segment);
         }
+        for (const auto& [name, segment] : left_open) due.push_back(segment);
     }
     size_t sealed = 0;
-    for (const SegmentFile& segment : list_segments(billing_dir)) {
-        if (segment.kind != SegmentKind::open || busy.contains(segment.name)) continue;
+    for (const SegmentFile& segment : due) {
+        {
+            std::lock_guard lock(mutex);
+            if (sealer_stopping) break;  // a stop does not wait for a backlog of sealing; the next start finishes it
+        }
         if (!seal(segment)) break;  // the disk: the rest can wait for the next pass
         ++sealed;
     }
-    archive_due();
+    // Archiving needs a listing of the directory, which grows with every hour kept: once a
+    // minute, and in the pass that sealed something (which may be old enough already).
+    if (sealed > 0 || steady_now >= next_archive_check) {
+        next_archive_check = steady_now + archive_check_interval;
+        archive_due();
+    }
     return sealed;
 }
 

@@ -408,6 +408,65 @@ TEST_F(LedgerTest, ConcurrentAppendsNeverInterleave) {
     EXPECT_EQ(skipped, 0u);
 }
 
+// A directory listing that overlaps a seal must still see the segment, open or sealed: the
+// open file may go while the listing runs, and the sealed one may come at a place the
+// listing has already passed.
+TEST_F(LedgerTest, QueriesDuringSealingSeeEveryRecord) {
+    constexpr int hours_of_records = 40, per_hour = 3;
+    {
+        Ledger ledger(billing, options);
+        for (int h = 0; h < hours_of_records; ++h) {
+            for (int i = 0; i < per_hour; ++i) ledger.append(record("fn", utc(2026, 11, 1) + hours(h) + minutes(i)));
+        }
+        ledger.flush();
+    }
+    Ledger reader(billing, options);  // its sealer seals every one of them, now
+    const auto open_segments = [&] {
+        size_t open = 0;
+        for (const auto& entry : fs::directory_iterator(billing)) open += entry.path().extension() == ".tsv";
+        return open;
+    };
+    size_t queries = 0;
+    do {
+        size_t skipped = 0;
+        ASSERT_EQ(reader.query({}, &skipped).size(), size_t(hours_of_records * per_hour)) << "query " << queries;
+        EXPECT_EQ(skipped, 0u);
+        ++queries;
+    } while (open_segments() > 0);
+    EXPECT_GT(queries, 1u);
+}
+
+// The sealer seals only segments it knows are closed: one created by an append while a
+// sealing pass runs is being written, and sealing it would leave the appends that follow
+// in a file no longer in the directory.
+TEST_F(LedgerTest, ASegmentCreatedDuringASealingPassIsNotSealedUnderItsWriters) {
+    constexpr int threads = 4, hours_per_thread = 6, per_hour = 20;
+    LedgerOptions eager = options;
+    eager.check_interval = milliseconds(1);
+    {
+        Ledger ledger(billing, eager);
+        std::vector<std::thread> writers;
+        for (int t = 0; t < threads; ++t) {
+            writers.emplace_back([&, t] {
+                // Each hour's first record opens a segment of an hour long over, which the
+                // sealer may look at while its next records are appended.
+                for (int h = 0; h < hours_per_thread; ++h) {
+                    for (int i = 0; i < per_hour; ++i) {
+                        ledger.append(record("fn", utc(2026, 1, 1) + hours(t * 1000 + h) + seconds(i)));
+                        std::this_thread::sleep_for(milliseconds(1));
+                    }
+                }
+            });
+        }
+        for (auto& writer : writers) writer.join();
+        ledger.flush();
+    }
+    Ledger reader(billing, options);
+    size_t skipped = 0;
+    EXPECT_EQ(reader.query({}, &skipped).size(), size_t(threads * hours_per_thread * per_hour));
+    EXPECT_EQ(skipped, 0u);
+}
+
 TEST_F(LedgerTest, FlushReturnsWithEveryRecordReadable) {
     for (auto interval : {milliseconds(0), milliseconds(1), milliseconds(50)}) {
         sofaas::testing::TempDir dir{"sofaas-ledger-flush"};
