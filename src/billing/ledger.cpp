@@ -690,12 +690,13 @@ void Ledger::State::run_sealer() {
             spdlog::error("ledger: {}", e.what());
         }
     }
+    // The first pass, too, waits one interval: an owner that seals with seal_due() itself
+    // (a long interval) has the sealing to itself.
     std::unique_lock lock(mutex);
-    while (!sealer_stopping) {
+    while (!sealer_wake.wait_for(lock, options.check_interval, [&] { return sealer_stopping; })) {
         lock.unlock();
         seal_due();
         lock.lock();
-        sealer_wake.wait_for(lock, options.check_interval, [&] { return sealer_stopping; });
     }
 }
 
