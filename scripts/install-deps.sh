@@ -13,6 +13,8 @@ packages+=(prometheus)
 packages+=(libsodium-dev libjwt-dev)
 # External OpenID Connect providers: their signing keys are fetched over HTTPS with libcurl.
 packages+=(libcurl4-openssl-dev)
+# Several nodes: the cluster test runs the shipped config/haproxy.cfg in a real haproxy.
+packages+=(haproxy)
 
 missing=()
 for package in "${packages[@]}"; do

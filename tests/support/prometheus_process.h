@@ -3,14 +3,13 @@
 // its own, and killed when the object goes.
 #pragma once
 
-#include <sys/types.h>
-
 #include <filesystem>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "support/server_process.h"
 #include "support/temp_dir.h"
 
 namespace sofaas::testing {
@@ -23,7 +22,6 @@ public:
     // a file holding `bearer_token` as Authorization: Bearer (Prometheus's
     // authorization.credentials_file).
     PrometheusProcess(const std::string& target, const std::string& bearer_token);
-    ~PrometheusProcess();  // SIGTERM, then SIGKILL after 5 s; always reaped
     PrometheusProcess(const PrometheusProcess&) = delete;
     PrometheusProcess& operator=(const PrometheusProcess&) = delete;
 
@@ -40,8 +38,8 @@ public:
 
 private:
     TempDir dir_;
-    pid_t pid_ = -1;
     int port_ = 0;
+    ServerProcess server_;
 };
 
 }  // namespace sofaas::testing
