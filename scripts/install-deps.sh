@@ -15,6 +15,9 @@ packages+=(libsodium-dev libjwt-dev)
 packages+=(libcurl4-openssl-dev)
 # Several nodes: the cluster test runs the shipped config/haproxy.cfg in a real haproxy.
 packages+=(haproxy)
+# A cluster's shared store: PostgreSQL's client library, and the server the tests and the
+# cluster demo run (the package also makes the postgres user the tests' servers run as).
+packages+=(libpq-dev postgresql)
 
 missing=()
 for package in "${packages[@]}"; do
