@@ -9,19 +9,6 @@ const std::string principal_columns = "principal_key_id, principal_role, princip
 
 namespace {
 
-Trigger trigger_named(std::string_view name) {
-    for (Trigger trigger : {Trigger::async, Trigger::schedule, Trigger::http, Trigger::invoke, Trigger::warm,
-                            Trigger::deploy}) {
-        if (to_string(trigger) == name) return trigger;
-    }
-    return Trigger::async;
-}
-
-FailureCondition condition_named(std::string_view name) {
-    return name == to_string(FailureCondition::event_age_exceeded) ? FailureCondition::event_age_exceeded
-                                                                   : FailureCondition::retries_exhausted;
-}
-
 const std::string dead_letter_columns =
     "id, request_id, function_name, function_version, trigger_kind, payload, idempotency_key, enqueued_ms, runs, "
     "failure_condition, error_type, error_message, failed_ms, " + principal_columns;
@@ -31,7 +18,7 @@ void read_event_columns(const SqliteQuery& row, int principal_at, NewEvent& even
     event.request_id = row.text(1);
     event.function = row.text(2);
     event.version = static_cast<uint32_t>(row.integer(3));
-    event.trigger = trigger_named(row.text(4));
+    event.trigger = stored_trigger_named(row.text(4));
     event.payload = row.text(5);
     event.idempotency_key = row.optional_text(6);
     event.enqueued_ms = row.integer(7);
@@ -46,7 +33,7 @@ DeadLetter dead_letter_row(const SqliteQuery& row) {
     letter.id = row.integer(0);
     read_event_columns(row, 13, letter.event);
     letter.runs = static_cast<uint32_t>(row.integer(8));
-    letter.condition = condition_named(row.text(9));
+    letter.condition = failure_condition_named(row.text(9));
     letter.error_type = row.text(10);
     letter.error_message = row.text(11);
     letter.failed_ms = row.integer(12);

@@ -17,4 +17,17 @@ std::string_view to_string(FailureCondition condition) {
     return "RetriesExhausted";
 }
 
+FailureCondition failure_condition_named(std::string_view name) {
+    return name == to_string(FailureCondition::event_age_exceeded) ? FailureCondition::event_age_exceeded
+                                                                   : FailureCondition::retries_exhausted;
+}
+
+Trigger stored_trigger_named(std::string_view name) {
+    for (Trigger trigger : {Trigger::async, Trigger::schedule, Trigger::http, Trigger::invoke, Trigger::lambda_api,
+                            Trigger::warm, Trigger::deploy}) {
+        if (to_string(trigger) == name) return trigger;
+    }
+    return Trigger::async;
+}
+
 }  // namespace sofaas

@@ -74,6 +74,10 @@ struct EnqueueResult {
 // Why an event stopped being retried (Lambda's destination record names it).
 enum class FailureCondition { retries_exhausted, event_age_exceeded };
 std::string_view to_string(FailureCondition condition);
+// Read back as the stores keep them: by to_string()'s names. A name no build wrote reads
+// as the default (async, retries_exhausted).
+FailureCondition failure_condition_named(std::string_view name);
+Trigger stored_trigger_named(std::string_view name);
 
 struct DeadLetter {
     int64_t id = 0;

@@ -81,6 +81,11 @@ void EventTables::undo_operation() {
     db_.query("RELEASE SAVEPOINT operation").run();
 }
 
+bool EventTables::fails_batch(const std::exception& error) const {
+    const auto* sqlite_error = dynamic_cast<const SqliteError*>(&error);
+    return sqlite_error && sqlite_error->storage_failure();
+}
+
 void EventTables::reload_counts_if_changed() {
     // data_version changes when another connection commits, never for this one's commits:
     // the counts in memory are right until another node writes to the same file.

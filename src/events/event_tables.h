@@ -1,6 +1,5 @@
-// The event store's writes, in SQL, on the writer's connection: each runs inside the
-// transaction the writer opened (begin ... commit), within an operation of its own that
-// can be undone alone (a savepoint), so one write's fault does not fail its neighbours.
+// The SQLite event store's writes, in SQL, on the writer's connection; an operation is a
+// savepoint.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "events/event_store.h"
+#include "events/event_writes.h"
 #include "events/sqlite_connection.h"
 
 namespace sofaas {
@@ -35,35 +35,36 @@ private:
     std::unordered_map<std::string, int64_t> operation_;    // the operation under way
 };
 
-class EventTables {
+class EventTables final : public EventWrites {
 public:
     explicit EventTables(SqliteConnection& db);
 
     // BEGIN IMMEDIATE: the file's write lock, waited for up to the busy timeout.
-    void begin();
-    void commit();
-    void rollback();  // also after a failed commit, or SQLite's own rollback
-    void begin_operation();
-    void end_operation();
-    void undo_operation();
+    void begin() override;
+    void commit() override;
+    void rollback() override;
+    void begin_operation() override;
+    void end_operation() override;
+    void undo_operation() override;
+    bool fails_batch(const std::exception& error) const override;
 
-    // max_queued: none for events stored past the limit (a destination's, a schedule's).
-    EnqueueResult enqueue(const NewEvent& event, std::optional<uint64_t> max_queued);
+    EnqueueResult enqueue(const NewEvent& event, std::optional<uint64_t> max_queued) override;
     std::vector<QueuedEvent> claim(std::string_view function, std::string_view owner, UnixMillis now,
-                                   UnixMillis lease_until, size_t limit);
-    void settle(int64_t event_id, const Settlement& settlement);
-    void release_leases(std::string_view owner);
-    void expire_idempotency_keys(UnixMillis before);
+                                   UnixMillis lease_until, size_t limit) override;
+    void settle(int64_t event_id, const Settlement& settlement) override;
+    void release_leases(std::string_view owner) override;
+    void expire_idempotency_keys(UnixMillis before) override;
 
-    uint64_t redrive(std::string_view function, const std::vector<int64_t>& ids, UnixMillis now);
-    uint64_t purge_dead_letters(std::string_view function);
+    uint64_t redrive(std::string_view function, const std::vector<int64_t>& ids, UnixMillis now) override;
+    uint64_t purge_dead_letters(std::string_view function) override;
 
-    bool add_schedule(const Schedule& schedule);
-    bool set_paused(std::string_view function, std::string_view id, bool paused);
-    bool delete_schedule(std::string_view function, std::string_view id);
-    bool fire(std::string_view function, std::string_view id, UnixMillis due, uint64_t skipped, const NewEvent& event);
+    bool add_schedule(const Schedule& schedule) override;
+    bool set_paused(std::string_view function, std::string_view id, bool paused) override;
+    bool delete_schedule(std::string_view function, std::string_view id) override;
+    bool fire(std::string_view function, std::string_view id, UnixMillis due, uint64_t skipped,
+              const NewEvent& event) override;
 
-    uint64_t remove_function(std::string_view function);
+    uint64_t remove_function(std::string_view function) override;
 
 private:
     // The request id that first used the event's idempotency key, if that was within 24 h

@@ -5,19 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <future>
 #include <mutex>
-#include <thread>
 #include <type_traits>
-
-#include <spdlog/spdlog.h>
 
 #include "events/event_reads.h"
 #include "events/event_schema.h"
 #include "events/event_tables.h"
+#include "events/group_commit_store.h"
 #include "events/sqlite_connection.h"
 
 namespace sofaas {
@@ -32,65 +27,6 @@ constexpr int busy_timeout_ms = 5000;
 // Writes committed together at most: bounds how long the first of a flood waits for its
 // completion, and how far one transaction grows the WAL.
 constexpr size_t max_batch = 10'000;
-
-// One write waiting for the writer thread.
-class Write {
-public:
-    virtual ~Write() = default;
-    // Inside the batch's transaction, as an operation of its own. Throwing fails this
-    // write alone, unless the storage failed (SqliteError::storage_failure()).
-    virtual void apply(EventTables& tables) = 0;
-    // After the commit (empty error) or the failure of this write or of its batch.
-    virtual void complete(const std::string& error) = 0;
-};
-
-class EnqueueWrite final : public Write {
-public:
-    EnqueueWrite(NewEvent event, uint64_t max_queued, std::function<void(EnqueueResult)> done)
-        : event_(std::move(event)), max_queued_(max_queued), done_(std::move(done)) {}
-    void apply(EventTables& tables) override { result_ = tables.enqueue(event_, max_queued_); }
-    void complete(const std::string& error) override {
-        if (!error.empty()) result_ = EnqueueResult{EnqueueOutcome::failed, event_.request_id, error};
-        done_(std::move(result_));
-    }
-
-private:
-    NewEvent event_;
-    uint64_t max_queued_;
-    std::function<void(EnqueueResult)> done_;
-    EnqueueResult result_;
-};
-
-class SettleWrite final : public Write {
-public:
-    SettleWrite(int64_t event_id, Settlement settlement, std::function<void(std::string)> done)
-        : event_id_(event_id), settlement_(std::move(settlement)), done_(std::move(done)) {}
-    void apply(EventTables& tables) override { tables.settle(event_id_, settlement_); }
-    void complete(const std::string& error) override { done_(error); }
-
-private:
-    int64_t event_id_;
-    Settlement settlement_;
-    std::function<void(std::string)> done_;
-};
-
-// A blocking call's write: its caller waits on the future.
-template <typename Result, typename Apply>
-class BlockingWrite final : public Write {
-public:
-    explicit BlockingWrite(Apply apply) : apply_(std::move(apply)) {}
-    std::future<Result> future() { return promise_.get_future(); }
-    void apply(EventTables& tables) override { result_ = apply_(tables); }
-    void complete(const std::string& error) override {
-        if (error.empty()) promise_.set_value(std::move(*result_));
-        else promise_.set_exception(std::make_exception_ptr(EventStoreError(error)));
-    }
-
-private:
-    Apply apply_;
-    std::optional<Result> result_;
-    std::promise<Result> promise_;
-};
 
 // The file exists, 0600, before SQLite opens it: its WAL and shared-memory files take
 // their permissions from it. A new file's directory entry is synced as SQLite syncs its
@@ -118,10 +54,11 @@ std::string pragma_text(SqliteConnection& db, const std::string& pragma) {
     return query.next() ? query.text(0) : std::string();
 }
 
-class SqliteEventStore final : public EventStore {
+class SqliteEventStore final : public GroupCommitEventStore {
 public:
     explicit SqliteEventStore(const fs::path& file)
-        : write_db_((create_private_file(file), file), busy_timeout_ms),
+        : GroupCommitEventStore("event store", max_batch),
+          write_db_((create_private_file(file), file), busy_timeout_ms),
           tables_(write_db_),
           read_db_(file, busy_timeout_ms) {
         if (pragma_text(write_db_, "PRAGMA journal_mode = WAL") != "wal") {
@@ -136,35 +73,10 @@ public:
         write_db_.execute("PRAGMA journal_size_limit = 67108864");
         migrate_event_schema(write_db_);
         read_db_.execute("PRAGMA query_only = ON");
-        writer_ = std::thread([this] { write_loop(); });
+        start_writer(tables_);
     }
 
-    ~SqliteEventStore() override {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-        }
-        work_.notify_one();
-        writer_.join();
-    }
-
-    void enqueue(NewEvent event, uint64_t max_queued, std::function<void(EnqueueResult)> done) override {
-        submit(std::make_unique<EnqueueWrite>(std::move(event), max_queued, std::move(done)));
-    }
-
-    std::vector<QueuedEvent> claim(std::string_view function, std::string_view owner, UnixMillis now,
-                                   UnixMillis lease_until, size_t limit) override {
-        return write_and_wait<std::vector<QueuedEvent>>(
-            [&](EventTables& tables) { return tables.claim(function, owner, now, lease_until, limit); });
-    }
-
-    void settle(int64_t event_id, Settlement settlement, std::function<void(std::string error)> done) override {
-        submit(std::make_unique<SettleWrite>(event_id, std::move(settlement), std::move(done)));
-    }
-
-    void release_leases(std::string_view owner) override {
-        write_and_wait<bool>([&](EventTables& tables) { return tables.release_leases(owner), true; });
-    }
+    ~SqliteEventStore() override { stop_writer(); }
 
     std::vector<std::pair<std::string, QueueDepth>> depths() override {
         return read([&](SqliteConnection& db) { return read_depths(db); });
@@ -172,10 +84,6 @@ public:
 
     std::optional<UnixMillis> next_due(std::string_view function) override {
         return read([&](SqliteConnection& db) { return read_next_due(db, function); });
-    }
-
-    void expire_idempotency_keys(UnixMillis before) override {
-        write_and_wait<bool>([&](EventTables& tables) { return tables.expire_idempotency_keys(before), true; });
     }
 
     std::vector<DeadLetter> dead_letters(std::string_view function, int64_t after_id, size_t limit) override {
@@ -186,139 +94,22 @@ public:
         return read([&](SqliteConnection& db) { return read_dead_letter(db, function, id); });
     }
 
-    uint64_t redrive(std::string_view function, const std::vector<int64_t>& ids, UnixMillis now) override {
-        return write_and_wait<uint64_t>([&](EventTables& tables) { return tables.redrive(function, ids, now); });
-    }
-
-    uint64_t purge_dead_letters(std::string_view function) override {
-        return write_and_wait<uint64_t>([&](EventTables& tables) { return tables.purge_dead_letters(function); });
-    }
-
-    bool add_schedule(const Schedule& schedule) override {
-        return write_and_wait<bool>([&](EventTables& tables) { return tables.add_schedule(schedule); });
-    }
-
     std::vector<Schedule> schedules(std::optional<std::string_view> function) override {
         return read([&](SqliteConnection& db) { return read_schedules(db, function); });
     }
 
-    bool set_paused(std::string_view function, std::string_view id, bool paused) override {
-        return write_and_wait<bool>([&](EventTables& tables) { return tables.set_paused(function, id, paused); });
-    }
-
-    bool delete_schedule(std::string_view function, std::string_view id) override {
-        return write_and_wait<bool>([&](EventTables& tables) { return tables.delete_schedule(function, id); });
-    }
-
-    bool fire(std::string_view function, std::string_view id, UnixMillis due, uint64_t skipped,
-              NewEvent event) override {
-        return write_and_wait<bool>(
-            [&](EventTables& tables) { return tables.fire(function, id, due, skipped, event); });
-    }
-
-    uint64_t remove_function(std::string_view function) override {
-        return write_and_wait<uint64_t>([&](EventTables& tables) { return tables.remove_function(function); });
-    }
-
 private:
-    void submit(std::unique_ptr<Write> write) {
-        {
-            std::lock_guard lock(mutex_);
-            pending_.push_back(std::move(write));
-        }
-        work_.notify_one();
-    }
-
-    template <typename Result, typename Apply>
-    Result write_and_wait(Apply apply) {
-        // A completion runs on the writer thread, which would wait for itself.
-        if (std::this_thread::get_id() == writer_.get_id()) {
-            throw std::logic_error("a blocking event store call from a completion");
-        }
-        auto write = std::make_unique<BlockingWrite<Result, Apply>>(std::move(apply));
-        std::future<Result> result = write->future();
-        submit(std::move(write));
-        return result.get();
-    }
-
     template <typename Read>
     std::invoke_result_t<Read, SqliteConnection&> read(Read read) {
         std::lock_guard lock(read_mutex_);
         return read(read_db_);
     }
 
-    void write_loop() {
-        std::vector<std::unique_ptr<Write>> batch;
-        for (;;) {
-            {
-                std::unique_lock lock(mutex_);
-                work_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-                // Stopping only once everything queued before is written.
-                if (pending_.empty()) return;
-                while (!pending_.empty() && batch.size() < max_batch) {
-                    batch.push_back(std::move(pending_.front()));
-                    pending_.pop_front();
-                }
-            }
-            commit(batch);
-            batch.clear();
-        }
-    }
-
-    void commit(std::vector<std::unique_ptr<Write>>& batch) {
-        std::vector<std::string> errors(batch.size());
-        try {
-            tables_.begin();
-            for (size_t i = 0; i < batch.size(); ++i) {
-                tables_.begin_operation();
-                try {
-                    batch[i]->apply(tables_);
-                    tables_.end_operation();
-                } catch (const SqliteError& error) {
-                    if (error.storage_failure()) throw;
-                    tables_.undo_operation();
-                    errors[i] = error.what();
-                } catch (const std::exception& error) {
-                    tables_.undo_operation();
-                    errors[i] = error.what();
-                }
-            }
-            tables_.commit();
-            if (failing_) spdlog::info("event store: writing again");
-            failing_ = false;
-        } catch (const std::exception& error) {
-            const std::string why = std::string("the event store could not write: ") + error.what();
-            try {
-                tables_.rollback();
-            } catch (const std::exception& rollback_error) {
-                spdlog::error("event store: rollback failed: {}", rollback_error.what());
-            }
-            // Once per outage, not once per batch: the writes' callers are told each time.
-            if (!failing_) spdlog::error("event store: {} ({} writes failed)", why, batch.size());
-            failing_ = true;
-            std::fill(errors.begin(), errors.end(), why);
-        }
-        for (size_t i = 0; i < batch.size(); ++i) {
-            try {
-                batch[i]->complete(errors[i]);
-            } catch (const std::exception& error) {
-                spdlog::error("event store: a write's completion threw: {}", error.what());
-            }
-        }
-    }
-
     SqliteConnection write_db_;  // the writer thread's, but while opening
     EventTables tables_;
-    bool failing_ = false;  // the last batch failed
 
     std::mutex read_mutex_;
     SqliteConnection read_db_;
-
-    std::mutex mutex_;
-    std::condition_variable work_;
-    std::deque<std::unique_ptr<Write>> pending_;
-    bool stopping_ = false;
-    std::thread writer_;
 };
 
 }  // namespace

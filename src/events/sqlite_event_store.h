@@ -1,8 +1,7 @@
 // The event store in one SQLite file, for a single daemon (or several on one machine): the
 // file is created 0600, kept in WAL mode with synchronous=FULL (a commit is fsync'd before
-// any completion runs), and its schema is migrated when it opens. One writer thread
-// commits every write queued meanwhile in one transaction (group commit); reads use a
-// connection of their own beside it.
+// any completion runs), and its schema is migrated when it opens. Its writes are group-committed
+// (group_commit_store.h); reads use a connection of their own beside the writer's.
 #pragma once
 
 #include <filesystem>
