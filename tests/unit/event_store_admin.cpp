@@ -1,5 +1,5 @@
 // The event store's dead letters, schedules and firings, a function's removal, what a
-// reopen keeps, and two stores on one file (two nodes).
+// reopen keeps, and two stores on one storage (two nodes).
 #include <gtest/gtest.h>
 
 #include "event_store_support.h"
@@ -15,27 +15,9 @@ std::vector<std::string> letter_ids(const std::vector<DeadLetter>& letters) {
     return ids;
 }
 
-Schedule schedule(std::string function, std::string id) {
-    Schedule schedule;
-    schedule.function = std::move(function);
-    schedule.id = std::move(id);
-    schedule.expression = "rate(5 minutes)";
-    schedule.timezone = "UTC";
-    schedule.created_ms = t0;
-    return schedule;
-}
-
-NewEvent firing(const std::string& function, const std::string& schedule_id, UnixMillis due) {
-    NewEvent fired = event(function, "fire-" + std::to_string(due));
-    fired.trigger = Trigger::schedule;
-    fired.idempotency_key = schedule_id + "@" + std::to_string(due);
-    fired.enqueued_ms = due;
-    return fired;
-}
-
 }  // namespace
 
-TEST_F(EventStoreTest, DeadLettersArePagedOldestFirst) {
+TEST_P(EventStoreTest, DeadLettersArePagedOldestFirst) {
     dead_letter_three(*store, "f");
     dead_letter_three(*store, "g");
     auto first_page = store->dead_letters("f", 0, 2);
@@ -45,7 +27,7 @@ TEST_F(EventStoreTest, DeadLettersArePagedOldestFirst) {
     EXPECT_TRUE(store->dead_letters("f", second_page.back().id, 2).empty());
 }
 
-TEST_F(EventStoreTest, RedriveMovesTheListedDeadLettersBackAsNewArrivals) {
+TEST_P(EventStoreTest, RedriveMovesTheListedDeadLettersBackAsNewArrivals) {
     dead_letter_three(*store, "f");
     auto letters = store->dead_letters("f", 0, 10);
     EXPECT_EQ(store->redrive("f", {letters[2].id, letters[0].id, 12345}, t0 + 5000), 2u);
@@ -59,7 +41,7 @@ TEST_F(EventStoreTest, RedriveMovesTheListedDeadLettersBackAsNewArrivals) {
     EXPECT_EQ(claimed[0].event.payload, "{\"n\":\"d1\"}");
 }
 
-TEST_F(EventStoreTest, RedriveWithoutIdsMovesThemAllAndCountsThemWaiting) {
+TEST_P(EventStoreTest, RedriveWithoutIdsMovesThemAllAndCountsThemWaiting) {
     dead_letter_three(*store, "f");
     EXPECT_EQ(store->redrive("f", {}, t0 + 5000), 3u);
     EXPECT_TRUE(store->dead_letters("f", 0, 10).empty());
@@ -67,7 +49,7 @@ TEST_F(EventStoreTest, RedriveWithoutIdsMovesThemAllAndCountsThemWaiting) {
     EXPECT_EQ(enqueue(*store, event("f", "one more"), 3).outcome, EnqueueOutcome::full);
 }
 
-TEST_F(EventStoreTest, PurgeDropsOnlyThatFunctionsDeadLetters) {
+TEST_P(EventStoreTest, PurgeDropsOnlyThatFunctionsDeadLetters) {
     dead_letter_three(*store, "f");
     dead_letter_three(*store, "g");
     EXPECT_EQ(store->purge_dead_letters("f"), 3u);
@@ -75,7 +57,7 @@ TEST_F(EventStoreTest, PurgeDropsOnlyThatFunctionsDeadLetters) {
     EXPECT_EQ(store->dead_letters("g", 0, 10).size(), 3u);
 }
 
-TEST_F(EventStoreTest, SchedulesAreListedByFunctionThenId) {
+TEST_P(EventStoreTest, SchedulesAreListedByFunctionThenId) {
     EXPECT_TRUE(store->add_schedule(schedule("b", "nightly")));
     auto with_payload = schedule("a", "zeta");
     with_payload.payload = std::string("\0binary", 7);
@@ -96,7 +78,7 @@ TEST_F(EventStoreTest, SchedulesAreListedByFunctionThenId) {
     EXPECT_EQ(store->schedules("b").size(), 1u);
 }
 
-TEST_F(EventStoreTest, SchedulesPauseResumeAndDelete) {
+TEST_P(EventStoreTest, SchedulesPauseResumeAndDelete) {
     store->add_schedule(schedule("f", "s"));
     EXPECT_TRUE(store->set_paused("f", "s", true));
     EXPECT_TRUE(store->schedules("f").at(0).paused);
@@ -108,7 +90,7 @@ TEST_F(EventStoreTest, SchedulesPauseResumeAndDelete) {
     EXPECT_TRUE(store->schedules(std::nullopt).empty());
 }
 
-TEST_F(EventStoreTest, EachDueTimeFiresOnce) {
+TEST_P(EventStoreTest, EachDueTimeFiresOnce) {
     store->add_schedule(schedule("f", "s"));
     EXPECT_TRUE(store->fire("f", "s", t0 + 300'000, 2, firing("f", "s", t0 + 300'000)));
     EXPECT_FALSE(store->fire("f", "s", t0 + 300'000, 2, firing("f", "s", t0 + 300'000)));
@@ -124,7 +106,7 @@ TEST_F(EventStoreTest, EachDueTimeFiresOnce) {
     EXPECT_EQ(claimed[0].event.request_id, "fire-" + std::to_string(t0 + 300'000));
 }
 
-TEST_F(EventStoreTest, APausedOrMissingScheduleDoesNotFire) {
+TEST_P(EventStoreTest, APausedOrMissingScheduleDoesNotFire) {
     EXPECT_FALSE(store->fire("f", "s", t0, 0, firing("f", "s", t0)));
     store->add_schedule(schedule("f", "s"));
     store->set_paused("f", "s", true);
@@ -133,7 +115,7 @@ TEST_F(EventStoreTest, APausedOrMissingScheduleDoesNotFire) {
     EXPECT_TRUE(store->depths().empty());
 }
 
-TEST_F(EventStoreTest, AScheduleAddedAgainDoesNotFireADueTimeTwice) {
+TEST_P(EventStoreTest, AScheduleAddedAgainDoesNotFireADueTimeTwice) {
     store->add_schedule(schedule("f", "s"));
     EXPECT_TRUE(store->fire("f", "s", t0, 0, firing("f", "s", t0)));
     store->delete_schedule("f", "s");
@@ -144,7 +126,7 @@ TEST_F(EventStoreTest, AScheduleAddedAgainDoesNotFireADueTimeTwice) {
     EXPECT_EQ(store->schedules("f").at(0).last_due_ms, t0);
 }
 
-TEST_F(EventStoreTest, RemovingAFunctionDropsAllItHad) {
+TEST_P(EventStoreTest, RemovingAFunctionDropsAllItHad) {
     dead_letter_three(*store, "f");
     store->add_schedule(schedule("f", "s"));
     store->add_schedule(schedule("g", "s"));
@@ -165,7 +147,7 @@ TEST_F(EventStoreTest, RemovingAFunctionDropsAllItHad) {
     EXPECT_EQ(enqueue(*store, event("f", "r5"), 2).outcome, EnqueueOutcome::queued);
 }
 
-TEST_F(EventStoreTest, EverythingIsThereAfterAReopen) {
+TEST_P(EventStoreTest, EverythingIsThereAfterAReopen) {
     dead_letter_three(*store, "f");
     store->add_schedule(schedule("f", "s"));
     store->fire("f", "s", t0, 1, firing("f", "s", t0));
@@ -185,8 +167,8 @@ TEST_F(EventStoreTest, EverythingIsThereAfterAReopen) {
     EXPECT_EQ(request_ids(store->claim("f", "node-b", t0, t0 + 60'000, 10)), (std::vector<std::string>{"r1"}));
 }
 
-TEST_F(EventStoreTest, TwoStoresOnOneFileShareLeasesAndCounts) {
-    auto other_node = open_sqlite_event_store(file);
+TEST_P(EventStoreTest, TwoStoresOnOneStorageShareLeasesAndCounts) {
+    auto other_node = open_store();
     enqueue(*store, event("f", "r1"), 2);
     enqueue(*other_node, event("f", "r2"), 2);
     EXPECT_EQ(enqueue(*store, event("f", "r3"), 2).outcome, EnqueueOutcome::full);
@@ -201,11 +183,13 @@ TEST_F(EventStoreTest, TwoStoresOnOneFileShareLeasesAndCounts) {
     EXPECT_EQ(enqueue(*store, event("f", "r3"), 2).outcome, EnqueueOutcome::queued);
 }
 
-TEST_F(EventStoreTest, OneFaultyWriteFailsAloneNotItsBatch) {
+TEST_P(EventStoreTest, OneFaultyWriteFailsAloneNotItsBatch) {
     // A trigger makes the storage refuse one function's events (as a constraint would).
-    sql_run(file,
-            "CREATE TRIGGER refuse_poison BEFORE INSERT ON events WHEN NEW.function_name = 'poison' "
-            "BEGIN SELECT RAISE(ABORT, 'poisoned event'); END");
+    run_sql("CREATE TRIGGER refuse_poison BEFORE INSERT ON events WHEN NEW.function_name = 'poison' "
+            "BEGIN SELECT RAISE(ABORT, 'poisoned event'); END",
+            "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.function_name = 'poison' THEN RAISE EXCEPTION 'poisoned event'; END IF; RETURN NEW; END $$; "
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_poison()");
     std::vector<NewEvent> events;
     for (int i = 0; i < 300; ++i) events.push_back(event(i % 3 == 1 ? "poison" : "f", "r" + std::to_string(i)));
     auto results = enqueue_all(*store, std::move(events), 200);

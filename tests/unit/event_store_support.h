@@ -1,5 +1,6 @@
-// What the event store's tests share: a store on a fresh file, events, and waiting for the
-// asynchronous calls.
+// What the event store's tests share: a store on fresh storage (a SQLite file, or a
+// database of its own on the test process's PostgreSQL server), events, and waiting for
+// the asynchronous calls.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,7 +14,10 @@
 #include <sqlite3.h>
 
 #include "events/event_store.h"
+#include "events/postgres_event_store.h"
 #include "events/sqlite_event_store.h"
+#include "store/postgres_connection.h"
+#include "support/postgres_server.h"
 #include "support/temp_dir.h"
 
 namespace sofaas::testing {
@@ -82,6 +86,25 @@ inline void dead_letter_three(EventStore& store, const std::string& function) {
     }
 }
 
+inline Schedule schedule(std::string function, std::string id) {
+    Schedule schedule;
+    schedule.function = std::move(function);
+    schedule.id = std::move(id);
+    schedule.expression = "rate(5 minutes)";
+    schedule.timezone = "UTC";
+    schedule.created_ms = t0;
+    return schedule;
+}
+
+// The event a schedule's runner stores for due time `due`.
+inline NewEvent firing(const std::string& function, const std::string& schedule_id, UnixMillis due) {
+    NewEvent fired = event(function, "fire-" + std::to_string(due));
+    fired.trigger = Trigger::schedule;
+    fired.idempotency_key = schedule_id + "@" + std::to_string(due);
+    fired.enqueued_ms = due;
+    return fired;
+}
+
 inline std::vector<std::string> request_ids(const std::vector<QueuedEvent>& events) {
     std::vector<std::string> ids;
     for (const auto& queued : events) ids.push_back(queued.event.request_id);
@@ -126,7 +149,44 @@ inline int64_t sql_integer(const std::filesystem::path& file, const std::string&
 
 inline void sql_run(const std::filesystem::path& file, const std::string& sql) { sql_text(file, sql); }
 
-class EventStoreTest : public ::testing::Test {
+enum class StoreKind { sqlite, postgres };
+
+inline std::string store_kind_name(const ::testing::TestParamInfo<StoreKind>& info) {
+    return info.param == StoreKind::sqlite ? "Sqlite" : "Postgres";
+}
+
+// The contract every store keeps: each test runs on both (INSTANTIATE_TEST_SUITE_P in
+// event_store_test.cpp).
+class EventStoreTest : public ::testing::TestWithParam<StoreKind> {
+protected:
+    // Another store on the same storage: another daemon on the file, another node on the
+    // database.
+    std::unique_ptr<EventStore> open_store() const {
+        return GetParam() == StoreKind::sqlite ? open_sqlite_event_store(file) : open_postgres_event_store(database);
+    }
+
+    void reopen() {
+        store.reset();
+        store = open_store();
+    }
+
+    // Changes the store's tables behind its back, as another program would.
+    void run_sql(const std::string& sqlite_sql, const std::string& postgres_sql) const {
+        if (GetParam() == StoreKind::sqlite) {
+            sql_run(file, sqlite_sql);
+        } else {
+            PostgresConnection(database).run_script(postgres_sql);
+        }
+    }
+
+    TempDir temp{"sofaas-events"};
+    std::filesystem::path file = temp / "events.db";
+    std::string database = GetParam() == StoreKind::postgres ? PostgresServer::shared().create_database() : "";
+    std::unique_ptr<EventStore> store = open_store();
+};
+
+// What only the SQLite file does (its mode, its journal, garbage in place of a database).
+class SqliteEventStoreTest : public ::testing::Test {
 protected:
     void reopen() {
         store.reset();

@@ -1,6 +1,6 @@
-// The event store's contract (events/event_store.h) on its SQLite file: the queue with
-// leases, settlements, idempotency keys, dead letters, schedules and their firings, what
-// survives a reopen. Dead letters and schedules: event_store_admin.cpp; durability, disk faults and
+// The event store's contract (events/event_store.h) on both stores, the SQLite file and a
+// PostgreSQL database: the queue with leases, settlements, idempotency keys, dead letters,
+// schedules and their firings, what survives a reopen. Dead letters and schedules: event_store_admin.cpp; durability, disk faults and
 // capacity: event_store_durability.cpp.
 #include <gtest/gtest.h>
 
@@ -19,7 +19,10 @@
 using namespace sofaas;
 using namespace sofaas::testing;
 
-TEST_F(EventStoreTest, CreatesAPrivateFileAtTheCurrentSchemaVersion) {
+INSTANTIATE_TEST_SUITE_P(Stores, EventStoreTest, ::testing::Values(StoreKind::sqlite, StoreKind::postgres),
+                         store_kind_name);
+
+TEST_F(SqliteEventStoreTest, CreatesAPrivateFileAtTheCurrentSchemaVersion) {
     ASSERT_EQ(enqueue(*store, event("f", "r1")).outcome, EnqueueOutcome::queued);
     for (const char* suffix : {"", "-wal"}) {
         struct stat status {};
@@ -30,7 +33,7 @@ TEST_F(EventStoreTest, CreatesAPrivateFileAtTheCurrentSchemaVersion) {
     EXPECT_EQ(sql_text(file, "PRAGMA journal_mode"), "wal");
 }
 
-TEST_F(EventStoreTest, RefusesAFileThatIsNotADatabase) {
+TEST_F(SqliteEventStoreTest, RefusesAFileThatIsNotADatabase) {
     store.reset();
     std::ofstream(temp / "garbage.db") << std::string(8192, 'x');
     try {
@@ -42,13 +45,13 @@ TEST_F(EventStoreTest, RefusesAFileThatIsNotADatabase) {
     }
 }
 
-TEST_F(EventStoreTest, RefusesASchemaNewerThanItsOwn) {
+TEST_F(SqliteEventStoreTest, RefusesASchemaNewerThanItsOwn) {
     store.reset();
     sql_run(file, "INSERT INTO schema_version (version) VALUES (99)");
     EXPECT_THROW(open_sqlite_event_store(file), EventStoreError);
 }
 
-TEST_F(EventStoreTest, AnEventKeepsWhoQueuedItThroughItsDeadLetterAndRedrive) {
+TEST_P(EventStoreTest, AnEventKeepsWhoQueuedItThroughItsDeadLetterAndRedrive) {
     NewEvent queued = event("f", "r1");
     queued.principal = {"ASIAEXAMPLE", "reader", "user-1", ""};
     enqueue(*store, queued);
@@ -78,7 +81,7 @@ TEST_F(EventStoreTest, AnEventKeepsWhoQueuedItThroughItsDeadLetterAndRedrive) {
     EXPECT_EQ(again[0].event.principal.user_sub, "user-1");
 }
 
-TEST_F(EventStoreTest, AFileOfSchemaVersion1IsMigratedAndItsEventsRunWithNoPrincipal) {
+TEST_F(SqliteEventStoreTest, AFileOfSchemaVersion1IsMigratedAndItsEventsRunWithNoPrincipal) {
     enqueue(*store, event("f", "old"));
     dead_letter_three(*store, "g");
     store.reset();
@@ -101,7 +104,7 @@ TEST_F(EventStoreTest, AFileOfSchemaVersion1IsMigratedAndItsEventsRunWithNoPrinc
     EXPECT_EQ(store->redrive("g", {}, t0 + 1), 3u);
 }
 
-TEST_F(EventStoreTest, ClaimTakesDueUnleasedEventsOldestFirstUpToTheLimit) {
+TEST_P(EventStoreTest, ClaimTakesDueUnleasedEventsOldestFirstUpToTheLimit) {
     enqueue(*store, event("f", "r1"));
     enqueue(*store, event("f", "later", t0 + 5000));
     enqueue(*store, event("f", "r2"));
@@ -121,7 +124,7 @@ TEST_F(EventStoreTest, ClaimTakesDueUnleasedEventsOldestFirstUpToTheLimit) {
     EXPECT_TRUE(store->claim("f", "node-b", t0 + 59'999, t0 + 120'000, 10).empty());
 }
 
-TEST_F(EventStoreTest, AnExpiredLeaseIsClaimedAgainAsANewRun) {
+TEST_P(EventStoreTest, AnExpiredLeaseIsClaimedAgainAsANewRun) {
     enqueue(*store, event("f", "r1"));
     ASSERT_EQ(store->claim("f", "node-a", t0, t0 + 1000, 10).size(), 1u);
     auto again = store->claim("f", "node-b", t0 + 1000, t0 + 2000, 10);
@@ -129,7 +132,7 @@ TEST_F(EventStoreTest, AnExpiredLeaseIsClaimedAgainAsANewRun) {
     EXPECT_EQ(again[0].runs, 2u);
 }
 
-TEST_F(EventStoreTest, ReleasedLeasesAreClaimedAtOnce) {
+TEST_P(EventStoreTest, ReleasedLeasesAreClaimedAtOnce) {
     enqueue(*store, event("f", "mine"));
     enqueue(*store, event("f", "theirs"));
     store->claim("f", "node-a", t0, t0 + 60'000, 1);
@@ -140,7 +143,7 @@ TEST_F(EventStoreTest, ReleasedLeasesAreClaimedAtOnce) {
     EXPECT_EQ(claimed[0].runs, 2u);
 }
 
-TEST_F(EventStoreTest, EnqueueIsFullAtMaxQueuedCountingLeasedEvents) {
+TEST_P(EventStoreTest, EnqueueIsFullAtMaxQueuedCountingLeasedEvents) {
     EXPECT_EQ(enqueue(*store, event("f", "r1"), 2).outcome, EnqueueOutcome::queued);
     EXPECT_EQ(enqueue(*store, event("f", "r2"), 2).outcome, EnqueueOutcome::queued);
     store->claim("f", "node-a", t0, t0 + 60'000, 10);
@@ -155,7 +158,7 @@ TEST_F(EventStoreTest, EnqueueIsFullAtMaxQueuedCountingLeasedEvents) {
     EXPECT_EQ(depth_of(*store, "f"), 2u);
 }
 
-TEST_F(EventStoreTest, AnIdempotencyKeyAnswersWithTheFirstRequestIdFor24Hours) {
+TEST_P(EventStoreTest, AnIdempotencyKeyAnswersWithTheFirstRequestIdFor24Hours) {
     auto first = event("f", "first");
     first.idempotency_key = "order-42";
     EXPECT_EQ(enqueue(*store, first).outcome, EnqueueOutcome::queued);
@@ -180,7 +183,7 @@ TEST_F(EventStoreTest, AnIdempotencyKeyAnswersWithTheFirstRequestIdFor24Hours) {
     EXPECT_EQ(enqueue(*store, again).request_id, "second");
 }
 
-TEST_F(EventStoreTest, AFullQueueDoesNotTakeTheIdempotencyKey) {
+TEST_P(EventStoreTest, AFullQueueDoesNotTakeTheIdempotencyKey) {
     enqueue(*store, event("f", "r1"), 1);
     auto keyed = event("f", "r2");
     keyed.idempotency_key = "k";
@@ -188,7 +191,7 @@ TEST_F(EventStoreTest, AFullQueueDoesNotTakeTheIdempotencyKey) {
     EXPECT_EQ(enqueue(*store, keyed, 2).outcome, EnqueueOutcome::queued);
 }
 
-TEST_F(EventStoreTest, ExpiredIdempotencyKeysAreForgotten) {
+TEST_P(EventStoreTest, ExpiredIdempotencyKeysAreForgotten) {
     auto keyed = event("f", "r1");
     keyed.idempotency_key = "k";
     enqueue(*store, keyed);
@@ -199,7 +202,7 @@ TEST_F(EventStoreTest, ExpiredIdempotencyKeysAreForgotten) {
     EXPECT_EQ(enqueue(*store, keyed).outcome, EnqueueOutcome::queued);
 }
 
-TEST_F(EventStoreTest, SettleDoneRemovesTheEvent) {
+TEST_P(EventStoreTest, SettleDoneRemovesTheEvent) {
     enqueue(*store, event("f", "r1"));
     auto claimed = store->claim("f", "node-a", t0, t0 + 60'000, 1);
     EXPECT_EQ(settle(*store, claimed.at(0).id, done_settlement()), "");
@@ -207,7 +210,7 @@ TEST_F(EventStoreTest, SettleDoneRemovesTheEvent) {
     EXPECT_FALSE(store->next_due("f"));
 }
 
-TEST_F(EventStoreTest, SettleRetryCountsAFailureAndRunsAgainLater) {
+TEST_P(EventStoreTest, SettleRetryCountsAFailureAndRunsAgainLater) {
     enqueue(*store, event("f", "r1"));
     auto claimed = store->claim("f", "node-a", t0, t0 + 60'000, 1);
     Settlement retry{SettlementKind::retry, t0 + 30'000};
@@ -225,7 +228,7 @@ TEST_F(EventStoreTest, SettleRetryCountsAFailureAndRunsAgainLater) {
     EXPECT_EQ(again[0].last_error_message, "bad input");
 }
 
-TEST_F(EventStoreTest, SettleRequeueRunsAgainLaterWithoutAFailure) {
+TEST_P(EventStoreTest, SettleRequeueRunsAgainLaterWithoutAFailure) {
     enqueue(*store, event("f", "r1"));
     auto claimed = store->claim("f", "node-a", t0, t0 + 60'000, 1);
     EXPECT_EQ(settle(*store, claimed.at(0).id, Settlement{SettlementKind::requeue, t0 + 500}), "");
@@ -235,7 +238,7 @@ TEST_F(EventStoreTest, SettleRequeueRunsAgainLaterWithoutAFailure) {
     EXPECT_EQ(again[0].runs, 2u);
 }
 
-TEST_F(EventStoreTest, SettleDeadLetterKeepsTheEventAndWhyItFailed) {
+TEST_P(EventStoreTest, SettleDeadLetterKeepsTheEventAndWhyItFailed) {
     auto original = event("f", "r1");
     original.version = 7;
     original.trigger = Trigger::schedule;
@@ -262,7 +265,7 @@ TEST_F(EventStoreTest, SettleDeadLetterKeepsTheEventAndWhyItFailed) {
     EXPECT_FALSE(store->dead_letter("g", letter.id));
 }
 
-TEST_F(EventStoreTest, ASettlementsFollowUpIsStoredWithItPastTheLimit) {
+TEST_P(EventStoreTest, ASettlementsFollowUpIsStoredWithItPastTheLimit) {
     enqueue(*store, event("f", "r1"));
     enqueue(*store, event("destination", "full"), 1);
     auto claimed = store->claim("f", "node-a", t0, t0 + 60'000, 1);
@@ -277,7 +280,7 @@ TEST_F(EventStoreTest, ASettlementsFollowUpIsStoredWithItPastTheLimit) {
     EXPECT_EQ(depth_of(*store, "destination"), 2u);
 }
 
-TEST_F(EventStoreTest, SettlingAnEventThatIsGoneIsNoError) {
+TEST_P(EventStoreTest, SettlingAnEventThatIsGoneIsNoError) {
     enqueue(*store, event("f", "r1"));
     auto claimed = store->claim("f", "node-a", t0, t0 + 60'000, 1);
     EXPECT_EQ(store->remove_function("f"), 1u);
@@ -286,7 +289,7 @@ TEST_F(EventStoreTest, SettlingAnEventThatIsGoneIsNoError) {
     EXPECT_TRUE(store->dead_letters("f", 0, 10).empty());
 }
 
-TEST_F(EventStoreTest, DepthsCountWaitingEventsAndTheirOldest) {
+TEST_P(EventStoreTest, DepthsCountWaitingEventsAndTheirOldest) {
     enqueue(*store, event("b", "r1", 0, t0 + 5));
     enqueue(*store, event("a", "r2", 0, t0 + 9));
     enqueue(*store, event("a", "r3", 0, t0 + 3));
@@ -299,7 +302,7 @@ TEST_F(EventStoreTest, DepthsCountWaitingEventsAndTheirOldest) {
     EXPECT_EQ(depths[1].second.events, 1u);
 }
 
-TEST_F(EventStoreTest, NextDueIsTheEarliestTimeAnEventCanBeClaimed) {
+TEST_P(EventStoreTest, NextDueIsTheEarliestTimeAnEventCanBeClaimed) {
     EXPECT_FALSE(store->next_due("f"));
     enqueue(*store, event("f", "soon", t0 + 100));
     enqueue(*store, event("f", "later", t0 + 900));
@@ -311,7 +314,7 @@ TEST_F(EventStoreTest, NextDueIsTheEarliestTimeAnEventCanBeClaimed) {
     EXPECT_EQ(store->next_due("f"), t0 + 2000);
 }
 
-TEST_F(EventStoreTest, TwoThreadsNeverClaimTheSameEvent) {
+TEST_P(EventStoreTest, TwoThreadsNeverClaimTheSameEvent) {
     constexpr int events = 2000;
     std::vector<NewEvent> queue;
     for (int i = 0; i < events; ++i) queue.push_back(event("f", "r" + std::to_string(i)));
@@ -335,7 +338,7 @@ TEST_F(EventStoreTest, TwoThreadsNeverClaimTheSameEvent) {
     EXPECT_EQ(taken[0].size() + taken[1].size(), static_cast<size_t>(events));
 }
 
-TEST_F(EventStoreTest, ClosingTheStoreWritesWhatWasQueuedFirst) {
+TEST_P(EventStoreTest, ClosingTheStoreWritesWhatWasQueuedFirst) {
     std::atomic<int> stored{0};
     for (int i = 0; i < 500; ++i) {
         store->enqueue(event("f", "r" + std::to_string(i)), 1000, [&](EnqueueResult result) {
@@ -347,7 +350,7 @@ TEST_F(EventStoreTest, ClosingTheStoreWritesWhatWasQueuedFirst) {
     EXPECT_EQ(depth_of(*store, "f"), 500u);
 }
 
-TEST_F(EventStoreTest, ACompletionCannotMakeABlockingCall) {
+TEST_P(EventStoreTest, ACompletionCannotMakeABlockingCall) {
     std::promise<std::string> refused;
     store->enqueue(event("f", "r1"), 1000, [&](EnqueueResult) {
         try {
