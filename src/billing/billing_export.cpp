@@ -1,6 +1,7 @@
 #include "billing/billing_export.h"
 
 #include "billing/billing_record.h"
+#include "common/csv.h"
 #include "common/money.h"
 #include "common/number_text.h"
 #include "common/time.h"
@@ -11,19 +12,6 @@ namespace {
 constexpr std::string_view csv_columns =
     "request_id,function,version,trigger,attempt,start,duration_ms,init_ms,billed_ms,memory_mb,"
     "max_memory_used_mb,status,cost_usd,key_id,role,user_sub,schedule\n";
-
-void append_csv_field(std::string& out, std::string_view text) {
-    if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
-        out += text;
-        return;
-    }
-    out += '"';
-    for (char c : text) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    out += '"';
-}
 
 void append_csv_row(std::string& out, const InvocationReport& r) {
     append_csv_field(out, r.request_id);

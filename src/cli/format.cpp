@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/http_client.h"
+#include "common/csv.h"
 
 namespace sofaas::cli {
 
@@ -257,26 +258,21 @@ std::string format_billing_records(const json& billing) {
     return out;
 }
 
-std::string csv_field(const std::string& text) {
-    if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-    std::string out = "\"";
-    for (char ch : text) {
-        if (ch == '"') out += '"';
-        out += ch;
-    }
-    return out + "\"";
-}
-
 namespace {
 
 std::string csv_rows(const std::vector<const char*>& columns, const json& rows) {
     std::string out;
-    for (const char* column : columns) out += (out.empty() ? "" : ",") + csv_field(column);
-    out += "\n";
+    for (size_t i = 0; i < columns.size(); ++i) {
+        if (i) out += ',';
+        append_csv_field(out, columns[i]);
+    }
+    out += '\n';
     for (const auto& row : rows) {
-        std::string line;
-        for (size_t i = 0; i < columns.size(); ++i) line += (i ? "," : "") + csv_field(text(row, columns[i]));
-        out += line + "\n";
+        for (size_t i = 0; i < columns.size(); ++i) {
+            if (i) out += ',';
+            append_csv_field(out, text(row, columns[i]));
+        }
+        out += '\n';
     }
     return out;
 }

@@ -50,9 +50,6 @@ std::string format_billing_records(const nlohmann::json& billing);
 // function (the summary: no TOTAL row, the rows add up to it) or per record.
 std::string format_billing_summary_csv(const nlohmann::json& billing);
 std::string format_billing_records_csv(const nlohmann::json& billing);
-// One CSV field: as it is, or in double quotes (inner quotes doubled) when it holds a
-// comma, a quote, CR or LF.
-std::string csv_field(const std::string& text);
 
 // invoke --verbose, from the answer's headers: request id, status, version, duration,
 // billed ms and init ms (a cold start), as "key: value" lines.

@@ -342,15 +342,6 @@ TEST(CliExitCodes, EachKindOfAnswerHasItsOwnCode) {
     EXPECT_EQ(static_cast<int>(ExitCode::unavailable), 9);
 }
 
-TEST(CliFormat, CsvQuotesOnlyWhatNeedsIt) {
-    EXPECT_EQ(csv_field("hello"), "hello");
-    EXPECT_EQ(csv_field(""), "");
-    EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
-    EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
-    EXPECT_EQ(csv_field("cr\r"), "\"cr\r\"");
-}
-
 TEST(CliFormat, BillingCsvHasAHeaderAndOneRowPerFunction) {
     json row = {{"function", "hello"}, {"invocations", 2}, {"errors", 0}, {"timeouts", 0}, {"cold_starts", 1},
                 {"billed_ms", 3}, {"gb_seconds", "0.000375"}, {"cost_usd", "0.5"}};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/csv.h"
 #include "common/function_spec.h"
 #include "common/invocation.h"
 #include "common/invocation_report.h"
@@ -532,3 +533,28 @@ TEST(PrivateDirectoryTest, TakesGroupAndOtherPermissionsAwayFromEverything) {
     EXPECT_EQ(make_directory_private(root / "new" / "data"), 1u) << "created, then made private";
     EXPECT_EQ(fs::status(root / "new" / "data").permissions(), fs::perms(0700));
 }
+
+namespace {
+std::string csv_field(std::string_view text) {
+    std::string out;
+    append_csv_field(out, text);
+    return out;
+}
+}  // namespace
+
+TEST(CsvTest, QuotesOnlyFieldsWithACommaQuoteOrLineBreak) {
+    EXPECT_EQ(csv_field("hello"), "hello");
+    EXPECT_EQ(csv_field(""), "");
+    EXPECT_EQ(csv_field("a b;c"), "a b;c");
+    EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+    EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+    EXPECT_EQ(csv_field("cr\r"), "\"cr\r\"");
+}
+
+TEST(CsvTest, AppendsAfterWhatIsAlreadyWritten) {
+    std::string row = "r1,";
+    append_csv_field(row, "f,g");
+    EXPECT_EQ(row, "r1,\"f,g\"");
+}
+
