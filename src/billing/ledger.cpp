@@ -182,6 +182,7 @@ struct Ledger::State {
     std::thread sealer;
     uint64_t sealed_records = 0;
     uint64_t archived_segments = 0;
+    uint64_t archive_listings = 0;
     // After a failed sealing (a full disk, most likely) the sealer waits before trying again,
     // rather than logging the same error every check_interval.
     SteadyTime seal_retry_at{};
@@ -631,6 +632,16 @@ size_t Ledger::State::seal_due() {
             std::lock_guard lock(mutex);
             if (sealer_stopping) break;  // a stop does not wait for a backlog of sealing; the next start finishes it
         }
+        std::error_code ec;
+        if (!fs::exists(segment.path, ec) && !ec) {
+            // Moved or removed by the operator: what was moved is theirs, and retrying it
+            // would hold up the sealing of every other segment.
+            spdlog::warn("ledger: {} is gone before it was sealed; not sealed", segment.path.string());
+            std::lock_guard lock(mutex);
+            retiring.erase(segment.name);
+            left_open.erase(segment.name);
+            continue;
+        }
         if (!seal(segment)) break;  // the disk: the rest can wait for the next pass
         ++sealed;
     }
@@ -647,7 +658,12 @@ size_t Ledger::State::seal_due() {
 void Ledger::State::archive_due() {
     if (!options.archive_dir || options.archive_after.count() <= 0) return;
     const WallTime now = options.clock();
-    for (const SegmentFile& segment : list_segments(billing_dir)) {
+    const std::vector<SegmentFile> segments = list_segments(billing_dir);
+    {
+        std::lock_guard lock(mutex);
+        ++archive_listings;
+    }
+    for (const SegmentFile& segment : segments) {
         if (segment.kind == SegmentKind::open || segment.ends + options.archive_after > now) continue;
         const fs::path target = *options.archive_dir / segment.path.filename();
         try {
@@ -821,6 +837,7 @@ LedgerStorage Ledger::storage() const {
     std::lock_guard lock(state_->mutex);
     storage.sealed_records = state_->sealed_records;
     storage.archived_segments = state_->archived_segments;
+    storage.archive_listings = state_->archive_listings;
     return storage;
 }
 

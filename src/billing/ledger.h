@@ -108,6 +108,9 @@ struct LedgerStorage {
     uint64_t sealed_bytes = 0;
     uint64_t sealed_records = 0;  // sealed by this process (the files do not say)
     uint64_t archived_segments = 0;  // moved by this process
+    // Listings of the billing directory for the archive by this process: once a minute and
+    // after a seal. Sealing itself needs none (the open segments are known in memory).
+    uint64_t archive_listings = 0;
 };
 
 struct LedgerQuery {

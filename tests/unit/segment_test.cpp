@@ -445,3 +445,40 @@ TEST_F(SegmentTest, OldSealedSegmentsMoveToTheArchiveAndAreNoLongerRead) {
     EXPECT_EQ(records[0].request_id, "recent");
     EXPECT_EQ(ledger.storage().archived_segments, 1u);
 }
+
+// Sealing needs no listing of the directory (the open segments are known in memory); the
+// archive does, but not on every pass: after a seal, then once a minute.
+TEST_F(SegmentTest, TheSealerListsTheDirectoryOnlyWhenTheArchiveCanHaveWork) {
+    LedgerOptions o = options();
+    o.archive_dir = temp / "archive";
+    o.archive_after = hours(24);
+    o.check_interval = milliseconds(1);
+    Ledger ledger(billing, o);
+    ASSERT_TRUE(ledger.append(segment_record("old", utc(2026, 12, 4, 10))));
+    ASSERT_TRUE(sofaas::testing::eventually([&] { return ledger.storage().archived_segments == 1; }));
+    EXPECT_TRUE(fs::exists(temp / "archive" / "2026-12-04T10.0.tsv.zst"));
+    std::this_thread::sleep_for(milliseconds(200));  // passes of the sealer, a millisecond apart
+    const uint64_t listings = ledger.storage().archive_listings;
+    EXPECT_GE(listings, 1u);
+    EXPECT_LE(listings, 2u) << "the first pass and the seal, not every pass";
+}
+
+// A segment the ledger still had to seal that the operator moved away is left alone, and
+// does not hold up the sealing of the others.
+TEST_F(SegmentTest, AnOpenSegmentMovedAwayBeforeItsSealingIsSkipped) {
+    WallTime now = utc(2026, 12, 6, 8, 30);
+    LedgerOptions o = options();
+    o.clock = [&] { return now; };
+    Ledger ledger(billing, o);
+    ASSERT_TRUE(ledger.append(segment_record("a", utc(2026, 12, 6, 8))));
+    ASSERT_TRUE(ledger.append(segment_record("b", utc(2026, 12, 6, 9))));
+    ledger.flush();
+    fs::create_directories(temp / "elsewhere");
+    fs::rename(billing / "2026-12-06T08.0.tsv", temp / "elsewhere" / "2026-12-06T08.0.tsv");
+    now = utc(2026, 12, 6, 12);  // both hours over
+    EXPECT_EQ(ledger.seal_due(), 1u);
+    EXPECT_TRUE(fs::exists(billing / "2026-12-06T09.0.tsv.zst"));
+    EXPECT_FALSE(fs::exists(billing / "2026-12-06T08.0.tsv.zst"));
+    EXPECT_TRUE(fs::exists(temp / "elsewhere" / "2026-12-06T08.0.tsv"));
+    EXPECT_EQ(ledger.seal_due(), 0u);
+}
