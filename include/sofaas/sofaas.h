@@ -28,18 +28,22 @@
  * only if it happens before the call returns.
  *
  * NULL. ctx, ctx->host and every function of the table are never NULL; the strings of
- * ctx are never NULL (request_id is "" during sofaas_init). event is NULL only when len is
+ * ctx are never NULL (request_id and the caller_* strings are "" during sofaas_init). event is NULL only when len is
  * 0. A function may pass NULL as respond's data with len 0 (an empty output), as fail's
  * error_type ("FunctionError") or error_message (""), and as log's message (an empty
  * line); ctx must always be the one the call received.
  *
  * Growth. SOFAAS_ABI_VERSION is the version of this layout. The host loads a library only
- * when its sofaas_abi_version() returns a version the host implements (today: exactly 1),
+ * when its sofaas_abi_version() returns a version the host implements (today: 1 and 2),
  * and refuses it at deploy otherwise (Runtime.InvalidAbi). Within a version nothing is
  * removed, reordered or retyped. A later version may append fields to sofaas_context and
  * functions to the end of sofaas_host, never elsewhere; ctx->abi_version says which
  * version the running host implements, so a function built against a newer header checks
- * it before using a member added after version 1.
+ * it before using a member added after version 1. A library built for an older version
+ * keeps working: it never reads past the members its version had.
+ *
+ * Versions. 1: the context up to host_data. 2: the caller_* strings (who asked for the
+ * invocation).
  */
 #ifndef SOFAAS_SOFAAS_H
 #define SOFAAS_SOFAAS_H
@@ -51,7 +55,7 @@
 extern "C" {
 #endif
 
-#define SOFAAS_ABI_VERSION 1u
+#define SOFAAS_ABI_VERSION 2u
 
 /* Return values of sofaas_handler and sofaas_init. */
 #define SOFAAS_OK 0
@@ -83,6 +87,15 @@ struct sofaas_context {
     uint32_t memory_limit_mb;
     const sofaas_host* host;
     void* host_data;           /* opaque to the function */
+
+    /* Version 2 (check ctx->abi_version >= 2 first): who asked for the invocation, as
+     * sofaasd authenticated them (Lambda's context.identity). Each is "" when it does not
+     * apply: for an anonymous caller, the admin token, or sofaas's own runs. An
+     * asynchronous invocation's runs carry whoever queued it. */
+    const char* caller_key_id;   /* the API key, or a role session's temporary key (ASIA...) */
+    const char* caller_role;     /* a session's role */
+    const char* caller_user_sub; /* a session's signed-in user: the ID token's "sub" */
+    const char* caller_schedule; /* a schedule's firing: the id of the schedule that fired */
 };
 
 typedef uint32_t (*sofaas_abi_version_fn)(void);

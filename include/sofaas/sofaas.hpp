@@ -45,6 +45,15 @@
 
 namespace sofaas {
 
+// Who asked for an invocation (Lambda's context.identity); each part is empty when it does
+// not apply, and all are on a host older than ABI version 2.
+struct Caller {
+    std::string_view key_id;    // the API key, or a role session's temporary key
+    std::string_view role;      // a session's role
+    std::string_view user_sub;  // a session's signed-in user (the ID token's "sub")
+    std::string_view schedule;  // a schedule's firing: the schedule's id
+};
+
 class Request {
 public:
     Request(const sofaas_context* ctx, const uint8_t* event, size_t len)
@@ -59,6 +68,10 @@ public:
         return std::chrono::milliseconds(ctx_->host->remaining_ms(ctx_));
     }
     void log(std::string_view line) const { ctx_->host->log(ctx_, line.data(), line.size()); }
+    Caller caller() const {
+        if (ctx_->abi_version < 2) return {};
+        return {ctx_->caller_key_id, ctx_->caller_role, ctx_->caller_user_sub, ctx_->caller_schedule};
+    }
 
 private:
     const sofaas_context* ctx_;

@@ -89,7 +89,7 @@ void ExecutionEnvironment::start(std::function<void(Startup)> done) {
     });
 }
 
-void ExecutionEnvironment::invoke(std::string request_id, std::shared_ptr<const std::string> event,
+void ExecutionEnvironment::invoke(std::string request_id, std::shared_ptr<const EventToRun> event,
                                   ExecutionDone done) {
     asio::dispatch(executor_, [self = shared_from_this(), request_id = std::move(request_id),
                              event = std::move(event), done = std::move(done)]() mutable {
@@ -113,7 +113,7 @@ void ExecutionEnvironment::invoke(std::string request_id, std::shared_ptr<const 
         // The frame belongs to its write, not to the environment: it lives exactly as long
         // as the write needs it, and a 6 MiB event is not kept after it has been sent.
         auto frame = std::make_shared<std::string>();
-        protocol::encode_invoke(request_id, deadline_unix_ms, *event, *frame);
+        protocol::encode_invoke(request_id, deadline_unix_ms, event->caller, event->payload, *frame);
 
         if (self->frozen_) {
             // Before the event is written: a frozen worker would not read it.

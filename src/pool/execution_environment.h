@@ -62,6 +62,13 @@ namespace sofaas {
 struct WorkerProcess;
 class WorkerLauncher;
 
+// One event as its function receives it: the bytes and who asked for them (the context's
+// caller). Shared, so that a caller can rerun it elsewhere when nothing ran.
+struct EventToRun {
+    std::string payload;
+    Principal caller;
+};
+
 // The outcome of a cold start: the worker's Ready frame, or why there was none.
 struct Startup {
     bool ok = false;
@@ -131,8 +138,7 @@ public:
     void start(std::function<void(Startup)> done);
     // Runs one event under the version's deadline. Afterwards reusable() tells whether
     // the environment can take the next one.
-    // The event is shared so that a caller can rerun it elsewhere when nothing ran here.
-    void invoke(std::string request_id, std::shared_ptr<const std::string> event, ExecutionDone done);
+    void invoke(std::string request_id, std::shared_ptr<const EventToRun> event, ExecutionDone done);
     // SIGKILL now; the process is reaped asynchronously.
     void kill();
     // SIGKILL and reap before returning (daemon shutdown, when io threads may be gone).

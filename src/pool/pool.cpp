@@ -145,10 +145,11 @@ Pool::~Pool() {
     shutdown();
 }
 
-void Pool::execute(FunctionVersionPtr version, std::string request_id, std::string payload,
+void Pool::execute(FunctionVersionPtr version, std::string request_id, std::string payload, Principal caller,
                    std::function<void(InvocationReport)> done) {
     state_->execute(std::move(version), std::move(request_id),
-                    std::make_shared<const std::string>(std::move(payload)), std::move(done));
+                    std::make_shared<const EventToRun>(EventToRun{std::move(payload), std::move(caller)}),
+                    std::move(done));
 }
 
 void Pool::trial_load(FunctionVersionPtr version, std::function<void(std::optional<TrialLoadFailure>)> done) {

@@ -92,11 +92,12 @@ public:
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
 
-    // Runs one event in an idle environment of `version`, or in a new one. `done` is
+    // Runs one event in an idle environment of `version`, or in a new one, telling the
+    // function who asked for it (`caller`, the context's caller_* fields). `done` is
     // called exactly once, on an io_context thread, with what the pool observed: the
     // report's outcome, measures (not the bill), output and captured stdout/stderr. Its
     // identity, trigger and start are the caller's to fill in.
-    void execute(FunctionVersionPtr version, std::string request_id, std::string payload,
+    void execute(FunctionVersionPtr version, std::string request_id, std::string payload, Principal caller,
                  std::function<void(InvocationReport)> done);
 
     // Loads the library in a throwaway worker: nullopt if it is a valid function, else

@@ -29,7 +29,7 @@ namespace sofaas {
 
 using EnvironmentPtr = ExecutionEnvironment::Ptr;
 using VersionKey = std::pair<std::string, uint32_t>;
-using Event = std::shared_ptr<const std::string>;  // shared: rerun elsewhere when nothing ran
+using Event = std::shared_ptr<const EventToRun>;
 
 inline VersionKey key_of(const FunctionVersion& version) {
     return {version.spec.name, version.spec.version};

@@ -175,7 +175,7 @@ struct Scheduler::State : std::enable_shared_from_this<Scheduler::State> {
         const WallTime start = wall_now();
         auto request = std::make_shared<InvocationRequest>(std::move(invocation.request));
         std::string payload = std::move(request->payload);
-        pool.execute(request->version, request->request_id, std::move(payload),
+        pool.execute(request->version, request->request_id, std::move(payload), request->principal,
                      [self = shared_from_this(), request, start,
                       done = std::move(invocation.done)](InvocationReport report) mutable {
                          self->complete(*request, start, std::move(report), std::move(done));

@@ -26,19 +26,30 @@ FunctionHost::FunctionHost(const WorkerOptions& options) : function_name_(option
     context_.memory_limit_mb = options.memory_mb;
     context_.host = &services_;
     context_.host_data = this;
+    point_at_caller();
 }
 
 const sofaas_context* FunctionHost::begin_init() {
-    return begin_invocation({}, 0);
+    return begin_invocation({}, 0, {});
 }
 
-const sofaas_context* FunctionHost::begin_invocation(const std::string& request_id,
-                                                     int64_t deadline_unix_ms) {
+const sofaas_context* FunctionHost::begin_invocation(const std::string& request_id, int64_t deadline_unix_ms,
+                                                     const Principal& caller) {
     request_id_ = request_id;
     context_.request_id = request_id_.c_str();
+    caller_ = caller;
+    point_at_caller();
     deadline_unix_ms_ = deadline_unix_ms;
     answer_ = FunctionAnswer{};
     return &context_;
+}
+
+// The strings are assigned in place, so their buffers may have moved.
+void FunctionHost::point_at_caller() {
+    context_.caller_key_id = caller_.key_id.c_str();
+    context_.caller_role = caller_.role.c_str();
+    context_.caller_user_sub = caller_.user_sub.c_str();
+    context_.caller_schedule = caller_.schedule.c_str();
 }
 
 FunctionHost& FunctionHost::of(const sofaas_context* ctx) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/invocation_report.h"
 #include "worker/worker_options.h"
 
 namespace sofaas::worker {
@@ -27,11 +28,11 @@ public:
     FunctionHost(const FunctionHost&) = delete;
     FunctionHost& operator=(const FunctionHost&) = delete;
 
-    // Context for sofaas_init: no request id and no deadline.
+    // Context for sofaas_init: no request id, no deadline, no caller.
     const sofaas_context* begin_init();
     // Context for one invocation; the previous answer is discarded.
-    const sofaas_context* begin_invocation(const std::string& request_id,
-                                           int64_t deadline_unix_ms);
+    const sofaas_context* begin_invocation(const std::string& request_id, int64_t deadline_unix_ms,
+                                           const Principal& caller);
 
     FunctionAnswer& answer() { return answer_; }
 
@@ -41,10 +42,12 @@ private:
     static void log(const sofaas_context* ctx, const char* message, size_t len);
     static int64_t remaining_ms(const sofaas_context* ctx);
     static FunctionHost& of(const sofaas_context* ctx);
+    void point_at_caller();
 
     static const sofaas_host services_;
     std::string function_name_;
     std::string request_id_;
+    Principal caller_;
     int64_t deadline_unix_ms_ = 0;  // 0: none (init)
     sofaas_context context_{};
     FunctionAnswer answer_;

@@ -91,10 +91,11 @@ std::variant<FunctionLibrary, LoadFailure> load_function(const LibraryFile& file
         return LoadFailure{"Runtime.InvalidAbi",
                            "the library does not export sofaas_abi_version(); build it "
                            "against include/sofaas/sofaas.h"};
-    if (const uint32_t version = abi_version(); version != SOFAAS_ABI_VERSION)
+    // A library of an older version reads only the members its version had (sofaas.h, Growth).
+    if (const uint32_t version = abi_version(); version < 1 || version > SOFAAS_ABI_VERSION)
         return LoadFailure{"Runtime.InvalidAbi",
                            "the library was built for sofaas ABI version " +
-                               std::to_string(version) + ", this runtime speaks version " +
+                               std::to_string(version) + ", this runtime speaks versions 1 to " +
                                std::to_string(SOFAAS_ABI_VERSION)};
 
     FunctionLibrary function;

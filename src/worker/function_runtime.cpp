@@ -111,7 +111,7 @@ std::optional<LoadFailure> FunctionRuntime::load_and_init() {
 }
 
 protocol::Result FunctionRuntime::invoke(const protocol::Invoke& event) {
-    const sofaas_context* ctx = host_.begin_invocation(event.request_id, event.deadline_unix_ms);
+    const sofaas_context* ctx = host_.begin_invocation(event.request_id, event.deadline_unix_ms, event.caller);
     const auto started = Clock::now();
     const int status = function_.handler(
         ctx, reinterpret_cast<const uint8_t*>(event.payload.data()), event.payload.size());

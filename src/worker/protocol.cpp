@@ -105,14 +105,18 @@ void encode_sandboxed(std::string& out) {
 }
 
 void encode(const Invoke& frame, std::string& out) {
-    encode_invoke(frame.request_id, frame.deadline_unix_ms, frame.payload, out);
+    encode_invoke(frame.request_id, frame.deadline_unix_ms, frame.caller, frame.payload, out);
 }
 
-void encode_invoke(std::string_view request_id, int64_t deadline_unix_ms, std::string_view payload,
-                   std::string& out) {
+void encode_invoke(std::string_view request_id, int64_t deadline_unix_ms, const Principal& caller,
+                   std::string_view payload, std::string& out) {
     BodyWriter body(out, FrameType::invoke);
     body.string(request_id);
     body.i64(deadline_unix_ms);
+    body.string(caller.key_id);
+    body.string(caller.role);
+    body.string(caller.user_sub);
+    body.string(caller.schedule);
     body.string(payload);
 }
 
@@ -138,7 +142,8 @@ std::optional<Ready> decode_ready(std::string_view bytes) {
 std::optional<Invoke> decode_invoke(std::string_view bytes) {
     Invoke frame;
     BodyReader body(bytes);
-    if (body.string(frame.request_id) && body.i64(frame.deadline_unix_ms) &&
+    if (body.string(frame.request_id) && body.i64(frame.deadline_unix_ms) && body.string(frame.caller.key_id) &&
+        body.string(frame.caller.role) && body.string(frame.caller.user_sub) && body.string(frame.caller.schedule) &&
         body.string(frame.payload) && body.complete())
         return frame;
     return std::nullopt;

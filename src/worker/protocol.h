@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/invocation_report.h"  // Principal: a plain struct, nothing to link
+
 namespace sofaas::protocol {
 
 enum class FrameType : uint32_t { ready = 1, invoke = 2, result = 3, sandboxed = 4 };
@@ -40,6 +42,7 @@ struct Invoke {
     std::string request_id;
     int64_t deadline_unix_ms = 0;  // wall-clock deadline, for remaining_ms()
     std::string payload;
+    Principal caller;  // who asked for it: the context's caller_* (ABI version 2)
 };
 
 struct Result {
@@ -56,8 +59,8 @@ void encode(const Ready& frame, std::string& out);
 void encode(const Invoke& frame, std::string& out);
 // The same frame from its parts: the daemon encodes an event it shares with a retry
 // elsewhere without copying it into an Invoke first (events go up to 6 MiB).
-void encode_invoke(std::string_view request_id, int64_t deadline_unix_ms, std::string_view payload,
-                   std::string& out);
+void encode_invoke(std::string_view request_id, int64_t deadline_unix_ms, const Principal& caller,
+                   std::string_view payload, std::string& out);
 void encode(const Result& frame, std::string& out);
 void encode_sandboxed(std::string& out);  // a frame without a body
 

@@ -20,7 +20,7 @@ class Invoke : public DaemonTest {
 protected:
     static void SetUpTestSuite() {
         DaemonTest::SetUpTestSuite();
-        for (const char* name : {"hello", "c-hello", "echo", "sleep"}) {
+        for (const char* name : {"hello", "c-hello", "echo", "sleep", "whoami"}) {
             auto result = daemon().deploy(name, function_library(name));
             ASSERT_EQ(result.exit_code, 0) << result;
         }
@@ -39,6 +39,33 @@ TEST_F(Invoke, ByCliPrintsTheRawOutput) {
 
     auto empty = daemon().cli({"invoke", "hello"});
     EXPECT_EQ(empty.out, "Hello, world!");
+}
+
+TEST_F(Invoke, ALibraryBuiltForAbiVersion1KeepsWorking) {
+    auto deployed = daemon().deploy("old-abi", fixture_library("abi_v1"));
+    ASSERT_EQ(deployed.exit_code, 0) << deployed;
+    auto result = daemon().cli({"--output", "json", "invoke", "old-abi", "--data", "hi"});
+    ASSERT_EQ(result.exit_code, 0) << result;
+    const json answer = json::parse(result.out);
+    EXPECT_EQ(answer["output"], "old-abi version 1, 128 MB, request " + answer["request_id"].get<std::string>() +
+                                    ", event hi");
+}
+
+TEST_F(Invoke, TheFunctionIsToldWhichKeyCalledItAndTheAdminTokenIsNoOne) {
+    auto key = daemon().cli({"keys", "create", "caller", "--scope", "invoke", "--json"});
+    ASSERT_EQ(key.exit_code, 0) << key;
+    const json created = json::parse(key.out);
+    const std::string key_id = created["access_key_id"];
+    HttpClient by_key = daemon().http(key_id + ":" + created["secret_access_key"].get<std::string>());
+    const HttpResponse answered = by_key.request("POST", "/v1/functions/whoami/invoke", "{}");
+    ASSERT_EQ(answered.status, 200) << answered.body;
+    EXPECT_EQ(json::parse(answered.body)["caller"],
+              (json{{"key_id", key_id}, {"role", ""}, {"user_sub", ""}, {"schedule", ""}}));
+
+    auto by_admin = daemon().cli({"invoke", "whoami"});
+    ASSERT_EQ(by_admin.exit_code, 0) << by_admin;
+    EXPECT_EQ(json::parse(by_admin.out)["caller"],
+              (json{{"key_id", ""}, {"role", ""}, {"user_sub", ""}, {"schedule", ""}}));
 }
 
 TEST_F(Invoke, ByCliFromFileAndStdin) {

@@ -42,11 +42,13 @@ protected:
         daemon_.start();
         ASSERT_EQ(daemon_.deploy("hello", function_library("hello")).exit_code, 0);
         ASSERT_EQ(daemon_.deploy("echo", function_library("echo")).exit_code, 0);
+        ASSERT_EQ(daemon_.deploy("whoami", function_library("whoami")).exit_code, 0);
         for (const char* pool : {"customers", "staff"}) {
             auto created = daemon_.cli({"users", "pool", "create", pool});
             ASSERT_EQ(created.exit_code, 0) << created;
         }
-        auto role = daemon_.cli({"roles", "create", "web", "--invoke", "hello", "--trust-pool", "customers"});
+        auto role = daemon_.cli(
+            {"roles", "create", "web", "--invoke", "hello", "--invoke", "whoami", "--trust-pool", "customers"});
         ASSERT_EQ(role.exit_code, 0) << role;
     }
 

@@ -17,6 +17,7 @@ static sofaas::Response handle(const sofaas::Request& request) {
     if (request.payload().empty()) return sofaas::Response::failure("send something", "InvalidInput");
     if (request.get_time_remaining().count() < 10) return sofaas::Response::failure("no time left");
     request.log(request.request_id());
+    if (!request.caller().user_sub.empty()) request.log(request.caller().user_sub);
     return sofaas::Response::success(prefix + std::string(request.payload()));
 }
 

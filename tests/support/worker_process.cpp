@@ -124,15 +124,15 @@ std::optional<protocol::Ready> WorkerProcess::ready() {
 
 std::optional<protocol::Result> WorkerProcess::invoke(const std::string& payload,
                                                       std::chrono::milliseconds timeout,
-                                                      const std::string& request_id) {
-    send_invoke(payload, timeout, request_id);
+                                                      const std::string& request_id, const Principal& caller) {
+    send_invoke(payload, timeout, request_id, caller);
     return next_result();
 }
 
 void WorkerProcess::send_invoke(const std::string& payload, std::chrono::milliseconds timeout,
-                                const std::string& request_id) {
+                                const std::string& request_id, const Principal& caller) {
     std::string frame;
-    protocol::encode(protocol::Invoke{request_id, unix_ms_in(timeout), payload}, frame);
+    protocol::encode(protocol::Invoke{request_id, unix_ms_in(timeout), payload, caller}, frame);
     send_bytes(frame);
 }
 

@@ -41,12 +41,12 @@ public:
     // Sends one Invoke (deadline `timeout` from now) and waits up to 10 s for its Result.
     std::optional<protocol::Result> invoke(
         const std::string& payload, std::chrono::milliseconds timeout = std::chrono::seconds(3),
-        const std::string& request_id = "req-test-1");
+        const std::string& request_id = "req-test-1", const Principal& caller = {});
 
     // The two halves of invoke(), for tests that act between them: the Invoke frame, and
     // the next Result (waiting up to 10 s).
     void send_invoke(const std::string& payload, std::chrono::milliseconds timeout = std::chrono::seconds(3),
-                     const std::string& request_id = "req-test-1");
+                     const std::string& request_id = "req-test-1", const Principal& caller = {});
     std::optional<protocol::Result> next_result();
 
     pid_t pid() const { return pid_; }

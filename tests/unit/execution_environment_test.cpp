@@ -91,7 +91,7 @@ protected:
     std::future<std::optional<InvocationReport>> invoke(const std::string& request_id, std::string event) {
         auto answer = std::make_shared<std::promise<std::optional<InvocationReport>>>();
         auto future = answer->get_future();
-        environment_->invoke(request_id, std::make_shared<const std::string>(std::move(event)),
+        environment_->invoke(request_id, std::make_shared<const EventToRun>(EventToRun{std::move(event), {}}),
                              [answer](std::optional<InvocationReport> execution) { answer->set_value(std::move(execution)); });
         return future;
     }

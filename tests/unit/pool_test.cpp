@@ -140,7 +140,7 @@ protected:
     std::future<InvocationReport> start(const FunctionVersionPtr& version, std::string payload = {}) {
         auto answer = std::make_shared<std::promise<InvocationReport>>();
         auto future = answer->get_future();
-        pool_->execute(version, "req-" + std::to_string(++requests_), std::move(payload),
+        pool_->execute(version, "req-" + std::to_string(++requests_), std::move(payload), {},
                        [answer](InvocationReport execution) { answer->set_value(std::move(execution)); });
         return future;
     }
@@ -553,7 +553,7 @@ TEST(PoolHostFaults, ASandboxThatCannotBeSetUpIsNotBlamedOnTheLibrary) {
         EXPECT_NE(failure->error_message.find("sofaas-no-such-user"), std::string::npos) << failure->error_message;
 
         auto executed = std::make_shared<std::promise<InvocationReport>>();
-        pool.execute(hello, "req-host-fault", "", [executed](InvocationReport execution) {
+        pool.execute(hello, "req-host-fault", "", {}, [executed](InvocationReport execution) {
             executed->set_value(std::move(execution));
         });
         auto execution_future = executed->get_future();
@@ -598,7 +598,7 @@ TEST(PoolContexts, AnInvocationStaysOnTheCallersIoThread) {
         const auto call_from = [&](asio::io_context& from) {
             auto answer = std::make_shared<std::promise<Answer>>();
             asio::post(from, [&pool, hello, answer] {
-                pool.execute(hello, "req", "", [answer](InvocationReport execution) {
+                pool.execute(hello, "req", "", {}, [answer](InvocationReport execution) {
                     answer->set_value(Answer{std::move(execution), std::this_thread::get_id()});
                 });
             });

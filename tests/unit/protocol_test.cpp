@@ -25,7 +25,7 @@ std::string body_of(const std::string& frame, FrameType expected_type) {
 
 std::string encoded_invoke() {
     std::string frame;
-    encode(Invoke{"req-1", 1'700'000'000'123, binary_bytes}, frame);
+    encode(Invoke{"req-1", 1'700'000'000'123, binary_bytes, {"ASIA1", "reader", "user-1", ""}}, frame);
     return body_of(frame, FrameType::invoke);
 }
 
@@ -58,6 +58,10 @@ TEST(Protocol, InvokeRoundTripsBinaryPayload) {
     ASSERT_TRUE(invoke);
     EXPECT_EQ(invoke->request_id, "req-1");
     EXPECT_EQ(invoke->deadline_unix_ms, 1'700'000'000'123);
+    EXPECT_EQ(invoke->caller.key_id, "ASIA1");
+    EXPECT_EQ(invoke->caller.role, "reader");
+    EXPECT_EQ(invoke->caller.user_sub, "user-1");
+    EXPECT_EQ(invoke->caller.schedule, "");
     EXPECT_EQ(invoke->payload, binary_bytes);
 }
 
@@ -89,8 +93,9 @@ TEST(Protocol, EncodingAppendsWholeFrames) {
 TEST(Protocol, EncodingIsCompact) {
     std::string frame;
     encode(Invoke{"", 0, ""}, frame);
-    // Two length prefixes and the deadline: no padding, no field names.
-    EXPECT_EQ(frame.size(), header_size + 4 + 8 + 4);
+    // Six length prefixes (the request id, the caller's four strings, the payload) and the
+    // deadline: no padding, no field names.
+    EXPECT_EQ(frame.size(), header_size + 4 + 8 + 4 * 4 + 4);
 }
 
 TEST(Protocol, EveryTruncatedBodyIsRejected) {

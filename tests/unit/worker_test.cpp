@@ -154,6 +154,41 @@ TEST(Worker, ContextCarriesRequestFunctionAndRemainingTime) {
     EXPECT_LE(remaining, 5000);
 }
 
+TEST(Worker, ContextNamesEachInvocationsCallerAndNoneDuringInit) {
+    WorkerProcess worker(launch(fixture_library("probe")));
+    ASSERT_TRUE(worker.ready());
+    const auto called = worker.invoke("", std::chrono::seconds(5), "req-1", {"ASIAEXAMPLE", "web", "user-1", ""});
+    ASSERT_TRUE(called);
+    EXPECT_NE(called->output.find("abi_version=2\n"), std::string::npos) << called->output;
+    EXPECT_NE(called->output.find("caller_key_id=ASIAEXAMPLE\ncaller_role=web\ncaller_user_sub=user-1\n"
+                                  "caller_schedule=\n"),
+              std::string::npos)
+        << called->output;
+    // The next invocation is someone else's: nothing of the first caller is left.
+    Principal schedule;
+    schedule.schedule = "nightly";
+    const auto fired = worker.invoke("", std::chrono::seconds(5), "req-2", schedule);
+    ASSERT_TRUE(fired);
+    EXPECT_NE(fired->output.find("caller_key_id=\ncaller_role=\ncaller_user_sub=\ncaller_schedule=nightly\n"),
+              std::string::npos)
+        << fired->output;
+}
+
+TEST(Worker, ALibraryBuiltForAbiVersion1LoadsAndRuns) {
+    WorkerLaunch v1 = launch(fixture_library("abi_v1"));
+    v1.function = "old-fn";
+    v1.version = 3;
+    v1.memory_mb = 256;
+    WorkerProcess worker(v1);
+    const auto ready = worker.ready();
+    ASSERT_TRUE(ready);
+    EXPECT_TRUE(ready->ok) << ready->error_type << ": " << ready->error_message;
+    const auto result = worker.invoke("hi", std::chrono::seconds(5), "req-v1", {"ASIAEXAMPLE", "web", "user-1", ""});
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(result->ok) << result->error_type << ": " << result->error_message;
+    EXPECT_EQ(result->output, "old-fn version 3, 256 MB, request req-v1, event hi");
+}
+
 TEST(Worker, FunctionErrorCarriesItsTypeAndMessage) {
     WorkerProcess worker(launch(function_library("sleep")));
     ASSERT_TRUE(worker.ready());

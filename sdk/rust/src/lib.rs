@@ -27,6 +27,21 @@ use std::os::raw::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
+/// Who asked for an invocation, as sofaasd authenticated them (Lambda's
+/// `context.identity`). Each part is `""` when it does not apply, and all are on a host
+/// older than ABI version 2.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caller<'a> {
+    /// The API key, or a role session's temporary key (`ASIA...`).
+    pub key_id: &'a str,
+    /// A session's role.
+    pub role: &'a str,
+    /// A session's signed-in user: the ID token's `sub`.
+    pub user_sub: &'a str,
+    /// A schedule's firing: the id of the schedule that fired.
+    pub schedule: &'a str,
+}
+
 /// One invocation: the event's bytes and what the host says about it. Valid only while
 /// the handler runs.
 pub struct Request<'a> {
@@ -70,6 +85,22 @@ impl<'a> Request<'a> {
     /// Writes one line to the function's log.
     pub fn log(&self, line: &str) {
         log(self.ctx, line)
+    }
+
+    /// Who asked for this invocation; an asynchronous invocation's runs name whoever
+    /// queued it.
+    pub fn caller(&self) -> Caller<'a> {
+        if self.ctx.abi_version < 2 {
+            return Caller::default();
+        }
+        unsafe {
+            Caller {
+                key_id: text(self.ctx.caller_key_id),
+                role: text(self.ctx.caller_role),
+                user_sub: text(self.ctx.caller_user_sub),
+                schedule: text(self.ctx.caller_schedule),
+            }
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::os::raw::{c_char, c_int, c_void};
 
-pub const SOFAAS_ABI_VERSION: u32 = 1;
+pub const SOFAAS_ABI_VERSION: u32 = 2;
 pub const SOFAAS_OK: c_int = 0;
 pub const SOFAAS_ERROR: c_int = 1;
 
@@ -27,6 +27,11 @@ pub struct sofaas_context {
     pub memory_limit_mb: u32,
     pub host: *const sofaas_host,
     pub host_data: *mut c_void,
+    // Version 2: read only when abi_version >= 2 (a version 1 host's context ends above).
+    pub caller_key_id: *const c_char,
+    pub caller_role: *const c_char,
+    pub caller_user_sub: *const c_char,
+    pub caller_schedule: *const c_char,
 }
 
 pub type sofaas_abi_version_fn = unsafe extern "C" fn() -> u32;

@@ -6,7 +6,7 @@ use std::os::raw::{c_char, c_void};
 use std::ptr;
 
 use sofaas::sys::*;
-use sofaas::{Error, InitContext, Request, Response};
+use sofaas::{Caller, Error, InitContext, Request, Response};
 
 #[derive(Default, Debug)]
 struct Told {
@@ -43,37 +43,51 @@ static HOST: sofaas_host =
     sofaas_host { respond: Some(respond), fail: Some(fail), log: Some(log), remaining_ms: Some(remaining_ms) };
 
 struct Context {
-    _request_id: CString,
-    _function_name: CString,
+    _strings: Vec<CString>,
     context: sofaas_context,
 }
 
-fn context() -> Context {
-    let request_id = CString::new("req-1").unwrap();
-    let function_name = CString::new("rusty").unwrap();
+// A context as a host of `abi_version` gives it; a version 1 host has no caller_* members
+// (null here: reading one would crash).
+fn context(abi_version: u32) -> Context {
+    let strings: Vec<CString> =
+        ["req-1", "rusty", "ASIAEXAMPLE", "web", "user-1", ""].iter().map(|s| CString::new(*s).unwrap()).collect();
+    let caller = |index: usize| if abi_version >= 2 { strings[index].as_ptr() } else { ptr::null() };
     let context = sofaas_context {
-        abi_version: SOFAAS_ABI_VERSION,
-        request_id: request_id.as_ptr(),
-        function_name: function_name.as_ptr(),
+        abi_version,
+        request_id: strings[0].as_ptr(),
+        function_name: strings[1].as_ptr(),
         function_version: 3,
         memory_limit_mb: 128,
         host: &HOST,
         host_data: ptr::null_mut(),
+        caller_key_id: caller(2),
+        caller_role: caller(3),
+        caller_user_sub: caller(4),
+        caller_schedule: caller(5),
     };
-    Context { _request_id: request_id, _function_name: function_name, context }
+    Context { _strings: strings, context }
+}
+
+fn call_on(abi_version: u32, event: &[u8]) -> (i32, Told) {
+    TOLD.with(|told| *told.borrow_mut() = Told::default());
+    let ctx = context(abi_version);
+    let status = unsafe { sofaas_handler(&ctx.context, event.as_ptr(), event.len()) };
+    (status, TOLD.with(|told| std::mem::take(&mut *told.borrow_mut())))
 }
 
 fn call(event: &[u8]) -> (i32, Told) {
-    TOLD.with(|told| *told.borrow_mut() = Told::default());
-    let ctx = context();
-    let status = unsafe { sofaas_handler(&ctx.context, event.as_ptr(), event.len()) };
-    (status, TOLD.with(|told| std::mem::take(&mut *told.borrow_mut())))
+    call_on(SOFAAS_ABI_VERSION, event)
 }
 
 fn handle(request: &Request) -> Result<Response, Error> {
     match request.payload_str()? {
         "panic" => panic!("asked to panic"),
         "fail" => Err(Error::new("Custom", "it failed")),
+        "whoami" => {
+            let Caller { key_id, role, user_sub, schedule } = request.caller();
+            Ok(format!("key={key_id} role={role} sub={user_sub} schedule={schedule}").into())
+        }
         "number" => {
             let parsed: u32 = "x".parse()?;
             Ok(parsed.to_string().into())
@@ -99,6 +113,16 @@ sofaas::init!(setup);
 #[test]
 fn exports_the_abi_version() {
     assert_eq!(sofaas_abi_version(), SOFAAS_ABI_VERSION);
+}
+
+#[test]
+fn the_caller_is_who_the_host_says_and_nobody_on_a_version_1_host() {
+    let (status, told) = call(b"whoami");
+    assert_eq!(status, SOFAAS_OK);
+    assert_eq!(told.output.as_deref(), Some(&b"key=ASIAEXAMPLE role=web sub=user-1 schedule="[..]));
+    let (status, told) = call_on(1, b"whoami");
+    assert_eq!(status, SOFAAS_OK);
+    assert_eq!(told.output.as_deref(), Some(&b"key= role= sub= schedule="[..]));
 }
 
 #[test]
@@ -141,7 +165,7 @@ fn a_panic_is_a_function_error_not_a_crash() {
 #[test]
 fn an_empty_event_may_be_a_null_pointer() {
     TOLD.with(|told| *told.borrow_mut() = Told::default());
-    let ctx = context();
+    let ctx = context(SOFAAS_ABI_VERSION);
     let status = unsafe { sofaas_handler(&ctx.context, ptr::null(), 0) };
     assert_eq!(status, SOFAAS_OK);
     assert_eq!(TOLD.with(|told| told.borrow().output.clone()), Some(b"rusty@3: ".to_vec()));
@@ -150,7 +174,7 @@ fn an_empty_event_may_be_a_null_pointer() {
 #[test]
 fn the_init_hook_sees_the_function_and_may_refuse() {
     TOLD.with(|told| *told.borrow_mut() = Told::default());
-    let mut ctx = context();
+    let mut ctx = context(SOFAAS_ABI_VERSION);
     assert_eq!(unsafe { sofaas_init(&ctx.context) }, SOFAAS_ERROR);
     let told = TOLD.with(|told| std::mem::take(&mut *told.borrow_mut()));
     assert_eq!(told.error, Some(("FunctionError".to_string(), "needs 256 MB".to_string())));

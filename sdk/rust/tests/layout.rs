@@ -20,8 +20,19 @@ macro_rules! offset_of {
 }
 
 const HOST_FIELDS: [&str; 4] = ["respond", "fail", "log", "remaining_ms"];
-const CONTEXT_FIELDS: [&str; 7] =
-    ["abi_version", "request_id", "function_name", "function_version", "memory_limit_mb", "host", "host_data"];
+const CONTEXT_FIELDS: [&str; 11] = [
+    "abi_version",
+    "request_id",
+    "function_name",
+    "function_version",
+    "memory_limit_mb",
+    "host",
+    "host_data",
+    "caller_key_id",
+    "caller_role",
+    "caller_user_sub",
+    "caller_schedule",
+];
 
 fn rust_layout() -> BTreeMap<String, u64> {
     let mut layout = BTreeMap::new();
@@ -39,6 +50,10 @@ fn rust_layout() -> BTreeMap<String, u64> {
     put("sofaas_context.memory_limit_mb", offset_of!(sofaas_context, memory_limit_mb));
     put("sofaas_context.host", offset_of!(sofaas_context, host));
     put("sofaas_context.host_data", offset_of!(sofaas_context, host_data));
+    put("sofaas_context.caller_key_id", offset_of!(sofaas_context, caller_key_id));
+    put("sofaas_context.caller_role", offset_of!(sofaas_context, caller_role));
+    put("sofaas_context.caller_user_sub", offset_of!(sofaas_context, caller_user_sub));
+    put("sofaas_context.caller_schedule", offset_of!(sofaas_context, caller_schedule));
     put("SOFAAS_ABI_VERSION", SOFAAS_ABI_VERSION as usize);
     put("SOFAAS_OK", SOFAAS_OK as usize);
     put("SOFAAS_ERROR", SOFAAS_ERROR as usize);
@@ -107,7 +122,7 @@ fn c_layout() -> BTreeMap<String, u64> {
 fn bindings_match_the_c_header() {
     let c = c_layout();
     let rust = rust_layout();
-    assert_eq!(c.len(), 16, "the C program printed {c:?}");
+    assert_eq!(c.len(), 20, "the C program printed {c:?}");
     for (name, c_value) in &c {
         assert_eq!(rust.get(name), Some(c_value), "{name}: C says {c_value}, Rust {:?}", rust.get(name));
     }

@@ -3,8 +3,8 @@ assume a role (STS AssumeRoleWithWebIdentity), then invoke with the temporary cr
 
 Run by tests/e2e/sts_test.cpp with SOFAAS_ENDPOINT, ROLE_ARN, ID_TOKEN (a user of a pool the
 role trusts), USER_SUB (that user's sub) and OTHER_POOL_TOKEN (a user of a pool it does not
-trust). The role grants invoking "hello" and nothing else; "hello" is invoked once and
-queued once. Prints the credentials as one
+trust). The role grants invoking "hello" and "whoami" and nothing else; "hello" is invoked
+once and queued once. Prints the credentials as one
 JSON line, then "all checks passed"; exits non-zero with a message on the first thing that
 is not as AWS would have it.
 """
@@ -59,6 +59,10 @@ check(answer["StatusCode"] == 200, "invoke with the session answers 200")
 check(answer["Payload"].read() == b'Hello, "session"!', "invoke returns the output")
 queued = lam.invoke(FunctionName="hello", InvocationType="Event", Payload=json.dumps("later"))
 check(queued["StatusCode"] == 202, "an Event invocation with the session is queued (202)")
+# The function is told who called: the session's key, its role and the signed-in user.
+caller = json.loads(lam.invoke(FunctionName="whoami", Payload=b"{}")["Payload"].read())["caller"]
+check(caller == {"key_id": credentials["AccessKeyId"], "role": "web", "user_sub": os.environ["USER_SUB"],
+                 "schedule": ""}, "whoami names the caller: " + json.dumps(caller))
 
 check(error_of(lam.invoke, FunctionName="echo", Payload=b"{}") == ("AccessDeniedException", 403),
       "a function outside the role is refused with 403 AccessDeniedException")
