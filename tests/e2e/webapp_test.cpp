@@ -1,7 +1,10 @@
 // The example single-page app (examples/webapp/, built by scripts/vendor-webapp.sh into
-// dist/) deployed with `sofaas site deploy` as a user would, and served as it was built:
-// the page, its hashed bundle immutable and precompressed, the bundle's script running in
-// headless Chromium under the site's Content-Security-Policy.
+// dist/) deployed with `sofaas site deploy` as a user would, and served as it was built: the
+// page, its hashed bundle immutable and precompressed. Then the whole serverless app in
+// headless Chromium: a user signs up and in with a pool, the page assumes a role with the
+// ID token and calls a function with the temporary credentials, and the function answers
+// with that user's sub; a function the role does not grant and revoked credentials are
+// refused.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -18,7 +21,23 @@ namespace fs = std::filesystem;
 
 const fs::path webapp_dist = fs::path(SOFAAS_TESTS_DIR) / ".." / "examples" / "webapp" / "dist";
 
-class WebApp : public DaemonTest {};
+// What the page calls by default (examples/webapp/src/index.html): the pool "web", the role
+// "web" and the function "whoami"; "hello" is deployed but not granted.
+class WebApp : public DaemonTest {
+protected:
+    static void SetUpTestSuite() {
+        DaemonTest::SetUpTestSuite();
+        for (const std::vector<std::string>& command :
+             {std::vector<std::string>{"site", "deploy", "webapp", webapp_dist.string(), "--spa"},
+              {"users", "pool", "create", "web"},
+              {"deploy", "whoami", function_library("whoami").string()},
+              {"deploy", "hello", function_library("hello").string()},
+              {"roles", "create", "web", "--invoke", "whoami", "--trust-pool", "web"}}) {
+            const ProcessResult done = daemon().cli(command);
+            ASSERT_EQ(done.exit_code, 0) << done;
+        }
+    }
+};
 
 // The bundle's name, as the build wrote it into dist/: app.HASH.js.
 std::string bundle_name() {
@@ -32,8 +51,6 @@ std::string bundle_name() {
 TEST_F(WebApp, TheBuiltAppIsServedAsASite) {
     const std::string bundle = bundle_name();
     ASSERT_FALSE(bundle.empty()) << "no app.HASH.js in " << webapp_dist << ": run scripts/vendor-webapp.sh";
-    const ProcessResult deployed = daemon().cli({"site", "deploy", "webapp", webapp_dist.string(), "--spa"});
-    ASSERT_EQ(deployed.exit_code, 0) << deployed;
 
     const CurlAnswer page = curl(daemon().endpoint() + "/");
     EXPECT_EQ(page.status, 200);
@@ -47,13 +64,28 @@ TEST_F(WebApp, TheBuiltAppIsServedAsASite) {
     EXPECT_EQ(script.header("Content-Encoding"), "gzip");
     EXPECT_EQ(script.header("Content-Type"), "text/javascript; charset=utf-8");
     EXPECT_EQ(curl(daemon().endpoint() + "/account/settings").body, page.body) << "the SPA fallback";
+}
 
-    const fs::path check = fs::path(SOFAAS_TESTS_DIR) / "e2e" / "webapp" / "page_check.py";
-    std::vector<std::string> args = {check.string(), daemon().endpoint() + "/"};
+TEST_F(WebApp, AUserSignsInAndTheFunctionTheyCallSeesThem) {
+    const fs::path check = fs::path(SOFAAS_TESTS_DIR) / "e2e" / "webapp" / "flow_check.py";
+    std::vector<std::string> args = {check.string(), daemon().endpoint() + "/", (programs_dir() / "sofaas").string(),
+                                     "web"};
     if (const char* screenshot = std::getenv("SOFAAS_WEBAPP_SCREENSHOT")) args.emplace_back(screenshot);
-    const ProcessResult browsed = run_process(debian_python3, args, {}, {}, std::chrono::seconds(60));
-    EXPECT_EQ(browsed.exit_code, 0) << browsed;
+    const ProcessResult browsed = run_process(debian_python3, args,
+                                              {{"SOFAAS_ENDPOINT", daemon().endpoint()}, {"SOFAAS_TOKEN", daemon().token()}},
+                                              {}, std::chrono::seconds(120));
+    ASSERT_EQ(browsed.exit_code, 0) << browsed;
     EXPECT_NE(browsed.out.find("all checks passed"), std::string::npos) << browsed;
+    const size_t at = browsed.out.find("sub: ");
+    ASSERT_NE(at, std::string::npos) << browsed;
+    const std::string sub = browsed.out.substr(at + 5, browsed.out.find('\n', at) - at - 5);
+
+    // The one call that ran is billed to that user's session; the refused ones are not billed.
+    const auto records = daemon().billing_records("whoami");
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0]["user_sub"], sub) << records[0].dump();
+    EXPECT_EQ(records[0]["role"], "web") << records[0].dump();
+    EXPECT_TRUE(daemon().billing_records("hello").empty());
 }
 
 }  // namespace

@@ -1,11 +1,19 @@
 // The browser side of a whole serverless app on one sofaasd, with the AWS SDK for
-// JavaScript as it is used against AWS: the page signs a user up and in with a user pool
+// JavaScript as it is used against AWS: the page signs a user up or in with a user pool
 // (/auth/POOL/...), exchanges the ID token for temporary credentials of a role (STS's
-// AssumeRoleWithWebIdentity at /sts/), and invokes a function with them (Lambda's Invoke,
-// signed with SigV4 and the session token). The page is served by the same sofaasd
-// (`sofaas site deploy`), so every call goes to its own origin.
+// AssumeRoleWithWebIdentity at /sts/), and invokes functions with them (Lambda's Invoke,
+// signed with SigV4 and the session token). The function is told who called: the page
+// shows what it answered and whether it names the signed-in user. The page is served by
+// the same sofaasd (`sofaas site deploy`), so every call goes to its own origin.
 import { AssumeRoleWithWebIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+
+// Errors after which the credentials are of no more use: sign in again.
+const DEAD_CREDENTIALS = new Set(["ExpiredTokenException", "UnrecognizedClientException", "InvalidSignatureException"]);
+
+const app = settings();
+// The signed-in user and their temporary credentials, only in this page's memory.
+let session = null;
 
 function settings() {
   const defaults = document.querySelector('meta[name="sofaas-app"]').dataset;
@@ -19,11 +27,21 @@ function settings() {
   };
 }
 
-function step(text) {
-  const item = document.createElement("li");
-  item.textContent = text;
-  document.getElementById("steps").append(item);
-  return item;
+function element(tag, className, text) {
+  const made = document.createElement(tag);
+  if (className) made.className = className;
+  if (text !== undefined) made.textContent = text;
+  return made;
+}
+
+function setState(state) {
+  document.body.dataset.state = state;
+}
+
+function showProblem(text) {
+  const problem = document.getElementById("problem");
+  problem.textContent = text;
+  problem.hidden = !text;
 }
 
 async function postJson(path, body) {
@@ -37,26 +55,31 @@ async function postJson(path, body) {
   try {
     json = JSON.parse(text);
   } catch {
-    // the error below says what came back
+    // told by the caller, with the text
   }
   return { status: response.status, json, text };
 }
 
-async function signUpAndIn(app, username, password) {
-  const base = `/auth/${encodeURIComponent(app.pool)}`;
-  const signUp = await postJson(`${base}/sign-up`, { username, password });
-  if (signUp.status === 201) step(`signed up as ${username} (sub ${signUp.json.sub})`);
-  else if (signUp.status === 409) step(`${username} already exists: signing in`);
-  else throw new Error(`sign-up: ${signUp.status} ${signUp.text}`);
-  const signIn = await postJson(`${base}/sign-in`, { username, password });
-  if (signIn.status !== 200 || !signIn.json || !signIn.json.id_token) {
-    throw new Error(`sign-in: ${signIn.status} ${signIn.text}`);
-  }
-  step("signed in: got an ID token");
-  return signIn.json.id_token;
+function refusal(what, answer) {
+  const reason = answer.json && answer.json.errorMessage ? answer.json.errorMessage : answer.text;
+  const type = answer.json && answer.json.errorType ? `${answer.json.errorType}, ` : "";
+  return new Error(`${what} refused (${type}HTTP ${answer.status}): ${reason}`);
 }
 
-async function assumeRole(app, idToken, username) {
+// Signs the user up first when asked, then in: the pool's tokens.
+async function signIn(username, password, signUp) {
+  const base = `/auth/${encodeURIComponent(app.pool)}`;
+  if (signUp) {
+    const created = await postJson(`${base}/sign-up`, { username, password });
+    if (created.status !== 201) throw refusal("Sign-up", created);
+  }
+  const signedIn = await postJson(`${base}/sign-in`, { username, password });
+  if (signedIn.status !== 200 || !signedIn.json || !signedIn.json.id_token) throw refusal("Sign-in", signedIn);
+  return signedIn.json;
+}
+
+// The ID token for temporary credentials of the role; STS says whose token it verified.
+async function assumeRole(idToken, username) {
   const sts = new STSClient({ region: app.region, endpoint: `${app.endpoint}/sts/` });
   const answer = await sts.send(
     new AssumeRoleWithWebIdentityCommand({
@@ -65,57 +88,139 @@ async function assumeRole(app, idToken, username) {
       WebIdentityToken: idToken,
     }),
   );
-  const credentials = answer.Credentials;
-  step(`assumed ${app.roleArn}: temporary key ${credentials.AccessKeyId}, until ${credentials.Expiration.toISOString()}`);
   return {
-    accessKeyId: credentials.AccessKeyId,
-    secretAccessKey: credentials.SecretAccessKey,
-    sessionToken: credentials.SessionToken,
+    sub: answer.SubjectFromWebIdentityToken,
+    credentials: {
+      accessKeyId: answer.Credentials.AccessKeyId,
+      secretAccessKey: answer.Credentials.SecretAccessKey,
+      sessionToken: answer.Credentials.SessionToken,
+    },
+    expiration: answer.Credentials.Expiration,
   };
 }
 
-async function invoke(app, credentials, username) {
-  const lambda = new LambdaClient({ region: app.region, endpoint: app.endpoint, credentials });
-  const answer = await lambda.send(
-    new InvokeCommand({
-      FunctionName: app.functionName,
-      Payload: new TextEncoder().encode(JSON.stringify({ from: "webapp", user: username })),
-    }),
-  );
-  const text = new TextDecoder().decode(answer.Payload);
-  if (answer.FunctionError) throw new Error(`${app.functionName} failed (${answer.FunctionError}): ${text}`);
-  step(`invoked ${app.functionName} (version ${answer.ExecutedVersion})`);
-  return text;
+function showSession() {
+  const panel = document.getElementById("session");
+  panel.hidden = !session;
+  document.getElementById("sign-in").hidden = Boolean(session);
+  document.getElementById("call").querySelector("fieldset").disabled = !session;
+  if (!session) return;
+  document.getElementById("session-user").textContent = session.username;
+  document.getElementById("session-sub").textContent = session.sub;
+  document.getElementById("session-role").textContent = app.roleArn;
+  document.getElementById("session-key").textContent = session.credentials.accessKeyId;
+  document.getElementById("session-expires").textContent = session.expiration.toLocaleString();
 }
 
-async function run(event) {
+async function onSignIn(event) {
   event.preventDefault();
-  const app = settings();
-  const button = document.getElementById("go");
-  const answer = document.getElementById("answer");
+  const signUp = event.submitter && event.submitter.id === "sign-up";
   const username = document.getElementById("username").value;
   const password = document.getElementById("password").value;
-  document.getElementById("steps").replaceChildren();
-  answer.textContent = "...";
-  button.disabled = true;
+  const form = document.getElementById("sign-in").querySelector("fieldset");
+  form.disabled = true;
+  showProblem("");
+  setState("signing-in");
   try {
-    const idToken = await signUpAndIn(app, username, password);
-    const credentials = await assumeRole(app, idToken, username);
-    const output = await invoke(app, credentials, username);
-    try {
-      answer.textContent = JSON.stringify(JSON.parse(output), null, 2);
-    } catch {
-      answer.textContent = output;
-    }
-    document.body.dataset.state = "done";
+    const tokens = await signIn(username, password, signUp);
+    const assumed = await assumeRole(tokens.id_token, username);
+    session = { username, refreshToken: tokens.refresh_token, ...assumed };
+    document.getElementById("password").value = "";
+    showSession();
+    setState("signed-in");
   } catch (error) {
-    step(String(error.message || error)).className = "failed";
-    answer.textContent = "-";
-    document.body.dataset.state = "failed";
+    showProblem(String(error.message || error));
+    setState("sign-in-failed");
   } finally {
-    button.disabled = false;
+    form.disabled = false;
   }
 }
 
-document.getElementById("sign-in").addEventListener("submit", run);
-document.body.dataset.state = "ready";
+async function onSignOut() {
+  const ending = session;
+  session = null;
+  showSession();
+  setState("ready");
+  // Ends the pool's session (its refresh token); the temporary credentials, forgotten here,
+  // stay valid until they expire or an admin revokes the role's sessions, as on AWS.
+  if (ending && ending.refreshToken) {
+    await postJson(`/auth/${encodeURIComponent(app.pool)}/sign-out`, { refresh_token: ending.refreshToken });
+  }
+}
+
+// What the function answered, and whether it names the signed-in user as its caller.
+function describeAnswer(output, entry) {
+  let parsed = null;
+  try {
+    parsed = JSON.parse(output);
+  } catch {
+    // not JSON: shown as it is
+  }
+  entry.append(element("pre", "output", parsed ? JSON.stringify(parsed, null, 2) : output));
+  const sub = parsed && parsed.caller ? parsed.caller.user_sub : undefined;
+  if (sub === undefined) return;
+  entry.dataset.callerSub = sub;
+  const same = sub === session.sub;
+  entry.append(
+    element(
+      "p",
+      same ? "verdict same" : "verdict different",
+      same
+        ? `The function saw you: its caller is user ${sub}, the sub this page signed in as.`
+        : `The function's caller is user ${sub || "(none)"}, not ${session.sub}.`,
+    ),
+  );
+}
+
+async function onCall(event) {
+  event.preventDefault();
+  const functionName = document.getElementById("function").value.trim();
+  const payload = document.getElementById("payload").value;
+  const entry = element("li", "call");
+  entry.dataset.function = functionName;
+  const heading = element("p", "call-heading");
+  heading.append(element("strong", "", functionName), ` at ${new Date().toLocaleTimeString()}: `);
+  entry.append(heading);
+  document.getElementById("calls").prepend(entry);
+  const fields = document.getElementById("call").querySelector("fieldset");
+  fields.disabled = true;
+  try {
+    const lambda = new LambdaClient({ region: app.region, endpoint: app.endpoint, credentials: session.credentials });
+    const answer = await lambda.send(
+      new InvokeCommand({ FunctionName: functionName, Payload: new TextEncoder().encode(payload) }),
+    );
+    const output = new TextDecoder().decode(answer.Payload);
+    if (answer.FunctionError) {
+      entry.dataset.outcome = "function-error";
+      heading.append(element("span", "outcome failed", `the function failed (${answer.FunctionError})`));
+    } else {
+      entry.dataset.outcome = "ok";
+      heading.append(element("span", "outcome ok", `answered (HTTP ${answer.StatusCode}, version ${answer.ExecutedVersion})`));
+    }
+    describeAnswer(output, entry);
+  } catch (error) {
+    const status = error.$metadata ? error.$metadata.httpStatusCode : undefined;
+    entry.dataset.outcome = "refused";
+    entry.dataset.error = error.name;
+    entry.dataset.status = String(status);
+    heading.append(element("span", "outcome failed", `refused: ${error.name} (HTTP ${status})`));
+    entry.append(element("p", "reason", error.message));
+    if (DEAD_CREDENTIALS.has(error.name)) {
+      showProblem("Your temporary credentials no longer work (expired or revoked): sign in again.");
+      session = null;
+      showSession();
+    }
+  } finally {
+    fields.disabled = !session;
+    setState(session ? "signed-in" : "ready");
+    document.body.dataset.calls = String(document.getElementById("calls").children.length);
+  }
+}
+
+document.getElementById("function").value = app.functionName;
+document.getElementById("pool-name").textContent = app.pool;
+document.getElementById("sign-in").addEventListener("submit", onSignIn);
+document.getElementById("sign-out").addEventListener("click", onSignOut);
+document.getElementById("call").addEventListener("submit", onCall);
+showSession();
+setState("ready");
