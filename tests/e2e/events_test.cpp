@@ -252,6 +252,43 @@ TEST(Events, DestinationsReceiveLambdasInvocationRecord) {
     EXPECT_TRUE(dead_letters(daemon, "failing").empty());
 }
 
+// A queued run is on behalf of whoever queued it, and a firing on behalf of its schedule:
+// the function's context says so (whoami's answer, which its on-success destination
+// receives), as does each run's billing record.
+TEST(Events, AQueuedRunTellsTheFunctionWhoQueuedItAndAFiringItsSchedule) {
+    DaemonProcess daemon;
+    daemon.start();
+    ASSERT_EQ(daemon.deploy("recorder", fixture_library("print_event")).exit_code, 0);
+    ASSERT_EQ(daemon.deploy("whoami", function_library("whoami"), {"--on-success", "recorder"}).exit_code, 0);
+    auto key = daemon.cli({"keys", "create", "queuer", "--scope", "invoke", "--json"});
+    ASSERT_EQ(key.exit_code, 0) << key;
+    const json created = json::parse(key.out);
+    const std::string key_id = created["access_key_id"];
+    HttpClient by_key = daemon.http(key_id + ":" + created["secret_access_key"].get<std::string>());
+    const HttpResponse queued = by_key.request("POST", "/v1/functions/whoami/invoke", "{}",
+                                               {{"X-Sofaas-Invocation-Type", "Event"}});
+    const std::string queued_id = queued_request_id(queued);
+    auto added = daemon.cli({"schedule", "add", "whoami", "--every", "rate(1 second)", "--id", "tick"});
+    ASSERT_EQ(added.exit_code, 0) << added;
+
+    std::map<std::string, json> callers;  // the function's caller, by the run's request id
+    ASSERT_TRUE(eventually([&] {
+        for (const std::string& event : printed_events(daemon, "recorder")) {
+            const json record = json::parse(event);
+            callers[record["requestContext"]["requestId"]] = record["responsePayload"]["caller"];
+        }
+        return callers.contains(queued_id) && callers.size() >= 2;
+    }, 15s));
+    EXPECT_EQ(callers[queued_id], (json{{"key_id", key_id}, {"role", ""}, {"user_sub", ""}, {"schedule", ""}}));
+    callers.erase(queued_id);
+    for (const auto& [_, caller] : callers) {
+        EXPECT_EQ(caller, (json{{"key_id", ""}, {"role", ""}, {"user_sub", ""}, {"schedule", "tick"}}));
+    }
+    for (const json& record : daemon.billing_records("whoami")) {
+        if (record["request_id"] == queued_id) EXPECT_EQ(record["key_id"], key_id) << record.dump();
+    }
+}
+
 // kill -9 with thousands of events queued: every 202 runs at least once after the restart,
 // and only runs in flight at the kill can run twice.
 TEST(Events, Kill9LosesNoQueuedEvent) {
