@@ -1,8 +1,11 @@
 #include "common/config.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -342,6 +345,10 @@ Config parse_config(std::string_view json_text) {
         config.cgroups = *cgroups == "auto";
     }
     s.boolean("allow_loader_environment", config.allow_loader_environment);
+    if (const json* store = s.find("store")) {
+        if (!store->is_string()) reject("store", "must be \"sqlite\" or a postgresql:// URL");
+        config.store = parse_store(store->get<std::string>());
+    }
     if (const json* v = s.find("limits")) read_limits(*v, config.limits);
     if (const json* v = s.find("defaults")) read_defaults(*v, config.defaults);
     if (const json* v = s.find("prices")) read_prices(*v, config.prices);
@@ -396,6 +403,23 @@ Config load_config(const std::filesystem::path& file) {
 
 std::string function_arn(const Config& config, std::string_view function) {
     return "arn:aws:lambda:" + config.region + ":" + config.account_id + ":function:" + std::string(function);
+}
+
+StoreSettings parse_store(std::string_view text) {
+    if (text == "sqlite") return StoreSettings{};
+    if (text.rfind("postgresql://", 0) == 0 || text.rfind("postgres://", 0) == 0) {
+        return StoreSettings{StoreKind::postgres, std::string(text)};
+    }
+    reject("store", "must be \"sqlite\" or a postgresql:// URL");
+}
+
+std::string lease_owner_of(const Config& config) {
+    if (!config.events.node_id.empty()) return config.events.node_id;
+    if (config.store.kind == StoreKind::sqlite) return "local";
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
+    if (config.listen_port == 0) return std::string(host) + ":pid-" + std::to_string(::getpid());
+    return std::string(host) + ":" + std::to_string(config.listen_port);
 }
 
 UidRange parse_uid_range(std::string_view text) {

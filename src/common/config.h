@@ -45,8 +45,10 @@ struct EventSettings {
     uint32_t concurrency_share_percent = 50;
     // Runs of queued events at once, all functions together.
     uint32_t max_running = 64;
-    // Who holds an event's lease: "HOST:PORT" of this daemon unless set (several daemons
-    // sharing one store must differ).
+    // Who holds an event's lease: "local" unless set, or with a PostgreSQL store
+    // "HOSTNAME:PORT" of this daemon (default_node_id()). Daemons sharing one store must
+    // differ, and a daemon should keep its id across restarts: it releases the leases its
+    // id holds when it starts.
     std::string node_id;
 };
 
@@ -60,6 +62,16 @@ struct LogSettings {
     uint32_t max_age_days = 7;
     // `sofaas logs --follow` streams open at once, all functions together; beyond: 429.
     uint32_t max_followers = 64;
+};
+
+// Where the state that daemons may share lives (today the queued events, dead letters and
+// schedules): in files of data_dir, or in one PostgreSQL database that several daemons,
+// the nodes of a cluster, share.
+enum class StoreKind { sqlite, postgres };
+
+struct StoreSettings {
+    StoreKind kind = StoreKind::sqlite;
+    std::string postgres_url;  // postgres: "postgresql://USER@HOST:PORT/DATABASE?..."
 };
 
 // GET /metrics (metrics/metrics.h, docs/METRICS.md).
@@ -135,6 +147,11 @@ constexpr UidRange default_worker_uids{1'900'000'000, 1'900'999'999};
 // "FIRST-LAST", both user ids above 0 and below 4294967295, FIRST <= LAST. Throws ConfigError.
 UidRange parse_uid_range(std::string_view text);
 
+// "sqlite", or a URL beginning postgresql:// (or postgres://); the rest of the URL is
+// libpq's to read when the daemon connects. Throws ConfigError, never quoting the text
+// (a URL may hold a password).
+StoreSettings parse_store(std::string_view text);
+
 struct Config {
     std::string listen_host = "127.0.0.1";
     uint16_t listen_port = 8080;
@@ -169,6 +186,7 @@ struct Config {
     Limits limits;
     FunctionDefaults defaults;
     Prices prices;
+    StoreSettings store;
     EventSettings events;
     LogSettings logs;
     MetricsSettings metrics;
@@ -195,6 +213,11 @@ public:
 // calls of a function that does nothing (bench/NOTES.md, sixth look).
 uint32_t auto_io_threads();
 uint32_t io_thread_count(const Config& config);
+
+// events.node_id if set; otherwise "local" with the SQLite store, and "HOSTNAME:PORT" with
+// a PostgreSQL store ("HOSTNAME:pid-PID" when the port is chosen by the system, 0).
+std::string lease_owner_of(const Config& config);
+
 
 // Unknown keys and bad values throw ConfigError naming the key ("limits.max_timeout_s: ...").
 Config parse_config(std::string_view json_text);

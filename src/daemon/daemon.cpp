@@ -34,6 +34,7 @@
 #include "cgroup/layout.h"
 #include "events/dispatcher.h"
 #include "events/schedule_runner.h"
+#include "events/postgres_event_store.h"
 #include "events/sqlite_event_store.h"
 #include "common/private_directory.h"
 #include "daemon/admin_token.h"
@@ -114,6 +115,17 @@ std::optional<std::string> why_no_namespaces() {
 // worker_uids, or, when worker_user names one, runs them all as that user, and each
 // environment namespaces of its own. A daemon that is not root can do neither: its
 // workers keep its own user and share its namespaces.
+// The store the config names: the embedded file in the data directory, or the database
+// the nodes of a cluster share. Throws EventStoreError when it cannot be opened.
+std::unique_ptr<EventStore> open_event_store(const Config& config) {
+    if (config.store.kind == StoreKind::postgres) {
+        std::unique_ptr<EventStore> store = open_postgres_event_store(config.store.postgres_url);
+        spdlog::info("event store: PostgreSQL, leases held as {}", lease_owner_of(config));
+        return store;
+    }
+    return open_sqlite_event_store(config.data_dir / "events.db");
+}
+
 void choose_worker_users(const Config& config, PoolOptions& options) {
     if (::geteuid() != 0) {
         spdlog::warn("not running as root: functions run as this user, can read what it can (the data directory "
@@ -327,7 +339,7 @@ int run_daemon(const Config& config) {
     Ledger ledger(config.data_dir / "billing", ledger_options);
     FunctionLogStore logs(config.data_dir / "logs", ledger, config.logs, config.limits);
     // Before the pool and the scheduler: their last completions settle queued events in it.
-    const std::unique_ptr<EventStore> events = open_sqlite_event_store(config.data_dir / "events.db");
+    const std::unique_ptr<EventStore> events = open_event_store(config);
     Pool pool(contexts, pool_options(config));
     Scheduler scheduler(pool, ledger, logs, metrics, config);
     Dispatcher dispatcher(*events, registry, scheduler, metrics, config);

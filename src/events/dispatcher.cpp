@@ -23,6 +23,9 @@ using namespace std::chrono_literals;
 
 constexpr UnixMillis idempotency_window_ms = 24 * 3600 * 1000;
 constexpr UnixMillis key_expiry_period_ms = 60 * 1000;
+// With a store other nodes share, how often to look for the events this node was not told
+// of: those other nodes queued, and those a dead node's lease held until it expired.
+constexpr UnixMillis shared_store_look_period_ms = 1000;
 // A lease outlives any run: a wait for a slot (up to the timeout), the init, the run.
 constexpr UnixMillis lease_margin_ms = 10 * 1000;
 
@@ -35,7 +38,7 @@ std::chrono::system_clock::time_point at(UnixMillis ms) {
 struct Dispatcher::State : std::enable_shared_from_this<Dispatcher::State> {
     State(EventStore& store_, Registry& registry_, Scheduler& scheduler_, Metrics& metrics_, const Config& config_)
         : store(store_), registry(registry_), scheduler(scheduler_), metrics(metrics_), config(config_),
-          owner(config_.events.node_id.empty() ? "local" : config_.events.node_id) {}
+          owner(lease_owner_of(config_)) {}
 
     EventStore& store;
     Registry& registry;
@@ -58,6 +61,7 @@ struct Dispatcher::State : std::enable_shared_from_this<Dispatcher::State> {
     size_t running_total = 0;
     bool stopping = false;
     UnixMillis next_key_expiry = 0;
+    UnixMillis next_shared_look = 0;  // a shared store's next look at every queue
     std::thread thread;
 
     uint32_t share_of(const FunctionSpec& spec) const {
@@ -85,7 +89,15 @@ struct Dispatcher::State : std::enable_shared_from_this<Dispatcher::State> {
                 lock.lock();
                 continue;
             }
-            UnixMillis wake_at = next_key_expiry;
+            const bool shared_store = config.store.kind == StoreKind::postgres;
+            if (shared_store && now >= next_shared_look) {
+                next_shared_look = now + shared_store_look_period_ms;
+                lock.unlock();
+                look_at_every_queue();
+                lock.lock();
+                continue;
+            }
+            UnixMillis wake_at = shared_store ? std::min(next_key_expiry, next_shared_look) : next_key_expiry;
             std::vector<std::string> due;
             for (auto& [name, queue] : queues) {
                 if (!queue.look || queue.running >= queue.share) continue;
@@ -103,6 +115,21 @@ struct Dispatcher::State : std::enable_shared_from_this<Dispatcher::State> {
                 if (stopping || running_total >= config.events.max_running) break;
                 claim_and_run(lock, function, now);
             }
+        }
+    }
+
+    // Every function with events waiting may have some to claim: at start, and with a
+    // shared store every so often.
+    void look_at_every_queue() {
+        std::vector<std::pair<std::string, QueueDepth>> depths;
+        try {
+            depths = store.depths();
+        } catch (const EventStoreError& e) {
+            spdlog::warn("events: queues not read: {}", e.what());
+            return;
+        }
+        for (const auto& [function, depth] : depths) {
+            if (depth.events > 0) look_soon(function, 0);
         }
     }
 
@@ -250,11 +277,8 @@ Dispatcher::~Dispatcher() {
 
 void Dispatcher::start() {
     state_->store.release_leases(state_->owner);
-    {
-        std::lock_guard lock(state_->mutex);
-        for (const auto& [function, depth] : state_->store.depths()) {
-            if (depth.events > 0) state_->queues[function].look = true;
-        }
+    for (const auto& [function, depth] : state_->store.depths()) {
+        if (depth.events > 0) state_->look_soon(function, 0);
     }
     state_->thread = std::thread([state = state_] { state->loop(); });
 }

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -93,6 +95,34 @@ TEST(ConfigTest, ReadsEveryKey) {
     EXPECT_DOUBLE_EQ(config.prices.per_request, 0.25);
 }
 
+TEST(ConfigTest, TheStoreIsSqliteUnlessAPostgresUrlIsGiven) {
+    EXPECT_EQ(parse_config("{}").store.kind, StoreKind::sqlite);
+    EXPECT_EQ(parse_config(R"({"store": "sqlite"})").store.kind, StoreKind::sqlite);
+    const Config cluster = parse_config(R"({"store": "postgresql://sofaas@db.internal:5432/sofaas?sslmode=require"})");
+    EXPECT_EQ(cluster.store.kind, StoreKind::postgres);
+    EXPECT_EQ(cluster.store.postgres_url, "postgresql://sofaas@db.internal:5432/sofaas?sslmode=require");
+    EXPECT_EQ(parse_config(R"({"store": "postgres://h/db"})").store.kind, StoreKind::postgres);
+    // The URL may hold a password: an error never quotes it.
+    EXPECT_EQ(config_error(R"({"store": "mysql://u:s3cret@h/db"})"),
+              "store: must be \"sqlite\" or a postgresql:// URL");
+    EXPECT_EQ(config_error(R"({"store": ""})"), "store: must be \"sqlite\" or a postgresql:// URL");
+    EXPECT_EQ(config_error(R"({"store": 5})"), "store: must be \"sqlite\" or a postgresql:// URL");
+}
+
+TEST(ConfigTest, LeasesAreHeldAsLocalAloneAndAsHostAndPortInACluster) {
+    Config config;
+    EXPECT_EQ(lease_owner_of(config), "local");
+    config.store = parse_store("postgresql:///sofaas");
+    config.listen_port = 8081;
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    EXPECT_EQ(lease_owner_of(config), std::string(host) + ":8081");
+    config.listen_port = 0;
+    EXPECT_EQ(lease_owner_of(config), std::string(host) + ":pid-" + std::to_string(::getpid()));
+    config.events.node_id = "node-7";
+    EXPECT_EQ(lease_owner_of(config), "node-7");
+}
+
 TEST(ConfigTest, RejectsUnknownKeyNamingIt) {
     EXPECT_EQ(config_error(R"({"listen_port": 80})"), "listen_port: unknown key");
     EXPECT_EQ(config_error(R"({"limits": {"max_timout_s": 80}})"), "limits.max_timout_s: unknown key");
@@ -174,6 +204,7 @@ TEST(ConfigTest, ShippedConfigFileParses) {
     EXPECT_EQ(config.ledger_fsync_interval_ms, defaults.ledger_fsync_interval_ms);
     EXPECT_EQ(config.zygote, defaults.zygote);
     EXPECT_EQ(config.cgroups, defaults.cgroups);
+    EXPECT_EQ(config.store.kind, StoreKind::sqlite);
     EXPECT_EQ(config.logs.max_bytes_per_function, defaults.logs.max_bytes_per_function);
     EXPECT_EQ(config.logs.max_age_days, defaults.logs.max_age_days);
     EXPECT_EQ(config.logs.max_followers, defaults.logs.max_followers);
