@@ -56,6 +56,15 @@ public:
     virtual void abandon() = 0;
 };
 
+// Bytes held elsewhere and shared by every response that sends them (a site file kept in
+// memory): [offset, offset + length) of `bytes`.
+struct SharedBody {
+    std::shared_ptr<const std::string> bytes;
+    size_t offset = 0;
+    size_t length = 0;
+    std::string_view view() const { return std::string_view(*bytes).substr(offset, length); }
+};
+
 struct HttpResponseParts {
     int status = 200;
     std::vector<std::pair<std::string, std::string>> headers;
@@ -65,6 +74,11 @@ struct HttpResponseParts {
     // body is sent with Content-Length, not chunked, and the connection stays open for the
     // next request; `body` must be empty. A HEAD request gets the length and no stream.
     std::optional<uint64_t> stream_length;
+    // Set instead of `body`: sent from where it is. A 100 KiB file copied into every
+    // response costs an allocation, a copy and page faults per request.
+    std::optional<SharedBody> shared_body;
+
+    std::string_view body_bytes() const { return shared_body ? shared_body->view() : std::string_view(body); }
 };
 
 // A function's output that is no function-URL response: the invocation is then the

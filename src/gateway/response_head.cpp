@@ -141,7 +141,7 @@ void append_response_head(std::string& out, const HttpResponseParts& response, s
         if (!http_1_0) append_header(out, "Transfer-Encoding", "chunked");
     } else if (has_body(response.status)) {
         out += "Content-Length: ";
-        append_decimal(out, framing.content_length.value_or(response.body.size()));
+        append_decimal(out, framing.content_length.value_or(response.body_bytes().size()));
         out += "\r\n";
     }
     out += "\r\n";

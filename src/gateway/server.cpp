@@ -210,7 +210,7 @@ private:
         response_head_.clear();
         append_response_head(response_head_, handled, request_id, framing);
         const bool send_body = !head && has_body(handled.status);
-        const std::string_view body = send_body ? std::string_view(handled.body) : std::string_view();
+        const std::string_view body = send_body ? handled.body_bytes() : std::string_view();
         stream_.expires_after(std::chrono::seconds(limits.read_timeout_s));
         const bool written = co_await write_head_and_body(body);
         co_return written && keep_alive;

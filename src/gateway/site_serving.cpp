@@ -271,7 +271,7 @@ boost::asio::awaitable<HttpResponseParts> serve_site(HandlerContext& context, co
             content = std::make_shared<const std::string>(std::move(bytes));
             site.keep(chosen.relative, content);
         }
-        if (!head) response.body.assign(*content, static_cast<size_t>(range.first), static_cast<size_t>(length));
+        if (!head) response.shared_body = SharedBody{std::move(content), static_cast<size_t>(range.first), static_cast<size_t>(length)};
         else response.stream_length = length;
         co_return response;
     }

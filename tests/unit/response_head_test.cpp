@@ -3,6 +3,7 @@
 // status Beast has no reason phrase for gets an empty reason instead of "<unknown-status>".
 #include "gateway/response_head.h"
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -27,6 +28,20 @@ TEST(ResponseHead, OkWithTheFunctionsHeadersInTheirOrder) {
               "HTTP/1.1 200 OK\r\n"
               "Content-Type: text/plain\r\n"
               "x-custom: a, b\r\n"
+              "Server: sofaasd\r\n"
+              "X-Sofaas-Request-Id: req-1\r\n"
+              "Content-Length: 5\r\n"
+              "\r\n");
+}
+
+// A body shared with other responses (a site file kept in memory) is sent from where it is:
+// the length is that of the part sent, as for a body of its own.
+TEST(ResponseHead, ASharedBodysLengthIsThatOfItsPart) {
+    HttpResponseParts response;
+    response.shared_body = SharedBody{std::make_shared<const std::string>("0123456789"), 2, 5};
+    EXPECT_EQ(response.body_bytes(), "23456");
+    EXPECT_EQ(head_of(response),
+              "HTTP/1.1 200 OK\r\n"
               "Server: sofaasd\r\n"
               "X-Sofaas-Request-Id: req-1\r\n"
               "Content-Length: 5\r\n"
