@@ -42,14 +42,17 @@ cleanup() {
 trap cleanup EXIT
 
 # The same bytes for both: a page and a script with a hashed name, as a build tool writes
-# them, text that compresses as such text does, each with its gzip copy.
+# them, each with its gzip copy (the script's is a fifth of it, as for such text).
 SCRIPT=app.3f2a9c1b.js
 mkdir -p "$WORK/site"
 awk 'BEGIN {
     srand(7)
+    split("price count items total order user cart reply event context map filter reduce value key name", w, " ")
     while (n < 100 * 1024) {
-        line = sprintf("export function handle_%x(event, context) { return context.reply(%d, event.items.map(item => item.price * %d)); }\n",
-                       int(rand() * 1e6), int(rand() * 600), int(rand() * 100))
+        line = sprintf("export function %s_%x(%s, %s) { return %s.%s(%d, %s.%s.map(x => x.%s * %d)); }\n",
+                       w[int(rand() * 16) + 1], int(rand() * 1e8), w[int(rand() * 16) + 1], w[int(rand() * 16) + 1],
+                       w[int(rand() * 16) + 1], w[int(rand() * 16) + 1], int(rand() * 6000), w[int(rand() * 16) + 1],
+                       w[int(rand() * 16) + 1], w[int(rand() * 16) + 1], int(rand() * 1000))
         n += length(line)
         printf "%s", line
     }
