@@ -7,6 +7,7 @@
 
 #include "billing/ledger.h"
 #include "cluster/billing_shipper.h"
+#include "cluster/cluster_billing.h"
 #include "store/postgres_connection.h"
 #include "support/postgres_server.h"
 #include "support/temp_dir.h"
@@ -199,4 +200,43 @@ TEST_F(BillingShipperTest, TwoNodesShareTheTableAndARecordIsKeyedByItsRun) {
     ASSERT_TRUE(b.wait_idle(seconds(20)));
     EXPECT_EQ(count(url), 2);
     EXPECT_EQ(count(url, "attempt = 3 AND node = 'node-b'"), 1);
+}
+
+TEST_F(BillingShipperTest, TheClusterSummaryEqualsTheLedgersOwnOverAnyRange) {
+    const std::string url = PostgresServer::shared().create_database();
+    BillingShipper shipper(url, "node-a", billing);
+    Ledger ledger(billing, driven_ledger(&shipper));
+    const Trigger triggers[] = {Trigger::http, Trigger::invoke, Trigger::async, Trigger::warm, Trigger::deploy};
+    const InvocationStatus statuses[] = {InvocationStatus::ok, InvocationStatus::error, InvocationStatus::timeout,
+                                         InvocationStatus::crash, InvocationStatus::oom, InvocationStatus::throttled};
+    for (int i = 0; i < 300; ++i) {
+        InvocationReport r = shipped_record("mix-" + std::to_string(i), eight + seconds(37 * i) + microseconds(i));
+        r.function = i % 3 == 0 ? "alpha" : i % 3 == 1 ? "beta" : "gamma";
+        r.trigger = triggers[i % 5];
+        r.attempt = 0;
+        r.status = statuses[(i / 5) % 6];
+        if (i % 4 != 0) r.init_ms.reset();
+        r.billed_ms = static_cast<uint64_t>(1 + i * 7);
+        r.memory_mb = 128u << (i % 4);
+        r.cost_pico_usd = 200'000u + static_cast<uint64_t>(i) * 16'667u;
+        ASSERT_TRUE(ledger.append(r));
+    }
+    ASSERT_TRUE(shipper.wait_idle(seconds(20))) << shipper.status().failure.value_or("");
+    ClusterBilling cluster(url);
+    const std::optional<WallTime> unbounded;
+    const std::vector<std::tuple<std::optional<std::string>, std::optional<WallTime>, std::optional<WallTime>>> ranges = {
+        {std::nullopt, unbounded, unbounded},
+        {std::string("beta"), unbounded, unbounded},
+        {std::nullopt, eight + minutes(30), eight + minutes(90)},
+        {std::string("alpha"), eight + seconds(37 * 10) + microseconds(10), eight + seconds(37 * 200) + microseconds(200)},
+        {std::string("nobody"), unbounded, unbounded},
+    };
+    for (const auto& [function, since, until] : ranges) {
+        LedgerQuery query;
+        query.function = function;
+        query.since = since;
+        query.until = until;
+        EXPECT_EQ(summary_to_json(cluster.summarize(function, since, until)), summary_to_json(summarize(ledger.query(query))))
+            << function.value_or("all");
+    }
 }
