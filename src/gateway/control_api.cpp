@@ -17,6 +17,8 @@
 #include "billing/billing_record.h"
 #include "billing/ledger.h"
 #include "billing/rollups.h"
+#include "cluster/cluster_billing.h"
+#include "store/postgres_connection.h"
 #include "common/time.h"
 #include "events/event_store.h"
 #include "gateway/auth.h"
@@ -157,6 +159,25 @@ HttpResponseParts rolled_up_billing(HandlerContext& context, const IncomingReque
     return json_response(200, body.dump());
 }
 
+// The whole cluster's summary, from the records every node ships to the shared database:
+// exact, and the range as asked.
+HttpResponseParts cluster_billing(HandlerContext& context, const IncomingRequest& request, const LedgerQuery& query) {
+    BillingSummary summary;
+    try {
+        summary = context.services.cluster_billing->summarize(query.function, query.since, query.until);
+    } catch (const PostgresError& e) {
+        spdlog::error("[{}] cluster billing: {}", request.request_id, e.what());
+        return service_unavailable(
+            "The cluster's billing summary cannot be read now: its database does not answer. Retry later; "
+            "?records=1 lists this node's own records meanwhile.");
+    }
+    nlohmann::ordered_json body = nlohmann::ordered_json::parse(summary_to_json(summary));
+    body["since"] = query.since ? nlohmann::ordered_json(format_rfc3339(*query.since)) : nullptr;
+    body["until"] = query.until ? nlohmann::ordered_json(format_rfc3339(*query.until)) : nullptr;
+    body["scope"] = "cluster";
+    return json_response(200, body.dump());
+}
+
 HttpResponseParts billing(HandlerContext& context, const IncomingRequest& request) {
     const QueryParams params = parse_query(request.query());
     LedgerQuery query;
@@ -165,6 +186,7 @@ HttpResponseParts billing(HandlerContext& context, const IncomingRequest& reques
     const auto with_records = find_param(params, "records");
     const bool records_wanted = with_records && (*with_records == "true" || *with_records == "1");
     // With the records, the summary is theirs: exact to the microsecond, like them.
+    if (!records_wanted && context.services.cluster_billing != nullptr) return cluster_billing(context, request, query);
     if (!records_wanted && context.services.rollups != nullptr) return rolled_up_billing(context, request, query);
 
     const auto records = context.services.ledger.query(query);

@@ -23,6 +23,7 @@ class Scheduler;
 class Pool;
 class Ledger;
 class Rollups;
+class ClusterBilling;
 class FunctionLogStore;
 class KeyStore;
 class SessionStore;
@@ -63,6 +64,9 @@ struct GatewayServices {
     // The ledger's rollups, which GET /v1/billing summarizes (without ?records) when the
     // ledger feeds them; none: summaries are summed from the ledger's records.
     const Rollups* rollups = nullptr;
+    // On a node of a cluster: the whole cluster's bill, which GET /v1/billing summarizes
+    // (without ?records) instead of this node's rollups.
+    const ClusterBilling* cluster_billing = nullptr;
 };
 
 class Gateway {
