@@ -30,6 +30,8 @@
 
 #include "billing/ledger.h"
 #include "billing/rollups.h"
+#include "cluster/billing_shipper.h"
+#include "cluster/cluster_billing.h"
 #include "cgroup/environment_cgroups.h"
 #include "cgroup/layout.h"
 #include "events/dispatcher.h"
@@ -218,6 +220,23 @@ private:
     Rollups& rollups_;
 };
 
+// Every observer of the ledger told of each record and each sealed segment, in turn.
+class LedgerObservers final : public LedgerObserver {
+public:
+    explicit LedgerObservers(std::vector<LedgerObserver*> observers) : observers_(std::move(observers)) {
+        std::erase(observers_, nullptr);
+    }
+    void on_record(const InvocationReport& record, std::string_view segment) override {
+        for (LedgerObserver* observer : observers_) observer->on_record(record, segment);
+    }
+    void on_sealed(std::string_view segment, const Replay& replay) override {
+        for (LedgerObserver* observer : observers_) observer->on_sealed(segment, replay);
+    }
+
+private:
+    std::vector<LedgerObserver*> observers_;
+};
+
 struct Services {
     Registry& registry;
     Ledger& ledger;
@@ -335,7 +354,18 @@ int run_daemon(const Config& config) {
     // Before the ledger, which replays its open segments into them as it starts.
     Rollups rollups(config.data_dir / "billing" / "rollups.db");
     RollupsFeed rollups_feed(rollups);
-    ledger_options.observer = &rollups_feed;
+    // On a node of a cluster, its records also go to the shared database, where the whole
+    // cluster's bill is read.
+    std::unique_ptr<BillingShipper> shipper;
+    std::unique_ptr<ClusterBilling> cluster_billing;
+    if (config.store.kind == StoreKind::postgres) {
+        shipper = std::make_unique<BillingShipper>(config.store.postgres_url, lease_owner_of(config),
+                                                   config.data_dir / "billing");
+        cluster_billing = std::make_unique<ClusterBilling>(config.store.postgres_url);
+        spdlog::info("billing: records shipped to the cluster's database as node {}", lease_owner_of(config));
+    }
+    LedgerObservers ledger_observers({&rollups_feed, shipper.get()});
+    ledger_options.observer = &ledger_observers;
     Ledger ledger(config.data_dir / "billing", ledger_options);
     FunctionLogStore logs(config.data_dir / "logs", ledger, config.logs, config.limits);
     // Before the pool and the scheduler: their last completions settle queued events in it.
@@ -351,7 +381,8 @@ int run_daemon(const Config& config) {
     spdlog::info("sites: {} served from {}", sites.load(), (config.data_dir / "sites").string());
     Gateway gateway(contexts, GatewayServices{config, admin_token.value, keys, roles, sessions, registry, scheduler, pool,
                                               ledger, logs, *events, dispatcher, schedules, metrics, user_pools,
-                                              identity_tokens, sites, dashboard_files, &rollups});
+                                              identity_tokens, sites, dashboard_files, &rollups,
+                                              cluster_billing.get(), shipper.get()});
 
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.

@@ -24,6 +24,7 @@ class Pool;
 class Ledger;
 class Rollups;
 class ClusterBilling;
+class BillingShipper;
 class FunctionLogStore;
 class KeyStore;
 class SessionStore;
@@ -67,6 +68,8 @@ struct GatewayServices {
     // On a node of a cluster: the whole cluster's bill, which GET /v1/billing summarizes
     // (without ?records) instead of this node's rollups.
     const ClusterBilling* cluster_billing = nullptr;
+    // On a node of a cluster: what ships its records there, whose progress /metrics shows.
+    const BillingShipper* billing_shipper = nullptr;
 };
 
 class Gateway {

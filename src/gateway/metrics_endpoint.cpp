@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "billing/ledger.h"
+#include "cluster/billing_shipper.h"
 #include "events/event_store.h"
 #include "gateway/auth.h"
 #include "gateway/awaitable_calls.h"
@@ -94,6 +95,22 @@ void write_ledger(Exposition& out, const Ledger& ledger) {
     out.sample("sofaas_ledger_lost_records_total", {}, health.lost);
 }
 
+void write_billing_shipping(Exposition& out, const BillingShipper& shipper) {
+    const BillingShippingStatus status = shipper.status();
+    out.family("sofaas_billing_shipped_records_total", MetricType::counter,
+               "Billing records this node shipped to the cluster's database since it started.");
+    out.sample("sofaas_billing_shipped_records_total", {}, status.shipped_records);
+    out.family("sofaas_billing_shipping_queued_records", MetricType::gauge,
+               "Billing records written to this node's ledger and not yet in the cluster's database.");
+    out.sample("sofaas_billing_shipping_queued_records", {}, status.queued_records);
+    out.family("sofaas_billing_shipping_dropped_records_total", MetricType::counter,
+               "Records that did not fit the queue while the database was away: read back from the ledger once their segment is sealed.");
+    out.sample("sofaas_billing_shipping_dropped_records_total", {}, status.dropped_records);
+    out.family("sofaas_billing_shipping_failing", MetricType::gauge,
+               "1 while the last attempt to ship billing records to the cluster's database failed.");
+    out.sample("sofaas_billing_shipping_failing", {}, uint64_t{status.failure ? 1u : 0u});
+}
+
 HttpResponseParts exposition_response(std::string text) {
     HttpResponseParts response;
     response.headers.emplace_back("Content-Type", std::string(exposition_content_type));
@@ -119,6 +136,7 @@ boost::asio::awaitable<HttpResponseParts> handle_metrics(HandlerContext& context
     services.metrics.write(out);
     write_environments(out, services.pool);
     write_ledger(out, services.ledger);
+    if (services.billing_shipper != nullptr) write_billing_shipping(out, *services.billing_shipper);
     bool store_failed = false;
     co_await run_blocking(context.disk_work, [&] {
         try {
