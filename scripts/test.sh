@@ -4,8 +4,9 @@
 # libraries built with AddressSanitizer and UndefinedBehaviorSanitizer (build-sanitize/),
 # where any memory error, leak or undefined behaviour fails the test that hit it: the unit
 # tests and replays built there, and the end-to-end tests of build/ driving the programs
-# of build-sanitize/bin (tests/support/programs.h). SOFAAS_SKIP_SANITIZERS=1 skips that
-# second pass. The output ends with ctest's summary.
+# of build-sanitize/bin (tests/support/programs.h), which run while the sanitized unit
+# tests still compile. SOFAAS_SKIP_SANITIZERS=1 skips that second pass. The output ends
+# with ctest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,24 +19,37 @@ if ((sanitize)); then
     cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSOFAAS_SANITIZE=ON -DSOFAAS_BUILD_E2E_TESTS=OFF \
         -DSOFAAS_RUST=OFF >/dev/null
     # Compiled beside the plain build and its tests, at a lower priority: it takes the
-    # cores whenever they wait (links, test discovery, tests waiting on daemons).
-    nice -n 15 cmake --build build-sanitize -j2 >build-sanitize/build.log 2>&1 &
+    # cores whenever they wait (links, test discovery, tests waiting on daemons). The
+    # programs first: their end-to-end pass runs while the rest (the unit tests) compiles.
+    rm -f build-sanitize/programs.built
+    (
+        nice -n 15 cmake --build build-sanitize -j2 --target sofaas_runtime &&
+            touch build-sanitize/programs.built &&
+            nice -n 15 cmake --build build-sanitize -j2
+    ) >build-sanitize/build.log 2>&1 &
     sanitize_build=$!
 fi
 scripts/build.sh
 status=0
-ctest --test-dir build --output-on-failure -j2 || status=$?
+# Three at a time: the end-to-end tests mostly wait on the daemons they drive, and the
+# sanitizer build takes the cores they leave.
+ctest --test-dir build --output-on-failure -j3 || status=$?
 if ((sanitize)); then
-    if ! wait "$sanitize_build"; then
+    sanitize_failed() {
         cat build-sanitize/build.log
         echo "test.sh: the sanitizer build failed" >&2
         exit 1
-    fi
+    }
+    while [[ ! -e build-sanitize/programs.built ]]; do
+        kill -0 "$sanitize_build" 2>/dev/null || { wait "$sanitize_build" || sanitize_failed; break; }
+        sleep 1
+    done
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-    ctest --test-dir build-sanitize --output-on-failure -j2 || status=$?
     # Three at a time: the end-to-end tests mostly wait on the daemons they drive (123 s
     # with two at a time, 91 s with three).
     SOFAAS_TEST_PROGRAMS_DIR="$PWD/build-sanitize/bin" ctest --test-dir build -L e2e --output-on-failure -j3 ||
         status=$?
+    wait "$sanitize_build" || sanitize_failed
+    ctest --test-dir build-sanitize --output-on-failure -j2 || status=$?
 fi
 exit $status

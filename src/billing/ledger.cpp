@@ -229,7 +229,8 @@ Ledger::State::Target Ledger::State::target_for(WallTime start, size_t line_byte
         auto file = std::make_shared<AppendOnlyFile>(path, *options.file_calls);
         if (existing == 0) file->append(ledger_line_header);
         it = current.emplace(hour, OpenSegment{sequence, std::move(file), existing + ledger_line_header.size(), {}}).first;
-        while (current.size() > max_open_segments) retire(current.begin());  // the oldest hour
+        // The oldest hours, never the one just opened (a late record's hour may be the oldest).
+        while (current.size() > max_open_segments) retire(current.begin() == it ? std::next(current.begin()) : current.begin());
     }
     it->second.bytes += line_bytes;
     it->second.last_append = std::chrono::steady_clock::now();

@@ -128,7 +128,14 @@ PostgresConnection::PostgresConnection(std::string url) : url_(std::move(url)) {
         throw PostgresError(PostgresError::Kind::connection, "", "invalid PostgreSQL URL: " + why);
     }
     PQconninfoFree(options);
-    ensure_connected();
+    try {
+        ensure_connected();
+    } catch (...) {
+        // libpq returns a connection object even when it could not connect; no destructor
+        // runs for an object whose constructor threw.
+        if (connection_) PQfinish(connection_);
+        throw;
+    }
 }
 
 PostgresConnection::~PostgresConnection() {
