@@ -259,8 +259,6 @@ std::optional<Integer> parse_integer(std::string_view text) {
     return value;
 }
 
-int64_t to_microseconds(double ms) { return std::llround(std::max(0.0, ms) * 1000.0); }
-
 // Lines written before schedules were named have no schedule field. It sits after the
 // attempt, not at the end, so that a torn line of 16 fields cannot pass for an older one:
 // read the older way, its status field would hold a number.
@@ -268,6 +266,8 @@ constexpr size_t ledger_fields = 17;
 constexpr size_t ledger_fields_before_schedule = 16;
 
 }  // namespace
+
+int64_t ledger_microseconds(double ms) { return std::llround(std::max(0.0, ms) * 1000.0); }
 
 const std::string_view ledger_line_header =
     "#request_id\tfunction\tversion\ttrigger\tattempt\tschedule\tstart_us\tduration_us\tinit_us\tbilled_ms\tmemory_mb\t"
@@ -288,9 +288,9 @@ void append_ledger_line(std::string& out, const InvocationReport& record) {
     out += '\t';
     append_integer(out, record.start.time_since_epoch().count());
     out += '\t';
-    append_integer(out, to_microseconds(record.duration_ms));
+    append_integer(out, ledger_microseconds(record.duration_ms));
     out += '\t';
-    if (record.init_ms) append_integer(out, to_microseconds(*record.init_ms));
+    if (record.init_ms) append_integer(out, ledger_microseconds(*record.init_ms));
     out += '\t';
     append_integer(out, record.billed_ms);
     out += '\t';

@@ -28,6 +28,8 @@ void bill(InvocationReport& report, const Prices& prices);
 // money in pico-dollars, text fields with \t \n \r \\ escaped. parse returns nullopt for a
 // torn or corrupt line.
 extern const std::string_view ledger_line_header;  // "#request_id\tfunction\t...\n"
+// Milliseconds as the ledger stores them: whole microseconds, rounded, never negative.
+int64_t ledger_microseconds(double ms);
 void append_ledger_line(std::string& out, const InvocationReport& report);  // ends with '\n'
 std::optional<InvocationReport> parse_ledger_line(std::string_view line);
 

@@ -1,6 +1,7 @@
 #include "cluster/billing_shipper.h"
 
 #include <array>
+#include <utility>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -74,8 +75,6 @@ std::string insert_statement(size_t records) {
     return sql;
 }
 
-int64_t microseconds_of(double milliseconds) { return std::llround(milliseconds * 1000.0); }
-
 // Each record's columns as text that lives as long as the statement's parameters.
 struct Row {
     InvocationReport record;
@@ -92,8 +91,8 @@ void insert_records(PostgresConnection& db, const std::string& node, std::vector
         row.version = std::to_string(record.version);
         row.start_us = std::to_string(
             std::chrono::duration_cast<std::chrono::microseconds>(record.start.time_since_epoch()).count());
-        row.duration_us = std::to_string(microseconds_of(record.duration_ms));
-        if (record.init_ms) row.init_us = std::to_string(microseconds_of(*record.init_ms));
+        row.duration_us = std::to_string(ledger_microseconds(record.duration_ms));
+        if (record.init_ms) row.init_us = std::to_string(ledger_microseconds(*record.init_ms));
         row.billed_ms = std::to_string(record.billed_ms);
         row.memory_mb = std::to_string(record.memory_mb);
         row.max_memory_mb = std::to_string(record.max_memory_used_mb);
@@ -235,16 +234,19 @@ void BillingShipper::State::ship_sealed(PostgresConnection& db, const std::strin
                          billing_dir.string());
             return;
         }
-        std::vector<InvocationReport> records;
-        size_t skipped = 0;
-        read_segment(file->second, {}, [&](InvocationReport&& record) { records.push_back(std::move(record)); }, skipped);
-        for (size_t begin = 0; begin < records.size(); begin += options.batch_records) {
-            const size_t end = std::min(records.size(), begin + options.batch_records);
-            insert_records(db, node, {std::make_move_iterator(records.begin() + static_cast<ptrdiff_t>(begin)),
-                                      std::make_move_iterator(records.begin() + static_cast<ptrdiff_t>(end))});
-        }
+        // A batch at a time as the segment is read: a sealed segment holds up to 32 MiB of lines.
+        std::vector<InvocationReport> batch;
+        size_t records = 0, skipped = 0;
+        read_segment(file->second, {}, [&](InvocationReport&& record) {
+            batch.push_back(std::move(record));
+            if (batch.size() < options.batch_records) return;
+            records += batch.size();
+            insert_records(db, node, std::exchange(batch, {}));
+        }, skipped);
+        records += batch.size();
+        insert_records(db, node, std::move(batch));
         std::lock_guard lock(mutex);
-        counts.shipped_records += records.size();
+        counts.shipped_records += records;
     }
     db.run("INSERT INTO billing_shipped_segments (node, segment) VALUES ($1, $2) ON CONFLICT DO NOTHING",
            {node, segment});

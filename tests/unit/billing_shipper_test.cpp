@@ -52,6 +52,13 @@ LedgerOptions driven_ledger(LedgerObserver* observer) {
 
 const WallTime eight = utc(2026, 12, 6, 8);
 
+// For a database that is down: asked again every 100 ms, not every second.
+BillingShipperOptions retrying_soon() {
+    BillingShipperOptions options;
+    options.retry_delay = milliseconds(100);
+    return options;
+}
+
 class BillingShipperTest : public ::testing::Test {
 protected:
     int64_t count(const std::string& url, const std::string& where = "TRUE") {
@@ -113,8 +120,7 @@ TEST_F(BillingShipperTest, RecordsWrittenWhileTheDatabaseIsDownAreShippedWhenItI
     PostgresServer server;  // its own: stopped and started here
     const std::string url = server.create_database();
     server.stop();
-    BillingShipperOptions options;
-    options.retry_delay = milliseconds(100);
+    const BillingShipperOptions options = retrying_soon();
     BillingShipper shipper(url, "node-a", billing, options);
     Ledger ledger(billing, driven_ledger(&shipper));
     for (int i = 0; i < 20; ++i) ASSERT_TRUE(ledger.append(shipped_record("down-" + std::to_string(i), eight)));
@@ -131,8 +137,7 @@ TEST_F(BillingShipperTest, ARestartShipsWhatTheLastRunDidNotAndNothingTwice) {
     PostgresServer server;
     const std::string url = server.create_database();
     server.stop();
-    BillingShipperOptions options;
-    options.retry_delay = milliseconds(100);
+    const BillingShipperOptions options = retrying_soon();
     {
         // The database is away for the whole run: the records wait in the queue, and go
         // with the run.
@@ -169,9 +174,9 @@ TEST_F(BillingShipperTest, RecordsDroppedFromAFullQueueAreReadBackFromTheirSegme
     PostgresServer server;
     const std::string url = server.create_database();
     server.stop();
-    BillingShipperOptions options;
-    options.retry_delay = milliseconds(100);
+    BillingShipperOptions options = retrying_soon();
     options.max_queued = 10;
+    options.batch_records = 7;  // read back in several batches, the last one short
     BillingShipper shipper(url, "node-a", billing, options);
     Ledger ledger(billing, driven_ledger(&shipper));
     for (int i = 0; i < 30; ++i) ASSERT_TRUE(ledger.append(shipped_record("full-" + std::to_string(i), eight)));
