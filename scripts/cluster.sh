@@ -81,11 +81,12 @@ for port in "${ports[@]}"; do
         sleep 0.1
     done
     curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "node $port did not start; see $root/node-$port/sofaasd.log" >&2; exit 1; }
-    # Functions are each node's own: every node gets the examples.
-    for fn in hello echo sleep; do
-        SOFAAS_ENDPOINT=http://127.0.0.1:$port SOFAAS_TOKEN=$SOFAAS_ADMIN_TOKEN \
-            build/bin/sofaas deploy "$fn" "build/functions/$fn.so" >/dev/null
-    done
+done
+# The registry is the cluster's: the examples are deployed once, through one node, and
+# every node serves them.
+for fn in hello echo sleep; do
+    SOFAAS_ENDPOINT=http://127.0.0.1:${ports[0]} SOFAAS_TOKEN=$SOFAAS_ADMIN_TOKEN build/bin/sofaas info "$fn" >/dev/null 2>&1 ||
+        SOFAAS_ENDPOINT=http://127.0.0.1:${ports[0]} SOFAAS_TOKEN=$SOFAAS_ADMIN_TOKEN build/bin/sofaas deploy "$fn" "build/functions/$fn.so" >/dev/null
 done
 
 if [ ! -f "$root/haproxy.pid" ] || ! kill -0 "$(cat "$root/haproxy.pid")" 2>/dev/null; then

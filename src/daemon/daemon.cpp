@@ -32,6 +32,7 @@
 #include "billing/rollups.h"
 #include "cluster/billing_shipper.h"
 #include "cluster/cluster_billing.h"
+#include "cluster/shared_registry.h"
 #include "cgroup/environment_cgroups.h"
 #include "cgroup/layout.h"
 #include "events/dispatcher.h"
@@ -344,6 +345,15 @@ int run_daemon(const Config& config) {
     asio::io_context& io = *contexts.front();
     Registry registry(config.data_dir / "functions");
     spdlog::info("registry: {} functions loaded from {}", registry.load(), (config.data_dir / "functions").string());
+    // On a node of a cluster, the registry is the cluster's: what changed while this node
+    // was away is applied before it serves, and every change goes through the database.
+    std::unique_ptr<SharedRegistry> shared_registry;
+    if (config.store.kind == StoreKind::postgres) {
+        shared_registry = std::make_unique<SharedRegistry>(config.store.postgres_url, registry,
+                                                           config.data_dir / "cluster");
+        registry.use_journal(shared_registry.get());
+        spdlog::info("registry: shared with the cluster, at change {}", shared_registry->applied_position());
+    }
     // Before the pool and the scheduler, which count in it until their last completion.
     Metrics metrics(config.metrics.enabled);
     LedgerOptions ledger_options;
@@ -387,6 +397,23 @@ int run_daemon(const Config& config) {
     // After a restart, functions with min_warm get their environments back, and the events
     // queued before it (runs a killed daemon left unsettled included) run.
     for (const FunctionVersionPtr& version : registry.list_latest()) scheduler.activate(version, 0);
+    if (shared_registry) {
+        // A change another node made reaches this node's pool and routes as a local one
+        // does (deploy.cpp, control_api.cpp); the io thread serialises them with requests.
+        shared_registry->start([&](const AppliedRegistryChange& change) {
+            asio::post(io, [&scheduler, &logs, &gateway, change] {
+                if (change.kind == AppliedRegistryChange::Kind::version) {
+                    scheduler.activate(change.version, change.replaced);
+                } else if (change.kind == AppliedRegistryChange::Kind::function_removed) {
+                    scheduler.remove(change.function);
+                    logs.remove(change.function);
+                } else {
+                    return;
+                }
+                gateway.refresh_routes();
+            });
+        });
+    }
     dispatcher.start();
     schedules.start();
 
@@ -411,6 +438,7 @@ int run_daemon(const Config& config) {
     for (size_t i = 1; i < contexts.size(); ++i) threads.emplace_back([context = contexts[i]] { context->run(); });
     io.run();
     for (std::thread& thread : threads) thread.join();
+    if (shared_registry) shared_registry->stop();
     return 0;
 }
 

@@ -112,7 +112,9 @@ HttpResponseParts aliases_api(HandlerContext& context, const IncomingRequest& re
             return json_response(200, json{{"deleted", name}}.dump());
         }
     } catch (const RegistryError& error) {
-        if (error.kind() == RegistryError::Kind::storage) spdlog::error("[{}] {}", request.request_id, error.what());
+        if (error.kind() == RegistryError::Kind::storage || error.kind() == RegistryError::Kind::unavailable) {
+            spdlog::error("[{}] {}", request.request_id, error.what());
+        }
         return registry_error(error);
     }
     return method_not_allowed(method, request.path());

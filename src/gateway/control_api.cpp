@@ -339,7 +339,12 @@ DeleteResult remove_function(HandlerContext& context, const std::string& request
         spdlog::error("[{}] {}: not deleted, its queued events cannot be dropped: {}", request_id, function, e.what());
         return DeleteResult{0, service_unavailable("The function's queued events cannot be dropped now. Retry later.")};
     }
-    if (!context.services.registry.remove(function)) return DeleteResult{0, function_not_found(function)};
+    try {
+        if (!context.services.registry.remove(function)) return DeleteResult{0, function_not_found(function)};
+    } catch (const RegistryError& e) {
+        spdlog::error("[{}] {}: not deleted: {}", request_id, function, e.what());
+        return DeleteResult{0, registry_error(e)};
+    }
     context.services.scheduler.remove(function);
     context.services.logs.remove(function);
     context.refresh_routes();

@@ -123,6 +123,8 @@ std::string Gateway::start() {
 
 std::string Gateway::metrics_address() const { return state_->metrics_address; }
 
+void Gateway::refresh_routes() { state_->router->refresh_routes(); }
+
 void Gateway::stop_accepting() {
     state_->router->begin_draining();
     if (state_->metrics_router) state_->metrics_router->begin_draining();

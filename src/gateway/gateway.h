@@ -89,6 +89,9 @@ public:
     std::string metrics_address() const;
     // Stops accepting new connections; open ones finish their current request.
     void stop_accepting();
+    // The registry changed outside a request (another node of a cluster changed it): the
+    // next request sees the routes its functions declare now. Thread-safe.
+    void refresh_routes();
     // Requests being handled right now (shutdown waits for 0).
     size_t requests_in_progress() const;
 

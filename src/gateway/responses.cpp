@@ -114,6 +114,7 @@ HttpResponseParts registry_error(const RegistryError& error) {
         case RegistryError::Kind::invalid: return bad_request(error.what());
         case RegistryError::Kind::conflict: return conflict(error.what());
         case RegistryError::Kind::not_found: return not_found(error.what());
+        case RegistryError::Kind::unavailable: return service_unavailable(error.what());
         case RegistryError::Kind::storage: break;
     }
     return error_response(500, "ServiceException", error.what());

@@ -49,6 +49,9 @@ public:
     std::optional<HttpResponseParts> refusal_before_body(std::string_view method, std::string_view target,
                                                          std::optional<std::string_view> authorization) const;
 
+    // The registry changed outside a request (another node of a cluster changed it).
+    void refresh_routes() { context_.refresh_routes(); }
+
     const Config& config() const { return context_.services.config; }
     const Limits& limits() const { return context_.services.config.limits; }
     size_t requests_in_progress() const { return in_progress_.load(); }

@@ -10,6 +10,7 @@
 
 #include "common/file_io.h"
 #include "registry/registry.h"
+#include "registry/registry_journal.h"
 #include "registry/registry_state.h"
 
 namespace sofaas {
@@ -108,6 +109,14 @@ void Registry::State::store_aliases(std::string_view function, std::map<std::str
     index[std::string(function)].aliases = std::move(aliases);
 }
 
+std::string alias_to_text(const Alias& alias) {
+    return alias_to_json(alias).dump();
+}
+
+Alias alias_from_text(std::string_view text) {
+    return alias_from_json(json::parse(text));
+}
+
 bool is_valid_alias_name(std::string_view name) {
     if (name.empty() || name.size() > max_alias_name_length || all_digits(name)) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
@@ -139,6 +148,11 @@ void load_aliases(const fs::path& function_dir, std::string_view function, Funct
 
 AliasChange Registry::set_alias(std::string_view function, Alias alias) {
     check_alias(alias);
+    if (RegistryJournal* journal = state_->journal) {
+        // The journal checks that the function and its versions exist, cluster-wide.
+        const bool created = journal->record_alias(function, alias);
+        return AliasChange{std::move(alias), created};
+    }
     auto function_lock = state_->lock_for(function);
     std::lock_guard lock(*function_lock);
 
@@ -167,6 +181,26 @@ AliasChange Registry::set_alias(std::string_view function, Alias alias) {
     return AliasChange{std::move(alias), created};
 }
 
+void Registry::apply_alias(std::string_view function, Alias alias) {
+    auto function_lock = state_->lock_for(function);
+    std::lock_guard lock(*function_lock);
+    std::map<std::string, Alias, std::less<>> aliases;
+    {
+        std::shared_lock index_lock(state_->index_mutex);
+        auto it = state_->index.find(function);
+        if (it == state_->index.end()) {
+            spdlog::warn("registry: alias {}:{} not applied: no function {} here", function, alias.name, function);
+            return;
+        }
+        aliases = it->second.aliases;
+    }
+    const std::string name = alias.name;
+    const uint32_t version = alias.version;
+    aliases[name] = std::move(alias);
+    state_->store_aliases(function, std::move(aliases));
+    spdlog::info("registry: alias {}:{} -> version {}", function, name, version);
+}
+
 std::optional<Alias> Registry::alias(std::string_view function, std::string_view name) const {
     std::shared_lock lock(state_->index_mutex);
     auto it = state_->index.find(function);
@@ -186,17 +220,26 @@ std::vector<Alias> Registry::aliases(std::string_view function) const {
 }
 
 bool Registry::remove_alias(std::string_view function, std::string_view name) {
-    auto function_lock = state_->lock_for(function);
+    if (RegistryJournal* journal = state_->journal) return journal->record_alias_removal(function, name);
+    return state_->remove_alias(function, name);
+}
+
+void Registry::apply_alias_removal(std::string_view function, std::string_view name) {
+    state_->remove_alias(function, name);
+}
+
+bool Registry::State::remove_alias(std::string_view function, std::string_view name) {
+    auto function_lock = lock_for(function);
     std::lock_guard lock(*function_lock);
-    std::map<std::string, Alias, std::less<>> aliases;
+    std::map<std::string, Alias, std::less<>> kept;
     {
-        std::shared_lock index_lock(state_->index_mutex);
-        auto it = state_->index.find(function);
-        if (it == state_->index.end() || !it->second.aliases.count(name)) return false;
-        aliases = it->second.aliases;
+        std::shared_lock index_lock(index_mutex);
+        auto it = index.find(function);
+        if (it == index.end() || !it->second.aliases.count(name)) return false;
+        kept = it->second.aliases;
     }
-    aliases.erase(aliases.find(name));
-    state_->store_aliases(function, std::move(aliases));
+    kept.erase(kept.find(name));
+    store_aliases(function, std::move(kept));
     spdlog::info("registry: alias {}:{} deleted", function, name);
     return true;
 }

@@ -14,6 +14,7 @@
 #include "common/request_id.h"
 #include "common/sha256.h"
 #include "common/time.h"
+#include "registry/registry_journal.h"
 #include "registry/registry_state.h"
 
 namespace sofaas {
@@ -184,14 +185,8 @@ StagedVersion Registry::stage(std::string_view function, std::string_view librar
         throw RegistryError(RegistryError::Kind::invalid, "invalid function name \"" + std::string(function) +
                                                               "\" (allowed: [A-Za-z0-9_-]{1,64})");
     }
-    fs::path function_dir = state_->functions_dir / std::string(function);
     try {
-        fs::create_directories(function_dir);
-        std::string pattern = (function_dir / (std::string(staging_prefix) + "XXXXXX")).string();
-        if (!::mkdtemp(pattern.data())) {
-            throw std::system_error(errno, std::generic_category(), "cannot create " + pattern);
-        }
-        fs::path directory = pattern;
+        fs::path directory = state_->make_staging_directory(std::string(function));
 
         FunctionSpec spec = settings;
         spec.name = std::string(function);
@@ -249,6 +244,52 @@ StagedVersion Registry::stage_settings(const FunctionVersionPtr& base, const Fun
     }
 }
 
+FunctionVersionPtr Registry::State::install(const fs::path& staged_directory, const FunctionSpec& spec,
+                                            uint32_t* replaced) {
+    fs::path function_dir = functions_dir / spec.name;
+    fs::path versions_dir = function_dir / "versions";
+    if (fs::create_directories(versions_dir)) {
+        // A first deploy: the new directory entries must survive a crash too.
+        fsync_directory(function_dir);
+        fsync_directory(functions_dir);
+    }
+    write_file_synced(staged_directory / "spec.json", spec_to_json(spec));
+    fsync_directory(staged_directory);
+
+    fs::path version_dir = versions_dir / std::to_string(spec.version);
+    fs::rename(staged_directory, version_dir);
+    fsync_directory(versions_dir);
+    bool newest = false;
+    {
+        std::shared_lock index_lock(index_mutex);
+        auto it = index.find(spec.name);
+        newest = it == index.end() || it->second.versions.empty() || spec.version > it->second.latest;
+    }
+    if (newest) {
+        replace_file_atomically(function_dir / "latest.json", nlohmann::json{{"version", spec.version}}.dump() + "\n");
+    }
+
+    auto installed = std::make_shared<const FunctionVersion>(FunctionVersion{spec, version_dir / library_file_name});
+    std::unique_lock index_lock(index_mutex);
+    FunctionEntry& entry = index[spec.name];
+    if (replaced) *replaced = newest && !entry.versions.empty() ? entry.latest : 0;
+    entry.versions[spec.version] = installed;
+    if (newest) entry.latest = spec.version;
+    uint32_t& highest = highest_published[spec.name];
+    highest = std::max(highest, spec.version);
+    spdlog::info("registry: published {} version {} ({} bytes, sha256 {})", spec.name, spec.version, spec.size_bytes,
+                 spec.sha256);
+    return installed;
+}
+
+fs::path Registry::State::make_staging_directory(const std::string& function) {
+    fs::path function_dir = functions_dir / function;
+    fs::create_directories(function_dir);
+    std::string pattern = (function_dir / (std::string(staging_prefix) + "XXXXXX")).string();
+    if (!::mkdtemp(pattern.data())) throw std::system_error(errno, std::generic_category(), "cannot create " + pattern);
+    return pattern;
+}
+
 FunctionVersionPtr Registry::publish(StagedVersion staged, uint32_t* replaced) {
     // Whatever goes wrong, the staged directory must not outlive the deploy.
     struct DiscardOnFailure {
@@ -259,6 +300,23 @@ FunctionVersionPtr Registry::publish(StagedVersion staged, uint32_t* replaced) {
             if (!published) registry->discard(std::move(*staged));
         }
     } guard{this, &staged};
+
+    if (RegistryJournal* journal = state_->journal) {
+        // The journal numbers the version and every node, this one included, installs it
+        // from there: the staged copy only served the checks.
+        if (!staged.candidate->spec.routes.empty()) {
+            std::lock_guard routes_lock(state_->routes_mutex);
+            state_->check_routes_free(staged.candidate->spec);
+        }
+        FunctionSpec spec = staged.candidate->spec;
+        spec.created_at = format_rfc3339(wall_now());
+        const uint32_t number = journal->record_version(spec, staged.candidate->library, staged.based_on);
+        if (replaced) *replaced = 0;
+        if (FunctionVersionPtr published = find(staged.function, number)) return published;
+        throw RegistryError(RegistryError::Kind::conflict, "function " + staged.function + " version " +
+                                                               std::to_string(number) +
+                                                               " was published, then deleted at once: retry");
+    }
 
     auto function_lock = state_->lock_for(staged.function);
     std::lock_guard lock(*function_lock);
@@ -277,20 +335,13 @@ FunctionVersionPtr Registry::publish(StagedVersion staged, uint32_t* replaced) {
         }
     }
 
-    fs::path function_dir = state_->functions_dir / staged.function;
-    fs::path versions_dir = function_dir / "versions";
     FunctionSpec spec = staged.candidate->spec;
     try {
         if (!fs::exists(staged.directory)) {
             throw RegistryError(RegistryError::Kind::conflict,
                                 "function " + staged.function + " was deleted during the deploy");
         }
-        if (fs::create_directories(versions_dir)) {
-            // A first deploy: the new directory entries must survive a crash too.
-            fsync_directory(function_dir);
-            fsync_directory(state_->functions_dir);
-        }
-        uint32_t highest = max_version_on_disk(versions_dir);
+        uint32_t highest = max_version_on_disk(state_->functions_dir / staged.function / "versions");
         {
             std::shared_lock index_lock(state_->index_mutex);
             auto it = state_->highest_published.find(staged.function);
@@ -298,31 +349,43 @@ FunctionVersionPtr Registry::publish(StagedVersion staged, uint32_t* replaced) {
         }
         spec.version = highest + 1;
         spec.created_at = format_rfc3339(wall_now());
-        write_file_synced(staged.directory / "spec.json", spec_to_json(spec));
-        fsync_directory(staged.directory);
-
-        fs::path version_dir = versions_dir / std::to_string(spec.version);
-        fs::rename(staged.directory, version_dir);
-        guard.published = true;  // the version exists now, even if what follows fails
-        fsync_directory(versions_dir);
-        replace_file_atomically(function_dir / "latest.json",
-                                nlohmann::json{{"version", spec.version}}.dump() + "\n");
-
-        auto published = std::make_shared<const FunctionVersion>(FunctionVersion{spec, version_dir / library_file_name});
-        std::unique_lock index_lock(state_->index_mutex);
-        FunctionEntry& entry = state_->index[staged.function];
-        if (replaced) *replaced = entry.versions.empty() ? 0 : entry.latest;
-        entry.versions[spec.version] = published;
-        entry.latest = spec.version;
-        state_->highest_published[staged.function] = spec.version;
-        spdlog::info("registry: published {} version {} ({} bytes, sha256 {})", spec.name, spec.version,
-                     spec.size_bytes, spec.sha256);
+        FunctionVersionPtr published = state_->install(staged.directory, spec, replaced);
+        guard.published = true;
         return published;
     } catch (const RegistryError&) {
         throw;
     } catch (const std::exception& e) {
         throw RegistryError(RegistryError::Kind::storage, "cannot publish " + staged.function + ": " + e.what());
     }
+}
+
+FunctionVersionPtr Registry::apply_version(const FunctionSpec& spec, const fs::path& library, uint32_t* replaced) {
+    if (replaced) *replaced = 0;
+    if (!is_valid_function_name(spec.name) || spec.version == 0) {
+        throw RegistryError(RegistryError::Kind::invalid, "a journal's version names no function or number");
+    }
+    auto function_lock = state_->lock_for(spec.name);
+    std::lock_guard lock(*function_lock);
+    if (FunctionVersionPtr existing = find(spec.name, spec.version)) return existing;
+    fs::path directory;
+    try {
+        directory = state_->make_staging_directory(spec.name);
+        std::error_code ec;
+        fs::create_hard_link(library, directory / library_file_name, ec);
+        if (ec) write_file_synced(directory / library_file_name, read_whole_file(library), 0644);
+        // A directory of this number that load() found broken.
+        fs::remove_all(state_->functions_dir / spec.name / "versions" / std::to_string(spec.version));
+        return state_->install(directory, spec, replaced);
+    } catch (const std::exception& e) {
+        std::error_code ignored;
+        if (!directory.empty()) fs::remove_all(directory, ignored);
+        throw RegistryError(RegistryError::Kind::storage,
+                            "cannot install " + spec.name + " version " + std::to_string(spec.version) + ": " + e.what());
+    }
+}
+
+void Registry::use_journal(RegistryJournal* journal) {
+    state_->journal = journal;
 }
 
 void Registry::discard(StagedVersion staged) noexcept {
@@ -366,20 +429,30 @@ std::vector<uint32_t> Registry::versions(std::string_view function) const {
 
 bool Registry::remove(std::string_view function) {
     if (!is_valid_function_name(function)) return false;
-    auto function_lock = state_->lock_for(function);
+    if (RegistryJournal* journal = state_->journal) return journal->record_removal(function);
+    return state_->remove_local(function);
+}
+
+bool Registry::apply_removal(std::string_view function) {
+    if (!is_valid_function_name(function)) return false;
+    return state_->remove_local(function);
+}
+
+bool Registry::State::remove_local(std::string_view function) {
+    auto function_lock = lock_for(function);
     std::lock_guard lock(*function_lock);
 
     bool existed = false;
     {
-        std::unique_lock index_lock(state_->index_mutex);
-        auto it = state_->index.find(function);
-        existed = it != state_->index.end();
-        if (existed) state_->index.erase(it);
+        std::unique_lock index_lock(index_mutex);
+        auto it = index.find(function);
+        existed = it != index.end();
+        if (existed) index.erase(it);
     }
     // Renamed first so the function disappears in one step; the slow delete happens after,
     // and a crash in between leaves only a trash directory that load() cleans up.
-    fs::path function_dir = state_->functions_dir / std::string(function);
-    fs::path trash = state_->functions_dir / (std::string(trash_prefix) + std::string(function) + "-" + new_request_id());
+    fs::path function_dir = functions_dir / std::string(function);
+    fs::path trash = functions_dir / (std::string(trash_prefix) + std::string(function) + "-" + new_request_id());
     std::error_code ec;
     fs::rename(function_dir, trash, ec);
     if (ec) {
@@ -389,7 +462,7 @@ bool Registry::remove(std::string_view function) {
         return existed;
     }
     try {
-        fsync_directory(state_->functions_dir);
+        fsync_directory(functions_dir);
     } catch (const std::exception& e) {
         spdlog::warn("registry: {}", e.what());
     }

@@ -28,6 +28,8 @@
 
 namespace sofaas {
 
+class RegistryJournal;
+
 // A version written to disk but not yet visible.
 struct StagedVersion {
     std::string function;
@@ -45,6 +47,11 @@ struct Alias {
     std::map<uint32_t, double> additional_version_weights;  // at most one version, weight in [0, 1)
     std::string description;                                 // at most 256 characters
 };
+
+// An alias as the JSON text aliases.json keeps, for a cluster's journal. alias_from_text
+// throws std::exception when the text is not one.
+std::string alias_to_text(const Alias& alias);
+Alias alias_from_text(std::string_view text);
 
 // Lambda's alias names: [A-Za-z0-9_-]{1,128}, not all digits (those name versions).
 bool is_valid_alias_name(std::string_view name);
@@ -97,6 +104,7 @@ public:
     std::vector<FunctionVersionPtr> list_latest() const;   // sorted by name
     std::vector<uint32_t> versions(std::string_view function) const;
     // Removes the function, all its versions and its aliases; false if it did not exist.
+    // Throws RegistryError only on a cluster's node (unavailable, storage).
     bool remove(std::string_view function);
 
     // Creates or replaces an alias. Throws RegistryError: invalid (bad name, weights or
@@ -109,6 +117,24 @@ public:
     // "" or "$LATEST": the latest version; digits: that version; else an alias, which picks
     // its additional version with that version's weight.
     ResolvedVersion resolve(std::string_view function, std::string_view qualifier) const;
+
+    // A node of a cluster (registry_journal.h): from now on publish, set_alias,
+    // remove_alias and remove record their change in `journal` (not owned; it outlives
+    // this use) and return once it is applied here. publish() then leaves `replaced` 0:
+    // whoever applies the journal's changes tells the scheduler. Set before serving.
+    void use_journal(RegistryJournal* journal);
+
+    // Applying a journal's change here. Each is a no-op when the change is already in
+    // force: a node applies its own changes too, and after a crash it may apply some
+    // twice. Throw RegistryError (storage).
+    //
+    // A version numbered by the journal; its library is hard-linked (else copied) from
+    // `library`. It becomes $LATEST unless a higher version already is.
+    FunctionVersionPtr apply_version(const FunctionSpec& spec, const std::filesystem::path& library,
+                                     uint32_t* replaced = nullptr);
+    void apply_alias(std::string_view function, Alias alias);
+    void apply_alias_removal(std::string_view function, std::string_view name);
+    bool apply_removal(std::string_view function);
 
 private:
     struct State;
@@ -123,6 +149,7 @@ public:
         conflict,  // another function holds a route, or the function changed meanwhile
         not_found, // the function, version or alias a request names does not exist
         storage,   // the data directory could not be read or written
+        unavailable, // a cluster's shared registry cannot be reached now: nothing changed, retry
     };
     RegistryError(Kind kind, std::string message) : std::runtime_error(std::move(message)), kind_(kind) {}
     Kind kind() const { return kind_; }

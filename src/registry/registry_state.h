@@ -45,11 +45,22 @@ struct Registry::State {
         return slot;
     }
 
+    RegistryJournal* journal = nullptr;  // a cluster's node: changes go through it
+
     std::optional<FunctionEntry> load_function(const std::filesystem::path& dir, const std::string& name);
     // Writes a function's aliases, then puts them in force; the caller holds the function's
     // lock. Throws RegistryError (storage).
     void store_aliases(std::string_view function, std::map<std::string, Alias, std::less<>> aliases);
     void check_routes_free(const FunctionSpec& spec) const;
+    // Moves a staged directory into place as version spec.version (numbered, dated) and
+    // puts it in force, $LATEST unless a higher version is; the caller holds the
+    // function's lock. Throws std::exception (disk).
+    FunctionVersionPtr install(const std::filesystem::path& staged_directory, const FunctionSpec& spec,
+                               uint32_t* replaced);
+    // A staging directory in the function's directory, made if needed.
+    std::filesystem::path make_staging_directory(const std::string& function);
+    bool remove_local(std::string_view function);
+    bool remove_alias(std::string_view function, std::string_view name);
 };
 
 // aliases.json of a function directory (aliases.cpp). Aliases naming a version that is not

@@ -1,6 +1,7 @@
 #include "store/postgres_connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -155,6 +156,31 @@ void PostgresConnection::ensure_connected() {
         throw PostgresError(PostgresError::Kind::connection, "",
                             "cannot connect to " + server_ + ": " + scrubbed(trimmed(PQerrorMessage(connection_)), url_));
     }
+}
+
+std::vector<std::string> PostgresConnection::wait_for_notifications(std::chrono::milliseconds timeout,
+                                                                     int interrupt_fd) {
+    ensure_connected();
+    const auto broken = [&] {
+        return PostgresError(PostgresError::Kind::connection, "",
+                             "lost the connection to " + server_ + ": " + trimmed(PQerrorMessage(connection_)));
+    };
+    const auto take = [&] {
+        std::vector<std::string> payloads;
+        while (PGnotify* notification = PQnotifies(connection_)) {
+            payloads.emplace_back(notification->extra ? notification->extra : "");
+            PQfreemem(notification);
+        }
+        return payloads;
+    };
+    if (PQconsumeInput(connection_) == 0) throw broken();
+    if (auto payloads = take(); !payloads.empty()) return payloads;
+
+    pollfd fds[2] = {{PQsocket(connection_), POLLIN, 0}, {interrupt_fd, POLLIN, 0}};
+    const int ready = ::poll(fds, interrupt_fd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
+    if (ready <= 0 || !(fds[0].revents & (POLLIN | POLLERR | POLLHUP))) return {};
+    if (PQconsumeInput(connection_) == 0 || PQstatus(connection_) != CONNECTION_OK) throw broken();
+    return take();
 }
 
 PostgresRows PostgresConnection::checked(pg_result* result) {

@@ -4,6 +4,7 @@
 // that found out, and is made again on the next call.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -145,6 +146,12 @@ public:
             throw;
         }
     }
+
+    // After LISTEN: waits up to `timeout` for a notification on a channel this connection
+    // listens on, or until `interrupt_fd` (when not -1) is readable. Returns the payloads
+    // that came, empty on a timeout or an interruption. Throws PostgresError(connection)
+    // when the connection broke: the LISTEN ended with it.
+    std::vector<std::string> wait_for_notifications(std::chrono::milliseconds timeout, int interrupt_fd = -1);
 
     // Where it connects, without the password: for log lines and errors.
     const std::string& server() const { return server_; }

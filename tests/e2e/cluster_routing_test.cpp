@@ -21,8 +21,6 @@ using namespace sofaas::testing;
 
 namespace {
 
-const std::filesystem::path shipped_config = std::filesystem::path(SOFAAS_TESTS_DIR) / ".." / "config" / "haproxy.cfg";
-
 class ClusterRouting : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -37,7 +35,7 @@ protected:
             }
             addresses.push_back(nodes.back()->endpoint().substr(std::string("http://").size()));
         }
-        haproxy = std::make_unique<HaproxyProcess>(shipped_config, addresses);
+        haproxy = std::make_unique<HaproxyProcess>(shipped_haproxy_config, addresses);
         haproxy->start();
     }
 
@@ -69,7 +67,6 @@ TEST_F(ClusterRouting, AFunctionsCallsStayOnOneNodeWhateverTheQualifierOrPath) {
     EXPECT_EQ(nodes_used(hello), 1u) << hello[0] << " " << hello[1] << " " << hello[2];
     EXPECT_EQ(hello[0] + hello[1] + hello[2], 20u);
     // The Lambda API names the function in another place of the path: the same node.
-    // Each node has its own admin token here: the wrong node would refuse the call.
     const size_t expected = std::distance(hello.begin(), std::find_if(hello.begin(), hello.end(), [](size_t n) { return n > 0; }));
     HttpClient caller(haproxy->endpoint(), nodes[expected]->token());
     for (int i = 0; i < 4; ++i) {

@@ -14,6 +14,8 @@
 namespace sofaas::testing {
 
 inline const std::filesystem::path haproxy_binary = "/usr/sbin/haproxy";
+// The configuration the project ships, config/haproxy.cfg.
+inline const std::filesystem::path shipped_haproxy_config = SOFAAS_SHIPPED_HAPROXY_CONFIG;
 
 class HaproxyProcess {
 public:

@@ -2,6 +2,8 @@
 #include "gateway/responses.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "registry/registry.h"
@@ -101,6 +103,11 @@ TEST(RegistryErrorResponse, EachKindHasItsStatus) {
     EXPECT_EQ(conflict.status, 409);
     EXPECT_EQ(json::parse(conflict.body)["errorType"], "ResourceConflictException");
     EXPECT_EQ(json::parse(conflict.body)["errorMessage"], "route taken");
+
+    const auto away = registry_error(RegistryError(RegistryError::Kind::unavailable, "database away"));
+    EXPECT_EQ(away.status, 503);
+    EXPECT_TRUE(std::any_of(away.headers.begin(), away.headers.end(),
+                            [](const auto& header) { return header.first == "Retry-After"; }));
 
     const auto storage = registry_error(RegistryError(RegistryError::Kind::storage, "disk full"));
     EXPECT_EQ(storage.status, 500);

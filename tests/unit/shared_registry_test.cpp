@@ -1,0 +1,253 @@
+// The registry a cluster's nodes share (cluster/shared_registry.h): two nodes, each with
+// its own data directory, on one real PostgreSQL database (support/postgres_server.h).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "cluster/shared_registry.h"
+#include "common/sha256.h"
+#include "registry/registry.h"
+#include "store/postgres_connection.h"
+#include "support/eventually.h"
+#include "support/postgres_server.h"
+#include "support/temp_dir.h"
+#include "support/test_data.h"
+
+using namespace sofaas;
+using namespace sofaas::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// One node: its registry on its own disk, following the cluster's journal.
+class Node {
+public:
+    Node(const std::string& url, const fs::path& directory, bool follow = true) : registry_(directory / "functions") {
+        registry_.load();
+        shared_ = std::make_unique<SharedRegistry>(url, registry_, directory / "cluster");
+        registry_.use_journal(shared_.get());
+        if (follow) {
+            shared_->start([this](const AppliedRegistryChange& change) {
+                std::lock_guard lock(mutex_);
+                applied_.push_back(change);
+            });
+        }
+    }
+
+    Registry& registry() { return registry_; }
+    SharedRegistry& shared() { return *shared_; }
+
+    FunctionVersionPtr deploy(std::string_view function, std::string_view bytes) {
+        return registry_.publish(registry_.stage(function, bytes, FunctionSettings{}));
+    }
+
+    uint32_t latest(std::string_view function) const {
+        FunctionVersionPtr version = registry_.latest(function);
+        return version ? version->spec.version : 0;
+    }
+
+    std::vector<AppliedRegistryChange> applied() const {
+        std::lock_guard lock(mutex_);
+        return applied_;
+    }
+
+private:
+    Registry registry_;
+    std::unique_ptr<SharedRegistry> shared_;
+    mutable std::mutex mutex_;
+    std::vector<AppliedRegistryChange> applied_;
+};
+
+class SharedRegistryTest : public ::testing::Test {
+protected:
+    std::string url = PostgresServer::shared().create_database();
+    TempDir first_dir{"sofaas-node-a"};
+    TempDir second_dir{"sofaas-node-b"};
+};
+
+}  // namespace
+
+TEST_F(SharedRegistryTest, AVersionPublishedOnOneNodeIsServedByTheOtherWithItsBytes) {
+    Node a(url, first_dir.path());
+    Node b(url, second_dir.path());
+
+    FunctionVersionPtr first = a.deploy("hello", "library one");
+    EXPECT_EQ(first->spec.version, 1u);
+    EXPECT_EQ(a.latest("hello"), 1u) << "the node that deployed serves it when it answers";
+    ASSERT_TRUE(eventually([&] { return b.latest("hello") == 1; }));
+    FunctionVersionPtr there = b.registry().latest("hello");
+    EXPECT_EQ(file_text(there->library), "library one");
+    EXPECT_EQ(there->spec.sha256, sha256_hex("library one"));
+    EXPECT_EQ(there->spec.created_at, first->spec.created_at);
+    EXPECT_EQ(fs::status(there->library).permissions() & fs::perms::others_read, fs::perms::others_read)
+        << "a worker reopens its library after dropping privileges";
+
+    a.deploy("hello", "library two");
+    ASSERT_TRUE(eventually([&] { return b.latest("hello") == 2; }));
+    EXPECT_EQ(file_text(b.registry().latest("hello")->library), "library two");
+    EXPECT_EQ(file_text(b.registry().find("hello", 1)->library), "library one");
+
+    const auto changes = b.applied();
+    ASSERT_EQ(changes.size(), 2u);
+    EXPECT_EQ(changes[0].kind, AppliedRegistryChange::Kind::version);
+    EXPECT_EQ(changes[0].replaced, 0u);
+    EXPECT_EQ(changes[1].version->spec.version, 2u);
+    EXPECT_EQ(changes[1].replaced, 1u) << "the node retires the version it replaced";
+    EXPECT_EQ(b.shared().applied_position(), a.shared().applied_position());
+}
+
+TEST_F(SharedRegistryTest, VersionNumbersAreTheClustersUnderConcurrentDeploys) {
+    Node a(url, first_dir.path());
+    Node b(url, second_dir.path());
+    std::vector<uint32_t> numbers_a, numbers_b;
+    auto deploy_ten = [](Node& node, std::vector<uint32_t>& numbers, std::string_view tag) {
+        for (int i = 0; i < 10; ++i) {
+            numbers.push_back(node.deploy("busy", std::string(tag) + std::to_string(i))->spec.version);
+        }
+    };
+    std::thread on_a([&] { deploy_ten(a, numbers_a, "a"); });
+    std::thread on_b([&] { deploy_ten(b, numbers_b, "b"); });
+    on_a.join();
+    on_b.join();
+
+    std::set<uint32_t> all(numbers_a.begin(), numbers_a.end());
+    all.insert(numbers_b.begin(), numbers_b.end());
+    EXPECT_EQ(all.size(), 20u) << "no number given twice";
+    EXPECT_EQ(*all.begin(), 1u);
+    EXPECT_EQ(*all.rbegin(), 20u);
+    EXPECT_TRUE(std::is_sorted(numbers_a.begin(), numbers_a.end()));
+    ASSERT_TRUE(eventually([&] { return a.latest("busy") == 20 && b.latest("busy") == 20; }));
+    EXPECT_EQ(a.registry().versions("busy").size(), 20u);
+    EXPECT_EQ(b.registry().versions("busy").size(), 20u);
+    // Every node holds the same bytes under each number.
+    for (uint32_t version = 1; version <= 20; ++version) {
+        EXPECT_EQ(file_text(a.registry().find("busy", version)->library),
+                  file_text(b.registry().find("busy", version)->library))
+            << version;
+    }
+}
+
+TEST_F(SharedRegistryTest, AliasesAndDeletionsReachEveryNode) {
+    Node a(url, first_dir.path());
+    Node b(url, second_dir.path());
+    a.deploy("shop", "v1");
+    a.deploy("shop", "v2");
+    ASSERT_TRUE(eventually([&] { return b.latest("shop") == 2; }));
+
+    Alias live{"live", 1, {{2, 0.25}}, "canary"};
+    EXPECT_TRUE(b.registry().set_alias("shop", live).created);
+    ASSERT_TRUE(eventually([&] { return a.registry().alias("shop", "live").has_value(); }));
+    EXPECT_EQ(a.registry().alias("shop", "live")->additional_version_weights.at(2), 0.25);
+    EXPECT_EQ(a.registry().alias("shop", "live")->description, "canary");
+
+    live.additional_version_weights.clear();
+    live.version = 2;
+    EXPECT_FALSE(a.registry().set_alias("shop", live).created) << "replaced, not created";
+    ASSERT_TRUE(eventually([&] {
+        auto alias = b.registry().alias("shop", "live");
+        return alias && alias->version == 2;
+    }));
+
+    try {
+        b.registry().set_alias("shop", Alias{"old", 7, {}, ""});
+        ADD_FAILURE() << "an alias to a version that does not exist";
+    } catch (const RegistryError& e) {
+        EXPECT_EQ(e.kind(), RegistryError::Kind::not_found);
+    }
+    EXPECT_TRUE(b.registry().remove_alias("shop", "live"));
+    EXPECT_FALSE(b.registry().remove_alias("shop", "live"));
+    ASSERT_TRUE(eventually([&] { return !a.registry().alias("shop", "live"); }));
+
+    EXPECT_TRUE(a.registry().remove("shop"));
+    EXPECT_FALSE(a.registry().remove("shop"));
+    ASSERT_TRUE(eventually([&] { return b.latest("shop") == 0; }));
+    EXPECT_FALSE(fs::exists(second_dir / "functions" / "shop"));
+    // Numbers are never reused, on any node.
+    EXPECT_EQ(b.deploy("shop", "v3")->spec.version, 3u);
+    ASSERT_TRUE(eventually([&] { return a.latest("shop") == 3; }));
+    EXPECT_EQ(a.registry().versions("shop"), std::vector<uint32_t>{3});
+}
+
+TEST_F(SharedRegistryTest, AnUpdateBasedOnAVersionNoLongerLatestIsRefused) {
+    Node a(url, first_dir.path());
+    Node b(url, second_dir.path());
+    a.deploy("cfg", "library");
+    ASSERT_TRUE(eventually([&] { return b.latest("cfg") == 1; }));
+
+    StagedVersion update = b.registry().stage_settings(b.registry().latest("cfg"), FunctionSettings{});
+    a.deploy("cfg", "newer library");
+    try {
+        b.registry().publish(std::move(update));
+        ADD_FAILURE() << "version 2 came from the other node meanwhile";
+    } catch (const RegistryError& e) {
+        EXPECT_EQ(e.kind(), RegistryError::Kind::conflict) << e.what();
+    }
+    ASSERT_TRUE(eventually([&] { return b.latest("cfg") == 2; }));
+    EXPECT_EQ(file_text(b.registry().latest("cfg")->library), "newer library");
+}
+
+TEST_F(SharedRegistryTest, ARestartedNodeAppliesWhatItMissedBeforeItServes) {
+    Node a(url, first_dir.path());
+    {
+        Node b(url, second_dir.path());
+        a.deploy("late", "first");
+        ASSERT_TRUE(eventually([&] { return b.latest("late") == 1; }));
+    }
+    a.deploy("late", "second");
+    a.registry().set_alias("late", Alias{"prod", 2, {}, ""});
+    a.deploy("gone", "x");
+    a.registry().remove("gone");
+
+    Node b(url, second_dir.path(), false);  // not following: what it has, it had at start
+    EXPECT_EQ(b.latest("late"), 2u);
+    EXPECT_EQ(b.registry().alias("late", "prod")->version, 2u);
+    EXPECT_EQ(b.latest("gone"), 0u);
+    EXPECT_EQ(b.shared().applied_position(), a.shared().applied_position());
+    EXPECT_EQ(file_text(second_dir / "cluster" / "registry-position"),
+              std::to_string(a.shared().applied_position()) + "\n");
+}
+
+TEST_F(SharedRegistryTest, ALibraryIsStoredOnceAndCheckedWhenItArrives) {
+    Node a(url, first_dir.path());
+    a.deploy("one", "same bytes");
+    a.deploy("two", "same bytes");
+    PostgresConnection db(url);
+    EXPECT_EQ(db.run("SELECT count(*) FROM registry_artifacts").integer(0, 0), 1);
+
+    a.deploy("tampered", "genuine bytes");
+    db.run("UPDATE registry_artifacts SET library = $1 WHERE sha256 = $2",
+           {Bytes{"other bytes"}, sha256_hex("genuine bytes")});
+    Node b(url, second_dir.path(), false);
+    EXPECT_EQ(b.latest("one"), 1u);
+    EXPECT_EQ(b.latest("tampered"), 0u) << "a library whose bytes are not its SHA-256's is never installed";
+    EXPECT_EQ(b.shared().applied_position(), a.shared().applied_position()) << "and does not stop what follows";
+}
+
+TEST(SharedRegistry, WhileTheDatabaseIsAwayChangesAreRefusedAndWhatIsDeployedStaysServed) {
+    PostgresServer server;
+    const std::string url = server.create_database();
+    TempDir first_dir{"sofaas-node-a"};
+    TempDir second_dir{"sofaas-node-b"};
+    Node a(url, first_dir.path());
+    Node b(url, second_dir.path());
+    a.deploy("steady", "v1");
+    ASSERT_TRUE(eventually([&] { return b.latest("steady") == 1; }));
+
+    server.stop();
+    try {
+        a.deploy("steady", "v2");
+        ADD_FAILURE() << "published with no database";
+    } catch (const RegistryError& e) {
+        EXPECT_EQ(e.kind(), RegistryError::Kind::unavailable) << e.what();
+    }
+    EXPECT_EQ(a.latest("steady"), 1u);
+    EXPECT_EQ(b.latest("steady"), 1u);
+
+    server.start();
+    EXPECT_EQ(a.deploy("steady", "v2")->spec.version, 2u) << "the connection is made again";
+    EXPECT_TRUE(eventually([&] { return b.latest("steady") == 2; }, std::chrono::seconds(15)))
+        << "the other node follows again";
+}
