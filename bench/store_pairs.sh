@@ -15,27 +15,20 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build-release"
 ROUNDS=${1:-3}
-PG_BIN=/usr/lib/postgresql/15/bin
 "$ROOT/scripts/install-deps.sh" >/dev/null
 command -v wrk >/dev/null || apt-get install -y wrk
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSOFAAS_BUILD_TESTS=OFF >/dev/null
 cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions >/dev/null
 
 source "$ROOT/bench/daemon.sh"
-PG=$(mktemp -d /tmp/sofaas-bench-pg.XXXXXX)
-# The server refuses to run as root: as the postgres user then.
-as_server() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
-((EUID == 0)) && chown postgres "$PG"
+source "$ROOT/bench/postgres.sh"
 cleanup() {
     stop_all_sofaasd
-    as_server "$PG_BIN/pg_ctl" -D "$PG/data" -m fast -w stop >/dev/null 2>&1 || true
-    rm -rf "$PG"
+    stop_bench_postgres
 }
 trap cleanup EXIT
-as_server "$PG_BIN/initdb" -D "$PG/data" -U sofaas --auth=trust -E UTF8 --locale=C >/dev/null
-as_server "$PG_BIN/pg_ctl" -D "$PG/data" -l "$PG/server.log" -w \
-    -o "-c listen_addresses= -c unix_socket_directories=$PG -p 5432" start >/dev/null
-pg_url() { echo "postgresql:///$1?host=$PG&port=5432&user=sofaas"; }
+start_bench_postgres
+pg_url() { bench_pg_url "$1"; }
 
 queue_depth() {
     curl -sf -H "Authorization: Bearer $SOFAAS_TOKEN" "$SOFAAS_ENDPOINT/v1/functions/hello/queue" |
@@ -61,7 +54,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ?
 
 declare -A rps=() p99=() drain=()
 for round in $(seq 1 "$ROUNDS"); do
-    as_server "$PG_BIN/psql" -q "$(pg_url postgres)" -c "CREATE DATABASE round_$round"
+    bench_pg_psql -c "CREATE DATABASE round_$round"
     for store in sqlite postgresql; do
         if [[ $store == sqlite ]]; then measure '"sqlite"'; else measure "\"$(pg_url "round_$round")\""; fi
         rps[$store]+=" $RPS" p99[$store]+=" $P99" drain[$store]+=" $DRAIN"
