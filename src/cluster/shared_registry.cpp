@@ -52,9 +52,14 @@ CREATE TABLE registry_artifacts (
     sha256 TEXT PRIMARY KEY,
     library BYTEA NOT NULL
 );
+CREATE TABLE registry_keys (
+    name TEXT PRIMARY KEY,
+    access_key_id TEXT NOT NULL UNIQUE
+);
 CREATE TABLE registry_changes (
     id BIGSERIAL PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('version', 'alias', 'alias_removed', 'function_removed')),
+    kind TEXT NOT NULL CHECK (kind IN ('version', 'alias', 'alias_removed', 'function_removed', 'key_created',
+                                       'key_removed')),
     name TEXT NOT NULL,
     body TEXT NOT NULL,
     recorded_at TIMESTAMPTZ NOT NULL DEFAULT now()
@@ -70,12 +75,15 @@ std::string_view to_text(Kind kind) {
         case Kind::alias: return "alias";
         case Kind::alias_removed: return "alias_removed";
         case Kind::function_removed: return "function_removed";
+        case Kind::key_created: return "key_created";
+        case Kind::key_removed: return "key_removed";
     }
     return "";
 }
 
 std::optional<Kind> parse_kind(std::string_view text) {
-    for (Kind kind : {Kind::version, Kind::alias, Kind::alias_removed, Kind::function_removed}) {
+    for (Kind kind : {Kind::version, Kind::alias, Kind::alias_removed, Kind::function_removed, Kind::key_created,
+                      Kind::key_removed}) {
         if (to_text(kind) == text) return kind;
     }
     return std::nullopt;
@@ -96,6 +104,7 @@ RegistryError not_found(std::string message) {
 struct SharedRegistry::State {
     std::string url;
     Registry& registry;
+    KeyStore& keys;
     fs::path artifacts_dir;
     fs::path position_file;
 
@@ -112,9 +121,10 @@ struct SharedRegistry::State {
     std::atomic<bool> stopping{false};
     UniqueFd wake;  // an eventfd: stop() wakes the follower
 
-    State(std::string database_url, Registry& registry, const fs::path& state_dir)
+    State(std::string database_url, Registry& registry, KeyStore& keys, const fs::path& state_dir)
         : url(std::move(database_url)),
           registry(registry),
+          keys(keys),
           artifacts_dir(state_dir / "artifacts"),
           position_file(state_dir / "registry-position") {}
 
@@ -155,6 +165,8 @@ struct SharedRegistry::State {
     }
 
     void apply(PostgresConnection& db, Kind kind, const std::string& function, const std::string& body) {
+        // What the database says is trusted, but never as a path.
+        if (!is_valid_function_name(function)) throw UnappliableChange("a change names no valid function or key");
         AppliedRegistryChange change{kind, function, nullptr, 0};
         switch (kind) {
             case Kind::version: {
@@ -174,11 +186,24 @@ struct SharedRegistry::State {
                 } catch (const std::exception& e) {
                     throw UnappliableChange(std::string("unreadable alias: ") + e.what());
                 }
+                if (!is_valid_alias_name(alias.name)) throw UnappliableChange("an alias with a bad name");
                 registry.apply_alias(function, std::move(alias));
                 break;
             }
             case Kind::alias_removed: registry.apply_alias_removal(function, body); break;
             case Kind::function_removed: registry.apply_removal(function); break;
+            case Kind::key_created: {
+                if (body.empty()) break;  // a key deleted since: its secret was wiped from the journal
+                CreatedKey key;
+                try {
+                    key = key_from_text(body);
+                } catch (const std::exception& e) {
+                    throw UnappliableChange(std::string("unreadable key: ") + e.what());
+                }
+                keys.apply_created(key);
+                break;
+            }
+            case Kind::key_removed: keys.apply_removed(function); break;
         }
         if (applied) applied(change);
     }
@@ -290,8 +315,8 @@ struct SharedRegistry::State {
     }
 };
 
-SharedRegistry::SharedRegistry(std::string database_url, Registry& registry, fs::path state_dir)
-    : state_(std::make_unique<State>(std::move(database_url), registry, state_dir)) {
+SharedRegistry::SharedRegistry(std::string database_url, Registry& registry, KeyStore& keys, fs::path state_dir)
+    : state_(std::make_unique<State>(std::move(database_url), registry, keys, state_dir)) {
     try {
         fs::create_directories(state_->artifacts_dir);
         state_->position = state_->read_position();
@@ -413,6 +438,37 @@ bool SharedRegistry::record_removal(std::string_view function) {
         db.run("DELETE FROM registry_aliases WHERE name = $1", {function});
         return std::pair{State::record_change(db, Kind::function_removed, function, ""), true};
     });
+}
+
+void SharedRegistry::record_created(const CreatedKey& key) {
+    try {
+        state_->record<bool>([&](PostgresConnection& db) {
+            if (!db.run("SELECT 1 FROM registry_keys WHERE name = $1", {key.key.name}).empty()) {
+                throw KeyError(KeyError::Kind::exists, "A key named '" + key.key.name + "' exists");
+            }
+            db.run("INSERT INTO registry_keys (name, access_key_id) VALUES ($1, $2)",
+                   {key.key.name, key.key.access_key_id});
+            return std::pair{State::record_change(db, Kind::key_created, key.key.name, key_to_text(key)), true};
+        });
+    } catch (const RegistryError& e) {
+        throw KeyError(KeyError::Kind::unavailable, e.what());
+    }
+}
+
+void SharedRegistry::record_removed(const std::string& name) {
+    try {
+        state_->record<bool>([&](PostgresConnection& db) {
+            if (db.run("DELETE FROM registry_keys WHERE name = $1", {name}).affected() == 0) {
+                throw KeyError(KeyError::Kind::not_found, "No key named '" + name + "'");
+            }
+            // A deleted key's secret does not stay in the journal.
+            db.run("UPDATE registry_changes SET body = '' WHERE kind = $1 AND name = $2",
+                   {to_text(Kind::key_created), name});
+            return std::pair{State::record_change(db, Kind::key_removed, name, ""), true};
+        });
+    } catch (const RegistryError& e) {
+        throw KeyError(KeyError::Kind::unavailable, e.what());
+    }
 }
 
 }  // namespace sofaas

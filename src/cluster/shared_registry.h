@@ -1,5 +1,5 @@
-// The registry of a cluster, shared in PostgreSQL: functions, versions and aliases are
-// changed through any node and served by every node.
+// The registry of a cluster, shared in PostgreSQL: functions, versions, aliases and API
+// keys are changed through any node and in force on every node.
 //
 // Each change goes into the table registry_changes, one at a time for the whole cluster
 // (an advisory lock), so its ids are the order in which every node applies them to its
@@ -18,6 +18,7 @@
 #include <string>
 
 #include "common/function_spec.h"
+#include "keys/api_keys.h"
 #include "registry/registry_journal.h"
 
 namespace sofaas {
@@ -26,19 +27,20 @@ class Registry;
 
 // What a node does when a change is applied here, whichever node made it.
 struct AppliedRegistryChange {
-    enum class Kind { version, alias, alias_removed, function_removed };
+    enum class Kind { version, alias, alias_removed, function_removed, key_created, key_removed };
     Kind kind = Kind::version;
     std::string function;
     FunctionVersionPtr version;  // Kind::version: the version applied
     uint32_t replaced = 0;       // Kind::version: the version that was $LATEST until now, or 0
 };
 
-class SharedRegistry final : public RegistryJournal {
+class SharedRegistry final : public RegistryJournal, public KeyJournal {
 public:
-    // Connects, brings the registry tables up to date and applies to `registry` every
-    // change recorded since this node last applied one (`state_dir` keeps that position
-    // and the libraries). Throws PostgresError (the database) or RegistryError (the disk).
-    SharedRegistry(std::string database_url, Registry& registry, std::filesystem::path state_dir);
+    // Connects, brings the registry tables up to date and applies to `registry` and `keys`
+    // every change recorded since this node last applied one (`state_dir` keeps that
+    // position and the libraries). Throws PostgresError (the database) or RegistryError
+    // (the disk).
+    SharedRegistry(std::string database_url, Registry& registry, KeyStore& keys, std::filesystem::path state_dir);
     ~SharedRegistry() override;
     SharedRegistry(const SharedRegistry&) = delete;
     SharedRegistry& operator=(const SharedRegistry&) = delete;
@@ -56,6 +58,10 @@ public:
     bool record_alias(std::string_view function, const Alias& alias) override;
     bool record_alias_removal(std::string_view function, std::string_view name) override;
     bool record_removal(std::string_view function) override;
+    // A key's secret is in the database as long as the key exists: the nodes verify
+    // signatures with it.
+    void record_created(const CreatedKey& key) override;
+    void record_removed(const std::string& name) override;
 
 private:
     struct State;

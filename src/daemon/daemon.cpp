@@ -345,13 +345,15 @@ int run_daemon(const Config& config) {
     asio::io_context& io = *contexts.front();
     Registry registry(config.data_dir / "functions");
     spdlog::info("registry: {} functions loaded from {}", registry.load(), (config.data_dir / "functions").string());
-    // On a node of a cluster, the registry is the cluster's: what changed while this node
-    // was away is applied before it serves, and every change goes through the database.
+    // On a node of a cluster, the registry and the keys are the cluster's: what changed
+    // while this node was away is applied before it serves, and every change goes through
+    // the database.
     std::unique_ptr<SharedRegistry> shared_registry;
     if (config.store.kind == StoreKind::postgres) {
-        shared_registry = std::make_unique<SharedRegistry>(config.store.postgres_url, registry,
+        shared_registry = std::make_unique<SharedRegistry>(config.store.postgres_url, registry, keys,
                                                            config.data_dir / "cluster");
         registry.use_journal(shared_registry.get());
+        keys.use_journal(shared_registry.get());
         spdlog::info("registry: shared with the cluster, at change {}", shared_registry->applied_position());
     }
     // Before the pool and the scheduler, which count in it until their last completion.

@@ -30,6 +30,7 @@ HttpResponseParts key_error(const KeyError& error) {
         case KeyError::Kind::invalid: return bad_request(error.what());
         case KeyError::Kind::exists: return conflict(error.what());
         case KeyError::Kind::not_found: return not_found(error.what());
+        case KeyError::Kind::unavailable: return service_unavailable(error.what());
     }
     return internal_error();
 }

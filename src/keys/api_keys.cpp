@@ -51,6 +51,16 @@ StoredKey from_json(const json& object) {
 
 }  // namespace
 
+std::string key_to_text(const CreatedKey& key) {
+    return to_json(StoredKey{key.key, key.secret_access_key}).dump();
+}
+
+CreatedKey key_from_text(std::string_view text) {
+    StoredKey stored = from_json(json::parse(text));
+    if (!is_valid_function_name(stored.key.name)) throw std::runtime_error("a key with a bad name");
+    return {std::move(stored.key), std::move(stored.secret)};
+}
+
 std::string_view to_string(KeyScope scope) {
     switch (scope) {
         case KeyScope::admin: return "admin";
@@ -85,6 +95,7 @@ bool secrets_equal(std::string_view given, std::string_view expected) {
 
 struct KeyStore::State {
     std::filesystem::path file;
+    KeyJournal* journal = nullptr;
     mutable std::mutex mutex;
     std::map<std::string, StoredKey, std::less<>> by_id;
 
@@ -144,6 +155,13 @@ CreatedKey KeyStore::create(const std::string& name, KeyScope scope, std::vector
     stored.key.created = wall_now();
     stored.secret = random_text(secret_alphabet, secret_chars);
 
+    if (KeyJournal* journal = state_->journal) {
+        // 80 random bits: two nodes never draw the same id.
+        stored.key.access_key_id = std::string(id_prefix) + random_text(access_key_id_alphabet, id_random_chars);
+        const CreatedKey created{stored.key, stored.secret};
+        journal->record_created(created);
+        return created;
+    }
     std::lock_guard lock(state_->mutex);
     if (state_->named(name)) throw KeyError(KeyError::Kind::exists, "A key named '" + name + "' exists");
     do {
@@ -161,6 +179,10 @@ CreatedKey KeyStore::create(const std::string& name, KeyScope scope, std::vector
 }
 
 void KeyStore::remove(const std::string& name) {
+    if (KeyJournal* journal = state_->journal) {
+        journal->record_removed(name);
+        return;
+    }
     std::lock_guard lock(state_->mutex);
     const StoredKey* stored = state_->named(name);
     if (!stored) throw KeyError(KeyError::Kind::not_found, "No key named '" + name + "'");
@@ -197,6 +219,31 @@ std::optional<CreatedKey> KeyStore::find(std::string_view access_key_id) const {
     auto found = state_->by_id.find(access_key_id);
     if (found == state_->by_id.end()) return std::nullopt;
     return CreatedKey{found->second.key, found->second.secret};
+}
+
+void KeyStore::use_journal(KeyJournal* journal) {
+    state_->journal = journal;
+}
+
+void KeyStore::apply_created(const CreatedKey& key) {
+    std::lock_guard lock(state_->mutex);
+    if (state_->by_id.count(key.key.access_key_id)) return;
+    // The cluster's key of that name replaces one this node made before it joined.
+    if (const StoredKey* same_name = state_->named(key.key.name)) {
+        const std::string id = same_name->key.access_key_id;
+        state_->by_id.erase(id);
+    }
+    state_->by_id.emplace(key.key.access_key_id, StoredKey{key.key, key.secret_access_key});
+    state_->save();
+}
+
+void KeyStore::apply_removed(std::string_view name) {
+    std::lock_guard lock(state_->mutex);
+    const StoredKey* stored = state_->named(name);
+    if (!stored) return;
+    const std::string id = stored->key.access_key_id;
+    state_->by_id.erase(id);
+    state_->save();
 }
 
 }  // namespace sofaas

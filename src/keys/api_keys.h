@@ -43,7 +43,12 @@ struct CreatedKey {
 // A key operation refused, with why. The gateway maps the kind to a status code.
 class KeyError : public std::runtime_error {
 public:
-    enum class Kind { invalid, exists, not_found };
+    enum class Kind {
+        invalid,
+        exists,
+        not_found,
+        unavailable,  // a cluster's shared key set cannot be reached now: nothing changed
+    };
     KeyError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     Kind kind() const { return kind_; }
 
@@ -54,6 +59,22 @@ private:
 // Compares a secret someone sent with the one expected in time that depends only on the
 // expected one's length, so timing does not tell how much of a guess was right.
 bool secrets_equal(std::string_view given, std::string_view expected);
+
+// A key set shared by the nodes of a cluster: a key created or deleted on one node is
+// recorded here first, and every node, that one included, applies the change to its own
+// KeyStore (apply_created, apply_removed) before the call that made it returns.
+class KeyJournal {
+public:
+    virtual ~KeyJournal() = default;
+    // Throw KeyError: exists (the name is taken in the cluster), not_found, unavailable.
+    virtual void record_created(const CreatedKey& key) = 0;
+    virtual void record_removed(const std::string& name) = 0;
+};
+
+// A key with its secret as JSON text, for a journal. key_from_text throws std::exception
+// when the text is not one.
+std::string key_to_text(const CreatedKey& key);
+CreatedKey key_from_text(std::string_view text);
 
 // Thread-safe: io threads verify while the control API creates and deletes.
 class KeyStore {
@@ -75,6 +96,14 @@ public:
     std::optional<ApiKey> verify(std::string_view access_key_id, std::string_view secret) const;
     // The secret of a key id, for signatures computed with it (SigV4).
     std::optional<CreatedKey> find(std::string_view access_key_id) const;
+
+    // A node of a cluster: create() and remove() go through `journal` (not owned; it
+    // outlives this use). Set before serving.
+    void use_journal(KeyJournal* journal);
+    // Applying a journal's change here; a change already in force is a no-op. Throw
+    // std::runtime_error when the key file cannot be written.
+    void apply_created(const CreatedKey& key);
+    void apply_removed(std::string_view name);
 
 private:
     struct State;

@@ -129,4 +129,33 @@ TEST_F(ClusterRegistry, AliasesAndDeletionsThroughAnyNodeHoldOnEveryNode) {
     }
 }
 
+TEST_F(ClusterRegistry, AKeyMadeThroughOneNodeWorksOnEveryNodeUntilDeletedThroughAnother) {
+    ASSERT_EQ(nodes[0]->deploy("hello", function_library("hello")).exit_code, 0);
+    const ProcessResult created = nodes[0]->cli({"keys", "create", "caller", "--function", "hello", "--json"});
+    ASSERT_EQ(created.exit_code, 0) << created;
+    const nlohmann::json key = nlohmann::json::parse(created.out);
+    const std::string credential =
+        key["access_key_id"].get<std::string>() + ":" + key["secret_access_key"].get<std::string>();
+    for (size_t n = 0; n < nodes.size(); ++n) {
+        EXPECT_TRUE(eventually([&] {
+            return nodes[n]->http(credential).request("POST", "/v1/functions/hello/invoke", "key").status == 200;
+        })) << "node " << n + 1;
+        EXPECT_EQ(nodes[n]->http(credential).request("GET", "/v1/keys").status, 403) << "an invoke key, everywhere";
+    }
+    const ProcessResult listed = nodes[2]->cli({"keys", "list", "--json"});
+    ASSERT_EQ(listed.exit_code, 0) << listed;
+    EXPECT_NE(listed.out.find(key["access_key_id"].get<std::string>()), std::string::npos) << listed.out;
+    EXPECT_EQ(listed.out.find(key["secret_access_key"].get<std::string>()), std::string::npos) << "never listed";
+
+    const ProcessResult again = nodes[1]->cli({"keys", "create", "caller"});
+    EXPECT_NE(again.exit_code, 0) << "the name is the cluster's";
+    const ProcessResult deleted = nodes[1]->cli({"keys", "delete", "caller"});
+    ASSERT_EQ(deleted.exit_code, 0) << deleted;
+    for (size_t n = 0; n < nodes.size(); ++n) {
+        EXPECT_TRUE(eventually([&] {
+            return nodes[n]->http(credential).request("POST", "/v1/functions/hello/invoke", "key").status == 401;
+        })) << "node " << n + 1;
+    }
+}
+
 }  // namespace

@@ -25,10 +25,12 @@ namespace {
 // One node: its registry on its own disk, following the cluster's journal.
 class Node {
 public:
-    Node(const std::string& url, const fs::path& directory, bool follow = true) : registry_(directory / "functions") {
+    Node(const std::string& url, const fs::path& directory, bool follow = true)
+        : registry_(directory / "functions"), keys_(directory / "keys.json") {
         registry_.load();
-        shared_ = std::make_unique<SharedRegistry>(url, registry_, directory / "cluster");
+        shared_ = std::make_unique<SharedRegistry>(url, registry_, keys_, directory / "cluster");
         registry_.use_journal(shared_.get());
+        keys_.use_journal(shared_.get());
         if (follow) {
             shared_->start([this](const AppliedRegistryChange& change) {
                 std::lock_guard lock(mutex_);
@@ -38,6 +40,7 @@ public:
     }
 
     Registry& registry() { return registry_; }
+    KeyStore& keys() { return keys_; }
     SharedRegistry& shared() { return *shared_; }
 
     FunctionVersionPtr deploy(std::string_view function, std::string_view bytes) {
@@ -56,6 +59,7 @@ public:
 
 private:
     Registry registry_;
+    KeyStore keys_;
     std::unique_ptr<SharedRegistry> shared_;
     mutable std::mutex mutex_;
     std::vector<AppliedRegistryChange> applied_;
@@ -250,4 +254,41 @@ TEST(SharedRegistry, WhileTheDatabaseIsAwayChangesAreRefusedAndWhatIsDeployedSta
     EXPECT_EQ(a.deploy("steady", "v2")->spec.version, 2u) << "the connection is made again";
     EXPECT_TRUE(eventually([&] { return b.latest("steady") == 2; }, std::chrono::seconds(15)))
         << "the other node follows again";
+}
+
+TEST_F(SharedRegistryTest, AKeyMadeOnOneNodeSignsOnEveryNodeUntilItIsDeletedAnywhere) {
+    Node a(url, first_dir.path());
+    Node b(url, second_dir.path());
+    const CreatedKey made = a.keys().create("ci", KeyScope::invoke, {"hello"});
+    EXPECT_TRUE(a.keys().verify(made.key.access_key_id, made.secret_access_key)) << "in force where it was made";
+    ASSERT_TRUE(eventually([&] { return b.keys().verify(made.key.access_key_id, made.secret_access_key).has_value(); }));
+    const ApiKey there = *b.keys().verify(made.key.access_key_id, made.secret_access_key);
+    EXPECT_EQ(there.name, "ci");
+    EXPECT_EQ(there.scope, KeyScope::invoke);
+    EXPECT_EQ(there.functions, std::vector<std::string>{"hello"});
+    EXPECT_FALSE(b.keys().verify(made.key.access_key_id, "a guess"));
+
+    try {
+        b.keys().create("ci", KeyScope::admin, {});
+        ADD_FAILURE() << "a name the cluster already has";
+    } catch (const KeyError& e) {
+        EXPECT_EQ(e.kind(), KeyError::Kind::exists);
+    }
+    b.keys().remove("ci");
+    EXPECT_FALSE(b.keys().verify(made.key.access_key_id, made.secret_access_key));
+    ASSERT_TRUE(eventually([&] { return !a.keys().verify(made.key.access_key_id, made.secret_access_key); }));
+    try {
+        a.keys().remove("ci");
+        ADD_FAILURE() << "deleted twice";
+    } catch (const KeyError& e) {
+        EXPECT_EQ(e.kind(), KeyError::Kind::not_found);
+    }
+
+    PostgresConnection db(url);
+    EXPECT_EQ(db.run("SELECT count(*) FROM registry_changes WHERE body LIKE $1", {"%" + made.secret_access_key + "%"})
+                  .integer(0, 0),
+              0)
+        << "a deleted key's secret stays nowhere in the database";
+    Node late(url, (first_dir / "late"), false);
+    EXPECT_TRUE(late.keys().list().empty()) << "a node that joins later never sees it";
 }
