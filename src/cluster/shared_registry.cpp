@@ -170,11 +170,13 @@ struct SharedRegistry::State {
         AppliedRegistryChange change{kind, function, nullptr, 0};
         switch (kind) {
             case Kind::version: {
+                if (body.empty()) break;  // of a function deleted since: wiped from the journal
                 FunctionSpec spec;
                 try {
                     spec = spec_from_json(body);
-                } catch (const std::exception& e) {
-                    throw UnappliableChange(std::string("unreadable version: ") + e.what());
+                } catch (const std::exception&) {
+                    // Not what the parser says: it may quote the text, and a spec holds env values.
+                    throw UnappliableChange("unreadable version");
                 }
                 change.version = registry.apply_version(spec, artifact(db, spec.sha256), &change.replaced);
                 break;
@@ -183,8 +185,8 @@ struct SharedRegistry::State {
                 Alias alias;
                 try {
                     alias = alias_from_text(body);
-                } catch (const std::exception& e) {
-                    throw UnappliableChange(std::string("unreadable alias: ") + e.what());
+                } catch (const std::exception&) {
+                    throw UnappliableChange("unreadable alias");
                 }
                 if (!is_valid_alias_name(alias.name)) throw UnappliableChange("an alias with a bad name");
                 registry.apply_alias(function, std::move(alias));
@@ -197,8 +199,8 @@ struct SharedRegistry::State {
                 CreatedKey key;
                 try {
                     key = key_from_text(body);
-                } catch (const std::exception& e) {
-                    throw UnappliableChange(std::string("unreadable key: ") + e.what());
+                } catch (const std::exception&) {
+                    throw UnappliableChange("unreadable key");  // never what it holds: a secret
                 }
                 keys.apply_created(key);
                 break;
@@ -208,13 +210,15 @@ struct SharedRegistry::State {
         if (applied) applied(change);
     }
 
-    // Applies every change above `position`, in order; the caller holds apply_mutex.
-    void catch_up(PostgresConnection& db) {
+    // Applies every change above `position`, in order; the caller holds apply_mutex. The
+    // follower stops between two changes when the daemon stops.
+    void catch_up(PostgresConnection& db, bool until_stopped = false) {
         for (;;) {
             PostgresRows rows = db.run(
                 "SELECT id, kind, name, body FROM registry_changes WHERE id > $1 ORDER BY id LIMIT $2",
                 {static_cast<int64_t>(position.load()), static_cast<int64_t>(changes_per_read)});
             for (size_t row = 0; row < rows.size(); ++row) {
+                if (until_stopped && stopping) return;
                 const uint64_t id = static_cast<uint64_t>(rows.integer(row, 0));
                 const std::string function = rows.text(row, 2);
                 try {
@@ -222,6 +226,10 @@ struct SharedRegistry::State {
                     if (!kind) throw UnappliableChange("unknown kind " + rows.text(row, 1));
                     apply(db, *kind, function, rows.text(row, 3));
                 } catch (const UnappliableChange& e) {
+                    spdlog::error("registry: change {} of {} skipped: {}", id, function, e.what());
+                } catch (const RegistryError& e) {
+                    // Content no node can apply; any other failure (the disk) is retried.
+                    if (e.kind() != RegistryError::Kind::invalid) throw;
                     spdlog::error("registry: change {} of {} skipped: {}", id, function, e.what());
                 }
                 position = id;
@@ -296,7 +304,7 @@ struct SharedRegistry::State {
                 }
                 {
                     std::lock_guard lock(apply_mutex);
-                    catch_up(*db);
+                    catch_up(*db, true);
                 }
                 if (failing) spdlog::info("registry: following the cluster's registry again");
                 failing = false;
@@ -325,8 +333,23 @@ SharedRegistry::SharedRegistry(std::string database_url, Registry& registry, Key
     }
     state_->wake = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!state_->wake) throw std::system_error(errno, std::generic_category(), "eventfd");
+    // Its own functions and keys would clash with the cluster's names and numbers, and
+    // could not be deleted through it.
+    if (state_->position == 0 && (!registry.list_latest().empty() || !keys.list().empty())) {
+        throw RegistryError(RegistryError::Kind::invalid,
+                            "this node has functions or keys of its own (" + state_dir.parent_path().string() +
+                                "): a node joins a cluster with an empty data directory");
+    }
     PostgresConnection& db = state_->connection();
     migrate_postgres_schema(db, "registry", registry_migrations);
+    const auto last = static_cast<uint64_t>(db.run("SELECT coalesce(max(id), 0) FROM registry_changes").integer(0, 0));
+    if (state_->position > last) {
+        // Another database, or this one restored from a backup: every change is applied
+        // again (applying one twice changes nothing).
+        spdlog::warn("registry: this node had applied change {}, the cluster's journal ends at {}: applying it all again",
+                     state_->position.load(), last);
+        state_->position = 0;
+    }
     std::lock_guard lock(state_->apply_mutex);
     state_->catch_up(db);
 }
@@ -343,12 +366,15 @@ void SharedRegistry::start(std::function<void(const AppliedRegistryChange&)> app
     state_->follower = std::thread([state = state_.get()] { state->follow(); });
 }
 
-void SharedRegistry::stop() {
-    if (!state_->follower.joinable()) return;
+void SharedRegistry::stop_following() {
     state_->stopping = true;
     const uint64_t one = 1;
     [[maybe_unused]] auto written = ::write(state_->wake.get(), &one, sizeof one);
-    state_->follower.join();
+}
+
+void SharedRegistry::stop() {
+    stop_following();
+    if (state_->follower.joinable()) state_->follower.join();
 }
 
 uint64_t SharedRegistry::applied_position() const {
@@ -436,6 +462,9 @@ bool SharedRegistry::record_removal(std::string_view function) {
         }
         db.run("DELETE FROM registry_versions WHERE name = $1", {function});
         db.run("DELETE FROM registry_aliases WHERE name = $1", {function});
+        // Its versions' settings (env values among them) do not stay in the journal.
+        db.run("UPDATE registry_changes SET body = '' WHERE kind = $1 AND name = $2",
+               {to_text(Kind::version), function});
         return std::pair{State::record_change(db, Kind::function_removed, function, ""), true};
     });
 }

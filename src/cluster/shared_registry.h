@@ -48,7 +48,9 @@ public:
     // Starts following the other nodes' changes; `applied` is called after each change is
     // applied here (on the thread that applied it). Call once, before serving.
     void start(std::function<void(const AppliedRegistryChange&)> applied);
-    void stop();
+    // The daemon drains: no other node's change is applied from now on. Does not wait.
+    void stop_following();
+    void stop();  // and waits for the follower's thread
 
     // The id of the last change applied here.
     uint64_t applied_position() const;

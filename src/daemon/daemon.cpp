@@ -430,6 +430,7 @@ int run_daemon(const Config& config) {
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         spdlog::info("received {}, draining", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        if (shared_registry) shared_registry->stop_following();
         asio::co_spawn(io,
                        drain_and_stop(contexts, Services{registry, ledger, pool, scheduler, dispatcher, schedules, gateway},
                                       std::chrono::seconds(config.shutdown_grace_s)),

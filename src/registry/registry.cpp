@@ -282,6 +282,22 @@ FunctionVersionPtr Registry::State::install(const fs::path& staged_directory, co
     return installed;
 }
 
+void Registry::State::raise_latest(const std::string& function, uint32_t version, uint32_t* replaced) {
+    uint32_t latest = 0;
+    {
+        std::shared_lock index_lock(index_mutex);
+        auto it = index.find(function);
+        if (it == index.end()) return;
+        latest = it->second.latest;
+    }
+    if (latest >= version) return;
+    replace_file_atomically(functions_dir / function / "latest.json", nlohmann::json{{"version", version}}.dump() + "\n");
+    std::unique_lock index_lock(index_mutex);
+    FunctionEntry& entry = index[function];
+    if (replaced) *replaced = entry.latest;
+    entry.latest = version;
+}
+
 fs::path Registry::State::make_staging_directory(const std::string& function) {
     fs::path function_dir = functions_dir / function;
     fs::create_directories(function_dir);
@@ -304,8 +320,11 @@ FunctionVersionPtr Registry::publish(StagedVersion staged, uint32_t* replaced) {
     if (RegistryJournal* journal = state_->journal) {
         // The journal numbers the version and every node, this one included, installs it
         // from there: the staged copy only served the checks.
+        // Held until the version is in force here, so two deploys through this node cannot
+        // both take a route (between nodes, see docs/CLUSTER.md).
+        std::unique_lock<std::mutex> routes_lock;
         if (!staged.candidate->spec.routes.empty()) {
-            std::lock_guard routes_lock(state_->routes_mutex);
+            routes_lock = std::unique_lock(state_->routes_mutex);
             state_->check_routes_free(staged.candidate->spec);
         }
         FunctionSpec spec = staged.candidate->spec;
@@ -366,7 +385,14 @@ FunctionVersionPtr Registry::apply_version(const FunctionSpec& spec, const fs::p
     }
     auto function_lock = state_->lock_for(spec.name);
     std::lock_guard lock(*function_lock);
-    if (FunctionVersionPtr existing = find(spec.name, spec.version)) return existing;
+    if (FunctionVersionPtr existing = find(spec.name, spec.version);
+        existing && existing->spec.sha256 == spec.sha256 && existing->spec.created_at == spec.created_at) {
+        // Installed already; a crash may have come before $LATEST moved to it.
+        state_->raise_latest(spec.name, spec.version, replaced);
+        return existing;
+    }
+    // Not here, or another version under that number (this node's own, from before it
+    // joined): the journal's replaces it.
     fs::path directory;
     try {
         directory = state_->make_staging_directory(spec.name);

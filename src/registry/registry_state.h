@@ -57,6 +57,8 @@ struct Registry::State {
     // function's lock. Throws std::exception (disk).
     FunctionVersionPtr install(const std::filesystem::path& staged_directory, const FunctionSpec& spec,
                                uint32_t* replaced);
+    // Makes `version` $LATEST if it is higher than the one in force. Throws std::exception.
+    void raise_latest(const std::string& function, uint32_t version, uint32_t* replaced);
     // A staging directory in the function's directory, made if needed.
     std::filesystem::path make_staging_directory(const std::string& function);
     bool remove_local(std::string_view function);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -39,6 +40,8 @@ public:
         }
     }
 
+    ~Node() { shared_->stop(); }  // before the hook's members go
+
     Registry& registry() { return registry_; }
     KeyStore& keys() { return keys_; }
     SharedRegistry& shared() { return *shared_; }
@@ -64,6 +67,10 @@ private:
     mutable std::mutex mutex_;
     std::vector<AppliedRegistryChange> applied_;
 };
+
+void write_file(const fs::path& file, std::string_view text) {
+    std::ofstream(file, std::ios::trunc) << text;
+}
 
 class SharedRegistryTest : public ::testing::Test {
 protected:
@@ -291,4 +298,49 @@ TEST_F(SharedRegistryTest, AKeyMadeOnOneNodeSignsOnEveryNodeUntilItIsDeletedAnyw
         << "a deleted key's secret stays nowhere in the database";
     Node late(url, (first_dir / "late"), false);
     EXPECT_TRUE(late.keys().list().empty()) << "a node that joins later never sees it";
+}
+
+TEST_F(SharedRegistryTest, ANodeWithFunctionsOfItsOwnDoesNotJoin) {
+    {
+        Registry own(second_dir / "functions");
+        own.load();
+        own.publish(own.stage("mine", "its own library", FunctionSettings{}));
+    }
+    Registry registry(second_dir / "functions");
+    registry.load();
+    KeyStore keys(second_dir / "keys.json");
+    try {
+        SharedRegistry shared(url, registry, keys, second_dir / "cluster");
+        ADD_FAILURE() << "joined with a version 1 the cluster would number again";
+    } catch (const RegistryError& e) {
+        EXPECT_EQ(e.kind(), RegistryError::Kind::invalid);
+        EXPECT_NE(std::string(e.what()).find("empty data directory"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(SharedRegistryTest, AVersionInstalledJustBeforeACrashBecomesLatestWhenItIsAppliedAgain) {
+    Node a(url, first_dir.path());
+    a.deploy("crashy", "one");
+    a.deploy("crashy", "two");
+    {
+        Node b(url, second_dir.path(), false);
+        ASSERT_EQ(b.latest("crashy"), 2u);
+    }
+    // The crash: version 2 renamed into place, but neither $LATEST nor the position moved.
+    write_file(second_dir / "functions" / "crashy" / "latest.json", R"({"version": 1})");
+    write_file(second_dir / "cluster" / "registry-position", std::to_string(a.shared().applied_position() - 1) + "\n");
+    Node b(url, second_dir.path(), false);
+    EXPECT_EQ(b.latest("crashy"), 2u);
+    EXPECT_EQ(file_text(b.registry().latest("crashy")->library), "two");
+}
+
+TEST_F(SharedRegistryTest, APositionPastTheJournalsEndAppliesItAllAgain) {
+    Node a(url, first_dir.path());
+    a.deploy("restored", "bytes");
+    // As after the database was restored from an older backup.
+    fs::create_directories(second_dir / "cluster");
+    write_file(second_dir / "cluster" / "registry-position", "999999\n");
+    Node b(url, second_dir.path(), false);
+    EXPECT_EQ(b.latest("restored"), 1u);
+    EXPECT_EQ(b.shared().applied_position(), a.shared().applied_position());
 }
