@@ -221,7 +221,7 @@ TEST(ClusterFaults, WhilePostgresRestartsDeployedFunctionsAreStillAnswered) {
                                                          {{"X-Sofaas-Invocation-Type", "Event"}});
     EXPECT_EQ(queued.status, 503) << queued.body;
     const ProcessResult deploy = nodes[1]->deploy("other", function_library("hello"));
-    EXPECT_NE(deploy.exit_code, 0) << deploy;
+    EXPECT_EQ(deploy.exit_code, 9) << "503: retry later; " << deploy;
     std::this_thread::sleep_for(2s);
     EXPECT_GT(answered.load(), answered_before + 20) << "synchronous calls went on";
     server.start();
@@ -237,6 +237,8 @@ TEST(ClusterFaults, WhilePostgresRestartsDeployedFunctionsAreStillAnswered) {
     }, 20s));
     EXPECT_EQ(nodes[1]->deploy("other", function_library("hello")).exit_code, 0);
     EXPECT_TRUE(eventually([&] { return nodes[0]->http().request("GET", "/fn/other").status == 200; }));
+    EXPECT_EQ(body_of(nodes[0]->http().request("GET", "/v1/functions/other"))["function"]["version"], 1)
+        << "the deploy refused during the outage recorded nothing";
     EXPECT_TRUE(eventually(
         [&] { return count_of(url, "SELECT count(*) FROM billing_records WHERE trigger = 'http'") >=
                      static_cast<int64_t>(answered.load()); },

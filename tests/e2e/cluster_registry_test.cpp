@@ -120,7 +120,7 @@ TEST_F(ClusterRegistry, AliasesAndDeletionsThroughAnyNodeHoldOnEveryNode) {
     EXPECT_EQ(nlohmann::json::parse(listed.out)["aliases"].at(0)["version"], 2) << listed.out;
 
     const ProcessResult refused = nodes[1]->cli({"alias", "set", "svc", "old", "9"});
-    EXPECT_NE(refused.exit_code, 0) << "no version 9 anywhere in the cluster";
+    EXPECT_EQ(refused.exit_code, 3) << "404: no version 9 anywhere in the cluster; " << refused;
 
     const ProcessResult deleted = nodes[1]->cli({"delete", "svc"});
     ASSERT_EQ(deleted.exit_code, 0) << deleted;
@@ -148,7 +148,8 @@ TEST_F(ClusterRegistry, AKeyMadeThroughOneNodeWorksOnEveryNodeUntilDeletedThroug
     EXPECT_EQ(listed.out.find(key["secret_access_key"].get<std::string>()), std::string::npos) << "never listed";
 
     const ProcessResult again = nodes[1]->cli({"keys", "create", "caller"});
-    EXPECT_NE(again.exit_code, 0) << "the name is the cluster's";
+    EXPECT_EQ(again.exit_code, 1) << "409: the name is the cluster's; " << again;
+    EXPECT_NE(again.err.find("exists"), std::string::npos) << again;
     const ProcessResult deleted = nodes[1]->cli({"keys", "delete", "caller"});
     ASSERT_EQ(deleted.exit_code, 0) << deleted;
     for (size_t n = 0; n < nodes.size(); ++n) {
