@@ -6,6 +6,8 @@
 #       SOFAASD_WORK, SOFAASD_STARTUP_MS (spawn to "listening on") and exports
 #       SOFAAS_ENDPOINT (what sofaas-bench and the CLI read); exits the script if the
 #       daemon dies or does not listen within 15 s
+#   build_bench_programs                   installs what is missing (wrk too) and builds
+#       sofaasd, sofaas-worker and the example functions into $BUILD (Release, no tests)
 #   stop_sofaasd [PID...]                  SIGTERM and wait; default the last started
 #   stop_all_sofaasd                       every daemon started, and their temp directories
 #   deploy_hello MIN_WARM                  hello.so as "hello", to the last daemon started
@@ -17,8 +19,8 @@
 #   ledger_durable_p99_ms LOG              from a stopped daemon's log: p99 of how long its
 #       billing records waited to reach the disk (empty with fsync off)
 #   ledger_fsync_window_ms LOG             the same line's fsync window
-# Uses $BUILD (a Release build directory); SOFAASD=PATH runs another sofaasd binary (an
-# A/B pair); temp directories go under ${BENCH_TMP:-/tmp}.
+# Uses $ROOT (the repository) and $BUILD (a Release build directory); SOFAASD=PATH runs
+# another sofaasd binary (an A/B pair); temp directories go under ${BENCH_TMP:-/tmp}.
 
 export SOFAAS_TOKEN=${SOFAAS_TOKEN:-bench-token-$RANDOM$RANDOM}
 _sofaasd_pids=() _sofaasd_dirs=()
@@ -86,4 +88,11 @@ ledger_durable_p99_ms() {
 
 ledger_fsync_window_ms() {
     { grep -o 'group fsyncs, [0-9]* ms window' "$1" || true; } | awk '{print $3}' | tail -1
+}
+
+build_bench_programs() {
+    "$ROOT/scripts/install-deps.sh" >/dev/null
+    command -v wrk >/dev/null || apt-get install -y wrk
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSOFAAS_BUILD_TESTS=OFF >/dev/null
+    cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions >/dev/null
 }

@@ -15,13 +15,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build-release"
 ROUNDS=${1:-3}
-"$ROOT/scripts/install-deps.sh" >/dev/null
-command -v wrk >/dev/null || apt-get install -y wrk
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSOFAAS_BUILD_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target sofaasd sofaas-worker sofaas_functions >/dev/null
-
 source "$ROOT/bench/daemon.sh"
 source "$ROOT/bench/postgres.sh"
+build_bench_programs
 cleanup() {
     stop_all_sofaasd
     stop_bench_postgres

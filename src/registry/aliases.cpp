@@ -153,17 +153,7 @@ AliasChange Registry::set_alias(std::string_view function, Alias alias) {
         const bool created = journal->record_alias(function, alias);
         return AliasChange{std::move(alias), created};
     }
-    auto function_lock = state_->lock_for(function);
-    std::lock_guard lock(*function_lock);
-
-    std::map<std::string, Alias, std::less<>> aliases;
-    {
-        std::shared_lock index_lock(state_->index_mutex);
-        auto it = state_->index.find(function);
-        if (it == state_->index.end()) {
-            throw RegistryError(RegistryError::Kind::not_found, "Function not found: " + std::string(function));
-        }
-        const FunctionEntry& entry = it->second;
+    const std::optional<bool> created = state_->put_alias(function, alias, [&](const FunctionEntry& entry) {
         std::vector<uint32_t> wanted = {alias.version};
         for (const auto& [version, _] : alias.additional_version_weights) wanted.push_back(version);
         for (uint32_t version : wanted) {
@@ -172,33 +162,34 @@ AliasChange Registry::set_alias(std::string_view function, Alias alias) {
                                                                        " version " + std::to_string(version));
             }
         }
-        aliases = entry.aliases;
-    }
-    const bool created = !aliases.count(alias.name);
-    aliases[alias.name] = alias;
-    state_->store_aliases(function, std::move(aliases));
-    spdlog::info("registry: alias {}:{} -> version {}", function, alias.name, alias.version);
-    return AliasChange{std::move(alias), created};
+    });
+    if (!created) throw RegistryError(RegistryError::Kind::not_found, "Function not found: " + std::string(function));
+    return AliasChange{std::move(alias), *created};
 }
 
 void Registry::apply_alias(std::string_view function, Alias alias) {
-    auto function_lock = state_->lock_for(function);
-    std::lock_guard lock(*function_lock);
-    std::map<std::string, Alias, std::less<>> aliases;
-    {
-        std::shared_lock index_lock(state_->index_mutex);
-        auto it = state_->index.find(function);
-        if (it == state_->index.end()) {
-            spdlog::warn("registry: alias {}:{} not applied: no function {} here", function, alias.name, function);
-            return;
-        }
-        aliases = it->second.aliases;
+    if (!state_->put_alias(function, alias, nullptr)) {
+        spdlog::warn("registry: alias {}:{} not applied: no function {} here", function, alias.name, function);
     }
-    const std::string name = alias.name;
-    const uint32_t version = alias.version;
-    aliases[name] = std::move(alias);
-    state_->store_aliases(function, std::move(aliases));
-    spdlog::info("registry: alias {}:{} -> version {}", function, name, version);
+}
+
+std::optional<bool> Registry::State::put_alias(std::string_view function, const Alias& alias,
+                                               const std::function<void(const FunctionEntry&)>& check) {
+    auto function_lock = lock_for(function);
+    std::lock_guard lock(*function_lock);
+    std::map<std::string, Alias, std::less<>> kept;
+    {
+        std::shared_lock index_lock(index_mutex);
+        auto it = index.find(function);
+        if (it == index.end()) return std::nullopt;
+        if (check) check(it->second);
+        kept = it->second.aliases;
+    }
+    const bool created = !kept.count(alias.name);
+    kept[alias.name] = alias;
+    store_aliases(function, std::move(kept));
+    spdlog::info("registry: alias {}:{} -> version {}", function, alias.name, alias.version);
+    return created;
 }
 
 std::optional<Alias> Registry::alias(std::string_view function, std::string_view name) const {

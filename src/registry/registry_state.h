@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,10 @@ struct Registry::State {
     std::filesystem::path make_staging_directory(const std::string& function);
     bool remove_local(std::string_view function);
     bool remove_alias(std::string_view function, std::string_view name);
+    // Creates or replaces one alias under the function's lock, after `check` (when set; it
+    // may throw) has seen the function. true: created; nullopt: no such function.
+    std::optional<bool> put_alias(std::string_view function, const Alias& alias,
+                                  const std::function<void(const FunctionEntry&)>& check);
 };
 
 // aliases.json of a function directory (aliases.cpp). Aliases naming a version that is not
