@@ -148,7 +148,13 @@ void PostgresConnection::ensure_connected() {
     if (connection_) {
         PQreset(connection_);
     } else {
-        connection_ = PQconnectdb(url_.c_str());
+        // A server that stops answering (a network partition, a half-open connection) fails
+        // a call within about half a minute instead of hanging it. Defaults: the URL's own
+        // settings, expanded after them, win.
+        const char* keywords[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                  "tcp_user_timeout", "dbname", nullptr};
+        const char* values[] = {"10", "10", "5", "3", "30000", url_.c_str(), nullptr};
+        connection_ = PQconnectdbParams(keywords, values, 1);
     }
     if (!connection_) throw PostgresError(PostgresError::Kind::connection, "", "out of memory connecting to PostgreSQL");
     server_ = describe(connection_);
@@ -156,6 +162,18 @@ void PostgresConnection::ensure_connected() {
         throw PostgresError(PostgresError::Kind::connection, "",
                             "cannot connect to " + server_ + ": " + scrubbed(trimmed(PQerrorMessage(connection_)), url_));
     }
+}
+
+std::string PostgresConnection::setting(std::string_view keyword) const {
+    if (!connection_) return "";
+    PQconninfoOption* options = PQconninfo(connection_);
+    if (!options) return "";
+    std::string value;
+    for (PQconninfoOption* option = options; option->keyword; ++option) {
+        if (keyword == option->keyword && option->val) value = option->val;
+    }
+    PQconninfoFree(options);
+    return value;
 }
 
 std::vector<std::string> PostgresConnection::wait_for_notifications(std::chrono::milliseconds timeout,

@@ -153,6 +153,12 @@ public:
     // when the connection broke: the LISTEN ended with it.
     std::vector<std::string> wait_for_notifications(std::chrono::milliseconds timeout, int interrupt_fd = -1);
 
+    // The value of a libpq connection setting in force ("connect_timeout", ...); empty when
+    // unset. A connection made by sofaas fails a call to a server that stopped answering
+    // within about half a minute (connect_timeout 10 s, TCP keepalives, tcp_user_timeout
+    // 30 s) unless its URL says otherwise.
+    std::string setting(std::string_view keyword) const;
+
     // Where it connects, without the password: for log lines and errors.
     const std::string& server() const { return server_; }
 

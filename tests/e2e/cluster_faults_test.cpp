@@ -120,11 +120,16 @@ TEST(ClusterFaults, ANodeKilledUnderSyncAndAsyncLoadLosesNoEventAndNoRecord) {
     }));
     std::this_thread::sleep_for(1s);
     nodes[victim]->kill9();
+    // A change while it is down: the node applies it before it serves again.
+    const size_t survivor = (victim + 1) % nodes.size();
+    const ProcessResult late = nodes[survivor]->deploy("late", function_library("hello"));
+    ASSERT_EQ(late.exit_code, 0) << late;
     std::this_thread::sleep_for(3s);
     stop = true;
     sync_load.join();
     async_load.join();
     nodes[victim]->start();
+    EXPECT_EQ(nodes[victim]->http("").request("GET", "/fn/late").status, 200) << "caught up before it listened";
 
     std::cout << answered.size() << " answered, " << failed_sync << " failed; " << accepted.size() << " accepted, "
               << failed_async << " refused; node " << victim + 1 << " killed\n";

@@ -55,6 +55,16 @@ TEST_F(PostgresConnectionTest, ParametersCarryEveryKindOfValueUnchanged) {
     EXPECT_EQ(connection.run("SELECT count(*) FROM kinds").integer(0, 0), 1);
 }
 
+TEST_F(PostgresConnectionTest, AServerThatStopsAnsweringFailsACallInsteadOfHangingIt) {
+    PostgresConnection db(url);
+    EXPECT_EQ(db.setting("connect_timeout"), "10");
+    EXPECT_EQ(db.setting("keepalives_idle"), "10");
+    EXPECT_EQ(db.setting("tcp_user_timeout"), "30000");
+    // The URL's own settings win.
+    PostgresConnection own(url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=3");
+    EXPECT_EQ(own.setting("connect_timeout"), "3");
+}
+
 TEST_F(PostgresConnectionTest, AffectedCountsTheRowsAStatementChanged) {
     PostgresConnection connection(url);
     connection.run("CREATE TABLE items (id BIGINT)");
