@@ -180,8 +180,47 @@ void GroupCommitEventStore::write_loop() {
 }
 
 void GroupCommitEventStore::commit(std::vector<std::unique_ptr<PendingWrite>>& batch) {
-    EventWrites& writes = *writes_;
     std::vector<std::string> errors(batch.size());
+    // Most batches hold no write that fails: they run as they are, without a savepoint
+    // around each write (two round trips less per write to a database server). When one
+    // fails, the batch runs again with them, so that only that write fails.
+    try {
+        if (!commit_at_once(batch)) commit_write_by_write(batch, errors);
+        if (failing_) spdlog::info("{}: writing again", name_);
+        failing_ = false;
+    } catch (const std::exception& error) {
+        const std::string why = "the " + name_ + " could not write: " + error.what();
+        // Once per outage, not once per batch: the writes' callers are told each time.
+        if (!failing_) spdlog::error("{}: {} ({} writes failed)", name_, why, batch.size());
+        failing_ = true;
+        std::fill(errors.begin(), errors.end(), why);
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+        try {
+            batch[i]->complete(errors[i]);
+        } catch (const std::exception& error) {
+            spdlog::error("{}: a write's completion threw: {}", name_, error.what());
+        }
+    }
+}
+
+bool GroupCommitEventStore::commit_at_once(std::vector<std::unique_ptr<PendingWrite>>& batch) {
+    EventWrites& writes = *writes_;
+    try {
+        writes.begin();
+        for (const auto& write : batch) write->apply(writes);
+        writes.commit();
+        return true;
+    } catch (const std::exception& error) {
+        roll_back();
+        if (writes.fails_batch(error)) throw;
+        return false;
+    }
+}
+
+void GroupCommitEventStore::commit_write_by_write(std::vector<std::unique_ptr<PendingWrite>>& batch,
+                                                  std::vector<std::string>& errors) {
+    EventWrites& writes = *writes_;
     try {
         writes.begin();
         for (size_t i = 0; i < batch.size(); ++i) {
@@ -196,26 +235,17 @@ void GroupCommitEventStore::commit(std::vector<std::unique_ptr<PendingWrite>>& b
             }
         }
         writes.commit();
-        if (failing_) spdlog::info("{}: writing again", name_);
-        failing_ = false;
-    } catch (const std::exception& error) {
-        const std::string why = "the " + name_ + " could not write: " + error.what();
-        try {
-            writes.rollback();
-        } catch (const std::exception& rollback_error) {
-            spdlog::error("{}: rollback failed: {}", name_, rollback_error.what());
-        }
-        // Once per outage, not once per batch: the writes' callers are told each time.
-        if (!failing_) spdlog::error("{}: {} ({} writes failed)", name_, why, batch.size());
-        failing_ = true;
-        std::fill(errors.begin(), errors.end(), why);
+    } catch (...) {
+        roll_back();
+        throw;
     }
-    for (size_t i = 0; i < batch.size(); ++i) {
-        try {
-            batch[i]->complete(errors[i]);
-        } catch (const std::exception& error) {
-            spdlog::error("{}: a write's completion threw: {}", name_, error.what());
-        }
+}
+
+void GroupCommitEventStore::roll_back() {
+    try {
+        writes_->rollback();
+    } catch (const std::exception& error) {
+        spdlog::error("{}: rollback failed: {}", name_, error.what());
     }
 }
 

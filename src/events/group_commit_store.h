@@ -52,6 +52,13 @@ private:
     Result write_and_wait(Apply apply);
     void write_loop();
     void commit(std::vector<std::unique_ptr<PendingWrite>>& batch);
+    // false: a write failed, and nothing of the batch was written. Throws what fails the
+    // whole batch (EventWrites::fails_batch).
+    bool commit_at_once(std::vector<std::unique_ptr<PendingWrite>>& batch);
+    // Each write in a savepoint of its own; `errors` receives the failed writes' reasons.
+    // Throws what fails the whole batch.
+    void commit_write_by_write(std::vector<std::unique_ptr<PendingWrite>>& batch, std::vector<std::string>& errors);
+    void roll_back();
 
     const std::string name_;
     const size_t max_batch_;

@@ -211,6 +211,28 @@ EnqueueResult PostgresEventTables::enqueue(const NewEvent& event, std::optional<
         if (auto first = first_use()) return EnqueueResult{EnqueueOutcome::duplicate, std::move(*first), {}};
     }
     result.request_id = event.request_id;
+    if (!key) {
+        // Counted and stored in one statement, one round trip; with max_queued, the row is
+        // stored only if the count took a place (a node racing for the last place waits for
+        // the count's row, then sees it taken).
+        const std::string limit = max_queued ? " WHERE event_queue_counts.waiting < $13::BIGINT" : "";
+        std::vector<PostgresValue> parameters = {
+            event.request_id,  event.function,         event.version,          to_string(event.trigger),
+            Bytes{event.payload}, std::nullopt,        event.enqueued_ms,      event.not_before_ms,
+            event.principal.key_id, event.principal.role, Bytes{event.principal.user_sub}, event.principal.schedule};
+        if (max_queued) parameters.emplace_back(clamped(*max_queued));
+        PostgresRows stored = db_.run(
+            "WITH counted AS (INSERT INTO event_queue_counts (function_name, waiting) SELECT $2::TEXT, 1" +
+                std::string(max_queued ? " WHERE $13::BIGINT > 0" : "") +
+                " ON CONFLICT (function_name) DO UPDATE SET waiting = event_queue_counts.waiting + 1" + limit +
+                " RETURNING 1) INSERT INTO events (request_id, function_name, function_version, trigger_kind, payload, "
+                "idempotency_key, enqueued_ms, not_before_ms, " +
+                principal_columns +
+                ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM counted RETURNING id",
+            parameters);
+        result.outcome = stored.empty() ? EnqueueOutcome::full : EnqueueOutcome::queued;
+        return result;
+    }
     if (max_queued) {
         // Checked and counted in one statement: a node racing for the last place waits for
         // this row and then sees it taken.
