@@ -52,20 +52,25 @@ CREATE TABLE registry_artifacts (
     sha256 TEXT PRIMARY KEY,
     library BYTEA NOT NULL
 );
-CREATE TABLE registry_keys (
-    name TEXT PRIMARY KEY,
-    access_key_id TEXT NOT NULL UNIQUE
-);
 CREATE TABLE registry_changes (
     id BIGSERIAL PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('version', 'alias', 'alias_removed', 'function_removed', 'key_created',
-                                       'key_removed')),
+    kind TEXT NOT NULL CHECK (kind IN ('version', 'alias', 'alias_removed', 'function_removed')),
     name TEXT NOT NULL,
     body TEXT NOT NULL,
     recorded_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 )sql";
-constexpr std::array<std::string_view, 1> registry_migrations = {registry_migration_1};
+// API keys join the journal.
+constexpr std::string_view registry_migration_2 = R"sql(
+CREATE TABLE registry_keys (
+    name TEXT PRIMARY KEY,
+    access_key_id TEXT NOT NULL UNIQUE
+);
+ALTER TABLE registry_changes DROP CONSTRAINT registry_changes_kind_check;
+ALTER TABLE registry_changes ADD CONSTRAINT registry_changes_kind_check
+    CHECK (kind IN ('version', 'alias', 'alias_removed', 'function_removed', 'key_created', 'key_removed'));
+)sql";
+constexpr std::array<std::string_view, 2> registry_migrations = {registry_migration_1, registry_migration_2};
 
 using Kind = AppliedRegistryChange::Kind;
 
