@@ -183,16 +183,26 @@ void PostgresEventTables::count(std::string_view function, int64_t change) {
         {function, change});
 }
 
-void PostgresEventTables::insert(const NewEvent& event) {
+namespace {
+
+// The columns a new event is stored in, and its values for them, $1 to $12.
+const std::string new_event_columns =
+    "request_id, function_name, function_version, trigger_kind, payload, idempotency_key, enqueued_ms, not_before_ms, " +
+    principal_columns;
+
+std::vector<PostgresValue> new_event_values(const NewEvent& event) {
     std::optional<Bytes> key;
     if (event.idempotency_key) key = Bytes{*event.idempotency_key};
-    db_.run(
-        "INSERT INTO events (request_id, function_name, function_version, trigger_kind, payload, idempotency_key, "
-        "enqueued_ms, not_before_ms, " +
-            principal_columns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        {event.request_id, event.function, event.version, to_string(event.trigger), Bytes{event.payload}, key,
-         event.enqueued_ms, event.not_before_ms, event.principal.key_id, event.principal.role,
-         Bytes{event.principal.user_sub}, event.principal.schedule});
+    return {event.request_id, event.function, event.version, to_string(event.trigger), Bytes{event.payload}, key,
+            event.enqueued_ms, event.not_before_ms, event.principal.key_id, event.principal.role,
+            Bytes{event.principal.user_sub}, event.principal.schedule};
+}
+
+}  // namespace
+
+void PostgresEventTables::insert(const NewEvent& event) {
+    db_.run("INSERT INTO events (" + new_event_columns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            new_event_values(event));
 }
 
 EnqueueResult PostgresEventTables::enqueue(const NewEvent& event, std::optional<uint64_t> max_queued) {
@@ -216,18 +226,13 @@ EnqueueResult PostgresEventTables::enqueue(const NewEvent& event, std::optional<
         // stored only if the count took a place (a node racing for the last place waits for
         // the count's row, then sees it taken).
         const std::string limit = max_queued ? " WHERE event_queue_counts.waiting < $13::BIGINT" : "";
-        std::vector<PostgresValue> parameters = {
-            event.request_id,  event.function,         event.version,          to_string(event.trigger),
-            Bytes{event.payload}, std::nullopt,        event.enqueued_ms,      event.not_before_ms,
-            event.principal.key_id, event.principal.role, Bytes{event.principal.user_sub}, event.principal.schedule};
+        std::vector<PostgresValue> parameters = new_event_values(event);
         if (max_queued) parameters.emplace_back(clamped(*max_queued));
         PostgresRows stored = db_.run(
             "WITH counted AS (INSERT INTO event_queue_counts (function_name, waiting) SELECT $2::TEXT, 1" +
                 std::string(max_queued ? " WHERE $13::BIGINT > 0" : "") +
                 " ON CONFLICT (function_name) DO UPDATE SET waiting = event_queue_counts.waiting + 1" + limit +
-                " RETURNING 1) INSERT INTO events (request_id, function_name, function_version, trigger_kind, payload, "
-                "idempotency_key, enqueued_ms, not_before_ms, " +
-                principal_columns +
+                " RETURNING 1) INSERT INTO events (" + new_event_columns +
                 ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM counted RETURNING id",
             parameters);
         result.outcome = stored.empty() ? EnqueueOutcome::full : EnqueueOutcome::queued;

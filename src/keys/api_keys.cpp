@@ -155,9 +155,10 @@ CreatedKey KeyStore::create(const std::string& name, KeyScope scope, std::vector
     stored.key.created = wall_now();
     stored.secret = random_text(secret_alphabet, secret_chars);
 
+    const auto new_id = [] { return std::string(id_prefix) + random_text(access_key_id_alphabet, id_random_chars); };
     if (KeyJournal* journal = state_->journal) {
         // 80 random bits: two nodes never draw the same id.
-        stored.key.access_key_id = std::string(id_prefix) + random_text(access_key_id_alphabet, id_random_chars);
+        stored.key.access_key_id = new_id();
         const CreatedKey created{stored.key, stored.secret};
         journal->record_created(created);
         return created;
@@ -165,7 +166,7 @@ CreatedKey KeyStore::create(const std::string& name, KeyScope scope, std::vector
     std::lock_guard lock(state_->mutex);
     if (state_->named(name)) throw KeyError(KeyError::Kind::exists, "A key named '" + name + "' exists");
     do {
-        stored.key.access_key_id = std::string(id_prefix) + random_text(access_key_id_alphabet, id_random_chars);
+        stored.key.access_key_id = new_id();
     } while (state_->by_id.count(stored.key.access_key_id));
     const std::string id = stored.key.access_key_id;
     state_->by_id.emplace(id, stored);

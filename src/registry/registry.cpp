@@ -265,9 +265,7 @@ FunctionVersionPtr Registry::State::install(const fs::path& staged_directory, co
         auto it = index.find(spec.name);
         newest = it == index.end() || it->second.versions.empty() || spec.version > it->second.latest;
     }
-    if (newest) {
-        replace_file_atomically(function_dir / "latest.json", nlohmann::json{{"version", spec.version}}.dump() + "\n");
-    }
+    if (newest) write_latest(spec.name, spec.version);
 
     auto installed = std::make_shared<const FunctionVersion>(FunctionVersion{spec, version_dir / library_file_name});
     std::unique_lock index_lock(index_mutex);
@@ -291,11 +289,15 @@ void Registry::State::raise_latest(const std::string& function, uint32_t version
         latest = it->second.latest;
     }
     if (latest >= version) return;
-    replace_file_atomically(functions_dir / function / "latest.json", nlohmann::json{{"version", version}}.dump() + "\n");
+    write_latest(function, version);
     std::unique_lock index_lock(index_mutex);
     FunctionEntry& entry = index[function];
     if (replaced) *replaced = entry.latest;
     entry.latest = version;
+}
+
+void Registry::State::write_latest(const std::string& function, uint32_t version) {
+    replace_file_atomically(functions_dir / function / "latest.json", nlohmann::json{{"version", version}}.dump() + "\n");
 }
 
 fs::path Registry::State::make_staging_directory(const std::string& function) {

@@ -58,6 +58,8 @@ struct Registry::State {
     // function's lock. Throws std::exception (disk).
     FunctionVersionPtr install(const std::filesystem::path& staged_directory, const FunctionSpec& spec,
                                uint32_t* replaced);
+    // latest.json: which version is $LATEST. Throws std::exception.
+    void write_latest(const std::string& function, uint32_t version);
     // Makes `version` $LATEST if it is higher than the one in force. Throws std::exception.
     void raise_latest(const std::string& function, uint32_t version, uint32_t* replaced);
     // A staging directory in the function's directory, made if needed.
